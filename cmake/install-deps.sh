@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the build and test dependencies from Debian's archive (bookworm), via the machine's
+# configured apt sources. Idempotent; needs root (uses sudo when available otherwise).
+set -euo pipefail
+pkgs=(
+    build-essential cmake python3 xz-utils file ca-certificates curl
+    libarchive-dev libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev
+    zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
+    dpkg-dev fakeroot openssl python3-securesystemslib zstd tar strace
+)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

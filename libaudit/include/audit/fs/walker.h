@@ -1,0 +1,64 @@
+// Read-only walk and one-read hashing (sha256 + sha384) of files under a Root.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/fs/root.h"
+
+namespace audit::fs {
+
+struct FileDigests {
+    std::string sha256;  // lowercase hex
+    std::string sha384;
+};
+
+// One line of files.jsonl.
+struct FileRecord {
+    std::string path;  // root-relative, "/opt/x/bin/y"
+    std::string type;  // file, dir, symlink, fifo, socket, char, block, missing
+    std::uint64_t size = 0;
+    std::uint32_t mode = 0;  // permission bits
+    std::uint32_t uid = 0, gid = 0;
+    std::int64_t mtime = 0;  // seconds since epoch
+    std::string link_target;  // symlinks only
+    std::optional<FileDigests> digests;  // regular files that were hashed
+    std::string error;  // why it could not be hashed ("" when fine)
+    bool unstable = false;  // changed while being hashed
+
+    nlohmann::json to_json() const;
+};
+
+struct WalkOptions {
+    bool hash = true;  // hash regular files
+    bool one_filesystem = true;  // do not cross mount points
+    std::uint64_t max_depth = 4096;
+};
+
+struct WalkStats {
+    std::uint64_t files = 0, dirs = 0, bytes_hashed = 0, errors = 0;
+    std::uint64_t skipped_special = 0, skipped_other_fs = 0;
+    nlohmann::json to_json() const;
+};
+
+// Describe (and hash, when a regular file) one path under the root. Never follows a final symlink,
+// never opens FIFOs, sockets or devices. A missing path gives type "missing".
+FileRecord inspect(const Root& root, std::string_view rel, bool hash = true);
+
+// Walk a subtree (pre-order, entries in byte order of names), calling sink for each entry including
+// rel itself. A missing start path calls nothing. Errors on single entries are recorded in the
+// record, not thrown.
+void walk(const Root& root, std::string_view rel, const WalkOptions& options,
+          const std::function<void(FileRecord&&)>& sink, WalkStats& stats);
+
+// Hash a byte string (used for evidence files and manifests): lowercase hex.
+std::string sha256_hex(std::string_view bytes);
+std::string sha384_hex(std::string_view bytes);
+
+}  // namespace audit::fs

@@ -1,0 +1,52 @@
+// Product manifests: one TOML file per product family (see manifests/README.md).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace audit::manifest {
+
+enum class Confidence { definitive, strong, weak };
+const char* to_string(Confidence c);
+
+enum class RuleKind {
+    package,    // package names (glob) in one ecosystem: deb, rpm, ...
+    publisher,  // vendor / maintainer patterns (glob, case-insensitive) in an ecosystem or all
+    path,       // path globs under the root ("/opt/kaspersky/**")
+    file_hash,  // sha256 / sha384 digests of files
+    service,    // service / unit names (systemd units, SysV init scripts)
+    module,     // kernel module names
+};
+const char* to_string(RuleKind k);
+
+struct Rule {
+    std::string id;  // unique within the manifest
+    Confidence confidence = Confidence::strong;
+    RuleKind kind = RuleKind::package;
+    std::string ecosystem;  // package/publisher rules: "deb", "rpm", ... ("" = any)
+    std::vector<std::string> patterns;  // names, globs or hex digests
+    std::string description;
+};
+
+struct Manifest {
+    std::string id;  // "kaspersky"
+    std::string name;
+    std::string vendor;
+    std::string version;  // manifest content version
+    std::vector<std::string> aliases;
+    std::vector<std::string> references;
+    std::vector<Rule> rules;
+
+    std::string file;  // where it was loaded from (file name only in evidence)
+    std::string sha256, sha384;  // of the file's bytes
+};
+
+// Parse one manifest. Throws UsageError "FILE:LINE:COLUMN: message" on malformed input
+// (TOML syntax or schema: unknown keys, missing fields, bad confidence, duplicate rule ids).
+Manifest parse_manifest(std::string_view text, const std::string& filename);
+
+// Load a manifest file, or every *.toml in a directory (sorted by name).
+std::vector<Manifest> load_manifests(const std::string& path);
+
+}  // namespace audit::manifest

@@ -1,0 +1,46 @@
+// Match inventory and file records against compiled manifest rules.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/fs/walker.h"
+#include "audit/inventory.h"
+#include "audit/manifest/manifest.h"
+
+namespace audit::match {
+
+struct Finding {
+    std::string product;  // manifest id
+    std::string product_name;
+    std::string rule;  // rule id
+    manifest::Confidence confidence;
+    manifest::RuleKind kind;
+    // Residue: what matched is left-over configuration (a deb in "config-files" state, ...),
+    // reported with the product but not proof that the product is installed.
+    bool residue = false;
+    // The records that matched: {"inventory": {ecosystem,name,version,state,source}} or
+    // {"file": {path, sha256}}.
+    std::vector<nlohmann::json> records;
+
+    // A product is present when a definitive or strong, non-residue finding exists.
+    bool proves_presence() const;
+    nlohmann::json to_json() const;
+};
+
+// Glob with '*' (within a path segment), '?', '[...]' and '**' (any number of segments).
+bool glob_match(std::string_view pattern, std::string_view text, bool case_insensitive = false);
+
+// Directories the walker must cover so that the path/service/module rules can be evaluated:
+// the literal prefix of each glob, deduplicated and minimal (no entry below another).
+std::vector<std::string> walk_roots(const std::vector<manifest::Manifest>& manifests);
+
+// All findings, in a deterministic order (product, rule, record).
+std::vector<Finding> match(const std::vector<manifest::Manifest>& manifests,
+                           const std::vector<InventoryItem>& inventory,
+                           const std::vector<fs::FileRecord>& files);
+
+}  // namespace audit::match

@@ -1,0 +1,46 @@
+// One software ecosystem = one Source: given a root, produce inventory records and report coverage.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/fs/root.h"
+#include "audit/inventory.h"
+
+namespace audit::sources {
+
+enum class SourceStatus {
+    ran,      // the database was there and was read completely
+    absent,   // this ecosystem is not present on the root (no database)
+    failed,   // present but could not be read (fully): never means "nothing installed"
+};
+const char* to_string(SourceStatus s);
+
+struct SourceReport {
+    std::string name;       // "dpkg"
+    std::string ecosystem;  // "deb"
+    SourceStatus status = SourceStatus::absent;
+    std::string error;  // why it failed
+    std::size_t items = 0;
+    std::vector<std::string> warnings;  // recoverable oddities (a malformed stanza skipped, ...)
+    nlohmann::json to_json() const;
+};
+
+class Source {
+public:
+    virtual ~Source() = default;
+    virtual std::string_view name() const = 0;
+    virtual std::string_view ecosystem() const = 0;
+    // Appends this source's items to out; never throws for problems of the root's data (those
+    // become status failed / warnings).
+    virtual SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const = 0;
+};
+
+// Every source, in a fixed order.
+std::vector<std::unique_ptr<Source>> all_sources();
+
+}  // namespace audit::sources

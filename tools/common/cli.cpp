@@ -1,0 +1,164 @@
+#include "cli.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "audit/error.h"
+
+namespace audit::cli {
+
+namespace {
+
+std::string read_fd_line(int fd) {
+    std::string line;
+    char c;
+    while (line.size() < 4096) {
+        ssize_t n = ::read(fd, &c, 1);
+        if (n <= 0 || c == '\n') break;
+        line.push_back(c);
+    }
+    return line;
+}
+
+std::string prompt_tty(const std::string& prompt) {
+    FILE* tty = std::fopen("/dev/tty", "r+");
+    if (!tty) throw UsageError("a passphrase is needed: no TTY; use --passphrase-fd or AUDIT_PASSPHRASE");
+    int fd = fileno(tty);
+    termios old{};
+    tcgetattr(fd, &old);
+    termios silent = old;
+    silent.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    std::fprintf(tty, "%s: ", prompt.c_str());
+    std::fflush(tty);
+    tcsetattr(fd, TCSAFLUSH, &silent);
+    std::string line = read_fd_line(fd);
+    tcsetattr(fd, TCSAFLUSH, &old);
+    std::fprintf(tty, "\n");
+    std::fclose(tty);
+    return line;
+}
+
+}  // namespace
+
+Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
+           std::vector<Option> options, std::string description) {
+    options.push_back({"help", "", "show this help and exit"});
+    options.push_back({"version", "", "show the version and exit"});
+    auto find = [&](const std::string& n) -> const Option* {
+        for (const auto& o : options)
+            if (o.name == n) return &o;
+        return nullptr;
+    };
+    bool only_positional = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (only_positional || a.size() < 3 || a.rfind("--", 0) != 0) {
+            if (a == "--") {
+                only_positional = true;
+                continue;
+            }
+            if (!only_positional && a.size() > 1 && a[0] == '-')
+                throw UsageError("unknown option '" + a + "' (see --help)");
+            positional_.push_back(a);
+            continue;
+        }
+        std::string name = a.substr(2), value;
+        bool inline_value = false;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+            inline_value = true;
+        }
+        const Option* o = find(name);
+        if (!o) throw UsageError("unknown option '--" + name + "' (see --help)");
+        if (o->value_name.empty()) {
+            if (inline_value) throw UsageError("option '--" + name + "' takes no value");
+            value = "1";
+        } else if (!inline_value) {
+            if (i + 1 >= argc) throw UsageError("option '--" + name + "' needs a value " + o->value_name);
+            value = argv[++i];
+        }
+        auto& slot = values_[name];
+        if (!slot.empty() && !o->repeatable)
+            throw UsageError("option '--" + name + "' given more than once");
+        slot.push_back(value);
+    }
+    if (has("help")) {
+        std::cout << "usage: " << tool << " " << synopsis << "\n";
+        if (!description.empty()) std::cout << "\n" << description << "\n";
+        std::cout << "\noptions:\n";
+        for (const auto& o : options) {
+            std::string left = "  --" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
+            if (left.size() < 28) left.resize(28, ' ');
+            else left += "\n" + std::string(28, ' ');
+            std::cout << left << o.help << "\n";
+        }
+        std::cout << "\nexit codes: 0 clean, 1 attention needed, 2 usage or input error,\n"
+                     "            3 verification failed, 4 I/O or environment error\n";
+        std::exit(0);
+    }
+    if (has("version")) {
+        std::cout << tool << " " << AUDIT_VERSION << "\n";
+        std::exit(0);
+    }
+}
+
+bool Args::has(const std::string& name) const { return values_.count(name) != 0; }
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second.back();
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? std::vector<std::string>{} : it->second;
+}
+
+std::string Args::required(const std::string& name) const {
+    if (!has(name)) throw UsageError("missing required option --" + name + " (see --help)");
+    return get(name);
+}
+
+int run(const std::string& tool, const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const Error& e) {
+        std::cerr << tool << ": " << e.what() << "\n";
+        return static_cast<int>(e.exit());
+    } catch (const std::bad_alloc&) {
+        std::cerr << tool << ": out of memory\n";
+        return static_cast<int>(Exit::io);
+    } catch (const std::exception& e) {
+        std::cerr << tool << ": " << e.what() << "\n";
+        return static_cast<int>(Exit::io);
+    }
+}
+
+std::optional<std::string> passphrase(const Args& args, const std::string& prompt, bool confirm) {
+    if (args.has("no-passphrase")) return std::nullopt;
+    if (args.has("passphrase-fd")) {
+        int fd = -1;
+        try {
+            fd = std::stoi(args.get("passphrase-fd"));
+        } catch (const std::exception&) {
+            throw UsageError("--passphrase-fd needs a file descriptor number");
+        }
+        std::string p = read_fd_line(fd);
+        if (p.empty()) throw UsageError("empty passphrase on fd " + std::to_string(fd));
+        return p;
+    }
+    if (const char* env = std::getenv("AUDIT_PASSPHRASE"); env && *env) return std::string(env);
+    std::string p = prompt_tty(prompt);
+    if (p.empty()) throw UsageError("empty passphrase");
+    if (confirm && prompt_tty(prompt + " (again)") != p) throw UsageError("passphrases differ");
+    return p;
+}
+
+bool stderr_is_tty() { return ::isatty(2) == 1; }
+
+}  // namespace audit::cli
