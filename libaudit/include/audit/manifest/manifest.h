@@ -26,6 +26,9 @@ struct Rule {
     RuleKind kind = RuleKind::package;
     std::string ecosystem;  // package/publisher rules: "deb", "rpm", ... ("" = any)
     std::vector<std::string> patterns;  // names, globs or hex digests
+    // Matches of this rule are residue (left-over configuration or data such as /etc/opt/...),
+    // reported with the product but never proof that it is installed.
+    bool residue = false;
     std::string description;
 };
 
