@@ -1,0 +1,75 @@
+// Evidence bundle v1: a deterministic pax tar + zstd whose first entry is a DSSE-signed in-toto
+// Statement listing every content file with its sha384 and sha256 digest.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/crypto/dsse.h"
+#include "audit/crypto/keys.h"
+#include "audit/trust/trust_root.h"
+
+namespace audit::evidence {
+
+inline constexpr std::string_view kStatementType = "https://in-toto.io/Statement/v1";
+inline constexpr std::string_view kPayloadType = "application/vnd.in-toto+json";
+inline constexpr std::string_view kEvidencePredicate = "urn:audit-toolkit:evidence-bundle:v1";
+inline constexpr std::string_view kStatementEntry = "statement.dsse.json";
+inline constexpr std::string_view kBundleSuffix = ".evidence.tar.zst";
+
+// The content files a v1 bundle may (and, but for none, must) carry.
+const std::vector<std::string>& content_files();
+
+// Bounds of the reader: anything past them is refused, never buffered.
+struct BundleLimits {
+    std::uint64_t max_statement = 16u << 20;
+    std::uint64_t max_entry = 8ull << 30;
+    std::uint64_t max_kept_entry = 1ull << 30;  // larger entries are checked, not kept in memory
+    std::uint64_t max_entries = 64;
+};
+
+struct WrittenBundle {
+    std::string path;
+    std::string sha256;  // of the bundle file: what the kit chain and attestations reference
+};
+
+// Build the statement (subject = every file with sha384 + sha256), sign it with key, and write
+// out_dir/file_name atomically (temp file, fsync, no-replace rename, directory fsync).
+// entry_mtime: the fixed mtime of every entry, so the same evidence gives the same bytes.
+WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,
+                           const std::map<std::string, std::string>& files,
+                           const nlohmann::json& predicate, const crypto::SigningKey& key,
+                           std::int64_t entry_mtime);
+
+struct Bundle {
+    std::string path;
+    std::string sha256;  // of the bundle file
+    crypto::Envelope envelope;
+    nlohmann::json statement;
+    std::vector<std::string> signers;  // collector keyids that signed
+    std::map<std::string, std::string> files;  // content kept in memory (when asked and small)
+
+    const nlohmann::json& predicate() const { return statement.at("predicate"); }
+};
+
+// Verify a bundle against the trust root: the statement's envelope is checked (collector role)
+// before anything else is decompressed; then every entry is streamed and its digests compared.
+// Unknown, duplicate, missing, linked, absolute or ".." entries and oversized entries are refused.
+// Throws VerifyError with the precise reason, IoError when the file cannot be read.
+Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool keep_files = true,
+                   const BundleLimits& limits = {});
+
+// Atomically write bytes to path (temp file in the same directory, fsync, rename, dir fsync).
+// When no_replace, an existing file is an error (IoError).
+void write_file_atomic(const std::string& path, std::string_view bytes, bool no_replace = false,
+                       unsigned mode = 0644);
+
+// sha256 (hex) of a whole file, streamed.
+std::string file_sha256(const std::string& path);
+
+}  // namespace audit::evidence

@@ -1,0 +1,57 @@
+// One scan of a root: sources + walk + match, written as one signed evidence bundle.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/crypto/keys.h"
+#include "audit/evidence/bundle.h"
+#include "audit/host/identity.h"
+#include "audit/manifest/manifest.h"
+#include "audit/match/matcher.h"
+#include "audit/trust/trust_root.h"
+
+namespace audit::scan {
+
+enum class HashScope {
+    matched,  // the manifest's path/service/module areas and the files of matched packages
+    all,      // every regular file under the root
+};
+HashScope scope_from_string(std::string_view s);  // throws UsageError
+
+struct ScanOptions {
+    std::string root = "/";
+    std::vector<manifest::Manifest> manifests;
+    bool manifests_signed = false;  // recorded in the bundle
+    std::string out_dir;
+    std::string kit_id;
+    HashScope scope = HashScope::matched;
+    bool one_filesystem = true;
+    std::string tool_name = "audit-scan";
+    std::string tool_sha256;  // digest of the running binary, recorded in the statement
+    std::function<void(std::string_view)> progress;  // optional, one line per step
+};
+
+struct ScanResult {
+    evidence::WrittenBundle bundle;
+    std::string bundle_id;
+    std::uint64_t sequence = 0;
+    host::HostIdentity host;
+    std::vector<match::Finding> findings;
+    nlohmann::json coverage;
+    nlohmann::json summary;  // what the tool prints: products present, residue, leads, coverage
+
+    bool attention() const;  // a product present (definitive/strong, not residue)
+};
+
+// Never writes under options.root; writes only the bundle and the kit state in out_dir.
+// Refuses a collector key that the trust root does not list in the collector role.
+ScanResult run_scan(const ScanOptions& options, const crypto::SigningKey& collector,
+                    const trust::TrustRoot& trust);
+
+}  // namespace audit::scan

@@ -1,0 +1,352 @@
+#include "audit/evidence/bundle.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <botan/hash.h>
+#include <botan/hex.h>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "audit/error.h"
+
+namespace audit::evidence {
+
+namespace {
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+std::string dir_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+void fsync_dir(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw IoError("cannot open directory " + dir + ": " + errno_text(errno));
+    int rc = ::fsync(fd);
+    int e = errno;
+    ::close(fd);
+    if (rc != 0 && e != EINVAL) throw IoError("cannot fsync directory " + dir + ": " + errno_text(e));
+}
+
+// Creates a temp file beside the target; removes it unless released.
+class TempFile {
+public:
+    explicit TempFile(const std::string& target) {
+        auto slash = target.rfind('/');
+        std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+        path_ = dir_of(target) + "/." + base + ".tmp-XXXXXX";
+        fd_ = ::mkstemp(path_.data());
+        if (fd_ < 0) throw IoError("cannot create a file in " + dir_of(target) + ": " + errno_text(errno));
+    }
+    ~TempFile() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!committed_) ::unlink(path_.c_str());
+    }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    int fd() const { return fd_; }
+    const std::string& path() const { return path_; }
+
+    // fsync, close, move into place (refusing to replace when asked), fsync the directory.
+    void commit(const std::string& target, bool no_replace, unsigned mode) {
+        if (::fchmod(fd_, mode) != 0) throw IoError("cannot chmod " + path_ + ": " + errno_text(errno));
+        if (::fsync(fd_) != 0) throw IoError("cannot write " + target + ": " + errno_text(errno));
+        int rc = ::close(fd_);
+        fd_ = -1;
+        if (rc != 0) throw IoError("cannot write " + target + ": " + errno_text(errno));
+        if (no_replace) {
+            // link(2) fails with EEXIST instead of silently replacing an existing bundle.
+            if (::link(path_.c_str(), target.c_str()) != 0) {
+                int e = errno;
+                if (e == EEXIST) throw IoError(target + " already exists; refusing to replace it");
+                throw IoError("cannot create " + target + ": " + errno_text(e));
+            }
+            ::unlink(path_.c_str());
+        } else if (::rename(path_.c_str(), target.c_str()) != 0) {
+            throw IoError("cannot create " + target + ": " + errno_text(errno));
+        }
+        committed_ = true;
+        fsync_dir(dir_of(target));
+    }
+
+private:
+    std::string path_;
+    int fd_ = -1;
+    bool committed_ = false;
+};
+
+void write_all(int fd, std::string_view bytes, const std::string& what) {
+    while (!bytes.empty()) {
+        ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw IoError("cannot write " + what + ": " + errno_text(errno));
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+struct ArchiveDeleter {
+    void operator()(archive* a) const { archive_write_free(a); }
+};
+struct ReadArchiveDeleter {
+    void operator()(archive* a) const { archive_read_free(a); }
+};
+struct EntryDeleter {
+    void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+struct Digests {
+    std::unique_ptr<Botan::HashFunction> sha256 = Botan::HashFunction::create_or_throw("SHA-256");
+    std::unique_ptr<Botan::HashFunction> sha384 = Botan::HashFunction::create_or_throw("SHA-384");
+    void update(const char* p, std::size_t n) {
+        sha256->update(reinterpret_cast<const std::uint8_t*>(p), n);
+        sha384->update(reinterpret_cast<const std::uint8_t*>(p), n);
+    }
+    std::pair<std::string, std::string> final() {
+        return {Botan::hex_encode(sha256->final(), false), Botan::hex_encode(sha384->final(), false)};
+    }
+};
+
+bool safe_entry_name(std::string_view name) {
+    if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos) return false;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        auto end = name.find('/', start);
+        if (end == std::string_view::npos) end = name.size();
+        auto seg = name.substr(start, end - start);
+        if (seg.empty() || seg == "." || seg == "..") return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+const std::vector<std::string>& content_files() {
+    static const std::vector<std::string> files = {
+        "coverage.json", "files.jsonl", "findings.json", "host.json",
+        "inventory.jsonl", "log.jsonl", "sbom.cdx.json"};
+    return files;
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes, bool no_replace,
+                       unsigned mode) {
+    TempFile tmp(path);
+    write_all(tmp.fd(), bytes, path);
+    tmp.commit(path, no_replace, mode);
+}
+
+std::string file_sha256(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw IoError("cannot open " + path + ": " + errno_text(errno));
+    auto hash = Botan::HashFunction::create_or_throw("SHA-256");
+    std::vector<std::uint8_t> buf(1 << 20);
+    for (;;) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            throw IoError("cannot read " + path + ": " + errno_text(e));
+        }
+        if (n == 0) break;
+        hash->update(buf.data(), static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return Botan::hex_encode(hash->final(), false);
+}
+
+WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,
+                           const std::map<std::string, std::string>& files,
+                           const nlohmann::json& predicate, const crypto::SigningKey& key,
+                           std::int64_t entry_mtime) {
+    const auto& allowed = content_files();
+    nlohmann::json subjects = nlohmann::json::array();
+    for (const auto& [name, bytes] : files) {
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+            throw UsageError("bundle v1 has no content file named " + name);
+        Digests d;
+        d.update(bytes.data(), bytes.size());
+        auto [sha256, sha384] = d.final();
+        subjects.push_back({{"name", name}, {"digest", {{"sha256", sha256}, {"sha384", sha384}}}});
+    }
+    nlohmann::json statement = {{"_type", kStatementType},
+                                {"subject", subjects},
+                                {"predicateType", kEvidencePredicate},
+                                {"predicate", predicate}};
+    crypto::Envelope env;
+    env.payload_type = std::string(kPayloadType);
+    env.payload = statement.dump();
+    env.sign(key);
+    std::string envelope_json = env.to_json();
+
+    std::string target = out_dir + "/" + file_name;
+    TempFile tmp(target);
+    std::unique_ptr<archive, ArchiveDeleter> a(archive_write_new());
+    if (!a) throw IoError("out of memory");
+    // pax restricted: plain ustar headers unless a field needs pax, so plain tar can list it.
+    if (archive_write_add_filter_zstd(a.get()) != ARCHIVE_OK ||
+        archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
+        archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
+        archive_write_open_fd(a.get(), tmp.fd()) != ARCHIVE_OK)
+        throw IoError("cannot start bundle " + target + ": " + archive_error_string(a.get()));
+
+    auto add = [&](const std::string& name, std::string_view bytes) {
+        std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+        archive_entry_set_pathname(e.get(), name.c_str());
+        archive_entry_set_filetype(e.get(), AE_IFREG);
+        archive_entry_set_perm(e.get(), 0644);
+        archive_entry_set_size(e.get(), static_cast<la_int64_t>(bytes.size()));
+        archive_entry_set_mtime(e.get(), entry_mtime, 0);
+        archive_entry_set_uid(e.get(), 0);
+        archive_entry_set_gid(e.get(), 0);
+        if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK)
+            throw IoError("cannot write bundle " + target + ": " + archive_error_string(a.get()));
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            la_ssize_t n = archive_write_data(a.get(), bytes.data() + done, bytes.size() - done);
+            if (n <= 0)
+                throw IoError("cannot write bundle " + target + ": " + archive_error_string(a.get()));
+            done += static_cast<std::size_t>(n);
+        }
+    };
+    add(std::string(kStatementEntry), envelope_json);
+    for (const auto& [name, bytes] : files) add(name, bytes);  // std::map: sorted by name
+    if (archive_write_close(a.get()) != ARCHIVE_OK)
+        throw IoError("cannot finish bundle " + target + ": " + archive_error_string(a.get()));
+    a.reset();
+    tmp.commit(target, /*no_replace=*/true, 0644);
+    return {target, file_sha256(target)};
+}
+
+Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool keep_files,
+                   const BundleLimits& limits) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw IoError("cannot read " + path + ": " + errno_text(errno));
+    if (!S_ISREG(st.st_mode)) throw UsageError(path + ": not a regular file");
+
+    Bundle b;
+    b.path = path;
+    b.sha256 = file_sha256(path);
+
+    std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
+    if (!a) throw IoError("out of memory");
+    archive_read_support_filter_zstd(a.get());
+    archive_read_support_format_tar(a.get());
+    if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
+        throw VerifyError("not an evidence bundle (tar+zstd): " +
+                          std::string(archive_error_string(a.get())));
+
+    std::vector<char> buf(1 << 16);
+    auto read_entry = [&](archive_entry* e, const std::string& name, std::uint64_t max,
+                          Digests* digests, std::string* keep) {
+        std::uint64_t total = 0;
+        for (;;) {
+            la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
+            if (n < 0)
+                throw VerifyError("entry " + name + " is corrupt: " + archive_error_string(a.get()));
+            if (n == 0) break;
+            total += static_cast<std::uint64_t>(n);
+            if (total > max) throw VerifyError("entry " + name + " exceeds its size bound");
+            if (digests) digests->update(buf.data(), static_cast<std::size_t>(n));
+            if (keep) keep->append(buf.data(), static_cast<std::size_t>(n));
+        }
+        if (archive_entry_size_is_set(e) && static_cast<std::uint64_t>(archive_entry_size(e)) != total)
+            throw VerifyError("entry " + name + " is truncated");
+    };
+    auto check_entry = [&](archive_entry* e) -> std::string {
+        const char* p = archive_entry_pathname(e);
+        std::string name = p ? p : "";
+        if (!safe_entry_name(name)) throw VerifyError("unsafe entry path '" + name + "' in bundle");
+        if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
+            archive_entry_symlink(e))
+            throw VerifyError("entry " + name + " is not a regular file (links are refused)");
+        return name;
+    };
+
+    archive_entry* e = nullptr;
+    int rc = archive_read_next_header(a.get(), &e);
+    if (rc != ARCHIVE_OK)
+        throw VerifyError("not an evidence bundle: " + std::string(archive_error_string(a.get())
+                                                                       ? archive_error_string(a.get())
+                                                                       : "empty archive"));
+    std::string first = check_entry(e);
+    if (first != kStatementEntry)
+        throw VerifyError("first entry must be " + std::string(kStatementEntry) + ", found " + first);
+    std::string envelope_json;
+    read_entry(e, first, limits.max_statement, nullptr, &envelope_json);
+
+    // Verify the signature before looking at anything else.
+    b.envelope = crypto::Envelope::parse(envelope_json, limits.max_statement);
+    if (b.envelope.payload_type != kPayloadType)
+        throw VerifyError("statement has payloadType '" + b.envelope.payload_type + "', expected " +
+                          std::string(kPayloadType));
+    b.signers = trust.verify_role(b.envelope, "collector");
+    try {
+        b.statement = nlohmann::json::parse(b.envelope.payload);
+    } catch (const nlohmann::json::exception&) {
+        throw VerifyError("statement payload is not JSON");
+    }
+    if (!b.statement.is_object() || b.statement.value("_type", "") != kStatementType ||
+        b.statement.value("predicateType", "") != kEvidencePredicate ||
+        !b.statement.contains("subject") || !b.statement["subject"].is_array() ||
+        !b.statement.contains("predicate") || !b.statement["predicate"].is_object())
+        throw VerifyError("statement is not an evidence statement v1");
+
+    std::map<std::string, std::pair<std::string, std::string>> expected;  // name -> sha256, sha384
+    const auto& allowed = content_files();
+    for (const auto& s : b.statement["subject"]) {
+        if (!s.is_object() || !s.contains("name") || !s["name"].is_string() || !s.contains("digest") ||
+            !s["digest"].is_object())
+            throw VerifyError("statement subject is malformed");
+        std::string name = s["name"];
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+            throw VerifyError("statement lists an unknown content file " + name);
+        const auto& d = s["digest"];
+        if (!d.contains("sha256") || !d.contains("sha384") || !d["sha256"].is_string() ||
+            !d["sha384"].is_string())
+            throw VerifyError("subject " + name + " lacks its sha256 and sha384 digests");
+        if (!expected.emplace(name, std::make_pair(d["sha256"], d["sha384"])).second)
+            throw VerifyError("statement lists " + name + " twice");
+    }
+
+    std::set<std::string> seen;
+    std::uint64_t entries = 1;
+    while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
+        if (++entries > limits.max_entries) throw VerifyError("bundle has too many entries");
+        std::string name = check_entry(e);
+        auto it = expected.find(name);
+        if (it == expected.end()) throw VerifyError("entry " + name + " is not in the signed statement");
+        if (!seen.insert(name).second) throw VerifyError("entry " + name + " appears twice");
+        bool keep = keep_files && (!archive_entry_size_is_set(e) ||
+                                   static_cast<std::uint64_t>(archive_entry_size(e)) <=
+                                       limits.max_kept_entry);
+        std::string content;
+        Digests d;
+        read_entry(e, name, limits.max_entry, &d, keep ? &content : nullptr);
+        auto [sha256, sha384] = d.final();
+        if (sha256 != it->second.first) throw VerifyError("sha256 digest mismatch on " + name);
+        if (sha384 != it->second.second) throw VerifyError("sha384 digest mismatch on " + name);
+        if (keep) b.files.emplace(name, std::move(content));
+    }
+    if (rc != ARCHIVE_EOF)
+        throw VerifyError("bundle is corrupt: " + std::string(archive_error_string(a.get())
+                                                                 ? archive_error_string(a.get())
+                                                                 : "read error"));
+    for (const auto& [name, digests] : expected)
+        if (!seen.count(name)) throw VerifyError("content file " + name + " is missing");
+    return b;
+}
+
+}  // namespace audit::evidence

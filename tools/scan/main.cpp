@@ -1,0 +1,105 @@
+// audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
+#include <iostream>
+
+#include "audit/crypto/keys.h"
+#include "audit/error.h"
+#include "audit/evidence/bundle.h"
+#include "audit/manifest/manifest.h"
+#include "audit/scan/scan.h"
+#include "audit/trust/trust_root.h"
+#include "cli.h"
+
+namespace {
+
+using nlohmann::json;
+
+void print_human(const audit::scan::ScanResult& r) {
+    const auto& s = r.summary;
+    std::cout << "host      " << r.host.label();
+    if (!r.host.machine_id.empty()) std::cout << " (machine-id " << r.host.machine_id << ")";
+    std::cout << "\n";
+    for (const auto& [name, status] : s["coverage"]["sources"].items())
+        std::cout << "source    " << name << ": " << status.get<std::string>() << "\n";
+    std::cout << "inventory " << s["inventory_items"].get<std::size_t>() << " items, "
+              << s["files"].get<std::size_t>() << " file records\n";
+    for (const auto& p : s["coverage"]["products"])
+        if (!p["sufficient"].get<bool>())
+            std::cout << "coverage  " << p["product"].get<std::string>()
+                      << ": INSUFFICIENT: " << p["gaps"].dump() << "\n";
+    if (r.findings.empty()) std::cout << "findings  none\n";
+    for (const auto& f : r.findings) {
+        std::cout << "finding   " << f.product << " rule " << f.rule << " ("
+                  << audit::manifest::to_string(f.confidence) << (f.residue ? ", residue" : "")
+                  << "): ";
+        std::size_t shown = 0;
+        for (const auto& rec : f.records) {
+            if (shown++ == 3) {
+                std::cout << " …";
+                break;
+            }
+            if (rec.contains("inventory"))
+                std::cout << " " << rec["inventory"].value("name", "") << " "
+                          << rec["inventory"].value("version", "") << " ["
+                          << rec["inventory"].value("state", "") << "]";
+            else if (rec.contains("file"))
+                std::cout << " " << rec["file"].value("path", "");
+        }
+        std::cout << "\n";
+    }
+    for (const auto& p : s["present"]) std::cout << "PRESENT   " << p.get<std::string>() << "\n";
+    std::cout << "bundle    " << r.bundle.path << "\n"
+              << "sha256    " << r.bundle.sha256 << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return audit::cli::run("audit-scan", [&] {
+        audit::cli::Args args(
+            argc, argv, "audit-scan",
+            "--manifests M --trust TRUST --key KEY --out OUTDIR [--root R] [options]",
+            {{"root", "DIR", "root to audit, read-only (default /)"},
+             {"manifests", "PATH", "product manifest file or directory of *.toml"},
+             {"trust", "FILE", "trust root (trust.json)"},
+             {"key", "FILE", "collector signing key"},
+             {"out", "DIR", "where the bundle and the kit's sequence state are written"},
+             {"kit", "ID", "kit id for the bundle chain (default: from the collector key)"},
+             {"hash-scope", "SCOPE", "matched (default) or all"},
+             {"cross-filesystems", "", "walk into other mounted filesystems"},
+             {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
+             {"json", "", "print one JSON document on stdout"}},
+            "Enumerates installed software and hashes files under ROOT without writing to it,\n"
+            "matches them against the product manifests and writes a signed evidence bundle\n"
+            "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present.");
+        if (!args.positional().empty())
+            throw audit::UsageError("unexpected argument '" + args.positional().front() + "'");
+        audit::scan::ScanOptions opt;
+        opt.root = args.get("root", "/");
+        opt.out_dir = args.required("out");
+        opt.kit_id = args.get("kit");
+        opt.scope = audit::scan::scope_from_string(args.get("hash-scope", "matched"));
+        opt.one_filesystem = !args.has("cross-filesystems");
+        std::string manifests = args.required("manifests");
+        std::string trust_path = args.required("trust");
+        std::string key_path = args.required("key");
+
+        auto trust = audit::trust::TrustRoot::load(trust_path);
+        opt.manifests = audit::manifest::load_manifests(manifests);
+        std::optional<std::string> pass;
+        if (audit::crypto::SigningKey::is_encrypted(key_path))
+            pass = audit::cli::passphrase(args, "passphrase for " + key_path, false);
+        auto key = audit::crypto::SigningKey::load(key_path, pass);
+        try {
+            opt.tool_sha256 = audit::evidence::file_sha256("/proc/self/exe");
+        } catch (const audit::IoError&) {
+            opt.tool_sha256 = "";  // no /proc: recorded as unknown
+        }
+        if (audit::cli::stderr_is_tty() && !args.has("json"))
+            opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
+
+        auto result = audit::scan::run_scan(opt, key, trust);
+        if (args.has("json")) std::cout << result.summary.dump(2) << "\n";
+        else print_human(result);
+        return static_cast<int>(result.attention() ? audit::Exit::attention : audit::Exit::clean);
+    });
+}
