@@ -1,0 +1,28 @@
+# Shared helpers of the end-to-end scenarios (sourced).
+set -euo pipefail
+: "${AUDIT_BIN:?AUDIT_BIN must name the directory of the built tools}"
+: "${AUDIT_SOURCE_DIR:?AUDIT_SOURCE_DIR must name the repository}"
+export PATH="$AUDIT_BIN:$PATH"
+FIXTURES="$AUDIT_SOURCE_DIR/tests/fixtures"
+MANIFESTS="$AUDIT_SOURCE_DIR/manifests"
+T=$(mktemp -d /tmp/audit-e2e.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "--- $*"; }
+
+# expect_exit CODE CMD... : run CMD, require exit CODE, keep stdout in $T/out, stderr in $T/err.
+expect_exit() {
+    local want=$1; shift
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    local got=$?
+    set -e
+    if [[ $got -ne $want ]]; then
+        echo "stdout:" >&2; cat "$T/out" >&2; echo "stderr:" >&2; cat "$T/err" >&2
+        fail "'$*' exited $got, expected $want"
+    fi
+}
+
+# jq-free JSON queries: json_get FILE PYTHON-EXPR (d is the document)
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
