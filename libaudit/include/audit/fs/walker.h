@@ -26,17 +26,18 @@ struct FileRecord {
     std::uint64_t size = 0;
     std::uint32_t mode = 0;  // permission bits
     std::uint32_t uid = 0, gid = 0;
-    std::int64_t mtime = 0;  // seconds since epoch
-    std::string link_target;  // symlinks only
+    std::int64_t mtime = 0;              // seconds since epoch
+    std::string link_target;             // symlinks only
     std::optional<FileDigests> digests;  // regular files that were hashed
-    std::string error;  // why it could not be hashed ("" when fine)
+    std::string error;                   // why it could not be hashed ("" when fine)
+    std::string skipped;    // directories not descended: "other-filesystem", "max-depth"
     bool unstable = false;  // changed while being hashed
 
     nlohmann::json to_json() const;
 };
 
 struct WalkOptions {
-    bool hash = true;  // hash regular files
+    bool hash = true;            // hash regular files
     bool one_filesystem = true;  // do not cross mount points
     std::uint64_t max_depth = 4096;
 };
