@@ -1,0 +1,211 @@
+#include <archive.h>
+#include <archive_entry.h>
+#include <unistd.h>
+
+#include <catch_amalgamated.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "audit/error.h"
+#include "audit/evidence/bundle.h"
+
+namespace fsys = std::filesystem;
+using audit::evidence::read_bundle;
+using audit::evidence::write_bundle;
+
+namespace {
+
+struct TempDir {
+    fsys::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/audit-bundle-test.XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { fsys::remove_all(path); }
+};
+
+audit::trust::TrustRoot trust_with_collector(const audit::crypto::SigningKey& key) {
+    audit::trust::TrustRoot t;
+    t.version = 1;
+    t.expires = "2999-01-01T00:00:00Z";
+    t.keys.emplace(key.identity().keyid, key.identity());
+    for (const char* role : audit::trust::kRoles) t.roles[role] = {{key.identity().keyid}, 1};
+    return t;
+}
+
+std::map<std::string, std::string> contents(const std::string& tag) {
+    std::map<std::string, std::string> files;
+    for (const auto& name : audit::evidence::content_files()) files[name] = name + " of " + tag + "\n";
+    return files;
+}
+
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+Entries unpack(const std::string& path) {
+    Entries out;
+    archive* a = archive_read_new();
+    archive_read_support_filter_zstd(a);
+    archive_read_support_format_tar(a);
+    REQUIRE(archive_read_open_filename(a, path.c_str(), 65536) == ARCHIVE_OK);
+    archive_entry* e;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+        std::string data(static_cast<std::size_t>(archive_entry_size(e)), '\0');
+        archive_read_data(a, data.data(), data.size());
+        out.emplace_back(archive_entry_pathname(e), data);
+    }
+    archive_read_free(a);
+    return out;
+}
+
+// Writes entries as a tar+zstd; symlink_name adds a symlink entry.
+void pack(const std::string& path, const Entries& entries, const std::string& symlink_name = "") {
+    archive* a = archive_write_new();
+    archive_write_add_filter_zstd(a);
+    archive_write_set_format_pax_restricted(a);
+    REQUIRE(archive_write_open_filename(a, path.c_str()) == ARCHIVE_OK);
+    for (const auto& [name, data] : entries) {
+        archive_entry* e = archive_entry_new();
+        archive_entry_set_pathname(e, name.c_str());
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
+        archive_write_header(a, e);
+        archive_write_data(a, data.data(), data.size());
+        archive_entry_free(e);
+    }
+    if (!symlink_name.empty()) {
+        archive_entry* e = archive_entry_new();
+        archive_entry_set_pathname(e, symlink_name.c_str());
+        archive_entry_set_filetype(e, AE_IFLNK);
+        archive_entry_set_symlink(e, "/etc/passwd");
+        archive_write_header(a, e);
+        archive_entry_free(e);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+}
+
+std::string rejection(const std::string& path, const audit::trust::TrustRoot& trust) {
+    try {
+        read_bundle(path, trust);
+    } catch (const audit::VerifyError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("a written bundle verifies and keeps every content file", "[bundle]") {
+    TempDir dir;
+    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
+    auto trust = trust_with_collector(key);
+    auto w = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"), {{"bundle_id", "a"}}, key, 1700000000);
+    auto b = read_bundle(w.path, trust);
+    CHECK(b.sha256 == w.sha256);
+    CHECK(b.files.size() == audit::evidence::content_files().size());
+    CHECK(b.files.at("host.json") == "host.json of a\n");
+    CHECK(b.predicate()["bundle_id"] == "a");
+    CHECK(b.signers == std::vector<std::string>{key.identity().keyid});
+    auto entries = unpack(w.path);
+    CHECK(entries.front().first == "statement.dsse.json");
+
+    SECTION("never replaces an existing bundle") {
+        CHECK_THROWS_AS(write_bundle(dir.path, "a.evidence.tar.zst", contents("b"), {}, key, 0),
+                        audit::IoError);
+        CHECK(audit::evidence::file_sha256(w.path) == w.sha256);
+    }
+    SECTION("no temp file is left behind") {
+        std::size_t n = 0;
+        for (const auto& e : fsys::directory_iterator(dir.path)) n += e.path().filename().string()[0] == '.';
+        CHECK(n == 0);
+    }
+}
+
+TEST_CASE("the same evidence gives the same bytes", "[bundle]") {
+    TempDir dir;
+    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
+    auto a = write_bundle(dir.path, "a.evidence.tar.zst", contents("x"), {{"k", 1}}, key, 1700000000);
+    auto b = write_bundle(dir.path, "b.evidence.tar.zst", contents("x"), {{"k", 1}}, key, 1700000000);
+    CHECK(a.sha256 == b.sha256);  // Ed25519 signatures are deterministic
+}
+
+TEST_CASE("tampered bundles are refused with a precise reason", "[bundle]") {
+    TempDir dir;
+    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
+    auto trust = trust_with_collector(key);
+    auto a = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"), {{"bundle_id", "a"}}, key, 0);
+    auto b = write_bundle(dir.path, "b.evidence.tar.zst", contents("b"), {{"bundle_id", "b"}}, key, 0);
+    auto ea = unpack(a.path), eb = unpack(b.path);
+    std::string out = (dir.path / "t.evidence.tar.zst").string();
+
+    SECTION("content file swapped") {
+        auto e = ea;
+        e[3].second = "changed\n";
+        pack(out, e);
+        CHECK(rejection(out, trust).find("digest mismatch on") != std::string::npos);
+    }
+    SECTION("statement of one bundle on the contents of another (mix-and-match)") {
+        auto e = eb;
+        e[0] = ea[0];
+        pack(out, e);
+        CHECK(rejection(out, trust).find("digest mismatch") != std::string::npos);
+    }
+    SECTION("content file removed") {
+        auto e = ea;
+        e.pop_back();
+        pack(out, e);
+        CHECK(rejection(out, trust).find("is missing") != std::string::npos);
+    }
+    SECTION("content file duplicated") {
+        auto e = ea;
+        e.push_back(e[2]);
+        pack(out, e);
+        CHECK(rejection(out, trust).find("appears twice") != std::string::npos);
+    }
+    SECTION("unknown entry added") {
+        auto e = ea;
+        e.emplace_back("extra.txt", "x");
+        pack(out, e);
+        CHECK(rejection(out, trust).find("not in the signed statement") != std::string::npos);
+    }
+    SECTION("path traversal") {
+        auto e = ea;
+        e.emplace_back("../evil", "x");
+        pack(out, e);
+        CHECK(rejection(out, trust).find("unsafe entry path") != std::string::npos);
+    }
+    SECTION("symlink entry") {
+        pack(out, ea, "host.json");
+        CHECK(rejection(out, trust).find("not a regular file") != std::string::npos);
+    }
+    SECTION("statement not first") {
+        auto e = ea;
+        std::swap(e[0], e[1]);
+        pack(out, e);
+        CHECK(rejection(out, trust).find("first entry must be") != std::string::npos);
+    }
+    SECTION("signed by a key outside the collector role") {
+        auto other = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
+        auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"), {}, other, 0);
+        CHECK_FALSE(rejection(c.path, trust).empty());
+    }
+    SECTION("not a bundle at all") {
+        std::ofstream(out) << "hello";
+        CHECK_FALSE(rejection(out, trust).empty());
+    }
+}
+
+TEST_CASE("an oversized entry is refused without buffering it", "[bundle]") {
+    TempDir dir;
+    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
+    auto trust = trust_with_collector(key);
+    auto files = contents("big");
+    files["files.jsonl"] = std::string(3u << 20, 'x');
+    auto w = write_bundle(dir.path, "big.evidence.tar.zst", files, {}, key, 0);
+    audit::evidence::BundleLimits limits;
+    limits.max_entry = 1u << 20;
+    CHECK_THROWS_WITH(read_bundle(w.path, trust, true, limits),
+                      Catch::Matchers::ContainsSubstring("exceeds its size bound"));
+}
