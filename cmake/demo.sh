@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build everything (static release tools) and run the main job on this machine:
+# create a demo authority, scan "/" read-only with manifests/, write a signed bundle,
+# verify it, attest, and print the summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash cmake/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)"
+
+bin=build/release/bin
+demo=${AUDIT_DEMO_DIR:-demo}
+auth=$demo/authority
+echo
+echo "== tools"
+for t in "$bin"/audit-*; do
+    printf '%-14s %6s KiB  %s\n' "$(basename "$t")" "$(( $(stat -c %s "$t") / 1024 ))" \
+        "$(file -b "$t" | grep -o 'statically linked' || echo 'dynamically linked')"
+done
+if [[ ! -f $auth/trust.json ]]; then
+    echo "== demo authority (unencrypted keys: for a demo only) in $auth"
+    "$bin/audit-keys" init --dir "$auth" --no-passphrase
+fi
+echo "== scan of / (read-only) with manifests/"
+set +e
+"$bin/audit-scan" --root / --manifests manifests --trust "$auth/trust.json" \
+    --key "$auth/collector.key" --out "$demo/evidence"
+rc=$?
+set -e
+[[ $rc -le 1 ]] || exit "$rc"
+bundle=$(ls -t "$demo"/evidence/*.evidence.tar.zst | head -1)
+echo "== verify $bundle"
+"$bin/audit-verify" --trust "$auth/trust.json" "$bundle"
+echo "== attest over every bundle in $demo/evidence"
+set +e
+"$bin/audit-attest" --trust "$auth/trust.json" --key "$auth/inspector.key" --out "$demo/report" \
+    "$demo"/evidence/*.evidence.tar.zst
+arc=$?
+set -e
+[[ $arc -le 1 ]] || exit "$arc"
+echo
+if [[ $rc -eq 0 ]]; then echo "result: no Kaspersky-branded product present on this machine"
+else echo "result: Kaspersky-branded product PRESENT on this machine (see findings above)"; fi
