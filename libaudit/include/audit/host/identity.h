@@ -1,6 +1,7 @@
 // Host identity as read from a root: what lets an inspector match bundles of the same host.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -14,8 +15,8 @@ struct HostIdentity {
     std::string machine_id;        // etc/machine-id (32 hex)
     std::string dmi_product_uuid;  // /sys/class/dmi/id/product_uuid, live root only, where readable
     std::string os_id, os_version_id, os_pretty_name;  // etc/os-release
-    bool live = false;  // scanned the running system
-    std::string root;   // the path that was scanned
+    bool live = false;                                 // scanned the running system
+    std::string root;                                  // the path that was scanned
 
     nlohmann::json to_json() const;  // host.json
     // Stable identifiers only (machine-id, DMI UUID): what host matching keys on.
@@ -25,5 +26,9 @@ struct HostIdentity {
 };
 
 HostIdentity identify(const fs::Root& root);
+
+// KEY=value pairs of etc/os-release (else usr/lib/os-release), shell quoting undone; empty when
+// neither exists or it cannot be read.
+std::map<std::string, std::string> os_release(const fs::Root& root);
 
 }  // namespace audit::host

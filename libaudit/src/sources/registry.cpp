@@ -1,0 +1,34 @@
+#include "audit/sources/dpkg.h"
+#include "audit/sources/source.h"
+
+namespace audit::sources {
+
+const char* to_string(SourceStatus s) {
+    switch (s) {
+        case SourceStatus::ran:
+            return "ran";
+        case SourceStatus::absent:
+            return "absent";
+        case SourceStatus::failed:
+            return "failed";
+    }
+    return "failed";
+}
+
+nlohmann::json SourceReport::to_json() const {
+    nlohmann::json j = {{"name", name},
+                        {"ecosystem", ecosystem},
+                        {"status", to_string(status)},
+                        {"items", items},
+                        {"warnings", warnings}};
+    if (!error.empty()) j["error"] = error;
+    return j;
+}
+
+std::vector<std::unique_ptr<Source>> all_sources() {
+    std::vector<std::unique_ptr<Source>> out;
+    out.push_back(std::make_unique<DpkgSource>());
+    return out;
+}
+
+}  // namespace audit::sources
