@@ -13,7 +13,7 @@
 namespace audit::crypto {
 
 enum class Scheme { ecdsa_p384_sha384, ml_dsa_87, ed25519 };
-const char* to_string(Scheme s);  // "ecdsa-p384-sha384", "ml-dsa-87", "ed25519"
+const char* to_string(Scheme s);                // "ecdsa-p384-sha384", "ml-dsa-87", "ed25519"
 Scheme scheme_from_string(std::string_view s);  // throws VerifyError on an unknown scheme
 
 // Which components a generated key has. hybrid = ECDSA P-384 + ML-DSA-87 (the default, CNSA).
@@ -45,7 +45,7 @@ struct PublicIdentity {
 // A private signing key with its components. Stored as PEM PKCS#8 blocks, one per component,
 // each encrypted (PBES2, AES-256, PBKDF2-SHA-512) when a passphrase is given.
 class SigningKey {
-public:
+  public:
     static SigningKey generate(KeyProfile profile);
     // Throws UsageError on a wrong passphrase or malformed file, IoError when unreadable.
     static SigningKey load(const std::string& path, const std::optional<std::string>& passphrase);
@@ -62,10 +62,18 @@ public:
     SigningKey& operator=(SigningKey&&) noexcept;
     ~SigningKey();
 
-private:
+  private:
     struct Impl;
     explicit SigningKey(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+// Lowercase hex SHA-256 of bytes.
+std::string sha256_hex(std::string_view bytes);
+
+// Creates path with bytes atomically (temporary file in the same directory, fsync, rename without
+// replacing, fsync of the directory). Refuses to overwrite (UsageError); IoError on failure.
+// Shared by key files and signed documents so that a crash never leaves half a file behind.
+void write_new_file(const std::string& path, std::string_view bytes, unsigned mode);
 
 }  // namespace audit::crypto

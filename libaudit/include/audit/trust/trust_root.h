@@ -24,11 +24,11 @@ struct RoleSpec {
 
 struct TrustRoot {
     int version = 1;
-    std::string expires;  // RFC 3339 UTC, "2027-11-23T00:00:00Z"
+    std::string expires;                                 // RFC 3339 UTC, "2027-11-23T00:00:00Z"
     std::map<std::string, crypto::PublicIdentity> keys;  // by keyid
     std::map<std::string, RoleSpec> roles;
     std::vector<std::string> revoked;  // keyids
-    std::string sha256;  // of the trust.json bytes it was loaded from
+    std::string sha256;                // of the trust.json bytes it was loaded from
 
     nlohmann::json to_payload_json() const;
     static TrustRoot from_payload_json(const nlohmann::json& j);  // throws VerifyError

@@ -1,0 +1,437 @@
+#include "audit/crypto/keys.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <botan/data_src.h>
+#include <botan/dilithium.h>
+#include <botan/ec_group.h>
+#include <botan/ecc_key.h>
+#include <botan/ecdsa.h>
+#include <botan/ed25519.h>
+#include <botan/exceptn.h>
+#include <botan/hash.h>
+#include <botan/hex.h>
+#include <botan/pkcs8.h>
+#include <botan/pubkey.h>
+#include <botan/system_rng.h>
+#include <botan/x509_key.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <span>
+
+#include "audit/error.h"
+
+namespace audit::crypto {
+
+namespace {
+
+constexpr std::size_t kMaxKeyFile = 1u << 20;  // a hybrid key file is ~10 KiB
+constexpr std::size_t kMaxPem = 64u << 10;
+constexpr std::size_t kMaxComponents = 4;
+// PBKDF2-HMAC-SHA-512 iterations (OWASP 2023 recommendation for SHA-512).
+constexpr std::size_t kPbkdfIterations = 210000;
+
+constexpr const char* kOidEcdsa = "1.2.840.10045.2.1";
+constexpr const char* kOidMlDsa87 = "2.16.840.1.101.3.4.3.19";
+constexpr const char* kOidEd25519 = "1.3.101.112";
+
+Botan::RandomNumberGenerator& rng() {
+    return Botan::system_rng();
+}
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+// The scheme of a Botan public key, or nullopt when it is none of ours (RSA, P-256, Dilithium
+// r3...).
+std::optional<Scheme> scheme_of(const Botan::Public_Key& key) {
+    const std::string oid = key.object_identifier().to_string();
+    if (oid == kOidEd25519) return Scheme::ed25519;
+    if (oid == kOidMlDsa87) return Scheme::ml_dsa_87;
+    if (oid == kOidEcdsa) {
+        const auto* ec = dynamic_cast<const Botan::EC_PublicKey*>(&key);
+        if (ec &&
+            ec->domain().get_curve_oid() == Botan::EC_Group::from_name("secp384r1").get_curve_oid())
+            return Scheme::ecdsa_p384_sha384;
+    }
+    return std::nullopt;
+}
+
+// Botan's padding/hash parameter and signature format per scheme.
+std::string_view botan_params(Scheme s) {
+    switch (s) {
+        case Scheme::ecdsa_p384_sha384:
+            return "SHA-384";
+        case Scheme::ml_dsa_87:
+            return "";  // hedged (randomized) signing, FIPS 204 default
+        case Scheme::ed25519:
+            return "Pure";
+    }
+    return "";
+}
+
+Botan::Signature_Format botan_format(Scheme s) {
+    // DER so that OpenSSL and securesystemslib accept ECDSA signatures as they are.
+    return s == Scheme::ecdsa_p384_sha384 ? Botan::Signature_Format::DerSequence
+                                          : Botan::Signature_Format::Standard;
+}
+
+PublicKey public_of(const Botan::Public_Key& key) {
+    auto scheme = scheme_of(key);
+    if (!scheme) throw VerifyError("unsupported key algorithm " + key.algo_name());
+    const auto der = key.subject_public_key();
+    PublicKey pk;
+    pk.scheme = *scheme;
+    pk.keyid = sha256_hex({reinterpret_cast<const char*>(der.data()), der.size()});
+    pk.spki_pem = Botan::X509::PEM_encode(key);
+    return pk;
+}
+
+std::unique_ptr<Botan::Public_Key> load_spki(std::string_view pem) {
+    if (pem.size() > kMaxPem) throw VerifyError("public key PEM is too large");
+    try {
+        Botan::DataSource_Memory src(bytes_of(pem));
+        return Botan::X509::load_key(src);
+    } catch (const Botan::Exception& e) {
+        throw VerifyError(std::string("malformed public key: ") + e.what());
+    }
+}
+
+std::string read_key_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError("cannot read key file " + path + ": " + errno_text());
+    std::string data;
+    data.resize(kMaxKeyFile + 1);
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    if (in.bad()) throw IoError("cannot read key file " + path);
+    data.resize(static_cast<std::size_t>(in.gcount()));
+    if (data.size() > kMaxKeyFile) throw UsageError("key file " + path + " is too large");
+    return data;
+}
+
+struct PemBlock {
+    std::string label;
+    std::string text;  // the whole block, BEGIN to END line
+};
+
+std::vector<PemBlock> split_pem(const std::string& data, const std::string& path) {
+    std::vector<PemBlock> blocks;
+    std::size_t pos = 0;
+    while (true) {
+        auto begin = data.find("-----BEGIN ", pos);
+        if (begin == std::string::npos) break;
+        auto label_end = data.find("-----", begin + 11);
+        if (label_end == std::string::npos) break;
+        std::string label = data.substr(begin + 11, label_end - begin - 11);
+        std::string end_marker = "-----END " + label + "-----";
+        auto end = data.find(end_marker, label_end);
+        if (end == std::string::npos)
+            throw UsageError("key file " + path + ": PEM block '" + label + "' has no END line");
+        end += end_marker.size();
+        blocks.push_back({label, data.substr(begin, end - begin)});
+        pos = end;
+        if (blocks.size() > kMaxComponents)
+            throw UsageError("key file " + path + " has more than " +
+                             std::to_string(kMaxComponents) + " keys");
+    }
+    if (blocks.empty()) throw UsageError("key file " + path + " holds no PEM private key");
+    return blocks;
+}
+
+}  // namespace
+
+const char* to_string(Scheme s) {
+    switch (s) {
+        case Scheme::ecdsa_p384_sha384:
+            return "ecdsa-p384-sha384";
+        case Scheme::ml_dsa_87:
+            return "ml-dsa-87";
+        case Scheme::ed25519:
+            return "ed25519";
+    }
+    return "unknown";
+}
+
+Scheme scheme_from_string(std::string_view s) {
+    if (s == "ecdsa-p384-sha384") return Scheme::ecdsa_p384_sha384;
+    if (s == "ml-dsa-87") return Scheme::ml_dsa_87;
+    if (s == "ed25519") return Scheme::ed25519;
+    throw VerifyError("signature scheme '" + std::string(s.substr(0, 64)) +
+                      "' is not allowed (allowed: ecdsa-p384-sha384, ml-dsa-87, ed25519)");
+}
+
+KeyProfile profile_from_string(std::string_view s) {
+    if (s == "hybrid") return KeyProfile::hybrid;
+    if (s == "ecdsa") return KeyProfile::ecdsa;
+    if (s == "ed25519") return KeyProfile::ed25519;
+    throw UsageError("unknown key profile '" + std::string(s) + "' (hybrid, ecdsa or ed25519)");
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    auto h = Botan::HashFunction::create_or_throw("SHA-256");
+    h->update(bytes_of(bytes));
+    return Botan::hex_encode(h->final(), false);
+}
+
+// ---- PublicKey -------------------------------------------------------------------------------
+
+PublicKey PublicKey::from_pem(std::string_view pem) {
+    return public_of(*load_spki(pem));
+}
+
+bool PublicKey::verify(std::string_view message, std::string_view signature) const {
+    try {
+        auto key = load_spki(spki_pem);
+        if (scheme_of(*key) != scheme) return false;
+        Botan::PK_Verifier verifier(*key, botan_params(scheme), botan_format(scheme));
+        return verifier.verify_message(bytes_of(message), bytes_of(signature));
+    } catch (const std::exception&) {
+        return false;  // a malformed key or signature is simply not a valid signature
+    }
+}
+
+// ---- PublicIdentity --------------------------------------------------------------------------
+
+nlohmann::json PublicIdentity::to_json() const {
+    nlohmann::json comps = nlohmann::json::array();
+    for (const auto& c : components)
+        comps.push_back(
+            {{"scheme", to_string(c.scheme)}, {"keyid", c.keyid}, {"public", c.spki_pem}});
+    return {{"keyid", keyid}, {"components", comps}};
+}
+
+PublicIdentity PublicIdentity::from_json(const nlohmann::json& j) {
+    auto str = [](const nlohmann::json& o, const char* field, const std::string& where) {
+        auto it = o.find(field);
+        if (it == o.end() || !it->is_string())
+            throw VerifyError(where + ": missing or non-string \"" + field + "\"");
+        return it->get<std::string>();
+    };
+    if (!j.is_object()) throw VerifyError("public key entry is not a JSON object");
+    PublicIdentity id;
+    id.keyid = str(j, "keyid", "public key");
+    const std::string where = "key " + id.keyid.substr(0, 64);
+    auto comps = j.find("components");
+    if (comps == j.end() || !comps->is_array() || comps->empty())
+        throw VerifyError(where + ": \"components\" must be a non-empty array");
+    if (comps->size() > kMaxComponents) throw VerifyError(where + ": too many components");
+    for (const auto& c : *comps) {
+        if (!c.is_object()) throw VerifyError(where + ": a component is not a JSON object");
+        Scheme declared = scheme_from_string(str(c, "scheme", where));
+        std::string keyid = str(c, "keyid", where);
+        PublicKey pk = PublicKey::from_pem(str(c, "public", where));
+        if (pk.scheme != declared)
+            throw VerifyError(where + ": component declared " + to_string(declared) + " holds a " +
+                              to_string(pk.scheme) + " key");
+        if (pk.keyid != keyid)
+            throw VerifyError(where + ": component keyid " + keyid.substr(0, 64) +
+                              " is not the SHA-256 of its public key (" + pk.keyid + ")");
+        for (const auto& other : id.components)
+            if (other.scheme == pk.scheme || other.keyid == pk.keyid)
+                throw VerifyError(where + ": duplicate " + to_string(pk.scheme) + " component");
+        id.components.push_back(std::move(pk));
+    }
+    if (id.components.front().keyid != id.keyid)
+        throw VerifyError(where + ": keyid must be the first component's keyid");
+    return id;
+}
+
+std::string PublicIdentity::fingerprint() const {
+    std::string out;
+    for (std::size_t i = 0; i < keyid.size(); i += 4) {
+        if (!out.empty()) out += ' ';
+        out += keyid.substr(i, 4);
+    }
+    return out;
+}
+
+// ---- SigningKey ------------------------------------------------------------------------------
+
+struct SigningKey::Impl {
+    std::vector<std::unique_ptr<Botan::Private_Key>> keys;
+    std::vector<Scheme> schemes;
+    PublicIdentity identity;
+
+    void add(std::unique_ptr<Botan::Private_Key> key) {
+        PublicKey pk = public_of(*key);
+        for (auto s : schemes)
+            if (s == pk.scheme)
+                throw UsageError("key has two " + std::string(to_string(s)) + " components");
+        if (identity.components.empty()) identity.keyid = pk.keyid;
+        schemes.push_back(pk.scheme);
+        identity.components.push_back(std::move(pk));
+        keys.push_back(std::move(key));
+    }
+};
+
+SigningKey::SigningKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SigningKey::SigningKey(SigningKey&&) noexcept = default;
+SigningKey& SigningKey::operator=(SigningKey&&) noexcept = default;
+SigningKey::~SigningKey() = default;
+
+SigningKey SigningKey::generate(KeyProfile profile) {
+    auto impl = std::make_unique<Impl>();
+    auto p384 = [] {
+        return std::make_unique<Botan::ECDSA_PrivateKey>(rng(),
+                                                         Botan::EC_Group::from_name("secp384r1"));
+    };
+    switch (profile) {
+        case KeyProfile::hybrid:
+            impl->add(p384());
+            impl->add(std::make_unique<Botan::Dilithium_PrivateKey>(
+                rng(), Botan::DilithiumMode(Botan::DilithiumMode::ML_DSA_8x7)));
+            break;
+        case KeyProfile::ecdsa:
+            impl->add(p384());
+            break;
+        case KeyProfile::ed25519:
+            impl->add(std::make_unique<Botan::Ed25519_PrivateKey>(rng()));
+            break;
+    }
+    return SigningKey(std::move(impl));
+}
+
+bool SigningKey::is_encrypted(const std::string& path) {
+    const std::string data = read_key_file(path);
+    for (const auto& b : split_pem(data, path))
+        if (b.label == "ENCRYPTED PRIVATE KEY") return true;
+    return false;
+}
+
+SigningKey SigningKey::load(const std::string& path, const std::optional<std::string>& passphrase) {
+    const std::string data = read_key_file(path);
+    auto impl = std::make_unique<Impl>();
+    for (const auto& b : split_pem(data, path)) {
+        std::unique_ptr<Botan::Private_Key> key;
+        if (b.label == "ENCRYPTED PRIVATE KEY") {
+            if (!passphrase)
+                throw UsageError("key file " + path + " is encrypted: a passphrase is needed");
+            try {
+                key = Botan::PKCS8::load_key(bytes_of(b.text), *passphrase);
+            } catch (const Botan::Exception&) {
+                throw UsageError("cannot decrypt key file " + path +
+                                 ": wrong passphrase or damaged file");
+            }
+        } else if (b.label == "PRIVATE KEY") {
+            try {
+                key = Botan::PKCS8::load_key(bytes_of(b.text));
+            } catch (const Botan::Exception& e) {
+                throw UsageError("key file " + path + ": malformed private key: " + e.what());
+            }
+        } else {
+            throw UsageError("key file " + path + ": unexpected PEM block '" + b.label +
+                             "' (expected PKCS#8 PRIVATE KEY)");
+        }
+        try {
+            impl->add(std::move(key));
+        } catch (const VerifyError& e) {
+            throw UsageError("key file " + path + ": " + e.what());
+        }
+    }
+    return SigningKey(std::move(impl));
+}
+
+void SigningKey::save(const std::string& path, const std::optional<std::string>& passphrase) const {
+    std::string text;
+    for (const auto& key : impl_->keys) {
+        if (passphrase)
+            text += Botan::PKCS8::PEM_encode_encrypted_pbkdf_iter(
+                *key, rng(), *passphrase, kPbkdfIterations, "AES-256/CBC", "SHA-512");
+        else
+            text += Botan::PKCS8::PEM_encode(*key);
+        if (text.back() != '\n') text += '\n';
+    }
+    write_new_file(path, text, 0600);
+}
+
+const PublicIdentity& SigningKey::identity() const {
+    return impl_->identity;
+}
+
+std::vector<std::pair<std::string, std::string>> SigningKey::sign(std::string_view message) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (std::size_t i = 0; i < impl_->keys.size(); ++i) {
+        const Scheme s = impl_->schemes[i];
+        Botan::PK_Signer signer(*impl_->keys[i], rng(), botan_params(s), botan_format(s));
+        auto sig = signer.sign_message(bytes_of(message), rng());
+        out.emplace_back(impl_->identity.components[i].keyid,
+                         std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
+    }
+    return out;
+}
+
+// ---- Files -----------------------------------------------------------------------------------
+
+void write_new_file(const std::string& path, std::string_view bytes, unsigned mode) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    std::error_code ec;
+    if (fs::symlink_status(target, ec).type() != fs::file_type::not_found)
+        throw UsageError("refusing to overwrite existing " + path);
+    fs::path dir = target.parent_path();
+    if (dir.empty()) dir = ".";
+    std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+    int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+    if (fd < 0) throw IoError("cannot create a file in " + dir.string() + ": " + errno_text());
+    auto fail = [&](const std::string& what) {
+        std::string msg = what + " " + path + ": " + errno_text();
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw IoError(msg);
+    };
+    if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) fail("cannot set the mode of");
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail("cannot write");
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) fail("cannot sync");
+    if (::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        throw IoError("cannot write " + path + ": " + errno_text());
+    }
+    // renameat2(RENAME_NOREPLACE): atomic, and never replaces a file created meanwhile.
+    int rc = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && errno == EINVAL) {
+        // Filesystem without RENAME_NOREPLACE: link() also fails when the target exists.
+        rc = ::link(tmp.c_str(), path.c_str());
+        if (rc == 0)
+            ::unlink(tmp.c_str());
+        else if (errno == EPERM || errno == ENOTSUP) {
+            // No hard links either (FAT): check, then rename; only a racing writer can lose.
+            if (::access(path.c_str(), F_OK) == 0)
+                errno = EEXIST;
+            else
+                rc = ::rename(tmp.c_str(), path.c_str());
+        }
+    }
+    if (rc != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        if (err == EEXIST) throw UsageError("refusing to overwrite existing " + path);
+        throw IoError("cannot create " + path + ": " + std::strerror(err));
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        int sync_rc = ::fsync(dfd);
+        int err = errno;
+        ::close(dfd);
+        if (sync_rc != 0)
+            throw IoError("cannot sync directory " + dir.string() + ": " + std::strerror(err));
+    }
+}
+
+}  // namespace audit::crypto

@@ -1,0 +1,260 @@
+#include "audit/trust/trust_root.h"
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "audit/error.h"
+
+namespace audit::trust {
+
+namespace {
+
+constexpr std::string_view kType = "audit-toolkit/trust-root";
+constexpr std::size_t kMaxTrustFile = 16u << 20;
+constexpr std::size_t kMaxKeys = 256;
+
+bool is_known_role(std::string_view role) {
+    for (const char* r : kRoles)
+        if (role == r) return true;
+    return false;
+}
+
+// "YYYY-MM-DDTHH:MM:SSZ" exactly, so that times compare as strings.
+bool is_rfc3339_utc(const std::string& s) {
+    static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
+    if (s.size() != kShape.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (kShape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != kShape[i]) return false;
+    }
+    return true;
+}
+
+std::string format_utc(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string short_id(const std::string& keyid) {
+    return keyid.substr(0, 16);
+}
+
+// Why identity's signature in env does not count, or "" when every component verifies.
+std::string missing_components(const crypto::Envelope& env, const crypto::PublicIdentity& identity,
+                               const std::string& message) {
+    std::string missing;
+    for (const auto& c : identity.components) {
+        bool ok = false;
+        for (const auto& s : env.signatures)
+            if (s.keyid == c.keyid && c.verify(message, s.sig)) {
+                ok = true;
+                break;
+            }
+        if (!ok) missing += std::string(missing.empty() ? "" : ", ") + crypto::to_string(c.scheme);
+    }
+    return missing;
+}
+
+}  // namespace
+
+std::string utc_now() {
+    return format_utc(std::time(nullptr));
+}
+
+nlohmann::json TrustRoot::to_payload_json() const {
+    nlohmann::json j;
+    j["_type"] = kType;
+    j["version"] = version;
+    j["expires"] = expires;
+    j["keys"] = nlohmann::json::object();
+    for (const auto& [id, identity] : keys) j["keys"][id] = identity.to_json();
+    j["roles"] = nlohmann::json::object();
+    for (const auto& [name, spec] : roles)
+        j["roles"][name] = {{"keyids", spec.keyids}, {"threshold", spec.threshold}};
+    j["revoked"] = revoked;
+    return j;
+}
+
+TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
+    auto fail = [](const std::string& m) { throw VerifyError("trust root: " + m); };
+    if (!j.is_object()) fail("payload is not a JSON object");
+    auto type = j.find("_type");
+    if (type == j.end() || !type->is_string() || *type != kType)
+        fail("\"_type\" is not \"" + std::string(kType) + "\"");
+
+    TrustRoot root;
+    auto version = j.find("version");
+    if (version == j.end() || !version->is_number_integer() || *version < 1 ||
+        *version > 1'000'000'000)
+        fail("\"version\" must be a positive integer");
+    root.version = version->get<int>();
+
+    auto expires = j.find("expires");
+    if (expires == j.end() || !expires->is_string() || !is_rfc3339_utc(expires->get<std::string>()))
+        fail("\"expires\" must be an RFC 3339 UTC time like 2027-11-23T00:00:00Z");
+    root.expires = expires->get<std::string>();
+
+    auto keys = j.find("keys");
+    if (keys == j.end() || !keys->is_object()) fail("\"keys\" must be an object");
+    if (keys->size() > kMaxKeys) fail("too many keys");
+    for (const auto& [id, entry] : keys->items()) {
+        auto identity = crypto::PublicIdentity::from_json(entry);
+        if (identity.keyid != id)
+            fail("key entry " + short_id(id) + " holds key " + short_id(identity.keyid));
+        root.keys.emplace(id, std::move(identity));
+    }
+    // A component may belong to one key only, so one signature never counts twice.
+    std::set<std::string> component_ids;
+    for (const auto& [id, identity] : root.keys)
+        for (const auto& c : identity.components)
+            if (!component_ids.insert(c.keyid).second)
+                fail("key component " + short_id(c.keyid) + " appears in more than one key");
+
+    auto roles = j.find("roles");
+    if (roles == j.end() || !roles->is_object()) fail("\"roles\" must be an object");
+    for (const auto& [name, spec] : roles->items()) {
+        if (!is_known_role(name)) fail("unknown role '" + name.substr(0, 64) + "'");
+        auto ids = spec.find("keyids");
+        auto threshold = spec.find("threshold");
+        if (!spec.is_object() || ids == spec.end() || !ids->is_array() || threshold == spec.end() ||
+            !threshold->is_number_integer())
+            fail("role '" + name + "' needs \"keyids\" (array) and \"threshold\" (integer)");
+        RoleSpec rs;
+        for (const auto& id : *ids) {
+            if (!id.is_string()) fail("role '" + name + "': keyids must be strings");
+            const auto& s = id.get_ref<const std::string&>();
+            if (!root.keys.count(s)) fail("role '" + name + "' names unknown key " + short_id(s));
+            for (const auto& seen : rs.keyids)
+                if (seen == s) fail("role '" + name + "' lists key " + short_id(s) + " twice");
+            rs.keyids.push_back(s);
+        }
+        if (*threshold < 1 || *threshold > static_cast<long>(rs.keyids.size()))
+            fail("role '" + name + "' has threshold " + threshold->dump() + " but " +
+                 std::to_string(rs.keyids.size()) + " keys");
+        rs.threshold = threshold->get<int>();
+        root.roles.emplace(name, std::move(rs));
+    }
+    for (const char* r : kRoles)
+        if (!root.roles.count(r)) fail("role '" + std::string(r) + "' is missing");
+
+    auto revoked = j.find("revoked");
+    if (revoked != j.end()) {
+        if (!revoked->is_array()) fail("\"revoked\" must be an array");
+        for (const auto& id : *revoked) {
+            if (!id.is_string()) fail("\"revoked\" must hold keyids");
+            root.revoked.push_back(id.get<std::string>());
+        }
+    }
+    return root;
+}
+
+TrustRoot TrustRoot::load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError("cannot read trust root " + path);
+    std::string data(kMaxTrustFile + 1, '\0');
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    if (in.bad()) throw IoError("cannot read trust root " + path);
+    data.resize(static_cast<std::size_t>(in.gcount()));
+    if (data.size() > kMaxTrustFile) throw VerifyError(path + ": trust root is too large");
+    try {
+        return verify(data);
+    } catch (const VerifyError& e) {
+        throw VerifyError(path + ": " + e.what());
+    }
+}
+
+TrustRoot TrustRoot::verify(std::string_view envelope_json, std::optional<std::string> now) {
+    auto env = crypto::Envelope::parse(envelope_json, kMaxTrustFile);
+    if (env.payload_type != kPayloadType)
+        throw VerifyError("not a trust root: payloadType is '" + env.payload_type.substr(0, 80) +
+                          "', expected '" + std::string(kPayloadType) + "'");
+    auto payload = nlohmann::json::parse(env.payload, nullptr, /*allow_exceptions=*/false);
+    if (payload.is_discarded()) throw VerifyError("trust root: payload is not valid JSON");
+    TrustRoot root = from_payload_json(payload);
+    root.verify_role(env, "root");
+
+    const std::string when = now ? *now : utc_now();
+    if (!is_rfc3339_utc(when)) throw UsageError("time '" + when + "' is not RFC 3339 UTC");
+    if (when >= root.expires) throw VerifyError("trust root expired on " + root.expires);
+    root.sha256 = crypto::sha256_hex(envelope_json);
+    return root;
+}
+
+std::vector<std::string> TrustRoot::verify_role(const crypto::Envelope& env,
+                                                std::string_view role) const {
+    auto it = roles.find(std::string(role));
+    if (it == roles.end()) throw VerifyError("unknown role '" + std::string(role) + "'");
+    const RoleSpec& spec = it->second;
+    const std::string message = crypto::pae(env.payload_type, env.payload);
+
+    std::vector<std::string> signers;
+    std::string problems;
+    auto note = [&](const std::string& p) { problems += (problems.empty() ? "" : "; ") + p; };
+    for (const auto& keyid : spec.keyids) {
+        if (std::find(revoked.begin(), revoked.end(), keyid) != revoked.end()) {
+            note("key " + short_id(keyid) + " is revoked");
+            continue;
+        }
+        auto key = keys.find(keyid);
+        if (key == keys.end()) {
+            note("key " + short_id(keyid) + " is not in the trust root");
+            continue;
+        }
+        std::string missing = missing_components(env, key->second, message);
+        if (missing.empty())
+            signers.push_back(keyid);
+        else
+            note("key " + short_id(keyid) + " has no valid " + missing + " signature");
+    }
+    if (static_cast<long>(signers.size()) < spec.threshold)
+        throw VerifyError("role '" + std::string(role) + "' needs " +
+                          std::to_string(spec.threshold) + " valid signature(s), got " +
+                          std::to_string(signers.size()) + (problems.empty() ? "" : ": ") +
+                          problems);
+    return signers;
+}
+
+void init_authority(const std::string& dir, crypto::KeyProfile profile,
+                    const std::optional<std::string>& passphrase, int validity_days) {
+    namespace fs = std::filesystem;
+    if (validity_days < 1 || validity_days > 36500)
+        throw UsageError("validity must be between 1 and 36500 days");
+    const fs::path base(dir);
+    const fs::path trust_path = base / "trust.json";
+    std::vector<fs::path> all{trust_path};
+    for (const char* r : kRoles) all.push_back(base / (std::string(r) + ".key"));
+    std::error_code ec;
+    for (const auto& p : all)
+        if (fs::symlink_status(p, ec).type() != fs::file_type::not_found)
+            throw UsageError("refusing to overwrite existing " + p.string());
+    fs::create_directories(base, ec);
+    if (ec) throw IoError("cannot create directory " + dir + ": " + ec.message());
+
+    TrustRoot root;
+    root.version = 1;
+    root.expires = format_utc(std::time(nullptr) + static_cast<std::time_t>(validity_days) * 86400);
+    std::vector<std::pair<std::string, crypto::SigningKey>> role_keys;
+    for (const char* r : kRoles) {
+        auto key = crypto::SigningKey::generate(profile);
+        const auto& id = key.identity();
+        root.keys.emplace(id.keyid, id);
+        root.roles[r] = RoleSpec{{id.keyid}, 1};
+        role_keys.emplace_back(r, std::move(key));
+    }
+
+    crypto::Envelope env;
+    env.payload_type = std::string(kPayloadType);
+    env.payload = root.to_payload_json().dump(2) + "\n";
+    env.sign(role_keys.front().second);  // kRoles[0] is "root"
+
+    for (const auto& [role, key] : role_keys)
+        key.save((base / (role + ".key")).string(), passphrase);
+    crypto::write_new_file(trust_path.string(), env.to_json() + "\n", 0644);
+}
+
+}  // namespace audit::trust
