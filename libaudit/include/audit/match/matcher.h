@@ -32,7 +32,33 @@ struct Finding {
 };
 
 // Glob with '*' (within a path segment), '?', '[...]' and '**' (any number of segments).
+// Syntax in manifests/README.md. A malformed pattern never matches (Glob says why).
 bool glob_match(std::string_view pattern, std::string_view text, bool case_insensitive = false);
+
+// A compiled glob: matching is a bounded state-set simulation, O(pattern x text), never
+// backtracking. Throws UsageError (message without position) on a malformed pattern.
+class Glob {
+  public:
+    explicit Glob(std::string_view pattern, bool case_insensitive = false);
+    Glob(const Glob&);
+    Glob(Glob&&) noexcept;
+    Glob& operator=(const Glob&);
+    Glob& operator=(Glob&&) noexcept;
+    ~Glob();
+    bool matches(std::string_view text) const;
+    const std::string& pattern() const { return pattern_; }
+    // The directory part before the first wildcard, unescaped ("/opt/kaspersky" for
+    // "/opt/kaspersky/**", "/opt" for "/opt/kasp*/bin", the whole text when literal).
+    const std::string& literal_prefix() const { return prefix_; }
+
+    struct Node;  // one NFA state; defined in glob.cpp
+
+  private:
+    std::string pattern_;
+    std::string prefix_;
+    bool case_insensitive_;
+    std::vector<Node> nodes_;
+};
 
 // Directories the walker must cover so that the path/service/module rules can be evaluated:
 // the literal prefix of each glob, deduplicated and minimal (no entry below another).

@@ -1,0 +1,350 @@
+#include <catch_amalgamated.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "audit/error.h"
+#include "audit/match/matcher.h"
+
+using audit::InventoryItem;
+using audit::fs::FileRecord;
+using audit::manifest::Confidence;
+using audit::manifest::Manifest;
+using audit::manifest::Rule;
+using audit::manifest::RuleKind;
+using audit::match::Finding;
+using audit::match::glob_match;
+using audit::match::match;
+
+namespace {
+
+Rule make_rule(std::string id, RuleKind kind, Confidence c, std::vector<std::string> patterns,
+               std::string ecosystem = "", bool residue = false) {
+    Rule r;
+    r.id = std::move(id);
+    r.kind = kind;
+    r.confidence = c;
+    r.patterns = std::move(patterns);
+    r.ecosystem = std::move(ecosystem);
+    r.residue = residue;
+    return r;
+}
+
+Manifest make_manifest(std::string id, std::vector<Rule> rules) {
+    Manifest m;
+    m.id = std::move(id);
+    m.name = "Test product";
+    m.file = "test.toml";
+    m.rules = std::move(rules);
+    return m;
+}
+
+InventoryItem deb(std::string name, std::string state = "installed", std::string publisher = "") {
+    InventoryItem item;
+    item.ecosystem = "deb";
+    item.name = std::move(name);
+    item.version = "1.0";
+    item.state = std::move(state);
+    item.publisher = std::move(publisher);
+    item.source = "/var/lib/dpkg/status:1";
+    return item;
+}
+
+FileRecord file(std::string path, std::string type = "file", std::string sha256 = "") {
+    FileRecord f;
+    f.path = std::move(path);
+    f.type = std::move(type);
+    if (!sha256.empty()) f.digests = audit::fs::FileDigests{sha256, std::string(96, '0')};
+    return f;
+}
+
+bool any_presence(const std::vector<Finding>& findings) {
+    for (const auto& f : findings)
+        if (f.proves_presence()) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("glob: literals, '?', '*' and classes", "[match]") {
+    CHECK(glob_match("kesl", "kesl"));
+    CHECK_FALSE(glob_match("kesl", "kesl-gui"));
+    CHECK_FALSE(glob_match("kesl", "kes"));
+    CHECK(glob_match("", ""));
+    CHECK_FALSE(glob_match("", "x"));
+
+    CHECK(glob_match("kesl*", "kesl"));
+    CHECK(glob_match("kesl*", "kesl-gui"));
+    CHECK(glob_match("*-gui", "kesl-gui"));
+    CHECK(glob_match("k*l*t", "klnagent"));
+    CHECK_FALSE(glob_match("/opt/*", "/opt/a/b"));  // '*' stays within a segment
+    CHECK(glob_match("/opt/*/b", "/opt/a/b"));
+    CHECK(glob_match("/opt/*", "/opt/"));
+
+    CHECK(glob_match("kav4??", "kav4fs"));
+    CHECK_FALSE(glob_match("kav4??", "kav4f"));
+    CHECK_FALSE(glob_match("a?b", "a/b"));  // '?' never matches '/'
+
+    CHECK(glob_match("kav4[fw]s", "kav4fs"));
+    CHECK(glob_match("kav4[fw]s", "kav4ws"));
+    CHECK_FALSE(glob_match("kav4[fw]s", "kav4xs"));
+    CHECK(glob_match("klnagent[0-9][0-9]", "klnagent64"));
+    CHECK(glob_match("x[!0-9]", "xa"));
+    CHECK_FALSE(glob_match("x[!0-9]", "x5"));
+    CHECK(glob_match("x[^a]", "xb"));
+    CHECK_FALSE(glob_match("x[!a]", "x/"));  // negated classes do not match '/' either
+    CHECK(glob_match("x[]]", "x]"));
+    CHECK(glob_match("x[a-]", "x-"));
+
+    CHECK(glob_match("a\\*b", "a*b"));
+    CHECK_FALSE(glob_match("a\\*b", "axb"));
+}
+
+TEST_CASE("glob: '**' spans any number of segments, including none", "[match]") {
+    CHECK(glob_match("/opt/kaspersky/**", "/opt/kaspersky"));
+    CHECK(glob_match("/opt/kaspersky/**", "/opt/kaspersky/"));
+    CHECK(glob_match("/opt/kaspersky/**", "/opt/kaspersky/kesl"));
+    CHECK(glob_match("/opt/kaspersky/**", "/opt/kaspersky/kesl/bin/kesl"));
+    CHECK_FALSE(glob_match("/opt/kaspersky/**", "/opt/kasperskyX"));
+    CHECK_FALSE(glob_match("/opt/kaspersky/**", "/opt/kaspersk"));
+    CHECK_FALSE(glob_match("/opt/kaspersky/**", "/opt"));
+
+    CHECK(glob_match("/a/**/b", "/a/b"));
+    CHECK(glob_match("/a/**/b", "/a/x/b"));
+    CHECK(glob_match("/a/**/b", "/a/x/y/z/b"));
+    CHECK_FALSE(glob_match("/a/**/b", "/a/xb"));
+    CHECK_FALSE(glob_match("/a/**/b", "/a/x/b/c"));
+
+    CHECK(glob_match("**/kesl.ini", "kesl.ini"));
+    CHECK(glob_match("**/kesl.ini", "/etc/opt/kaspersky/kesl.ini"));
+    CHECK_FALSE(glob_match("**/kesl.ini", "/etc/xkesl.ini"));
+    CHECK(glob_match("**", ""));
+    CHECK(glob_match("**", "/any/thing"));
+    CHECK(glob_match("/var/**/kaspersky/*.log", "/var/log/kaspersky/a.log"));
+    CHECK(glob_match("/var/**/kaspersky/*.log", "/var/kaspersky/a.log"));
+    CHECK_FALSE(glob_match("/var/**/kaspersky/*.log", "/var/log/kaspersky/sub/a.log"));
+}
+
+TEST_CASE("glob: case-insensitive matching", "[match]") {
+    CHECK_FALSE(glob_match("Kaspersky*", "KASPERSKY LAB"));
+    CHECK(glob_match("Kaspersky*", "KASPERSKY LAB", true));
+    CHECK(glob_match("*kaspersky*", "AO Kaspersky Lab", true));
+    CHECK(glob_match("[k]esl", "KESL", true));
+    CHECK(glob_match("[A-C]x", "bX", true));
+    CHECK_FALSE(glob_match("[!k]esl", "KESL", true));
+}
+
+TEST_CASE("glob: malformed patterns are refused", "[match]") {
+    using audit::match::Glob;
+    for (const char* bad :
+         {"/opt/[ab", "a**", "**b", "/x/a**/b", "/x/***", "[z-a]", "a\\", "[a/]", "x[!"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(Glob(bad), audit::UsageError);
+        CHECK_FALSE(glob_match(bad, bad));
+    }
+}
+
+TEST_CASE("glob: pathological patterns finish fast", "[match]") {
+    const std::string text(100000, 'a');
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(glob_match("*a*a*a*a*a*a*a*b", text));
+    CHECK_FALSE(glob_match("**/a*a*a*a*a*a*a*b", text));
+    std::string slashes;
+    for (int i = 0; i < 20000; ++i) slashes += "/a";
+    CHECK_FALSE(glob_match("/**/a/**/a/**/a/**/a/**/b", slashes));
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(elapsed < std::chrono::seconds(2));
+}
+
+TEST_CASE("glob: literal prefix gives the walk root", "[match]") {
+    using audit::match::Glob;
+    CHECK(Glob("/opt/kaspersky/**").literal_prefix() == "/opt/kaspersky");
+    CHECK(Glob("/opt/kasp*/bin").literal_prefix() == "/opt");
+    CHECK(Glob("/etc/opt/kaspersky/kesl.ini").literal_prefix() == "/etc/opt/kaspersky/kesl.ini");
+    CHECK(Glob("/**").literal_prefix() == "/");
+    CHECK(Glob("/a\\*b/*").literal_prefix() == "/a*b");
+}
+
+TEST_CASE("walk_roots: literal prefixes, unit and module dirs, minimal and sorted", "[match]") {
+    const auto m = make_manifest(
+        "p", {make_rule("paths", RuleKind::path, Confidence::strong,
+                        {"/opt/kaspersky/**", "/opt/kaspersky/kesl/bin/*", "/var/opt/kaspersky/**",
+                         "/etc/opt/kaspersky*/x"}),
+              make_rule("units", RuleKind::service, Confidence::strong, {"kesl"}),
+              make_rule("mods", RuleKind::module, Confidence::weak, {"klif"}),
+              make_rule("pkgs", RuleKind::package, Confidence::strong, {"kesl"}, "deb")});
+    const std::vector<std::string> expected = {
+        "/etc/init.d",         "/etc/opt",         "/etc/rc.d/init.d",
+        "/etc/systemd/system", "/lib/modules",     "/lib/systemd/system",
+        "/opt/kaspersky",      "/usr/lib/modules", "/usr/lib/systemd/system",
+        "/var/opt/kaspersky"};
+    CHECK(audit::match::walk_roots({m}) == expected);
+
+    const auto everything =
+        make_manifest("q", {make_rule("all", RuleKind::path, Confidence::weak, {"**/kesl.ini"})});
+    CHECK(audit::match::walk_roots({m, everything}) == std::vector<std::string>{"/"});
+    CHECK(audit::match::walk_roots({}).empty());
+}
+
+TEST_CASE("match: packages by ecosystem and name, case-insensitive", "[match]") {
+    const auto m =
+        make_manifest("kaspersky", {make_rule("deb", RuleKind::package, Confidence::definitive,
+                                              {"kesl", "klnagent*"}, "deb")});
+    InventoryItem rpm = deb("kesl");
+    rpm.ecosystem = "rpm";
+    const auto findings =
+        match({m}, {deb("KESL"), deb("klnagent64"), deb("keslx"), rpm, deb("bash")}, {});
+    REQUIRE(findings.size() == 1);
+    const auto& f = findings[0];
+    CHECK(f.product == "kaspersky");
+    CHECK(f.rule == "deb");
+    CHECK_FALSE(f.residue);
+    CHECK(f.proves_presence());
+    REQUIRE(f.records.size() == 2);
+    CHECK(f.records[0]["inventory"]["name"] == "KESL");
+    CHECK(f.records[1]["inventory"]["name"] == "klnagent64");
+
+    const auto j = f.to_json();
+    CHECK(j["product"] == "kaspersky");
+    CHECK(j["product_name"] == "Test product");
+    CHECK(j["confidence"] == "definitive");
+    CHECK(j["kind"] == "package");
+    CHECK(j["residue"] == false);
+    CHECK(j["records"][1]["inventory"] == nlohmann::json{{"ecosystem", "deb"},
+                                                         {"name", "klnagent64"},
+                                                         {"version", "1.0"},
+                                                         {"state", "installed"},
+                                                         {"source", "/var/lib/dpkg/status:1"}});
+}
+
+TEST_CASE("match: a package in config-files state is residue, not presence", "[match]") {
+    const auto m = make_manifest("kaspersky", {make_rule("deb", RuleKind::package,
+                                                         Confidence::definitive, {"kesl"}, "deb")});
+    const auto findings =
+        match({m}, {deb("kesl", "config-files"), deb("kesl", "not-installed")}, {});
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].residue);
+    CHECK_FALSE(findings[0].proves_presence());
+    REQUIRE(findings[0].records.size() == 1);
+    CHECK(findings[0].records[0]["inventory"]["state"] == "config-files");
+    CHECK(findings[0].to_json()["residue"] == true);
+
+    // Installed and residue records of one rule give two findings, presence first.
+    const auto both = match({m}, {deb("kesl", "config-files"), deb("kesl")}, {});
+    REQUIRE(both.size() == 2);
+    CHECK_FALSE(both[0].residue);
+    CHECK(both[0].proves_presence());
+    CHECK(both[1].residue);
+}
+
+TEST_CASE("match: residue rules never prove presence", "[match]") {
+    const auto m =
+        make_manifest("kaspersky", {make_rule("etc", RuleKind::path, Confidence::definitive,
+                                              {"/etc/opt/kaspersky/**"}, "", true)});
+    const auto findings = match({m}, {}, {file("/etc/opt/kaspersky/kesl.ini")});
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].residue);
+    CHECK_FALSE(findings[0].proves_presence());
+}
+
+TEST_CASE("match: weak-only matches are leads, not presence", "[match]") {
+    const auto m = make_manifest(
+        "kaspersky",
+        {make_rule("pub", RuleKind::publisher, Confidence::weak, {"*kaspersky*"}),
+         make_rule("deb", RuleKind::package, Confidence::definitive, {"kesl"}, "deb")});
+    const auto findings = match({m}, {deb("kaspresso-tools", "installed", "Kaspersky Lab")}, {});
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].rule == "pub");
+    CHECK(findings[0].confidence == Confidence::weak);
+    CHECK_FALSE(findings[0].residue);
+    CHECK_FALSE(findings[0].proves_presence());
+    CHECK_FALSE(any_presence(findings));
+}
+
+TEST_CASE("match: paths, hashes, services and modules", "[match]") {
+    const std::string digest(64, 'a');
+    const auto m = make_manifest(
+        "kaspersky",
+        {make_rule("opt", RuleKind::path, Confidence::strong, {"/opt/kaspersky/**"}),
+         make_rule("hash", RuleKind::file_hash, Confidence::definitive,
+                   {std::string(64, 'A'), std::string(96, 'b')}),
+         make_rule("units", RuleKind::service, Confidence::strong, {"kesl", "klnagent64"}),
+         make_rule("mods", RuleKind::module, Confidence::weak, {"kav4fs-oas"})});
+    const std::vector<FileRecord> files = {
+        file("/opt/kaspersky", "dir"),
+        file("/opt/kaspersky/kesl/bin/kesl", "file", "ff"),
+        file("/opt/kaspersky/gone", "missing"),
+        file("/usr/bin/renamed", "file", digest),
+        file("/lib/systemd/system/kesl.service"),
+        file("/etc/systemd/system/multi-user.target.wants/kesl.service", "symlink"),
+        file("/etc/init.d/klnagent64"),
+        file("/etc/init.d/kesl.sh"),
+        file("/usr/share/doc/kesl.service"),
+        file("/lib/modules/6.1.0/extra/kav4fs_oas.ko.xz"),
+        file("/lib/modules/6.1.0/extra/kav4fs_oas.txt"),
+        file("/opt/modules/kav4fs_oas.ko"),
+    };
+    const auto findings = match({m}, {}, files);
+    REQUIRE(findings.size() == 4);
+    // Sorted by rule id: hash, mods, opt, units.
+    CHECK(findings[0].rule == "hash");
+    REQUIRE(findings[0].records.size() == 1);
+    CHECK(findings[0].records[0]["file"]["path"] == "/usr/bin/renamed");
+    CHECK(findings[0].records[0]["file"]["sha256"] == digest);
+
+    CHECK(findings[1].rule == "mods");
+    REQUIRE(findings[1].records.size() == 1);
+    CHECK(findings[1].records[0]["file"]["path"] == "/lib/modules/6.1.0/extra/kav4fs_oas.ko.xz");
+
+    CHECK(findings[2].rule == "opt");
+    REQUIRE(findings[2].records.size() == 2);
+    CHECK(findings[2].records[0]["file"]["path"] == "/opt/kaspersky");
+    CHECK(findings[2].records[0]["file"]["sha256"].is_null());
+    CHECK(findings[2].records[1]["file"]["path"] == "/opt/kaspersky/kesl/bin/kesl");
+
+    CHECK(findings[3].rule == "units");
+    std::vector<std::string> units;
+    for (const auto& r : findings[3].records) units.push_back(r["file"]["path"]);
+    CHECK(units ==
+          std::vector<std::string>{"/etc/init.d/klnagent64",
+                                   "/etc/systemd/system/multi-user.target.wants/kesl.service",
+                                   "/lib/systemd/system/kesl.service"});
+}
+
+TEST_CASE("match: sha384 digests match too", "[match]") {
+    const std::string d384(96, 'c');
+    const auto m =
+        make_manifest("p", {make_rule("h", RuleKind::file_hash, Confidence::definitive, {d384})});
+    FileRecord f = file("/x");
+    f.digests = audit::fs::FileDigests{std::string(64, '1'), std::string(96, 'C')};
+    const auto findings = match({m}, {}, {f});
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].records[0]["file"]["path"] == "/x");
+}
+
+TEST_CASE("match: output order does not depend on input order", "[match]") {
+    const auto a = make_manifest(
+        "zeta", {make_rule("b", RuleKind::path, Confidence::strong, {"/z/**"}),
+                 make_rule("a", RuleKind::package, Confidence::strong, {"z*"}, "deb")});
+    const auto b =
+        make_manifest("alpha", {make_rule("only", RuleKind::path, Confidence::strong, {"/a/**"})});
+    std::vector<FileRecord> files = {file("/z/2"), file("/a/1"), file("/z/1"), file("/z/10")};
+    std::vector<InventoryItem> items = {deb("zz"), deb("za")};
+
+    const auto first = match({a, b}, items, files);
+    std::reverse(files.begin(), files.end());
+    std::reverse(items.begin(), items.end());
+    const auto second = match({b, a}, items, files);
+
+    auto dump = [](const std::vector<Finding>& fs) {
+        nlohmann::json j = nlohmann::json::array();
+        for (const auto& f : fs) j.push_back(f.to_json());
+        return j.dump();
+    };
+    CHECK(dump(first) == dump(second));
+    REQUIRE(first.size() == 3);
+    CHECK(first[0].product == "alpha");
+    CHECK(first[1].rule == "a");
+    CHECK(first[2].rule == "b");
+    CHECK(first[2].records.size() == 3);
+}
