@@ -190,6 +190,16 @@ TEST_CASE("PublicIdentity JSON round-trip and validation", "[crypto]") {
         j["components"][0]["scheme"] = "rsassa-pss-sha256";
         CHECK_THROWS_AS(PublicIdentity::from_json(j), VerifyError);
     }
+    SECTION("ECDSA on another curve (P-256) is not ecdsa-p384-sha384") {
+        const std::string p256 =
+            "-----BEGIN PUBLIC KEY-----\n"
+            "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEL91fFrUdxd16rO5PwiDoPGiRCD68\n"
+            "4C4HaatsEky/B62Bzjqpw6PrZOSysdhNYdrQmWanxCEHuqwnT2iCBulIxQ==\n"
+            "-----END PUBLIC KEY-----\n";
+        CHECK_THROWS_AS(PublicKey::from_pem(p256), VerifyError);
+        j["components"][0]["public"] = p256;
+        CHECK_THROWS_AS(PublicIdentity::from_json(j), VerifyError);
+    }
     SECTION("garbage PEM") {
         j["components"][1]["public"] =
             "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";

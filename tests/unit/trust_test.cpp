@@ -157,6 +157,12 @@ TEST_CASE("trust root rejections", "[trust]") {
     }
     SECTION("malformed documents") {
         Authority a;
+        // A signed but absurdly nested payload is refused without exhausting the stack.
+        Envelope deep;
+        deep.payload_type = std::string(trust::kPayloadType);
+        deep.payload = std::string(200000, '[') + std::string(200000, ']');
+        deep.sign(a.root_keys[0]);
+        CHECK_THROWS_AS(TrustRoot::verify(deep.to_json()), VerifyError);
         CHECK_THROWS_AS(TrustRoot::verify("{"), VerifyError);
         CHECK_THROWS_AS(TrustRoot::verify(""), VerifyError);
         auto bad_payload = [&](auto edit) {
@@ -171,6 +177,8 @@ TEST_CASE("trust root rejections", "[trust]") {
         CHECK_FALSE(bad_payload([](auto& j) { j["_type"] = "other"; }).empty());
         CHECK_FALSE(bad_payload([](auto& j) { j["version"] = "1"; }).empty());
         CHECK_FALSE(bad_payload([](auto& j) { j["expires"] = "tomorrow"; }).empty());
+        CHECK_FALSE(bad_payload([](auto& j) { j["expires"] = "2099-13-01T00:00:00Z"; }).empty());
+        CHECK_FALSE(bad_payload([](auto& j) { j = nlohmann::json::array(); }).empty());
         CHECK_FALSE(bad_payload([](auto& j) { j["roles"].erase("kit"); }).empty());
         CHECK_FALSE(bad_payload([](auto& j) { j["roles"]["kit"]["threshold"] = 2; }).empty());
         CHECK_FALSE(

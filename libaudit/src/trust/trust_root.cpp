@@ -29,7 +29,9 @@ bool is_rfc3339_utc(const std::string& s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (kShape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != kShape[i]) return false;
     }
-    return true;
+    auto num = [&](std::size_t at, std::size_t n) { return std::stoi(s.substr(at, n)); };
+    return num(5, 2) >= 1 && num(5, 2) <= 12 && num(8, 2) >= 1 && num(8, 2) <= 31 &&
+           num(11, 2) <= 23 && num(14, 2) <= 59 && num(17, 2) <= 60;
 }
 
 std::string format_utc(std::time_t t) {
