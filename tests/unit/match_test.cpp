@@ -1,6 +1,8 @@
 #include <catch_amalgamated.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <string>
 
 #include "audit/error.h"
@@ -347,4 +349,32 @@ TEST_CASE("match: output order does not depend on input order", "[match]") {
     CHECK(first[1].rule == "a");
     CHECK(first[2].rule == "b");
     CHECK(first[2].records.size() == 3);
+}
+
+TEST_CASE("match: the shipped kaspersky manifest tells presence from residue", "[match]") {
+    const auto manifests = audit::manifest::load_manifests(std::string(AUDIT_SOURCE_DIR) +
+                                                           "/manifests/kaspersky.toml");
+    // After "apt-get remove kesl": config-files state and settings left under /var/opt.
+    const auto removed =
+        match(manifests, {deb("kesl", "config-files"), deb("bash")},
+              {file("/var/opt/kaspersky/kesl/common/kesl.ini"), file("/usr/bin/bash")});
+    REQUIRE_FALSE(removed.empty());
+    CHECK_FALSE(any_presence(removed));
+    for (const auto& f : removed) CHECK(f.residue);
+
+    // Installed: the package, its directory and its unit each prove presence.
+    const auto installed =
+        match(manifests, {deb("kesl")},
+              {file("/opt/kaspersky/kesl/bin/kesl", "file", std::string(64, 'f')),
+               file("/lib/systemd/system/kesl.service")});
+    std::set<std::string> proving;
+    for (const auto& f : installed)
+        if (f.proves_presence()) proving.insert(f.rule);
+    CHECK(proving == std::set<std::string>{"deb-packages", "opt-kaspersky", "services"});
+
+    const auto roots = audit::match::walk_roots(manifests);
+    CHECK(std::find(roots.begin(), roots.end(), "/opt/kaspersky") != roots.end());
+    CHECK(std::find(roots.begin(), roots.end(), "/var/opt/kaspersky") != roots.end());
+    CHECK(std::find(roots.begin(), roots.end(), "/lib/systemd/system") != roots.end());
+    CHECK(std::is_sorted(roots.begin(), roots.end()));
 }

@@ -316,9 +316,9 @@ class Reader {
 
         const toml::node& rules = *root.get("rule");
         const auto* arr = rules.as_array();
+        if (arr && arr->empty()) fail(rules.source(), "manifest has no rules");
         if (!arr || !arr->is_array_of_tables())
             fail(rules.source(), "'rule' must be an array of tables ([[rule]] sections)");
-        if (arr->empty()) fail(rules.source(), "manifest has no rules");
         if (arr->size() > kMaxRules)
             fail(rules.source(), "manifest has more than " + std::to_string(kMaxRules) + " rules");
         std::size_t patterns_total = 0;
