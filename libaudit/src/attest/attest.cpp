@@ -59,25 +59,27 @@ std::vector<KitIssue> chain_issues(const std::vector<const BundleSummary*>& bund
             if (seq > expect) {
                 std::string missing = std::to_string(expect);
                 if (seq - 1 > expect) missing += "-" + std::to_string(seq - 1);
-                issues.push_back({kit, expect,
-                                  "chain_gap: kit " + kit + " is missing sequence " + missing});
+                issues.push_back(
+                    {kit, expect, "chain_gap: kit " + kit + " is missing sequence " + missing});
                 prev = nullptr;
             }
             std::set<std::string> digests;
             for (const auto* b : list) digests.insert(b->sha256);
             if (digests.size() > 1) {
                 issues.push_back({kit, seq,
-                                  "chain_fork: kit " + kit + " has " + std::to_string(digests.size()) +
+                                  "chain_fork: kit " + kit + " has " +
+                                      std::to_string(digests.size()) +
                                       " different bundles with sequence " + std::to_string(seq)});
             }
             const BundleSummary* cur = list.front();
             if (seq == 1 && !cur->previous_sha256.empty())
-                issues.push_back({kit, seq, "chain_broken: kit " + kit +
-                                                " sequence 1 names a previous bundle"});
+                issues.push_back(
+                    {kit, seq, "chain_broken: kit " + kit + " sequence 1 names a previous bundle"});
             if (prev && cur->previous_sha256 != prev->sha256)
                 issues.push_back({kit, seq,
                                   "chain_broken: kit " + kit + " sequence " + std::to_string(seq) +
-                                      " does not follow sequence " + std::to_string(prev->sequence)});
+                                      " does not follow sequence " +
+                                      std::to_string(prev->sequence)});
             prev = cur;
             expect = seq + 1;
         }
@@ -116,10 +118,14 @@ json product_coverage(const BundleSummary& b, const std::string& product) {
 
 const char* to_string(Status s) {
     switch (s) {
-        case Status::removed: return "removed";
-        case Status::absent: return "absent";
-        case Status::present: return "present";
-        case Status::inconclusive: return "inconclusive";
+        case Status::removed:
+            return "removed";
+        case Status::absent:
+            return "absent";
+        case Status::present:
+            return "present";
+        case Status::inconclusive:
+            return "inconclusive";
     }
     return "inconclusive";
 }
@@ -216,12 +222,13 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all) {
             auto& ls = last_seq[b->kit_id];
             if (b->sequence < ls)
                 host_reasons.push_back("clock_disorder: kit " + b->kit_id + " sequence " +
-                                       std::to_string(b->sequence) + " has a later scan time than " +
-                                       std::to_string(ls));
+                                       std::to_string(b->sequence) +
+                                       " has a later scan time than " + std::to_string(ls));
             ls = std::max(ls, b->sequence);
         }
         std::sort(host_reasons.begin(), host_reasons.end());
-        host_reasons.erase(std::unique(host_reasons.begin(), host_reasons.end()), host_reasons.end());
+        host_reasons.erase(std::unique(host_reasons.begin(), host_reasons.end()),
+                           host_reasons.end());
 
         std::map<std::string, std::string> products;  // id -> name
         for (const auto* b : list)
@@ -243,8 +250,9 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all) {
                     last_finding = b;
             for (const auto* b : evaluated) {
                 const json* m = manifest_of(*b, product);
-                st.manifest_versions.push_back(
-                    {{"bundle_id", b->bundle_id}, {"version", str(*m, "version")}, {"sha256", str(*m, "sha256")}});
+                st.manifest_versions.push_back({{"bundle_id", b->bundle_id},
+                                                {"version", str(*m, "version")},
+                                                {"sha256", str(*m, "sha256")}});
             }
             for (const auto& f : latest->findings)
                 if (str(f, "product") == product) {
@@ -258,7 +266,8 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all) {
             std::vector<std::string> reasons = host_reasons;
             if (!cov.value("sufficient", false)) {
                 auto gaps = cov.value("gaps", json::array());
-                std::string detail = gaps.empty() ? "no coverage record" : gaps[0].get<std::string>();
+                std::string detail =
+                    gaps.empty() ? "no coverage record" : gaps[0].get<std::string>();
                 reasons.push_back("coverage_gap: " + detail);
             }
             if (last_finding && !latest_present) {
@@ -271,10 +280,14 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all) {
                 st.status = Status::present;
                 st.evidence.push_back({latest->bundle_id, latest->sha256, "finding"});
             } else {
-                if (last_finding) st.evidence.push_back({last_finding->bundle_id, last_finding->sha256, "finding"});
+                if (last_finding)
+                    st.evidence.push_back(
+                        {last_finding->bundle_id, last_finding->sha256, "finding"});
                 st.evidence.push_back({latest->bundle_id, latest->sha256, "latest"});
-                if (!reasons.empty()) st.status = Status::inconclusive;
-                else st.status = last_finding ? Status::removed : Status::absent;
+                if (!reasons.empty())
+                    st.status = Status::inconclusive;
+                else
+                    st.status = last_finding ? Status::removed : Status::absent;
             }
             st.reasons = reasons;
             out.push_back(std::move(st));

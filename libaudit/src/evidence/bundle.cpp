@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <botan/hash.h>
 #include <botan/hex.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -20,7 +20,9 @@ namespace audit::evidence {
 
 namespace {
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+    return std::strerror(e);
+}
 
 std::string dir_of(const std::string& path) {
     auto slash = path.rfind('/');
@@ -35,18 +37,20 @@ void fsync_dir(const std::string& dir) {
     int rc = ::fsync(fd);
     int e = errno;
     ::close(fd);
-    if (rc != 0 && e != EINVAL) throw IoError("cannot fsync directory " + dir + ": " + errno_text(e));
+    if (rc != 0 && e != EINVAL)
+        throw IoError("cannot fsync directory " + dir + ": " + errno_text(e));
 }
 
 // Creates a temp file beside the target; removes it unless released.
 class TempFile {
-public:
+  public:
     explicit TempFile(const std::string& target) {
         auto slash = target.rfind('/');
         std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
         path_ = dir_of(target) + "/." + base + ".tmp-XXXXXX";
         fd_ = ::mkstemp(path_.data());
-        if (fd_ < 0) throw IoError("cannot create a file in " + dir_of(target) + ": " + errno_text(errno));
+        if (fd_ < 0)
+            throw IoError("cannot create a file in " + dir_of(target) + ": " + errno_text(errno));
     }
     ~TempFile() {
         if (fd_ >= 0) ::close(fd_);
@@ -59,7 +63,8 @@ public:
 
     // fsync, close, move into place (refusing to replace when asked), fsync the directory.
     void commit(const std::string& target, bool no_replace, unsigned mode) {
-        if (::fchmod(fd_, mode) != 0) throw IoError("cannot chmod " + path_ + ": " + errno_text(errno));
+        if (::fchmod(fd_, mode) != 0)
+            throw IoError("cannot chmod " + path_ + ": " + errno_text(errno));
         if (::fsync(fd_) != 0) throw IoError("cannot write " + target + ": " + errno_text(errno));
         int rc = ::close(fd_);
         fd_ = -1;
@@ -79,7 +84,7 @@ public:
         fsync_dir(dir_of(target));
     }
 
-private:
+  private:
     std::string path_;
     int fd_ = -1;
     bool committed_ = false;
@@ -114,12 +119,14 @@ struct Digests {
         sha384->update(reinterpret_cast<const std::uint8_t*>(p), n);
     }
     std::pair<std::string, std::string> final() {
-        return {Botan::hex_encode(sha256->final(), false), Botan::hex_encode(sha384->final(), false)};
+        return {Botan::hex_encode(sha256->final(), false),
+                Botan::hex_encode(sha384->final(), false)};
     }
 };
 
 bool safe_entry_name(std::string_view name) {
-    if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos) return false;
+    if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos)
+        return false;
     std::size_t start = 0;
     while (start <= name.size()) {
         auto end = name.find('/', start);
@@ -135,8 +142,8 @@ bool safe_entry_name(std::string_view name) {
 
 const std::vector<std::string>& content_files() {
     static const std::vector<std::string> files = {
-        "coverage.json", "files.jsonl", "findings.json", "host.json",
-        "inventory.jsonl", "log.jsonl", "sbom.cdx.json"};
+        "coverage.json",   "files.jsonl", "findings.json", "host.json",
+        "inventory.jsonl", "log.jsonl",   "sbom.cdx.json"};
     return files;
 }
 
@@ -217,7 +224,8 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
         while (done < bytes.size()) {
             la_ssize_t n = archive_write_data(a.get(), bytes.data() + done, bytes.size() - done);
             if (n <= 0)
-                throw IoError("cannot write bundle " + target + ": " + archive_error_string(a.get()));
+                throw IoError("cannot write bundle " + target + ": " +
+                              archive_error_string(a.get()));
             done += static_cast<std::size_t>(n);
         }
     };
@@ -233,7 +241,8 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
 Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool keep_files,
                    const BundleLimits& limits) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) throw IoError("cannot read " + path + ": " + errno_text(errno));
+    if (::stat(path.c_str(), &st) != 0)
+        throw IoError("cannot read " + path + ": " + errno_text(errno));
     if (!S_ISREG(st.st_mode)) throw UsageError(path + ": not a regular file");
 
     Bundle b;
@@ -255,14 +264,16 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
         for (;;) {
             la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
             if (n < 0)
-                throw VerifyError("entry " + name + " is corrupt: " + archive_error_string(a.get()));
+                throw VerifyError("entry " + name +
+                                  " is corrupt: " + archive_error_string(a.get()));
             if (n == 0) break;
             total += static_cast<std::uint64_t>(n);
             if (total > max) throw VerifyError("entry " + name + " exceeds its size bound");
             if (digests) digests->update(buf.data(), static_cast<std::size_t>(n));
             if (keep) keep->append(buf.data(), static_cast<std::size_t>(n));
         }
-        if (archive_entry_size_is_set(e) && static_cast<std::uint64_t>(archive_entry_size(e)) != total)
+        if (archive_entry_size_is_set(e) &&
+            static_cast<std::uint64_t>(archive_entry_size(e)) != total)
             throw VerifyError("entry " + name + " is truncated");
     };
     auto check_entry = [&](archive_entry* e) -> std::string {
@@ -278,12 +289,13 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(a.get(), &e);
     if (rc != ARCHIVE_OK)
-        throw VerifyError("not an evidence bundle: " + std::string(archive_error_string(a.get())
-                                                                       ? archive_error_string(a.get())
-                                                                       : "empty archive"));
+        throw VerifyError("not an evidence bundle: " +
+                          std::string(archive_error_string(a.get()) ? archive_error_string(a.get())
+                                                                    : "empty archive"));
     std::string first = check_entry(e);
     if (first != kStatementEntry)
-        throw VerifyError("first entry must be " + std::string(kStatementEntry) + ", found " + first);
+        throw VerifyError("first entry must be " + std::string(kStatementEntry) + ", found " +
+                          first);
     std::string envelope_json;
     read_entry(e, first, limits.max_statement, nullptr, &envelope_json);
 
@@ -307,8 +319,8 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     std::map<std::string, std::pair<std::string, std::string>> expected;  // name -> sha256, sha384
     const auto& allowed = content_files();
     for (const auto& s : b.statement["subject"]) {
-        if (!s.is_object() || !s.contains("name") || !s["name"].is_string() || !s.contains("digest") ||
-            !s["digest"].is_object())
+        if (!s.is_object() || !s.contains("name") || !s["name"].is_string() ||
+            !s.contains("digest") || !s["digest"].is_object())
             throw VerifyError("statement subject is malformed");
         std::string name = s["name"];
         if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
@@ -327,11 +339,12 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
         if (++entries > limits.max_entries) throw VerifyError("bundle has too many entries");
         std::string name = check_entry(e);
         auto it = expected.find(name);
-        if (it == expected.end()) throw VerifyError("entry " + name + " is not in the signed statement");
+        if (it == expected.end())
+            throw VerifyError("entry " + name + " is not in the signed statement");
         if (!seen.insert(name).second) throw VerifyError("entry " + name + " appears twice");
-        bool keep = keep_files && (!archive_entry_size_is_set(e) ||
-                                   static_cast<std::uint64_t>(archive_entry_size(e)) <=
-                                       limits.max_kept_entry);
+        bool keep = keep_files &&
+                    (!archive_entry_size_is_set(e) ||
+                     static_cast<std::uint64_t>(archive_entry_size(e)) <= limits.max_kept_entry);
         std::string content;
         Digests d;
         read_entry(e, name, limits.max_entry, &d, keep ? &content : nullptr);
@@ -342,8 +355,8 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     }
     if (rc != ARCHIVE_EOF)
         throw VerifyError("bundle is corrupt: " + std::string(archive_error_string(a.get())
-                                                                 ? archive_error_string(a.get())
-                                                                 : "read error"));
+                                                                  ? archive_error_string(a.get())
+                                                                  : "read error"));
     for (const auto& [name, digests] : expected)
         if (!seen.count(name)) throw VerifyError("content file " + name + " is missing");
     return b;

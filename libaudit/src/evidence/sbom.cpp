@@ -21,19 +21,17 @@ std::string uuid_from(const std::string& name) {
 
 }  // namespace
 
-nlohmann::json cyclonedx(const std::vector<InventoryItem>& inventory, const host::HostIdentity& host,
-                         const std::string& bundle_id, const std::string& timestamp,
-                         const std::string& tool_version) {
+nlohmann::json cyclonedx(const std::vector<InventoryItem>& inventory,
+                         const host::HostIdentity& host, const std::string& bundle_id,
+                         const std::string& timestamp, const std::string& tool_version) {
     nlohmann::json components = nlohmann::json::array();
     std::set<std::string> refs;
     for (const auto& item : inventory) {
         std::string ref = item.purl();
         // bom-refs must be unique; the same package can appear twice (two architectures, states).
         for (int n = 2; !refs.insert(ref).second; ++n) ref = item.purl() + "#" + std::to_string(n);
-        nlohmann::json c = {{"type", "application"},
-                            {"bom-ref", ref},
-                            {"name", item.name},
-                            {"purl", item.purl()}};
+        nlohmann::json c = {
+            {"type", "application"}, {"bom-ref", ref}, {"name", item.name}, {"purl", item.purl()}};
         if (!item.version.empty()) c["version"] = item.version;
         if (!item.publisher.empty()) c["publisher"] = item.publisher;
         nlohmann::json props = nlohmann::json::array();
@@ -47,19 +45,19 @@ nlohmann::json cyclonedx(const std::vector<InventoryItem>& inventory, const host
                              {"bom-ref", "host"},
                              {"name", host.hostname.empty() ? host.label() : host.hostname}};
     if (!host.os_pretty_name.empty()) device["description"] = host.os_pretty_name;
-    return {{"bomFormat", "CycloneDX"},
-            {"specVersion", "1.5"},
-            {"serialNumber", "urn:uuid:" + uuid_from(bundle_id)},
-            {"version", 1},
-            {"metadata",
-             {{"timestamp", timestamp},
-              {"tools",
-               {{"components",
-                 nlohmann::json::array({{{"type", "application"},
-                                         {"name", "audit-scan"},
-                                         {"version", tool_version}}})}}},
-              {"component", device}}},
-            {"components", components}};
+    return {
+        {"bomFormat", "CycloneDX"},
+        {"specVersion", "1.5"},
+        {"serialNumber", "urn:uuid:" + uuid_from(bundle_id)},
+        {"version", 1},
+        {"metadata",
+         {{"timestamp", timestamp},
+          {"tools",
+           {{"components",
+             nlohmann::json::array(
+                 {{{"type", "application"}, {"name", "audit-scan"}, {"version", tool_version}}})}}},
+          {"component", device}}},
+        {"components", components}};
 }
 
 }  // namespace audit::evidence

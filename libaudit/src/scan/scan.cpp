@@ -62,7 +62,8 @@ json product_coverage(const manifest::Manifest& m,
     std::set<std::string> gaps, not_examined;
     bool needs_walk = false;
     for (const auto& rule : m.rules) {
-        if (rule.kind == manifest::RuleKind::package || rule.kind == manifest::RuleKind::publisher) {
+        if (rule.kind == manifest::RuleKind::package ||
+            rule.kind == manifest::RuleKind::publisher) {
             if (rule.ecosystem.empty()) {
                 for (const auto& r : reports)
                     if (r.status == sources::SourceStatus::failed)
@@ -145,8 +146,9 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     }
 
     // Walk and hash.
-    std::vector<std::string> walk_roots =
-        opt.scope == HashScope::all ? std::vector<std::string>{"/"} : match::walk_roots(opt.manifests);
+    std::vector<std::string> walk_roots = opt.scope == HashScope::all
+                                              ? std::vector<std::string>{"/"}
+                                              : match::walk_roots(opt.manifests);
     std::vector<fs::FileRecord> files;
     std::vector<std::string> failed_walk_roots;
     fs::WalkStats stats;
@@ -157,7 +159,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         fs::walk(
             root, wr, wopt,
             [&](fs::FileRecord&& r) {
-                if (r.path == wr && r.type == "dir" && !r.error.empty()) failed_walk_roots.push_back(wr);
+                if (r.path == wr && r.type == "dir" && !r.error.empty())
+                    failed_walk_roots.push_back(wr);
                 files.push_back(std::move(r));
             },
             stats);
@@ -199,7 +202,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     json source_json = json::array();
     for (const auto& r : reports) source_json.push_back(r.to_json());
     json products = json::array();
-    for (const auto& m : opt.manifests) products.push_back(product_coverage(m, reports, failed_walk_roots));
+    for (const auto& m : opt.manifests)
+        products.push_back(product_coverage(m, reports, failed_walk_roots));
     result.coverage = {{"sources", source_json},
                        {"walk",
                         {{"scope", opt.scope == HashScope::all ? "all" : "matched"},
@@ -212,9 +216,12 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     // Findings summary.
     std::set<std::string> present, residue, leads;
     for (const auto& f : findings) {
-        if (f.proves_presence()) present.insert(f.product);
-        else if (f.residue) residue.insert(f.product);
-        else leads.insert(f.product);
+        if (f.proves_presence())
+            present.insert(f.product);
+        else if (f.residue)
+            residue.insert(f.product);
+        else
+            leads.insert(f.product);
     }
     json findings_json = json::array();
     for (const auto& f : findings) findings_json.push_back(f.to_json());
@@ -247,7 +254,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         {"log.jsonl", jsonl(log)},
     };
     json coverage_summary = json::object();
-    for (const auto& r : reports) coverage_summary["sources"][r.name] = sources::to_string(r.status);
+    for (const auto& r : reports)
+        coverage_summary["sources"][r.name] = sources::to_string(r.status);
     coverage_summary["products"] = products;
     coverage_summary["files"] = files.size();
     json predicate = {
@@ -263,7 +271,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"ids", result.host.stable_ids()},
           {"os", result.host.os_pretty_name},
           {"live", result.host.live}}},
-        {"tool", {{"name", opt.tool_name}, {"version", AUDIT_VERSION}, {"sha256", opt.tool_sha256}}},
+        {"tool",
+         {{"name", opt.tool_name}, {"version", AUDIT_VERSION}, {"sha256", opt.tool_sha256}}},
         {"collector_keyid", keyid},
         {"trust_root", {{"version", trust.version}, {"sha256", trust.sha256}}},
         {"manifests", manifests_json},
@@ -281,8 +290,9 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"leads", std::vector<std::string>(leads.begin(), leads.end())}}},
     };
     say("write bundle");
-    result.bundle = evidence::write_bundle(opt.out_dir, result.bundle_id + std::string(evidence::kBundleSuffix),
-                                           content, predicate, collector, finished.epoch);
+    result.bundle =
+        evidence::write_bundle(opt.out_dir, result.bundle_id + std::string(evidence::kBundleSuffix),
+                               content, predicate, collector, finished.epoch);
     state.last_sequence = result.sequence;
     state.last_bundle_sha256 = result.bundle.sha256;
     state.last_bundle = result.bundle_id + std::string(evidence::kBundleSuffix);
