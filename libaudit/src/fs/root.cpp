@@ -38,10 +38,11 @@ constexpr int kMaxSymlinks = 40;  // the kernel's own limit (MAXSYMLINKS)
 constexpr std::size_t kMaxDirEntries = 16u << 20;
 constexpr int kReadFlags = O_RDONLY | O_NOATIME | O_CLOEXEC | O_NONBLOCK;
 
-// "/a/b" or "a/b" -> "a/b"; the root itself -> ".".
+// "/a/b" -> "a/b"; the root itself -> ".". Not normalized: ".." must apply after the symlink
+// before it is resolved (as the kernel does), and both resolvers keep ".." inside the root.
 std::string relative_form(std::string_view rel) {
-    std::string n = normalize(rel);
-    return n == "/" ? std::string(".") : n.substr(1);
+    while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+    return rel.empty() ? std::string(".") : std::string(rel);
 }
 
 int sys_openat2(int dirfd, const std::string& path, std::uint64_t flags) {
@@ -179,6 +180,10 @@ Root::Root(const std::string& path, Resolver resolver)
 }
 
 UniqueFd Root::open(std::string_view rel, bool directory) const {
+    if (rel.find('\0') != std::string_view::npos) {
+        errno = EINVAL;  // would silently name a shorter path
+        return {};
+    }
     const std::string r = relative_form(rel);
     const int flags = kReadFlags | (directory ? O_DIRECTORY : 0);
     bool portable = portable_;
