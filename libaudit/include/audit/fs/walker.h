@@ -22,7 +22,8 @@ struct FileDigests {
 // One line of files.jsonl.
 struct FileRecord {
     std::string path;  // root-relative, "/opt/x/bin/y"
-    std::string type;  // file, dir, symlink, fifo, socket, char, block, missing
+    // file, dir, symlink, fifo, socket, char, block, missing, unknown (lstat failed)
+    std::string type;
     std::uint64_t size = 0;
     std::uint32_t mode = 0;  // permission bits
     std::uint32_t uid = 0, gid = 0;
