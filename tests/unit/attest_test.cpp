@@ -33,7 +33,7 @@ BundleSummary bundle(const std::string& machine, const std::string& kit, std::ui
     return b;
 }
 
-const audit::attest::HostProductStatus& only(const std::vector<audit::attest::HostProductStatus>& v) {
+audit::attest::HostProductStatus only(const std::vector<audit::attest::HostProductStatus>& v) {
     REQUIRE(v.size() == 1);
     return v.front();
 }

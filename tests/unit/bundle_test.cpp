@@ -203,7 +203,7 @@ TEST_CASE("an oversized entry is refused without buffering it", "[bundle]") {
     auto trust = trust_with_collector(key);
     auto files = contents("big");
     files["files.jsonl"] = std::string(3u << 20, 'x');
-    auto w = write_bundle(dir.path, "big.evidence.tar.zst", files, {}, key, 0);
+    auto w = write_bundle(dir.path, "big.evidence.tar.zst", files, {{"bundle_id", "big"}}, key, 0);
     audit::evidence::BundleLimits limits;
     limits.max_entry = 1u << 20;
     CHECK_THROWS_WITH(read_bundle(w.path, trust, true, limits),

@@ -100,8 +100,9 @@ bool has_product(const json& list, const std::string& product) {
 }
 
 const json* manifest_of(const BundleSummary& b, const std::string& product) {
-    const auto& ms = b.predicate.contains("manifests") ? b.predicate["manifests"] : json::array();
-    for (const auto& m : ms)
+    auto it = b.predicate.find("manifests");
+    if (it == b.predicate.end() || !it->is_array()) return nullptr;
+    for (const auto& m : *it)
         if (str(m, "id") == product) return &m;
     return nullptr;
 }

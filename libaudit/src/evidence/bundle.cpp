@@ -16,6 +16,18 @@
 
 #include "audit/error.h"
 
+// libarchive's pax writer reports unsupported entry types through a helper that lives in the
+// object holding the table of *all* write formats; linking that object drags xar/7zip/iso9660
+// and with them libxml2 and nettle into a static tool (37 MB). We write regular files only, so
+// this small definition of the helper (same C signature, libarchive 3.6) keeps the tools lean.
+extern "C" void __archive_write_entry_filetype_unsupported(struct archive* a,
+                                                          struct archive_entry* entry,
+                                                          const char* format) {
+    const char* name = archive_entry_pathname(entry);
+    archive_set_error(a, EINVAL, "%s: %s cannot hold this file type",
+                      name ? name : "entry", format);
+}
+
 namespace audit::evidence {
 
 namespace {
