@@ -17,13 +17,17 @@ for t in "$bin"/audit-*; do
     printf '%-14s %6s KiB  %s\n' "$(basename "$t")" "$(( $(stat -c %s "$t") / 1024 ))" \
         "$(file -b "$t" | grep -o 'statically linked' || echo 'dynamically linked')"
 done
+export AUDIT_STATE_DIR="$demo/state"  # the demo's rollback state stays in the demo directory
 if [[ ! -f $auth/trust.json ]]; then
     echo "== demo authority (unencrypted keys: for a demo only) in $auth"
     "$bin/audit-keys" init --dir "$auth" --no-passphrase
 fi
-echo "== scan of / (read-only) with manifests/"
+echo "== sign the shipped manifests with the demo authority's manifest key"
+rm -rf "$demo/manifests" && mkdir -p "$demo/manifests" && cp manifests/*.toml "$demo/manifests/"
+"$bin/audit-keys" sign-manifest --trust "$auth/trust.json" --key "$auth/manifest.key" "$demo/manifests"
+echo "== scan of / (read-only) with the signed manifests"
 set +e
-"$bin/audit-scan" --root / --manifests manifests --trust "$auth/trust.json" \
+"$bin/audit-scan" --root / --manifests "$demo/manifests" --trust "$auth/trust.json" \
     --key "$auth/collector.key" --out "$demo/evidence"
 rc=$?
 set -e

@@ -6,9 +6,9 @@
 source "$(dirname "$0")/lib.sh"
 
 step "authority"
-audit-keys init --dir "$T/auth" --no-passphrase >/dev/null
+new_authority "$T/auth"
 TRUST="$T/auth/trust.json"
-scan() { audit-scan --root "$1" --manifests "$MANIFESTS" --trust "$TRUST" --key "$T/auth/collector.key" --out "$T/evidence" --json; }
+scan() { audit-scan --root "$1" --manifests "$T/auth/manifests" --trust "$TRUST" --key "$T/auth/collector.key" --out "$T/evidence" --json; }
 
 step "fixture: kesl installed with dpkg into a fresh root"
 deb=$(bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" kesl 11.1.0-3393 /opt/kaspersky/kesl/bin/kesl)

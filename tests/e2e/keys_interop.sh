@@ -64,13 +64,26 @@ expect_rc 0 "$KEYS" show --trust "$plain/trust.json"
 grep -q "role collector" "$tmp/out" || fail "show does not list the collector role"
 expect_rc 0 "$KEYS" show --trust "$plain/trust.json" --json
 
-step "openssl reads collector.key; its public key is the collector's ECDSA SPKI in trust.json"
-openssl pkey -in "$plain/collector.key" -pubout -out "$tmp/collector.pub.pem" ||
+step "openssl reads kit.key; its public key is the kit role's ECDSA SPKI in trust.json"
+openssl pkey -in "$plain/kit.key" -pubout -out "$tmp/kit.pub.pem" ||
+    fail "openssl pkey cannot read kit.key"
+role_ecdsa_spki "$plain/trust.json" kit >"$tmp/kit.trust.pem"
+openssl pkey -pubin -in "$tmp/kit.pub.pem" -outform DER -out "$tmp/a.der"
+openssl pkey -pubin -in "$tmp/kit.trust.pem" -outform DER -out "$tmp/b.der"
+cmp -s "$tmp/a.der" "$tmp/b.der" || fail "kit.key's public key differs from trust.json"
+
+step "openssl reads collector.key; its public key is the one collector.cert.json certifies"
+openssl pkey -in "$plain/collector.key" -pubout -outform DER -out "$tmp/c.der" ||
     fail "openssl pkey cannot read collector.key"
-role_ecdsa_spki "$plain/trust.json" collector >"$tmp/collector.trust.pem"
-openssl pkey -pubin -in "$tmp/collector.pub.pem" -outform DER -out "$tmp/a.der"
-openssl pkey -pubin -in "$tmp/collector.trust.pem" -outform DER -out "$tmp/b.der"
-cmp -s "$tmp/a.der" "$tmp/b.der" || fail "collector.key's public key differs from trust.json"
+"$JSONPY" - "$plain/collector.cert.json" >"$tmp/collector.cert.pem" <<'EOF'
+import base64, json, sys
+env = json.load(open(sys.argv[1]))
+cert = json.loads(base64.b64decode(env["payload"]))
+comp = [c for c in cert["collector"]["components"] if c["scheme"] == "ecdsa-p384-sha384"][0]
+sys.stdout.write(comp["public"])
+EOF
+openssl pkey -pubin -in "$tmp/collector.cert.pem" -outform DER -out "$tmp/d.der"
+cmp -s "$tmp/c.der" "$tmp/d.der" || fail "collector.key's public key differs from its certificate"
 # keyid = SHA-256 of the SPKI DER
 keyid=$(sha256sum "$tmp/a.der" | cut -d' ' -f1)
 grep -q "$keyid" "$tmp/init.json" || fail "keyid $keyid (SHA-256 of SPKI) not in init output"

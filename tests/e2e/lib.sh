@@ -26,3 +26,15 @@ expect_exit() {
 
 # jq-free JSON queries: json_get FILE PYTHON-EXPR (d is the document)
 json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+# Rollback state of the tools stays inside the test directory.
+export AUDIT_STATE_DIR="$T/state"
+
+# new_authority DIR: a demo authority in DIR, plus signed copies of the shipped manifests in
+# DIR/manifests (the scanner refuses unsigned manifests).
+new_authority() {
+    audit-keys init --dir "$1" --no-passphrase >/dev/null
+    mkdir -p "$1/manifests"
+    cp "$MANIFESTS"/*.toml "$1/manifests/"
+    audit-keys sign-manifest --trust "$1/trust.json" --key "$1/manifest.key" "$1/manifests" >/dev/null
+}

@@ -9,6 +9,7 @@
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "test_authority.h"
 
 namespace fsys = std::filesystem;
 using audit::evidence::read_bundle;
@@ -25,18 +26,10 @@ struct TempDir {
     ~TempDir() { fsys::remove_all(path); }
 };
 
-audit::trust::TrustRoot trust_with_collector(const audit::crypto::SigningKey& key) {
-    audit::trust::TrustRoot t;
-    t.version = 1;
-    t.expires = "2999-01-01T00:00:00Z";
-    t.keys.emplace(key.identity().keyid, key.identity());
-    for (const char* role : audit::trust::kRoles) t.roles[role] = {{key.identity().keyid}, 1};
-    return t;
-}
-
 std::map<std::string, std::string> contents(const std::string& tag) {
     std::map<std::string, std::string> files;
-    for (const auto& name : audit::evidence::content_files()) files[name] = name + " of " + tag + "\n";
+    for (const auto& name : audit::evidence::content_files())
+        files[name] = name + " of " + tag + "\n";
     return files;
 }
 
@@ -99,9 +92,11 @@ std::string rejection(const std::string& path, const audit::trust::TrustRoot& tr
 
 TEST_CASE("a written bundle verifies and keeps every content file", "[bundle]") {
     TempDir dir;
-    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
-    auto trust = trust_with_collector(key);
-    auto w = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"), {{"bundle_id", "a"}}, key, 1700000000);
+    audit::testing::TestAuthority auth;
+    const auto& key = auth.collector;
+    const auto& trust = auth.trust;
+    auto w = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"),
+                          auth.predicate({{"bundle_id", "a"}}), key, 1700000000);
     auto b = read_bundle(w.path, trust);
     CHECK(b.sha256 == w.sha256);
     CHECK(b.files.size() == audit::evidence::content_files().size());
@@ -118,7 +113,8 @@ TEST_CASE("a written bundle verifies and keeps every content file", "[bundle]") 
     }
     SECTION("no temp file is left behind") {
         std::size_t n = 0;
-        for (const auto& e : fsys::directory_iterator(dir.path)) n += e.path().filename().string()[0] == '.';
+        for (const auto& e : fsys::directory_iterator(dir.path))
+            n += e.path().filename().string()[0] == '.';
         CHECK(n == 0);
     }
 }
@@ -126,17 +122,22 @@ TEST_CASE("a written bundle verifies and keeps every content file", "[bundle]") 
 TEST_CASE("the same evidence gives the same bytes", "[bundle]") {
     TempDir dir;
     auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
-    auto a = write_bundle(dir.path, "a.evidence.tar.zst", contents("x"), {{"k", 1}}, key, 1700000000);
-    auto b = write_bundle(dir.path, "b.evidence.tar.zst", contents("x"), {{"k", 1}}, key, 1700000000);
+    auto a =
+        write_bundle(dir.path, "a.evidence.tar.zst", contents("x"), {{"k", 1}}, key, 1700000000);
+    auto b =
+        write_bundle(dir.path, "b.evidence.tar.zst", contents("x"), {{"k", 1}}, key, 1700000000);
     CHECK(a.sha256 == b.sha256);  // Ed25519 signatures are deterministic
 }
 
 TEST_CASE("tampered bundles are refused with a precise reason", "[bundle]") {
     TempDir dir;
-    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
-    auto trust = trust_with_collector(key);
-    auto a = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"), {{"bundle_id", "a"}}, key, 0);
-    auto b = write_bundle(dir.path, "b.evidence.tar.zst", contents("b"), {{"bundle_id", "b"}}, key, 0);
+    audit::testing::TestAuthority auth;
+    const auto& key = auth.collector;
+    auto& trust = auth.trust;
+    auto a = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"),
+                          auth.predicate({{"bundle_id", "a"}}), key, 0);
+    auto b = write_bundle(dir.path, "b.evidence.tar.zst", contents("b"),
+                          auth.predicate({{"bundle_id", "b"}}), key, 0);
     auto ea = unpack(a.path), eb = unpack(b.path);
     std::string out = (dir.path / "t.evidence.tar.zst").string();
 
@@ -186,10 +187,62 @@ TEST_CASE("tampered bundles are refused with a precise reason", "[bundle]") {
         pack(out, e);
         CHECK(rejection(out, trust).find("first entry must be") != std::string::npos);
     }
-    SECTION("signed by a key outside the collector role") {
+    SECTION("signed by a key that is not the certified collector") {
         auto other = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
-        auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"), {}, other, 0);
-        CHECK_FALSE(rejection(c.path, trust).empty());
+        auto c =
+            write_bundle(dir.path, "c.evidence.tar.zst", contents("c"), auth.predicate(), other, 0);
+        CHECK(rejection(c.path, trust).find("not signed by every component of collector key") !=
+              std::string::npos);
+    }
+    SECTION("collector certified by a key outside the kit and root roles") {
+        // The inspector key may sign attestations, not delegate bundle signing.
+        trust.roles["kit"].keyids.push_back(auth.inspector.identity().keyid);
+        const std::string cert = auth.certify(key, auth.kit_id, "2000-01-01T00:00:00Z",
+                                              "2998-01-01T00:00:00Z", &auth.inspector);
+        trust.roles["kit"].keyids.pop_back();
+        auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"),
+                              auth.predicate({}, &cert), key, 0);
+        CHECK(rejection(c.path, trust)
+                  .find("collector certificate: role 'kit' needs 1 valid signature") !=
+              std::string::npos);
+    }
+    SECTION("bundle without a collector certificate") {
+        auto p = auth.predicate();
+        p.erase("collector");
+        auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"), p, key, 0);
+        CHECK(rejection(c.path, trust).find("carries no collector certificate") !=
+              std::string::npos);
+    }
+    SECTION("signed outside the collector's validity window") {
+        const std::string cert =
+            auth.certify(key, auth.kit_id, "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z");
+        auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"),
+                              auth.predicate({}, &cert), key, 0);
+        CHECK(rejection(c.path, trust).find("outside its collector's validity window") !=
+              std::string::npos);
+    }
+    SECTION("signed by the collector of another kit") {
+        auto p = auth.predicate({{"kit", {{"id", "kit-other"}, {"sequence", 1}}}});
+        auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"), p, key, 0);
+        CHECK(rejection(c.path, trust).find("certified for kit 'kit-test'") != std::string::npos);
+    }
+    SECTION("revoked collector key") {
+        trust.revoked.push_back(key.identity().keyid);
+        CHECK(rejection(a.path, trust)
+                  .find("collector key " + key.identity().keyid.substr(0, 16) + " is revoked") !=
+              std::string::npos);
+    }
+    SECTION("revoked kit key: its certificates no longer count") {
+        trust.revoked.push_back(auth.kit.identity().keyid);
+        CHECK(rejection(a.path, trust).find("is revoked") != std::string::npos);
+    }
+    SECTION("wrong DSSE payloadType") {
+        auto e = ea;
+        auto env = nlohmann::json::parse(e[0].second);
+        env["payloadType"] = "application/json";
+        e[0].second = env.dump();
+        pack(out, e);
+        CHECK(rejection(out, trust).find("payloadType") != std::string::npos);
     }
     SECTION("not a bundle at all") {
         std::ofstream(out) << "hello";
@@ -199,13 +252,56 @@ TEST_CASE("tampered bundles are refused with a precise reason", "[bundle]") {
 
 TEST_CASE("an oversized entry is refused without buffering it", "[bundle]") {
     TempDir dir;
-    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
-    auto trust = trust_with_collector(key);
+    audit::testing::TestAuthority auth;
+    const auto& trust = auth.trust;
     auto files = contents("big");
     files["files.jsonl"] = std::string(3u << 20, 'x');
-    auto w = write_bundle(dir.path, "big.evidence.tar.zst", files, {{"bundle_id", "big"}}, key, 0);
+    auto w = write_bundle(dir.path, "big.evidence.tar.zst", files,
+                          auth.predicate({{"bundle_id", "big"}}), auth.collector, 0);
     audit::evidence::BundleLimits limits;
     limits.max_entry = 1u << 20;
     CHECK_THROWS_WITH(read_bundle(w.path, trust, true, limits),
                       Catch::Matchers::ContainsSubstring("exceeds its size bound"));
+}
+
+TEST_CASE("hybrid policy: both signatures of the collector are required", "[bundle][trust]") {
+    TempDir dir;
+    audit::testing::TestAuthority auth(audit::crypto::KeyProfile::hybrid);
+    auto a = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"),
+                          auth.predicate({{"bundle_id", "a"}}), auth.collector, 0);
+    REQUIRE(rejection(a.path, auth.trust).empty());
+    auto entries = unpack(a.path);
+    auto env = nlohmann::json::parse(entries[0].second);
+    REQUIRE(env["signatures"].size() == 2);
+    std::string out = (dir.path / "t.evidence.tar.zst").string();
+
+    SECTION("ML-DSA-87 signature removed") {
+        env["signatures"].erase(1);
+        entries[0].second = env.dump();
+        pack(out, entries);
+        CHECK(rejection(out, auth.trust).find("not signed by every component") !=
+              std::string::npos);
+    }
+    SECTION("ECDSA signature replaced by garbage") {
+        env["signatures"][0]["sig"] = "AAAA";
+        entries[0].second = env.dump();
+        pack(out, entries);
+        CHECK(rejection(out, auth.trust).find("not signed by every component") !=
+              std::string::npos);
+    }
+    SECTION("a collector with an algorithm the policy does not allow") {
+        auto ed = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
+        CHECK_THROWS_WITH(auth.certify(ed, auth.kit_id),
+                          Catch::Matchers::ContainsSubstring("which the policy does not allow"));
+        // Forged past the issuer's check: the verifier refuses it too.
+        auto lax = auth.trust;
+        lax.policy.allowed.push_back(audit::crypto::Scheme::ed25519);
+        lax.policy.required.clear();
+        const auto cert =
+            audit::trust::issue_certificate(lax, auth.kit, ed.identity(), auth.kit_id,
+                                            "2000-01-01T00:00:00Z", "2998-01-01T00:00:00Z");
+        auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"),
+                              auth.predicate({}, &cert), ed, 0);
+        CHECK(rejection(c.path, auth.trust).find("policy") != std::string::npos);
+    }
 }

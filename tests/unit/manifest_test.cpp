@@ -251,7 +251,8 @@ TEST_CASE("load_manifests reads a directory in name order and refuses duplicates
     REQUIRE(all.size() == 2);
     CHECK(all[0].id == "alpha");
     CHECK(all[1].id == "bravo");
-    CHECK(all[0].file == (dir.path / "a.toml").string());
+    CHECK(all[0].file == "a.toml");
+    CHECK(all[0].path == (dir.path / "a.toml").string());
 
     // A single file works too.
     CHECK(audit::manifest::load_manifests((dir.path / "b.toml").string()).size() == 1);

@@ -9,6 +9,7 @@
 #include "audit/crypto/dsse.h"
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
+#include "audit/trust/certificate.h"
 #include "audit/trust/trust_root.h"
 
 using namespace audit;
@@ -42,8 +43,10 @@ struct Authority {
     explicit Authority(int root_keys_n = 1, int root_threshold = 1) {
         for (int i = 0; i < root_keys_n; ++i)
             root_keys.push_back(SigningKey::generate(KeyProfile::hybrid));
+        doc.authority = "authority-test";
         doc.version = 3;
         doc.expires = "2099-01-01T00:00:00Z";
+        doc.policy.allowed = {Scheme::ecdsa_p384_sha384, Scheme::ml_dsa_87, Scheme::ed25519};
         auto add = [&](const SigningKey& k) { doc.keys.emplace(k.identity().keyid, k.identity()); };
         for (const auto& k : root_keys) {
             add(k);
@@ -139,7 +142,9 @@ TEST_CASE("trust root rejections", "[trust]") {
         Authority a;
         a.doc.expires = "2020-01-01T00:00:00Z";
         auto msg = error_of([&] { TrustRoot::verify(a.envelope(1)); });
-        CHECK(msg == "trust root expired on 2020-01-01T00:00:00Z");
+        CHECK(msg ==
+              "trust root version 3 expired on 2020-01-01T00:00:00Z (freeze: a newer root version "
+              "is needed)");
         CHECK_NOTHROW(TrustRoot::verify(a.envelope(1), "2019-12-31T23:59:59Z"));
         CHECK_FALSE(
             error_of([&] { TrustRoot::verify(a.envelope(1), "2020-01-01T00:00:00Z"); }).empty());
@@ -239,8 +244,23 @@ TEST_CASE("init_authority writes keys and a verifiable trust root", "[trust]") {
     auto root = TrustRoot::load(d + "/trust.json");
     CHECK(root.version == 1);
     CHECK(root.expires > trust::utc_now());
+    CHECK(root.authority.rfind("authority-", 0) == 0);
+    CHECK(root.policy.to_json() == trust::Policy::for_profile(KeyProfile::ed25519).to_json());
+    // The collector is certified for its kit rather than listed in the root.
+    CHECK(root.roles.at("collector").keyids.empty());
+    {
+        std::ifstream in(d + "/collector.cert.json");
+        std::string cert(std::istreambuf_iterator<char>(in), {});
+        auto c = trust::verify_certificate(root, cert);
+        auto collector = SigningKey::load(d + "/collector.key", std::nullopt);
+        CHECK(c.collector.keyid == collector.identity().keyid);
+        CHECK(c.kit_id == "kit-" + collector.identity().keyid.substr(0, 8));
+        CHECK(c.issuer_role == "kit");
+        CHECK(c.not_after == root.expires);
+    }
     for (const char* role : trust::kRoles) {
         INFO(role);
+        if (std::string_view(role) == "collector") continue;
         const auto& spec = root.roles.at(role);
         REQUIRE(spec.keyids.size() == 1);
         auto key = SigningKey::load(d + "/" + role + ".key", std::nullopt);

@@ -40,13 +40,14 @@ int main(int argc, char** argv) {
              {"key", "FILE", "inspector signing key"},
              {"out", "DIR", "where report.json and attestations/ are written"},
              {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
+             audit::cli::state_option(),
              {"json", "", "print the report on stdout"}},
             "Verifies every bundle, merges them per host and product into removed, absent,\n"
             "present or inconclusive (with reasons), writes OUTDIR/report.json and one signed\n"
             "attestation per host and product in OUTDIR/attestations/. Exit 0 when every status\n"
             "is removed or absent, 1 otherwise, 3 when a bundle fails verification.");
         if (args.positional().empty()) throw audit::UsageError("no bundles given (see --help)");
-        auto trust = audit::trust::TrustRoot::load(args.required("trust"));
+        auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
         std::string key_path = args.required("key");
         std::string out = args.required("out");
         std::optional<std::string> pass;

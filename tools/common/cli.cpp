@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "audit/error.h"
+#include "audit/trust/state.h"
 
 namespace audit::cli {
 
@@ -26,7 +27,8 @@ std::string read_fd_line(int fd) {
 
 std::string prompt_tty(const std::string& prompt) {
     FILE* tty = std::fopen("/dev/tty", "r+");
-    if (!tty) throw UsageError("a passphrase is needed: no TTY; use --passphrase-fd or AUDIT_PASSPHRASE");
+    if (!tty)
+        throw UsageError("a passphrase is needed: no TTY; use --passphrase-fd or AUDIT_PASSPHRASE");
     int fd = fileno(tty);
     termios old{};
     tcgetattr(fd, &old);
@@ -79,7 +81,8 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
             if (inline_value) throw UsageError("option '--" + name + "' takes no value");
             value = "1";
         } else if (!inline_value) {
-            if (i + 1 >= argc) throw UsageError("option '--" + name + "' needs a value " + o->value_name);
+            if (i + 1 >= argc)
+                throw UsageError("option '--" + name + "' needs a value " + o->value_name);
             value = argv[++i];
         }
         auto& slot = values_[name];
@@ -93,8 +96,10 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
         std::cout << "\noptions:\n";
         for (const auto& o : options) {
             std::string left = "  --" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
-            if (left.size() < 28) left.resize(28, ' ');
-            else left += "\n" + std::string(28, ' ');
+            if (left.size() < 28)
+                left.resize(28, ' ');
+            else
+                left += "\n" + std::string(28, ' ');
             std::cout << left << o.help << "\n";
         }
         std::cout << "\nexit codes: 0 clean, 1 attention needed, 2 usage or input error,\n"
@@ -107,7 +112,9 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
     }
 }
 
-bool Args::has(const std::string& name) const { return values_.count(name) != 0; }
+bool Args::has(const std::string& name) const {
+    return values_.count(name) != 0;
+}
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {
     auto it = values_.find(name);
@@ -159,6 +166,31 @@ std::optional<std::string> passphrase(const Args& args, const std::string& promp
     return p;
 }
 
-bool stderr_is_tty() { return ::isatty(2) == 1; }
+bool stderr_is_tty() {
+    return ::isatty(2) == 1;
+}
+
+crypto::SigningKey load_key(const Args& args, const std::string& path) {
+    std::optional<std::string> pass;
+    if (crypto::SigningKey::is_encrypted(path))
+        pass = passphrase(args, "passphrase for " + path, false);
+    return crypto::SigningKey::load(path, pass);
+}
+
+Option state_option() {
+    return {"state", "FILE",
+            "trust state: highest trusted root version per authority (\"none\": off)"};
+}
+
+trust::TrustRoot load_trust(const Args& args, const std::string& tool,
+                            const std::string& default_state, bool quiet) {
+    std::optional<std::string> state = args.get("state");
+    if (state->empty()) state = default_state.empty() ? trust::default_state_path() : default_state;
+    if (*state == "none") state.reset();
+    auto loaded = trust::load_trusted(args.required("trust"), state);
+    if (!quiet)
+        for (const auto& n : loaded.notes) std::cerr << tool << ": " << n << "\n";
+    return std::move(loaded.root);
+}
 
 }  // namespace audit::cli

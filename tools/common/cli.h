@@ -7,17 +7,20 @@
 #include <string>
 #include <vector>
 
+#include "audit/crypto/keys.h"
+#include "audit/trust/trust_root.h"
+
 namespace audit::cli {
 
 struct Option {
-    std::string name;  // long name without "--"
+    std::string name;        // long name without "--"
     std::string value_name;  // "" for a flag without value
     std::string help;
     bool repeatable = false;
 };
 
 class Args {
-public:
+  public:
     // Parses argv. --help prints usage and exits 0; --version prints the version and exits 0.
     // Unknown flags and missing values throw UsageError.
     Args(int argc, char** argv, std::string tool, std::string synopsis, std::vector<Option> options,
@@ -29,7 +32,7 @@ public:
     std::string required(const std::string& name) const;
     const std::vector<std::string>& positional() const { return positional_; }
 
-private:
+  private:
     std::map<std::string, std::vector<std::string>> values_;
     std::vector<std::string> positional_;
 };
@@ -44,5 +47,16 @@ std::optional<std::string> passphrase(const Args& args, const std::string& promp
 
 // True when stderr is a terminal (progress is shown only then).
 bool stderr_is_tty();
+
+// A private key from path, asking for its passphrase (as above) only when it is encrypted.
+crypto::SigningKey load_key(const Args& args, const std::string& path);
+
+// The --state option: where the highest trusted root version per authority is kept.
+Option state_option();
+// The trust root of --trust, reconciled with the trust state (rollback and freeze protection):
+// --state FILE, "--state none" to go without, default default_state (or the user's state file).
+// Notes (first use, updates) go to stderr unless quiet.
+trust::TrustRoot load_trust(const Args& args, const std::string& tool,
+                            const std::string& default_state = "", bool quiet = false);
 
 }  // namespace audit::cli

@@ -1,4 +1,6 @@
 // audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "audit/crypto/keys.h"
@@ -6,6 +8,7 @@
 #include "audit/evidence/bundle.h"
 #include "audit/manifest/manifest.h"
 #include "audit/scan/scan.h"
+#include "audit/trust/manifest_signature.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
 
@@ -51,6 +54,17 @@ void print_human(const audit::scan::ScanResult& r) {
               << "sha256    " << r.bundle.sha256 << "\n";
 }
 
+std::string read_certificate(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw audit::UsageError("cannot read the collector certificate " + path +
+                                " (give --cert; audit-keys certify makes one)");
+    std::string data(1u << 20, '\0');
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    data.resize(static_cast<std::size_t>(in.gcount()));
+    return data;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,8 +76,13 @@ int main(int argc, char** argv) {
              {"manifests", "PATH", "product manifest file or directory of *.toml"},
              {"trust", "FILE", "trust root (trust.json)"},
              {"key", "FILE", "collector signing key"},
+             {"cert", "FILE",
+              "the collector key's certificate (default: KEY with .key -> .cert.json)"},
+             {"allow-unsigned-manifests", "",
+              "scan with manifests that have no signature (recorded)"},
+             audit::cli::state_option(),
              {"out", "DIR", "where the bundle and the kit's sequence state are written"},
-             {"kit", "ID", "kit id for the bundle chain (default: from the collector key)"},
+             {"kit", "ID", "kit id for the bundle chain (default: the certificate's)"},
              {"hash-scope", "SCOPE", "matched (default) or all"},
              {"cross-filesystems", "", "walk into other mounted filesystems"},
              {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
@@ -83,12 +102,28 @@ int main(int argc, char** argv) {
         std::string trust_path = args.required("trust");
         std::string key_path = args.required("key");
 
-        auto trust = audit::trust::TrustRoot::load(trust_path);
+        // The kit's evidence area remembers the newest trust root it has seen (rollback).
+        auto trust = audit::cli::load_trust(
+            args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
+            args.has("json"));
         opt.manifests = audit::manifest::load_manifests(manifests);
-        std::optional<std::string> pass;
-        if (audit::crypto::SigningKey::is_encrypted(key_path))
-            pass = audit::cli::passphrase(args, "passphrase for " + key_path, false);
-        auto key = audit::crypto::SigningKey::load(key_path, pass);
+        const bool allow_unsigned = args.has("allow-unsigned-manifests");
+        for (const auto& m : opt.manifests) {
+            auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
+            if (sig.status != audit::trust::ManifestSignature::Status::verified)
+                std::cerr << "audit-scan: warning: manifest " << m.path
+                          << " is not signed (recorded in the bundle)\n";
+            opt.manifest_signatures[m.id] = sig.to_json();
+        }
+        std::string cert_path = args.get("cert");
+        if (cert_path.empty()) {
+            cert_path = key_path;
+            if (cert_path.size() > 4 && cert_path.compare(cert_path.size() - 4, 4, ".key") == 0)
+                cert_path.resize(cert_path.size() - 4);
+            cert_path += ".cert.json";
+        }
+        opt.collector_certificate = read_certificate(cert_path);
+        auto key = audit::cli::load_key(args, key_path);
         try {
             opt.tool_sha256 = audit::evidence::file_sha256("/proc/self/exe");
         } catch (const audit::IoError&) {
@@ -98,8 +133,10 @@ int main(int argc, char** argv) {
             opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
 
         auto result = audit::scan::run_scan(opt, key, trust);
-        if (args.has("json")) std::cout << result.summary.dump(2) << "\n";
-        else print_human(result);
+        if (args.has("json"))
+            std::cout << result.summary.dump(2) << "\n";
+        else
+            print_human(result);
         return static_cast<int>(result.attention() ? audit::Exit::attention : audit::Exit::clean);
     });
 }

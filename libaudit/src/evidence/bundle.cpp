@@ -15,6 +15,7 @@
 #include <set>
 
 #include "audit/error.h"
+#include "audit/trust/certificate.h"
 
 // libarchive's pax writer reports unsupported entry types through a helper that lives in the
 // object holding the table of *all* write formats; linking that object drags xar/7zip/iso9660
@@ -316,17 +317,16 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     if (b.envelope.payload_type != kPayloadType)
         throw VerifyError("statement has payloadType '" + b.envelope.payload_type + "', expected " +
                           std::string(kPayloadType));
-    b.signers = trust.verify_role(b.envelope, "collector");
-    try {
-        b.statement = nlohmann::json::parse(b.envelope.payload);
-    } catch (const nlohmann::json::exception&) {
-        throw VerifyError("statement payload is not JSON");
-    }
+    // The statement names its collector's certificate; nothing in it is trusted until the
+    // certificate and the signature over the statement both verify.
+    b.statement = nlohmann::json::parse(b.envelope.payload, nullptr, /*allow_exceptions=*/false);
+    if (b.statement.is_discarded()) throw VerifyError("statement payload is not JSON");
     if (!b.statement.is_object() || b.statement.value("_type", "") != kStatementType ||
         b.statement.value("predicateType", "") != kEvidencePredicate ||
         !b.statement.contains("subject") || !b.statement["subject"].is_array() ||
         !b.statement.contains("predicate") || !b.statement["predicate"].is_object())
         throw VerifyError("statement is not an evidence statement v1");
+    b.signers = trust::verify_bundle_signer(trust, b.envelope, b.statement["predicate"]);
 
     std::map<std::string, std::pair<std::string, std::string>> expected;  // name -> sha256, sha384
     const auto& allowed = content_files();

@@ -419,9 +419,11 @@ std::vector<Manifest> load_manifests(const std::string& path) {
     for (const auto& file : files) {
         const std::string bytes = read_bounded(file);
         Manifest m = parse_manifest(bytes, file.string());
-        const auto [it, fresh] = ids.emplace(m.id, m.file);
+        m.path = file.string();
+        m.file = file.filename().string();
+        const auto [it, fresh] = ids.emplace(m.id, m.path);
         if (!fresh)
-            throw UsageError(m.file + ": manifest id \"" + m.id + "\" is already used by " +
+            throw UsageError(m.path + ": manifest id \"" + m.id + "\" is already used by " +
                              it->second);
         out.push_back(std::move(m));
     }

@@ -1,5 +1,7 @@
 #include "audit/scan/scan.h"
 
+#include "audit/trust/certificate.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -109,20 +111,25 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         if (opt.progress) opt.progress(line);
     };
     const std::string& keyid = collector.identity().keyid;
-    auto role = trust.roles.find("collector");
-    if (role == trust.roles.end() ||
-        std::find(role->second.keyids.begin(), role->second.keyids.end(), keyid) ==
-            role->second.keyids.end())
-        throw VerifyError("key " + keyid.substr(0, 16) +
-                          "… is not a collector key of the trust root (version " +
-                          std::to_string(trust.version) + ")");
-    if (std::find(trust.revoked.begin(), trust.revoked.end(), keyid) != trust.revoked.end())
-        throw VerifyError("collector key " + keyid.substr(0, 16) + "… is revoked");
+    if (opt.collector_certificate.empty())
+        throw UsageError("no collector certificate (audit-keys certify makes one)");
+    const auto cert = trust::verify_certificate(trust, opt.collector_certificate);
+    if (cert.collector.keyid != keyid)
+        throw VerifyError("the collector certificate is for key " +
+                          cert.collector.keyid.substr(0, 16) + ", not for the given key " +
+                          keyid.substr(0, 16));
+    if (!opt.kit_id.empty() && opt.kit_id != cert.kit_id)
+        throw UsageError("--kit " + opt.kit_id + " differs from the certificate's kit " +
+                         cert.kit_id);
+    const std::string now_utc = trust::utc_now();
+    if (now_utc < cert.not_before || now_utc >= cert.not_after)
+        throw VerifyError("the collector certificate is valid " + cert.not_before + " .. " +
+                          cert.not_after + ", not now (" + now_utc + ", host clock)");
     if (opt.manifests.empty()) throw UsageError("no product manifests to match against");
 
     fs::Root root(opt.root);
     ensure_dir(opt.out_dir);
-    std::string kit_id = opt.kit_id.empty() ? "kit-" + keyid.substr(0, 8) : opt.kit_id;
+    const std::string kit_id = cert.kit_id;
     evidence::KitStateLock lock(opt.out_dir, kit_id);
     evidence::KitState state = lock.load();
     state.kit_id = kit_id;
@@ -235,13 +242,16 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     for (const auto& f : files) file_lines.push_back(f.to_json());
     json manifests_json = json::array();
     for (const auto& m : opt.manifests)
-        manifests_json.push_back({{"id", m.id},
-                                  {"name", m.name},
-                                  {"version", m.version},
-                                  {"file", m.file},
-                                  {"sha256", m.sha256},
-                                  {"sha384", m.sha384},
-                                  {"signed", opt.manifests_signed}});
+        manifests_json.push_back(
+            {{"id", m.id},
+             {"name", m.name},
+             {"version", m.version},
+             {"file", m.file},
+             {"sha256", m.sha256},
+             {"sha384", m.sha384},
+             {"signature", opt.manifest_signatures.count(m.id)
+                               ? opt.manifest_signatures.at(m.id)
+                               : json{{"status", "unsigned"}, {"signers", json::array()}}}});
     json sbom = evidence::cyclonedx(inventory, result.host, result.bundle_id, finished.rfc3339,
                                     AUDIT_VERSION);
     std::map<std::string, std::string> content = {
@@ -274,6 +284,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         {"tool",
          {{"name", opt.tool_name}, {"version", AUDIT_VERSION}, {"sha256", opt.tool_sha256}}},
         {"collector_keyid", keyid},
+        {"collector", {{"keyid", keyid}, {"certificate", json::parse(opt.collector_certificate)}}},
         {"trust_root", {{"version", trust.version}, {"sha256", trust.sha256}}},
         {"manifests", manifests_json},
         {"scan",

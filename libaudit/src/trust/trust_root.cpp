@@ -7,6 +7,7 @@
 #include <set>
 
 #include "audit/error.h"
+#include "audit/trust/certificate.h"
 
 namespace audit::trust {
 
@@ -20,18 +21,6 @@ bool is_known_role(std::string_view role) {
     for (const char* r : kRoles)
         if (role == r) return true;
     return false;
-}
-
-// "YYYY-MM-DDTHH:MM:SSZ" exactly, so that times compare as strings.
-bool is_rfc3339_utc(const std::string& s) {
-    static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
-    if (s.size() != kShape.size()) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (kShape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != kShape[i]) return false;
-    }
-    auto num = [&](std::size_t at, std::size_t n) { return std::stoi(s.substr(at, n)); };
-    return num(5, 2) >= 1 && num(5, 2) <= 12 && num(8, 2) >= 1 && num(8, 2) <= 31 &&
-           num(11, 2) <= 23 && num(14, 2) <= 59 && num(17, 2) <= 60;
 }
 
 std::string format_utc(std::time_t t) {
@@ -62,15 +51,99 @@ std::string missing_components(const crypto::Envelope& env, const crypto::Public
     return missing;
 }
 
+std::vector<crypto::Scheme> schemes_from_json(const nlohmann::json& j, const char* what) {
+    if (!j.is_array() || j.size() > 8)
+        throw VerifyError(std::string("trust root: policy \"") + what + "\" must be a short array");
+    std::vector<crypto::Scheme> out;
+    for (const auto& s : j) {
+        if (!s.is_string()) throw VerifyError("trust root: policy schemes must be strings");
+        auto scheme = crypto::scheme_from_string(s.get<std::string>());
+        if (std::find(out.begin(), out.end(), scheme) == out.end()) out.push_back(scheme);
+    }
+    return out;
+}
+
+nlohmann::json schemes_to_json(const std::vector<crypto::Scheme>& v) {
+    nlohmann::json j = nlohmann::json::array();
+    for (auto s : v) j.push_back(crypto::to_string(s));
+    return j;
+}
+
 }  // namespace
+
+// "YYYY-MM-DDTHH:MM:SSZ" exactly, so that times compare as strings.
+bool is_rfc3339_utc(const std::string& s) {
+    static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
+    if (s.size() != kShape.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (kShape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != kShape[i]) return false;
+    }
+    auto num = [&](std::size_t at, std::size_t n) { return std::stoi(s.substr(at, n)); };
+    return num(5, 2) >= 1 && num(5, 2) <= 12 && num(8, 2) >= 1 && num(8, 2) <= 31 &&
+           num(11, 2) <= 23 && num(14, 2) <= 59 && num(17, 2) <= 60;
+}
 
 std::string utc_now() {
     return format_utc(std::time(nullptr));
 }
 
+std::string utc_in(long long seconds) {
+    return format_utc(std::time(nullptr) + static_cast<std::time_t>(seconds));
+}
+
+Policy Policy::for_profile(crypto::KeyProfile profile) {
+    using crypto::Scheme;
+    switch (profile) {
+        case crypto::KeyProfile::hybrid:
+            return {{Scheme::ecdsa_p384_sha384, Scheme::ml_dsa_87},
+                    {Scheme::ecdsa_p384_sha384, Scheme::ml_dsa_87}};
+        case crypto::KeyProfile::ecdsa:
+            return {{Scheme::ecdsa_p384_sha384}, {Scheme::ecdsa_p384_sha384}};
+        case crypto::KeyProfile::ed25519:
+            return {{Scheme::ed25519}, {Scheme::ed25519}};
+    }
+    return {};
+}
+
+std::string Policy::refusal(const crypto::PublicIdentity& identity) const {
+    for (const auto& c : identity.components)
+        if (std::find(allowed.begin(), allowed.end(), c.scheme) == allowed.end())
+            return "key " + short_id(identity.keyid) + " uses " + crypto::to_string(c.scheme) +
+                   ", which the policy does not allow";
+    for (auto need : required) {
+        bool has = false;
+        for (const auto& c : identity.components) has = has || c.scheme == need;
+        if (!has)
+            return "key " + short_id(identity.keyid) + " has no " + crypto::to_string(need) +
+                   " component, which the policy requires";
+    }
+    return "";
+}
+
+nlohmann::json Policy::to_json() const {
+    return {{"allowed_schemes", schemes_to_json(allowed)},
+            {"required_schemes", schemes_to_json(required)}};
+}
+
+Policy Policy::from_json(const nlohmann::json& j) {
+    if (!j.is_object() || !j.contains("allowed_schemes") || !j.contains("required_schemes"))
+        throw VerifyError(
+            "trust root: \"policy\" needs \"allowed_schemes\" and \"required_schemes\"");
+    Policy p;
+    p.allowed = schemes_from_json(j["allowed_schemes"], "allowed_schemes");
+    p.required = schemes_from_json(j["required_schemes"], "required_schemes");
+    if (p.allowed.empty()) throw VerifyError("trust root: the policy allows no scheme");
+    for (auto r : p.required)
+        if (std::find(p.allowed.begin(), p.allowed.end(), r) == p.allowed.end())
+            throw VerifyError(std::string("trust root: policy requires ") + crypto::to_string(r) +
+                              " but does not allow it");
+    return p;
+}
+
 nlohmann::json TrustRoot::to_payload_json() const {
     nlohmann::json j;
     j["_type"] = kType;
+    j["authority"] = authority;
     j["version"] = version;
     j["expires"] = expires;
     j["keys"] = nlohmann::json::object();
@@ -79,6 +152,7 @@ nlohmann::json TrustRoot::to_payload_json() const {
     for (const auto& [name, spec] : roles)
         j["roles"][name] = {{"keyids", spec.keyids}, {"threshold", spec.threshold}};
     j["revoked"] = revoked;
+    j["policy"] = policy.to_json();
     return j;
 }
 
@@ -90,6 +164,11 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
         fail("\"_type\" is not \"" + std::string(kType) + "\"");
 
     TrustRoot root;
+    auto authority = j.find("authority");
+    if (authority == j.end() || !authority->is_string() || authority->get<std::string>().empty() ||
+        authority->get<std::string>().size() > 128)
+        fail("\"authority\" must be a non-empty string");
+    root.authority = authority->get<std::string>();
     auto version = j.find("version");
     if (version == j.end() || !version->is_number_integer() || *version < 1 ||
         *version > 1'000'000'000)
@@ -135,7 +214,12 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
                 if (seen == s) fail("role '" + name + "' lists key " + short_id(s) + " twice");
             rs.keyids.push_back(s);
         }
-        if (*threshold < 1 || *threshold > static_cast<long>(rs.keyids.size()))
+        // The collector role may list no keys: collectors are then certified per kit by the kit
+        // (or root) role. A bundle carries one collector signature, so its threshold is 1.
+        if (name == "collector" && *threshold != 1)
+            fail("role 'collector' must have threshold 1 (one certified collector signs a bundle)");
+        if (*threshold < 1 ||
+            (name != "collector" && *threshold > static_cast<long>(rs.keyids.size())))
             fail("role '" + name + "' has threshold " + threshold->dump() + " but " +
                  std::to_string(rs.keyids.size()) + " keys");
         rs.threshold = threshold->get<int>();
@@ -152,6 +236,9 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
             root.revoked.push_back(id.get<std::string>());
         }
     }
+    auto policy = j.find("policy");
+    if (policy == j.end()) fail("\"policy\" is missing");
+    root.policy = Policy::from_json(*policy);
     return root;
 }
 
@@ -170,21 +257,92 @@ TrustRoot TrustRoot::load(const std::string& path) {
     }
 }
 
-TrustRoot TrustRoot::verify(std::string_view envelope_json, std::optional<std::string> now) {
-    auto env = crypto::Envelope::parse(envelope_json, kMaxTrustFile);
-    if (env.payload_type != kPayloadType)
-        throw VerifyError("not a trust root: payloadType is '" + env.payload_type.substr(0, 80) +
-                          "', expected '" + std::string(kPayloadType) + "'");
-    auto payload = nlohmann::json::parse(env.payload, nullptr, /*allow_exceptions=*/false);
-    if (payload.is_discarded()) throw VerifyError("trust root: payload is not valid JSON");
-    TrustRoot root = from_payload_json(payload);
-    root.verify_role(env, "root");
+namespace {
 
+struct Parsed {
+    crypto::Envelope env;
+    TrustRoot root;
+};
+
+// Envelope and payload of a trust root, not yet checked against any key.
+Parsed parse_root(std::string_view envelope_json) {
+    Parsed p;
+    p.env = crypto::Envelope::parse(envelope_json, kMaxTrustFile);
+    if (p.env.payload_type != kPayloadType)
+        throw VerifyError("not a trust root: payloadType is '" + p.env.payload_type.substr(0, 80) +
+                          "', expected '" + std::string(kPayloadType) + "'");
+    auto payload = nlohmann::json::parse(p.env.payload, nullptr, /*allow_exceptions=*/false);
+    if (payload.is_discarded()) throw VerifyError("trust root: payload is not valid JSON");
+    p.root = TrustRoot::from_payload_json(payload);
+    p.root.sha256 = crypto::sha256_hex(envelope_json);
+    return p;
+}
+
+}  // namespace
+
+TrustRoot TrustRoot::verify_signed(std::string_view envelope_json) {
+    auto p = parse_root(envelope_json);
+    p.root.verify_role(p.env, "root");
+    return std::move(p.root);
+}
+
+TrustRoot TrustRoot::verify(std::string_view envelope_json, std::optional<std::string> now) {
+    TrustRoot root = verify_signed(envelope_json);
+    root.check_expiry(std::move(now));
+    return root;
+}
+
+void TrustRoot::check_expiry(std::optional<std::string> now) const {
     const std::string when = now ? *now : utc_now();
     if (!is_rfc3339_utc(when)) throw UsageError("time '" + when + "' is not RFC 3339 UTC");
-    if (when >= root.expires) throw VerifyError("trust root expired on " + root.expires);
-    root.sha256 = crypto::sha256_hex(envelope_json);
-    return root;
+    if (when >= expires)
+        throw VerifyError("trust root version " + std::to_string(version) + " expired on " +
+                          expires + " (freeze: a newer root version is needed)");
+}
+
+TrustRoot TrustRoot::verify_successor(std::string_view next_envelope_json) const {
+    auto p = parse_root(next_envelope_json);
+    if (p.root.authority != authority)
+        throw VerifyError("trust root version " + std::to_string(p.root.version) +
+                          " belongs to another authority");
+    if (p.root.version != version + 1)
+        throw VerifyError("trust root version " + std::to_string(p.root.version) +
+                          " does not follow version " + std::to_string(version));
+    try {
+        verify_role(p.env, "root");
+    } catch (const VerifyError& e) {
+        throw VerifyError("trust root version " + std::to_string(p.root.version) +
+                          " is not signed by enough keys of version " + std::to_string(version) +
+                          ": " + e.what());
+    }
+    try {
+        p.root.verify_role(p.env, "root");
+    } catch (const VerifyError& e) {
+        throw VerifyError("trust root version " + std::to_string(p.root.version) +
+                          " is not signed by enough of its own root keys: " + e.what());
+    }
+    return std::move(p.root);
+}
+
+bool TrustRoot::is_revoked(const crypto::PublicIdentity& identity) const {
+    auto listed = [&](const std::string& id) {
+        return std::find(revoked.begin(), revoked.end(), id) != revoked.end();
+    };
+    if (listed(identity.keyid)) return true;
+    for (const auto& c : identity.components)
+        if (listed(c.keyid)) return true;
+    return false;
+}
+
+std::string sign_root(const TrustRoot& next,
+                      const std::vector<const crypto::SigningKey*>& signers) {
+    crypto::Envelope env;
+    env.payload_type = std::string(kPayloadType);
+    env.payload = next.to_payload_json().dump(2) + "\n";
+    std::set<std::string> done;
+    for (const auto* k : signers)
+        if (done.insert(k->identity().keyid).second) env.sign(*k);
+    return env.to_json() + "\n";
 }
 
 std::vector<std::string> TrustRoot::verify_role(const crypto::Envelope& env,
@@ -198,13 +356,17 @@ std::vector<std::string> TrustRoot::verify_role(const crypto::Envelope& env,
     std::string problems;
     auto note = [&](const std::string& p) { problems += (problems.empty() ? "" : "; ") + p; };
     for (const auto& keyid : spec.keyids) {
-        if (std::find(revoked.begin(), revoked.end(), keyid) != revoked.end()) {
-            note("key " + short_id(keyid) + " is revoked");
-            continue;
-        }
         auto key = keys.find(keyid);
         if (key == keys.end()) {
             note("key " + short_id(keyid) + " is not in the trust root");
+            continue;
+        }
+        if (is_revoked(key->second)) {
+            note("key " + short_id(keyid) + " is revoked");
+            continue;
+        }
+        if (auto why = policy.refusal(key->second); !why.empty()) {
+            note(why);
             continue;
         }
         std::string missing = missing_components(env, key->second, message);
@@ -228,7 +390,7 @@ void init_authority(const std::string& dir, crypto::KeyProfile profile,
         throw UsageError("validity must be between 1 and 36500 days");
     const fs::path base(dir);
     const fs::path trust_path = base / "trust.json";
-    std::vector<fs::path> all{trust_path};
+    std::vector<fs::path> all{trust_path, base / "collector.cert.json"};
     for (const char* r : kRoles) all.push_back(base / (std::string(r) + ".key"));
     std::error_code ec;
     for (const auto& p : all)
@@ -240,23 +402,34 @@ void init_authority(const std::string& dir, crypto::KeyProfile profile,
     TrustRoot root;
     root.version = 1;
     root.expires = format_utc(std::time(nullptr) + static_cast<std::time_t>(validity_days) * 86400);
+    root.policy = Policy::for_profile(profile);
     std::vector<std::pair<std::string, crypto::SigningKey>> role_keys;
     for (const char* r : kRoles) {
         auto key = crypto::SigningKey::generate(profile);
         const auto& id = key.identity();
-        root.keys.emplace(id.keyid, id);
-        root.roles[r] = RoleSpec{{id.keyid}, 1};
+        // Collectors are certified per kit (collector.cert.json below), not listed in the root.
+        if (std::string_view(r) != "collector") {
+            root.keys.emplace(id.keyid, id);
+            root.roles[r] = RoleSpec{{id.keyid}, 1};
+        } else {
+            root.roles[r] = RoleSpec{{}, 1};
+        }
         role_keys.emplace_back(r, std::move(key));
     }
+    root.authority = "authority-" + role_keys.front().second.identity().keyid.substr(0, 16);
+    const std::string envelope = sign_root(root, {&role_keys.front().second});  // "root" first
 
-    crypto::Envelope env;
-    env.payload_type = std::string(kPayloadType);
-    env.payload = root.to_payload_json().dump(2) + "\n";
-    env.sign(role_keys.front().second);  // kRoles[0] is "root"
+    const auto& kit_key = role_keys.at(1).second;    // kRoles[1] is "kit"
+    const auto& collector = role_keys.at(2).second;  // kRoles[2] is "collector"
+    const std::string kit_id = "kit-" + collector.identity().keyid.substr(0, 8);
+    TrustRoot verified = TrustRoot::verify(envelope);
+    const std::string cert = issue_certificate(verified, kit_key, collector.identity(), kit_id,
+                                               utc_in(-300), root.expires);
 
     for (const auto& [role, key] : role_keys)
         key.save((base / (role + ".key")).string(), passphrase);
-    crypto::write_new_file(trust_path.string(), env.to_json() + "\n", 0644);
+    crypto::write_new_file((base / "collector.cert.json").string(), cert, 0644);
+    crypto::write_new_file(trust_path.string(), envelope, 0644);
 }
 
 }  // namespace audit::trust

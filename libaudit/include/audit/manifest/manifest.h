@@ -41,7 +41,8 @@ struct Manifest {
     std::vector<std::string> references;
     std::vector<Rule> rules;
 
-    std::string file;  // where it was loaded from (file name only in evidence)
+    std::string file;  // file name, as recorded in evidence ("kaspersky.toml")
+    std::string path;  // where it was loaded from (load_manifests only)
     std::string sha256, sha384;  // of the file's bytes
 };
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +28,14 @@ HashScope scope_from_string(std::string_view s);  // throws UsageError
 struct ScanOptions {
     std::string root = "/";
     std::vector<manifest::Manifest> manifests;
-    bool manifests_signed = false;  // recorded in the bundle
+    // Signature status per manifest id (trust::ManifestSignature::to_json()), recorded in the
+    // bundle; a manifest without an entry is recorded as unsigned.
+    std::map<std::string, nlohmann::json> manifest_signatures;
+    // The collector certificate (envelope JSON text) that delegates bundle signing to the
+    // collector key for one kit and a validity window; embedded in every bundle.
+    std::string collector_certificate;
     std::string out_dir;
-    std::string kit_id;
+    std::string kit_id;  // must match the certificate's kit when given
     HashScope scope = HashScope::matched;
     bool one_filesystem = true;
     std::string tool_name = "audit-scan";
@@ -50,7 +56,7 @@ struct ScanResult {
 };
 
 // Never writes under options.root; writes only the bundle and the kit state in out_dir.
-// Refuses a collector key that the trust root does not list in the collector role.
+// Refuses (VerifyError) a collector key without a valid certificate for it, for this kit and now.
 ScanResult run_scan(const ScanOptions& options, const crypto::SigningKey& collector,
                     const trust::TrustRoot& trust);
 

@@ -22,13 +22,31 @@ struct RoleSpec {
     int threshold = 1;
 };
 
+// Which signature algorithms count. A signer (one key, possibly hybrid) counts only when every
+// component uses an allowed scheme and, together, its components cover every required scheme:
+// the hybrid CNSA policy requires both ecdsa-p384-sha384 and ml-dsa-87.
+struct Policy {
+    std::vector<crypto::Scheme> allowed;
+    std::vector<crypto::Scheme> required;
+
+    static Policy for_profile(crypto::KeyProfile profile);
+    // "" when identity may sign under this policy, else why not.
+    std::string refusal(const crypto::PublicIdentity& identity) const;
+    nlohmann::json to_json() const;
+    static Policy from_json(const nlohmann::json& j);  // throws VerifyError
+};
+
 struct TrustRoot {
+    // Names the authority across root versions (fixed at init, kept by every rotation), so that
+    // the verifier's state can tell a rollback of this authority from another authority.
+    std::string authority;
     int version = 1;
     std::string expires;                                 // RFC 3339 UTC, "2027-11-23T00:00:00Z"
     std::map<std::string, crypto::PublicIdentity> keys;  // by keyid
     std::map<std::string, RoleSpec> roles;
-    std::vector<std::string> revoked;  // keyids
-    std::string sha256;                // of the trust.json bytes it was loaded from
+    std::vector<std::string> revoked;  // keyids (of keys or of key components)
+    Policy policy;
+    std::string sha256;  // of the trust.json bytes it was loaded from
 
     nlohmann::json to_payload_json() const;
     static TrustRoot from_payload_json(const nlohmann::json& j);  // throws VerifyError
@@ -37,6 +55,15 @@ struct TrustRoot {
     // has not expired (now = current UTC time unless given). Throws VerifyError / IoError.
     static TrustRoot load(const std::string& path);
     static TrustRoot verify(std::string_view envelope_json, std::optional<std::string> now = {});
+    // As verify, but without the expiry check: for older versions in a rotation chain.
+    static TrustRoot verify_signed(std::string_view envelope_json);
+    // Verify next as the successor of this root: version + 1, same authority, signed by a
+    // threshold of this version's root keys and by a threshold of its own. No expiry check.
+    TrustRoot verify_successor(std::string_view next_envelope_json) const;
+    // Throws VerifyError ("... expired on ...") when now (default: current UTC) is past expiry.
+    void check_expiry(std::optional<std::string> now = {}) const;
+
+    bool is_revoked(const crypto::PublicIdentity& identity) const;
 
     // Throws VerifyError (naming the role, the keyids and what is missing) unless at least
     // threshold distinct, non-revoked keys of the role signed env. Returns the signer keyids.
@@ -45,9 +72,20 @@ struct TrustRoot {
 
 // Current UTC time as RFC 3339 ("2026-11-23T09:00:00Z").
 std::string utc_now();
+// RFC 3339 UTC time `seconds` from now.
+std::string utc_in(long long seconds);
+// "YYYY-MM-DDTHH:MM:SSZ" exactly (so such times compare as strings).
+bool is_rfc3339_utc(const std::string& s);
+
+// The envelope of a new root version: `next` (version, keys and roles already set) signed by
+// every key in signers (old root keys and new root keys). The caller checks the result with
+// verify_successor before publishing it.
+std::string sign_root(const TrustRoot& next, const std::vector<const crypto::SigningKey*>& signers);
 
 // The demo authority of `audit-keys init`: one key per role (role.key in dir), trust.json signed
-// by the root key, valid for validity_days. Refuses to overwrite existing files (UsageError).
+// by the root key, valid for validity_days, with the policy of the key profile; the collector key
+// is not listed in the root but certified by the kit key for kit "kit-<keyid[:8]>" in
+// dir/collector.cert.json. Refuses to overwrite existing files (UsageError).
 void init_authority(const std::string& dir, crypto::KeyProfile profile,
                     const std::optional<std::string>& passphrase, int validity_days);
 

@@ -1,0 +1,167 @@
+#include "audit/trust/certificate.h"
+
+#include <algorithm>
+
+#include "audit/error.h"
+
+namespace audit::trust {
+
+namespace {
+
+constexpr std::string_view kType = "audit-toolkit/collector-certificate";
+constexpr std::size_t kMaxCertificate = 1u << 20;
+
+std::string short_id(const std::string& keyid) {
+    return keyid.substr(0, 16);
+}
+
+const std::string& time_field(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string() || !is_rfc3339_utc(it->get<std::string>()))
+        throw VerifyError(std::string("collector certificate: \"") + key +
+                          "\" must be an RFC 3339 UTC time");
+    return it->get_ref<const std::string&>();
+}
+
+}  // namespace
+
+nlohmann::json CollectorCertificate::to_payload_json() const {
+    return {{"_type", kType},           {"authority", authority},
+            {"kit_id", kit_id},         {"collector", collector.to_json()},
+            {"not_before", not_before}, {"not_after", not_after},
+            {"issued", issued}};
+}
+
+CollectorCertificate CollectorCertificate::from_payload_json(const nlohmann::json& j) {
+    auto fail = [](const std::string& m) { throw VerifyError("collector certificate: " + m); };
+    if (!j.is_object() || j.value("_type", "") != kType)
+        fail("\"_type\" is not \"" + std::string(kType) + "\"");
+    CollectorCertificate c;
+    auto str = [&](const char* key) {
+        auto it = j.find(key);
+        if (it == j.end() || !it->is_string() || it->get<std::string>().empty() ||
+            it->get<std::string>().size() > 256)
+            fail(std::string("\"") + key + "\" must be a non-empty string");
+        return it->get<std::string>();
+    };
+    c.authority = str("authority");
+    c.kit_id = str("kit_id");
+    if (!j.contains("collector")) fail("\"collector\" is missing");
+    c.collector = crypto::PublicIdentity::from_json(j["collector"]);
+    c.not_before = time_field(j, "not_before");
+    c.not_after = time_field(j, "not_after");
+    c.issued = time_field(j, "issued");
+    if (c.not_after <= c.not_before) fail("\"not_after\" is not after \"not_before\"");
+    return c;
+}
+
+std::string issue_certificate(const TrustRoot& trust, const crypto::SigningKey& issuer,
+                              const crypto::PublicIdentity& collector, const std::string& kit_id,
+                              const std::string& not_before, const std::string& not_after) {
+    const auto& id = issuer.identity().keyid;
+    auto in_role = [&](const char* role) {
+        const auto& ids = trust.roles.at(role).keyids;
+        return std::find(ids.begin(), ids.end(), id) != ids.end();
+    };
+    if (!in_role("kit") && !in_role("root"))
+        throw UsageError("key " + short_id(id) + " is not a kit or root key of the trust root");
+    if (kit_id.empty() || kit_id.size() > 64 ||
+        !std::all_of(kit_id.begin(), kit_id.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
+        }))
+        throw UsageError("kit id '" + kit_id + "' must be 1-64 characters of A-Z a-z 0-9 - .");
+    if (!is_rfc3339_utc(not_before) || !is_rfc3339_utc(not_after) || not_after <= not_before)
+        throw UsageError("the validity window must be two RFC 3339 UTC times, the second later");
+    if (not_after > trust.expires)
+        throw UsageError("the certificate would outlive the trust root (expires " + trust.expires +
+                         ")");
+    if (auto why = trust.policy.refusal(collector); !why.empty())
+        throw UsageError("collector " + why);
+    CollectorCertificate c;
+    c.authority = trust.authority;
+    c.kit_id = kit_id;
+    c.collector = collector;
+    c.not_before = not_before;
+    c.not_after = not_after;
+    c.issued = utc_now();
+    crypto::Envelope env;
+    env.payload_type = std::string(kCertificatePayloadType);
+    env.payload = c.to_payload_json().dump(2) + "\n";
+    env.sign(issuer);
+    return env.to_json() + "\n";
+}
+
+CollectorCertificate verify_certificate(const TrustRoot& trust, std::string_view envelope_json) {
+    auto env = crypto::Envelope::parse(envelope_json, kMaxCertificate);
+    if (env.payload_type != kCertificatePayloadType)
+        throw VerifyError("not a collector certificate: payloadType is '" +
+                          env.payload_type.substr(0, 80) + "'");
+    CollectorCertificate c;
+    try {
+        c.issuers = trust.verify_role(env, "kit");
+        c.issuer_role = "kit";
+    } catch (const VerifyError& kit_error) {
+        try {
+            c.issuers = trust.verify_role(env, "root");
+            c.issuer_role = "root";
+        } catch (const VerifyError&) {
+            throw VerifyError(std::string("collector certificate: ") + kit_error.what());
+        }
+    }
+    auto payload = nlohmann::json::parse(env.payload, nullptr, /*allow_exceptions=*/false);
+    if (payload.is_discarded()) throw VerifyError("collector certificate: payload is not JSON");
+    auto issuers = std::move(c.issuers);
+    auto role = std::move(c.issuer_role);
+    c = CollectorCertificate::from_payload_json(payload);
+    c.issuers = std::move(issuers);
+    c.issuer_role = std::move(role);
+    if (c.authority != trust.authority)
+        throw VerifyError("collector certificate is for authority '" + c.authority.substr(0, 64) +
+                          "', not '" + trust.authority + "'");
+    const std::string& keyid = c.collector.keyid;
+    if (trust.is_revoked(c.collector))
+        throw VerifyError("collector key " + short_id(keyid) + " is revoked");
+    if (auto why = trust.policy.refusal(c.collector); !why.empty())
+        throw VerifyError("collector " + why);
+    const auto& listed = trust.roles.at("collector").keyids;
+    if (!listed.empty() && std::find(listed.begin(), listed.end(), keyid) == listed.end())
+        throw VerifyError("collector key " + short_id(keyid) +
+                          " is not among the collector keys the trust root lists");
+    return c;
+}
+
+std::vector<std::string> verify_bundle_signer(const TrustRoot& trust, const crypto::Envelope& env,
+                                              const nlohmann::json& predicate) {
+    const auto* cert_json = predicate.is_object() && predicate.contains("collector") &&
+                                    predicate["collector"].is_object() &&
+                                    predicate["collector"].contains("certificate")
+                                ? &predicate["collector"]["certificate"]
+                                : nullptr;
+    if (!cert_json || !cert_json->is_object())
+        throw VerifyError("bundle carries no collector certificate");
+    const auto cert = verify_certificate(trust, cert_json->dump());
+    if (!env.signed_by(cert.collector))
+        throw VerifyError("statement is not signed by every component of collector key " +
+                          short_id(cert.collector.keyid) + " (certified for kit " + cert.kit_id +
+                          ")");
+    const auto kit = predicate.contains("kit") && predicate["kit"].is_object()
+                         ? predicate["kit"].value("id", "")
+                         : std::string();
+    if (kit != cert.kit_id)
+        throw VerifyError("bundle of kit '" + kit.substr(0, 64) +
+                          "' is signed by a collector certified for kit '" + cert.kit_id + "'");
+    const auto& scan = predicate.contains("scan") && predicate["scan"].is_object()
+                           ? predicate["scan"]
+                           : nlohmann::json::object();
+    const std::string started = scan.value("started", ""), finished = scan.value("finished", "");
+    if (!is_rfc3339_utc(started) || !is_rfc3339_utc(finished))
+        throw VerifyError("bundle predicate lacks its scan times");
+    if (started < cert.not_before || finished > cert.not_after)
+        throw VerifyError("bundle was signed outside its collector's validity window (scan " +
+                          started + " .. " + finished + ", certificate " + cert.not_before +
+                          " .. " + cert.not_after + ")");
+    return {cert.collector.keyid};
+}
+
+}  // namespace audit::trust

@@ -1,0 +1,70 @@
+#include "audit/trust/manifest_signature.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "audit/crypto/dsse.h"
+#include "audit/error.h"
+
+namespace audit::trust {
+
+namespace {
+
+constexpr std::string_view kType = "audit-toolkit/manifest-signature";
+constexpr std::size_t kMaxSignature = 1u << 20;
+
+nlohmann::json payload_of(const manifest::Manifest& m) {
+    return {{"_type", kType},       {"file", m.file},     {"id", m.id},
+            {"version", m.version}, {"sha256", m.sha256}, {"sha384", m.sha384}};
+}
+
+}  // namespace
+
+std::string sign_manifest(const TrustRoot& trust, const manifest::Manifest& m,
+                          const crypto::SigningKey& key) {
+    const auto& ids = trust.roles.at("manifest").keyids;
+    if (std::find(ids.begin(), ids.end(), key.identity().keyid) == ids.end())
+        throw UsageError("key " + key.identity().keyid.substr(0, 16) +
+                         " is not a manifest key of the trust root");
+    crypto::Envelope env;
+    env.payload_type = std::string(kManifestPayloadType);
+    env.payload = payload_of(m).dump(2) + "\n";
+    env.sign(key);
+    return env.to_json() + "\n";
+}
+
+nlohmann::json ManifestSignature::to_json() const {
+    return {{"status", status == Status::verified ? "verified" : "unsigned"}, {"signers", signers}};
+}
+
+ManifestSignature verify_manifest(const TrustRoot& trust, const manifest::Manifest& m,
+                                  bool allow_unsigned) {
+    const std::string sig_path = m.path + std::string(kManifestSignatureSuffix);
+    std::ifstream in(sig_path, std::ios::binary);
+    if (!in) {
+        if (allow_unsigned) return {ManifestSignature::Status::unsigned_allowed, {}};
+        throw VerifyError(m.path + ": manifest is not signed (no " + m.file +
+                          std::string(kManifestSignatureSuffix) +
+                          "); use --allow-unsigned-manifests to scan with it anyway");
+    }
+    std::string text(kMaxSignature + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxSignature) throw VerifyError(sig_path + ": signature file is too large");
+    try {
+        auto env = crypto::Envelope::parse(text, kMaxSignature);
+        if (env.payload_type != kManifestPayloadType)
+            throw VerifyError("not a manifest signature (payloadType '" +
+                              env.payload_type.substr(0, 80) + "')");
+        ManifestSignature sig;
+        sig.signers = trust.verify_role(env, "manifest");
+        auto payload = nlohmann::json::parse(env.payload, nullptr, false);
+        if (payload.is_discarded() || payload != payload_of(m))
+            throw VerifyError("the signature is for other manifest bytes, id or version");
+        return sig;
+    } catch (const VerifyError& e) {
+        throw VerifyError(sig_path + ": " + e.what());
+    }
+}
+
+}  // namespace audit::trust
