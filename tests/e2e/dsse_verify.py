@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Verify a trust root's DSSE envelope outside our code, with securesystemslib.
+"""Verify a DSSE envelope of ours outside our code, with securesystemslib.
 
-usage: dsse_verify.py TRUST_JSON [--export DIR]
+usage: dsse_verify.py ENVELOPE_JSON [--export DIR]
+
+ENVELOPE_JSON is a trust root (checked against its root role's keys) or a bundle's
+statement.dsse.json (checked against the collector key its embedded certificate names).
 
 Computes DSSE's PAE itself (from the spec), then checks the ECDSA P-384 signature of every root-role
 key with securesystemslib's "ecdsa-sha2-nistp384" scheme. With --export, also writes pae.bin,
@@ -28,15 +31,20 @@ def main() -> int:
         env = json.load(f)
     payload = base64.b64decode(env["payload"], validate=True)
     message = pae(env["payloadType"].encode(), payload)
-    root = json.loads(payload)
+    doc = json.loads(payload)
     sigs = {s["keyid"]: base64.b64decode(s["sig"], validate=True) for s in env["signatures"]}
+    if env["payloadType"] == "application/vnd.in-toto+json":
+        cert = json.loads(base64.b64decode(doc["predicate"]["collector"]["certificate"]["payload"]))
+        signers = [cert["collector"]]
+    else:
+        signers = [doc["keys"][k] for k in doc["roles"]["root"]["keyids"]]
 
     from securesystemslib.signer import Signature, SSlibKey
     from securesystemslib import exceptions
 
     checked = 0
-    for keyid in root["roles"]["root"]["keyids"]:
-        for comp in root["keys"][keyid]["components"]:
+    for signer in signers:
+        for comp in signer["components"]:
             if comp["scheme"] != "ecdsa-p384-sha384":
                 continue  # securesystemslib has no ML-DSA
             sig = sigs.get(comp["keyid"])
@@ -61,7 +69,7 @@ def main() -> int:
     if checked == 0:
         print("no ECDSA root key to check", file=sys.stderr)
         return 1
-    print(f"securesystemslib verified {checked} ECDSA P-384 root signature(s)")
+    print(f"securesystemslib verified {checked} ECDSA P-384 signature(s)")
     return 0
 
 

@@ -155,10 +155,8 @@ std::string read_text(const std::string& path) {
 // A public identity from a .pub.json file, or from a private key file.
 crypto::PublicIdentity public_identity(const audit::cli::Args& args, const std::string& path) {
     const std::string text = read_text(path);
-    if (text.find("-----BEGIN") != std::string::npos)
-        return audit::cli::load_key(args, path).identity();
     auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded()) throw UsageError(path + ": neither a key file nor a .pub.json");
+    if (j.is_discarded()) return audit::cli::load_key(args, path).identity();  // a key file
     try {
         return crypto::PublicIdentity::from_json(j);
     } catch (const audit::VerifyError& e) {
