@@ -144,17 +144,15 @@ InventoryItem to_item(const RpmHeader& h, const std::string& source, const char*
 std::vector<RpmRecord> read_records(const fs::Root& root, const Found& db,
                                     std::vector<std::string>& warnings) {
     const std::string path = db.dir + "/" + db.db.file;
+    // Transactions committed while another process held the database open are still only in the
+    // write-ahead log. Read before the database: a checkpoint in between then only repeats pages.
+    std::optional<std::string> wal;
+    if (db.db.backend == Backend::sqlite) wal = root.read_file(path + "-wal", kMaxDbBytes);
     auto bytes = root.read_file(path, kMaxDbBytes);
     if (!bytes) throw IoError(root.path() + path + " vanished while being read");
     switch (db.db.backend) {
         case Backend::sqlite: {
-            // Committed transactions still in the write-ahead log are not in the main file.
-            auto wal = file_size(root, path + "-wal");
-            if (wal && *wal > 0)
-                warn(warnings,
-                     path + "-wal holds " + std::to_string(*wal) +
-                         " bytes rpm has not checkpointed; changes only there are not read");
-            return read_rpm_sqlite(std::move(*bytes), warnings);
+            return read_rpm_sqlite(std::move(*bytes), wal.value_or(std::string()), warnings);
         }
         case Backend::ndb:
             return read_rpm_ndb(*bytes, warnings);

@@ -53,7 +53,9 @@ std::string rpm_digest_algo_name(std::uint32_t algo);
 // are skipped with a warning; a file whose structure is broken throws UsageError.
 std::vector<RpmRecord> read_rpm_bdb(std::string_view file, std::vector<std::string>& warnings);
 std::vector<RpmRecord> read_rpm_ndb(std::string_view file, std::vector<std::string>& warnings);
-// image: the bytes of rpmdb.sqlite, opened in memory only (nothing is written anywhere).
-std::vector<RpmRecord> read_rpm_sqlite(std::string image, std::vector<std::string>& warnings);
+// image: the bytes of rpmdb.sqlite, wal: those of rpmdb.sqlite-wal (may be empty); committed
+// transactions in the log are applied to the in-memory copy; nothing is written anywhere.
+std::vector<RpmRecord> read_rpm_sqlite(std::string image, std::string_view wal,
+                                       std::vector<std::string>& warnings);
 
 }  // namespace audit::sources
