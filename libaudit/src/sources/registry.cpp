@@ -1,4 +1,5 @@
 #include "audit/sources/dpkg.h"
+#include "audit/sources/rpm.h"
 #include "audit/sources/source.h"
 
 namespace audit::sources {
@@ -28,6 +29,7 @@ nlohmann::json SourceReport::to_json() const {
 std::vector<std::unique_ptr<Source>> all_sources() {
     std::vector<std::unique_ptr<Source>> out;
     out.push_back(std::make_unique<DpkgSource>());
+    out.push_back(std::make_unique<RpmSource>());
     return out;
 }
 
