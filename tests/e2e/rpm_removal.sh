@@ -6,9 +6,9 @@
 source "$(dirname "$0")/lib.sh"
 
 step "authority"
-audit-keys init --dir "$T/auth" --no-passphrase >/dev/null
+new_authority "$T/auth"
 TRUST="$T/auth/trust.json"
-scan() { audit-scan --root "$1" --manifests "$MANIFESTS" --trust "$TRUST" --key "$T/auth/collector.key" --out "$T/evidence" --json; }
+scan() { audit-scan --root "$1" --manifests "$T/auth/manifests" --trust "$TRUST" --key "$T/auth/collector.key" --out "$T/evidence" --json; }
 attest() { audit-attest --trust "$TRUST" --key "$T/auth/inspector.key" --json "$@"; }
 
 step "fixture: kesl and a benign package installed with rpm into a fresh root"
@@ -65,7 +65,7 @@ bash "$FIXTURES/rpm-root.sh" install "$T/hostC" "$other"
 db="$T/hostC/var/lib/rpm/rpmdb.sqlite"
 head -c 8192 "$db" >"$T/trunc" && cat "$T/trunc" >"$db" && rm -f "$db-wal" "$db-shm"
 set +e
-audit-scan --root "$T/hostC" --manifests "$MANIFESTS" --trust "$TRUST" --key "$T/auth/collector.key" \
+audit-scan --root "$T/hostC" --manifests "$T/auth/manifests" --trust "$TRUST" --key "$T/auth/collector.key" \
     --out "$T/evidenceC" --json >"$T/scan3.json" 2>"$T/err"
 rc=$?
 set -e
