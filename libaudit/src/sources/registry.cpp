@@ -1,4 +1,14 @@
+#include "audit/sources/apk.h"
 #include "audit/sources/dpkg.h"
+#include "audit/sources/flatpak.h"
+#include "audit/sources/kmod.h"
+#include "audit/sources/live.h"
+#include "audit/sources/npm.h"
+#include "audit/sources/pacman.h"
+#include "audit/sources/python.h"
+#include "audit/sources/snap.h"
+#include "audit/sources/systemd.h"
+#include "audit/sources/sysv.h"
 #include "audit/sources/source.h"
 
 namespace audit::sources {
@@ -28,6 +38,16 @@ nlohmann::json SourceReport::to_json() const {
 std::vector<std::unique_ptr<Source>> all_sources() {
     std::vector<std::unique_ptr<Source>> out;
     out.push_back(std::make_unique<DpkgSource>());
+    out.push_back(std::make_unique<ApkSource>());
+    out.push_back(std::make_unique<PacmanSource>());
+    out.push_back(std::make_unique<SnapSource>());
+    out.push_back(std::make_unique<FlatpakSource>());
+    out.push_back(std::make_unique<SystemdSource>());
+    out.push_back(std::make_unique<SysvSource>());
+    out.push_back(std::make_unique<KmodSource>());
+    out.push_back(std::make_unique<LiveSource>());
+    out.push_back(std::make_unique<PythonSource>());
+    out.push_back(std::make_unique<NpmSource>());
     return out;
 }
 
