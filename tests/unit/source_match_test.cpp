@@ -70,6 +70,23 @@ TEST_CASE("service rules match systemd units and sysv scripts by name", "[match]
     CHECK(matched_names(f, true) == std::set<std::string>{"systemd:kesl.timer"});
 }
 
+TEST_CASE("an enablement link the systemd source found dangling is residue as a file too",
+          "[match][sources]") {
+    const auto m = manifest({rule("svc", RuleKind::service, {"kesl"})});
+    audit::fs::FileRecord link;
+    link.path = "/etc/systemd/system/multi-user.target.wants/kesl.service";
+    link.type = "symlink";
+    auto dangling = item("systemd", "kesl.service", "link-only");
+    dangling.paths = {link.path};
+    auto f = match({m}, {dangling}, {link});
+    for (const auto& x : f) CHECK(x.residue);
+    CHECK(f.size() == 1);
+    // Without the source's verdict the link alone is still reported as the unit (as before).
+    f = match({m}, {}, {link});
+    REQUIRE(f.size() == 1);
+    CHECK_FALSE(f[0].residue);
+}
+
 TEST_CASE("module rules match kmod items, '-' and '_' alike", "[match][sources]") {
     const auto m = manifest({rule("mod", RuleKind::module, {"kav4fs-oas", "redirfs"})});
     auto loaded = item("kmod", "kav4fs_oas", "loaded");

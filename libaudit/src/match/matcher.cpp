@@ -154,8 +154,18 @@ void match_inventory(const Rule& rule, const std::vector<Glob>& globs,
     }
 }
 
+// Unit links the systemd source found pointing at nothing (a removal that left its enablement
+// behind): their file records are residue, not presence.
+std::set<std::string> dangling_unit_links(const std::vector<InventoryItem>& inventory) {
+    std::set<std::string> out;
+    for (const auto& item : inventory)
+        if (item.ecosystem == "systemd" && item.state == "link-only")
+            out.insert(item.paths.begin(), item.paths.end());
+    return out;
+}
+
 void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::FileRecord>& files,
-                 RuleRecords& out) {
+                 const std::set<std::string>& dangling, RuleRecords& out) {
     std::vector<Glob> globs;
     std::unordered_set<std::string> digests;
     if (rule.kind == RuleKind::file_hash) {
@@ -184,7 +194,10 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
             case RuleKind::publisher:
                 break;
         }
-        if (hit) out.add(rule.residue, file_record(file));
+        if (hit)
+            out.add(rule.residue ||
+                        (rule.kind == RuleKind::service && dangling.count(file.path) > 0),
+                    file_record(file));
     }
 }
 
@@ -272,13 +285,14 @@ std::vector<Finding> match(const std::vector<Manifest>& manifests,
                            const std::vector<InventoryItem>& inventory,
                            const std::vector<fs::FileRecord>& files) {
     std::vector<Finding> findings;
+    const std::set<std::string> dangling = dangling_unit_links(inventory);
     for (const auto& m : manifests) {
         for (const auto& rule : m.rules) {
             RuleRecords records;
             if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher)
                 match_inventory(rule, compile(m, rule, true), inventory, records);
             else
-                match_files(m, rule, files, records);
+                match_files(m, rule, files, dangling, records);
             if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
                 match_units(rule, compile(m, rule, false, rule.kind == RuleKind::module), inventory,
                             records);

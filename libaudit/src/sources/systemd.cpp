@@ -207,6 +207,7 @@ SourceReport SystemdSource::collect(const fs::Root& root, std::vector<InventoryI
                 auto t = root.read_file(u.path, kMaxUnitBytes);
                 if (!t) {
                     item.state = "link-only";  // an alias or enablement left pointing nowhere
+                    if (u.path != u.dir + "/" + name) item.paths.push_back(u.dir + "/" + name);
                 } else {
                     UnitFile f = parse_unit_file(*t, u.path);
                     if (!f.description.empty()) item.extra["description"] = f.description;
