@@ -73,7 +73,8 @@ TEST_CASE("apk: malformed stanzas are warned about, junk is refused", "[apk]") {
     CHECK(any_contains(w, "R: is not a file name"));
     w.clear();
     CHECK_THROWS_AS(parse_apk_installed("junk\nmore junk\n", "db", w), audit::UsageError);
-    CHECK_THROWS_AS(parse_apk_installed(std::string("P:\0\x01\x02", 5), "db", w), audit::UsageError);
+    CHECK_THROWS_AS(parse_apk_installed(std::string("P:\0\x01\x02", 5), "db", w),
+                    audit::UsageError);
     CHECK(parse_apk_installed("", "db", w).empty());
 }
 

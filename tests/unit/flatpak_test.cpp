@@ -1,6 +1,6 @@
+#include "audit/sources/flatpak.h"
 #include "audit/error.h"
 #include "audit/fs/root.h"
-#include "audit/sources/flatpak.h"
 #include "support.h"
 
 using namespace audit_test;
@@ -12,7 +12,11 @@ using audit::sources::SourceStatus;
 // flatpak cannot deploy an app offline without a repository and runtime; the tree is written
 // from flatpak's documented layout (flatpak-metadata(5), the deploy directory structure).
 TEST_CASE("flatpak metadata key files", "[flatpak]") {
-    auto k = parse_keyfile("# c\n[Application]\nname=com.kaspersky.Test\nruntime=org.gnome.Platform/x86_64/45\n\n[Context]\nshared=network;\n", "m");
+    auto k = parse_keyfile(
+        "# "
+        "c\n[Application]\nname=com.kaspersky.Test\nruntime=org.gnome.Platform/x86_64/"
+        "45\n\n[Context]\nshared=network;\n",
+        "m");
     CHECK(k["Application/name"] == "com.kaspersky.Test");
     CHECK(k["Application/runtime"] == "org.gnome.Platform/x86_64/45");
     CHECK(k["Context/shared"] == "network;");
@@ -31,7 +35,9 @@ TEST_CASE("flatpak source: deployed apps and runtimes", "[flatpak]") {
     CHECK(FlatpakSource().collect(audit::fs::Root(t.str()), items).status == SourceStatus::absent);
     const auto app = t.path / "var/lib/flatpak/app/com.kaspersky.Test";
     const std::string commit = "8c1d2e3f4a5b6c7d8e9f8c1d2e3f4a5b6c7d8e9f8c1d2e3f4a5b6c7d8e9f0a1b";
-    write(app / "x86_64/stable" / commit / "metadata", "[Application]\nname=com.kaspersky.Test\nruntime=org.freedesktop.Platform/x86_64/23.08\n");
+    write(
+        app / "x86_64/stable" / commit / "metadata",
+        "[Application]\nname=com.kaspersky.Test\nruntime=org.freedesktop.Platform/x86_64/23.08\n");
     write(app / "x86_64/stable" / commit / "files/share/metainfo/com.kaspersky.Test.metainfo.xml",
           "<component><releases><release version=\"3.2.1\"/></releases></component>");
     stdfs::create_directory_symlink(commit, app / "x86_64/stable/active");

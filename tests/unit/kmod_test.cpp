@@ -17,7 +17,8 @@ using audit::sources::SourceStatus;
 
 namespace {
 
-std::string field(const std::vector<std::pair<std::string, std::string>>& info, const std::string& k) {
+std::string field(const std::vector<std::pair<std::string, std::string>>& info,
+                  const std::string& k) {
     for (const auto& [key, v] : info)
         if (key == k) return v;
     return "<none>";
@@ -27,12 +28,14 @@ std::string field(const std::vector<std::pair<std::string, std::string>>& info, 
 
 TEST_CASE("modinfo of .ko, .ko.xz and .ko.zst matches Debian's modinfo", "[kmod]") {
     TempDir t;
-    sh("bash " + fixture("kmod-module.sh") + " " + t.str() + " kesl-test 11.4.0.5396 'AO Kaspersky Lab'");
+    sh("bash " + fixture("kmod-module.sh") + " " + t.str() +
+       " kesl-test 11.4.0.5396 'AO Kaspersky Lab'");
     for (const std::string ext : {".ko", ".ko.xz", ".ko.zst"}) {
         const auto file = t.path / ("kesl-test" + ext);
         const auto info = parse_modinfo(module_bytes(slurp(file)));
         INFO(file);
-        for (const std::string k : {"name", "version", "author", "license", "vermagic", "srcversion"})
+        for (const std::string k :
+             {"name", "version", "author", "license", "vermagic", "srcversion"})
             CHECK(field(info, k) == trim_nl(sh("modinfo -F " + k + " " + file.string())));
     }
     // Debian's kmod is built without zlib, so the gzip copy is compared with the plain file.
@@ -88,18 +91,23 @@ TEST_CASE("decompression is bounded and refuses corrupt or truncated input", "[k
         for (std::size_t i = 20; i < corrupt.size() && i < 60; ++i) corrupt[i] ^= 0x5a;
         CHECK_THROWS_AS(decompress(corrupt, codec, 8u << 20), audit::UsageError);
     }
-    CHECK(audit::sources::sniff_codec("\x7f" "ELF") == Codec::none);
+    CHECK(audit::sources::sniff_codec("\x7f"
+                                      "ELF") == Codec::none);
 }
 
 TEST_CASE("the kmod source lists modules of every kernel and keeps broken ones", "[kmod]") {
     TempDir mods, t;
-    sh("bash " + fixture("kmod-module.sh") + " " + mods.str() + " kesl-test 1.0 'AO Kaspersky Lab'");
+    sh("bash " + fixture("kmod-module.sh") + " " + mods.str() +
+       " kesl-test 1.0 'AO Kaspersky Lab'");
     const auto kdir = t.path / "lib/modules/6.1.0-13-amd64";
     stdfs::create_directories(kdir / "extra");
     stdfs::copy_file(mods.path / "kesl-test.ko.xz", kdir / "extra/kesl-test.ko.xz");
     stdfs::create_directories(t.path / "usr/lib/modules/6.5.0/updates");
-    stdfs::copy_file(mods.path / "kesl-test.ko.zst", t.path / "usr/lib/modules/6.5.0/updates/kesl-test.ko.zst");
-    write(kdir / "kernel/broken.ko", "\x7f" "ELF garbage");
+    stdfs::copy_file(mods.path / "kesl-test.ko.zst",
+                     t.path / "usr/lib/modules/6.5.0/updates/kesl-test.ko.zst");
+    write(kdir / "kernel/broken.ko",
+          "\x7f"
+          "ELF garbage");
     write(kdir / "modules.dep", "extra/kesl-test.ko.xz:\n");
     stdfs::create_directory_symlink("/usr/src/linux-headers-6.1.0-13-amd64", kdir / "build");
 
@@ -115,7 +123,8 @@ TEST_CASE("the kmod source lists modules of every kernel and keeps broken ones",
     CHECK(xz->ecosystem == "kmod");
     CHECK(xz->version == "1.0");
     CHECK(xz->publisher == "AO Kaspersky Lab");
-    CHECK(xz->paths == std::vector<std::string>{"/lib/modules/6.1.0-13-amd64/extra/kesl-test.ko.xz"});
+    CHECK(xz->paths ==
+          std::vector<std::string>{"/lib/modules/6.1.0-13-amd64/extra/kesl-test.ko.xz"});
     CHECK(xz->extra["sha256"] == audit::fs::sha256_hex(slurp(kdir / "extra/kesl-test.ko.xz")));
     CHECK(xz->purl() == "pkg:generic/kmod/kesl_test@1.0?checksum=sha256:" +
                             xz->extra["sha256"].get<std::string>() + "&kernel=6.1.0-13-amd64");

@@ -44,7 +44,8 @@ TEST_CASE("live: absent on a root that is not the running system", "[live]") {
 
 TEST_CASE("live: /proc/modules lines", "[live]") {
     auto m = parse_proc_modules(
-        "kesl_test 16384 0 - Live 0x0000000000000000 (OE)\next4 1011712 2 - Live 0x0000000000000000\n",
+        "kesl_test 16384 0 - Live 0x0000000000000000 (OE)\next4 1011712 2 - Live "
+        "0x0000000000000000\n",
         "/proc/modules");
     REQUIRE(m.size() == 2);
     CHECK(m[0].name == "kesl_test");

@@ -1,6 +1,6 @@
+#include "audit/sources/npm.h"
 #include "audit/error.h"
 #include "audit/fs/root.h"
-#include "audit/sources/npm.h"
 #include "support.h"
 
 using namespace audit_test;
@@ -18,9 +18,12 @@ void npm_install(const TempDir& work, const TempDir& root, const std::string& na
                                     "\", \"description\": \"test\", \"author\": " + author +
                                     ", \"license\": \"MIT\"}\n");
     write(src / "index.js", "module.exports = 1;\n");
-    const std::string npm = "npm --cache " + work.str() + "/cache --loglevel=error --no-audit --no-fund ";
-    const std::string tgz = trim_nl(sh("cd " + src.string() + " && " + npm + "pack --silent --pack-destination " + work.str()));
-    sh(npm + "install -g --offline --prefix " + root.str() + "/usr " + work.str() + "/" + tgz + " >/dev/null");
+    const std::string npm =
+        "npm --cache " + work.str() + "/cache --loglevel=error --no-audit --no-fund ";
+    const std::string tgz = trim_nl(
+        sh("cd " + src.string() + " && " + npm + "pack --silent --pack-destination " + work.str()));
+    sh(npm + "install -g --offline --prefix " + root.str() + "/usr " + work.str() + "/" + tgz +
+       " >/dev/null");
 }
 
 }  // namespace
@@ -48,7 +51,8 @@ TEST_CASE("npm: global packages installed by npm read like node's require", "[np
 
 TEST_CASE("npm: malformed package.json", "[npm]") {
     CHECK(parse_package_json(R"({"name":"a","version":"1"})", "p").name == "a");
-    CHECK_THROWS_WITH(parse_package_json("{\"name\": ", "p"), Catch::Matchers::ContainsSubstring("not valid JSON"));
+    CHECK_THROWS_WITH(parse_package_json("{\"name\": ", "p"),
+                      Catch::Matchers::ContainsSubstring("not valid JSON"));
     CHECK_THROWS_AS(parse_package_json("[1,2]", "p"), audit::UsageError);
     CHECK_THROWS_AS(parse_package_json(R"({"name": 5})", "p"), audit::UsageError);
     CHECK_THROWS_WITH(parse_package_json(std::string(5000, '[') + std::string(5000, ']'), "p"),
@@ -57,7 +61,8 @@ TEST_CASE("npm: malformed package.json", "[npm]") {
 
     TempDir t;
     write(t.path / "usr/local/lib/node_modules/broken/package.json", "{oops");
-    write(t.path / "usr/local/lib/node_modules/@scope/ok/package.json", R"({"name":"@scope/ok","version":"2.0.0"})");
+    write(t.path / "usr/local/lib/node_modules/@scope/ok/package.json",
+          R"({"name":"@scope/ok","version":"2.0.0"})");
     write(t.path / "usr/local/lib/node_modules/.bin/x", "");
     std::vector<audit::InventoryItem> items;
     auto rep = NpmSource().collect(audit::fs::Root(t.str()), items);

@@ -15,9 +15,9 @@ namespace {
 
 std::string pacman_root(const TempDir& debs, const TempDir& root, const std::string& name,
                         const std::string& version, const std::string& file) {
-    const std::string pkg = trim_nl(sh("bash " + fixture("pacman-root.sh") + " build " + debs.str() +
-                                       " " + name + " " + version +
-                                       " 'Kaspersky Lab <support@example.invalid>' " + file));
+    const std::string pkg =
+        trim_nl(sh("bash " + fixture("pacman-root.sh") + " build " + debs.str() + " " + name + " " +
+                   version + " 'Kaspersky Lab <support@example.invalid>' " + file));
     sh("bash " + fixture("pacman-root.sh") + " install " + root.str() + " " + pkg);
     return pkg;
 }
@@ -62,10 +62,12 @@ TEST_CASE("pacman: malformed desc and files are refused with a location", "[pacm
     CHECK(parse_pacman_desc(good, "d").name == "kesl");
     CHECK_THROWS_WITH(parse_pacman_desc("%VERSION%\n1-1\n", "d"),
                       Catch::Matchers::ContainsSubstring("no %NAME%"));
-    CHECK_THROWS_WITH(parse_pacman_desc("NAME\nkesl\n", "d"), Catch::Matchers::ContainsSubstring("d:1"));
+    CHECK_THROWS_WITH(parse_pacman_desc("NAME\nkesl\n", "d"),
+                      Catch::Matchers::ContainsSubstring("d:1"));
     CHECK_THROWS_AS(parse_pacman_desc(good + "\n%NAME%\nagain\n", "d"), audit::UsageError);
     CHECK_THROWS_AS(parse_pacman_desc(std::string("%NAME%\nke\0sl\n", 13), "d"), audit::UsageError);
-    CHECK_THROWS_AS(parse_pacman_desc("%NAME%\n" + std::string(70000, 'a') + "\n", "d"), audit::UsageError);
+    CHECK_THROWS_AS(parse_pacman_desc("%NAME%\n" + std::string(70000, 'a') + "\n", "d"),
+                    audit::UsageError);
     audit::InventoryItem item;
     CHECK_THROWS_AS(parse_pacman_files("%FILES%\n/etc/abs\n", "f", item), audit::UsageError);
     parse_pacman_files("%FILES%\nopt/\nopt/k/x\n\n%BACKUP%\netc/k.conf\tabc\n", "f", item);
@@ -88,7 +90,8 @@ TEST_CASE("pacman: a broken record stays in the inventory, an unreadable db fail
     CHECK(any_contains(rep.warnings, "kept from the directory name"));
 
     TempDir absent;
-    CHECK(PacmanSource().collect(audit::fs::Root(absent.str()), items).status == SourceStatus::absent);
+    CHECK(PacmanSource().collect(audit::fs::Root(absent.str()), items).status ==
+          SourceStatus::absent);
     TempDir fifo;
     stdfs::create_directories(fifo.path / "var/lib/pacman");
     REQUIRE(::mkfifo((fifo.path / "var/lib/pacman/local").c_str(), 0600) == 0);

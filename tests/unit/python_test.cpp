@@ -1,6 +1,6 @@
+#include "audit/sources/python.h"
 #include "audit/error.h"
 #include "audit/fs/root.h"
-#include "audit/sources/python.h"
 #include "support.h"
 
 using namespace audit_test;
@@ -14,9 +14,11 @@ const char* const kPy = "/usr/bin/python3";
 
 // name==version lines of importlib.metadata for the distributions in one directory.
 std::string importlib_view(const std::string& dir) {
-    return sh(std::string(kPy) + " -c \"import importlib.metadata as m, sys; "
+    return sh(std::string(kPy) +
+              " -c \"import importlib.metadata as m, sys; "
               "print('\\n'.join(sorted(d.metadata['Name'] + '==' + d.version "
-              "for d in m.distributions(path=[sys.argv[1]]))))\" " + dir);
+              "for d in m.distributions(path=[sys.argv[1]]))))\" " +
+              dir);
 }
 
 std::string our_view(const std::vector<audit::InventoryItem>& items, const std::string& site) {
@@ -34,7 +36,8 @@ std::string our_view(const std::vector<audit::InventoryItem>& items, const std::
 TEST_CASE("python: a pip-installed distribution reads like importlib.metadata", "[python]") {
     TempDir t;
     const std::string site = "/usr/local/lib/python3.11/dist-packages";
-    sh("bash " + fixture("python-site.sh") + " " + t.str() + site + " kesl-py 1.0.2 'AO Kaspersky Lab'");
+    sh("bash " + fixture("python-site.sh") + " " + t.str() + site +
+       " kesl-py 1.0.2 'AO Kaspersky Lab'");
     std::vector<audit::InventoryItem> items;
     auto rep = PythonSource().collect(audit::fs::Root(t.str()), items);
     REQUIRE(rep.status == SourceStatus::ran);
@@ -44,7 +47,8 @@ TEST_CASE("python: a pip-installed distribution reads like importlib.metadata", 
     REQUIRE(k != nullptr);
     CHECK(k->publisher == "AO Kaspersky Lab");
     CHECK(k->purl() == "pkg:pypi/kesl-py@1.0.2");
-    CHECK(std::find(k->paths.begin(), k->paths.end(), site + "/kesl_py/__init__.py") != k->paths.end());
+    CHECK(std::find(k->paths.begin(), k->paths.end(), site + "/kesl_py/__init__.py") !=
+          k->paths.end());
     CHECK(k->extra["summary"] == "kesl-py test distribution");
 }
 
@@ -72,9 +76,12 @@ TEST_CASE("python: this machine's Debian dist-packages metadata matches importli
 }
 
 TEST_CASE("python: malformed metadata", "[python]") {
-    CHECK(parse_python_metadata("Name: a\nVersion: 1\nAuthor: X\n  continued\n\nBody: no\n", "m").publisher == "X continued");
-    CHECK_THROWS_WITH(parse_python_metadata("Version: 1\n", "m"), Catch::Matchers::ContainsSubstring("no Name"));
-    CHECK_THROWS_WITH(parse_python_metadata("Name: a\nnot a header\n", "m"), Catch::Matchers::ContainsSubstring("m:2"));
+    CHECK(parse_python_metadata("Name: a\nVersion: 1\nAuthor: X\n  continued\n\nBody: no\n", "m")
+              .publisher == "X continued");
+    CHECK_THROWS_WITH(parse_python_metadata("Version: 1\n", "m"),
+                      Catch::Matchers::ContainsSubstring("no Name"));
+    CHECK_THROWS_WITH(parse_python_metadata("Name: a\nnot a header\n", "m"),
+                      Catch::Matchers::ContainsSubstring("m:2"));
     CHECK_THROWS_AS(parse_python_metadata("  leading continuation\n", "m"), audit::UsageError);
     CHECK_THROWS_AS(parse_python_metadata(std::string("Name: a\0\n", 9), "m"), audit::UsageError);
     CHECK_THROWS_AS(parse_python_metadata(std::string(17u << 20, 'a'), "m"), audit::UsageError);
@@ -82,7 +89,8 @@ TEST_CASE("python: malformed metadata", "[python]") {
     TempDir t;
     const auto site = t.path / "usr/lib/python3.12/site-packages";
     write(site / "broken_pkg-2.0.dist-info/METADATA", "\x01\x02 junk");
-    write(site / "legacy-0.9.egg-info", "Metadata-Version: 1.0\nName: legacy\nVersion: 0.9\n");  // a file
+    write(site / "legacy-0.9.egg-info",
+          "Metadata-Version: 1.0\nName: legacy\nVersion: 0.9\n");  // a file
     write(site / "kaspersky_tool-1.0.egg-info/PKG-INFO", "Name: kaspersky-tool\nVersion: 1.0\n");
     std::vector<audit::InventoryItem> items;
     auto rep = PythonSource().collect(audit::fs::Root(t.str()), items);
@@ -96,5 +104,6 @@ TEST_CASE("python: malformed metadata", "[python]") {
     CHECK(find(items, "legacy")->version == "0.9");
     CHECK(find(items, "kaspersky-tool") != nullptr);
     TempDir empty;
-    CHECK(PythonSource().collect(audit::fs::Root(empty.str()), items).status == SourceStatus::absent);
+    CHECK(PythonSource().collect(audit::fs::Root(empty.str()), items).status ==
+          SourceStatus::absent);
 }

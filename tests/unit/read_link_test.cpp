@@ -12,7 +12,8 @@ TEST_CASE("Root::read_link reads targets without following them", "[fs]") {
     stdfs::create_symlink("/etc/passwd", t.path / "etc/out");
     stdfs::create_directory_symlink("etc", t.path / "linkdir");
     audit::fs::Root root(t.str());
-    CHECK(root.read_link("/etc/wants/x.service") == std::optional<std::string>("/usr/lib/x.service"));
+    CHECK(root.read_link("/etc/wants/x.service") ==
+          std::optional<std::string>("/usr/lib/x.service"));
     CHECK(root.read_link("etc/out") == std::optional<std::string>("/etc/passwd"));
     CHECK_FALSE(root.read_link("/etc/a.service").has_value());  // not a link
     CHECK_FALSE(root.read_link("/etc/missing").has_value());

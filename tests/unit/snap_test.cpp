@@ -1,6 +1,6 @@
+#include "audit/sources/snap.h"
 #include "audit/error.h"
 #include "audit/fs/root.h"
-#include "audit/sources/snap.h"
 #include "support.h"
 
 using namespace audit_test;
@@ -45,8 +45,10 @@ TEST_CASE("snap.yaml: the bounded YAML subset", "[snap]") {
     CHECK(y["confinement"] == "strict");
     CHECK_FALSE(y.count("description"));
     CHECK_FALSE(y.count("command"));
-    CHECK_THROWS_WITH(parse_snap_yaml("version: 1\n", "s"), Catch::Matchers::ContainsSubstring("no name"));
-    CHECK_THROWS_WITH(parse_snap_yaml("name: a\nbad line\n", "s"), Catch::Matchers::ContainsSubstring("s:2"));
+    CHECK_THROWS_WITH(parse_snap_yaml("version: 1\n", "s"),
+                      Catch::Matchers::ContainsSubstring("no name"));
+    CHECK_THROWS_WITH(parse_snap_yaml("name: a\nbad line\n", "s"),
+                      Catch::Matchers::ContainsSubstring("s:2"));
     CHECK_THROWS_AS(parse_snap_yaml("name: \"unterminated\n", "s"), audit::UsageError);
     CHECK_THROWS_AS(parse_snap_yaml("name: a\nname: b\n", "s"), audit::UsageError);
     CHECK_THROWS_AS(parse_snap_yaml(std::string("name: a\0\n", 9), "s"), audit::UsageError);
@@ -64,7 +66,8 @@ TEST_CASE("snapd state.json: snaps, revisions, malformed documents", "[snap]") {
     CHECK(parse_snapd_state(R"({"data": {}})", "s").empty());
     CHECK_THROWS_AS(parse_snapd_state("{\"data\": {\"snaps\": [1]}}", "s"), audit::UsageError);
     CHECK_THROWS_AS(parse_snapd_state("{\"changes\": {}}", "s"), audit::UsageError);
-    CHECK_THROWS_AS(parse_snapd_state("{\"data\": {\"snaps\": {\"a\": 1}}}", "s"), audit::UsageError);
+    CHECK_THROWS_AS(parse_snapd_state("{\"data\": {\"snaps\": {\"a\": 1}}}", "s"),
+                    audit::UsageError);
     CHECK_THROWS_AS(parse_snapd_state(kState.substr(0, kState.size() / 2), "s"), audit::UsageError);
     CHECK_THROWS_WITH(parse_snapd_state(std::string(100000, '[') + std::string(100000, ']'), "s"),
                       Catch::Matchers::ContainsSubstring("nested"));

@@ -44,13 +44,15 @@ Rule rule(std::string id, RuleKind kind, std::vector<std::string> patterns, std:
     return r;
 }
 
-std::set<std::string> matched_names(const std::vector<audit::match::Finding>& findings, bool residue) {
+std::set<std::string> matched_names(const std::vector<audit::match::Finding>& findings,
+                                    bool residue) {
     std::set<std::string> out;
     for (const auto& f : findings)
         if (f.residue == residue)
             for (const auto& r : f.records)
-                if (r.contains("inventory")) out.insert(r["inventory"]["ecosystem"].get<std::string>() + ":" +
-                                                        r["inventory"]["name"].get<std::string>());
+                if (r.contains("inventory"))
+                    out.insert(r["inventory"]["ecosystem"].get<std::string>() + ":" +
+                               r["inventory"]["name"].get<std::string>());
     return out;
 }
 
@@ -58,14 +60,15 @@ std::set<std::string> matched_names(const std::vector<audit::match::Finding>& fi
 
 TEST_CASE("service rules match systemd units and sysv scripts by name", "[match][sources]") {
     const auto m = manifest({rule("svc", RuleKind::service, {"kesl", "klnagent64"})});
-    const auto f = match({m},
-                         {item("systemd", "kesl.service"), item("systemd", "kesl-gui.service"),
-                          item("sysv", "klnagent64"), item("systemd", "klnagent64.socket"),
-                          item("deb", "kesl"), item("kmod", "kesl"),
-                          item("systemd", "kesl.timer", "link-only")},
-                         {});
-    CHECK(matched_names(f, false) ==
-          std::set<std::string>{"systemd:kesl.service", "sysv:klnagent64", "systemd:klnagent64.socket"});
+    const auto f = match(
+        {m},
+        {item("systemd", "kesl.service"), item("systemd", "kesl-gui.service"),
+         item("sysv", "klnagent64"), item("systemd", "klnagent64.socket"), item("deb", "kesl"),
+         item("kmod", "kesl"), item("systemd", "kesl.timer", "link-only")},
+        {});
+    CHECK(matched_names(f, false) == std::set<std::string>{"systemd:kesl.service",
+                                                           "sysv:klnagent64",
+                                                           "systemd:klnagent64.socket"});
     // An enablement link left behind by a removal is residue, not presence.
     CHECK(matched_names(f, true) == std::set<std::string>{"systemd:kesl.timer"});
 }
@@ -102,8 +105,8 @@ TEST_CASE("package rules stay within their ecosystem", "[match][sources]") {
     const auto m = manifest({rule("pac", RuleKind::package, {"kesl"}, "pacman"),
                              rule("py", RuleKind::package, {"kaspersky-*"}, "pypi")});
     const auto f = match({m},
-                         {item("pacman", "kesl"), item("apk", "kesl"), item("pypi", "kaspersky-sdk"),
-                          item("npm", "kaspersky-sdk")},
+                         {item("pacman", "kesl"), item("apk", "kesl"),
+                          item("pypi", "kaspersky-sdk"), item("npm", "kaspersky-sdk")},
                          {});
     CHECK(matched_names(f, false) == std::set<std::string>{"pacman:kesl", "pypi:kaspersky-sdk"});
 }

@@ -1,6 +1,6 @@
+#include "audit/sources/systemd.h"
 #include "audit/error.h"
 #include "audit/fs/root.h"
-#include "audit/sources/systemd.h"
 #include "support.h"
 
 using namespace audit_test;
@@ -60,10 +60,13 @@ TEST_CASE("systemd: enablement as systemctl --root sees it", "[systemd]") {
     const auto lib = t.path / "usr/lib/systemd/system";
     write(lib / "kesl.service", kUnit);
     write(lib / "klnagent64.service",
-          "[Service]\nExecStart=/opt/kaspersky/klnagent64/sbin/klnagent\n[Install]\nWantedBy=multi-user.target\n");
+          "[Service]\nExecStart=/opt/kaspersky/klnagent64/sbin/"
+          "klnagent\n[Install]\nWantedBy=multi-user.target\n");
     write(lib / "static.service", "[Service]\nExecStart=/bin/true\n");
-    write(lib / "getty@.service", "[Service]\nExecStart=/sbin/agetty %I\n[Install]\nWantedBy=getty.target\n");
-    write(lib / "masked.service", "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n");
+    write(lib / "getty@.service",
+          "[Service]\nExecStart=/sbin/agetty %I\n[Install]\nWantedBy=getty.target\n");
+    write(lib / "masked.service",
+          "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n");
     stdfs::create_directories(t.path / "etc/systemd/system");
     const std::string ctl = "systemctl --root " + t.str() + " ";
     sh(ctl + "enable kesl.service getty@tty1.service 2>/dev/null");
@@ -112,5 +115,6 @@ TEST_CASE("systemd: links never lead out of the root", "[systemd]") {
         CHECK_FALSE(i.extra.contains("exec"));
     }
     TempDir empty;
-    CHECK(SystemdSource().collect(audit::fs::Root(empty.str()), items).status == SourceStatus::absent);
+    CHECK(SystemdSource().collect(audit::fs::Root(empty.str()), items).status ==
+          SourceStatus::absent);
 }

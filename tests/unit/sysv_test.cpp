@@ -1,6 +1,6 @@
+#include "audit/sources/sysv.h"
 #include "audit/error.h"
 #include "audit/fs/root.h"
-#include "audit/sources/sysv.h"
 #include "support.h"
 
 using namespace audit_test;
@@ -36,7 +36,11 @@ TEST_CASE("init scripts: LSB header and DAEMON", "[sysv]") {
     CHECK(f["description"] == "Starts the supervisor of the anti-virus.");
     CHECK(f["daemon"] == "/opt/kaspersky/kav4fs/libexec/kav4fs-supervisor");
     CHECK(parse_init_script("#!/bin/sh\nDAEMON=$X/bin\n", "s").empty());
-    CHECK_THROWS_AS(parse_init_script(std::string("\x7f" "ELF\0\0", 6), "s"), audit::UsageError);
+    CHECK_THROWS_AS(parse_init_script(std::string("\x7f"
+                                                  "ELF\0\0",
+                                                  6),
+                                      "s"),
+                    audit::UsageError);
     CHECK_THROWS_AS(parse_init_script(std::string(5u << 20, ' '), "s"), audit::UsageError);
 }
 
@@ -48,7 +52,8 @@ TEST_CASE("sysv source: scripts and the runlevels that start them", "[sysv]") {
     write(t.path / "etc/init.d/kav4fs-supervisor.dpkg-old", kScript);
     for (const char* rc : {"rc2.d", "rc3.d"}) {
         stdfs::create_directories(t.path / "etc" / rc);
-        stdfs::create_symlink("../init.d/kav4fs-supervisor", t.path / "etc" / rc / "S01kav4fs-supervisor");
+        stdfs::create_symlink("../init.d/kav4fs-supervisor",
+                              t.path / "etc" / rc / "S01kav4fs-supervisor");
     }
     stdfs::create_directories(t.path / "etc/rc0.d");
     stdfs::create_symlink("../init.d/kav4fs-supervisor", t.path / "etc/rc0.d/K01kav4fs-supervisor");

@@ -12,8 +12,9 @@ std::string purl_encode(const std::string& s, std::string_view keep = {}) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-            c == '.' || c == '_' || c == '~' || keep.find(static_cast<char>(c)) != keep.npos) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~' ||
+            keep.find(static_cast<char>(c)) != keep.npos) {
             out.push_back(static_cast<char>(c));
         } else {
             out.push_back('%');
@@ -70,7 +71,8 @@ std::string InventoryItem::purl() const {
     } else if (ecosystem == "pypi") {
         pname = pypi_name(name);
     } else if (ecosystem == "npm") {
-        if (auto slash = name.find('/'); !name.empty() && name[0] == '@' && slash != std::string::npos) {
+        if (auto slash = name.find('/');
+            !name.empty() && name[0] == '@' && slash != std::string::npos) {
             namespace_ = name.substr(0, slash);
             pname = name.substr(slash + 1);
         }
@@ -78,7 +80,8 @@ std::string InventoryItem::purl() const {
         type = "generic";
         namespace_ = ecosystem.empty() ? "unknown" : ecosystem;
         if (auto k = extra_string(extra, "kernel"); !k.empty()) qualifiers["kernel"] = k;
-        if (auto h = extra_string(extra, "sha256"); !h.empty()) qualifiers["checksum"] = "sha256:" + h;
+        if (auto h = extra_string(extra, "sha256"); !h.empty())
+            qualifiers["checksum"] = "sha256:" + h;
     }
     std::string p = "pkg:" + type + "/";
     if (!namespace_.empty()) p += purl_encode(namespace_) + "/";
@@ -93,9 +96,9 @@ std::string InventoryItem::purl() const {
 }
 
 nlohmann::json InventoryItem::to_json() const {
-    nlohmann::json j = {{"ecosystem", ecosystem}, {"name", name},       {"version", version},
+    nlohmann::json j = {{"ecosystem", ecosystem}, {"name", name},           {"version", version},
                         {"arch", arch},           {"publisher", publisher}, {"state", state},
-                        {"paths", paths},         {"source", source},   {"purl", purl()}};
+                        {"paths", paths},         {"source", source},       {"purl", purl()}};
     if (!extra.empty()) j["extra"] = extra;
     return j;
 }

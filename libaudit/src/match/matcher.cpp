@@ -25,7 +25,7 @@ constexpr std::array<std::string_view, 5> kUnitDirs = {"/etc/systemd/system", "/
                                                        "/etc/rc.d/init.d"};
 constexpr std::array<std::string_view, 2> kModuleDirs = {"/lib/modules", "/usr/lib/modules"};
 constexpr std::array<std::string_view, 4> kUnitSuffixes = {".service", ".socket", ".timer",
-                                                          ".path"};
+                                                           ".path"};
 constexpr std::array<std::string_view, 4> kModuleSuffixes = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
 
 std::string_view dirname(std::string_view path) {
@@ -195,9 +195,9 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
                 break;
         }
         if (hit)
-            out.add(rule.residue ||
-                        (rule.kind == RuleKind::service && dangling.count(file.path) > 0),
-                    file_record(file));
+            out.add(
+                rule.residue || (rule.kind == RuleKind::service && dangling.count(file.path) > 0),
+                file_record(file));
     }
 }
 

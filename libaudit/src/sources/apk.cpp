@@ -30,7 +30,8 @@ std::vector<InventoryItem> parse_apk_installed(std::string_view t, std::string_v
         if (cur.name.empty() || cur.version.empty()) {
             text::warn(warnings, text::where(origin, start) + ": stanza without P: or V: skipped");
         } else {
-            if (items.size() >= kMaxPackages) throw UsageError(std::string(origin) + ": too many packages");
+            if (items.size() >= kMaxPackages)
+                throw UsageError(std::string(origin) + ": too many packages");
             cur.ecosystem = "apk";
             cur.state = "installed";
             cur.source = text::where(origin, start);
@@ -59,16 +60,36 @@ std::vector<InventoryItem> parse_apk_installed(std::string_view t, std::string_v
         const char key = line[0];
         const std::string value(line.substr(2));
         switch (key) {
-            case 'P': cur.name = value; break;
-            case 'V': cur.version = value; break;
-            case 'A': cur.arch = value; break;
-            case 'm': cur.publisher = value; break;
-            case 'T': cur.extra["description"] = value; break;
-            case 'U': cur.extra["url"] = value; break;
-            case 'L': cur.extra["license"] = value; break;
-            case 'o': cur.extra["origin"] = value; break;
-            case 't': cur.extra["build_time"] = value; break;
-            case 'c': cur.extra["commit"] = value; break;
+            case 'P':
+                cur.name = value;
+                break;
+            case 'V':
+                cur.version = value;
+                break;
+            case 'A':
+                cur.arch = value;
+                break;
+            case 'm':
+                cur.publisher = value;
+                break;
+            case 'T':
+                cur.extra["description"] = value;
+                break;
+            case 'U':
+                cur.extra["url"] = value;
+                break;
+            case 'L':
+                cur.extra["license"] = value;
+                break;
+            case 'o':
+                cur.extra["origin"] = value;
+                break;
+            case 't':
+                cur.extra["build_time"] = value;
+                break;
+            case 'c':
+                cur.extra["commit"] = value;
+                break;
             case 'F':
                 if (value.empty() || value.front() == '/') {
                     text::warn(warnings, text::where(origin, n) + ": F: path is not relative");
@@ -92,7 +113,8 @@ std::vector<InventoryItem> parse_apk_installed(std::string_view t, std::string_v
     });
     finish();
     if (items.empty() && (junk > 0 || stanzas > 0))
-        throw UsageError(std::string(origin) + ": not an apk installed database (no valid stanza in " +
+        throw UsageError(std::string(origin) +
+                         ": not an apk installed database (no valid stanza in " +
                          std::to_string(stanzas) + ")");
     return items;
 }
@@ -116,8 +138,8 @@ SourceReport ApkSource::collect(const fs::Root& root, std::vector<InventoryItem>
     }
     std::string distro = "alpine";
     auto os = host::os_release(root);
-    if (auto id = os.find("ID"); id != os.end() && text::safe_component(id->second) &&
-                                 id->second.size() <= 32)
+    if (auto id = os.find("ID");
+        id != os.end() && text::safe_component(id->second) && id->second.size() <= 32)
         distro = text::lower(id->second);
     for (auto& i : items) i.extra["distro"] = distro;
     rep.items = items.size();

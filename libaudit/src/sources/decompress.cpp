@@ -45,7 +45,7 @@ std::string xz(std::string_view in, std::size_t max_out) {
 
 std::string zstd(std::string_view in, std::size_t max_out) {
     std::unique_ptr<ZSTD_DStream, std::size_t (*)(ZSTD_DStream*)> d(ZSTD_createDStream(),
-                                                                     ZSTD_freeDStream);
+                                                                    ZSTD_freeDStream);
     if (!d) throw UsageError("zstd: cannot initialise the decoder");
     // A window larger than 128 MiB is refused (the format allows up to 2 GiB on 64-bit).
     ZSTD_DCtx_setParameter(d.get(), ZSTD_d_windowLogMax, 27);
@@ -108,7 +108,10 @@ std::string gzip(std::string_view in, std::size_t max_out) {
 }  // namespace
 
 Codec sniff_codec(std::string_view d) {
-    if (d.size() >= 6 && d.substr(0, 6) == std::string_view("\xFD" "7zXZ\0", 6)) return Codec::xz;
+    if (d.size() >= 6 && d.substr(0, 6) == std::string_view("\xFD"
+                                                            "7zXZ\0",
+                                                            6))
+        return Codec::xz;
     if (d.size() >= 4 && d.substr(0, 4) == "\x28\xB5\x2F\xFD") return Codec::zstd;
     if (d.size() >= 2 && d.substr(0, 2) == "\x1F\x8B") return Codec::gzip;
     return Codec::none;

@@ -80,7 +80,8 @@ void add_ref(const fs::Root& root, const std::string& kind, const std::string& i
         const std::string group = kind == "app" ? "Application" : "Runtime";
         auto named = k.find(group + "/name");
         if (named == k.end()) throw UsageError(item.source + ": no [" + group + "] name");
-        if (named->second != id) text::warn(rep.warnings, item.source + ": name differs from the ref");
+        if (named->second != id)
+            text::warn(rep.warnings, item.source + ": name differs from the ref");
         for (const char* f : {"runtime", "sdk", "command"})
             if (auto it = k.find(group + "/" + f); it != k.end()) item.extra[f] = it->second;
         // The AppStream data the app ships names its releases, newest first.

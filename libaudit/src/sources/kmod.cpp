@@ -50,7 +50,9 @@ std::string_view suffix_of(std::string_view name) {
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> parse_modinfo(std::string_view b) {
-    if (b.size() < 16 || b.substr(0, 4) != "\x7f" "ELF")
+    if (b.size() < 16 || b.substr(0, 4) !=
+                             "\x7f"
+                             "ELF")
         throw UsageError("not an ELF file (bad magic)");
     const auto cls = static_cast<unsigned char>(b[4]);
     const auto data = static_cast<unsigned char>(b[5]);
@@ -105,7 +107,8 @@ std::vector<std::pair<std::string, std::string>> parse_modinfo(std::string_view 
             if (eq == std::string_view::npos || eq == 0 || !text::printable(entry))
                 throw UsageError("ELF: malformed .modinfo entry at offset " +
                                  std::to_string(s.offset + pos - entry.size() - 1));
-            if (out.size() >= kMaxModinfoEntries) throw UsageError("ELF: too many .modinfo entries");
+            if (out.size() >= kMaxModinfoEntries)
+                throw UsageError("ELF: too many .modinfo entries");
             out.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
         }
         return out;
@@ -146,9 +149,12 @@ void add_module(Walk& w, const std::string& kernel, const std::string& rel_in_ke
         const auto info = parse_modinfo(plain);
         nlohmann::json fields = nlohmann::json::object();
         for (const auto& [k, v] : info) {
-            if (k == "name" && !v.empty()) item.name = v;
-            else if (k == "version") item.version = v;
-            else if (k == "author" && item.publisher.empty()) item.publisher = v;
+            if (k == "name" && !v.empty())
+                item.name = v;
+            else if (k == "version")
+                item.version = v;
+            else if (k == "author" && item.publisher.empty())
+                item.publisher = v;
             if (k == "alias" || k == "parm" || k == "parmtype") continue;  // long and unhelpful
             if (!fields.contains(k)) fields[k] = v;
         }

@@ -112,8 +112,10 @@ std::string cmdline_of(const std::string& proc_pid) {
     if (!c) return {};
     while (!c->empty() && c->back() == '\0') c->pop_back();
     for (auto& ch : *c)
-        if (ch == '\0') ch = ' ';
-        else if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+        if (ch == '\0')
+            ch = ' ';
+        else if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+            ch = '?';
     return *c;
 }
 
@@ -169,8 +171,9 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
     while (dirent* e = ::readdir(d)) {
         if (all_digits(e->d_name) && pids.size() < kMaxProcesses) pids.emplace_back(e->d_name);
     }
-    std::sort(pids.begin(), pids.end(),
-              [](const std::string& a, const std::string& b) { return std::stoul(a) < std::stoul(b); });
+    std::sort(pids.begin(), pids.end(), [](const std::string& a, const std::string& b) {
+        return std::stoul(a) < std::stoul(b);
+    });
     std::map<std::pair<std::string, std::string>, InventoryItem> by_exe;  // (path, sha256)
     std::size_t unreadable = 0, kernel_threads = 0;
     for (const auto& pid : pids) {
@@ -178,8 +181,10 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
         Exe exe = hash_exe(pp);
         if (exe.path.empty()) {
             // Kernel threads have no executable (ENOENT); others were not ours to read or exited.
-            if (exe.error == std::strerror(ENOENT)) ++kernel_threads;
-            else ++unreadable;
+            if (exe.error == std::strerror(ENOENT))
+                ++kernel_threads;
+            else
+                ++unreadable;
             continue;
         }
         auto& item = by_exe[{exe.path, exe.sha256}];
@@ -208,9 +213,11 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
             if (auto c = cmdline_of(pp); !c.empty()) item.extra["cmdlines"].push_back(c);
     }
     if (unreadable)
-        text::warn(rep.warnings, std::to_string(unreadable) +
-                                     " process executable(s) could not be read (permissions, exited)");
-    rep.warnings.push_back(std::to_string(kernel_threads) + " kernel thread(s) without an executable");
+        text::warn(rep.warnings,
+                   std::to_string(unreadable) +
+                       " process executable(s) could not be read (permissions, exited)");
+    rep.warnings.push_back(std::to_string(kernel_threads) +
+                           " kernel thread(s) without an executable");
     for (auto& [k, item] : by_exe) items.push_back(std::move(item));
 
     try {
@@ -218,7 +225,8 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
         if (!mods)
             text::warn(rep.warnings, proc_ + "/modules: " + std::strerror(errno));
         else
-            for (auto& m : parse_proc_modules(*mods, proc_ + "/modules")) items.push_back(std::move(m));
+            for (auto& m : parse_proc_modules(*mods, proc_ + "/modules"))
+                items.push_back(std::move(m));
     } catch (const Error& e) {
         text::warn(rep.warnings, e.what());
     }

@@ -65,7 +65,8 @@ void add_package(const fs::Root& root, const std::string& dir, const std::string
         if (!t) return;  // not a package (e.g. ".bin")
         item = parse_package_json(*t, pj);
         if (item.name != expected)
-            text::warn(rep.warnings, pj + ": name \"" + item.name + "\" differs from its directory");
+            text::warn(rep.warnings,
+                       pj + ": name \"" + item.name + "\" differs from its directory");
     } catch (const Error& e) {
         text::warn(rep.warnings, std::string(e.what()) + " (kept from the directory name)");
         item = InventoryItem{};

@@ -18,7 +18,8 @@ constexpr std::size_t kMaxLine = 64 * 1024;
 const char* const kLocal = "/var/lib/pacman/local";
 
 // Blocks "%KEY%\nvalue...\n\n" of a desc or files file; repeated keys are refused.
-std::map<std::string, std::vector<std::string>> blocks(std::string_view t, std::string_view origin) {
+std::map<std::string, std::vector<std::string>> blocks(std::string_view t,
+                                                       std::string_view origin) {
     std::map<std::string, std::vector<std::string>> out;
     std::vector<std::string>* cur = nullptr;
     text::for_each_line(t, [&](std::string_view line, std::size_t n) {
@@ -86,8 +87,8 @@ InventoryItem parse_pacman_desc(std::string_view t, std::string_view origin) {
     item.publisher = first(b, "PACKAGER");
     item.state = "installed";
     item.source = std::string(origin);
-    for (const char* k : {"BASE", "DESC", "URL", "BUILDDATE", "INSTALLDATE", "SIZE", "REASON",
-                          "VALIDATION"})
+    for (const char* k :
+         {"BASE", "DESC", "URL", "BUILDDATE", "INSTALLDATE", "SIZE", "REASON", "VALIDATION"})
         if (auto v = first(b, k); !v.empty()) item.extra[text::lower(k)] = v;
     if (auto it = b.find("LICENSE"); it != b.end()) item.extra["license"] = it->second;
     return item;
@@ -124,11 +125,12 @@ SourceReport PacmanSource::collect(const fs::Root& root, std::vector<InventoryIt
             rep.status = SourceStatus::absent;
             return rep;
         }
-        if (dirs->size() > kMaxPackages) throw UsageError(std::string(kLocal) + ": too many entries");
+        if (dirs->size() > kMaxPackages)
+            throw UsageError(std::string(kLocal) + ": too many entries");
         std::string distro = "arch";
         auto os = host::os_release(root);
-        if (auto id = os.find("ID"); id != os.end() && text::safe_component(id->second) &&
-                                     id->second.size() <= 32)
+        if (auto id = os.find("ID");
+            id != os.end() && text::safe_component(id->second) && id->second.size() <= 32)
             distro = text::lower(id->second);
         for (const auto& d : *dirs) {
             if (!text::safe_component(d) || d == "ALPM_DB_VERSION") continue;

@@ -19,7 +19,8 @@ constexpr std::size_t kMaxHeaderLines = 10000;
 constexpr std::size_t kMaxDistributions = 200000;
 constexpr std::size_t kMaxRecordPaths = 200000;
 
-// Where distributions are installed: <prefix>/python3*/{site,dist}-packages and python3/dist-packages.
+// Where distributions are installed: <prefix>/python3*/{site,dist}-packages and
+// python3/dist-packages.
 constexpr std::array<std::string_view, 3> kPrefixes = {"usr/lib", "usr/lib64", "usr/local/lib"};
 
 // "name-version.dist-info": the fallback identity when METADATA is unreadable.
@@ -62,7 +63,8 @@ void add_record(const fs::Root& root, const std::string& site, const std::string
         item.paths.push_back(path.front() == '/' ? fs::normalize(path)
                                                  : fs::normalize(site + "/" + path));
     });
-    if (bad) text::warn(warnings, site + "/" + dist + "/RECORD: " + std::to_string(bad) + " bad lines");
+    if (bad)
+        text::warn(warnings, site + "/" + dist + "/RECORD: " + std::to_string(bad) + " bad lines");
 }
 
 }  // namespace
@@ -83,7 +85,8 @@ InventoryItem parse_python_metadata(std::string_view t, std::string_view origin)
         if (!text::printable(line))
             throw UsageError(text::where(origin, n) + ": control or binary bytes in the header");
         if (line.front() == ' ' || line.front() == '\t') {
-            if (last.empty()) throw UsageError(text::where(origin, n) + ": continuation without a field");
+            if (last.empty())
+                throw UsageError(text::where(origin, n) + ": continuation without a field");
             auto& v = fields[last];
             if (v.size() < 4096) v += " " + text::trim(line);
             return;
@@ -93,8 +96,10 @@ InventoryItem parse_python_metadata(std::string_view t, std::string_view origin)
             line.substr(0, colon).find(' ') != std::string_view::npos)
             throw UsageError(text::where(origin, n) + ": not a \"Field: value\" line");
         last = text::lower(line.substr(0, colon));
-        if (!fields.count(last)) fields[last] = text::trim(line.substr(colon + 1));
-        else last.clear();  // repeated fields (Classifier, ...) keep the first value
+        if (!fields.count(last))
+            fields[last] = text::trim(line.substr(colon + 1));
+        else
+            last.clear();  // repeated fields (Classifier, ...) keep the first value
     });
     InventoryItem item;
     item.ecosystem = "pypi";
@@ -102,8 +107,8 @@ InventoryItem parse_python_metadata(std::string_view t, std::string_view origin)
     item.version = fields["version"];
     if (item.name.empty() || item.version.empty())
         throw UsageError(std::string(origin) + ": no Name or Version field");
-    item.publisher = !fields["author"].empty() ? fields["author"]
-                     : !fields["maintainer"].empty() ? fields["maintainer"]
+    item.publisher = !fields["author"].empty()         ? fields["author"]
+                     : !fields["maintainer"].empty()   ? fields["maintainer"]
                      : !fields["author-email"].empty() ? fields["author-email"]
                                                        : fields["maintainer-email"];
     item.state = "installed";
@@ -132,7 +137,9 @@ SourceReport PythonSource::collect(const fs::Root& root, std::vector<InventoryIt
                     fs::UniqueFd fd = root.open(site, true);
                     struct stat st {};
                     if (fd && ::fstat(fd.get(), &st) == 0 &&
-                        !sites_seen.insert(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)).second)
+                        !sites_seen
+                             .insert(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino))
+                             .second)
                         continue;
                     any_site = true;
                     for (const auto& d : *dists) {

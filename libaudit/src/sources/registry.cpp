@@ -7,9 +7,9 @@
 #include "audit/sources/pacman.h"
 #include "audit/sources/python.h"
 #include "audit/sources/snap.h"
+#include "audit/sources/source.h"
 #include "audit/sources/systemd.h"
 #include "audit/sources/sysv.h"
-#include "audit/sources/source.h"
 
 namespace audit::sources {
 

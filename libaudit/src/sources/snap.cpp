@@ -30,12 +30,23 @@ std::string double_quoted(std::string_view v, const std::string& where) {
         if (c == '\\') {
             if (++i >= v.size()) break;
             switch (v[i]) {
-                case 'n': out += '\n'; break;
-                case 't': out += '\t'; break;
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                default: throw UsageError(where + ": unsupported escape \\" + std::string(1, v[i]));
+                case 'n':
+                    out += '\n';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                default:
+                    throw UsageError(where + ": unsupported escape \\" + std::string(1, v[i]));
             }
             continue;
         }
@@ -76,7 +87,7 @@ std::map<std::string, std::string> parse_snap_yaml(std::string_view t, std::stri
         if (line.empty() || line.front() == ' ' || line.front() == '\t' || line.front() == '#' ||
             line.front() == '-')
             return;  // nested content, list items, comments, "---"
-        if (line == "..." ) return;
+        if (line == "...") return;
         auto colon = line.find(':');
         if (colon == std::string_view::npos || !is_key(line.substr(0, colon)))
             throw UsageError(where + ": not a \"key: value\" line");
@@ -86,7 +97,8 @@ std::map<std::string, std::string> parse_snap_yaml(std::string_view t, std::stri
         const std::string rest = text::trim(line.substr(colon + 1));
         std::string value;
         if (rest.empty() || rest.front() == '|' || rest.front() == '>' || rest.front() == '[' ||
-            rest.front() == '{' || rest.front() == '&' || rest.front() == '*' || rest.front() == '!')
+            rest.front() == '{' || rest.front() == '&' || rest.front() == '*' ||
+            rest.front() == '!')
             return;  // a nested block, block scalar, flow collection, anchor or tag: not needed
         if (rest.front() == '"')
             value = double_quoted(rest, where);
@@ -103,16 +115,19 @@ std::map<std::string, std::string> parse_snap_yaml(std::string_view t, std::stri
 
 std::vector<InventoryItem> parse_snapd_state(std::string_view t, std::string_view origin) {
     if (t.size() > kMaxStateBytes) throw UsageError(std::string(origin) + ": too large");
-    if (!text::json_depth_ok(t, kMaxDepth)) throw UsageError(std::string(origin) + ": nested too deeply");
+    if (!text::json_depth_ok(t, kMaxDepth))
+        throw UsageError(std::string(origin) + ": nested too deeply");
     nlohmann::json j = nlohmann::json::parse(t, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw UsageError(std::string(origin) + ": not valid JSON");
+    if (j.is_discarded() || !j.is_object())
+        throw UsageError(std::string(origin) + ": not valid JSON");
     auto data = j.find("data");
     if (data == j.end() || !data->is_object())
         throw UsageError(std::string(origin) + ": no \"data\" object (not a snapd state file)");
     std::vector<InventoryItem> items;
     auto snaps = data->find("snaps");
     if (snaps == data->end()) return items;  // snapd seeded nothing yet
-    if (!snaps->is_object()) throw UsageError(std::string(origin) + ": data.snaps is not an object");
+    if (!snaps->is_object())
+        throw UsageError(std::string(origin) + ": data.snaps is not an object");
     if (snaps->size() > kMaxSnaps) throw UsageError(std::string(origin) + ": too many snaps");
     for (const auto& [name, s] : snaps->items()) {
         if (!s.is_object() || !text::safe_component(name))
@@ -198,7 +213,8 @@ SourceReport SnapSource::collect(const fs::Root& root, std::vector<InventoryItem
                 it->version = y["version"];
                 if (!y["summary"].empty()) it->extra["summary"] = y["summary"];
                 if (!y["publisher"].empty()) it->publisher = y["publisher"];
-                if (!y["type"].empty() && !it->extra.contains("type")) it->extra["type"] = y["type"];
+                if (!y["type"].empty() && !it->extra.contains("type"))
+                    it->extra["type"] = y["type"];
                 it->paths.push_back(dir + "/" + rev);
                 it->extra["snap_yaml"] = yaml;
             }

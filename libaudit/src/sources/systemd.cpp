@@ -23,9 +23,8 @@ constexpr std::array<std::string_view, 5> kUnitDirs = {
     "/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
     "/usr/lib/systemd/system", "/lib/systemd/system"};
 constexpr std::array<std::string_view, 4> kUnitTypes = {".service", ".socket", ".timer", ".path"};
-constexpr std::array<std::string_view, 6> kExecKeys = {"ExecStart",    "ExecStartPre",
-                                                       "ExecStartPost", "ExecReload",
-                                                       "ExecStop",      "ExecStopPost"};
+constexpr std::array<std::string_view, 6> kExecKeys = {
+    "ExecStart", "ExecStartPre", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost"};
 
 bool is_unit_name(std::string_view n) {
     for (auto t : kUnitTypes)
@@ -69,7 +68,7 @@ std::string template_of(const std::string& name) {
 struct Unit {
     std::string name, path, dir;
     bool masked = false;
-    std::string alias_of;  // a symlink unit naming another unit
+    std::string alias_of;              // a symlink unit naming another unit
     std::set<std::string> enabled_by;  // "multi-user.target.wants" directories that link it
 };
 
@@ -84,7 +83,8 @@ UnitFile parse_unit_file(std::string_view t, std::string_view origin) {
         const std::string l = text::trim(line);
         if (l.empty() || l.front() == '#' || l.front() == ';') return;
         if (l.front() == '[') {
-            if (l.back() != ']') throw UsageError(text::where(origin, n) + ": unterminated section");
+            if (l.back() != ']')
+                throw UsageError(text::where(origin, n) + ": unterminated section");
             section = l.substr(1, l.size() - 2);
             return;
         }
@@ -106,10 +106,14 @@ UnitFile parse_unit_file(std::string_view t, std::string_view origin) {
                 for (auto& w : words(value))
                     if (to.size() < kMaxValues) to.push_back(w);
             };
-            if (key == "WantedBy") add(u.wanted_by);
-            else if (key == "RequiredBy") add(u.required_by);
-            else if (key == "Also") add(u.also);
-            else if (key == "Alias") add(u.aliases);
+            if (key == "WantedBy")
+                add(u.wanted_by);
+            else if (key == "RequiredBy")
+                add(u.required_by);
+            else if (key == "Also")
+                add(u.also);
+            else if (key == "Alias")
+                add(u.aliases);
         }
     };
     text::for_each_line(t, [&](std::string_view line, std::size_t n) {
@@ -163,7 +167,8 @@ SourceReport SystemdSource::collect(const fs::Root& root, std::vector<InventoryI
                     continue;
                 }
                 if (!is_unit_name(n) || units.count(n)) continue;
-                if (units.size() >= kMaxUnits) throw UsageError("more than " + std::to_string(kMaxUnits) + " units");
+                if (units.size() >= kMaxUnits)
+                    throw UsageError("more than " + std::to_string(kMaxUnits) + " units");
                 Unit u;
                 u.name = n;
                 u.path = path;
@@ -174,8 +179,9 @@ SourceReport SystemdSource::collect(const fs::Root& root, std::vector<InventoryI
                     } else {
                         const auto base = target->substr(target->rfind('/') + 1);
                         if (base != n) u.alias_of = base;
-                        u.path = target->front() == '/' ? fs::normalize(*target)
-                                                        : fs::normalize(std::string(dir) + "/" + *target);
+                        u.path = target->front() == '/'
+                                     ? fs::normalize(*target)
+                                     : fs::normalize(std::string(dir) + "/" + *target);
                     }
                 }
                 units.emplace(n, std::move(u));
@@ -234,7 +240,8 @@ SourceReport SystemdSource::collect(const fs::Root& root, std::vector<InventoryI
             bool admin = false;
             for (const auto& d : by)
                 admin = admin || text::starts_with(d, "/etc/") || text::starts_with(d, "/run/");
-            // A template enabled only through instances (getty@tty1) is "indirect", as systemctl says.
+            // A template enabled only through instances (getty@tty1) is "indirect", as systemctl
+            // says.
             const bool direct = wanted.count(name) && !wanted[name].empty();
             enablement = !admin ? "static" : direct ? "enabled" : "indirect";
             item.extra["enabled_by"] = std::vector<std::string>(by.begin(), by.end());

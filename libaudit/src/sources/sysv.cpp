@@ -90,7 +90,8 @@ SourceReport SysvSource::collect(const fs::Root& root, std::vector<InventoryItem
                 auto names = root.list_dir(rc);
                 if (!names) continue;
                 for (const auto& n : *names)
-                    if (n.size() > 3 && n[0] == 'S' && std::isdigit(static_cast<unsigned char>(n[1])) &&
+                    if (n.size() > 3 && n[0] == 'S' &&
+                        std::isdigit(static_cast<unsigned char>(n[1])) &&
                         std::isdigit(static_cast<unsigned char>(n[2])))
                         starts[n.substr(3)].insert(std::string(1, level));
             }
@@ -100,8 +101,10 @@ SourceReport SysvSource::collect(const fs::Root& root, std::vector<InventoryItem
             if (!names) continue;
             any = true;
             for (const auto& n : *names) {
-                if (!text::safe_component(n) || !is_script_name(n) || !seen.insert(n).second) continue;
-                if (items.size() >= kMaxScripts) throw UsageError(std::string(dir) + ": too many scripts");
+                if (!text::safe_component(n) || !is_script_name(n) || !seen.insert(n).second)
+                    continue;
+                if (items.size() >= kMaxScripts)
+                    throw UsageError(std::string(dir) + ": too many scripts");
                 const std::string path = std::string(dir) + "/" + n;
                 if (!root.open(path, false)) continue;  // a directory, FIFO or dangling link
                 InventoryItem item;
@@ -126,7 +129,8 @@ SourceReport SysvSource::collect(const fs::Root& root, std::vector<InventoryItem
                 auto it = starts.find(n);
                 item.extra["enablement"] = it == starts.end() ? "disabled" : "enabled";
                 if (it != starts.end())
-                    item.extra["runlevels"] = std::vector<std::string>(it->second.begin(), it->second.end());
+                    item.extra["runlevels"] =
+                        std::vector<std::string>(it->second.begin(), it->second.end());
                 items.push_back(std::move(item));
             }
         }

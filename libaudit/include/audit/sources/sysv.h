@@ -21,6 +21,7 @@ class SysvSource final : public Source {
 // The fields of an init script's "### BEGIN INIT INFO" block (lower-case keys: "provides",
 // "short-description", "default-start", ...) and a DAEMON=/path assignment when there is one.
 // Empty when the script has no LSB header; throws UsageError on binary content.
-std::map<std::string, std::string> parse_init_script(std::string_view text, std::string_view origin);
+std::map<std::string, std::string> parse_init_script(std::string_view text,
+                                                     std::string_view origin);
 
 }  // namespace audit::sources
