@@ -8,7 +8,13 @@ pkgs=(
     zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
     dpkg-dev fakeroot openssl python3-securesystemslib zstd tar strace
     rpm db5.3-util
+    # Fixtures of the Linux sources, made with each ecosystem's own tools: pacman -U (+ bsdtar to
+    # pack), modinfo (kmod) and gcc/objcopy for modules, systemctl --root, Debian's pip.
+    pacman-package-manager libarchive-tools kmod binutils gzip systemd python3-pip
 )
+# npm: Debian's package unless a node installation already provides one (NodeSource's nodejs
+# bundles npm and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,16 +1,20 @@
 #include "audit/inventory.h"
 
+#include <map>
+#include <string_view>
+
 namespace audit {
 
 namespace {
 
-// Percent-encode a purl component (RFC 3986 unreserved characters kept).
-std::string purl_encode(const std::string& s) {
+// Percent-encode a purl component (RFC 3986 unreserved characters kept, plus `keep`).
+std::string purl_encode(const std::string& s, std::string_view keep = {}) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
+            c == '-' || c == '.' || c == '_' || c == '~' ||
+            keep.find(static_cast<char>(c)) != keep.npos) {
             out.push_back(static_cast<char>(c));
         } else {
             out.push_back('%');
@@ -21,33 +25,78 @@ std::string purl_encode(const std::string& s) {
     return out;
 }
 
+std::string extra_string(const nlohmann::json& extra, const char* key) {
+    auto it = extra.find(key);
+    return it != extra.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// PEP 503 normalisation as the purl spec asks for pypi names: lower case, runs of -_. -> '-'.
+std::string pypi_name(const std::string& n) {
+    std::string out;
+    for (char c : n) {
+        const bool sep = c == '-' || c == '_' || c == '.';
+        if (sep) {
+            if (out.empty() || out.back() != '-') out.push_back('-');
+        } else {
+            out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 bool InventoryItem::installed() const {
     if (ecosystem == "deb")
         return state != "config-files" && state != "not-installed" && !state.empty();
-    return state.empty() || state == "installed";
+    // Elsewhere a missing or garbled state still means the record is there (a broken record of a
+    // product must not read as its absence); only explicit left-overs are not installed.
+    return state != "not-installed" && state != "link-only" && state != "config-files";
 }
 
 std::string InventoryItem::purl() const {
-    std::string namespace_;
-    if (ecosystem == "deb") namespace_ = extra.value("distro", std::string("debian"));
-    if (ecosystem == "rpm") namespace_ = extra.value("distro", std::string());
-    // The purl rpm type keeps the epoch out of the version, as the "epoch" qualifier.
-    std::string ver = version, epoch;
-    if (ecosystem == "rpm")
+    // Types from the purl specification where one exists, else pkg:generic/<ecosystem>/<name>.
+    std::string type = ecosystem, namespace_, pname = name, ver = version;
+    std::map<std::string, std::string> qualifiers;
+    if (!arch.empty()) qualifiers["arch"] = arch;
+    if (ecosystem == "deb") {
+        namespace_ = extra.value("distro", std::string("debian"));
+    } else if (ecosystem == "rpm") {
+        namespace_ = extra_string(extra, "distro");
+        // The purl rpm type keeps the epoch out of the version, as the "epoch" qualifier.
         if (auto colon = ver.find(':'); colon != std::string::npos) {
-            epoch = ver.substr(0, colon);
+            qualifiers["epoch"] = ver.substr(0, colon);
             ver.erase(0, colon + 1);
         }
-    std::string p = "pkg:" + ecosystem + "/";
+    } else if (ecosystem == "apk") {
+        namespace_ = extra.value("distro", std::string("alpine"));
+    } else if (ecosystem == "pacman") {
+        type = "alpm";
+        namespace_ = extra.value("distro", std::string("arch"));
+    } else if (ecosystem == "pypi") {
+        pname = pypi_name(name);
+    } else if (ecosystem == "npm") {
+        if (auto slash = name.find('/');
+            !name.empty() && name[0] == '@' && slash != std::string::npos) {
+            namespace_ = name.substr(0, slash);
+            pname = name.substr(slash + 1);
+        }
+    } else {
+        type = "generic";
+        namespace_ = ecosystem.empty() ? "unknown" : ecosystem;
+        if (auto k = extra_string(extra, "kernel"); !k.empty()) qualifiers["kernel"] = k;
+        if (auto h = extra_string(extra, "sha256"); !h.empty())
+            qualifiers["checksum"] = "sha256:" + h;
+    }
+    std::string p = "pkg:" + type + "/";
     if (!namespace_.empty()) p += purl_encode(namespace_) + "/";
-    p += purl_encode(name);
+    p += purl_encode(pname);
     if (!ver.empty()) p += "@" + purl_encode(ver);
-    std::string q;  // qualifiers, sorted by key
-    if (!arch.empty()) q += "&arch=" + purl_encode(arch);
-    if (!epoch.empty()) q += "&epoch=" + purl_encode(epoch);
-    if (!q.empty()) p += "?" + q.substr(1);
+    char sep = '?';
+    for (const auto& [k, v] : qualifiers) {
+        p += sep + k + "=" + purl_encode(v, ":");
+        sep = '&';
+    }
     return p;
 }
 

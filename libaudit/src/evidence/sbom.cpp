@@ -19,6 +19,13 @@ std::string uuid_from(const std::string& name) {
            "-" + h.substr(20, 12);
 }
 
+// CycloneDX 1.5 component types: language packages are libraries, kernel modules drivers.
+const char* component_type(const std::string& ecosystem) {
+    if (ecosystem == "pypi" || ecosystem == "npm") return "library";
+    if (ecosystem == "kmod") return "device-driver";
+    return "application";
+}
+
 }  // namespace
 
 nlohmann::json cyclonedx(const std::vector<InventoryItem>& inventory,
@@ -30,14 +37,21 @@ nlohmann::json cyclonedx(const std::vector<InventoryItem>& inventory,
         std::string ref = item.purl();
         // bom-refs must be unique; the same package can appear twice (two architectures, states).
         for (int n = 2; !refs.insert(ref).second; ++n) ref = item.purl() + "#" + std::to_string(n);
-        nlohmann::json c = {
-            {"type", "application"}, {"bom-ref", ref}, {"name", item.name}, {"purl", item.purl()}};
+        nlohmann::json c = {{"type", component_type(item.ecosystem)},
+                            {"bom-ref", ref},
+                            {"name", item.name},
+                            {"purl", item.purl()}};
+        // Single-file items (a running executable, a module file) carry that file's digest.
+        if (auto h = item.extra.find("sha256"); h != item.extra.end() && h->is_string())
+            c["hashes"] = nlohmann::json::array({{{"alg", "SHA-256"}, {"content", *h}}});
         if (!item.version.empty()) c["version"] = item.version;
         if (!item.publisher.empty()) c["publisher"] = item.publisher;
         nlohmann::json props = nlohmann::json::array();
         props.push_back({{"name", "audit:ecosystem"}, {"value", item.ecosystem}});
         if (!item.state.empty()) props.push_back({{"name", "audit:state"}, {"value", item.state}});
         props.push_back({{"name", "audit:source"}, {"value", item.source}});
+        if (item.extra.value("live", false))
+            props.push_back({{"name", "audit:live"}, {"value", "true"}});
         c["properties"] = props;
         components.push_back(std::move(c));
     }

@@ -295,4 +295,27 @@ std::optional<std::vector<std::string>> Root::list_dir(std::string_view rel) con
     return names;
 }
 
+std::optional<std::string> Root::read_link(std::string_view rel) const {
+    const std::string shown = normalize(rel);
+    if (shown == "/") return std::nullopt;
+    const auto slash = shown.rfind('/');
+    const std::string parent = shown.substr(0, slash == 0 ? 1 : slash);
+    const std::string name = shown.substr(slash + 1);
+    UniqueFd dir = open(parent, true);
+    if (!dir) {
+        if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+        throw IoError("cannot open directory " + path_ + parent + ": " + std::strerror(errno));
+    }
+    std::string target(4096, '\0');
+    ssize_t n = ::readlinkat(dir.get(), name.c_str(), target.data(), target.size());
+    if (n < 0) {
+        if (errno == ENOENT || errno == EINVAL) return std::nullopt;  // EINVAL: not a symlink
+        throw IoError("cannot read link " + path_ + shown + ": " + std::strerror(errno));
+    }
+    if (static_cast<std::size_t>(n) >= target.size())
+        throw IoError("link target of " + path_ + shown + " is too long");
+    target.resize(static_cast<std::size_t>(n));
+    return target;
+}
+
 }  // namespace audit::fs

@@ -27,8 +27,9 @@ constexpr std::size_t kMaxId = 64;
 constexpr std::int64_t kSchema = 1;
 
 // Ecosystems the sources report; a typo in a manifest must fail, not silently never match.
-constexpr std::array<std::string_view, 9> kEcosystems = {
-    "deb", "rpm", "apk", "pacman", "snap", "flatpak", "windows", "msi", "macos"};
+constexpr std::array<std::string_view, 12> kEcosystems = {"deb",  "rpm",     "apk",  "pacman",
+                                                          "snap", "flatpak", "pypi", "npm",
+                                                          "kmod", "windows", "msi",  "macos"};
 
 struct KindInfo {
     RuleKind kind;

@@ -24,7 +24,8 @@ constexpr std::array<std::string_view, 5> kUnitDirs = {"/etc/systemd/system", "/
                                                        "/usr/lib/systemd/system", "/etc/init.d",
                                                        "/etc/rc.d/init.d"};
 constexpr std::array<std::string_view, 2> kModuleDirs = {"/lib/modules", "/usr/lib/modules"};
-constexpr std::array<std::string_view, 3> kUnitSuffixes = {".service", ".socket", ".timer"};
+constexpr std::array<std::string_view, 4> kUnitSuffixes = {".service", ".socket", ".timer",
+                                                           ".path"};
 constexpr std::array<std::string_view, 4> kModuleSuffixes = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
 
 std::string_view dirname(std::string_view path) {
@@ -106,15 +107,18 @@ bool any_match(const std::vector<Glob>& globs, std::string_view text) {
     return std::any_of(globs.begin(), globs.end(), [&](const Glob& g) { return g.matches(text); });
 }
 
-bool service_matches(const std::vector<Glob>& globs, const fs::FileRecord& file) {
-    if (!in_unit_dir(file.path)) return false;
-    const auto base = basename(file.path);
+// A unit or script name as is, or without its unit-type suffix ("kesl.service" -> "kesl").
+bool unit_name_matches(const std::vector<Glob>& globs, std::string_view base) {
     if (any_match(globs, base)) return true;
     for (auto suffix : kUnitSuffixes)
         if (ends_with(base, suffix) &&
             any_match(globs, base.substr(0, base.size() - suffix.size())))
             return true;
     return false;
+}
+
+bool service_matches(const std::vector<Glob>& globs, const fs::FileRecord& file) {
+    return in_unit_dir(file.path) && unit_name_matches(globs, basename(file.path));
 }
 
 bool module_matches(const std::vector<Glob>& globs, const fs::FileRecord& file) {
@@ -150,8 +154,18 @@ void match_inventory(const Rule& rule, const std::vector<Glob>& globs,
     }
 }
 
+// Unit links the systemd source found pointing at nothing (a removal that left its enablement
+// behind): their file records are residue, not presence.
+std::set<std::string> dangling_unit_links(const std::vector<InventoryItem>& inventory) {
+    std::set<std::string> out;
+    for (const auto& item : inventory)
+        if (item.ecosystem == "systemd" && item.state == "link-only")
+            out.insert(item.paths.begin(), item.paths.end());
+    return out;
+}
+
 void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::FileRecord>& files,
-                 RuleRecords& out) {
+                 const std::set<std::string>& dangling, RuleRecords& out) {
     std::vector<Glob> globs;
     std::unordered_set<std::string> digests;
     if (rule.kind == RuleKind::file_hash) {
@@ -180,7 +194,26 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
             case RuleKind::publisher:
                 break;
         }
-        if (hit) out.add(rule.residue, file_record(file));
+        if (hit)
+            out.add(
+                rule.residue || (rule.kind == RuleKind::service && dangling.count(file.path) > 0),
+                file_record(file));
+    }
+}
+
+// Service rules also match the systemd/sysv sources' units and scripts (wherever their files
+// are), module rules the kmod source's module files and the live source's loaded modules.
+void match_units(const Rule& rule, const std::vector<Glob>& globs,
+                 const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory) {
+        if (item.state == "not-installed" || item.name.empty()) continue;
+        bool hit = false;
+        if (rule.kind == RuleKind::service)
+            hit = (item.ecosystem == "systemd" || item.ecosystem == "sysv") &&
+                  unit_name_matches(globs, item.name);
+        else if (rule.kind == RuleKind::module)
+            hit = item.ecosystem == "kmod" && any_match(globs, module_name(item.name));
+        if (hit) out.add(rule.residue || !item.installed(), inventory_record(item));
     }
 }
 
@@ -252,13 +285,17 @@ std::vector<Finding> match(const std::vector<Manifest>& manifests,
                            const std::vector<InventoryItem>& inventory,
                            const std::vector<fs::FileRecord>& files) {
     std::vector<Finding> findings;
+    const std::set<std::string> dangling = dangling_unit_links(inventory);
     for (const auto& m : manifests) {
         for (const auto& rule : m.rules) {
             RuleRecords records;
             if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher)
                 match_inventory(rule, compile(m, rule, true), inventory, records);
             else
-                match_files(m, rule, files, records);
+                match_files(m, rule, files, dangling, records);
+            if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
+                match_units(rule, compile(m, rule, false, rule.kind == RuleKind::module), inventory,
+                            records);
             if (!records.present.empty())
                 findings.push_back(make_finding(m, rule, false, records.present));
             if (!records.residue.empty())

@@ -80,6 +80,14 @@ json product_coverage(const manifest::Manifest& m,
             }
         } else {
             needs_walk = true;
+            // Service and module rules are also evaluated on these sources' items.
+            std::vector<std::string> names;
+            if (rule.kind == manifest::RuleKind::service) names = {"systemd", "sysv"};
+            if (rule.kind == manifest::RuleKind::module) names = {"kmod"};
+            for (const auto& r : reports)
+                if (r.status == sources::SourceStatus::failed &&
+                    std::find(names.begin(), names.end(), r.name) != names.end())
+                    gaps.insert("source " + r.name + " failed: " + r.error);
         }
     }
     if (needs_walk)

@@ -1,6 +1,16 @@
+#include "audit/sources/apk.h"
 #include "audit/sources/dpkg.h"
+#include "audit/sources/flatpak.h"
+#include "audit/sources/kmod.h"
+#include "audit/sources/live.h"
+#include "audit/sources/npm.h"
+#include "audit/sources/pacman.h"
+#include "audit/sources/python.h"
+#include "audit/sources/snap.h"
 #include "audit/sources/rpm.h"
 #include "audit/sources/source.h"
+#include "audit/sources/systemd.h"
+#include "audit/sources/sysv.h"
 
 namespace audit::sources {
 
@@ -30,6 +40,16 @@ std::vector<std::unique_ptr<Source>> all_sources() {
     std::vector<std::unique_ptr<Source>> out;
     out.push_back(std::make_unique<DpkgSource>());
     out.push_back(std::make_unique<RpmSource>());
+    out.push_back(std::make_unique<ApkSource>());
+    out.push_back(std::make_unique<PacmanSource>());
+    out.push_back(std::make_unique<SnapSource>());
+    out.push_back(std::make_unique<FlatpakSource>());
+    out.push_back(std::make_unique<SystemdSource>());
+    out.push_back(std::make_unique<SysvSource>());
+    out.push_back(std::make_unique<KmodSource>());
+    out.push_back(std::make_unique<LiveSource>());
+    out.push_back(std::make_unique<PythonSource>());
+    out.push_back(std::make_unique<NpmSource>());
     return out;
 }
 

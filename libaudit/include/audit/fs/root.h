@@ -56,6 +56,10 @@ class Root {
     std::optional<std::string> read_file(std::string_view rel, std::size_t max_bytes) const;
     // Entry names of a directory (sorted, without . and ..); nullopt when it does not exist.
     std::optional<std::vector<std::string>> list_dir(std::string_view rel) const;
+    // Target of a symlink, read with readlinkat in its (root-resolved) parent directory; the
+    // link itself is never followed. nullopt when the path does not exist or is not a symlink.
+    // Throws IoError when it cannot be read or the target is longer than PATH_MAX.
+    std::optional<std::string> read_link(std::string_view rel) const;
 
   private:
     std::string path_;

@@ -1,0 +1,29 @@
+// The running system, only when the root is the live "/": processes (/proc/<pid>/exe hashed
+// through the running kernel, not the Root; cmdline) and loaded kernel modules (/proc/modules).
+// Items carry extra.live = true; an offline disk reports this source absent.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/sources/source.h"
+
+namespace audit::sources {
+
+class LiveSource final : public Source {
+  public:
+    explicit LiveSource(std::string proc = "/proc") : proc_(std::move(proc)) {}
+    std::string_view name() const override { return "live"; }
+    std::string_view ecosystem() const override { return "process"; }
+    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    std::string proc_;
+};
+
+// Parse /proc/modules ("name size refcount deps state address [taint]"): ecosystem "kmod",
+// state "loaded". Throws UsageError on a malformed line.
+std::vector<InventoryItem> parse_proc_modules(std::string_view text, std::string_view origin);
+
+}  // namespace audit::sources
