@@ -68,6 +68,20 @@ TEST_CASE("malformed ELF objects are refused, never crash", "[kmod]") {
     bad = ko;
     bad[0x3E] = '\x7f';  // e_shstrndx out of range
     CHECK_THROWS_WITH(parse_modinfo(bad), Catch::Matchers::ContainsSubstring("index out of range"));
+    // Every single-byte corruption of the ELF header and section table: parse or UsageError.
+    const std::size_t shoff = static_cast<unsigned char>(ko[0x28]) |
+                              static_cast<std::size_t>(static_cast<unsigned char>(ko[0x29])) << 8;
+    for (std::size_t off = 0; off < ko.size(); ++off) {
+        if (off >= 0x40 && off < shoff) continue;  // section contents: any bytes are valid
+        for (unsigned char v : {0x00, 0x08, 0x7f, 0xff}) {
+            std::string c = ko;
+            c[off] = static_cast<char>(v);
+            try {
+                parse_modinfo(c);
+            } catch (const audit::UsageError&) {
+            }
+        }
+    }
     // An object without .modinfo.
     sh("gcc -c -x c -o " + (t.path / "plain.o").string() + " - </dev/null");
     CHECK_THROWS_WITH(parse_modinfo(slurp(t.path / "plain.o")),

@@ -86,6 +86,7 @@ std::vector<std::pair<std::string, std::string>> parse_modinfo(std::string_view 
         return s;
     };
     const Section names = section(shstrndx);
+    if (names.type == 8) throw UsageError("ELF: section name table has no data");
     const std::string_view strtab = b.substr(names.offset, names.size);
     for (std::uint64_t i = 0; i < shnum; ++i) {
         const Section s = section(i);

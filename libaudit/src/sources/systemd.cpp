@@ -173,7 +173,7 @@ SourceReport SystemdSource::collect(const fs::Root& root, std::vector<InventoryI
                 u.name = n;
                 u.path = path;
                 u.dir = dir;
-                if (auto target = root.read_link(path)) {
+                if (auto target = root.read_link(path); target && !target->empty()) {
                     if (*target == "/dev/null") {
                         u.masked = true;
                     } else {
