@@ -23,13 +23,18 @@ BundleSummary bundle(const std::string& machine, const std::string& kit, std::ui
     b.machine_id = machine;
     b.predicate = {
         {"host", {{"hostname", b.hostname}, {"ids", {{"machine_id", machine}}}}},
-        {"manifests", json::array({{{"id", "kaspersky"}, {"name", "Kaspersky"}, {"version", manifest_version}}})},
+        {"manifests",
+         json::array(
+             {{{"id", "kaspersky"}, {"name", "Kaspersky"}, {"version", manifest_version}}})},
         {"coverage",
-         {{"products", json::array({{{"product", "kaspersky"},
-                                     {"sufficient", sufficient},
-                                     {"gaps", sufficient ? json::array() : json::array({"source dpkg failed: x"})}}})}}},
+         {{"products",
+           json::array({{{"product", "kaspersky"},
+                         {"sufficient", sufficient},
+                         {"gaps", sufficient ? json::array()
+                                             : json::array({"source dpkg failed: x"})}}})}}},
         {"findings",
-         {{"present", present ? json::array({"kaspersky"}) : json::array()}, {"residue", json::array()}}}};
+         {{"present", present ? json::array({"kaspersky"}) : json::array()},
+          {"residue", json::array()}}}};
     return b;
 }
 
@@ -124,4 +129,13 @@ TEST_CASE("one DMI UUID under two machine-ids is an identity conflict", "[attest
 TEST_CASE("the same bundle given twice counts once", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", false);
     CHECK(only(audit::attest::merge({a, a})).status == Status::absent);
+}
+
+TEST_CASE("a replayed older clean bundle presented last does not hide a later finding",
+          "[attest]") {
+    auto clean = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", false);
+    auto found = bundle("m1", "k", 2, clean.sha256, "2026-02-01T00:00:00Z", true);
+    // Order comes from the signed sequence, not from the order the files are given in.
+    CHECK(only(audit::attest::merge({clean, found, clean})).status == Status::present);
+    CHECK(only(audit::attest::merge({found, clean})).status == Status::present);
 }
