@@ -1,5 +1,6 @@
 #include "audit/sources/dpkg.h"
 #include "audit/sources/source.h"
+#include "audit/sources/windows.h"
 
 namespace audit::sources {
 
@@ -21,6 +22,7 @@ nlohmann::json SourceReport::to_json() const {
                         {"status", to_string(status)},
                         {"items", items},
                         {"warnings", warnings}};
+    if (!covers.empty()) j["covers"] = covers;
     if (!error.empty()) j["error"] = error;
     return j;
 }
@@ -28,6 +30,9 @@ nlohmann::json SourceReport::to_json() const {
 std::vector<std::unique_ptr<Source>> all_sources() {
     std::vector<std::unique_ptr<Source>> out;
     out.push_back(std::make_unique<DpkgSource>());
+    out.push_back(std::make_unique<WindowsSoftwareSource>());
+    out.push_back(std::make_unique<WindowsSystemSource>());
+    out.push_back(std::make_unique<WindowsUserSource>());
     return out;
 }
 
