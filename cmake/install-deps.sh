@@ -7,6 +7,7 @@ pkgs=(
     libarchive-dev libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev
     zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
     dpkg-dev fakeroot openssl python3-securesystemslib zstd tar strace
+    libhivex-bin libwin-hivex-perl
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -21,7 +21,7 @@ struct KeySpec {
     std::string name;  // UTF-8; ASCII stored compressed, others as UTF-16LE
     std::vector<ValueSpec> values;
     std::vector<KeySpec> subkeys;
-    std::string list = "lh";  // "lf", "lh", "li", or "ri" (an index root of lh leaves)
+    std::string list = "lh";      // "lf", "lh", "li", or "ri" (an index root of lh leaves)
     std::size_t leaf_size = 100;  // keys per leaf under an ri
 };
 
@@ -97,8 +97,8 @@ class HiveBuilder {
         std::size_t size = (bins_.size() + 8 + 4095) / 4096 * 4096;
         std::size_t rest = size - bins_.size();
         bins_ += le32(static_cast<std::uint32_t>(rest)) + std::string(rest - 4, '\0');
-        std::string hdr = "hbin" + le32(0) + le32(static_cast<std::uint32_t>(size)) +
-                          std::string(20, '\0');
+        std::string hdr =
+            "hbin" + le32(0) + le32(static_cast<std::uint32_t>(size)) + std::string(20, '\0');
         bins_.replace(0, 32, hdr);
         std::string base(4096, '\0');
         base.replace(0, 4, "regf");
@@ -199,9 +199,8 @@ class HiveBuilder {
                 std::vector<std::uint32_t> leaves;
                 for (std::size_t at = 0; at < subs.size(); at += k.leaf_size) {
                     std::size_t n = std::min(k.leaf_size, subs.size() - at);
-                    leaves.push_back(
-                        leaf("lh", {subs.begin() + at, subs.begin() + at + n},
-                             {specs.begin() + at, specs.begin() + at + n}));
+                    leaves.push_back(leaf("lh", {subs.begin() + at, subs.begin() + at + n},
+                                          {specs.begin() + at, specs.begin() + at + n}));
                 }
                 std::string ri = "ri" + le16(static_cast<std::uint16_t>(leaves.size()));
                 for (auto l : leaves) ri += le32(l);
@@ -217,8 +216,7 @@ class HiveBuilder {
             values = alloc(vl);
         }
         std::uint16_t flags = static_cast<std::uint16_t>((is_root ? 0x0c : 0) | (comp ? 0x20 : 0));
-        std::string nk = "nk" + le16(flags) +
-                         std::string(8, '\0') + le32(0) + le32(parent) +
+        std::string nk = "nk" + le16(flags) + std::string(8, '\0') + le32(0) + le32(parent) +
                          le32(static_cast<std::uint32_t>(subs.size())) + le32(0) + le32(list) +
                          le32(0xffffffffu) + le32(static_cast<std::uint32_t>(k.values.size())) +
                          le32(values) + le32(sk_) + le32(0xffffffffu) + std::string(20, '\0') +

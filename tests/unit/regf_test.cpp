@@ -78,8 +78,9 @@ std::string dump(const Hive& h) {
 }
 
 bool have_hivex() {
-    return std::system("command -v hivexregedit >/dev/null 2>&1 && perl -MWin::Hivex -e1 "
-                       ">/dev/null 2>&1") == 0;
+    return std::system(
+               "command -v hivexregedit >/dev/null 2>&1 && perl -MWin::Hivex -e1 "
+               ">/dev/null 2>&1") == 0;
 }
 
 std::string dword(std::uint32_t v) {
@@ -142,7 +143,7 @@ TEST_CASE("a built hive: keys, values, types, case-insensitive lookup", "[regf]"
     auto vendor = h.find("SOFTWARE\\kasperskylab");
     REQUIRE(vendor);
     CHECK(vendor->name == "KasperskyLab");
-    CHECK(h.find("\\Software\\\\KasperskyLab\\") ->offset == vendor->offset);
+    CHECK(h.find("\\Software\\\\KasperskyLab\\")->offset == vendor->offset);
     CHECK_FALSE(h.find("Software\\Kaspersky"));
     CHECK_FALSE(h.find("Software/KasperskyLab"));
     auto cyr = h.find("Software\\KasperskyLab\\КАСПЕРСКИЙ");
@@ -168,7 +169,8 @@ TEST_CASE("a built hive: keys, values, types, case-insensitive lookup", "[regf]"
 
 TEST_CASE("index roots (ri) over many leaves and big-data (db) values", "[regf]") {
     KeySpec root{"ROOT", {}, {}, "ri", 97};
-    for (int i = 0; i < 2500; ++i) root.subkeys.push_back({"key" + std::to_string(i), {}, {}, "lh", 100});
+    for (int i = 0; i < 2500; ++i)
+        root.subkeys.push_back({"key" + std::to_string(i), {}, {}, "lh", 100});
     std::string big;
     for (int i = 0; i < 100000; ++i) big.push_back(static_cast<char>(i * 7 + i / 256));
     root.subkeys[1234].values.push_back({"Big", audit::regf::reg_binary, big});
@@ -189,12 +191,14 @@ TEST_CASE("index roots (ri) over many leaves and big-data (db) values", "[regf]"
     }
 }
 
-TEST_CASE("our parser agrees with hivex on hives we build (ri, db, UTF-16 names)", "[regf][hivex]") {
+TEST_CASE("our parser agrees with hivex on hives we build (ri, db, UTF-16 names)",
+          "[regf][hivex]") {
     if (!have_hivex()) SKIP("hivex (libhivex-bin, libwin-hivex-perl) is not installed");
     TempDir tmp;
     KeySpec root = sample_tree();
     KeySpec many{"Many", {}, {}, "ri", 50};
-    for (int i = 0; i < 300; ++i) many.subkeys.push_back({"sub" + std::to_string(i), {}, {}, "lf", 10});
+    for (int i = 0; i < 300; ++i)
+        many.subkeys.push_back({"sub" + std::to_string(i), {}, {}, "lf", 10});
     many.values.push_back({"Huge", audit::regf::reg_binary, std::string(40000, '\x5a')});
     root.subkeys.push_back(many);
     HiveBuilder b;
@@ -262,8 +266,9 @@ TEST_CASE("dirty hives are recovered from HvLE transaction logs", "[regf]") {
     }
     SECTION("entries split over LOG1 and LOG2, old entries skipped") {
         std::string half_a = page1.substr(0, 2048), half_b = page1.substr(2048);
-        std::string log1 = make_log(primary, {{2, bins, {{4096, std::string(4096, 'Z')}}},
-                                              {4, bins, {{4096, half_a + std::string(2048, 'Q')}}}});
+        std::string log1 =
+            make_log(primary, {{2, bins, {{4096, std::string(4096, 'Z')}}},
+                               {4, bins, {{4096, half_a + std::string(2048, 'Q')}}}});
         std::string log2 = make_log(primary, {{5, bins, {{4096 + 2048, half_b}}}});
         Hive h(primary, {log1, log2});
         CHECK(h.status().log_entries_applied == 2);
@@ -294,8 +299,8 @@ TEST_CASE("dirty hives are recovered from HvLE transaction logs", "[regf]") {
         CHECK(h->status().log_entries_applied == 0);
     }
     SECTION("a gap in sequence numbers stops recovery at the gap") {
-        std::string log = make_log(primary, {{4, bins, {{4096, page1}}},
-                                             {6, bins, {{4096, std::string(4096, 'Z')}}}});
+        std::string log = make_log(
+            primary, {{4, bins, {{4096, page1}}}, {6, bins, {{4096, std::string(4096, 'Z')}}}});
         Hive h(primary, {log});
         CHECK(h.status().log_entries_applied == 1);
         CHECK(dump(h) == want);
@@ -320,7 +325,8 @@ TEST_CASE("dirty hives are recovered from HvLE transaction logs", "[regf]") {
         Hive h(primary, {log});
         CHECK_FALSE(h.status().complete());
         bool noted = false;
-        for (const auto& n : h.status().notes) noted = noted || n.find("old-format") != std::string::npos;
+        for (const auto& n : h.status().notes)
+            noted = noted || n.find("old-format") != std::string::npos;
         CHECK(noted);
         CHECK_THROWS_AS(dump(h), HiveError);  // page 1 is still zeros
     }
@@ -356,16 +362,16 @@ TEST_CASE("malformed hives throw HiveError, never crash or loop", "[regf]") {
             if (off < 508) HiveBuilder::checksum(s);
             return s;
         };
-        CHECK_THROWS_AS(Hive(broken(0, 0x66676571)), HiveError);           // "qegf"
-        CHECK_THROWS_AS(Hive(broken(20, 2)), HiveError);                   // major version
-        CHECK_THROWS_AS(Hive(broken(28, 6)), HiveError);                   // a log, not a hive
-        CHECK_THROWS_AS(Hive(broken(40, 4097)), HiveError);                // bins size
-        CHECK_THROWS_AS(Hive(broken(40, 0x7ffff000)), HiveError);          // past the file
-        CHECK_THROWS_AS(Hive(broken(36, 0x10)), HiveError);                // root inside a header
-        CHECK_THROWS_AS(Hive(broken(36, 0x7fffff8)), HiveError);           // root past the end
-        CHECK_THROWS_AS(Hive(broken(4096, 0x6e696249)), HiveError);        // "Ibin"
-        CHECK_THROWS_AS(Hive(broken(4096 + 4, 4096)), HiveError);          // bin offset
-        CHECK_THROWS_AS(Hive(broken(4096 + 8, 12)), HiveError);            // bin size
+        CHECK_THROWS_AS(Hive(broken(0, 0x66676571)), HiveError);     // "qegf"
+        CHECK_THROWS_AS(Hive(broken(20, 2)), HiveError);             // major version
+        CHECK_THROWS_AS(Hive(broken(28, 6)), HiveError);             // a log, not a hive
+        CHECK_THROWS_AS(Hive(broken(40, 4097)), HiveError);          // bins size
+        CHECK_THROWS_AS(Hive(broken(40, 0x7ffff000)), HiveError);    // past the file
+        CHECK_THROWS_AS(Hive(broken(36, 0x10)), HiveError);          // root inside a header
+        CHECK_THROWS_AS(Hive(broken(36, 0x7fffff8)), HiveError);     // root past the end
+        CHECK_THROWS_AS(Hive(broken(4096, 0x6e696249)), HiveError);  // "Ibin"
+        CHECK_THROWS_AS(Hive(broken(4096 + 4, 4096)), HiveError);    // bin offset
+        CHECK_THROWS_AS(Hive(broken(4096 + 8, 12)), HiveError);      // bin size
     }
     SECTION("a wrong checksum alone makes the hive dirty, not unreadable") {
         std::string s = good;
@@ -427,7 +433,8 @@ TEST_CASE("malformed hives throw HiveError, never crash or loop", "[regf]") {
     }
     SECTION("an index root inside an index root is refused") {
         KeySpec root{"ROOT", {}, {}, "ri", 2};
-        for (int i = 0; i < 4; ++i) root.subkeys.push_back({"k" + std::to_string(i), {}, {}, "lh", 100});
+        for (int i = 0; i < 4; ++i)
+            root.subkeys.push_back({"k" + std::to_string(i), {}, {}, "lh", 100});
         HiveBuilder rb;
         std::string s = rb.build(root);
         Hive ok(s);
@@ -494,6 +501,8 @@ TEST_CASE("names: UTF-16 decoding and case-insensitive comparison", "[regf]") {
     CHECK_FALSE(names_equal("Kaspersky", "Kaspersk"));
     CHECK_FALSE(names_equal("a\xff", "a\xfe"));
     CHECK(utf16le_to_utf8(utf16("Kaspersky \xf0\x9f\x98\x80")) == "Kaspersky \xf0\x9f\x98\x80");
-    CHECK(utf16le_to_utf8(std::string("\x00\xd8\x41\x00", 4)) == "\xef\xbf\xbd" "A");  // lone surrogate
+    CHECK(utf16le_to_utf8(std::string("\x00\xd8\x41\x00", 4)) ==
+          "\xef\xbf\xbd"
+          "A");                                               // lone surrogate
     CHECK(utf16le_to_utf8(std::string("A\x00X", 3)) == "A");  // odd trailing byte
 }

@@ -83,7 +83,8 @@ TEST_CASE("packed MSI product codes and Windows paths", "[windows]") {
     CHECK(unpack_msi_guid("872710A94F7F9FD44A28B0797BD07DD") == "");
     CHECK(unpack_msi_guid("872710A94F7F9FD44A28B0797BD07DDG") == "");
 
-    CHECK(windows_path_to_root("system32\\DRIVERS\\klif.sys") == "/Windows/System32/DRIVERS/klif.sys");
+    CHECK(windows_path_to_root("system32\\DRIVERS\\klif.sys") ==
+          "/Windows/System32/DRIVERS/klif.sys");
     CHECK(windows_path_to_root("\\SystemRoot\\System32\\drivers\\kneps.sys") ==
           "/Windows/System32/drivers/kneps.sys");
     CHECK(windows_path_to_root("\"C:\\Program Files (x86)\\Kaspersky Lab\\KES\\avp.exe\" -r") ==
@@ -131,10 +132,11 @@ TEST_CASE("Windows sources on a root with hives hivex wrote", "[windows][hivex]"
     CHECK(kes->extra["registry_key"] ==
           "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\"
           "{9A017278-F7F4-4DF9-A482-0B97B70DD7ED}");
-    CHECK(kes->source == "/Windows/System32/config/SOFTWARE:" +
-                             kes->extra["registry_key"].get<std::string>());
+    CHECK(kes->source ==
+          "/Windows/System32/config/SOFTWARE:" + kes->extra["registry_key"].get<std::string>());
     CHECK(kes->paths == std::vector<std::string>{"/Program Files (x86)/Kaspersky Lab/KES.12.3.0"});
-    const auto* agent = find(c.items, "windows-uninstall", "Kaspersky Security Center Network Agent");
+    const auto* agent =
+        find(c.items, "windows-uninstall", "Kaspersky Security Center Network Agent");
     REQUIRE(agent);
     CHECK(agent->extra["view"] == "wow64");
     const auto* zip = find(c.items, "windows-uninstall", "7-Zip 23.01 (x64)");
@@ -191,8 +193,7 @@ TEST_CASE("Windows sources on a root with hives hivex wrote", "[windows][hivex]"
                                                          "/manifests/kaspersky.toml");
         auto findings = audit::match::match(manifests, c.items, {});
         std::set<std::string> rules, residue;
-        for (const auto& f : findings)
-            (f.proves_presence() ? rules : residue).insert(f.rule);
+        for (const auto& f : findings) (f.proves_presence() ? rules : residue).insert(f.rule);
         CHECK(rules.count("windows-uninstall"));
         CHECK(rules.count("windows-uninstall-publisher"));
         CHECK(rules.count("msi-products"));
@@ -280,7 +281,8 @@ TEST_CASE("Windows sources report absent, failed and incomplete, never 'nothing 
 }
 
 TEST_CASE("registry rules and Windows services in manifests", "[windows][manifest]") {
-    const std::string head = "schema = 1\nid = \"p\"\nname = \"P\"\nvendor = \"V\"\nversion = \"1\"\n";
+    const std::string head =
+        "schema = 1\nid = \"p\"\nname = \"P\"\nvendor = \"V\"\nversion = \"1\"\n";
     auto m = audit::manifest::parse_manifest(
         head +
             "[[rule]]\nid = \"reg\"\nkind = \"registry\"\nconfidence = \"strong\"\n"
@@ -317,8 +319,10 @@ TEST_CASE("registry rules and Windows services in manifests", "[windows][manifes
 
     auto refused = [&](const std::string& keys) {
         CHECK_THROWS_AS(audit::manifest::parse_manifest(
-                            head + "[[rule]]\nid = \"r\"\nkind = \"registry\"\nconfidence = "
-                                   "\"weak\"\nkeys = [" + keys + "]\n",
+                            head +
+                                "[[rule]]\nid = \"r\"\nkind = \"registry\"\nconfidence = "
+                                "\"weak\"\nkeys = [" +
+                                keys + "]\n",
                             "t.toml"),
                         audit::UsageError);
     };

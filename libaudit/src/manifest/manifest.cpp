@@ -27,9 +27,18 @@ constexpr std::size_t kMaxId = 64;
 constexpr std::int64_t kSchema = 1;
 
 // Ecosystems the sources report; a typo in a manifest must fail, not silently never match.
-constexpr std::array<std::string_view, 12> kEcosystems = {
-    "deb",   "rpm", "apk",   "pacman",            "snap",            "flatpak",
-    "windows", "msi", "macos", "windows-uninstall", "windows-service", "windows-registry"};
+constexpr std::array<std::string_view, 12> kEcosystems = {"deb",
+                                                          "rpm",
+                                                          "apk",
+                                                          "pacman",
+                                                          "snap",
+                                                          "flatpak",
+                                                          "windows",
+                                                          "msi",
+                                                          "macos",
+                                                          "windows-uninstall",
+                                                          "windows-service",
+                                                          "windows-registry"};
 
 struct KindInfo {
     RuleKind kind;

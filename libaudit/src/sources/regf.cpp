@@ -11,11 +11,11 @@ namespace audit::regf {
 namespace {
 
 constexpr std::size_t kBaseBlock = 4096;
-constexpr std::size_t kLogHeader = 512;   // a log's base block copy: its first sector
+constexpr std::size_t kLogHeader = 512;    // a log's base block copy: its first sector
 constexpr std::size_t kChecksummed = 508;  // the XOR-32 checksum covers the bytes before it
 constexpr std::uint32_t kNoCell = 0xffffffffu;
 constexpr std::uint32_t kMaxBinsSize = 0x7ffff000u;  // cell indexes are 31-bit
-constexpr std::size_t kSegment = 16344;  // data bytes per big-data segment
+constexpr std::size_t kSegment = 16344;              // data bytes per big-data segment
 constexpr std::size_t kMaxValueBytes = 64u << 20;
 constexpr std::size_t kMaxValuesPerKey = 1u << 20;
 constexpr std::uint64_t kLogSeed = 0xc5554e7a884def82ull;  // spec: 14219357686671994754
@@ -173,15 +173,13 @@ std::vector<LogEntry> read_log_entries(std::string_view log, const std::string& 
             break;
         }
         bool ok = entry.bins_size % kBaseBlock == 0 && entry.bins_size > 0 &&
-                  entry.bins_size <= kMaxBinsSize &&
-                  count <= (size - kLogEntryFixed) / 8;
+                  entry.bins_size <= kMaxBinsSize && count <= (size - kLogEntryFixed) / 8;
         std::size_t data = kLogEntryFixed + static_cast<std::size_t>(count) * 8;
         for (std::uint32_t i = 0; ok && i < count; ++i) {
             std::uint32_t poff = rd32(e, kLogEntryFixed + 8 * i);
             std::uint32_t psize = rd32(e, kLogEntryFixed + 8 * i + 4);
             ok = psize > 0 && psize % kLogHeader == 0 && poff % kLogHeader == 0 &&
-                 poff <= entry.bins_size && psize <= entry.bins_size - poff &&
-                 psize <= size - data;
+                 poff <= entry.bins_size && psize <= entry.bins_size - poff && psize <= size - data;
             if (ok) entry.pages.emplace_back(poff, e.substr(data, psize));
             data += psize;
         }
@@ -253,7 +251,8 @@ std::optional<std::vector<std::string>> Value::as_strings() const {
     for (std::size_t i = 0; i + 1 < data.size() + 1; i += 2) {
         bool nul = i + 1 >= data.size() || (data[i] == 0 && data[i + 1] == 0);
         if (!nul) continue;
-        if (i > start) out.push_back(utf16le_to_utf8(std::string_view(data).substr(start, i - start)));
+        if (i > start)
+            out.push_back(utf16le_to_utf8(std::string_view(data).substr(start, i - start)));
         start = i + 2;
     }
     return out;
@@ -312,8 +311,9 @@ Hive::Hive(std::string bytes, const std::vector<std::string>& logs) : data_(std:
         }
         const std::uint32_t from = status_.secondary_sequence;
         std::erase_if(entries, [&](const LogEntry& e) { return e.sequence < from; });
-        std::stable_sort(entries.begin(), entries.end(),
-                         [](const LogEntry& a, const LogEntry& b) { return a.sequence < b.sequence; });
+        std::stable_sort(entries.begin(), entries.end(), [](const LogEntry& a, const LogEntry& b) {
+            return a.sequence < b.sequence;
+        });
         if (!entries.empty() && entries.front().sequence != from)
             status_.notes.push_back("log entries start at sequence " +
                                     std::to_string(entries.front().sequence) + ", not " +
@@ -365,7 +365,8 @@ Hive::Hive(std::string bytes, const std::vector<std::string>& logs) : data_(std:
         if (bin.size() < 32 || bin.substr(0, 4) != "hbin")
             throw HiveError("no hive bin at " + hex32(pos));
         std::uint32_t off = rd32(bin, 4), size = rd32(bin, 8);
-        if (off != pos) throw HiveError("hive bin at " + hex32(pos) + " says it is at " + hex32(off));
+        if (off != pos)
+            throw HiveError("hive bin at " + hex32(pos) + " says it is at " + hex32(off));
         if (size < kBaseBlock || size % kBaseBlock != 0 || size > bins_size_ - pos)
             throw HiveError("hive bin at " + hex32(pos) + " has bad size " + std::to_string(size));
         bin_starts_.push_back(pos);

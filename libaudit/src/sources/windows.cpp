@@ -117,11 +117,10 @@ struct Collector {
         for (const auto& n : st.notes) warn(report.warnings, h.origin + ": " + n);
         if (!st.dirty) return;
         if (st.recovered)
-            warn(report.warnings, h.origin + ": dirty hive (sequence " +
-                                      std::to_string(st.primary_sequence) + "/" +
-                                      std::to_string(st.secondary_sequence) + "), recovered from " +
-                                      std::to_string(st.log_entries_applied) +
-                                      " transaction log entries");
+            warn(report.warnings,
+                 h.origin + ": dirty hive (sequence " + std::to_string(st.primary_sequence) + "/" +
+                     std::to_string(st.secondary_sequence) + "), recovered from " +
+                     std::to_string(st.log_entries_applied) + " transaction log entries");
         else
             failures.push_back(h.origin +
                                ": dirty hive and its transaction logs could not be applied; "
@@ -235,7 +234,8 @@ std::optional<std::string> CaseInsensitivePaths::find(std::string_view rel) {
         if (part.empty() || part == ".") continue;
         if (part == ".." || ++components > kMaxPathComponents) return std::nullopt;
         auto it = listings_.find(cur);
-        if (it == listings_.end()) it = listings_.emplace(cur, root_.list_dir(cur.empty() ? "/" : cur)).first;
+        if (it == listings_.end())
+            it = listings_.emplace(cur, root_.list_dir(cur.empty() ? "/" : cur)).first;
         if (!it->second) return std::nullopt;
         const auto& names = *it->second;
         std::string match;
@@ -344,7 +344,8 @@ void read_uninstall(const regf::Hive& hive, std::string_view subpath, const std:
         item.extra["key_name"] = clean(key.name);
         item.extra["view"] = view;
         if (display.empty()) item.extra["no_display_name"] = true;
-        for (const char* f : {"InstallLocation", "UninstallString", "DisplayIcon", "InstallSource"}) {
+        for (const char* f :
+             {"InstallLocation", "UninstallString", "DisplayIcon", "InstallSource"}) {
             std::string v = string_value(hive, key, f);
             if (v.empty()) continue;
             std::string field = f == std::string_view("InstallLocation")   ? "install_location"
@@ -522,9 +523,9 @@ SourceReport WindowsSoftwareSource::collect(const fs::Root& root,
         auto h = load_hive(root, paths, std::string(kConfigDir) + "/SOFTWARE");
         if (!h.hive) {
             rep.status = SourceStatus::failed;
-            rep.error = h.error.empty() ? "Windows root without a SOFTWARE hive in " +
-                                              std::string(kConfigDir)
-                                        : h.origin + ": " + h.error;
+            rep.error = h.error.empty()
+                            ? "Windows root without a SOFTWARE hive in " + std::string(kConfigDir)
+                            : h.origin + ": " + h.error;
             return rep;
         }
         c.hive_state(h);
@@ -565,9 +566,9 @@ SourceReport WindowsSystemSource::collect(const fs::Root& root,
         auto h = load_hive(root, paths, std::string(kConfigDir) + "/SYSTEM");
         if (!h.hive) {
             rep.status = SourceStatus::failed;
-            rep.error = h.error.empty() ? "Windows root without a SYSTEM hive in " +
-                                              std::string(kConfigDir)
-                                        : h.origin + ": " + h.error;
+            rep.error = h.error.empty()
+                            ? "Windows root without a SYSTEM hive in " + std::string(kConfigDir)
+                            : h.origin + ": " + h.error;
             return rep;
         }
         c.hive_state(h);

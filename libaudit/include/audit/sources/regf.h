@@ -47,8 +47,8 @@ struct Value {
 
 // A key node as found in the hive (a cheap handle: re-read from the hive's bytes on demand).
 struct Key {
-    std::uint32_t offset = 0;  // of the nk cell, relative to the hive bins data
-    std::string name;          // UTF-8
+    std::uint32_t offset = 0;        // of the nk cell, relative to the hive bins data
+    std::string name;                // UTF-8
     std::uint64_t last_written = 0;  // FILETIME
     std::uint32_t subkey_count = 0, value_count = 0;
 };
@@ -58,8 +58,8 @@ struct HiveStatus {
     std::uint32_t primary_sequence = 0, secondary_sequence = 0;
     std::uint32_t minor_version = 0;
     bool checksum_ok = false;
-    bool dirty = false;       // sequence numbers differ or checksum wrong
-    bool recovered = false;   // dirty, and transaction log entries made it consistent
+    bool dirty = false;      // sequence numbers differ or checksum wrong
+    bool recovered = false;  // dirty, and transaction log entries made it consistent
     std::uint32_t log_entries_applied = 0;
     std::vector<std::string> notes;  // what recovery found (skipped logs, bad entries, ...)
     // Clean, or dirty and recovered: the bytes are what Windows would load.

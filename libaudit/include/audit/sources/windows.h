@@ -57,7 +57,7 @@ class CaseInsensitivePaths {
 
 // What the hives say about the host; empty fields where they say nothing.
 struct WindowsIdentity {
-    std::string machine_guid;  // SOFTWARE Microsoft\Cryptography\MachineGuid, lower case
+    std::string machine_guid;   // SOFTWARE Microsoft\Cryptography\MachineGuid, lower case
     std::string computer_name;  // SYSTEM <current control set>\Control\ComputerName\ComputerName
     std::string product_name, display_version, build;  // SOFTWARE ...\Windows NT\CurrentVersion
 };
