@@ -14,8 +14,7 @@
 
 namespace audit::attest {
 
-inline constexpr std::string_view kAttestationPredicate =
-    "urn:audit-toolkit:removal-attestation:v1";
+inline constexpr std::string_view kAttestationPredicate = "urn:audit-toolkit:removal-attestation:v1";
 
 enum class Status { removed, absent, present, inconclusive };
 const char* to_string(Status s);
@@ -26,7 +25,7 @@ struct BundleSummary {
     std::string kit_id;
     std::uint64_t sequence = 0;
     std::string previous_sha256;  // "" for a kit's first bundle
-    std::string finished;         // scan end, host clock (RFC 3339)
+    std::string finished;  // scan end, host clock (RFC 3339)
     std::string hostname, machine_id, dmi_product_uuid;
     std::string windows_machine_guid;  // a Windows disk's MachineGuid
     nlohmann::json predicate;

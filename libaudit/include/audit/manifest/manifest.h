@@ -25,7 +25,7 @@ struct Rule {
     std::string id;  // unique within the manifest
     Confidence confidence = Confidence::strong;
     RuleKind kind = RuleKind::package;
-    std::string ecosystem;              // package/publisher rules: "deb", "rpm", ... ("" = any)
+    std::string ecosystem;  // package/publisher rules: "deb", "rpm", ... ("" = any)
     std::vector<std::string> patterns;  // names, globs or hex digests
     // Matches of this rule are residue (left-over configuration or data such as /etc/opt/...),
     // reported with the product but never proof that it is installed.
@@ -42,7 +42,7 @@ struct Manifest {
     std::vector<std::string> references;
     std::vector<Rule> rules;
 
-    std::string file;            // where it was loaded from (file name only in evidence)
+    std::string file;  // where it was loaded from (file name only in evidence)
     std::string sha256, sha384;  // of the file's bytes
 };
 

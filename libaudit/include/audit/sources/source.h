@@ -14,9 +14,9 @@
 namespace audit::sources {
 
 enum class SourceStatus {
-    ran,     // the database was there and was read completely
-    absent,  // this ecosystem is not present on the root (no database)
-    failed,  // present but could not be read (fully): never means "nothing installed"
+    ran,      // the database was there and was read completely
+    absent,   // this ecosystem is not present on the root (no database)
+    failed,   // present but could not be read (fully): never means "nothing installed"
 };
 const char* to_string(SourceStatus s);
 
@@ -34,7 +34,7 @@ struct SourceReport {
 };
 
 class Source {
-  public:
+public:
     virtual ~Source() = default;
     virtual std::string_view name() const = 0;
     virtual std::string_view ecosystem() const = 0;
