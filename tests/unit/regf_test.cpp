@@ -239,6 +239,9 @@ TEST_CASE("our parser agrees with hivex on hives hivex wrote", "[regf][hivex]") 
     CHECK(h.value(*t, "m")->as_strings() == std::vector<std::string>{"a", "b"});
     CHECK(h.value(*t, "e")->as_string() == "%A%");
     CHECK(h.value(*t, "long")->data.size() == 20000);
+    // hivexget prints string values as text: the same as our UTF-16 decoding.
+    CHECK(sh("hivexget " + (tmp.path / "h").string() + " '\\Types' s") ==
+          *h.value(*t, "s")->as_string() + "\n");
 }
 
 TEST_CASE("dirty hives are recovered from HvLE transaction logs", "[regf]") {
@@ -307,6 +310,11 @@ TEST_CASE("dirty hives are recovered from HvLE transaction logs", "[regf]") {
         bool noted = false;
         for (const auto& n : h.status().notes) noted = noted || n.find("gap") != std::string::npos;
         CHECK(noted);
+    }
+    SECTION("a log claiming a huge hive is not allowed to allocate it") {
+        Hive h(primary, {make_log(primary, {{4, 0x7ffff000u, {{4096, page1}}}})});
+        CHECK(h.status().log_entries_applied == 0);
+        CHECK_FALSE(h.status().complete());
     }
     SECTION("no logs: opened as it is, marked incomplete") {
         std::string dirty_but_intact = good;

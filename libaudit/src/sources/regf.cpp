@@ -318,8 +318,19 @@ Hive::Hive(std::string bytes, const std::vector<std::string>& logs) : data_(std:
             status_.notes.push_back("log entries start at sequence " +
                                     std::to_string(entries.front().sequence) + ", not " +
                                     std::to_string(from) + " (partial reconcile assumed)");
+        // Growth must come from logged pages: a tiny log claiming a huge hive gets no allocation.
+        std::size_t logged = 0;
+        for (const auto& e : entries)
+            for (const auto& p : e.pages) logged += p.second.size();
+        const std::size_t budget = data_.size() - kBaseBlock + logged;
         std::uint32_t last = 0, bins = 0;
         for (const auto& e : entries) {
+            if (e.bins_size > budget) {
+                status_.notes.push_back(e.where + ": hive bins size " +
+                                        std::to_string(e.bins_size) +
+                                        " beyond what the logs hold, recovery stops");
+                break;
+            }
             if (status_.log_entries_applied > 0 && e.sequence != last + 1) {
                 if (e.sequence != last)
                     status_.notes.push_back("gap in log sequence after " + std::to_string(last) +
