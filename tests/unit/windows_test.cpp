@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "audit/fs/root.h"
 #include "audit/host/identity.h"
@@ -45,9 +46,17 @@ bool have_hivex() {
 
 const std::string kGuid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
 
-void layout(const stdfs::path& root, const char* state) {
-    sh("bash " + std::string(AUDIT_SOURCE_DIR) + "/tests/fixtures/windows-root.sh layout " +
-       root.string() + " " + state + " " + kGuid + " >/dev/null");
+// hivex runs take seconds: each state is laid out once per test run and copied from there.
+void layout(const stdfs::path& root, const std::string& state) {
+    static std::map<std::string, TempDir> made;
+    auto it = made.find(state);
+    if (it == made.end()) {
+        it = made.try_emplace(state).first;
+        sh("bash " + std::string(AUDIT_SOURCE_DIR) + "/tests/fixtures/windows-root.sh layout " +
+           (it->second.path / "root").string() + " " + state + " " + kGuid + " >/dev/null");
+    }
+    stdfs::create_directories(root);
+    stdfs::copy(it->second.path / "root", root, stdfs::copy_options::recursive);
 }
 
 const InventoryItem* find(const std::vector<InventoryItem>& items, std::string_view ecosystem,
