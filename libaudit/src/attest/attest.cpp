@@ -89,6 +89,7 @@ std::vector<KitIssue> chain_issues(const std::vector<const BundleSummary*>& bund
 
 std::string host_key(const BundleSummary& b) {
     if (!b.machine_id.empty()) return "machine-id:" + b.machine_id;
+    if (!b.windows_machine_guid.empty()) return "windows-machine-guid:" + b.windows_machine_guid;
     if (!b.dmi_product_uuid.empty()) return "dmi:" + b.dmi_product_uuid;
     return "hostname:" + b.hostname;
 }
@@ -148,6 +149,7 @@ BundleSummary summarize(const evidence::Bundle& bundle) {
         s.hostname = str(host, "hostname");
         s.machine_id = str(host.value("ids", json::object()), "machine_id");
         s.dmi_product_uuid = str(host.value("ids", json::object()), "dmi_product_uuid");
+        s.windows_machine_guid = str(host.value("ids", json::object()), "windows_machine_guid");
     } catch (const json::exception& e) {
         throw VerifyError(bundle.path + ": statement predicate is incomplete (" + e.what() + ")");
     }

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "audit/error.h"
+#include "audit/sources/windows.h"
 
 namespace audit::host {
 
@@ -62,6 +63,16 @@ std::string unquote(std::string_view v) {
         return out;
     }
     return trim(v);
+}
+
+// 8-4-4-4-12 hex digits, as MachineGuid is written.
+bool is_guid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -127,6 +138,22 @@ HostIdentity identify(const fs::Root& root) {
     id.os_id = os["ID"];
     id.os_version_id = os["VERSION_ID"];
     id.os_pretty_name = os["PRETTY_NAME"];
+
+    // A Windows disk has none of the files above; its registry holds the same facts.
+    if (!id.live && id.os_id.empty()) {
+        if (auto win = sources::windows_identity(root)) {
+            id.os_id = "windows";
+            if (is_guid(win->machine_guid)) id.windows_machine_guid = win->machine_guid;
+            if (id.hostname.empty()) id.hostname = printable(win->computer_name, 253);
+            id.os_version_id = printable(win->build, 32);
+            std::string pretty = printable(win->product_name);
+            std::string detail = printable(win->display_version, 32);
+            if (!win->build.empty())
+                detail += (detail.empty() ? "build " : ", build ") + printable(win->build, 32);
+            if (!detail.empty()) pretty += (pretty.empty() ? "" : " ") + ("(" + detail + ")");
+            id.os_pretty_name = pretty.empty() ? "Windows" : pretty;
+        }
+    }
     return id;
 }
 
@@ -135,6 +162,7 @@ nlohmann::json HostIdentity::to_json() const {
             {"label", label()},
             {"machine_id", machine_id},
             {"dmi_product_uuid", dmi_product_uuid},
+            {"windows_machine_guid", windows_machine_guid},
             {"os_id", os_id},
             {"os_version_id", os_version_id},
             {"os_pretty_name", os_pretty_name},
@@ -146,6 +174,7 @@ nlohmann::json HostIdentity::stable_ids() const {
     nlohmann::json j = nlohmann::json::object();
     if (!machine_id.empty()) j["machine_id"] = machine_id;
     if (!dmi_product_uuid.empty()) j["dmi_product_uuid"] = dmi_product_uuid;
+    if (!windows_machine_guid.empty()) j["windows_machine_guid"] = windows_machine_guid;
     return j;
 }
 
@@ -162,6 +191,7 @@ std::string HostIdentity::label() const {
     while (!out.empty() && (out.back() == '.' || out.back() == '-')) out.pop_back();
     if (!out.empty()) return out;
     if (machine_id.size() >= 12) return "host-" + machine_id.substr(0, 12);
+    if (windows_machine_guid.size() >= 8) return "host-" + windows_machine_guid.substr(0, 8);
     return "unknown-host";
 }
 

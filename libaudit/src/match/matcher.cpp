@@ -164,6 +164,27 @@ std::set<std::string> dangling_unit_links(const std::vector<InventoryItem>& inve
     return out;
 }
 
+// Windows services and drivers from the registry (names are case-insensitive there).
+void match_windows_services(const Rule& rule, const std::vector<Glob>& globs,
+                            const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory)
+        if (item.ecosystem == "windows-service" && any_match(globs, item.name))
+            out.add(rule.residue || !item.installed(), inventory_record(item));
+}
+
+// Any inventory item that names its registry key (Windows sources set extra.registry_key).
+void match_registry(const Rule& rule, const std::vector<Glob>& globs,
+                    const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory) {
+        auto it = item.extra.find("registry_key");
+        if (it == item.extra.end() || !it->is_string()) continue;
+        if (!any_match(globs, registry_key_text(it->get<std::string>()))) continue;
+        nlohmann::json record = inventory_record(item);
+        record["inventory"]["registry_key"] = *it;
+        out.add(rule.residue || !item.installed(), record);
+    }
+}
+
 void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::FileRecord>& files,
                  const std::set<std::string>& dangling, RuleRecords& out) {
     std::vector<Glob> globs;
@@ -192,6 +213,7 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
                 break;
             case RuleKind::package:
             case RuleKind::publisher:
+            case RuleKind::registry:
                 break;
         }
         if (hit)
@@ -232,6 +254,19 @@ Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
 }
 
 }  // namespace
+
+std::string registry_glob_text(std::string_view pattern) {
+    std::string out(pattern);
+    std::replace(out.begin(), out.end(), '\\', '/');
+    return out;
+}
+
+std::string registry_key_text(std::string_view key) {
+    std::string out(key);
+    std::replace(out.begin(), out.end(), '/', '\x1f');
+    std::replace(out.begin(), out.end(), '\\', '/');
+    return out;
+}
 
 bool Finding::proves_presence() const {
     return !residue && (confidence == Confidence::definitive || confidence == Confidence::strong);
@@ -289,10 +324,17 @@ std::vector<Finding> match(const std::vector<Manifest>& manifests,
     for (const auto& m : manifests) {
         for (const auto& rule : m.rules) {
             RuleRecords records;
-            if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher)
+            if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher) {
                 match_inventory(rule, compile(m, rule, true), inventory, records);
-            else
+            } else if (rule.kind == RuleKind::registry) {
+                Rule as_globs = rule;
+                for (auto& p : as_globs.patterns) p = registry_glob_text(p);
+                match_registry(rule, compile(m, as_globs, true), inventory, records);
+            } else {
                 match_files(m, rule, files, dangling, records);
+                if (rule.kind == RuleKind::service)
+                    match_windows_services(rule, compile(m, rule, true), inventory, records);
+            }
             if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
                 match_units(rule, compile(m, rule, false, rule.kind == RuleKind::module), inventory,
                             records);

@@ -6,11 +6,12 @@
 #include "audit/sources/npm.h"
 #include "audit/sources/pacman.h"
 #include "audit/sources/python.h"
-#include "audit/sources/snap.h"
 #include "audit/sources/rpm.h"
+#include "audit/sources/snap.h"
 #include "audit/sources/source.h"
 #include "audit/sources/systemd.h"
 #include "audit/sources/sysv.h"
+#include "audit/sources/windows.h"
 
 namespace audit::sources {
 
@@ -32,6 +33,7 @@ nlohmann::json SourceReport::to_json() const {
                         {"status", to_string(status)},
                         {"items", items},
                         {"warnings", warnings}};
+    if (!covers.empty()) j["covers"] = covers;
     if (!error.empty()) j["error"] = error;
     return j;
 }
@@ -50,6 +52,9 @@ std::vector<std::unique_ptr<Source>> all_sources() {
     out.push_back(std::make_unique<LiveSource>());
     out.push_back(std::make_unique<PythonSource>());
     out.push_back(std::make_unique<NpmSource>());
+    out.push_back(std::make_unique<WindowsSoftwareSource>());
+    out.push_back(std::make_unique<WindowsSystemSource>());
+    out.push_back(std::make_unique<WindowsUserSource>());
     return out;
 }
 

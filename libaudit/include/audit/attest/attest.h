@@ -27,6 +27,7 @@ struct BundleSummary {
     std::string previous_sha256;  // "" for a kit's first bundle
     std::string finished;  // scan end, host clock (RFC 3339)
     std::string hostname, machine_id, dmi_product_uuid;
+    std::string windows_machine_guid;  // a Windows disk's MachineGuid
     nlohmann::json predicate;
     nlohmann::json findings = nlohmann::json::array();  // findings.json
 };
@@ -37,7 +38,7 @@ struct Evidence {
 };
 
 struct HostProductStatus {
-    std::string host_key;  // "machine-id:…" or "dmi:…" or "hostname:…"
+    std::string host_key;  // "machine-id:…", "windows-machine-guid:…", "dmi:…" or "hostname:…"
     std::string hostname;
     nlohmann::json host_ids;
     std::string product, product_name;

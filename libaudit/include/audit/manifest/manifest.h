@@ -15,8 +15,9 @@ enum class RuleKind {
     publisher,  // vendor / maintainer patterns (glob, case-insensitive) in an ecosystem or all
     path,       // path globs under the root ("/opt/kaspersky/**")
     file_hash,  // sha256 / sha384 digests of files
-    service,    // service / unit names (systemd units, SysV init scripts)
+    service,    // service / unit names (systemd units, SysV init scripts, Windows services)
     module,     // kernel module names
+    registry,   // Windows registry key paths (globs, '\' separated: "HKLM\SOFTWARE\Vendor\**")
 };
 const char* to_string(RuleKind k);
 
