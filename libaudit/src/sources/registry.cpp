@@ -1,4 +1,6 @@
 #include "audit/sources/dpkg.h"
+#include "audit/sources/macos.h"
+#include "audit/sources/pe_files.h"
 #include "audit/sources/source.h"
 
 namespace audit::sources {
@@ -28,6 +30,11 @@ nlohmann::json SourceReport::to_json() const {
 std::vector<std::unique_ptr<Source>> all_sources() {
     std::vector<std::unique_ptr<Source>> out;
     out.push_back(std::make_unique<DpkgSource>());
+    out.push_back(std::make_unique<PeFileSource>());
+    out.push_back(std::make_unique<MacAppSource>());
+    out.push_back(std::make_unique<MacExtensionSource>());
+    out.push_back(std::make_unique<MacReceiptSource>());
+    out.push_back(std::make_unique<LaunchdSource>());
     return out;
 }
 
