@@ -27,21 +27,24 @@ constexpr std::size_t kMaxId = 64;
 constexpr std::int64_t kSchema = 1;
 
 // Ecosystems the sources report; a typo in a manifest must fail, not silently never match.
-constexpr std::array<std::string_view, 9> kEcosystems = {
-    "deb", "rpm", "apk", "pacman", "snap", "flatpak", "windows", "msi", "macos"};
+constexpr std::array<std::string_view, 14> kEcosystems = {
+    "deb", "rpm",   "apk",       "pacman",    "snap",      "flatpak", "windows",
+    "msi", "macos", "macos-app", "macos-ext", "macos-pkg", "launchd", "pe"};
 
 struct KindInfo {
     RuleKind kind;
     std::string_view name;
     std::array<std::string_view, 2> pattern_keys;  // "" = unused slot
 };
-constexpr std::array<KindInfo, 6> kKinds = {{
+constexpr std::array<KindInfo, 8> kKinds = {{
     {RuleKind::package, "package", {"names", ""}},
     {RuleKind::publisher, "publisher", {"publishers", ""}},
     {RuleKind::path, "path", {"paths", ""}},
     {RuleKind::file_hash, "file_hash", {"sha256", "sha384"}},
     {RuleKind::service, "service", {"units", ""}},
     {RuleKind::module, "module", {"modules", ""}},
+    {RuleKind::pe_signer, "pe_signer", {"signers", ""}},
+    {RuleKind::pe_version, "pe_version", {"companies", "products"}},
 }};
 
 bool is_pattern_key(std::string_view key) {
@@ -208,7 +211,7 @@ class Reader {
         if (!info)
             fail(kind->source(), "kind \"" + kind_name +
                                      "\" is not one of package, publisher, path, file_hash, "
-                                     "service, module");
+                                     "service, module, pe_signer, pe_version");
         r.kind = info->kind;
 
         const toml::node* confidence = table.get("confidence");
@@ -241,7 +244,7 @@ class Reader {
                     fail(node.source(),
                          "ecosystem \"" + r.ecosystem +
                              "\" is not one of deb, rpm, apk, pacman, snap, flatpak, windows, "
-                             "msi, macos");
+                             "msi, macos, macos-app, macos-ext, macos-pkg, launchd, pe");
             } else if (k == info->pattern_keys[0] || k == info->pattern_keys[1]) {
                 has_patterns = true;
                 const std::size_t room =
@@ -258,12 +261,16 @@ class Reader {
                                                  : digest(n, std::move(v), 96, "sha384");
                         case RuleKind::package:
                         case RuleKind::publisher:
+                        case RuleKind::pe_signer:
+                        case RuleKind::pe_version:
                             break;
                     }
                     return glob(n, std::move(v), false, false);
                 });
                 patterns_total += values.size();
-                r.patterns.insert(r.patterns.end(), values.begin(), values.end());
+                auto& into =
+                    r.kind == RuleKind::pe_version && k == "products" ? r.products : r.patterns;
+                into.insert(into.end(), values.begin(), values.end());
             } else if (is_pattern_key(k)) {
                 std::string expected(info->pattern_keys[0]);
                 if (!info->pattern_keys[1].empty())

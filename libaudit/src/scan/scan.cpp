@@ -61,6 +61,13 @@ json product_coverage(const manifest::Manifest& m,
     for (const auto& r : reports) by_ecosystem[r.ecosystem] = &r;
     std::set<std::string> gaps, not_examined;
     bool needs_walk = false;
+    auto need = [&](const std::string& ecosystem) {
+        auto it = by_ecosystem.find(ecosystem);
+        if (it == by_ecosystem.end())
+            not_examined.insert(ecosystem);
+        else if (it->second->status == sources::SourceStatus::failed)
+            gaps.insert("source " + it->second->name + " failed: " + it->second->error);
+    };
     for (const auto& rule : m.rules) {
         if (rule.kind == manifest::RuleKind::package ||
             rule.kind == manifest::RuleKind::publisher) {
@@ -70,14 +77,15 @@ json product_coverage(const manifest::Manifest& m,
                         gaps.insert("source " + r.name + " failed: " + r.error);
                 continue;
             }
-            auto it = by_ecosystem.find(rule.ecosystem);
-            if (it == by_ecosystem.end()) {
-                not_examined.insert(rule.ecosystem);
-            } else if (it->second->status == sources::SourceStatus::failed) {
-                gaps.insert("source " + it->second->name + " failed: " + it->second->error);
-            }
+            need(rule.ecosystem);
+        } else if (rule.kind == manifest::RuleKind::pe_signer ||
+                   rule.kind == manifest::RuleKind::pe_version) {
+            need("pe");
         } else {
             needs_walk = true;
+            // Service rules also match launchd jobs, so they need that source too.
+            if (rule.kind == manifest::RuleKind::service && by_ecosystem.count("launchd"))
+                need("launchd");
         }
     }
     if (needs_walk)
