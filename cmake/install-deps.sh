@@ -7,6 +7,7 @@ pkgs=(
     libarchive-dev libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev
     zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
     dpkg-dev fakeroot openssl python3-securesystemslib zstd tar strace
+    gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 osslsigncode
 )
 missing=()
 for p in "${pkgs[@]}"; do
