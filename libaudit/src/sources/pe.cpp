@@ -16,7 +16,6 @@ constexpr std::size_t kMaxResourceEntries = 4096;
 constexpr std::size_t kMaxVersionStrings = 64;
 constexpr std::size_t kMaxStringChars = 1024;
 constexpr std::size_t kMaxCertEntries = 16;
-constexpr int kMaxBlockDepth = 4;  // VS_VERSIONINFO > StringFileInfo > StringTable > String
 constexpr std::uint16_t kCertTypePkcs7 = 0x0002;
 constexpr std::uint32_t kRtVersion = 16;
 constexpr std::size_t kDirResource = 2, kDirSecurity = 4;
