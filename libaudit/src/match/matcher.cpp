@@ -208,7 +208,9 @@ void match_pe(const Manifest& m, const Rule& rule, const std::vector<InventoryIt
     const std::vector<Glob> products = compile(m, products_rule, true);
     for (const auto& item : inventory) {
         if (item.ecosystem != "pe") continue;
-        const nlohmann::json sig = item.extra.value("signature", nlohmann::json::object());
+        const auto found = item.extra.find("signature");
+        const nlohmann::json sig =
+            found != item.extra.end() && found->is_object() ? *found : nlohmann::json::object();
         bool hit = false;
         if (rule.kind == RuleKind::pe_signer) {
             for (const char* key : {"subject", "subject_cn"}) {
