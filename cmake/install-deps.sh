@@ -12,6 +12,7 @@ pkgs=(
     # pack), modinfo (kmod) and gcc/objcopy for modules, systemctl --root, Debian's pip.
     pacman-package-manager libarchive-tools kmod binutils gzip systemd python3-pip
     libhivex-bin libwin-hivex-perl
+    gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 osslsigncode
 )
 # npm: Debian's package unless a node installation already provides one (NodeSource's nodejs
 # bundles npm and conflicts with Debian's npm package).

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "audit/error.h"
+#include "audit/sources/plist.h"
 #include "audit/sources/windows.h"
 
 namespace audit::host {
@@ -73,6 +74,39 @@ bool is_guid(std::string_view s) {
         if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
     }
     return true;
+}
+
+// A small plist, or nullopt when missing, unreadable or malformed (not an identifier then).
+std::optional<plist::Value> read_plist(const fs::Root& root, const char* rel) {
+    auto bytes = read_small(root, rel);
+    if (!bytes) return std::nullopt;
+    try {
+        return plist::parse(*bytes, rel);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+// A macOS disk names itself in SystemVersion.plist and SystemConfiguration's preferences.
+void identify_macos(const fs::Root& root, HostIdentity& id) {
+    auto version = read_plist(root, "System/Library/CoreServices/SystemVersion.plist");
+    if (!version) return;
+    id.os_id = "macos";
+    id.os_version_id = printable(version->string_at("ProductVersion"));
+    id.os_pretty_name = printable(version->string_at("ProductName") + " " + id.os_version_id);
+    if (auto build = printable(version->string_at("ProductBuildVersion")); !build.empty())
+        id.os_pretty_name += " (" + build + ")";
+    if (!id.hostname.empty()) return;
+    auto prefs = read_plist(root, "Library/Preferences/SystemConfiguration/preferences.plist");
+    const plist::Value* system = prefs ? prefs->find("System") : nullptr;
+    if (!system) return;
+    std::string name;
+    if (const auto* sys = system->find("System")) name = sys->string_at("HostName");
+    if (const auto* net = system->find("Network"); name.empty() && net)
+        if (const auto* names = net->find("HostNames")) name = names->string_at("LocalHostName");
+    if (const auto* sys = system->find("System"); name.empty() && sys)
+        name = sys->string_at("ComputerName");
+    id.hostname = printable(name, 253);
 }
 
 }  // namespace
@@ -154,6 +188,7 @@ HostIdentity identify(const fs::Root& root) {
             id.os_pretty_name = pretty.empty() ? "Windows" : pretty;
         }
     }
+    if (id.os_id.empty() && !id.live) identify_macos(root, id);
     return id;
 }
 

@@ -27,7 +27,7 @@ constexpr std::size_t kMaxId = 64;
 constexpr std::int64_t kSchema = 1;
 
 // Ecosystems the sources report; a typo in a manifest must fail, not silently never match.
-constexpr std::array<std::string_view, 15> kEcosystems = {"deb",
+constexpr std::array<std::string_view, 20> kEcosystems = {"deb",
                                                           "rpm",
                                                           "apk",
                                                           "pacman",
@@ -41,14 +41,19 @@ constexpr std::array<std::string_view, 15> kEcosystems = {"deb",
                                                           "macos",
                                                           "windows-uninstall",
                                                           "windows-service",
-                                                          "windows-registry"};
+                                                          "windows-registry",
+                                                          "macos-app",
+                                                          "macos-ext",
+                                                          "macos-pkg",
+                                                          "launchd",
+                                                          "pe"};
 
 struct KindInfo {
     RuleKind kind;
     std::string_view name;
     std::array<std::string_view, 2> pattern_keys;  // "" = unused slot
 };
-constexpr std::array<KindInfo, 7> kKinds = {{
+constexpr std::array<KindInfo, 9> kKinds = {{
     {RuleKind::package, "package", {"names", ""}},
     {RuleKind::publisher, "publisher", {"publishers", ""}},
     {RuleKind::path, "path", {"paths", ""}},
@@ -56,6 +61,8 @@ constexpr std::array<KindInfo, 7> kKinds = {{
     {RuleKind::service, "service", {"units", ""}},
     {RuleKind::module, "module", {"modules", ""}},
     {RuleKind::registry, "registry", {"keys", ""}},
+    {RuleKind::pe_signer, "pe_signer", {"signers", ""}},
+    {RuleKind::pe_version, "pe_version", {"companies", "products"}},
 }};
 
 bool is_pattern_key(std::string_view key) {
@@ -239,7 +246,7 @@ class Reader {
         if (!info)
             fail(kind->source(), "kind \"" + kind_name +
                                      "\" is not one of package, publisher, path, file_hash, "
-                                     "service, module, registry");
+                                     "service, module, registry, pe_signer, pe_version");
         r.kind = info->kind;
 
         const toml::node* confidence = table.get("confidence");
@@ -272,7 +279,8 @@ class Reader {
                     fail(node.source(),
                          "ecosystem \"" + r.ecosystem +
                              "\" is not one of deb, rpm, apk, pacman, snap, flatpak, windows, "
-                             "msi, macos, windows-uninstall, windows-service, windows-registry");
+                             "msi, macos, windows-uninstall, windows-service, windows-registry, "
+                             "macos-app, macos-ext, macos-pkg, launchd, pe");
             } else if (k == info->pattern_keys[0] || k == info->pattern_keys[1]) {
                 has_patterns = true;
                 const std::size_t room =
@@ -291,12 +299,16 @@ class Reader {
                             return registry_key(n, std::move(v));
                         case RuleKind::package:
                         case RuleKind::publisher:
+                        case RuleKind::pe_signer:
+                        case RuleKind::pe_version:
                             break;
                     }
                     return glob(n, std::move(v), false, false);
                 });
                 patterns_total += values.size();
-                r.patterns.insert(r.patterns.end(), values.begin(), values.end());
+                auto& into =
+                    r.kind == RuleKind::pe_version && k == "products" ? r.products : r.patterns;
+                into.insert(into.end(), values.begin(), values.end());
             } else if (is_pattern_key(k)) {
                 std::string expected(info->pattern_keys[0]);
                 if (!info->pattern_keys[1].empty())

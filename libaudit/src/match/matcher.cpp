@@ -214,6 +214,8 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
             case RuleKind::package:
             case RuleKind::publisher:
             case RuleKind::registry:
+            case RuleKind::pe_signer:
+            case RuleKind::pe_version:
                 break;
         }
         if (hit)
@@ -236,6 +238,55 @@ void match_units(const Rule& rule, const std::vector<Glob>& globs,
         else if (rule.kind == RuleKind::module)
             hit = item.ecosystem == "kmod" && any_match(globs, module_name(item.name));
         if (hit) out.add(rule.residue || !item.installed(), inventory_record(item));
+    }
+}
+
+// launchd jobs are services too: a service rule matches their Label.
+void match_launchd(const std::vector<Glob>& globs, const Rule& rule,
+                   const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory)
+        if (item.ecosystem == "launchd" && any_match(globs, item.name))
+            out.add(rule.residue || !item.installed(), inventory_record(item));
+}
+
+std::string extra_string(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// PE files (ecosystem "pe"): signer subject (whole DN or its CN) or version-resource strings.
+void match_pe(const Manifest& m, const Rule& rule, const std::vector<InventoryItem>& inventory,
+              RuleRecords& out) {
+    const std::vector<Glob> globs = compile(m, rule, true);
+    Rule products_rule = rule;
+    products_rule.patterns = rule.products;
+    const std::vector<Glob> products = compile(m, products_rule, true);
+    for (const auto& item : inventory) {
+        if (item.ecosystem != "pe") continue;
+        const auto found = item.extra.find("signature");
+        const nlohmann::json sig =
+            found != item.extra.end() && found->is_object() ? *found : nlohmann::json::object();
+        bool hit = false;
+        if (rule.kind == RuleKind::pe_signer) {
+            for (const char* key : {"subject", "subject_cn"}) {
+                const std::string v = extra_string(sig, key);
+                hit = hit || (!v.empty() && any_match(globs, v));
+            }
+        } else {
+            const std::string company = extra_string(item.extra, "company_name");
+            const std::string product = extra_string(item.extra, "product_name");
+            hit = (!company.empty() && any_match(globs, company)) ||
+                  (!product.empty() && any_match(products, product));
+        }
+        if (!hit) continue;
+        nlohmann::json record = inventory_record(item);
+        // Whether the signature is intact belongs with the match: a subject alone is a claim.
+        if (sig.value("present", false))
+            record["inventory"]["signature"] = {
+                {"subject", extra_string(sig, "subject")},
+                {"digest_matches", sig.value("digest_matches", false)},
+                {"signature_check", extra_string(sig, "signature_check")}};
+        out.add(rule.residue, record);
     }
 }
 
@@ -330,6 +381,8 @@ std::vector<Finding> match(const std::vector<Manifest>& manifests,
                 Rule as_globs = rule;
                 for (auto& p : as_globs.patterns) p = registry_glob_text(p);
                 match_registry(rule, compile(m, as_globs, true), inventory, records);
+            } else if (rule.kind == RuleKind::pe_signer || rule.kind == RuleKind::pe_version) {
+                match_pe(m, rule, inventory, records);
             } else {
                 match_files(m, rule, files, dangling, records);
                 if (rule.kind == RuleKind::service)
@@ -338,6 +391,8 @@ std::vector<Finding> match(const std::vector<Manifest>& manifests,
             if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
                 match_units(rule, compile(m, rule, false, rule.kind == RuleKind::module), inventory,
                             records);
+            if (rule.kind == RuleKind::service)
+                match_launchd(compile(m, rule, false), rule, inventory, records);
             if (!records.present.empty())
                 findings.push_back(make_finding(m, rule, false, records.present));
             if (!records.residue.empty())

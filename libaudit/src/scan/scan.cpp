@@ -90,6 +90,9 @@ json product_coverage(const manifest::Manifest& m,
             // Registry rules match every hive's keys: machine, user and SYSTEM hives.
             need("windows-registry", false);
             need("windows-service", false);
+        } else if (rule.kind == manifest::RuleKind::pe_signer ||
+                   rule.kind == manifest::RuleKind::pe_version) {
+            need("pe", true);
         } else {
             // Services are unit files and, on Windows, the SYSTEM hive's services.
             if (rule.kind == manifest::RuleKind::service) need("windows-service", false);
@@ -102,6 +105,8 @@ json product_coverage(const manifest::Manifest& m,
                 if (r.status == sources::SourceStatus::failed &&
                     std::find(names.begin(), names.end(), r.name) != names.end())
                     gaps.insert("source " + r.name + " failed: " + r.error);
+            // Service rules also match launchd jobs, so they need that source too.
+            if (rule.kind == manifest::RuleKind::service) need("launchd", false);
         }
     }
     if (needs_walk)

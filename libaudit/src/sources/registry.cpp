@@ -3,8 +3,10 @@
 #include "audit/sources/flatpak.h"
 #include "audit/sources/kmod.h"
 #include "audit/sources/live.h"
+#include "audit/sources/macos.h"
 #include "audit/sources/npm.h"
 #include "audit/sources/pacman.h"
+#include "audit/sources/pe_files.h"
 #include "audit/sources/python.h"
 #include "audit/sources/rpm.h"
 #include "audit/sources/snap.h"
@@ -55,6 +57,11 @@ std::vector<std::unique_ptr<Source>> all_sources() {
     out.push_back(std::make_unique<WindowsSoftwareSource>());
     out.push_back(std::make_unique<WindowsSystemSource>());
     out.push_back(std::make_unique<WindowsUserSource>());
+    out.push_back(std::make_unique<PeFileSource>());
+    out.push_back(std::make_unique<MacAppSource>());
+    out.push_back(std::make_unique<MacExtensionSource>());
+    out.push_back(std::make_unique<MacReceiptSource>());
+    out.push_back(std::make_unique<LaunchdSource>());
     return out;
 }
 
