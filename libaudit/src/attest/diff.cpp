@@ -162,36 +162,43 @@ BundleDiff diff_bundles(const evidence::Bundle& a, const evidence::Bundle& b) {
     d.products_b = present_of(b);
 
     const auto fa = files_of(a), fb = files_of(b);
-    std::map<std::string, std::string> a_by_digest;  // sha256 -> a path holding it
-    std::set<std::string> b_digests;
-    for (const auto& [path, k] : fa)
-        if (!k.sha256.empty()) {
-            auto it = a_by_digest.find(k.sha256);
-            // Prefer a path that is gone in B as the origin of a move.
-            if (it == a_by_digest.end() || (fb.count(it->second) && !fb.count(path)))
-                a_by_digest[k.sha256] = path;
-        }
-    for (const auto& [path, k] : fb)
-        if (!k.sha256.empty()) b_digests.insert(k.sha256);
+    auto unchanged = [&](const std::string& path, const FileKey& ka) {
+        auto it = fb.find(path);
+        return it != fb.end() && it->second.content == ka.content;
+    };
+    std::map<std::string, std::string> a_by_digest;  // sha256 -> a path of A holding it
+    for (const auto& [path, k] : fa) {
+        if (k.sha256.empty()) continue;
+        auto it = a_by_digest.find(k.sha256);
+        // The origin of a move is preferably a path whose content B no longer has there.
+        if (it == a_by_digest.end() ||
+            (unchanged(it->second, fa.at(it->second)) && !unchanged(path, k)))
+            a_by_digest[k.sha256] = path;
+    }
 
+    // hashdeep's order: same path and content, else content known under another path (moved,
+    // even when the path itself also existed), else same path (changed), else new.
     for (const auto& [path, kb] : fb) {
         auto ia = fa.find(path);
-        if (ia != fa.end()) {
-            if (ia->second.content == kb.content)
-                d.matched.push_back(path);
-            else
-                d.changed.push_back({path, "", ia->second.sha256, kb.sha256});
+        if (ia != fa.end() && ia->second.content == kb.content) {
+            d.matched.push_back(path);
             continue;
         }
         auto known = kb.sha256.empty() ? a_by_digest.end() : a_by_digest.find(kb.sha256);
         if (known != a_by_digest.end())
             d.moved.push_back({path, known->second, kb.sha256, kb.sha256});
+        else if (ia != fa.end())
+            d.changed.push_back({path, "", ia->second.sha256, kb.sha256});
         else
             d.added.push_back({path, "", "", kb.sha256});
     }
+    // As hashdeep counts "known files not found": a path of A that B has neither at the same
+    // path (same or changed content) nor took as the origin of a move. Another copy of the
+    // same content elsewhere does not vouch for it.
+    std::set<std::string> origins;
+    for (const auto& m : d.moved) origins.insert(m.from_path);
     for (const auto& [path, ka] : fa)
-        if (!fb.count(path) && (ka.sha256.empty() || !b_digests.count(ka.sha256)))
-            d.missing.push_back({path, "", ka.sha256, ""});
+        if (!fb.count(path) && !origins.count(path)) d.missing.push_back({path, "", ka.sha256, ""});
 
     const auto ia = items_of(a), ib = items_of(b);
     for (const auto& [key, vb] : ib) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -464,10 +465,12 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
     std::exception_ptr error;
     std::mutex error_mutex;
     auto worker = [&] {
+        std::optional<crypto::SigningKey> key;
         for (std::size_t i = next++; i < statuses.size(); i = next++) {
             try {
+                if (!key) key = inspector.clone();  // a key signs from one thread at a time
                 names[i] = attestation_name(statuses[i]);
-                auto env = attestation(statuses[i], inspector, options.generated);
+                auto env = attestation(statuses[i], *key, options.generated);
                 write_unsynced(out + "/attestations/" + names[i], env.to_json() + "\n");
             } catch (...) {
                 std::lock_guard<std::mutex> g(error_mutex);

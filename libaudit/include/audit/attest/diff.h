@@ -27,7 +27,7 @@ struct BundleDiff {
     std::vector<std::string> matched;  // same path, same content
     std::vector<FileChange> moved;     // content of A found in B under another path only
     std::vector<FileChange> added;     // hashdeep "new": content not known in A
-    std::vector<FileChange> missing;   // hashdeep "known file not found": A's content gone
+    std::vector<FileChange> missing;   // hashdeep "known file not found": gone, not moved away
     std::vector<FileChange> changed;   // same path, other content
     std::vector<ItemChange> items_added, items_removed, items_changed;
     std::vector<std::string> products_a, products_b;  // present per the signed findings summary
