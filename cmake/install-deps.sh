@@ -6,7 +6,7 @@ pkgs=(
     build-essential cmake python3 xz-utils file ca-certificates curl
     libarchive-dev libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev
     zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
-    dpkg-dev fakeroot openssl python3-securesystemslib zstd tar strace hashdeep
+    dpkg-dev fakeroot openssl python3-securesystemslib zstd tar strace hashdeep time
 )
 # Headless Chromium renders the fleet report in tests/e2e/report_html.sh. It is about 120 MB to
 # download (400 MB installed), so it is opt-in; without it that test reports itself skipped.

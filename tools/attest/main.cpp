@@ -230,7 +230,8 @@ int report_cmd(int argc, char** argv) {
         "Computes every host x product status from the ledger alone (the bundle files are not\n"
         "needed), with the same rules as the first form, and writes the signed attestations\n"
         "and the report: report.json, report.csv and report.html (one offline page).\n"
-        "Exit 0 when every status is removed or absent, 1 otherwise.");
+        "Exit 0 when every status is removed or absent and the ledger holds no rejected or\n"
+        "conflicting bundle, 1 otherwise.");
     if (!args.positional().empty()) throw audit::UsageError("report takes no bundles (see --help)");
     auto trust = audit::trust::TrustRoot::load(args.required("trust"));
     std::string out = args.required("out");
