@@ -34,12 +34,13 @@ t = open(sys.argv[1]).read()
 w = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", t)
 secs = (int(w.group(1) or 0) * 3600) + int(w.group(2)) * 60 + float(w.group(3))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
-cpu = re.search(r"Percent of CPU this job got: (\d+)%", t).group(1)
-print(f"{secs:.1f} {rss:.0f} {cpu}")
+cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", t).group(1)) for k in ("User", "System"))
+print(f"{secs:.1f} {rss:.0f} {cpu:.1f}")
 PY
 }
 
-printf '%-7s %-8s %-9s %-18s %-18s %-10s %-6s %s\n' hosts bundles gen_s "import_s(RSS,CPU)" "report_s(RSS,CPU)" ledger_MiB cores load
+# import_s / report_s: wall seconds (peak RSS, CPU seconds user+sys)
+printf '%-7s %-8s %-9s %-24s %-24s %-10s %-6s %s\n' hosts bundles gen_s import_s report_s ledger_MiB cores load
 for n in "${sizes[@]}"; do
     ev="$W/ev-$n"
     L="$W/ledger-$n.sqlite"
@@ -56,6 +57,6 @@ for n in "${sizes[@]}"; do
     read -r is ir ic < <(measure "import-$n" "$BIN/audit-attest" import --ledger "$L" --trust "$W/auth/trust.json" "$ev")
     read -r rs rr rc < <(measure "report-$n" "$BIN/audit-attest" report --ledger "$L" --trust "$W/auth/trust.json" --key "$W/auth/inspector.key" --out "$W/report-$n")
     size=$(python3 -c "import os; print(f'{os.path.getsize(\"$L\") / 1048576:.0f}')")
-    printf '%-7s %-8s %-9s %-18s %-18s %-10s %-6s %s\n' "$n" "$bundles" "$gen" "$is (${ir} MiB,${ic}%)" \
-        "$rs (${rr} MiB,${rc}%)" "$size" "$(nproc)" "$load"
+    printf '%-7s %-8s %-9s %-24s %-24s %-10s %-6s %s\n' "$n" "$bundles" "$gen" "$is (${ir} MiB, ${ic} cpu-s)" \
+        "$rs (${rr} MiB, ${rc} cpu-s)" "$size" "$(nproc)" "$load"
 done
