@@ -58,7 +58,7 @@ class Ledger {
     void for_each_host(const std::function<void(std::vector<BundleSummary>&&)>& fn);
 
     LedgerStats stats();
-    nlohmann::json bundles();    // [{file, bundle_id, sha256, kit, sequence, host}]
+    nlohmann::json bundles();     // [{file, bundle_id, sha256, kit, sequence, host}]
     nlohmann::json conflicts();   // [{kit, sequence, sha256, other_sha256, file}]
     nlohmann::json rejected();    // [{file, sha256, reason}] not later imported
     std::string earliest_scan();  // "" when empty
