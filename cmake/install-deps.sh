@@ -6,7 +6,7 @@ pkgs=(
     build-essential cmake python3 xz-utils file ca-certificates curl
     libarchive-dev libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev
     zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
-    dpkg-dev fakeroot openssl python3-securesystemslib zstd tar strace hashdeep time
+    dpkg-dev fakeroot openssl python3-securesystemslib python3-jsonschema zstd tar strace hashdeep time
     rpm db5.3-util
     # Fixtures of the Linux sources, made with each ecosystem's own tools: pacman -U (+ bsdtar to
     # pack), modinfo (kmod) and gcc/objcopy for modules, systemctl --root, Debian's pip.

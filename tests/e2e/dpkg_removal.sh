@@ -24,6 +24,7 @@ cp "$T/out" "$T/scan1.json"
 [[ $(json_get "$T/scan1.json" "d['present']") == "['kaspersky']" ]] || fail "kaspersky not reported present"
 json_get "$T/scan1.json" "[f['rule'] for f in d['findings']]" | grep -q . || fail "no finding rule ids"
 bundle1=$(json_get "$T/scan1.json" "d['bundle']")
+validate_sbom "$bundle1"
 [[ -f "$bundle1" ]] || fail "bundle not written"
 after=$(cd "$T/hostA" && find . -printf '%p %s %T@ %m\n' | sort | sha256sum)
 [[ "$before" == "$after" ]] || fail "the scan changed the scanned root"

@@ -38,3 +38,32 @@ new_authority() {
     cp "$MANIFESTS"/*.toml "$1/manifests/"
     audit-keys sign-manifest --trust "$1/trust.json" --key "$1/manifest.key" "$1/manifests" >/dev/null
 }
+
+# cdx_schema: the directory of the official CycloneDX JSON schemas, from the npm package
+# @cyclonedx/cyclonedx-library (pinned by digest), fetched once into build/_deps and shared by
+# the tests (under a lock: they run in parallel).
+CDX_LIBRARY_VERSION=10.3.0
+CDX_LIBRARY_SHA256=9833bd949052eb18218dd64b13ad62d9246f7395eef01c66dad08fcbacf74f01
+cdx_schema() {
+    local dir="$AUDIT_SOURCE_DIR/build/_deps/cyclonedx-library-$CDX_LIBRARY_VERSION"
+    mkdir -p "$dir"
+    (
+        flock 9
+        if [[ ! -f "$dir/package/res/schema/bom-1.5.SNAPSHOT.schema.json" ]]; then
+            (cd "$dir" && npm pack --silent "@cyclonedx/cyclonedx-library@$CDX_LIBRARY_VERSION" >/dev/null) \
+                || fail "npm pack @cyclonedx/cyclonedx-library failed"
+            echo "$CDX_LIBRARY_SHA256  $dir/cyclonedx-cyclonedx-library-$CDX_LIBRARY_VERSION.tgz" |
+                sha256sum -c --quiet || fail "cyclonedx-library tarball digest mismatch"
+            tar -xzf "$dir/cyclonedx-cyclonedx-library-$CDX_LIBRARY_VERSION.tgz" -C "$dir" package/res/schema
+        fi
+    ) 9>"$dir.lock"
+    echo "$dir/package/res/schema"
+}
+
+# validate_sbom BUNDLE: the bundle's sbom.cdx.json against the official CycloneDX 1.5 schema.
+validate_sbom() {
+    local schema out="$T/sbom-$(basename "$1").json"
+    schema=$(cdx_schema)
+    tar --zstd -xOf "$1" sbom.cdx.json >"$out"
+    /usr/bin/python3 "$FIXTURES/cdx-validate.py" "$schema" "$out" || fail "$1: sbom.cdx.json is not valid CycloneDX 1.5"
+}

@@ -98,6 +98,15 @@ kmod = [c for c in comps if c["purl"].startswith("pkg:generic/kmod/")][0]
 assert kmod["type"] == "device-driver" and kmod["hashes"][0]["alg"] == "SHA-256", kmod
 PY
 
+step "the SBOM is valid against the official CycloneDX 1.5 schema; a broken one is not"
+validate_sbom "$bundle1"
+schema=$(cdx_schema)
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['components'][0]['type']='program'; d['components'][1]['hashes']=[{'alg':'SHA-256','content':'xyz'}]; json.dump(d,open(sys.argv[2],'w'))" "$T/sbom.json" "$T/sbom-broken.json"
+if /usr/bin/python3 "$FIXTURES/cdx-validate.py" "$schema" "$T/sbom-broken.json" >"$T/cdx-errors.txt"; then
+    fail "the validator accepted a component of type 'program' and a malformed hash"
+fi
+grep -q "program" "$T/cdx-errors.txt" || fail "validator did not name the bad type: $(cat "$T/cdx-errors.txt")"
+
 step "remove: disable + delete the unit, the script and link, the module; pacman -R kesl"
 systemctl --root "$R" disable kesl.service 2>/dev/null
 rm -f "$R/usr/lib/systemd/system/kesl.service" "$R/etc/init.d/kav4fs-supervisor" "$R/etc/rc2.d/S01kav4fs-supervisor" \

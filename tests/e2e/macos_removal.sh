@@ -23,6 +23,7 @@ for r in macos-bundles macos-extensions macos-receipts macos-launchd; do
     grep -q "'$r'" <<<"$rules" || fail "rule $r did not match: $rules"
 done
 bundle1=$(json_get "$T/scan1.json" "d['bundle']")
+validate_sbom "$bundle1"
 after=$(cd "$T/macA" && find . -printf '%p %s %T@ %m\n' | sort | sha256sum)
 [[ "$before" == "$after" ]] || fail "the scan changed the scanned root"
 

@@ -26,6 +26,7 @@ cp "$T/out" "$T/scan1.json"
 [[ $(json_get "$T/scan1.json" "d['present']") == "['kaspersky']" ]] || fail "kaspersky not reported present"
 json_get "$T/scan1.json" "[f['rule'] for f in d['findings']]" | grep -q "rpm-packages" || fail "no rpm-packages finding"
 bundle1=$(json_get "$T/scan1.json" "d['bundle']")
+validate_sbom "$bundle1"
 after=$(cd "$T/hostA" && find . -printf '%p %s %T@ %m\n' | sort | sha256sum)
 [[ "$before" == "$after" ]] || fail "the scan changed the scanned root"
 tar --zstd -xOf "$bundle1" coverage.json | python3 -c '

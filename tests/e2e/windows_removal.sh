@@ -30,6 +30,7 @@ done
 [[ $(json_get "$T/scan1.json" "[d['coverage']['sources'][s] for s in ('windows-software','windows-system','windows-users')]") \
     == "['ran', 'ran', 'ran']" ]] || fail "Windows sources did not all run: $(json_get "$T/scan1.json" "d['coverage']")"
 bundle1=$(json_get "$T/scan1.json" "d['bundle']")
+validate_sbom "$bundle1"
 tar --zstd -xOf "$bundle1" inventory.jsonl >"$T/inv1.jsonl"
 python3 -c 'import json,sys; sys.exit(not any(i["ecosystem"]=="windows-service" and i["name"]=="klif" for i in map(json.loads, open(sys.argv[1]))))' \
     "$T/inv1.jsonl" || fail "klif not in inventory"
