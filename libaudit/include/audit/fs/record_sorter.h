@@ -27,7 +27,7 @@ class ScratchDir {
 class RecordSorter {
   public:
     // Runs are written into dir (which must exist) once memory_bytes of lines are buffered.
-    explicit RecordSorter(std::string dir, std::size_t memory_bytes = 8u << 20);
+    explicit RecordSorter(std::string dir, std::size_t memory_bytes = 4u << 20);
     ~RecordSorter();
     RecordSorter(const RecordSorter&) = delete;
     RecordSorter& operator=(const RecordSorter&) = delete;
