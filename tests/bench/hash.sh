@@ -107,11 +107,11 @@ scan_cmd() {  # scan_cmd ROOT [audit-scan options]
 
 # ---------------------------------------------------------------------------------------------
 # Measurement: best wall time of $runs runs and the peak RSS of that run.
-measure() {  # measure LABEL COMMAND -> sets secs, rss_mb
-    local best="" best_rss=""
+measure() {  # measure LABEL COMMAND -> sets secs, cpu (user+sys of that run), rss_mb
+    local best="" best_rss="" best_cpu=""
     for ((r = 0; r < runs; r++)); do
         set +e
-        /usr/bin/time -f "%e %M" -o "$work/time.out" bash -c "$2" >/dev/null 2>"$work/err.out"
+        /usr/bin/time -f "%e %M %U %S" -o "$work/time.out" bash -c "$2" >/dev/null 2>"$work/err.out"
         local rc=$?
         set -e
         # audit-scan exits 1 when a product is present: not a failure here.
@@ -120,13 +120,15 @@ measure() {  # measure LABEL COMMAND -> sets secs, rss_mb
             cat "$work/err.out" >&2
             return 1
         fi
-        read -r s m < <(tail -1 "$work/time.out")
+        read -r s m u k < <(tail -1 "$work/time.out")
         if [[ -z "$best" ]] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then
             best=$s
             best_rss=$m
+            best_cpu=$(awk -v u="$u" -v k="$k" 'BEGIN{printf "%.2f", u+k}')
         fi
     done
     secs=$best
+    cpu=$best_cpu
     rss_mb=$(awk -v k="$best_rss" 'BEGIN{printf "%.1f", k/1024}')
 }
 
@@ -134,16 +136,18 @@ tree_size() {  # tree_size DIR -> sets nfiles, nbytes
     read -r nfiles nbytes < <(find "$1" -type f -printf '%s\n' | awk '{n++; s+=$1} END{print n+0, s+0}')
 }
 
-declare -A results
+declare -A results cpus
 row() {  # row LABEL
     local mbs fps
     mbs=$(awk -v b="$nbytes" -v s="$secs" 'BEGIN{printf "%.0f", (s>0 ? b/s/1e6 : 0)}')
     fps=$(awk -v n="$nfiles" -v s="$secs" 'BEGIN{printf "%.0f", (s>0 ? n/s : 0)}')
     results[$1]=$secs
-    printf "  %-34s %8.2f s %9s MB/s %10s files/s %8s MB RSS\n" "$1" "$secs" "$mbs" "$fps" "$rss_mb"
+    cpus[$1]=$cpu
+    printf "  %-34s %7.2f s %7s MB/s %9s files/s %7s MB RSS %7.2f s CPU\n" "$1" "$secs" "$mbs" "$fps" "$rss_mb" "$cpu"
 }
-ratio() {  # ratio PEER OURS: how many times faster ours is
-    awk -v p="${results[$1]:-0}" -v o="${results[$2]:-0}" 'BEGIN{ if (o>0 && p>0) printf "%.2fx", p/o; else printf "n/a" }'
+ratio() {  # ratio PEER OURS: how many times faster ours is (wall time; CPU time in parentheses)
+    awk -v p="${results[$1]:-0}" -v o="${results[$2]:-0}" -v pc="${cpus[$1]:-0}" -v oc="${cpus[$2]:-0}" \
+        'BEGIN{ if (o>0 && p>0) printf "%.2fx (cpu %.2fx)", p/o, (oc>0 ? pc/oc : 0); else printf "n/a" }'
 }
 
 compare() {  # compare TREE NAME

@@ -98,12 +98,8 @@ int main(int argc, char** argv) {
              audit::cli::state_option(),
              {"out", "DIR", "where the bundle and the kit's sequence state are written"},
              {"kit", "ID", "kit id for the bundle chain (default: the certificate's)"},
-             {"hash-scope", "SCOPE",
-              "matched (default: what the manifests point at), packages (also every file the "
-              "package databases list) or all (every regular file)"},
-             {"digests", "LIST",
-              "file digests, comma-separated: sha256 (default), sha384, sha512 "
-              "(CNSA profile: sha256,sha384)"},
+             {"hash-scope", "SCOPE", "matched (default), packages or all (README: Hashing)"},
+             {"digests", "LIST", "file digests: sha256 (default); CNSA: sha256,sha384"},
              {"jobs", "N", "hashing workers (default: one per CPU)"},
              {"cross-filesystems", "", "walk into other mounted filesystems"},
              {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
