@@ -55,7 +55,10 @@ FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests) {
                     break;
                 case manifest::RuleKind::package:
                 case manifest::RuleKind::publisher:
-                    break;
+                case manifest::RuleKind::registry:
+                case manifest::RuleKind::pe_signer:
+                case manifest::RuleKind::pe_version:
+                    break;  // matched on inventory items, never on file records
             }
         }
     }
