@@ -6,6 +6,7 @@
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/fs/digest.h"
 #include "audit/manifest/manifest.h"
 #include "audit/scan/scan.h"
 #include "audit/trust/manifest_signature.h"
@@ -65,6 +66,20 @@ std::string read_certificate(const std::string& path) {
     return data;
 }
 
+unsigned parse_jobs(const std::string& text) {
+    unsigned long n = 0;
+    std::size_t used = 0;
+    try {
+        n = std::stoul(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty() || n > 1024)
+        throw audit::UsageError("--jobs wants a number of workers from 1 to 1024, not '" + text +
+                                "'");
+    return static_cast<unsigned>(n);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,7 +98,9 @@ int main(int argc, char** argv) {
              audit::cli::state_option(),
              {"out", "DIR", "where the bundle and the kit's sequence state are written"},
              {"kit", "ID", "kit id for the bundle chain (default: the certificate's)"},
-             {"hash-scope", "SCOPE", "matched (default) or all"},
+             {"hash-scope", "SCOPE", "matched (default), packages or all (README: Hashing)"},
+             {"digests", "LIST", "file digests: sha256 (default); CNSA: sha256,sha384"},
+             {"jobs", "N", "hashing workers (default: one per CPU)"},
              {"cross-filesystems", "", "walk into other mounted filesystems"},
              {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
              {"json", "", "print one JSON document on stdout"}},
@@ -97,6 +114,8 @@ int main(int argc, char** argv) {
         opt.out_dir = args.required("out");
         opt.kit_id = args.get("kit");
         opt.scope = audit::scan::scope_from_string(args.get("hash-scope", "matched"));
+        opt.digests = audit::fs::DigestPolicy::parse(args.get("digests", "sha256"));
+        opt.jobs = parse_jobs(args.get("jobs", "0"));
         opt.one_filesystem = !args.has("cross-filesystems");
         std::string manifests = args.required("manifests");
         std::string trust_path = args.required("trust");

@@ -12,6 +12,7 @@
 
 #include "audit/crypto/keys.h"
 #include "audit/evidence/bundle.h"
+#include "audit/fs/digest.h"
 #include "audit/host/identity.h"
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
@@ -20,10 +21,12 @@
 namespace audit::scan {
 
 enum class HashScope {
-    matched,  // the manifest's path/service/module areas and the files of matched packages
-    all,      // every regular file under the root
+    matched,   // the manifest's path/service/module areas and the files of matched packages
+    packages,  // those, and every file any package database lists
+    all,       // every regular file under the root
 };
 HashScope scope_from_string(std::string_view s);  // throws UsageError
+const char* to_string(HashScope s);
 
 struct ScanOptions {
     std::string root = "/";
@@ -37,6 +40,9 @@ struct ScanOptions {
     std::string out_dir;
     std::string kit_id;  // must match the certificate's kit when given
     HashScope scope = HashScope::matched;
+    // File digests (sha256 by default; the digests the manifests' hash rules compare are added).
+    fs::DigestPolicy digests;
+    unsigned jobs = 0;  // hashing workers; 0: one per CPU
     bool one_filesystem = true;
     std::string tool_name = "audit-scan";
     std::string tool_sha256;  // digest of the running binary, recorded in the statement
