@@ -11,6 +11,9 @@ pkgs=(
     # Fixtures of the Linux sources, made with each ecosystem's own tools: pacman -U (+ bsdtar to
     # pack), modinfo (kmod) and gcc/objcopy for modules, systemctl --root, Debian's pip.
     pacman-package-manager libarchive-tools kmod binutils gzip systemd python3-pip
+    # Fuzzing (tests/fuzz/run.sh): clang's libFuzzer, sqlite3 to cut rpm header seeds; the
+    # hostile-filesystem and fault tests: setpriv (util-linux), strace (above).
+    clang sqlite3 util-linux
 )
 # npm: Debian's package unless a node installation already provides one (NodeSource's nodejs
 # bundles npm and conflicts with Debian's npm package).

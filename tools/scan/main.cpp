@@ -1,4 +1,8 @@
 // audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -6,6 +10,8 @@
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/fs/landlock.h"
+#include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/scan/scan.h"
 #include "audit/trust/manifest_signature.h"
@@ -55,13 +61,15 @@ void print_human(const audit::scan::ScanResult& r) {
 }
 
 std::string read_certificate(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw audit::UsageError("cannot read the collector certificate " + path +
+    std::string data;
+    try {
+        data = audit::read_input_file(path, 1u << 20, "collector certificate");
+    } catch (const audit::IoError& e) {
+        throw audit::UsageError(std::string(e.what()) +
                                 " (give --cert; audit-keys certify makes one)");
-    std::string data(1u << 20, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    if (data.size() > (1u << 20))
+        throw audit::VerifyError(path + ": larger than any collector certificate could be");
     return data;
 }
 
@@ -129,6 +137,11 @@ int main(int argc, char** argv) {
         } catch (const audit::IoError&) {
             opt.tool_sha256 = "";  // no /proc: recorded as unknown
         }
+        // From here on the process reads only under the root and writes only under --out.
+        if (::mkdir(opt.out_dir.c_str(), 0755) != 0 && errno != EEXIST)
+            throw audit::IoError("cannot create output directory " + opt.out_dir + ": " +
+                                 std::strerror(errno));
+        opt.confinement = audit::fs::confine(opt.root, opt.out_dir).to_json();
         if (audit::cli::stderr_is_tty() && !args.has("json"))
             opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
 

@@ -92,22 +92,31 @@ class Hasher {
         ::posix_fadvise(f.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
         sha256_->clear();
         sha384_->clear();
+        // Read what fstat promised and one byte more: a file that keeps growing (a log a hostile
+        // host appends to) cannot keep the scan reading forever; growth shows as unstable.
+        const auto expected = static_cast<std::uint64_t>(before.st_size);
         std::uint64_t total = 0;
+        bool grew = false;
         for (;;) {
-            ssize_t n = ::read(f.get(), buf_.data(), buf_.size());
+            const std::uint64_t want = total < expected ? expected - total : 1;
+            const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(want, buf_.size()));
+            ssize_t n = ::read(f.get(), buf_.data(), len);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 rec.error = errtext("read", errno);
                 return;
             }
             if (n == 0) break;
+            if (total >= expected) {
+                grew = true;
+                break;
+            }
             sha256_->update(buf_.data(), static_cast<std::size_t>(n));
             sha384_->update(buf_.data(), static_cast<std::size_t>(n));
             total += static_cast<std::uint64_t>(n);
         }
         struct stat after {};
-        if (::fstat(f.get(), &after) != 0 || !unchanged(before, after) ||
-            total != static_cast<std::uint64_t>(before.st_size))
+        if (grew || ::fstat(f.get(), &after) != 0 || !unchanged(before, after) || total != expected)
             rec.unstable = true;
         rec.digests = FileDigests{Botan::hex_encode(sha256_->final(), false),
                                   Botan::hex_encode(sha384_->final(), false)};
@@ -170,6 +179,52 @@ bool list(int dirfd, std::vector<std::string>& names, std::string& error) {
     ::closedir(d);
     std::sort(names.begin(), names.end());
     return error.empty();
+}
+
+bool is_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xE  ? 3
+                          : (c >> 3) == 0x1E ? 4
+                                             : 0;
+        if (len == 0 || i + len > s.size()) return false;
+        std::uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8 either.
+        static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[len] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
+        i += len;
+    }
+    return true;
+}
+
+// s with every byte that is not part of valid UTF-8 replaced by U+FFFD.
+std::string utf8_or_replaced(const std::string& s) {
+    if (is_utf8(s)) return s;
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t len = 1;
+        while (len <= 4 && i + len <= s.size() && !is_utf8(s.substr(i, len))) ++len;
+        if (len <= 4 && i + len <= s.size()) {
+            out.append(s, i, len);
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::vector<std::uint8_t> to_bytes(const std::string& s) {
+    return {s.begin(), s.end()};
 }
 
 std::string join(const std::string& dir, const std::string& name) {
@@ -254,9 +309,19 @@ struct Walk {
 }  // namespace
 
 nlohmann::json FileRecord::to_json() const {
-    nlohmann::json j = {{"path", path}, {"type", type}, {"size", size},  {"mode", mode},
-                        {"uid", uid},   {"gid", gid},   {"mtime", mtime}};
-    if (type == "symlink") j["link"] = link_target;
+    nlohmann::json j = {{"path", utf8_or_replaced(path)},
+                        {"type", type},
+                        {"size", size},
+                        {"mode", mode},
+                        {"uid", uid},
+                        {"gid", gid},
+                        {"mtime", mtime}};
+    // Names are bytes: one that is not UTF-8 is kept exactly, in hex, beside a readable form.
+    if (!is_utf8(path)) j["path_hex"] = Botan::hex_encode(to_bytes(path), false);
+    if (type == "symlink") {
+        j["link"] = utf8_or_replaced(link_target);
+        if (!is_utf8(link_target)) j["link_hex"] = Botan::hex_encode(to_bytes(link_target), false);
+    }
     if (digests) {
         j["sha256"] = digests->sha256;
         j["sha384"] = digests->sha384;

@@ -301,6 +301,9 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"clock", "host"},
           {"root", opt.root},
           {"scope", opt.scope == HashScope::all ? "all" : "matched"}}},
+        {"sandbox", opt.confinement.is_null()
+                        ? json{{"landlock", false}, {"reason", "not requested"}}
+                        : opt.confinement},
         {"coverage", coverage_summary},
         {"findings",
          {{"count", findings.size()},
