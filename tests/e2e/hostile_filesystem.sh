@@ -2,8 +2,10 @@
 # A root built to hurt a scanner: FIFOs and sockets (must not block), device nodes, symlink loops
 # and links out of the root, a 10k-deep directory chain, names with newlines, escapes and invalid
 # UTF-8, files rewritten and growing while hashed (recorded as unstable), a file that keeps
-# vanishing, unreadable files and directories (scanned as an unprivileged user), a 50 GiB sparse
-# file. The scan must finish, its coverage must say what it could not read, and nothing but
+# vanishing, unreadable files and directories (scanned as an unprivileged user), a 5 GiB sparse
+# file (sizes past 32 bits; hashed in full, streamed) and a 50 GiB one outside the walked areas.
+# Everything hostile sits under /opt/kaspersky, which the manifest's path rules walk in the default
+# hash scope (scope "all" would hash the 50 GiB file: minutes of SHA-2 over zeros). The scan must finish, its coverage must say what it could not read, and nothing but
 # --out may change.
 source "$(dirname "$0")/lib.sh"
 
@@ -65,9 +67,9 @@ echo "secret" >"$K/secret-dir/inside"
 echo "secret" >"$K/secret-file"
 chmod 000 "$K/secret-file" "$K/secret-dir"
 
-step "a 50 GiB sparse file (outside the walked areas) and a 256 MiB one inside"
+step "sparse files: 50 GiB outside the walked areas, 5 GiB inside"
 truncate -s 50G "$R/var/huge-sparse.img"
-truncate -s 256M "$K/big-sparse.img"
+truncate -s 5G "$K/big-sparse.img"
 
 step "files rewritten, growing and vanishing while the scan runs"
 head -c $((48 << 20)) /dev/zero >"$K/rewritten.bin"
@@ -113,18 +115,18 @@ snapshot() {
 }
 before=$(snapshot)
 
-step "scan (hash scope all) as nobody, with a time limit: FIFOs must not block"
+step "scan as nobody, with a time limit: FIFOs must not block"
 export AUDIT_STATE_DIR="$T/out-dir/state"
 set +e
-timeout 900 setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env \
+timeout 600 setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env \
     env PATH="$PATH" AUDIT_STATE_DIR="$AUDIT_STATE_DIR" \
     ${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS} ${UBSAN_OPTIONS:+UBSAN_OPTIONS=$UBSAN_OPTIONS} \
     audit-scan --root "$R" --manifests "$T/auth/manifests" --trust "$TRUST" \
-    --key "$T/auth/collector.key" --out "$T/out-dir" --hash-scope all --json \
+    --key "$T/auth/collector.key" --out "$T/out-dir" --json \
     >"$T/scan.json" 2>"$T/scan.err"
 rc=$?
 set -e
-[[ $rc -eq 124 ]] && fail "the scan did not finish within 15 minutes"
+[[ $rc -eq 124 ]] && fail "the scan did not finish within 10 minutes"
 [[ $rc -le 1 ]] || { cat "$T/scan.err" >&2; fail "scan exited $rc"; }
 [[ $(wc -l <"$T/scan.err") -le 2 ]] || { cat "$T/scan.err" >&2; fail "unexpected stderr"; }
 after=$(snapshot)
@@ -187,10 +189,10 @@ check "errors counted" "cov['walk']['stats']['errors'] >= 2"
 step "files changed while hashed are unstable; sparse files hashed in full"
 check "rewritten" "r('$K_/rewritten.bin').get('unstable') is True"
 check "growing" "r('$K_/growing.log') is not None"
-check "sparse inside" "r('$K_/big-sparse.img')['size'] == 256 << 20 and 'sha256' in r('$K_/big-sparse.img')"
-zero=$(head -c $((256 << 20)) /dev/zero | sha256sum | cut -d' ' -f1)
-check "sparse digest" "r('$K_/big-sparse.img')['sha256'] == '$zero'"
-check "huge sparse listed" "r('/var/huge-sparse.img')['size'] == 50 << 30"
+check "sparse inside" "r('$K_/big-sparse.img')['size'] == 5 << 30 and 'unstable' not in r('$K_/big-sparse.img')"
+# sha256 of 5 GiB of zeros (hashlib)
+check "sparse digest" "r('$K_/big-sparse.img')['sha256'] == '7f06c62352aebd8125b2a1841e2b9e1ffcbed602f381c3dcb3200200e383d1d5'"
+check "outside the walked areas nothing is read" "r('/var/huge-sparse.img') is None"
 
 step "the bundle records the sandbox"
 python3 - "$T/statement.json" <<'PY' || fail "predicate lacks the sandbox record"

@@ -76,5 +76,5 @@ inline void write_seed(const std::string& name, std::string_view bytes) {
         return 0;                                        \
     }
 #else
-#define AUDIT_FUZZ_SEEDS(body)
+#define AUDIT_FUZZ_SEEDS(body) [[maybe_unused]] static const auto fuzz_seed_writer = body;
 #endif

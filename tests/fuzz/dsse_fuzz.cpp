@@ -9,7 +9,8 @@ AUDIT_FUZZ_TARGET(dsse) {
         auto env = audit::crypto::Envelope::parse(data);
         // What readers do next: the PAE for signature checks, the payload as JSON.
         audit::crypto::pae(env.payload_type, env.payload);
-        (void)nlohmann::json::parse(env.payload, nullptr, /*allow_exceptions=*/false);
+        auto statement = nlohmann::json::parse(env.payload, nullptr, /*allow_exceptions=*/false);
+        if (!statement.is_discarded()) statement.dump();
         auto again = audit::crypto::Envelope::parse(env.to_json());
         if (again.payload != env.payload || again.payload_type != env.payload_type ||
             again.signatures.size() != env.signatures.size())

@@ -70,7 +70,7 @@ make_seeds() {
         # No apk-tools in Debian: a stanza as apk writes it (lib/apk/db/installed).
         seed_text apk installed $'C:Q1abcdefghijklmnopqrstuvwxyz0123=\nP:kesl\nV:11.1.0-r0\nA:x86_64\nS:1234\nI:4096\nT:Kaspersky Endpoint Security\nU:https://example.invalid\nL:Proprietary\no:kesl\nm:Kaspersky Lab <support@kaspersky.com>\nt:1700000000\nF:opt/kaspersky/kesl/bin\nR:kesl\na:0:0:755\nZ:Q1abcdefghijklmnopqrstuvwxyz0123=\n\nP:musl\nV:1.2.4-r2\nA:x86_64\n\n' ;;
     pacman)
-        pkg=$(bash "$fx/pacman-root.sh" build "$tmp/pkgs" kesl 11.1.0-1 "Kaspersky Lab" opt/kaspersky/kesl/bin/kesl)
+        pkg=$(bash "$fx/pacman-root.sh" build "$tmp/pkgs" kesl 11.1.0-1 "Kaspersky Lab" /opt/kaspersky/kesl/bin/kesl)
         bash "$fx/pacman-root.sh" install "$tmp/pac" "$pkg" >/dev/null
         for f in "$tmp"/pac/var/lib/pacman/local/kesl-*/{desc,files}; do
             cp "$f" "$tmp/pacman-$(basename "$f")"

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,9 +23,25 @@ namespace {
 
 using nlohmann::json;
 
+// Names from the host shown on a terminal: control characters (escape sequences a hostile file
+// name could carry) are printed as \xNN.
+std::string safe_text(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 void print_human(const audit::scan::ScanResult& r) {
     const auto& s = r.summary;
-    std::cout << "host      " << r.host.label();
+    std::cout << "host      " << safe_text(r.host.label());
     if (!r.host.machine_id.empty()) std::cout << " (machine-id " << r.host.machine_id << ")";
     std::cout << "\n";
     for (const auto& [name, status] : s["coverage"]["sources"].items())
@@ -47,11 +64,11 @@ void print_human(const audit::scan::ScanResult& r) {
                 break;
             }
             if (rec.contains("inventory"))
-                std::cout << " " << rec["inventory"].value("name", "") << " "
-                          << rec["inventory"].value("version", "") << " ["
+                std::cout << " " << safe_text(rec["inventory"].value("name", "")) << " "
+                          << safe_text(rec["inventory"].value("version", "")) << " ["
                           << rec["inventory"].value("state", "") << "]";
             else if (rec.contains("file"))
-                std::cout << " " << rec["file"].value("path", "");
+                std::cout << " " << safe_text(rec["file"].value("path", ""));
         }
         std::cout << "\n";
     }
@@ -147,7 +164,7 @@ int main(int argc, char** argv) {
 
         auto result = audit::scan::run_scan(opt, key, trust);
         if (args.has("json"))
-            std::cout << result.summary.dump(2) << "\n";
+            std::cout << result.summary.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
         else
             print_human(result);
         return static_cast<int>(result.attention() ? audit::Exit::attention : audit::Exit::clean);

@@ -22,11 +22,11 @@
 // and with them libxml2 and nettle into a static tool (37 MB). We write regular files only, so
 // this small definition of the helper (same C signature, libarchive 3.6) keeps the tools lean.
 extern "C" void __archive_write_entry_filetype_unsupported(struct archive* a,
-                                                          struct archive_entry* entry,
-                                                          const char* format) {
+                                                           struct archive_entry* entry,
+                                                           const char* format) {
     const char* name = archive_entry_pathname(entry);
-    archive_set_error(a, EINVAL, "%s: %s cannot hold this file type",
-                      name ? name : "entry", format);
+    archive_set_error(a, EINVAL, "%s: %s cannot hold this file type", name ? name : "entry",
+                      format);
 }
 
 namespace audit::evidence {
@@ -207,7 +207,9 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
                                 {"predicate", predicate}};
     crypto::Envelope env;
     env.payload_type = std::string(kPayloadType);
-    env.payload = statement.dump();
+    // The predicate carries host text (the root path as given, ...): never refuse it for bytes
+    // that are not UTF-8.
+    env.payload = statement.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     env.sign(key);
     std::string envelope_json = env.to_json();
 
