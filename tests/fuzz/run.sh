@@ -113,10 +113,14 @@ for t in "${ordered[@]}"; do
     make_seeds "$t" || echo "warning: seeds for $t could not all be made" >&2
     # Targets whose inputs must be signed write their seeds from inside (same process, same keys).
     AUDIT_FUZZ_SEEDS=$d/corpus "$bin" -runs=0 "$d/corpus" >/dev/null 2>&1 || true
+    dict=()
+    case $t in
+    certificate | trust_root | dsse | text_sources) dict=(-dict="$src/tests/fuzz/json.dict") ;;
+    esac
     before=$(find "$d/crashes" -type f | wc -l)
     set +e
     AUDIT_FUZZ_SEEDS=$d/corpus "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
-        -max_len=262144 -print_final_stats=1 -artifact_prefix="$d/crashes/" "$d/corpus" \
+        -max_len=262144 "${dict[@]}" -print_final_stats=1 -artifact_prefix="$d/crashes/" "$d/corpus" \
         >"$d/last.log" 2>&1
     rc=$?
     set -e

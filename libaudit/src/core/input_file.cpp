@@ -28,8 +28,13 @@ std::optional<std::string> read(const std::string& path, std::size_t max_bytes,
     // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked right after.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
-        if (missing_ok && errno == ENOENT) return std::nullopt;
-        throw IoError("cannot read " + named + ": " + std::strerror(errno));
+        const int e = errno;
+        if (missing_ok && e == ENOENT) return std::nullopt;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))  // a socket: ENXIO
+            throw UsageError(path + ": the " + std::string(what) + " is " + kind_of(st.st_mode) +
+                             ", not a file");
+        throw IoError("cannot read " + named + ": " + std::strerror(e));
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
