@@ -6,6 +6,8 @@
 # (a quick local check; CI never sets it). Arguments go to both ctest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The whole suite includes the headless-Chromium check of the fleet report page.
+export AUDIT_WITH_CHROMIUM=${AUDIT_WITH_CHROMIUM:-1}
 bash cmake/install-deps.sh
 rc=0
 start=$SECONDS

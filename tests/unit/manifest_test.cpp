@@ -151,8 +151,8 @@ TEST_CASE("malformed manifests are refused with file:line:column", "[manifest]")
          "m.toml:12:", "must be a string"},
         {"bad confidence", kHeader + rule + "confidence = \"certain\"\nnames = [\"x\"]\n",
          "m.toml:11:", "confidence \"certain\""},
-        {"bad kind", kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"registry\"\n",
-         "m.toml:9:", "kind \"registry\""},
+        {"bad kind", kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"regedit\"\n",
+         "m.toml:9:", "kind \"regedit\""},
         {"bad ecosystem",
          kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"package\"\n"
                    "ecosystem = \"debian\"\nconfidence = \"weak\"\nnames = [\"x\"]\n",

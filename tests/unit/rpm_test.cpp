@@ -491,34 +491,41 @@ TEST_CASE("RpmSource reads ndb Packages.db laid out from rpm's format", "[rpm]")
     CHECK(items[0].source.rfind("/usr/lib/sysimage/rpm/Packages.db#pkgidx=", 0) == 0);
 
     const std::string bytes = slurp(db / "Packages.db");
-    std::vector<std::string> w;
-    REQUIRE(read_rpm_ndb(bytes, w).size() == 2);
-    CHECK(w.empty());
-    CHECK_THROWS_WITH(read_rpm_ndb("RpmQ" + bytes.substr(4), w),
+    REQUIRE(read_rpm_ndb(bytes).size() == 2);
+    CHECK_THROWS_WITH(read_rpm_ndb("RpmQ" + bytes.substr(4)),
                       Catch::Matchers::ContainsSubstring("magic"));
-    CHECK_THROWS_AS(read_rpm_ndb(bytes.substr(0, 4000), w), UsageError);
-    CHECK_THROWS_AS(read_rpm_ndb(bytes.substr(0, bytes.size() - 16), w), UsageError);
+    CHECK_THROWS_AS(read_rpm_ndb(bytes.substr(0, 4000)), UsageError);
+    CHECK_THROWS_AS(read_rpm_ndb(bytes.substr(0, bytes.size() - 16)), UsageError);
     std::string slot = bytes;  // first slot's block count runs past the end
     slot.replace(32 + 12, 4, std::string("\xff\xff\0\0", 4));
-    CHECK_THROWS_WITH(read_rpm_ndb(slot, w), Catch::Matchers::ContainsSubstring("outside"));
+    CHECK_THROWS_WITH(read_rpm_ndb(slot), Catch::Matchers::ContainsSubstring("outside"));
 
-    // One damaged blob: that package is skipped with a warning, the other still read.
+    // One damaged blob: the other package is still read and reported, but the database was not
+    // read completely (the damaged one could be the product), so the source failed, saying why.
     std::string blob = bytes;
     blob[4096 + 16 + 40] ^= 1;
-    w.clear();
-    CHECK(read_rpm_ndb(blob, w).size() == 1);
-    REQUIRE(w.size() == 1);
-    CHECK(w[0].find("adler32") != std::string::npos);
+    auto records = read_rpm_ndb(blob);
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].damage == "blob damaged: adler32 mismatch");
+    CHECK(records[0].blob.empty());
+    CHECK(records[1].damage.empty());
     write(db / "Packages.db", blob);
     items.clear();
     rep = collect(host, items);
-    CHECK(rep.status == SourceStatus::ran);
+    CHECK(rep.status == SourceStatus::failed);
+    CHECK(rep.error ==
+          "/usr/lib/sysimage/rpm/Packages.db: 1 of 2 package headers could not be read (see "
+          "warnings)");
     CHECK(items.size() == 1);
-    CHECK(rep.warnings.size() == 1);
+    CHECK(rep.items == 1);
+    REQUIRE(rep.warnings.size() == 1);
+    CHECK(rep.warnings[0] ==
+          "/usr/lib/sysimage/rpm/Packages.db#pkgidx=" + std::to_string(records[0].key) +
+              ": header unreadable: blob damaged: adler32 mismatch");
 
     never_crashes(bytes, 9, 3000, [](const std::string& b) {
         std::vector<std::string> ww;
-        read_rpm_ndb(b, ww);
+        read_rpm_ndb(b);
     });
 }
 
@@ -630,7 +637,7 @@ TEST_CASE("RpmSource: absent without a database, failed when it cannot be read",
         CHECK(items.empty());
     }
 
-    // Records that are all unreadable headers: a broken database, not an empty one.
+    // Headers that cannot be parsed: a broken database, not an empty one.
     RealRoot r;
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(r.sqlite().c_str(), &db) == SQLITE_OK);
@@ -640,6 +647,7 @@ TEST_CASE("RpmSource: absent without a database, failed when it cannot be read",
     items.clear();
     rep = collect(r.root, items);
     CHECK(rep.status == SourceStatus::failed);
-    CHECK(rep.error.find("none of its 2 headers") != std::string::npos);
+    CHECK(rep.error.find("2 of 2 package headers could not be read") != std::string::npos);
     CHECK(items.empty());
+    CHECK(rep.warnings.size() == 2);
 }

@@ -1,13 +1,18 @@
 // audit-attest: verify bundles, merge them per host and product, write signed attestations
-// and the report.
+// and the fleet report; keep a campaign's evidence in a ledger; compare two bundles.
+#include <dirent.h>
 #include <sys/stat.h>
 
-#include <cerrno>
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <map>
 
 #include "audit/attest/attest.h"
+#include "audit/attest/diff.h"
+#include "audit/attest/ledger.h"
+#include "audit/attest/report.h"
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
@@ -17,109 +22,311 @@
 namespace {
 
 using nlohmann::json;
+namespace attest = audit::attest;
 
-void make_dir(const std::string& dir) {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-        throw audit::IoError("cannot create " + dir + ": " + std::strerror(errno));
+constexpr const char* kSubcommands =
+    "subcommands (each has --help):\n"
+    "  import   verify bundles and record them in a ledger (SQLite)\n"
+    "  report   compute every host x product status from a ledger; attestations + report\n"
+    "  diff     what changed on a host between two bundles";
+
+// Bundle paths from the command line; a directory stands for the bundles in it.
+std::vector<std::string> bundle_paths(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const auto& a : args) {
+        struct stat st {};
+        if (::stat(a.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            out.push_back(a);
+            continue;
+        }
+        DIR* d = ::opendir(a.c_str());
+        if (!d) throw audit::IoError("cannot read directory " + a + ": " + std::strerror(errno));
+        std::vector<std::string> found;
+        const std::string suffix(audit::evidence::kBundleSuffix);
+        while (dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name.size() > suffix.size() && name[0] != '.' &&
+                name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+                found.push_back(a + "/" + name);
+        }
+        ::closedir(d);
+        std::sort(found.begin(), found.end());
+        out.insert(out.end(), found.begin(), found.end());
+    }
+    return out;
 }
 
-std::string file_label(const std::string& s) {
-    std::string out;
-    for (char c : s)
-        out.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_');
-    return out.substr(0, 96);
+// A one-line progress bar on stderr, redrawn at most ten times a second; only on a TTY.
+class ProgressBar {
+  public:
+    explicit ProgressBar(std::string what)
+        : what_(std::move(what)), on_(audit::cli::stderr_is_tty()) {}
+    ~ProgressBar() {
+        if (on_ && drawn_) std::cerr << "\n";
+    }
+    void operator()(std::size_t done, std::size_t total) {
+        if (!on_) return;
+        auto now = std::chrono::steady_clock::now();
+        if (done != total && now - last_ < std::chrono::milliseconds(100)) return;
+        last_ = now;
+        drawn_ = true;
+        const std::size_t width = 30, fill = total ? done * width / total : width;
+        std::cerr << "\r" << what_ << " [" << std::string(fill, '#')
+                  << std::string(width - fill, ' ') << "] " << done << "/" << total << std::flush;
+    }
+
+  private:
+    std::string what_;
+    bool on_, drawn_ = false;
+    std::chrono::steady_clock::time_point last_{};
+};
+
+audit::crypto::SigningKey inspector_key(const audit::cli::Args& args,
+                                        const audit::trust::TrustRoot& trust) {
+    std::string key_path = args.required("key");
+    std::optional<std::string> pass;
+    if (audit::crypto::SigningKey::is_encrypted(key_path))
+        pass = audit::cli::passphrase(args, "passphrase for " + key_path, false);
+    auto key = audit::crypto::SigningKey::load(key_path, pass);
+    auto role = trust.roles.find("inspector");
+    if (role == trust.roles.end() ||
+        std::find(role->second.keyids.begin(), role->second.keyids.end(), key.identity().keyid) ==
+            role->second.keyids.end())
+        throw audit::VerifyError("key " + key_path + " is not an inspector key of the trust root");
+    return key;
+}
+
+void print_results(const json& report, const std::string& out) {
+    for (const auto& r : report["results"]) {
+        const std::string status = r["status"].get<std::string>();
+        std::cout << status << std::string(14 - std::min<std::size_t>(13, status.size()), ' ')
+                  << r["hostname"].get<std::string>() << "  " << r["product"].get<std::string>();
+        if (!r["reasons"].empty()) std::cout << "  reasons: " << r["reasons"].dump();
+        if (!r["residue"].empty())
+            std::cout << "  (residue left: " << r["residue"].size() << " finding(s))";
+        std::cout << "\n";
+    }
+    std::cout << "report    " << out << "/report.json, report.csv, report.html ("
+              << report["results"].size() << " host x product, " << report["rejected"].size()
+              << " bundle(s) rejected)\n";
+}
+
+const std::vector<audit::cli::Option> kReportOptions = {
+    {"trust", "FILE", "trust root (trust.json)"},
+    {"key", "FILE", "inspector signing key"},
+    {"out", "DIR", "where report.json/.csv/.html and attestations/ are written"},
+    {"campaign-start", "DATE", "day 0 of the 30/60/90-day marks (default: earliest scan)"},
+    {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
+    audit::cli::state_option(),
+    {"json", "", "print the report on stdout"}};
+
+// The first form: bundles given on the command line, merged in memory.
+int attest_bundles(int argc, char** argv) {
+    audit::cli::Args args(
+        argc, argv, "audit-attest",
+        "--trust TRUST --key KEY --out OUTDIR BUNDLE|DIR... [--json]\n"
+        "       audit-attest import|report|diff ...",
+        kReportOptions,
+        "Verifies every bundle, merges them per host and product into removed, absent,\n"
+        "present or inconclusive (with reasons), writes one signed attestation per host and\n"
+        "product in OUTDIR/attestations/ and the report (report.json, report.csv, report.html).\n"
+        "Exit 0 when every status is removed or absent, 1 otherwise, 3 when a bundle fails\n"
+        "verification.\n\n" +
+            std::string(kSubcommands));
+    auto paths = bundle_paths(args.positional());
+    if (paths.empty()) throw audit::UsageError("no bundles given (see --help)");
+    auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
+    std::string out = args.required("out");
+    auto key = inspector_key(args, trust);
+
+    std::vector<attest::BundleSummary> summaries;
+    attest::ReportContext context;
+    context.trust_root = {{"version", trust.version}, {"sha256", trust.sha256}};
+    ProgressBar bar("verifying");
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        const auto& path = paths[i];
+        try {
+            auto b = audit::evidence::read_bundle(path, trust, true);
+            summaries.push_back(attest::summarize(b));
+        } catch (const audit::Error& e) {
+            context.rejected.push_back({{"file", path}, {"reason", e.what()}});
+            std::cerr << "audit-attest: rejected " << path << ": " << e.what() << "\n";
+        }
+        bar(i + 1, paths.size());
+    }
+    for (const auto& s : summaries)
+        context.bundles.push_back({{"file", s.path},
+                                   {"bundle_id", s.bundle_id},
+                                   {"sha256", s.sha256},
+                                   {"kit", s.kit_id},
+                                   {"sequence", s.sequence}});
+    attest::ReportOptions opt{out, audit::trust::utc_now(), args.get("campaign-start"), true};
+    auto summary = attest::write_report(attest::merge(summaries), key, opt, context);
+    if (args.has("json"))
+        std::cout << summary.report.dump(2) << "\n";
+    else
+        print_results(summary.report, out);
+    if (!context.rejected.empty()) return static_cast<int>(audit::Exit::verification);
+    return static_cast<int>(summary.all_clear ? audit::Exit::clean : audit::Exit::attention);
+}
+
+int import_cmd(int argc, char** argv) {
+    audit::cli::Args args(
+        argc, argv, "audit-attest import", "--ledger FILE --trust TRUST BUNDLE|DIR... [--json]",
+        {{"ledger", "FILE", "the ledger (SQLite); created when missing"},
+         {"trust", "FILE", "trust root (trust.json)"},
+         audit::cli::state_option(),
+         {"json", "", "print every bundle's outcome and the ledger totals on stdout"}},
+        "Verifies every bundle and records it in the ledger, all in one transaction: an\n"
+        "interrupted import leaves the ledger as it was. A bundle already recorded changes\n"
+        "nothing; a bundle holding a kit sequence that other bytes already hold is recorded and\n"
+        "flagged as a conflict; a bundle that fails verification is recorded as rejected.\n"
+        "Exit 0 when all were recorded, 1 when a conflict was flagged, 3 when one was rejected.");
+    auto paths = bundle_paths(args.positional());
+    if (paths.empty()) throw audit::UsageError("no bundles given (see --help)");
+    auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
+    attest::Ledger ledger(args.required("ledger"), true);
+    std::vector<attest::ImportOutcome> outcomes;
+    {
+        ProgressBar bar("importing");
+        outcomes = ledger.import(paths, trust, std::ref(bar));
+    }
+    std::map<std::string, int> counts;
+    json list = json::array();
+    for (const auto& o : outcomes) {
+        counts[attest::to_string(o.result)]++;
+        list.push_back({{"file", o.file},
+                        {"sha256", o.sha256},
+                        {"result", attest::to_string(o.result)},
+                        {"detail", o.detail}});
+        if (args.has("json")) continue;
+        if (o.result == attest::ImportResult::rejected)
+            std::cerr << "audit-attest: rejected " << o.file << ": " << o.detail << "\n";
+        else if (!o.detail.empty())
+            std::cout << attest::to_string(o.result) << "  " << o.file << ": " << o.detail << "\n";
+    }
+    auto stats = ledger.stats();
+    if (args.has("json")) {
+        std::cout
+            << json({{"outcomes", list}, {"counts", counts}, {"ledger", stats.to_json()}}).dump(2)
+            << "\n";
+    } else {
+        std::cout << "imported  " << counts["added"] + counts["conflict"] << " new ("
+                  << counts["conflict"] << " conflicting), " << counts["duplicate"]
+                  << " already recorded, " << counts["rejected"] << " rejected\n"
+                  << "ledger    " << args.get("ledger") << ": " << stats.bundles << " bundles, "
+                  << stats.hosts << " hosts, " << stats.conflicts << " conflicts, "
+                  << stats.rejected << " rejected\n";
+    }
+    if (counts["rejected"]) return static_cast<int>(audit::Exit::verification);
+    return static_cast<int>(counts["conflict"] ? audit::Exit::attention : audit::Exit::clean);
+}
+
+int report_cmd(int argc, char** argv) {
+    auto options = kReportOptions;
+    options.insert(options.begin(), {"ledger", "FILE", "the ledger written by import"});
+    audit::cli::Args args(
+        argc, argv, "audit-attest report",
+        "--ledger FILE --trust TRUST --key KEY --out OUTDIR [--campaign-start DATE] [--json]",
+        options,
+        "Computes every host x product status from the ledger alone (the bundle files are not\n"
+        "needed), with the same rules as the first form, and writes the signed attestations\n"
+        "and the report: report.json, report.csv and report.html (one offline page).\n"
+        "Exit 0 when every status is removed or absent and the ledger holds no rejected or\n"
+        "conflicting bundle, 1 otherwise.");
+    if (!args.positional().empty()) throw audit::UsageError("report takes no bundles (see --help)");
+    auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
+    std::string out = args.required("out");
+    auto key = inspector_key(args, trust);
+    attest::Ledger ledger(args.required("ledger"), false);
+
+    attest::FleetFacts fleet(ledger.bundle_refs());
+    std::vector<attest::HostProductStatus> statuses;
+    ledger.for_each_host([&](std::vector<attest::BundleSummary>&& host) {
+        std::vector<const attest::BundleSummary*> list;
+        for (const auto& b : host) list.push_back(&b);
+        auto st = attest::merge_host(std::move(list), fleet);
+        std::move(st.begin(), st.end(), std::back_inserter(statuses));
+    });
+    attest::ReportContext context;
+    context.trust_root = {{"version", trust.version}, {"sha256", trust.sha256}};
+    context.bundles = ledger.bundles();
+    context.rejected = ledger.rejected();
+    context.conflicts = ledger.conflicts();
+    context.ledger = ledger.stats().to_json();
+    attest::ReportOptions opt{out, audit::trust::utc_now(), args.get("campaign-start"), true};
+    auto summary = attest::write_report(statuses, key, opt, context);
+    if (args.has("json")) {
+        std::cout << summary.report.dump(2) << "\n";
+    } else {
+        const auto& c = summary.report["counts"];
+        std::cout << "hosts         " << summary.report["hosts"] << "\n";
+        for (const char* s : {"removed", "absent", "present", "inconclusive"})
+            std::cout << s << std::string(14 - std::strlen(s), ' ') << c.value(s, 0) << "\n";
+        std::cout << "report        " << out << "/report.json, report.csv, report.html ("
+                  << statuses.size() << " attestations)\n";
+    }
+    bool clean = summary.all_clear && context.rejected.empty() && context.conflicts.empty();
+    return static_cast<int>(clean ? audit::Exit::clean : audit::Exit::attention);
+}
+
+int diff_cmd(int argc, char** argv) {
+    audit::cli::Args args(
+        argc, argv, "audit-attest diff", "--trust TRUST BUNDLE_A BUNDLE_B [--json]",
+        {{"trust", "FILE", "trust root (trust.json)"},
+         audit::cli::state_option(),
+         {"json", "", "print the whole comparison on stdout"}},
+        "Verifies both bundles and says what changed from A to B in hashdeep's audit terms:\n"
+        "matched (same path and content), moved (A's content under another path), new,\n"
+        "missing (A's content nowhere in B), changed (same path, other content); directories\n"
+        "are left out. Then software items added, removed or changed, and products present.\n"
+        "Exit 0 when nothing changed, 1 when something did, 3 when a bundle fails verification.");
+    if (args.positional().size() != 2)
+        throw audit::UsageError("diff takes two bundles (see --help)");
+    auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
+    auto a = audit::evidence::read_bundle(args.positional()[0], trust, true);
+    auto b = audit::evidence::read_bundle(args.positional()[1], trust, true);
+    auto d = attest::diff_bundles(a, b);
+    if (args.has("json")) {
+        std::cout << d.to_json().dump(2) << "\n";
+    } else {
+        if (!d.same_host())
+            std::cout << "warning   the bundles are of different hosts: " << d.host_a << " / "
+                      << d.host_b << "\n";
+        auto files = [](const char* what, const std::vector<attest::FileChange>& v) {
+            for (const auto& c : v)
+                std::cout << what << std::string(10 - std::strlen(what), ' ') << c.path
+                          << (c.from_path.empty() ? "" : "  (from " + c.from_path + ")") << "\n";
+        };
+        files("moved", d.moved);
+        files("new", d.added);
+        files("missing", d.missing);
+        files("changed", d.changed);
+        for (const auto& i : d.items_added)
+            std::cout << "+ item    " << i.ecosystem << " " << i.name << " " << i.version_b << "\n";
+        for (const auto& i : d.items_removed)
+            std::cout << "- item    " << i.ecosystem << " " << i.name << " " << i.version_a << "\n";
+        for (const auto& i : d.items_changed)
+            std::cout << "~ item    " << i.ecosystem << " " << i.name << " " << i.version_a << " ("
+                      << i.state_a << ") -> " << i.version_b << " (" << i.state_b << ")\n";
+        json c = d.to_json()["counts"];
+        std::cout << "summary   matched " << c["matched"] << ", moved " << c["moved"] << ", new "
+                  << c["new"] << ", missing " << c["missing"] << ", changed " << c["changed"]
+                  << "; items +" << c["items_added"] << " -" << c["items_removed"] << " ~"
+                  << c["items_changed"] << "\n";
+    }
+    return static_cast<int>(d.empty() ? audit::Exit::clean : audit::Exit::attention);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     return audit::cli::run("audit-attest", [&] {
-        audit::cli::Args args(
-            argc, argv, "audit-attest", "--trust TRUST --key KEY --out OUTDIR BUNDLE... [--json]",
-            {{"trust", "FILE", "trust root (trust.json)"},
-             {"key", "FILE", "inspector signing key"},
-             {"out", "DIR", "where report.json and attestations/ are written"},
-             {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
-             audit::cli::state_option(),
-             {"json", "", "print the report on stdout"}},
-            "Verifies every bundle, merges them per host and product into removed, absent,\n"
-            "present or inconclusive (with reasons), writes OUTDIR/report.json and one signed\n"
-            "attestation per host and product in OUTDIR/attestations/. Exit 0 when every status\n"
-            "is removed or absent, 1 otherwise, 3 when a bundle fails verification.");
-        if (args.positional().empty()) throw audit::UsageError("no bundles given (see --help)");
-        auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
-        std::string key_path = args.required("key");
-        std::string out = args.required("out");
-        std::optional<std::string> pass;
-        if (audit::crypto::SigningKey::is_encrypted(key_path))
-            pass = audit::cli::passphrase(args, "passphrase for " + key_path, false);
-        auto key = audit::crypto::SigningKey::load(key_path, pass);
-        auto role = trust.roles.find("inspector");
-        if (role == trust.roles.end() ||
-            std::find(role->second.keyids.begin(), role->second.keyids.end(), key.identity().keyid) ==
-                role->second.keyids.end())
-            throw audit::VerifyError("key " + key_path + " is not an inspector key of the trust root");
-
-        std::vector<audit::attest::BundleSummary> summaries;
-        json rejected = json::array();
-        for (const auto& path : args.positional()) {
-            try {
-                auto b = audit::evidence::read_bundle(path, trust, true);
-                summaries.push_back(audit::attest::summarize(b));
-            } catch (const audit::Error& e) {
-                rejected.push_back({{"file", path}, {"reason", e.what()}});
-                std::cerr << "audit-attest: rejected " << path << ": " << e.what() << "\n";
-            }
-        }
-        auto statuses = audit::attest::merge(summaries);
-        std::string now = audit::trust::utc_now();
-
-        make_dir(out);
-        make_dir(out + "/attestations");
-        json results = json::array();
-        std::map<std::string, int> counts;
-        bool all_clear = true;
-        for (const auto& st : statuses) {
-            auto env = audit::attest::attestation(st, key, now);
-            std::string name = file_label(st.hostname.empty() ? st.host_key : st.hostname) + "_" +
-                               file_label(st.host_key.substr(st.host_key.find(':') + 1, 12)) + "_" +
-                               file_label(st.product) + ".dsse.json";
-            audit::evidence::write_file_atomic(out + "/attestations/" + name, env.to_json() + "\n");
-            json r = st.to_json();
-            r["attestation"] = "attestations/" + name;
-            results.push_back(r);
-            counts[audit::attest::to_string(st.status)]++;
-            if (st.status != audit::attest::Status::removed && st.status != audit::attest::Status::absent)
-                all_clear = false;
-        }
-        json bundles = json::array();
-        for (const auto& s : summaries)
-            bundles.push_back({{"file", s.path}, {"bundle_id", s.bundle_id}, {"sha256", s.sha256},
-                               {"kit", s.kit_id}, {"sequence", s.sequence}});
-        json report = {{"generated", now},
-                       {"trust_root", {{"version", trust.version}, {"sha256", trust.sha256}}},
-                       {"inspector_keyid", key.identity().keyid},
-                       {"counts", counts},
-                       {"results", results},
-                       {"bundles", bundles},
-                       {"rejected", rejected}};
-        audit::evidence::write_file_atomic(out + "/report.json", report.dump(2) + "\n");
-
-        if (args.has("json")) {
-            std::cout << report.dump(2) << "\n";
-        } else {
-            for (const auto& r : results) {
-                std::cout << r["status"].get<std::string>();
-                std::cout << std::string(14 - std::min<std::size_t>(13, r["status"].get<std::string>().size()), ' ')
-                          << r["hostname"].get<std::string>() << "  " << r["product"].get<std::string>();
-                if (!r["reasons"].empty()) std::cout << "  reasons: " << r["reasons"].dump();
-                if (!r["residue"].empty()) std::cout << "  (residue left: " << r["residue"].size() << " finding(s))";
-                std::cout << "\n";
-            }
-            std::cout << "report    " << out << "/report.json (" << results.size() << " host x product, "
-                      << rejected.size() << " bundle(s) rejected)\n";
-        }
-        if (!rejected.empty()) return static_cast<int>(audit::Exit::verification);
-        return static_cast<int>(all_clear ? audit::Exit::clean : audit::Exit::attention);
+        std::string sub = argc > 1 ? argv[1] : "";
+        // A subcommand parses the rest as its own command line (its name stands in for argv[0]).
+        if (sub == "import") return import_cmd(argc - 1, argv + 1);
+        if (sub == "report") return report_cmd(argc - 1, argv + 1);
+        if (sub == "diff") return diff_cmd(argc - 1, argv + 1);
+        return attest_bundles(argc, argv);
     });
 }

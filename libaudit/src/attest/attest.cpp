@@ -1,6 +1,7 @@
 #include "audit/attest/attest.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
@@ -41,20 +42,14 @@ int compare_versions(const std::string& a, const std::string& b) {
     return 0;
 }
 
-struct KitIssue {
-    std::string kit;
-    std::uint64_t from_sequence;
-    std::string reason;
-};
-
 // Gaps, forks and broken links in each kit's hash chain.
-std::vector<KitIssue> chain_issues(const std::vector<const BundleSummary*>& bundles) {
-    std::map<std::string, std::map<std::uint64_t, std::vector<const BundleSummary*>>> kits;
+std::vector<ChainIssue> find_chain_issues(const std::vector<const BundleRef*>& bundles) {
+    std::map<std::string, std::map<std::uint64_t, std::vector<const BundleRef*>>> kits;
     for (const auto* b : bundles) kits[b->kit_id][b->sequence].push_back(b);
-    std::vector<KitIssue> issues;
+    std::vector<ChainIssue> issues;
     for (const auto& [kit, seqs] : kits) {
         std::uint64_t expect = 1;
-        const BundleSummary* prev = nullptr;
+        const BundleRef* prev = nullptr;
         for (const auto& [seq, list] : seqs) {
             if (seq > expect) {
                 std::string missing = std::to_string(expect);
@@ -71,7 +66,7 @@ std::vector<KitIssue> chain_issues(const std::vector<const BundleSummary*>& bund
                                       std::to_string(digests.size()) +
                                       " different bundles with sequence " + std::to_string(seq)});
             }
-            const BundleSummary* cur = list.front();
+            const BundleRef* cur = list.front();
             if (seq == 1 && !cur->previous_sha256.empty())
                 issues.push_back(
                     {kit, seq, "chain_broken: kit " + kit + " sequence 1 names a previous bundle"});
@@ -85,12 +80,6 @@ std::vector<KitIssue> chain_issues(const std::vector<const BundleSummary*>& bund
         }
     }
     return issues;
-}
-
-std::string host_key(const BundleSummary& b) {
-    if (!b.machine_id.empty()) return "machine-id:" + b.machine_id;
-    if (!b.dmi_product_uuid.empty()) return "dmi:" + b.dmi_product_uuid;
-    return "hostname:" + b.hostname;
 }
 
 bool has_product(const json& list, const std::string& product) {
@@ -117,6 +106,70 @@ json product_coverage(const BundleSummary& b, const std::string& product) {
 
 }  // namespace
 
+std::string host_key(const std::string& machine_id, const std::string& windows_machine_guid,
+                     const std::string& dmi_product_uuid, const std::string& hostname) {
+    if (!machine_id.empty()) return "machine-id:" + machine_id;
+    if (!windows_machine_guid.empty()) return "windows-machine-guid:" + windows_machine_guid;
+    if (!dmi_product_uuid.empty()) return "dmi:" + dmi_product_uuid;
+    return "hostname:" + hostname;
+}
+
+std::string host_key(const BundleSummary& b) {
+    return host_key(b.machine_id, b.windows_machine_guid, b.dmi_product_uuid, b.hostname);
+}
+
+BundleRef ref_of(const BundleSummary& b) {
+    BundleRef r;
+    r.sha256 = b.sha256;
+    r.kit_id = b.kit_id;
+    r.previous_sha256 = b.previous_sha256;
+    r.host_key = host_key(b);
+    r.dmi_product_uuid = b.dmi_product_uuid;
+    r.sequence = b.sequence;
+    return r;
+}
+
+FleetFacts::FleetFacts(const std::vector<BundleRef>& bundles) {
+    std::vector<const BundleRef*> unique;
+    std::set<std::string> seen;
+    for (const auto& b : bundles)
+        if (seen.insert(b.sha256).second) unique.push_back(&b);
+    chain_issues_ = find_chain_issues(unique);
+    for (const auto& issue : chain_issues_) issues_by_kit_[issue.kit].push_back(&issue);
+    for (const auto* b : unique)
+        if (!b->dmi_product_uuid.empty()) dmi_hosts_[b->dmi_product_uuid].insert(b->host_key);
+}
+
+std::vector<std::string> FleetFacts::host_reasons(
+    const std::vector<const BundleSummary*>& host) const {
+    std::vector<std::string> reasons;
+    std::set<std::string> dmis;
+    for (const auto* b : host) {
+        if (b->dmi_product_uuid.empty()) continue;
+        dmis.insert(b->dmi_product_uuid);
+        auto it = dmi_hosts_.find(b->dmi_product_uuid);
+        if (it != dmi_hosts_.end() && it->second.size() > 1)
+            reasons.push_back("identity_conflict: DMI UUID " + b->dmi_product_uuid +
+                              " appears under more than one machine-id");
+    }
+    if (dmis.size() > 1)
+        reasons.push_back("identity_conflict: one machine-id with " + std::to_string(dmis.size()) +
+                          " DMI UUIDs");
+    std::set<std::string> kits;
+    for (const auto* b : host) kits.insert(b->kit_id);
+    for (const auto& kit : kits) {
+        auto it = issues_by_kit_.find(kit);
+        if (it == issues_by_kit_.end()) continue;
+        for (const auto* issue : it->second)
+            for (const auto* b : host)
+                if (b->kit_id == issue->kit && b->sequence >= issue->from_sequence) {
+                    reasons.push_back(issue->reason);
+                    break;
+                }
+    }
+    return reasons;
+}
+
 const char* to_string(Status s) {
     switch (s) {
         case Status::removed:
@@ -131,12 +184,13 @@ const char* to_string(Status s) {
     return "inconclusive";
 }
 
-BundleSummary summarize(const evidence::Bundle& bundle) {
+BundleSummary summarize(const std::string& path, const std::string& sha256, json predicate,
+                        std::string_view findings_json) {
     BundleSummary s;
-    const json& p = bundle.predicate();
-    s.path = bundle.path;
-    s.sha256 = bundle.sha256;
-    s.predicate = p;
+    s.path = path;
+    s.sha256 = sha256;
+    s.predicate = std::move(predicate);
+    const json& p = s.predicate;
     try {
         s.bundle_id = p.at("bundle_id").get<std::string>();
         s.kit_id = p.at("kit").at("id").get<std::string>();
@@ -148,17 +202,25 @@ BundleSummary summarize(const evidence::Bundle& bundle) {
         s.hostname = str(host, "hostname");
         s.machine_id = str(host.value("ids", json::object()), "machine_id");
         s.dmi_product_uuid = str(host.value("ids", json::object()), "dmi_product_uuid");
+        s.windows_machine_guid = str(host.value("ids", json::object()), "windows_machine_guid");
     } catch (const json::exception& e) {
-        throw VerifyError(bundle.path + ": statement predicate is incomplete (" + e.what() + ")");
+        throw VerifyError(path + ": statement predicate is incomplete (" + e.what() + ")");
     }
-    if (auto it = bundle.files.find("findings.json"); it != bundle.files.end()) {
+    if (!findings_json.empty()) {
         try {
-            s.findings = json::parse(it->second);
+            s.findings = json::parse(findings_json);
         } catch (const json::exception&) {
-            throw VerifyError(bundle.path + ": findings.json is not JSON");
+            throw VerifyError(path + ": findings.json is not JSON");
         }
+        if (!s.findings.is_array()) throw VerifyError(path + ": findings.json is not a list");
     }
     return s;
+}
+
+BundleSummary summarize(const evidence::Bundle& bundle) {
+    auto it = bundle.files.find("findings.json");
+    return summarize(bundle.path, bundle.sha256, bundle.predicate(),
+                     it == bundle.files.end() ? std::string_view() : std::string_view(it->second));
 }
 
 json HostProductStatus::to_json() const {
@@ -174,125 +236,120 @@ json HostProductStatus::to_json() const {
             {"reasons", reasons},
             {"residue", residue},
             {"evidence", ev},
-            {"manifest_versions", manifest_versions}};
+            {"manifest_versions", manifest_versions},
+            {"first_scan", first_scan},
+            {"latest_scan", latest_scan}};
 }
 
 std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all) {
     // The same bundle given twice counts once.
     std::vector<const BundleSummary*> bundles;
+    std::vector<BundleRef> refs;
     std::set<std::string> seen;
     for (const auto& b : all)
-        if (seen.insert(b.sha256).second) bundles.push_back(&b);
-
-    auto kit_issues = chain_issues(bundles);
-
+        if (seen.insert(b.sha256).second) {
+            bundles.push_back(&b);
+            refs.push_back(ref_of(b));
+        }
+    FleetFacts fleet(refs);
     std::map<std::string, std::vector<const BundleSummary*>> hosts;
     for (const auto* b : bundles) hosts[host_key(*b)].push_back(b);
-    // A DMI UUID seen under two machine-ids (or two DMI UUIDs under one) is an identity conflict.
-    std::map<std::string, std::set<std::string>> dmi_keys;
-    for (const auto& [key, list] : hosts)
-        for (const auto* b : list)
-            if (!b->dmi_product_uuid.empty()) dmi_keys[b->dmi_product_uuid].insert(key);
-
     std::vector<HostProductStatus> out;
     for (auto& [key, list] : hosts) {
-        std::sort(list.begin(), list.end(), [](const BundleSummary* a, const BundleSummary* b) {
-            return std::tie(a->finished, a->kit_id, a->sequence) <
-                   std::tie(b->finished, b->kit_id, b->sequence);
-        });
-        std::vector<std::string> host_reasons;
-        std::set<std::string> dmis;
-        for (const auto* b : list) {
-            if (!b->dmi_product_uuid.empty()) dmis.insert(b->dmi_product_uuid);
-            if (dmi_keys.count(b->dmi_product_uuid) && dmi_keys[b->dmi_product_uuid].size() > 1)
-                host_reasons.push_back("identity_conflict: DMI UUID " + b->dmi_product_uuid +
-                                       " appears under more than one machine-id");
-        }
-        if (dmis.size() > 1)
-            host_reasons.push_back("identity_conflict: one machine-id with " +
-                                   std::to_string(dmis.size()) + " DMI UUIDs");
-        for (const auto& issue : kit_issues)
-            for (const auto* b : list)
-                if (b->kit_id == issue.kit && b->sequence >= issue.from_sequence) {
-                    host_reasons.push_back(issue.reason);
-                    break;
-                }
-        // Within one kit the sequence is authoritative; host clocks that disagree are suspect.
-        std::map<std::string, std::uint64_t> last_seq;
-        for (const auto* b : list) {
-            auto& ls = last_seq[b->kit_id];
-            if (b->sequence < ls)
-                host_reasons.push_back("clock_disorder: kit " + b->kit_id + " sequence " +
-                                       std::to_string(b->sequence) +
-                                       " has a later scan time than " + std::to_string(ls));
-            ls = std::max(ls, b->sequence);
-        }
-        std::sort(host_reasons.begin(), host_reasons.end());
-        host_reasons.erase(std::unique(host_reasons.begin(), host_reasons.end()),
-                           host_reasons.end());
+        auto statuses = merge_host(std::move(list), fleet);
+        std::move(statuses.begin(), statuses.end(), std::back_inserter(out));
+    }
+    return out;
+}
 
-        std::map<std::string, std::string> products;  // id -> name
+std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list,
+                                          const FleetFacts& fleet) {
+    std::vector<HostProductStatus> out;
+    if (list.empty()) return out;
+    const std::string key = host_key(*list.front());
+    std::sort(list.begin(), list.end(), [](const BundleSummary* a, const BundleSummary* b) {
+        return std::tie(a->finished, a->kit_id, a->sequence) <
+               std::tie(b->finished, b->kit_id, b->sequence);
+    });
+    std::vector<std::string> host_reasons = fleet.host_reasons(list);
+    // Within one kit the sequence is authoritative; host clocks that disagree are suspect.
+    std::map<std::string, std::uint64_t> last_seq;
+    for (const auto* b : list) {
+        auto& ls = last_seq[b->kit_id];
+        if (b->sequence < ls)
+            host_reasons.push_back("clock_disorder: kit " + b->kit_id + " sequence " +
+                                   std::to_string(b->sequence) + " has a later scan time than " +
+                                   std::to_string(ls));
+        ls = std::max(ls, b->sequence);
+    }
+    std::sort(host_reasons.begin(), host_reasons.end());
+    host_reasons.erase(std::unique(host_reasons.begin(), host_reasons.end()), host_reasons.end());
+
+    std::map<std::string, std::string> products;  // id -> name
+    for (const auto* b : list)
+        for (const auto& m : b->predicate.value("manifests", json::array()))
+            products.emplace(str(m, "id"), str(m, "name"));
+    for (const auto& [product, name_hint] : products) {
+        HostProductStatus st;
+        st.host_key = key;
+        st.hostname = list.back()->hostname;
+        st.host_ids =
+            list.back()->predicate.value("host", json::object()).value("ids", json::object());
+        st.product = product;
+        std::vector<const BundleSummary*> evaluated;
         for (const auto* b : list)
-            for (const auto& m : b->predicate.value("manifests", json::array()))
-                products.emplace(str(m, "id"), str(m, "name"));
-        for (const auto& [product, name_hint] : products) {
-            HostProductStatus st;
-            st.host_key = key;
-            st.hostname = list.back()->hostname;
-            st.host_ids = list.back()->predicate["host"].value("ids", json::object());
-            st.product = product;
-            std::vector<const BundleSummary*> evaluated;
-            for (const auto* b : list)
-                if (manifest_of(*b, product)) evaluated.push_back(b);
-            const BundleSummary* latest = evaluated.back();
-            const BundleSummary* last_finding = nullptr;
-            for (const auto* b : evaluated)
-                if (has_product(b->predicate["findings"].value("present", json::array()), product))
-                    last_finding = b;
-            for (const auto* b : evaluated) {
-                const json* m = manifest_of(*b, product);
-                st.manifest_versions.push_back({{"bundle_id", b->bundle_id},
-                                                {"version", str(*m, "version")},
-                                                {"sha256", str(*m, "sha256")}});
-            }
-            for (const auto& f : latest->findings)
-                if (str(f, "product") == product) {
-                    if (st.product_name.empty()) st.product_name = str(f, "product_name");
-                    if (f.value("residue", false)) st.residue.push_back(f);
-                }
-            if (st.product_name.empty()) st.product_name = name_hint.empty() ? product : name_hint;
-
-            bool latest_present = last_finding == latest;
-            json cov = product_coverage(*latest, product);
-            std::vector<std::string> reasons = host_reasons;
-            if (!cov.value("sufficient", false)) {
-                auto gaps = cov.value("gaps", json::array());
-                std::string detail =
-                    gaps.empty() ? "no coverage record" : gaps[0].get<std::string>();
-                reasons.push_back("coverage_gap: " + detail);
-            }
-            if (last_finding && !latest_present) {
-                std::string before = str(*manifest_of(*last_finding, product), "version");
-                std::string after = str(*manifest_of(*latest, product), "version");
-                if (compare_versions(after, before) < 0)
-                    reasons.push_back("manifest_downgraded: " + before + " -> " + after);
-            }
-            if (latest_present) {
-                st.status = Status::present;
-                st.evidence.push_back({latest->bundle_id, latest->sha256, "finding"});
-            } else {
-                if (last_finding)
-                    st.evidence.push_back(
-                        {last_finding->bundle_id, last_finding->sha256, "finding"});
-                st.evidence.push_back({latest->bundle_id, latest->sha256, "latest"});
-                if (!reasons.empty())
-                    st.status = Status::inconclusive;
-                else
-                    st.status = last_finding ? Status::removed : Status::absent;
-            }
-            st.reasons = reasons;
-            out.push_back(std::move(st));
+            if (manifest_of(*b, product)) evaluated.push_back(b);
+        const BundleSummary* latest = evaluated.back();
+        st.first_scan = evaluated.front()->finished;
+        st.latest_scan = latest->finished;
+        const BundleSummary* last_finding = nullptr;
+        for (const auto* b : evaluated)
+            if (has_product(
+                    b->predicate.value("findings", json::object()).value("present", json::array()),
+                    product))
+                last_finding = b;
+        for (const auto* b : evaluated) {
+            const json* m = manifest_of(*b, product);
+            st.manifest_versions.push_back({{"bundle_id", b->bundle_id},
+                                            {"version", str(*m, "version")},
+                                            {"sha256", str(*m, "sha256")}});
         }
+        for (const auto& f : latest->findings)
+            if (str(f, "product") == product) {
+                if (st.product_name.empty()) st.product_name = str(f, "product_name");
+                if (f.value("residue", false)) st.residue.push_back(f);
+            }
+        if (st.product_name.empty()) st.product_name = name_hint.empty() ? product : name_hint;
+
+        bool latest_present = last_finding == latest;
+        json cov = product_coverage(*latest, product);
+        std::vector<std::string> reasons = host_reasons;
+        if (!cov.value("sufficient", false)) {
+            auto gaps = cov.value("gaps", json::array());
+            std::string detail = gaps.empty() || !gaps[0].is_string() ? "no coverage record"
+                                                                      : gaps[0].get<std::string>();
+            reasons.push_back("coverage_gap: " + detail);
+        }
+        if (last_finding && !latest_present) {
+            std::string before = str(*manifest_of(*last_finding, product), "version");
+            std::string after = str(*manifest_of(*latest, product), "version");
+            if (compare_versions(after, before) < 0)
+                reasons.push_back("manifest_downgraded: " + before + " -> " + after);
+        }
+        if (latest_present) {
+            st.status = Status::present;
+            st.evidence.push_back({latest->bundle_id, latest->sha256, "finding"});
+        } else {
+            if (last_finding)
+                st.evidence.push_back({last_finding->bundle_id, last_finding->sha256, "finding"});
+            st.evidence.push_back({latest->bundle_id, latest->sha256, "latest"});
+            if (!reasons.empty())
+                st.status = Status::inconclusive;
+            else
+                st.status = last_finding ? Status::removed : Status::absent;
+        }
+        st.reasons = reasons;
+        out.push_back(std::move(st));
     }
     return out;
 }

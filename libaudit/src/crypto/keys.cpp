@@ -337,6 +337,16 @@ SigningKey SigningKey::load(const std::string& path, const std::optional<std::st
     return SigningKey(std::move(impl));
 }
 
+SigningKey SigningKey::clone() const {
+    auto impl = std::make_unique<Impl>();
+    for (const auto& key : impl_->keys) {
+        const auto der = key->private_key_info();
+        Botan::DataSource_Memory src(der);
+        impl->add(Botan::PKCS8::load_key(src));
+    }
+    return SigningKey(std::move(impl));
+}
+
 void SigningKey::save(const std::string& path, const std::optional<std::string>& passphrase) const {
     std::string text;
     for (const auto& key : impl_->keys) {

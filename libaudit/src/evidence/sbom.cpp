@@ -34,6 +34,8 @@ nlohmann::json cyclonedx(const std::vector<InventoryItem>& inventory,
     nlohmann::json components = nlohmann::json::array();
     std::set<std::string> refs;
     for (const auto& item : inventory) {
+        // Registry keys are evidence for matching, not software components.
+        if (item.ecosystem == "windows-registry") continue;
         std::string ref = item.purl();
         // bom-refs must be unique; the same package can appear twice (two architectures, states).
         for (int n = 2; !refs.insert(ref).second; ++n) ref = item.purl() + "#" + std::to_string(n);

@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "audit/error.h"
+#include "audit/sources/plist.h"
+#include "audit/sources/windows.h"
 
 namespace audit::host {
 
@@ -62,6 +64,49 @@ std::string unquote(std::string_view v) {
         return out;
     }
     return trim(v);
+}
+
+// 8-4-4-4-12 hex digits, as MachineGuid is written.
+bool is_guid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+// A small plist, or nullopt when missing, unreadable or malformed (not an identifier then).
+std::optional<plist::Value> read_plist(const fs::Root& root, const char* rel) {
+    auto bytes = read_small(root, rel);
+    if (!bytes) return std::nullopt;
+    try {
+        return plist::parse(*bytes, rel);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+// A macOS disk names itself in SystemVersion.plist and SystemConfiguration's preferences.
+void identify_macos(const fs::Root& root, HostIdentity& id) {
+    auto version = read_plist(root, "System/Library/CoreServices/SystemVersion.plist");
+    if (!version) return;
+    id.os_id = "macos";
+    id.os_version_id = printable(version->string_at("ProductVersion"));
+    id.os_pretty_name = printable(version->string_at("ProductName") + " " + id.os_version_id);
+    if (auto build = printable(version->string_at("ProductBuildVersion")); !build.empty())
+        id.os_pretty_name += " (" + build + ")";
+    if (!id.hostname.empty()) return;
+    auto prefs = read_plist(root, "Library/Preferences/SystemConfiguration/preferences.plist");
+    const plist::Value* system = prefs ? prefs->find("System") : nullptr;
+    if (!system) return;
+    std::string name;
+    if (const auto* sys = system->find("System")) name = sys->string_at("HostName");
+    if (const auto* net = system->find("Network"); name.empty() && net)
+        if (const auto* names = net->find("HostNames")) name = names->string_at("LocalHostName");
+    if (const auto* sys = system->find("System"); name.empty() && sys)
+        name = sys->string_at("ComputerName");
+    id.hostname = printable(name, 253);
 }
 
 }  // namespace
@@ -127,6 +172,23 @@ HostIdentity identify(const fs::Root& root) {
     id.os_id = os["ID"];
     id.os_version_id = os["VERSION_ID"];
     id.os_pretty_name = os["PRETTY_NAME"];
+
+    // A Windows disk has none of the files above; its registry holds the same facts.
+    if (!id.live && id.os_id.empty()) {
+        if (auto win = sources::windows_identity(root)) {
+            id.os_id = "windows";
+            if (is_guid(win->machine_guid)) id.windows_machine_guid = win->machine_guid;
+            if (id.hostname.empty()) id.hostname = printable(win->computer_name, 253);
+            id.os_version_id = printable(win->build, 32);
+            std::string pretty = printable(win->product_name);
+            std::string detail = printable(win->display_version, 32);
+            if (!win->build.empty())
+                detail += (detail.empty() ? "build " : ", build ") + printable(win->build, 32);
+            if (!detail.empty()) pretty += (pretty.empty() ? "" : " ") + ("(" + detail + ")");
+            id.os_pretty_name = pretty.empty() ? "Windows" : pretty;
+        }
+    }
+    if (id.os_id.empty() && !id.live) identify_macos(root, id);
     return id;
 }
 
@@ -135,6 +197,7 @@ nlohmann::json HostIdentity::to_json() const {
             {"label", label()},
             {"machine_id", machine_id},
             {"dmi_product_uuid", dmi_product_uuid},
+            {"windows_machine_guid", windows_machine_guid},
             {"os_id", os_id},
             {"os_version_id", os_version_id},
             {"os_pretty_name", os_pretty_name},
@@ -146,6 +209,7 @@ nlohmann::json HostIdentity::stable_ids() const {
     nlohmann::json j = nlohmann::json::object();
     if (!machine_id.empty()) j["machine_id"] = machine_id;
     if (!dmi_product_uuid.empty()) j["dmi_product_uuid"] = dmi_product_uuid;
+    if (!windows_machine_guid.empty()) j["windows_machine_guid"] = windows_machine_guid;
     return j;
 }
 
@@ -162,6 +226,7 @@ std::string HostIdentity::label() const {
     while (!out.empty() && (out.back() == '.' || out.back() == '-')) out.pop_back();
     if (!out.empty()) return out;
     if (machine_id.size() >= 12) return "host-" + machine_id.substr(0, 12);
+    if (windows_machine_guid.size() >= 8) return "host-" + windows_machine_guid.substr(0, 8);
     return "unknown-host";
 }
 

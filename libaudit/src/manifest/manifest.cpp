@@ -28,22 +28,42 @@ constexpr std::size_t kMaxId = 64;
 constexpr std::int64_t kSchema = 1;
 
 // Ecosystems the sources report; a typo in a manifest must fail, not silently never match.
-constexpr std::array<std::string_view, 12> kEcosystems = {"deb",  "rpm",     "apk",  "pacman",
-                                                          "snap", "flatpak", "pypi", "npm",
-                                                          "kmod", "windows", "msi",  "macos"};
+constexpr std::array<std::string_view, 20> kEcosystems = {"deb",
+                                                          "rpm",
+                                                          "apk",
+                                                          "pacman",
+                                                          "snap",
+                                                          "flatpak",
+                                                          "pypi",
+                                                          "npm",
+                                                          "kmod",
+                                                          "windows",
+                                                          "msi",
+                                                          "macos",
+                                                          "windows-uninstall",
+                                                          "windows-service",
+                                                          "windows-registry",
+                                                          "macos-app",
+                                                          "macos-ext",
+                                                          "macos-pkg",
+                                                          "launchd",
+                                                          "pe"};
 
 struct KindInfo {
     RuleKind kind;
     std::string_view name;
     std::array<std::string_view, 2> pattern_keys;  // "" = unused slot
 };
-constexpr std::array<KindInfo, 6> kKinds = {{
+constexpr std::array<KindInfo, 9> kKinds = {{
     {RuleKind::package, "package", {"names", ""}},
     {RuleKind::publisher, "publisher", {"publishers", ""}},
     {RuleKind::path, "path", {"paths", ""}},
     {RuleKind::file_hash, "file_hash", {"sha256", "sha384"}},
     {RuleKind::service, "service", {"units", ""}},
     {RuleKind::module, "module", {"modules", ""}},
+    {RuleKind::registry, "registry", {"keys", ""}},
+    {RuleKind::pe_signer, "pe_signer", {"signers", ""}},
+    {RuleKind::pe_version, "pe_version", {"companies", "products"}},
 }};
 
 bool is_pattern_key(std::string_view key) {
@@ -186,6 +206,23 @@ class Reader {
         return value;
     }
 
+    // "HKLM\..." or "HKU\...", separated by '\'; '/' may be part of a key name, so refused.
+    std::string registry_key(const toml::node& node, std::string value) const {
+        auto hive_ok = [&](std::string_view h) {
+            return value.size() > h.size() && lower(value.substr(0, h.size())) == h;
+        };
+        if (!hive_ok("hklm\\") && !hive_ok("hku\\"))
+            fail(node.source(), "registry key \"" + value + "\" must start with HKLM\\ or HKU\\");
+        if (value.find('/') != std::string::npos)
+            fail(node.source(), "registry key \"" + value + "\" must use '\\' between key names");
+        try {
+            match::Glob g(match::registry_glob_text(value));
+        } catch (const UsageError& e) {
+            fail(node.source(), "bad glob \"" + value + "\": " + e.what());
+        }
+        return value;
+    }
+
     std::string digest(const toml::node& node, std::string value, std::size_t hex_length,
                        std::string_view algorithm) const {
         if (value.size() != hex_length || !is_hex(value))
@@ -210,7 +247,7 @@ class Reader {
         if (!info)
             fail(kind->source(), "kind \"" + kind_name +
                                      "\" is not one of package, publisher, path, file_hash, "
-                                     "service, module");
+                                     "service, module, registry, pe_signer, pe_version");
         r.kind = info->kind;
 
         const toml::node* confidence = table.get("confidence");
@@ -243,7 +280,8 @@ class Reader {
                     fail(node.source(),
                          "ecosystem \"" + r.ecosystem +
                              "\" is not one of deb, rpm, apk, pacman, snap, flatpak, windows, "
-                             "msi, macos");
+                             "msi, macos, windows-uninstall, windows-service, windows-registry, "
+                             "macos-app, macos-ext, macos-pkg, launchd, pe");
             } else if (k == info->pattern_keys[0] || k == info->pattern_keys[1]) {
                 has_patterns = true;
                 const std::size_t room =
@@ -258,14 +296,20 @@ class Reader {
                         case RuleKind::file_hash:
                             return k == "sha256" ? digest(n, std::move(v), 64, "sha256")
                                                  : digest(n, std::move(v), 96, "sha384");
+                        case RuleKind::registry:
+                            return registry_key(n, std::move(v));
                         case RuleKind::package:
                         case RuleKind::publisher:
+                        case RuleKind::pe_signer:
+                        case RuleKind::pe_version:
                             break;
                     }
                     return glob(n, std::move(v), false, false);
                 });
                 patterns_total += values.size();
-                r.patterns.insert(r.patterns.end(), values.begin(), values.end());
+                auto& into =
+                    r.kind == RuleKind::pe_version && k == "products" ? r.products : r.patterns;
+                into.insert(into.end(), values.begin(), values.end());
             } else if (is_pattern_key(k)) {
                 std::string expected(info->pattern_keys[0]);
                 if (!info->pattern_keys[1].empty())

@@ -170,6 +170,27 @@ std::set<std::string> dangling_unit_links(const std::vector<InventoryItem>& inve
     return out;
 }
 
+// Windows services and drivers from the registry (names are case-insensitive there).
+void match_windows_services(const Rule& rule, const std::vector<Glob>& globs,
+                            const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory)
+        if (item.ecosystem == "windows-service" && any_match(globs, item.name))
+            out.add(rule.residue || !item.installed(), inventory_record(item));
+}
+
+// Any inventory item that names its registry key (Windows sources set extra.registry_key).
+void match_registry(const Rule& rule, const std::vector<Glob>& globs,
+                    const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory) {
+        auto it = item.extra.find("registry_key");
+        if (it == item.extra.end() || !it->is_string()) continue;
+        if (!any_match(globs, registry_key_text(it->get<std::string>()))) continue;
+        nlohmann::json record = inventory_record(item);
+        record["inventory"]["registry_key"] = *it;
+        out.add(rule.residue || !item.installed(), record);
+    }
+}
+
 void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::FileRecord>& files,
                  const std::set<std::string>& dangling, RuleRecords& out) {
     std::vector<Glob> globs;
@@ -198,6 +219,9 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
                 break;
             case RuleKind::package:
             case RuleKind::publisher:
+            case RuleKind::registry:
+            case RuleKind::pe_signer:
+            case RuleKind::pe_version:
                 break;
         }
         if (hit)
@@ -223,6 +247,55 @@ void match_units(const Rule& rule, const std::vector<Glob>& globs,
     }
 }
 
+// launchd jobs are services too: a service rule matches their Label.
+void match_launchd(const std::vector<Glob>& globs, const Rule& rule,
+                   const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory)
+        if (item.ecosystem == "launchd" && any_match(globs, item.name))
+            out.add(rule.residue || !item.installed(), inventory_record(item));
+}
+
+std::string extra_string(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// PE files (ecosystem "pe"): signer subject (whole DN or its CN) or version-resource strings.
+void match_pe(const Manifest& m, const Rule& rule, const std::vector<InventoryItem>& inventory,
+              RuleRecords& out) {
+    const std::vector<Glob> globs = compile(m, rule, true);
+    Rule products_rule = rule;
+    products_rule.patterns = rule.products;
+    const std::vector<Glob> products = compile(m, products_rule, true);
+    for (const auto& item : inventory) {
+        if (item.ecosystem != "pe") continue;
+        const auto found = item.extra.find("signature");
+        const nlohmann::json sig =
+            found != item.extra.end() && found->is_object() ? *found : nlohmann::json::object();
+        bool hit = false;
+        if (rule.kind == RuleKind::pe_signer) {
+            for (const char* key : {"subject", "subject_cn"}) {
+                const std::string v = extra_string(sig, key);
+                hit = hit || (!v.empty() && any_match(globs, v));
+            }
+        } else {
+            const std::string company = extra_string(item.extra, "company_name");
+            const std::string product = extra_string(item.extra, "product_name");
+            hit = (!company.empty() && any_match(globs, company)) ||
+                  (!product.empty() && any_match(products, product));
+        }
+        if (!hit) continue;
+        nlohmann::json record = inventory_record(item);
+        // Whether the signature is intact belongs with the match: a subject alone is a claim.
+        if (sig.value("present", false))
+            record["inventory"]["signature"] = {
+                {"subject", extra_string(sig, "subject")},
+                {"digest_matches", sig.value("digest_matches", false)},
+                {"signature_check", extra_string(sig, "signature_check")}};
+        out.add(rule.residue, record);
+    }
+}
+
 Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
                      const std::map<std::string, nlohmann::json>& records) {
     Finding f;
@@ -238,6 +311,19 @@ Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
 }
 
 }  // namespace
+
+std::string registry_glob_text(std::string_view pattern) {
+    std::string out(pattern);
+    std::replace(out.begin(), out.end(), '\\', '/');
+    return out;
+}
+
+std::string registry_key_text(std::string_view key) {
+    std::string out(key);
+    std::replace(out.begin(), out.end(), '/', '\x1f');
+    std::replace(out.begin(), out.end(), '\\', '/');
+    return out;
+}
 
 bool Finding::proves_presence() const {
     return !residue && (confidence == Confidence::definitive || confidence == Confidence::strong);
@@ -295,13 +381,24 @@ std::vector<Finding> match(const std::vector<Manifest>& manifests,
     for (const auto& m : manifests) {
         for (const auto& rule : m.rules) {
             RuleRecords records;
-            if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher)
+            if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher) {
                 match_inventory(rule, compile(m, rule, true), inventory, records);
-            else
+            } else if (rule.kind == RuleKind::registry) {
+                Rule as_globs = rule;
+                for (auto& p : as_globs.patterns) p = registry_glob_text(p);
+                match_registry(rule, compile(m, as_globs, true), inventory, records);
+            } else if (rule.kind == RuleKind::pe_signer || rule.kind == RuleKind::pe_version) {
+                match_pe(m, rule, inventory, records);
+            } else {
                 match_files(m, rule, files, dangling, records);
+                if (rule.kind == RuleKind::service)
+                    match_windows_services(rule, compile(m, rule, true), inventory, records);
+            }
             if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
                 match_units(rule, compile(m, rule, false, rule.kind == RuleKind::module), inventory,
                             records);
+            if (rule.kind == RuleKind::service)
+                match_launchd(compile(m, rule, false), rule, inventory, records);
             if (!records.present.empty())
                 findings.push_back(make_finding(m, rule, false, records.present));
             if (!records.residue.empty())

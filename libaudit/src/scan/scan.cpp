@@ -65,9 +65,22 @@ bool ensure_dir(const std::string& dir) {
 json product_coverage(const manifest::Manifest& m,
                       const std::vector<sources::SourceReport>& reports,
                       const std::vector<std::string>& failed_walk_roots) {
-    std::map<std::string, const sources::SourceReport*> by_ecosystem;
-    for (const auto& r : reports) by_ecosystem[r.ecosystem] = &r;
+    // A source may produce several ecosystems (a Windows hive: uninstall entries, MSI products,
+    // registry keys), and several sources one ecosystem (machine and user hives).
+    std::multimap<std::string, const sources::SourceReport*> by_ecosystem;
+    for (const auto& r : reports) {
+        by_ecosystem.emplace(r.ecosystem, &r);
+        for (const auto& e : r.covers)
+            if (e != r.ecosystem) by_ecosystem.emplace(e, &r);
+    }
     std::set<std::string> gaps, not_examined;
+    auto need = [&](const std::string& ecosystem, bool required) {
+        auto [from, to] = by_ecosystem.equal_range(ecosystem);
+        if (from == to && required) not_examined.insert(ecosystem);
+        for (auto it = from; it != to; ++it)
+            if (it->second->status == sources::SourceStatus::failed)
+                gaps.insert("source " + it->second->name + " failed: " + it->second->error);
+    };
     bool needs_walk = false;
     for (const auto& rule : m.rules) {
         if (rule.kind == manifest::RuleKind::package ||
@@ -78,13 +91,17 @@ json product_coverage(const manifest::Manifest& m,
                         gaps.insert("source " + r.name + " failed: " + r.error);
                 continue;
             }
-            auto it = by_ecosystem.find(rule.ecosystem);
-            if (it == by_ecosystem.end()) {
-                not_examined.insert(rule.ecosystem);
-            } else if (it->second->status == sources::SourceStatus::failed) {
-                gaps.insert("source " + it->second->name + " failed: " + it->second->error);
-            }
+            need(rule.ecosystem, true);
+        } else if (rule.kind == manifest::RuleKind::registry) {
+            // Registry rules match every hive's keys: machine, user and SYSTEM hives.
+            need("windows-registry", false);
+            need("windows-service", false);
+        } else if (rule.kind == manifest::RuleKind::pe_signer ||
+                   rule.kind == manifest::RuleKind::pe_version) {
+            need("pe", true);
         } else {
+            // Services are unit files and, on Windows, the SYSTEM hive's services.
+            if (rule.kind == manifest::RuleKind::service) need("windows-service", false);
             needs_walk = true;
             // Service and module rules are also evaluated on these sources' items.
             std::vector<std::string> names;
@@ -94,6 +111,8 @@ json product_coverage(const manifest::Manifest& m,
                 if (r.status == sources::SourceStatus::failed &&
                     std::find(names.begin(), names.end(), r.name) != names.end())
                     gaps.insert("source " + r.name + " failed: " + r.error);
+            // Service rules also match launchd jobs, so they need that source too.
+            if (rule.kind == manifest::RuleKind::service) need("launchd", false);
         }
     }
     if (needs_walk)

@@ -3,14 +3,17 @@
 #include "audit/sources/flatpak.h"
 #include "audit/sources/kmod.h"
 #include "audit/sources/live.h"
+#include "audit/sources/macos.h"
 #include "audit/sources/npm.h"
 #include "audit/sources/pacman.h"
+#include "audit/sources/pe_files.h"
 #include "audit/sources/python.h"
-#include "audit/sources/snap.h"
 #include "audit/sources/rpm.h"
+#include "audit/sources/snap.h"
 #include "audit/sources/source.h"
 #include "audit/sources/systemd.h"
 #include "audit/sources/sysv.h"
+#include "audit/sources/windows.h"
 
 namespace audit::sources {
 
@@ -32,6 +35,7 @@ nlohmann::json SourceReport::to_json() const {
                         {"status", to_string(status)},
                         {"items", items},
                         {"warnings", warnings}};
+    if (!covers.empty()) j["covers"] = covers;
     if (!error.empty()) j["error"] = error;
     return j;
 }
@@ -50,6 +54,14 @@ std::vector<std::unique_ptr<Source>> all_sources() {
     out.push_back(std::make_unique<LiveSource>());
     out.push_back(std::make_unique<PythonSource>());
     out.push_back(std::make_unique<NpmSource>());
+    out.push_back(std::make_unique<WindowsSoftwareSource>());
+    out.push_back(std::make_unique<WindowsSystemSource>());
+    out.push_back(std::make_unique<WindowsUserSource>());
+    out.push_back(std::make_unique<PeFileSource>());
+    out.push_back(std::make_unique<MacAppSource>());
+    out.push_back(std::make_unique<MacExtensionSource>());
+    out.push_back(std::make_unique<MacReceiptSource>());
+    out.push_back(std::make_unique<LaunchdSource>());
     return out;
 }
 

@@ -151,11 +151,10 @@ std::vector<RpmRecord> read_records(const fs::Root& root, const Found& db,
     auto bytes = root.read_file(path, kMaxDbBytes);
     if (!bytes) throw IoError(root.path() + path + " vanished while being read");
     switch (db.db.backend) {
-        case Backend::sqlite: {
+        case Backend::sqlite:
             return read_rpm_sqlite(std::move(*bytes), wal.value_or(std::string()), warnings);
-        }
         case Backend::ndb:
-            return read_rpm_ndb(*bytes, warnings);
+            return read_rpm_ndb(*bytes);
         case Backend::bdb:
             return read_rpm_bdb(*bytes, warnings);
     }
@@ -188,6 +187,7 @@ SourceReport RpmSource::collect(const fs::Root& root, std::vector<InventoryItem>
     rep.name = std::string(name());
     rep.ecosystem = std::string(ecosystem());
     std::vector<InventoryItem> items;
+    std::string unread;
     try {
         std::vector<Found> dbs = find_databases(root, rep.warnings);
         if (dbs.empty()) {
@@ -197,24 +197,27 @@ SourceReport RpmSource::collect(const fs::Root& root, std::vector<InventoryItem>
         for (const auto& db : dbs) {
             const std::string path = db.dir + "/" + db.db.file;
             std::vector<RpmRecord> records = read_database(root, db, rep.warnings);
-            std::size_t read = 0;
+            std::size_t lost = 0;
             for (const auto& r : records) {
                 const std::string where =
                     path + "#" + key_name(db.db.backend) + "=" + std::to_string(r.key);
                 try {
+                    if (!r.damage.empty()) throw UsageError(r.damage);
                     RpmHeader h = parse_rpm_header(r.blob);
                     for (const auto& p : h.problems)
                         warn(rep.warnings, where + ": " + h.name + ": " + p);
                     items.push_back(to_item(h, where, db.db.label));
-                    ++read;
                 } catch (const UsageError& e) {
-                    warn(rep.warnings, where + ": header skipped: " + e.what());
+                    ++lost;
+                    warn(rep.warnings, where + ": header unreadable: " + e.what());
                 }
             }
-            // Records but no readable header is a broken database, not an empty one.
-            if (read == 0 && !records.empty())
-                throw UsageError(path + ": none of its " + std::to_string(records.size()) +
-                                 " headers could be read");
+            // An unreadable header could be the product itself: the packages that were read
+            // still count, but the database was not read completely.
+            if (lost > 0 && unread.empty())
+                unread = path + ": " + std::to_string(lost) + " of " +
+                         std::to_string(records.size()) +
+                         " package headers could not be read (see warnings)";
         }
     } catch (const Error& e) {
         // A database that cannot be read must never look like "nothing installed".
@@ -228,7 +231,8 @@ SourceReport RpmSource::collect(const fs::Root& root, std::vector<InventoryItem>
         out.push_back(std::move(item));
     }
     rep.items = items.size();
-    rep.status = SourceStatus::ran;
+    rep.status = unread.empty() ? SourceStatus::ran : SourceStatus::failed;
+    rep.error = unread;
     return rep;
 }
 

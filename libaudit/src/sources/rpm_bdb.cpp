@@ -170,7 +170,7 @@ class HashFile {
             }
             std::uint32_t k = u32_of(key);
             if (k == 0) continue;  // rpm < 4.16 kept its last instance number under key 0
-            out.push_back({k, std::move(value)});
+            out.push_back({k, std::move(value), {}});
         }
     }
 

@@ -17,17 +17,9 @@ namespace {
 constexpr std::size_t kPage = 4096, kSlot = 16, kBlock = 16, kHeader = 32;
 constexpr std::size_t kBlobHead = 16, kBlobTail = 12;
 constexpr std::size_t kMaxSlotPages = 1u << 16;
-constexpr std::size_t kMaxWarnings = 200;
 
 [[noreturn]] void bad(const std::string& why) {
     throw UsageError("ndb: " + why);
-}
-
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
 }
 
 std::uint32_t le32(std::string_view s, std::size_t at) {
@@ -83,7 +75,7 @@ std::optional<std::string> blob(std::string_view f, const Slot& s, std::string& 
 
 }  // namespace
 
-std::vector<RpmRecord> read_rpm_ndb(std::string_view f, std::vector<std::string>& warnings) {
+std::vector<RpmRecord> read_rpm_ndb(std::string_view f) {
     if (f.size() < kHeader) bad("shorter than its header (" + std::to_string(f.size()) + " bytes)");
     if (!tag_at(f, 0, "RpmP")) bad("no RpmP magic");
     if (le32(f, 4) != 0) bad("unsupported version " + std::to_string(le32(f, 4)));
@@ -113,9 +105,9 @@ std::vector<RpmRecord> read_rpm_ndb(std::string_view f, std::vector<std::string>
     for (const auto& s : slots) {
         std::string why;
         if (auto b = blob(f, s, why))
-            out.push_back({s.pkgidx, std::move(*b)});
+            out.push_back({s.pkgidx, std::move(*b), {}});
         else
-            warn(warnings, "package " + std::to_string(s.pkgidx) + " skipped: " + why);
+            out.push_back({s.pkgidx, {}, "blob damaged: " + why});
     }
     return out;
 }

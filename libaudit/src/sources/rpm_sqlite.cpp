@@ -165,14 +165,18 @@ std::vector<RpmRecord> read_rpm_sqlite(std::string image, std::string_view wal,
     Stmt s = prepare(db.get(), "SELECT hnum, blob FROM Packages ORDER BY hnum");
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
         sqlite3_int64 hnum = sqlite3_column_int64(s.get(), 0);
-        if (sqlite3_column_type(s.get(), 1) != SQLITE_BLOB || hnum <= 0 || hnum > 0xffffffffLL) {
-            warn(warnings, "row hnum=" + std::to_string(hnum) + " has no header blob, skipped");
+        if (hnum <= 0 || hnum > 0xffffffffLL) {
+            out.push_back({0, {}, "row hnum=" + std::to_string(hnum) + " out of range"});
+            continue;
+        }
+        if (sqlite3_column_type(s.get(), 1) != SQLITE_BLOB) {
+            out.push_back({static_cast<std::uint32_t>(hnum), {}, "row holds no blob"});
             continue;
         }
         auto bytes = static_cast<const char*>(sqlite3_column_blob(s.get(), 1));
         int n = sqlite3_column_bytes(s.get(), 1);
         out.push_back(
-            {static_cast<std::uint32_t>(hnum), std::string(bytes ? bytes : "", bytes ? n : 0)});
+            {static_cast<std::uint32_t>(hnum), std::string(bytes ? bytes : "", bytes ? n : 0), {}});
     }
     if (rc == SQLITE_INTERRUPT) bad("reading took more work than a database of its size needs");
     if (rc != SQLITE_DONE) bad(sqlite3_errmsg(db.get()));

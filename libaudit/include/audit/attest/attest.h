@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,7 +16,8 @@
 
 namespace audit::attest {
 
-inline constexpr std::string_view kAttestationPredicate = "urn:audit-toolkit:removal-attestation:v1";
+inline constexpr std::string_view kAttestationPredicate =
+    "urn:audit-toolkit:removal-attestation:v1";
 
 enum class Status { removed, absent, present, inconclusive };
 const char* to_string(Status s);
@@ -25,19 +28,24 @@ struct BundleSummary {
     std::string kit_id;
     std::uint64_t sequence = 0;
     std::string previous_sha256;  // "" for a kit's first bundle
-    std::string finished;  // scan end, host clock (RFC 3339)
+    std::string finished;         // scan end, host clock (RFC 3339)
     std::string hostname, machine_id, dmi_product_uuid;
+    std::string windows_machine_guid;  // a Windows disk's MachineGuid
     nlohmann::json predicate;
     nlohmann::json findings = nlohmann::json::array();  // findings.json
 };
 BundleSummary summarize(const evidence::Bundle& bundle);
+// The same from the signed predicate and findings.json as a ledger keeps them.
+// Throws VerifyError when the predicate lacks what the merge needs.
+BundleSummary summarize(const std::string& path, const std::string& sha256,
+                        nlohmann::json predicate, std::string_view findings_json);
 
 struct Evidence {
     std::string bundle_id, sha256, role;  // role: "finding" (last one with findings), "latest"
 };
 
 struct HostProductStatus {
-    std::string host_key;  // "machine-id:…" or "dmi:…" or "hostname:…"
+    std::string host_key;  // "machine-id:…", "windows-machine-guid:…", "dmi:…" or "hostname:…"
     std::string hostname;
     nlohmann::json host_ids;
     std::string product, product_name;
@@ -46,11 +54,54 @@ struct HostProductStatus {
     nlohmann::json residue = nlohmann::json::array();  // residue findings of the latest bundle
     std::vector<Evidence> evidence;
     nlohmann::json manifest_versions = nlohmann::json::array();
+    // Scan end (host clock) of the first and the latest bundle that evaluated the product.
+    std::string first_scan, latest_scan;
 
     nlohmann::json to_json() const;
 };
 
-// The rules of DESIGN.md "Attestation of removal". Bundles may come in any order.
+// Which host a bundle belongs to: "machine-id:…", else "windows-machine-guid:…", else "dmi:…",
+// else "hostname:…".
+std::string host_key(const std::string& machine_id, const std::string& windows_machine_guid,
+                     const std::string& dmi_product_uuid, const std::string& hostname);
+std::string host_key(const BundleSummary& b);
+
+// The few facts of a bundle that concern the whole fleet (kit chains, shared identifiers): small
+// enough to hold for every bundle while the heavy summaries are read one host at a time.
+struct BundleRef {
+    std::string sha256, kit_id, previous_sha256, host_key, dmi_product_uuid;
+    std::uint64_t sequence = 0;
+};
+BundleRef ref_of(const BundleSummary& b);
+
+struct ChainIssue {
+    std::string kit;
+    std::uint64_t from_sequence = 0;
+    std::string reason;  // "chain_gap: …", "chain_fork: …", "chain_broken: …"
+};
+
+// Fleet-wide findings that make a host's statuses inconclusive: gaps, forks and broken links in
+// each kit's hash chain, and DMI UUIDs seen under more than one host key.
+class FleetFacts {
+  public:
+    explicit FleetFacts(
+        const std::vector<BundleRef>& bundles);  // duplicates (same sha256) count once
+    const std::vector<ChainIssue>& chain_issues() const { return chain_issues_; }
+    // Host-level reasons for one host, given that host's bundles.
+    std::vector<std::string> host_reasons(const std::vector<const BundleSummary*>& host) const;
+
+  private:
+    std::vector<ChainIssue> chain_issues_;
+    std::map<std::string, std::vector<const ChainIssue*>> issues_by_kit_;
+    std::map<std::string, std::set<std::string>> dmi_hosts_;  // DMI UUID -> host keys
+};
+
+// The rules of DESIGN.md "Attestation of removal" for the bundles of one host (any order, no
+// duplicates), one status per product any of them evaluated.
+std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> host,
+                                          const FleetFacts& fleet);
+
+// All of it in memory: group by host, then merge_host. Bundles may come in any order.
 std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& bundles);
 
 // in-toto Statement for one host x product, DSSE-signed by the inspector key.

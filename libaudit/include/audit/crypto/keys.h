@@ -54,6 +54,10 @@ class SigningKey {
     // Writes atomically with mode 0600; refuses to overwrite an existing file.
     void save(const std::string& path, const std::optional<std::string>& passphrase) const;
 
+    // An independent copy of the key. One SigningKey must not sign from two threads at once
+    // (Botan's ML-DSA key keeps hashing state between operations): give each thread a clone.
+    SigningKey clone() const;
+
     const PublicIdentity& identity() const;
     // One signature per component: (component keyid, raw signature bytes).
     std::vector<std::pair<std::string, std::string>> sign(std::string_view message) const;

@@ -14,12 +14,16 @@ struct HostIdentity {
     std::string hostname;          // etc/hostname (or the live uname when scanning "/")
     std::string machine_id;        // etc/machine-id (32 hex)
     std::string dmi_product_uuid;  // /sys/class/dmi/id/product_uuid, live root only, where readable
+    // A Windows root: SOFTWARE Microsoft\Cryptography\MachineGuid (lower case); the hostname
+    // then comes from SYSTEM's ComputerName and the OS fields from Windows NT\CurrentVersion.
+    std::string windows_machine_guid;
     std::string os_id, os_version_id, os_pretty_name;  // etc/os-release
     bool live = false;                                 // scanned the running system
     std::string root;                                  // the path that was scanned
 
     nlohmann::json to_json() const;  // host.json
-    // Stable identifiers only (machine-id, DMI UUID): what host matching keys on.
+    // Stable identifiers only (machine-id, Windows MachineGuid, DMI UUID): what host matching
+    // keys on.
     nlohmann::json stable_ids() const;
     // For file names: [A-Za-z0-9.-] only, never empty ("unknown-host").
     std::string label() const;

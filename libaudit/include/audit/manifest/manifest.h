@@ -11,12 +11,15 @@ enum class Confidence { definitive, strong, weak };
 const char* to_string(Confidence c);
 
 enum class RuleKind {
-    package,    // package names (glob) in one ecosystem: deb, rpm, ...
-    publisher,  // vendor / maintainer patterns (glob, case-insensitive) in an ecosystem or all
-    path,       // path globs under the root ("/opt/kaspersky/**")
-    file_hash,  // sha256 / sha384 digests of files
-    service,    // service / unit names (systemd units, SysV init scripts)
-    module,     // kernel module names
+    package,     // package names (glob) in one ecosystem: deb, rpm, ...
+    publisher,   // vendor / maintainer patterns (glob, case-insensitive) in an ecosystem or all
+    path,        // path globs under the root ("/opt/kaspersky/**")
+    file_hash,   // sha256 / sha384 digests of files
+    service,     // service / unit names (systemd units, SysV init scripts, Windows services)
+    module,      // kernel module names
+    registry,    // Windows registry key paths (globs, '\' separated: "HKLM\SOFTWARE\Vendor\**")
+    pe_signer,   // Authenticode signer subjects of PE files (glob, case-insensitive)
+    pe_version,  // PE version resource CompanyName / ProductName (globs, case-insensitive)
 };
 const char* to_string(RuleKind k);
 
@@ -24,8 +27,9 @@ struct Rule {
     std::string id;  // unique within the manifest
     Confidence confidence = Confidence::strong;
     RuleKind kind = RuleKind::package;
-    std::string ecosystem;  // package/publisher rules: "deb", "rpm", ... ("" = any)
-    std::vector<std::string> patterns;  // names, globs or hex digests
+    std::string ecosystem;              // package/publisher rules: "deb", "rpm", ... ("" = any)
+    std::vector<std::string> patterns;  // names, globs or hex digests (pe_version: CompanyName)
+    std::vector<std::string> products;  // pe_version only: ProductName globs
     // Matches of this rule are residue (left-over configuration or data such as /etc/opt/...),
     // reported with the product but never proof that it is installed.
     bool residue = false;
@@ -41,8 +45,8 @@ struct Manifest {
     std::vector<std::string> references;
     std::vector<Rule> rules;
 
-    std::string file;  // file name, as recorded in evidence ("kaspersky.toml")
-    std::string path;  // where it was loaded from (load_manifests only)
+    std::string file;            // file name, as recorded in evidence ("kaspersky.toml")
+    std::string path;            // where it was loaded from (load_manifests only)
     std::string sha256, sha384;  // of the file's bytes
 };
 

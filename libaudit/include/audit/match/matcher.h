@@ -60,6 +60,12 @@ class Glob {
     std::vector<Node> nodes_;
 };
 
+// Registry key paths are matched as globs whose separator is '\' (no escapes): a pattern
+// "HKLM\SOFTWARE\Kasp*\**" is compiled from registry_glob_text(pattern) and tested against
+// registry_key_text(key), where a '/' inside a key name cannot act as a separator.
+std::string registry_glob_text(std::string_view pattern);
+std::string registry_key_text(std::string_view key);
+
 // Directories the walker must cover so that the path/service/module rules can be evaluated:
 // the literal prefix of each glob, deduplicated and minimal (no entry below another).
 std::vector<std::string> walk_roots(const std::vector<manifest::Manifest>& manifests);

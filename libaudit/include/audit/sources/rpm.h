@@ -35,10 +35,12 @@ struct RpmHeader {
     std::vector<std::string> problems;  // damage short of losing the package (a bad file list)
 };
 
-// One header blob as a database holds it, with the database's record key.
+// One header blob as a database holds it, with the database's record key; or, when the
+// container's own checks fail for this record alone, why (and no blob).
 struct RpmRecord {
     std::uint32_t key = 0;
     std::string blob;
+    std::string damage;
 };
 
 // Parse one header blob (rpm's "headerExport" layout: entry count and data length, 16-byte index
@@ -49,10 +51,10 @@ RpmHeader parse_rpm_header(std::string_view blob);
 // "sha256" for rpm's PGPHASHALGO number, "algo-N" for numbers it does not know.
 std::string rpm_digest_algo_name(std::uint32_t algo);
 
-// The containers: each returns every header blob it holds. Records that are damaged on their own
-// are skipped with a warning; a file whose structure is broken throws UsageError.
+// The containers: each returns every record it holds. A record damaged on its own comes back with
+// its damage; a file whose structure is broken throws UsageError.
 std::vector<RpmRecord> read_rpm_bdb(std::string_view file, std::vector<std::string>& warnings);
-std::vector<RpmRecord> read_rpm_ndb(std::string_view file, std::vector<std::string>& warnings);
+std::vector<RpmRecord> read_rpm_ndb(std::string_view file);
 // image: the bytes of rpmdb.sqlite, wal: those of rpmdb.sqlite-wal (may be empty); committed
 // transactions in the log are applied to the in-memory copy; nothing is written anywhere.
 std::vector<RpmRecord> read_rpm_sqlite(std::string image, std::string_view wal,

@@ -23,6 +23,9 @@ const char* to_string(SourceStatus s);
 struct SourceReport {
     std::string name;       // "dpkg"
     std::string ecosystem;  // "deb"
+    // Every ecosystem whose items this source produces, when more than `ecosystem` (coverage of
+    // a rule on any of them depends on this source).
+    std::vector<std::string> covers;
     SourceStatus status = SourceStatus::absent;
     std::string error;  // why it failed
     std::size_t items = 0;

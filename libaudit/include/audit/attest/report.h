@@ -1,0 +1,55 @@
+// The fleet report: signed attestations plus report.json, report.csv and one self-contained
+// offline HTML page, from the statuses either path (bundles in memory, or a ledger) computed.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/attest/attest.h"
+#include "audit/crypto/keys.h"
+
+namespace audit::attest {
+
+struct ReportOptions {
+    std::string out_dir;
+    std::string generated;       // RFC 3339 UTC
+    std::string campaign_start;  // RFC 3339 or YYYY-MM-DD; "" = the earliest scan
+    bool html = true;            // also report.csv and report.html
+};
+
+// What the report says about where its inputs came from (copied into report.json as given).
+struct ReportContext {
+    nlohmann::json trust_root = nlohmann::json::object();  // {version, sha256}
+    nlohmann::json bundles = nlohmann::json::array();
+    nlohmann::json rejected = nlohmann::json::array();
+    nlohmann::json conflicts = nlohmann::json::array();
+    nlohmann::json ledger;  // ledger statistics, when the report came from one
+};
+
+struct ReportSummary {
+    nlohmann::json report;  // what report.json holds
+    bool all_clear = true;  // every status removed or absent
+};
+
+// Signs one attestation per status (on all cores) into out_dir/attestations/, then writes
+// out_dir/report.json (and report.csv, report.html). Statuses are reported in the order given.
+ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
+                           const crypto::SigningKey& inspector, const ReportOptions& options,
+                           const ReportContext& context);
+
+// Pure renderers over report.json, so tests can check them without signing anything.
+std::string render_csv(const nlohmann::json& report);
+std::string render_html(const nlohmann::json& report);
+
+// Text safe inside HTML element content and attribute values.
+std::string html_escape(std::string_view text);
+// One CSV field (RFC 4180 quoting; a leading = + - @ is defused for spreadsheets).
+std::string csv_field(std::string_view text);
+// Whole days from a to b (RFC 3339 or YYYY-MM-DD); throws UsageError on a malformed date.
+long days_between(const std::string& a, const std::string& b);
+
+}  // namespace audit::attest

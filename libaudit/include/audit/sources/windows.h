@@ -1,0 +1,95 @@
+// A Windows system disk mounted read-only (detected from Windows/System32/config): the registry
+// hives SOFTWARE, SYSTEM and each user's NTUSER.DAT, read with the regf parser. Three sources,
+// one per hive kind, so that coverage says which hive ran, was absent or failed:
+//   windows-software  SOFTWARE: Uninstall entries (native and WOW6432Node views), MSI products
+//                     (Classes\Installer\Products), vendor keys (SOFTWARE\<vendor>[\<product>])
+//   windows-system    SYSTEM: services and drivers of the current control set (Select\Current)
+//   windows-users     Users/*/NTUSER.DAT: per-user Uninstall entries, MSI products, vendor keys
+// Item ecosystems: "windows-uninstall", "msi", "windows-service", "windows-registry". Each item
+// names its registry key in extra["registry_key"] ("HKLM\SOFTWARE\...", "HKU\<profile>\...").
+// The mounted disk is taken as drive C: when registry paths are turned into root paths.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/sources/regf.h"
+#include "audit/sources/source.h"
+
+namespace audit::sources {
+
+class WindowsSoftwareSource final : public Source {
+  public:
+    std::string_view name() const override { return "windows-software"; }
+    std::string_view ecosystem() const override { return "windows-uninstall"; }
+    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+};
+
+class WindowsSystemSource final : public Source {
+  public:
+    std::string_view name() const override { return "windows-system"; }
+    std::string_view ecosystem() const override { return "windows-service"; }
+    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+};
+
+class WindowsUserSource final : public Source {
+  public:
+    std::string_view name() const override { return "windows-users"; }
+    std::string_view ecosystem() const override { return "windows-uninstall"; }
+    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+};
+
+// Finds a root-relative path whose components match rel's case-insensitively (NTFS keeps case
+// but ignores it; a mount shows the recorded case). An exact match is preferred. Directory
+// listings are cached for the resolver's lifetime. Returns "/A/b/C" or nullopt.
+class CaseInsensitivePaths {
+  public:
+    explicit CaseInsensitivePaths(const fs::Root& root) : root_(root) {}
+    std::optional<std::string> find(std::string_view rel);
+
+  private:
+    const fs::Root& root_;
+    std::map<std::string, std::optional<std::vector<std::string>>> listings_;
+};
+
+// What the hives say about the host; empty fields where they say nothing.
+struct WindowsIdentity {
+    std::string machine_guid;   // SOFTWARE Microsoft\Cryptography\MachineGuid, lower case
+    std::string computer_name;  // SYSTEM <current control set>\Control\ComputerName\ComputerName
+    std::string product_name, display_version, build;  // SOFTWARE ...\Windows NT\CurrentVersion
+};
+// nullopt when the root has no Windows/System32/config directory.
+std::optional<WindowsIdentity> windows_identity(const fs::Root& root);
+
+// The pieces, over parsed hives (pure; exposed for tests). origin is the hive's root path,
+// key_prefix the hive's mount point ("HKLM\\SOFTWARE", "HKU\\alice"). A damaged record throws
+// regf::HiveError; the callers count it.
+void read_uninstall(const regf::Hive& hive, std::string_view subpath, const std::string& key_prefix,
+                    const std::string& origin, const std::string& view,
+                    std::vector<InventoryItem>& out, std::vector<std::string>& warnings);
+void read_msi_products(const regf::Hive& hive, std::string_view subpath,
+                       const std::string& key_prefix, const std::string& origin,
+                       std::vector<InventoryItem>& out, std::vector<std::string>& warnings);
+// Services of the current control set; returns the control set's key name ("ControlSet001").
+std::string read_services(const regf::Hive& system, const std::string& origin,
+                          std::vector<InventoryItem>& out, std::vector<std::string>& warnings);
+// Vendor keys: subpath\<vendor> and subpath\<vendor>\<product>, except Classes, Microsoft and
+// WOW6432Node (those hold other vendors' data or are a view of their own).
+void read_vendor_keys(const regf::Hive& hive, std::string_view subpath,
+                      const std::string& key_prefix, const std::string& origin,
+                      std::vector<InventoryItem>& out, std::vector<std::string>& warnings);
+
+// The current control set ("ControlSet001") from SYSTEM's Select\Current; nullopt if unset.
+std::optional<std::string> current_control_set(const regf::Hive& system);
+// A packed MSI product code (32 hex digits, the GUID's fields reversed) as "{XXXXXXXX-...}";
+// "" when malformed.
+std::string unpack_msi_guid(std::string_view packed);
+// A Windows path from the registry (ImagePath, InstallLocation: quoted, with arguments,
+// \SystemRoot\, %SystemRoot%, \??\C:\, System32\...) as a root path on the system drive
+// ("/Windows/System32/drivers/klif.sys"); "" when it is elsewhere or not a path.
+std::string windows_path_to_root(std::string_view path);
+
+}  // namespace audit::sources

@@ -1,0 +1,640 @@
+#include "audit/sources/windows.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "audit/error.h"
+
+namespace audit::sources {
+
+namespace {
+
+constexpr std::string_view kConfigDir = "Windows/System32/config";
+constexpr std::size_t kMaxHiveBytes = 1u << 30;
+constexpr std::size_t kMaxLogBytes = 512u << 20;
+constexpr std::size_t kMaxPathComponents = 64;
+constexpr std::size_t kMaxWarnings = 200;
+constexpr std::size_t kMaxUsers = 10000;
+constexpr std::size_t kMaxVendorKeys = 100000;  // per hive
+constexpr std::string_view kUninstall = "Microsoft\\Windows\\CurrentVersion\\Uninstall";
+
+void warn(std::vector<std::string>& w, std::string msg) {
+    if (w.size() < kMaxWarnings)
+        w.push_back(std::move(msg));
+    else if (w.size() == kMaxWarnings)
+        w.push_back("further warnings suppressed");
+}
+
+std::string lower_ascii(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && regf::names_equal(s.substr(0, prefix.size()), prefix);
+}
+
+// Registry text ends up in reports: printable, bounded.
+std::string clean(std::string_view s, std::size_t max = 1024) {
+    std::string out;
+    for (char c : s) {
+        if (out.size() >= max) break;
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7f) out.push_back(c);
+    }
+    return out;
+}
+
+std::string string_value(const regf::Hive& hive, const regf::Key& key, std::string_view name) {
+    auto v = hive.value(key, name);
+    if (!v) return {};
+    if (auto s = v->as_string()) return clean(*s);
+    return {};
+}
+
+std::optional<std::uint64_t> number_value(const regf::Hive& hive, const regf::Key& key,
+                                          std::string_view name) {
+    auto v = hive.value(key, name);
+    if (!v) return std::nullopt;
+    return v->as_number();
+}
+
+std::string join_key(const std::string& prefix, std::string_view sub) {
+    std::string out = prefix;
+    if (!sub.empty()) out += "\\" + std::string(sub);
+    return out;
+}
+
+// A hive with its logs, as the sources use it.
+struct LoadedHive {
+    std::optional<regf::Hive> hive;
+    std::string origin;  // "/Windows/System32/config/SOFTWARE"
+    std::string error;   // why it could not be opened
+};
+
+LoadedHive load_hive(const fs::Root& root, CaseInsensitivePaths& paths, const std::string& rel) {
+    LoadedHive out;
+    auto found = paths.find(rel);
+    if (!found) return out;
+    out.origin = *found;
+    try {
+        auto bytes = root.read_file(*found, kMaxHiveBytes);
+        if (!bytes) return out;
+        std::vector<std::string> logs;
+        for (const char* ext : {".LOG1", ".LOG2"}) {
+            auto log_path = paths.find(rel + ext);
+            if (!log_path) continue;
+            if (auto log = root.read_file(*log_path, kMaxLogBytes)) logs.push_back(std::move(*log));
+        }
+        out.hive.emplace(std::move(*bytes), logs);
+    } catch (const Error& e) {
+        out.error = e.what();
+    }
+    return out;
+}
+
+// Coverage bookkeeping shared by the three sources.
+struct Collector {
+    SourceReport& report;
+    std::vector<std::string> failures;
+
+    // Runs one piece of reading; a damaged hive structure is a failure of this source (an
+    // unreadable record could be the product), never a silent skip.
+    template <typename Fn>
+    void run(const std::string& what, Fn&& fn) {
+        try {
+            fn();
+        } catch (const Error& e) {
+            failures.push_back(what + ": " + e.what());
+        }
+    }
+
+    // Dirty hive: recovered is a warning, unrecoverable makes the inventory incomplete.
+    void hive_state(const LoadedHive& h) {
+        const auto& st = h.hive->status();
+        for (const auto& n : st.notes) warn(report.warnings, h.origin + ": " + n);
+        if (!st.dirty) return;
+        if (st.recovered)
+            warn(report.warnings,
+                 h.origin + ": dirty hive (sequence " + std::to_string(st.primary_sequence) + "/" +
+                     std::to_string(st.secondary_sequence) + "), recovered from " +
+                     std::to_string(st.log_entries_applied) + " transaction log entries");
+        else
+            failures.push_back(h.origin +
+                               ": dirty hive and its transaction logs could not be applied; "
+                               "inventory from it is incomplete");
+    }
+
+    void finish(std::size_t items) {
+        report.items = items;
+        if (failures.empty()) {
+            report.status = SourceStatus::ran;
+            return;
+        }
+        report.status = SourceStatus::failed;
+        report.error = failures.front();
+        if (failures.size() > 1)
+            report.error += " (and " + std::to_string(failures.size() - 1) + " more)";
+        for (std::size_t i = 1; i < failures.size(); ++i) warn(report.warnings, failures[i]);
+    }
+};
+
+SourceReport new_report(const Source& s, std::vector<std::string> covers) {
+    SourceReport rep;
+    rep.name = std::string(s.name());
+    rep.ecosystem = std::string(s.ecosystem());
+    rep.covers = std::move(covers);
+    return rep;
+}
+
+// Resolved against the root's real case later, by resolve_paths.
+void add_path(InventoryItem& item, std::string_view windows_path) {
+    std::string p = windows_path_to_root(windows_path);
+    if (!p.empty() && std::find(item.paths.begin(), item.paths.end(), p) == item.paths.end())
+        item.paths.push_back(p);
+}
+
+// Turns the relative paths the readers produced into the resolved case of this root.
+void resolve_paths(std::vector<InventoryItem>& items, std::size_t from, CaseInsensitivePaths& p) {
+    for (std::size_t i = from; i < items.size(); ++i) {
+        std::vector<std::string> raw;
+        raw.swap(items[i].paths);
+        for (const auto& r : raw) {
+            std::string resolved = r;
+            try {
+                if (auto found = p.find(r)) resolved = *found;
+            } catch (const Error&) {
+            }
+            items[i].paths.push_back(resolved);
+        }
+    }
+}
+
+const char* service_type_name(std::uint64_t t) {
+    if (t & 0x1) return "kernel-driver";
+    if (t & 0x2) return "file-system-driver";
+    if (t & 0x4) return "adapter";
+    if (t & 0x8) return "recognizer-driver";
+    if (t & 0x10) return "own-process";
+    if (t & 0x20) return "share-process";
+    return "other";
+}
+
+const char* start_name(std::uint64_t s) {
+    switch (s) {
+        case 0:
+            return "boot";
+        case 1:
+            return "system";
+        case 2:
+            return "automatic";
+        case 3:
+            return "manual";
+        case 4:
+            return "disabled";
+    }
+    return "unknown";
+}
+
+std::string msi_version(std::uint64_t v) {
+    return std::to_string(v >> 24 & 0xff) + "." + std::to_string(v >> 16 & 0xff) + "." +
+           std::to_string(v & 0xffff);
+}
+
+// Publisher, version and location of an MSI product from Installer\UserData (any SID).
+void add_msi_install_properties(const regf::Hive& hive, InventoryItem& item,
+                                const std::string& packed) {
+    auto user_data = hive.find("Microsoft\\Windows\\CurrentVersion\\Installer\\UserData");
+    if (!user_data) return;
+    for (const auto& sid : hive.subkeys(*user_data)) {
+        auto props = hive.find(sid, "Products\\" + packed + "\\InstallProperties");
+        if (!props) continue;
+        if (item.publisher.empty()) item.publisher = string_value(hive, *props, "Publisher");
+        if (auto v = string_value(hive, *props, "DisplayVersion"); !v.empty()) item.version = v;
+        if (auto loc = string_value(hive, *props, "InstallLocation"); !loc.empty()) {
+            item.extra["install_location"] = loc;
+            add_path(item, loc);
+        }
+        return;
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> CaseInsensitivePaths::find(std::string_view rel) {
+    std::string cur;  // resolved so far, "" = the root
+    std::size_t pos = 0, components = 0;
+    while (pos <= rel.size()) {
+        std::size_t sep = rel.find('/', pos);
+        if (sep == std::string_view::npos) sep = rel.size();
+        std::string_view part = rel.substr(pos, sep - pos);
+        pos = sep + 1;
+        if (part.empty() || part == ".") continue;
+        if (part == ".." || ++components > kMaxPathComponents) return std::nullopt;
+        auto it = listings_.find(cur);
+        if (it == listings_.end())
+            it = listings_.emplace(cur, root_.list_dir(cur.empty() ? "/" : cur)).first;
+        if (!it->second) return std::nullopt;
+        const auto& names = *it->second;
+        std::string match;
+        if (std::binary_search(names.begin(), names.end(), std::string(part))) {
+            match = part;
+        } else {
+            for (const auto& n : names)
+                if (regf::names_equal(n, part)) {
+                    match = n;
+                    break;
+                }
+        }
+        if (match.empty()) return std::nullopt;
+        cur += "/" + match;
+    }
+    return cur.empty() ? std::string("/") : cur;
+}
+
+std::string unpack_msi_guid(std::string_view p) {
+    if (p.size() != 32 || !std::all_of(p.begin(), p.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+        }))
+        return {};
+    auto rev = [&](std::size_t from, std::size_t n) {
+        std::string s(p.substr(from, n));
+        std::reverse(s.begin(), s.end());
+        return s;
+    };
+    // The last 8 bytes keep their order; each byte's two hex digits are swapped.
+    auto swapped = [&](std::size_t from, std::size_t bytes) {
+        std::string s;
+        for (std::size_t i = 0; i < bytes; ++i) {
+            s.push_back(p[from + 2 * i + 1]);
+            s.push_back(p[from + 2 * i]);
+        }
+        return s;
+    };
+    std::string g = "{" + rev(0, 8) + "-" + rev(8, 4) + "-" + rev(12, 4) + "-" + swapped(16, 2) +
+                    "-" + swapped(20, 6) + "}";
+    for (auto& c : g) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return g;
+}
+
+std::string windows_path_to_root(std::string_view in) {
+    std::string s(in);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(0, 1);
+    if (!s.empty() && s.front() == '"') {
+        auto end = s.find('"', 1);
+        s = s.substr(1, end == std::string::npos ? std::string::npos : end - 1);
+    } else {
+        // Unquoted, with arguments: cut after the first executable-looking name.
+        std::string low = lower_ascii(s);
+        std::size_t cut = std::string::npos;
+        for (const char* ext : {".exe", ".sys", ".dll"}) {
+            auto at = low.find(ext);
+            if (at != std::string::npos) cut = std::min(cut, at + 4);
+        }
+        if (cut != std::string::npos) s = s.substr(0, cut);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\\')) s.pop_back();
+    if (s.empty()) return {};
+    struct Prefix {
+        std::string_view from, to;
+    };
+    static constexpr std::array<Prefix, 12> kPrefixes = {{
+        {"\\??\\C:\\", "/"},
+        {"\\\\?\\C:\\", "/"},
+        {"\\SystemRoot\\", "/Windows/"},
+        {"%SystemRoot%\\", "/Windows/"},
+        {"%windir%\\", "/Windows/"},
+        {"%ProgramFiles(x86)%\\", "/Program Files (x86)/"},
+        {"%ProgramFiles%\\", "/Program Files/"},
+        {"%CommonProgramFiles%\\", "/Program Files/Common Files/"},
+        {"%ProgramData%\\", "/ProgramData/"},
+        {"%SystemDrive%\\", "/"},
+        {"System32\\", "/Windows/System32/"},
+        {"C:\\", "/"},
+    }};
+    std::string out;
+    for (const auto& p : kPrefixes)
+        if (starts_with_ci(s, p.from)) {
+            out = std::string(p.to) + s.substr(p.from.size());
+            break;
+        }
+    if (out.empty()) return {};
+    std::replace(out.begin(), out.end(), '\\', '/');
+    if (out.find('%') != std::string::npos) return {};  // an unexpanded variable
+    return fs::normalize(out);
+}
+
+void read_uninstall(const regf::Hive& hive, std::string_view subpath, const std::string& key_prefix,
+                    const std::string& origin, const std::string& view,
+                    std::vector<InventoryItem>& out, std::vector<std::string>& warnings) {
+    auto base = hive.find(subpath);
+    if (!base) return;
+    for (const auto& key : hive.subkeys(*base)) {
+        const std::string reg = join_key(key_prefix, std::string(subpath) + "\\" + key.name);
+        InventoryItem item;
+        item.ecosystem = "windows-uninstall";
+        std::string display = string_value(hive, key, "DisplayName");
+        item.name = display.empty() ? clean(key.name) : display;
+        item.version = string_value(hive, key, "DisplayVersion");
+        item.publisher = string_value(hive, key, "Publisher");
+        item.source = origin + ":" + reg;
+        item.extra["registry_key"] = reg;
+        item.extra["key_name"] = clean(key.name);
+        item.extra["view"] = view;
+        if (display.empty()) item.extra["no_display_name"] = true;
+        for (const char* f :
+             {"InstallLocation", "UninstallString", "DisplayIcon", "InstallSource"}) {
+            std::string v = string_value(hive, key, f);
+            if (v.empty()) continue;
+            std::string field = f == std::string_view("InstallLocation")   ? "install_location"
+                                : f == std::string_view("UninstallString") ? "uninstall_string"
+                                : f == std::string_view("DisplayIcon")     ? "display_icon"
+                                                                           : "install_source";
+            item.extra[field] = v;
+        }
+        if (item.extra.contains("install_location"))
+            add_path(item, item.extra["install_location"].get<std::string>());
+        if (auto n = number_value(hive, key, "SystemComponent"); n && *n)
+            item.extra["system_component"] = true;
+        if (auto n = number_value(hive, key, "WindowsInstaller"); n && *n)
+            item.extra["windows_installer"] = true;
+        if (item.name.empty()) {
+            warn(warnings, item.source + ": entry without a name");
+            item.name = "(unnamed)";
+        }
+        out.push_back(std::move(item));
+    }
+}
+
+void read_msi_products(const regf::Hive& hive, std::string_view subpath,
+                       const std::string& key_prefix, const std::string& origin,
+                       std::vector<InventoryItem>& out, std::vector<std::string>& warnings) {
+    auto base = hive.find(subpath);
+    if (!base) return;
+    for (const auto& key : hive.subkeys(*base)) {
+        const std::string reg = join_key(key_prefix, std::string(subpath) + "\\" + key.name);
+        InventoryItem item;
+        item.ecosystem = "msi";
+        item.source = origin + ":" + reg;
+        item.extra["registry_key"] = reg;
+        item.extra["packed_code"] = clean(key.name);
+        std::string code = unpack_msi_guid(key.name);
+        if (code.empty())
+            warn(warnings, item.source + ": key name is not a packed product code");
+        else
+            item.extra["product_code"] = code;
+        item.name = string_value(hive, key, "ProductName");
+        if (item.name.empty()) item.name = code.empty() ? clean(key.name) : code;
+        if (auto v = number_value(hive, key, "Version")) item.version = msi_version(*v);
+        if (key_prefix == "HKLM\\SOFTWARE") add_msi_install_properties(hive, item, key.name);
+        out.push_back(std::move(item));
+    }
+}
+
+std::optional<std::string> current_control_set(const regf::Hive& system) {
+    auto select = system.find("Select");
+    if (!select) return std::nullopt;
+    auto n = number_value(system, *select, "Current");
+    if (!n || *n == 0 || *n > 999) return std::nullopt;
+    std::string digits = std::to_string(*n);
+    return "ControlSet" + std::string(3 - std::min<std::size_t>(3, digits.size()), '0') + digits;
+}
+
+std::string read_services(const regf::Hive& system, const std::string& origin,
+                          std::vector<InventoryItem>& out, std::vector<std::string>& warnings) {
+    auto cs = current_control_set(system);
+    if (!cs) throw regf::HiveError("SYSTEM has no Select\\Current: no current control set");
+    auto services = system.find(*cs + "\\Services");
+    if (!services) throw regf::HiveError("SYSTEM has no " + *cs + "\\Services key");
+    for (const auto& key : system.subkeys(*services)) {
+        const std::string reg = "HKLM\\SYSTEM\\" + *cs + "\\Services\\" + key.name;
+        InventoryItem item;
+        item.ecosystem = "windows-service";
+        item.name = clean(key.name);
+        item.source = origin + ":" + reg;
+        item.extra["registry_key"] = reg;
+        item.extra["control_set"] = *cs;
+        std::string image = string_value(system, key, "ImagePath");
+        if (!image.empty()) {
+            item.extra["image_path"] = image;
+            add_path(item, image);
+        }
+        if (auto d = string_value(system, key, "DisplayName"); !d.empty())
+            item.extra["display_name"] = d;
+        if (auto d = string_value(system, key, "Group"); !d.empty()) item.extra["group"] = d;
+        if (auto t = number_value(system, key, "Type")) {
+            item.extra["type"] = *t;
+            item.extra["type_name"] = service_type_name(*t);
+        }
+        if (auto s = number_value(system, key, "Start")) {
+            item.extra["start"] = *s;
+            item.extra["start_name"] = start_name(*s);
+        }
+        if (item.name.empty()) {
+            warn(warnings, item.source + ": service key without a printable name");
+            item.name = "(unnamed)";
+        }
+        out.push_back(std::move(item));
+    }
+    return *cs;
+}
+
+void read_vendor_keys(const regf::Hive& hive, std::string_view subpath,
+                      const std::string& key_prefix, const std::string& origin,
+                      std::vector<InventoryItem>& out, std::vector<std::string>& warnings) {
+    auto base = hive.find(subpath);
+    if (!base) return;
+    std::size_t count = 0;
+    auto add = [&](const std::string& rel) {
+        if (++count > kMaxVendorKeys)
+            throw regf::HiveError("more than " + std::to_string(kMaxVendorKeys) +
+                                  " vendor keys below " + std::string(subpath));
+        InventoryItem item;
+        item.ecosystem = "windows-registry";
+        item.name = join_key(key_prefix, rel);
+        item.source = origin + ":" + item.name;
+        item.extra["registry_key"] = item.name;
+        out.push_back(std::move(item));
+    };
+    for (const auto& vendor : hive.subkeys(*base)) {
+        if (regf::names_equal(vendor.name, "Classes") ||
+            regf::names_equal(vendor.name, "Microsoft") ||
+            regf::names_equal(vendor.name, "WOW6432Node"))
+            continue;
+        const std::string v =
+            subpath.empty() ? clean(vendor.name) : std::string(subpath) + "\\" + clean(vendor.name);
+        add(v);
+        for (const auto& product : hive.subkeys(vendor)) add(v + "\\" + clean(product.name));
+    }
+    (void)warnings;
+}
+
+std::optional<WindowsIdentity> windows_identity(const fs::Root& root) {
+    CaseInsensitivePaths paths(root);
+    std::optional<std::string> config;
+    try {
+        config = paths.find(kConfigDir);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    if (!config) return std::nullopt;
+    WindowsIdentity id;
+    // Identity is best effort: a damaged hive shows up in the sources' coverage instead.
+    auto software = load_hive(root, paths, std::string(kConfigDir) + "/SOFTWARE");
+    if (software.hive) {
+        try {
+            const auto& h = *software.hive;
+            if (auto k = h.find("Microsoft\\Cryptography"))
+                id.machine_guid = lower_ascii(clean(string_value(h, *k, "MachineGuid"), 64));
+            if (auto k = h.find("Microsoft\\Windows NT\\CurrentVersion")) {
+                id.product_name = string_value(h, *k, "ProductName");
+                id.display_version = string_value(h, *k, "DisplayVersion");
+                if (id.display_version.empty())
+                    id.display_version = string_value(h, *k, "ReleaseId");
+                id.build = string_value(h, *k, "CurrentBuildNumber");
+                if (id.build.empty()) id.build = string_value(h, *k, "CurrentBuild");
+            }
+        } catch (const Error&) {
+        }
+    }
+    auto system = load_hive(root, paths, std::string(kConfigDir) + "/SYSTEM");
+    if (system.hive) {
+        try {
+            const auto& h = *system.hive;
+            if (auto cs = current_control_set(h))
+                if (auto k = h.find(*cs + "\\Control\\ComputerName\\ComputerName"))
+                    id.computer_name = clean(string_value(h, *k, "ComputerName"), 253);
+        } catch (const Error&) {
+        }
+    }
+    return id;
+}
+
+SourceReport WindowsSoftwareSource::collect(const fs::Root& root,
+                                            std::vector<InventoryItem>& out) const {
+    SourceReport rep = new_report(*this, {"windows-uninstall", "msi", "windows-registry"});
+    Collector c{rep, {}};
+    std::vector<InventoryItem> items;
+    try {
+        CaseInsensitivePaths paths(root);
+        if (!paths.find(kConfigDir)) return rep;  // not a Windows root
+        auto h = load_hive(root, paths, std::string(kConfigDir) + "/SOFTWARE");
+        if (!h.hive) {
+            rep.status = SourceStatus::failed;
+            rep.error = h.error.empty()
+                            ? "Windows root without a SOFTWARE hive in " + std::string(kConfigDir)
+                            : h.origin + ": " + h.error;
+            return rep;
+        }
+        c.hive_state(h);
+        const auto& hive = *h.hive;
+        const std::string prefix = "HKLM\\SOFTWARE";
+        c.run(h.origin + " Uninstall", [&] {
+            read_uninstall(hive, kUninstall, prefix, h.origin, "native", items, rep.warnings);
+        });
+        c.run(h.origin + " WOW6432Node Uninstall", [&] {
+            read_uninstall(hive, "WOW6432Node\\" + std::string(kUninstall), prefix, h.origin,
+                           "wow64", items, rep.warnings);
+        });
+        c.run(h.origin + " Installer Products", [&] {
+            read_msi_products(hive, "Classes\\Installer\\Products", prefix, h.origin, items,
+                              rep.warnings);
+        });
+        c.run(h.origin + " vendor keys", [&] {
+            read_vendor_keys(hive, "", prefix, h.origin, items, rep.warnings);
+            read_vendor_keys(hive, "WOW6432Node", prefix, h.origin, items, rep.warnings);
+        });
+        resolve_paths(items, 0, paths);
+    } catch (const Error& e) {
+        c.failures.push_back(e.what());
+    }
+    c.finish(items.size());
+    for (auto& i : items) out.push_back(std::move(i));
+    return rep;
+}
+
+SourceReport WindowsSystemSource::collect(const fs::Root& root,
+                                          std::vector<InventoryItem>& out) const {
+    SourceReport rep = new_report(*this, {"windows-service"});
+    Collector c{rep, {}};
+    std::vector<InventoryItem> items;
+    try {
+        CaseInsensitivePaths paths(root);
+        if (!paths.find(kConfigDir)) return rep;
+        auto h = load_hive(root, paths, std::string(kConfigDir) + "/SYSTEM");
+        if (!h.hive) {
+            rep.status = SourceStatus::failed;
+            rep.error = h.error.empty()
+                            ? "Windows root without a SYSTEM hive in " + std::string(kConfigDir)
+                            : h.origin + ": " + h.error;
+            return rep;
+        }
+        c.hive_state(h);
+        c.run(h.origin + " services", [&] {
+            std::string cs = read_services(*h.hive, h.origin, items, rep.warnings);
+            warn(rep.warnings, h.origin + ": services of the current control set " + cs);
+        });
+        resolve_paths(items, 0, paths);
+    } catch (const Error& e) {
+        c.failures.push_back(e.what());
+    }
+    c.finish(items.size());
+    for (auto& i : items) out.push_back(std::move(i));
+    return rep;
+}
+
+SourceReport WindowsUserSource::collect(const fs::Root& root,
+                                        std::vector<InventoryItem>& out) const {
+    SourceReport rep = new_report(*this, {"windows-uninstall", "msi", "windows-registry"});
+    Collector c{rep, {}};
+    std::vector<InventoryItem> items;
+    try {
+        CaseInsensitivePaths paths(root);
+        if (!paths.find(kConfigDir)) return rep;
+        auto users = paths.find("Users");
+        std::vector<std::string> names;
+        if (users)
+            if (auto listed = root.list_dir(*users)) names = std::move(*listed);
+        if (names.size() > kMaxUsers)
+            throw IoError(*users + ": more than " + std::to_string(kMaxUsers) + " entries");
+        std::size_t hives = 0;
+        for (const auto& user : names) {
+            const std::string rel = *users + "/" + user + "/NTUSER.DAT";
+            if (!paths.find(rel)) continue;
+            ++hives;
+            auto h = load_hive(root, paths, rel);
+            if (!h.hive) {
+                c.failures.push_back((h.origin.empty() ? rel : h.origin) + ": " +
+                                     (h.error.empty() ? "unreadable" : h.error));
+                continue;
+            }
+            c.hive_state(h);
+            const std::string prefix = "HKU\\" + clean(user);
+            c.run(h.origin + " Uninstall", [&] {
+                read_uninstall(*h.hive, "Software\\" + std::string(kUninstall), prefix, h.origin,
+                               "user", items, rep.warnings);
+            });
+            c.run(h.origin + " Installer Products", [&] {
+                read_msi_products(*h.hive, "Software\\Microsoft\\Installer\\Products", prefix,
+                                  h.origin, items, rep.warnings);
+            });
+            c.run(h.origin + " vendor keys", [&] {
+                read_vendor_keys(*h.hive, "Software", prefix, h.origin, items, rep.warnings);
+            });
+        }
+        for (auto& item : items)
+            if (auto p = item.source.find(':'); p != std::string::npos)
+                item.extra["user_hive"] = item.source.substr(0, p);
+        if (hives == 0) warn(rep.warnings, "no Users/*/NTUSER.DAT hive on this Windows root");
+        resolve_paths(items, 0, paths);
+    } catch (const Error& e) {
+        c.failures.push_back(e.what());
+    }
+    c.finish(items.size());
+    for (auto& i : items) out.push_back(std::move(i));
+    return rep;
+}
+
+}  // namespace audit::sources

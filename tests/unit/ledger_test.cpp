@@ -1,0 +1,231 @@
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <catch_amalgamated.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "audit/attest/attest.h"
+#include "audit/attest/diff.h"
+#include "audit/attest/ledger.h"
+#include "audit/error.h"
+#include "audit/evidence/bundle.h"
+#include "synthetic_fleet.h"
+
+namespace fsys = std::filesystem;
+using audit::attest::ImportResult;
+using audit::attest::Ledger;
+using nlohmann::json;
+
+namespace {
+
+struct TempDir {
+    fsys::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/audit-ledger-test.XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { fsys::remove_all(path); }
+};
+
+audit::trust::TrustRoot trust_with(const audit::crypto::SigningKey& key) {
+    audit::trust::TrustRoot t;
+    t.version = 1;
+    t.expires = "2999-01-01T00:00:00Z";
+    t.authority = "authority-test";
+    t.sha256 = "test-trust-root";
+    t.policy = audit::trust::Policy::for_profile(audit::crypto::KeyProfile::ed25519);
+    t.keys.emplace(key.identity().keyid, key.identity());
+    for (const char* role : audit::trust::kRoles) t.roles[role] = {{key.identity().keyid}, 1};
+    return t;
+}
+
+// One small synthetic fleet shared by the tests (Ed25519: fast to sign in a debug build).
+struct Fleet {
+    TempDir dir;
+    audit::crypto::SigningKey key =
+        audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
+    audit::trust::TrustRoot trust = trust_with(key);
+    audit::fixtures::FleetResult result;
+    std::vector<std::string> paths;
+    Fleet() {
+        audit::fixtures::FleetOptions opt;
+        opt.hosts = 40;
+        opt.items = 6;
+        opt.kits = 3;
+        opt.seed = 7;
+        fsys::create_directory(dir.path / "ev");
+        result = audit::fixtures::write_fleet(opt, (dir.path / "ev").string(), key, key, trust);
+        for (const auto& b : result.bundles) paths.push_back(b.path);
+    }
+};
+
+std::string file_digest(const fsys::path& p) {
+    return audit::evidence::file_sha256(p.string());
+}
+
+std::map<std::string, std::string> statuses_from_ledger(Ledger& ledger) {
+    audit::attest::FleetFacts fleet(ledger.bundle_refs());
+    std::map<std::string, std::string> out;
+    ledger.for_each_host([&](std::vector<audit::attest::BundleSummary>&& host) {
+        std::vector<const audit::attest::BundleSummary*> list;
+        for (const auto& b : host) list.push_back(&b);
+        for (const auto& st : audit::attest::merge_host(list, fleet))
+            out[st.host_key + " " + st.product] =
+                std::string(to_string(st.status)) + " " + json(st.reasons).dump();
+    });
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the ledger recomputes what the in-memory merge computes", "[ledger]") {
+    Fleet f;
+    Ledger ledger((f.dir.path / "l.sqlite").string(), true);
+    auto outcomes = ledger.import(f.paths, f.trust);
+    REQUIRE(outcomes.size() == f.paths.size());
+
+    std::vector<audit::attest::BundleSummary> in_memory;
+    for (const auto& p : f.paths) {
+        try {
+            in_memory.push_back(audit::attest::summarize(audit::evidence::read_bundle(p, f.trust)));
+        } catch (const audit::VerifyError&) {
+        }
+    }
+    std::map<std::string, std::string> expected;
+    std::map<std::string, std::size_t> counts;
+    for (const auto& st : audit::attest::merge(in_memory)) {
+        expected[st.host_key + " " + st.product] =
+            std::string(to_string(st.status)) + " " + json(st.reasons).dump();
+        counts[to_string(st.status)]++;
+    }
+    CHECK(statuses_from_ledger(ledger) == expected);
+    // And both agree with what the generator built each host to be.
+    for (const auto& [status, n] : f.result.expected) CHECK(counts[status] == n);
+    CHECK(ledger.stats().rejected == static_cast<std::int64_t>(f.result.rejected));
+}
+
+TEST_CASE("importing the same bundles twice changes nothing", "[ledger]") {
+    Fleet f;
+    const auto path = f.dir.path / "l.sqlite";
+    {
+        Ledger ledger(path.string(), true);
+        ledger.import(f.paths, f.trust);
+    }
+    const std::string before = file_digest(path);
+    Ledger ledger(path.string(), false);
+    auto again = ledger.import(f.paths, f.trust);
+    for (const auto& o : again)
+        CHECK((o.result == ImportResult::duplicate || o.result == ImportResult::rejected));
+    CHECK(file_digest(path) == before);
+}
+
+TEST_CASE("a bundle holding a kit sequence that other bytes hold is kept and flagged", "[ledger]") {
+    Fleet f;
+    Ledger ledger((f.dir.path / "l.sqlite").string(), true);
+    auto outcomes = ledger.import(f.paths, f.trust);
+    std::size_t conflicts = 0;
+    for (const auto& o : outcomes)
+        if (o.result == ImportResult::conflict) {
+            ++conflicts;
+            CHECK(o.detail.find("kit-fork sequence 2") != std::string::npos);
+        }
+    CHECK(conflicts == 1);
+    auto c = ledger.conflicts();
+    REQUIRE(c.size() == 1);
+    CHECK(c[0]["kit"] == "kit-fork");
+    // Both bundles of sequence 2 are evidence; the host is inconclusive with a chain_fork reason.
+    auto statuses = statuses_from_ledger(ledger);
+    bool fork = false;
+    for (const auto& [key, st] : statuses)
+        if (st.find("chain_fork") != std::string::npos) fork = st.rfind("inconclusive", 0) == 0;
+    CHECK(fork);
+}
+
+TEST_CASE("a bundle that fails verification is recorded as rejected, never as evidence",
+          "[ledger]") {
+    Fleet f;
+    Ledger ledger((f.dir.path / "l.sqlite").string(), true);
+    auto outcomes = ledger.import(f.paths, f.trust);
+    std::size_t rejected = 0;
+    for (const auto& o : outcomes)
+        if (o.result == ImportResult::rejected) {
+            ++rejected;
+            CHECK(o.detail.find("collector") != std::string::npos);
+        }
+    CHECK(rejected == f.result.rejected);
+    CHECK(ledger.rejected().size() == f.result.rejected);
+    CHECK(ledger.stats().bundles == static_cast<std::int64_t>(f.paths.size() - f.result.rejected));
+}
+
+TEST_CASE("an import interrupted half way leaves the ledger as it was", "[ledger]") {
+    Fleet f;
+    const auto path = f.dir.path / "l.sqlite";
+    std::vector<std::string> first(f.paths.begin(), f.paths.begin() + 5);
+    {
+        Ledger ledger(path.string(), true);
+        ledger.import(first, f.trust);
+    }
+    const std::string before = file_digest(path);
+    {
+        Ledger ledger(path.string(), false);
+        auto stop = [](std::size_t done, std::size_t) {
+            if (done == 20) throw std::runtime_error("interrupted");
+        };
+        CHECK_THROWS_WITH(ledger.import(f.paths, f.trust, stop), "interrupted");
+    }
+    CHECK(file_digest(path) == before);
+    Ledger ledger(path.string(), false);
+    CHECK(ledger.stats().bundles == 5 - static_cast<std::int64_t>(ledger.rejected().size()));
+}
+
+TEST_CASE("a file that is not a ledger is refused", "[ledger]") {
+    TempDir dir;
+    const auto text = dir.path / "notes.txt";
+    std::ofstream(text) << "not a database, just some text that is long enough to look at\n";
+    CHECK_THROWS_AS(Ledger(text.string(), false), audit::UsageError);
+    const auto other = dir.path / "other.sqlite";
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(other.string().c_str(), &db) == SQLITE_OK);
+    sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    CHECK_THROWS_AS(Ledger(other.string(), true), audit::UsageError);
+    CHECK_THROWS_AS(Ledger((dir.path / "missing.sqlite").string(), false), audit::UsageError);
+}
+
+TEST_CASE("diff of two scans of one host: the product's files missing, its package removed",
+          "[ledger][diff]") {
+    TempDir dir;
+    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
+    auto trust = trust_with(key);
+    audit::fixtures::SyntheticScan s;
+    s.hostname = "h1";
+    s.machine_id = "0123456789abcdef0123456789abcdef";
+    s.items = 5;
+    s.present = true;
+    s.finished = 1767225600;
+    const std::string cert = audit::fixtures::certify(trust, key, key, "k");
+    auto a = audit::fixtures::write_scan(s, dir.path.string(), "k", 1, "", key, cert, trust);
+    s.present = false;
+    s.residue = true;
+    s.finished += 86400;
+    auto b = audit::fixtures::write_scan(s, dir.path.string(), "k", 2, a.sha256, key, cert, trust);
+    auto d = audit::attest::diff_bundles(audit::evidence::read_bundle(a.path, trust),
+                                         audit::evidence::read_bundle(b.path, trust));
+    CHECK(d.same_host());
+    CHECK(d.matched.size() == 5);
+    REQUIRE(d.missing.size() == 1);
+    CHECK(d.missing[0].path == "/opt/kaspersky/kesl/bin/kesl");
+    CHECK(d.added.empty());
+    CHECK(d.moved.empty());
+    REQUIRE(d.items_changed.size() == 1);  // installed -> config-files
+    CHECK(d.items_changed[0].state_a == "installed");
+    CHECK(d.items_changed[0].state_b == "config-files");
+    CHECK(d.products_a == std::vector<std::string>{"kaspersky"});
+    CHECK(d.products_b.empty());
+    CHECK_FALSE(d.empty());
+    auto same = audit::attest::diff_bundles(audit::evidence::read_bundle(a.path, trust),
+                                            audit::evidence::read_bundle(a.path, trust));
+    CHECK(same.empty());
+}

@@ -1,0 +1,87 @@
+#include <catch_amalgamated.hpp>
+
+#include "audit/attest/report.h"
+#include "audit/error.h"
+
+using audit::attest::csv_field;
+using audit::attest::html_escape;
+using nlohmann::json;
+
+namespace {
+
+json report_with(const std::string& hostname, const std::string& reason) {
+    json r = {{"host", "machine-id:" + hostname},
+              {"hostname", hostname},
+              {"product", "kaspersky"},
+              {"status", "inconclusive"},
+              {"reasons", json::array({reason})},
+              {"residue", json::array()},
+              {"first_scan", "2026-01-10T00:00:00Z"},
+              {"latest_scan", "2026-02-20T00:00:00Z"},
+              {"attestation", "attestations/x.dsse.json"}};
+    json clean = r;
+    clean["hostname"] = "clean-host";
+    clean["status"] = "removed";
+    clean["reasons"] = json::array();
+    return {
+        {"generated", "2026-03-01T00:00:00Z"},
+        {"campaign_start", "2026-01-05"},
+        {"hosts", 2},
+        {"counts", {{"removed", 1}, {"absent", 0}, {"present", 0}, {"inconclusive", 1}}},
+        {"products",
+         json::array(
+             {{{"product", "kaspersky"},
+               {"name", "Kaspersky <b>"},
+               {"counts", {{"removed", 1}, {"absent", 0}, {"present", 0}, {"inconclusive", 1}}}}})},
+        {"results", json::array({r, clean})},
+        {"rejected", json::array({{{"file", "<img src=x onerror=alert(1)>"}, {"reason", "bad"}}})},
+        {"conflicts", json::array()}};
+}
+
+}  // namespace
+
+TEST_CASE("html_escape leaves no markup from evidence", "[report]") {
+    CHECK(html_escape("<a href=\"x\">O'Neil & co</a>") ==
+          "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;");
+    CHECK(html_escape(std::string("a\x01z", 3)) == "a&#xFFFD;z");
+}
+
+TEST_CASE("csv fields are quoted and spreadsheet formulas defused", "[report]") {
+    CHECK(csv_field("plain") == "plain");
+    CHECK(csv_field("a,b") == "\"a,b\"");
+    CHECK(csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+    CHECK(csv_field("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0");
+    CHECK(csv_field("-1+1") == "'-1+1");
+}
+
+TEST_CASE("the HTML page carries hostile strings as text only", "[report]") {
+    auto html = audit::attest::render_html(
+        report_with("<script>alert(1)</script>", "identity_conflict: <iframe src=//x>"));
+    CHECK(html.find("<script") == std::string::npos);
+    CHECK(html.find("<iframe") == std::string::npos);
+    CHECK(html.find("<img") == std::string::npos);
+    CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+    CHECK(html.find("Kaspersky &lt;b&gt;") != std::string::npos);
+    // Offline: nothing is fetched from anywhere.
+    CHECK(html.find("http://") == html.find("http://www.w3.org/2000/svg"));
+    CHECK(html.find("https://") == std::string::npos);
+    CHECK(html.find("default-src 'none'") != std::string::npos);
+    CHECK(html.find("id=\"count-inconclusive\"><b>1</b>") != std::string::npos);
+}
+
+TEST_CASE("the CSV has one row per result with its reasons", "[report]") {
+    auto csv = audit::attest::render_csv(report_with("=evil", "coverage_gap: a, b"));
+    CHECK(csv.find("'=evil") != std::string::npos);
+    CHECK(csv.find("\"coverage_gap: a, b\"") != std::string::npos);
+    std::size_t lines = 0;
+    for (char c : csv) lines += c == '\n';
+    CHECK(lines == 3);
+}
+
+TEST_CASE("days between dates, and malformed dates refused", "[report]") {
+    CHECK(audit::attest::days_between("2026-01-05", "2026-04-05T12:00:00Z") == 90);
+    CHECK(audit::attest::days_between("2024-02-28", "2024-03-01") == 2);  // leap year
+    CHECK(audit::attest::days_between("1970-01-01", "1970-01-01") == 0);
+    CHECK_THROWS_AS(audit::attest::days_between("2026-13-01", "2026-01-01"), audit::UsageError);
+    CHECK_THROWS_AS(audit::attest::days_between("yesterday", "2026-01-01"), audit::UsageError);
+}
