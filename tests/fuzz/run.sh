@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every libFuzzer target (or the ones named) for SECONDS each, with seed corpora made at run
-# time by the real tools' fixture generators (dpkg, rpm, db_load, pacman, gcc/objcopy, pip) and by
+# time by the real tools' fixture generators (dpkg, rpm, db_load, pacman, gcc/objcopy, pip, hivex,
+# plistlib, mingw-w64 + osslsigncode) and by
 # the targets themselves (signed documents), then print executions, coverage and crashes per target.
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]        default 60 s; targets: manifest, dpkg_status, ...
@@ -91,6 +92,29 @@ make_seeds() {
         seed_text text_sources state.json '{"data":{"snaps":{"kaspersky":{"type":"app","sequence":[{"name":"kaspersky","revision":"7"}],"active":true,"current":"7","channel":"stable"}}}}'
         seed_text text_sources metadata $'[Application]\nname=com.kaspersky.App\nruntime=org.freedesktop.Platform/x86_64/23.08\n\n[Context]\nshared=network;\n'
         seed_text text_sources appdata.xml '<component><releases><release version="1.2" date="2024-01-01"/></releases></component>' ;;
+    regf)
+        bash "$fx/windows-root.sh" layout "$tmp/win" kaspersky 0b5e7c1a-3f2d-4e6b-9a8c-1d2e3f405162 >/dev/null
+        mkdir -p "$work/regf/corpus"
+        for h in "$tmp"/win/Windows/System32/config/SOFTWARE "$tmp"/win/Windows/System32/config/SYSTEM \
+                 "$tmp"/win/Users/alice/NTUSER.DAT; do
+            [[ -f $h ]] && cp "$h" "$work/regf/corpus/$(basename "$h")"
+        done ;;
+    plist)
+        bash "$fx/macos-root.sh" init "$tmp/mac" mac-fuzz >/dev/null
+        bash "$fx/macos-root.sh" install-kaspersky "$tmp/mac" >/dev/null
+        mkdir -p "$work/plist/corpus"
+        i=0
+        while IFS= read -r f; do
+            i=$((i + 1))
+            cp "$f" "$work/plist/corpus/seed-$i.plist"
+        done < <(find "$tmp/mac" -type f -name '*.plist')
+        ;;
+    pe)
+        bash "$fx/pe-file.sh" ca "$tmp/pki" "/C=RU/O=AO Kaspersky Lab/CN=AO Kaspersky Lab" >/dev/null
+        bash "$fx/pe-file.sh" build "$tmp/avp.exe" "AO Kaspersky Lab" "Kaspersky Endpoint Security" \
+            "Kaspersky Anti-Virus service" avp.exe 11,11,0,452 >/dev/null
+        bash "$fx/pe-file.sh" sign "$tmp/avp.exe" "$tmp/avp-signed.exe" "$tmp/pki" >/dev/null
+        seed pe "$tmp/avp.exe" "$tmp/avp-signed.exe" ;;
     dsse)
         # The signed documents the other targets make: a trust root and a certificate.
         mkdir -p "$work/dsse/corpus"
