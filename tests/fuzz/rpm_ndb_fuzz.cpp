@@ -4,8 +4,7 @@
 
 AUDIT_FUZZ_TARGET(rpm_ndb) {
     audit::fuzz::expect_typed_errors([&] {
-        std::vector<std::string> warnings;
-        for (const auto& r : audit::sources::read_rpm_ndb(data, warnings))
+        for (const auto& r : audit::sources::read_rpm_ndb(data))
             audit::fuzz::expect_typed_errors([&] { audit::sources::parse_rpm_header(r.blob); });
     });
 }
