@@ -127,7 +127,7 @@ rows=$(cat <<EOF
 3|audit-attest --trust $TRUST --key $A/inspector.key --out $T/report $B/garbage.evidence.tar.zst
 3|audit-attest --trust $TRUST --key $A/inspector.key --out $T/report $B/truncated.evidence.tar.zst
 3|audit-attest --trust $TRUST --key $A/inspector.key --out $T/report $B/fifo.evidence.tar.zst
-3|audit-attest --trust $TRUST --key $A/inspector.key --out $T/report $B/dir.evidence.tar.zst
+2|audit-attest --trust $TRUST --key $A/inspector.key --out $T/report $B/dir.evidence.tar.zst
 4|audit-attest --trust $TRUST --key $A/inspector.key --out /dev/null $BUNDLE
 4|audit-attest --trust $TRUST --key $A/inspector.key --out $B/garbage $BUNDLE
 EOF
