@@ -1,4 +1,9 @@
 // audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -7,6 +12,8 @@
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/fs/digest.h"
+#include "audit/fs/landlock.h"
+#include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/scan/scan.h"
 #include "audit/trust/manifest_signature.h"
@@ -17,9 +24,25 @@ namespace {
 
 using nlohmann::json;
 
+// Names from the host shown on a terminal: control characters (escape sequences a hostile file
+// name could carry) are printed as \xNN.
+std::string safe_text(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 void print_human(const audit::scan::ScanResult& r) {
     const auto& s = r.summary;
-    std::cout << "host      " << r.host.label();
+    std::cout << "host      " << safe_text(r.host.label());
     if (!r.host.machine_id.empty()) std::cout << " (machine-id " << r.host.machine_id << ")";
     std::cout << "\n";
     for (const auto& [name, status] : s["coverage"]["sources"].items())
@@ -42,11 +65,11 @@ void print_human(const audit::scan::ScanResult& r) {
                 break;
             }
             if (rec.contains("inventory"))
-                std::cout << " " << rec["inventory"].value("name", "") << " "
-                          << rec["inventory"].value("version", "") << " ["
+                std::cout << " " << safe_text(rec["inventory"].value("name", "")) << " "
+                          << safe_text(rec["inventory"].value("version", "")) << " ["
                           << rec["inventory"].value("state", "") << "]";
             else if (rec.contains("file"))
-                std::cout << " " << rec["file"].value("path", "");
+                std::cout << " " << safe_text(rec["file"].value("path", ""));
         }
         std::cout << "\n";
     }
@@ -56,13 +79,15 @@ void print_human(const audit::scan::ScanResult& r) {
 }
 
 std::string read_certificate(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw audit::UsageError("cannot read the collector certificate " + path +
+    std::string data;
+    try {
+        data = audit::read_input_file(path, 1u << 20, "collector certificate");
+    } catch (const audit::IoError& e) {
+        throw audit::UsageError(std::string(e.what()) +
                                 " (give --cert; audit-keys certify makes one)");
-    std::string data(1u << 20, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    if (data.size() > (1u << 20))
+        throw audit::VerifyError(path + ": larger than any collector certificate could be");
     return data;
 }
 
@@ -148,12 +173,17 @@ int main(int argc, char** argv) {
         } catch (const audit::IoError&) {
             opt.tool_sha256 = "";  // no /proc: recorded as unknown
         }
+        // From here on the process reads only under the root and writes only under --out.
+        if (::mkdir(opt.out_dir.c_str(), 0755) != 0 && errno != EEXIST)
+            throw audit::IoError("cannot create output directory " + opt.out_dir + ": " +
+                                 std::strerror(errno));
+        opt.confinement = audit::fs::confine(opt.root, opt.out_dir).to_json();
         if (audit::cli::stderr_is_tty() && !args.has("json"))
             opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
 
         auto result = audit::scan::run_scan(opt, key, trust);
         if (args.has("json"))
-            std::cout << result.summary.dump(2) << "\n";
+            std::cout << result.summary.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
         else
             print_human(result);
         return static_cast<int>(result.attention() ? audit::Exit::attention : audit::Exit::clean);

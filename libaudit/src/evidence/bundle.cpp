@@ -248,7 +248,9 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
                                 {"predicate", predicate}};
     crypto::Envelope env;
     env.payload_type = std::string(kPayloadType);
-    env.payload = statement.dump();
+    // The predicate carries host text (the root path as given, ...): never refuse it for bytes
+    // that are not UTF-8.
+    env.payload = statement.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     env.sign(key);
     std::string envelope_json = env.to_json();
 
@@ -375,10 +377,15 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     // certificate and the signature over the statement both verify.
     b.statement = nlohmann::json::parse(b.envelope.payload, nullptr, /*allow_exceptions=*/false);
     if (b.statement.is_discarded()) throw VerifyError("statement payload is not JSON");
-    if (!b.statement.is_object() || b.statement.value("_type", "") != kStatementType ||
-        b.statement.value("predicateType", "") != kEvidencePredicate ||
-        !b.statement.contains("subject") || !b.statement["subject"].is_array() ||
-        !b.statement.contains("predicate") || !b.statement["predicate"].is_object())
+    // Unsigned bytes still: no value(), which throws a JSON type error on a non-string.
+    auto is = [&](const char* key, std::string_view want) {
+        auto it = b.statement.find(key);
+        return it != b.statement.end() && it->is_string() && *it == want;
+    };
+    if (!b.statement.is_object() || !is("_type", kStatementType) ||
+        !is("predicateType", kEvidencePredicate) || !b.statement.contains("subject") ||
+        !b.statement["subject"].is_array() || !b.statement.contains("predicate") ||
+        !b.statement["predicate"].is_object())
         throw VerifyError("statement is not an evidence statement v1");
     b.signers = trust::verify_bundle_signer(trust, b.envelope, b.statement["predicate"]);
 

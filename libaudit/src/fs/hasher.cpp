@@ -2,6 +2,7 @@
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cerrno>
 #include <cstring>
@@ -112,7 +113,9 @@ FileHasher::Result FileHasher::hash(int fd, std::uint64_t size_hint) {
     // Read-ahead hint only where it can matter: a file that takes more than one read.
     if (size_hint > buf.size()) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (;;) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
+        const std::uint64_t want = r.bytes < size_hint ? size_hint - r.bytes : 1;
+        const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(want, buf.size()));
+        ssize_t n = ::read(fd, buf.data(), len);
         if (n < 0) {
             if (errno == EINTR) continue;
             r.error = errno;
@@ -120,6 +123,10 @@ FileHasher::Result FileHasher::hash(int fd, std::uint64_t size_hint) {
             return r;
         }
         if (n == 0) break;
+        if (r.bytes >= size_hint) {
+            r.grew = true;
+            break;
+        }
         for (auto& h : impl_->hashes) h.hash->update(buf.data(), static_cast<std::size_t>(n));
         r.bytes += static_cast<std::uint64_t>(n);
         // A short read that reaches the size fstat gave is the end of a regular file.

@@ -98,7 +98,7 @@ void hash_opened(FileHasher& hasher, int fd, const struct stat& before, FileReco
         return;
     }
     struct stat after {};
-    if (::fstat(fd, &after) != 0 || !unchanged(before, after) ||
+    if (r.grew || ::fstat(fd, &after) != 0 || !unchanged(before, after) ||
         r.bytes != static_cast<std::uint64_t>(before.st_size))
         rec.unstable = true;
     rec.digests = std::move(r.digests);

@@ -43,9 +43,15 @@ Clock now() {
     return {a, b, static_cast<std::int64_t>(t)};
 }
 
+// Text from the host (names, package fields) need not be UTF-8; JSON must be. Bytes that are
+// not become U+FFFD here; files.jsonl keeps exact names in "path_hex" besides.
+std::string dump(const json& j, int indent = -1) {
+    return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
 std::string jsonl(const std::vector<json>& lines) {
     std::string out;
-    for (const auto& l : lines) out += l.dump() + "\n";
+    for (const auto& l : lines) out += dump(l) + "\n";
     return out;
 }
 
@@ -293,11 +299,11 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     json sbom = evidence::cyclonedx(inventory, result.host, result.bundle_id, finished.rfc3339,
                                     AUDIT_VERSION);
     std::map<std::string, std::string> content = {
-        {"host.json", result.host.to_json().dump(2) + "\n"},
+        {"host.json", dump(result.host.to_json(), 2) + "\n"},
         {"inventory.jsonl", jsonl(inv_lines)},
-        {"findings.json", json(findings_json).dump(2) + "\n"},
-        {"coverage.json", result.coverage.dump(2) + "\n"},
-        {"sbom.cdx.json", sbom.dump(2) + "\n"},
+        {"findings.json", dump(findings_json, 2) + "\n"},
+        {"coverage.json", dump(result.coverage, 2) + "\n"},
+        {"sbom.cdx.json", dump(sbom, 2) + "\n"},
         {"log.jsonl", jsonl(log)},
     };
     json coverage_summary = json::object();
@@ -330,6 +336,9 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"clock", "host"},
           {"root", opt.root},
           {"scope", to_string(opt.scope)}}},
+        {"sandbox", opt.confinement.is_null()
+                        ? json{{"landlock", false}, {"reason", "not requested"}}
+                        : opt.confinement},
         {"coverage", coverage_summary},
         {"findings",
          {{"count", findings.size()},

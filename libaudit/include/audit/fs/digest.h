@@ -53,8 +53,11 @@ class FileHasher {
         FileDigests digests;
         std::uint64_t bytes = 0;  // bytes read
         int error = 0;            // errno of a failed read (digests empty then)
+        bool grew = false;        // there was more than size_hint to read
     };
-    // size_hint: the size fstat gave; a short read that ends exactly there is taken as EOF
+    // size_hint: the size fstat gave. At most size_hint bytes are hashed and one more is tried:
+    // a file that keeps growing (a log a hostile host appends to) cannot keep the scan reading
+    // forever, and shows as grew. A short read that ends exactly at size_hint is taken as EOF
     // (saving one read per small file); the caller's fstat after the read checks it.
     Result hash(int fd, std::uint64_t size_hint);
 

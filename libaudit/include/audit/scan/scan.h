@@ -47,6 +47,9 @@ struct ScanOptions {
     std::string tool_name = "audit-scan";
     std::string tool_sha256;  // digest of the running binary, recorded in the statement
     std::function<void(std::string_view)> progress;  // optional, one line per step
+    // How the tool confined itself before the scan (fs::Confinement::to_json()), recorded in the
+    // predicate as "sandbox"; null when it did not try.
+    nlohmann::json confinement;
 };
 
 struct ScanResult {
