@@ -11,6 +11,8 @@ pkgs=(
     # Fixtures of the Linux sources, made with each ecosystem's own tools: pacman -U (+ bsdtar to
     # pack), modinfo (kmod) and gcc/objcopy for modules, systemctl --root, Debian's pip.
     pacman-package-manager libarchive-tools kmod binutils gzip systemd python3-pip
+    # Kit images (audit-kit build --image) and their extraction in the tests.
+    xorriso dosfstools mtools
 )
 # npm: Debian's package unless a node installation already provides one (NodeSource's nodejs
 # bundles npm and conflicts with Debian's npm package).

@@ -65,6 +65,14 @@ std::string read_certificate(const std::string& path) {
     return data;
 }
 
+// Started from a kit: the kit's own trust root, manifests, collector key and evidence area.
+void kit_defaults(audit::cli::Args& args, const std::string& kit) {
+    args.set_default("out", kit + "/evidence");
+    args.set_default("trust", kit + "/trust/trust.json");
+    args.set_default("manifests", kit + "/manifests");
+    args.set_default("key", kit + "/keys/collector.key");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,7 +89,9 @@ int main(int argc, char** argv) {
              {"allow-unsigned-manifests", "",
               "scan with manifests that have no signature (recorded)"},
              audit::cli::state_option(),
-             {"out", "DIR", "where the bundle and the kit's sequence state are written"},
+             {"out", "DIR",
+              "where the bundle and the kit's sequence state are written (from a kit: "
+              "KIT/evidence; trust, manifests and key default to the kit's too)"},
              {"kit", "ID", "kit id for the bundle chain (default: the certificate's)"},
              {"hash-scope", "SCOPE", "matched (default) or all"},
              {"cross-filesystems", "", "walk into other mounted filesystems"},
@@ -92,6 +102,8 @@ int main(int argc, char** argv) {
             "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present.");
         if (!args.positional().empty())
             throw audit::UsageError("unexpected argument '" + args.positional().front() + "'");
+        auto* kit = audit::cli::running_kit();
+        if (kit) kit_defaults(args, kit->kit_dir());
         audit::scan::ScanOptions opt;
         opt.root = args.get("root", "/");
         opt.out_dir = args.required("out");
@@ -123,6 +135,20 @@ int main(int argc, char** argv) {
             cert_path += ".cert.json";
         }
         opt.collector_certificate = read_certificate(cert_path);
+        if (kit) {
+            // Everything the scan loads must be the kit's sealed bytes.
+            kit->check_loaded(trust_path);
+            for (const auto& m : opt.manifests) {
+                kit->check_loaded(m.path, m.sha384);
+                if (std::filesystem::exists(m.path + ".dsse.json"))
+                    kit->check_loaded(m.path + ".dsse.json");
+            }
+            kit->check_loaded(key_path);
+            kit->check_loaded(cert_path);
+            audit::cli::enforce_kit(args, "audit-scan");
+            opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
+            opt.kit_check = kit->to_json();
+        }
         auto key = audit::cli::load_key(args, key_path);
         try {
             opt.tool_sha256 = audit::evidence::file_sha256("/proc/self/exe");
@@ -133,6 +159,7 @@ int main(int argc, char** argv) {
             opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
 
         auto result = audit::scan::run_scan(opt, key, trust);
+        if (kit) result.summary["kit_check"] = opt.kit_check;
         if (args.has("json"))
             std::cout << result.summary.dump(2) << "\n";
         else

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -14,6 +15,15 @@
 #include "audit/evidence/bundle.h"
 
 namespace audit::evidence {
+
+namespace {
+// ".../.kit-<id>.state.json" -> "<id>"
+std::string kit_id_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    std::string n = path.substr(slash == std::string::npos ? 0 : slash + 1);
+    return n.substr(5, n.size() - 5 - std::string(".state.json").size());
+}
+}  // namespace
 
 bool valid_kit_id(const std::string& id) {
     if (id.empty() || id.size() > 64) return false;
@@ -24,7 +34,7 @@ bool valid_kit_id(const std::string& id) {
 }
 
 KitStateLock::KitStateLock(const std::string& dir, const std::string& kit_id)
-    : path_(dir + "/.kit-" + kit_id + ".state.json") {
+    : dir_(dir), path_(dir + "/.kit-" + kit_id + ".state.json") {
     if (!valid_kit_id(kit_id)) throw UsageError("invalid kit id '" + kit_id + "'");
     std::string lock = dir + "/.kit-" + kit_id + ".lock";
     lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -53,6 +63,24 @@ KitState KitStateLock::load() const {
         s.last_bundle = j.value("last_bundle", "");
     } catch (const nlohmann::json::exception& e) {
         throw IoError(path_ + ": corrupt kit state (" + e.what() + "); refusing to reuse sequence numbers");
+    }
+    if (s.kit_id.empty()) s.kit_id = kit_id_of(path_);
+    // Bundles are linked into place before the state is saved: adopt any that outran the state.
+    for (;;) {
+        const std::string tail = "_" + s.kit_id + "-" + std::to_string(s.last_sequence + 1) +
+                                 std::string(kBundleSuffix);
+        std::string found;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+            const std::string n = e.path().filename().string();
+            if (n.size() > tail.size() && n.front() != '.' &&
+                n.compare(n.size() - tail.size(), tail.size(), tail) == 0)
+                found = n;
+        }
+        if (found.empty()) break;
+        s.last_sequence += 1;
+        s.last_bundle_sha256 = file_sha256(dir_ + "/" + found);
+        s.last_bundle = found;
     }
     return s;
 }

@@ -23,10 +23,13 @@ public:
     KitStateLock(const KitStateLock&) = delete;
     KitStateLock& operator=(const KitStateLock&) = delete;
 
-    KitState load() const;  // throws IoError on a corrupt state file
+    // Throws IoError on a corrupt state file. A bundle of the next sequence already in dir (a
+    // crash between writing it and saving the state) is adopted, so no number is used twice.
+    KitState load() const;
     void save(const KitState& state) const;  // atomic and fsynced
 
 private:
+    std::string dir_;
     std::string path_;
     int lock_fd_ = -1;
 };
