@@ -31,9 +31,11 @@ PY
 }
 build_kit() {  # build_kit OUT [extra flags...]
     local out=$1; shift
+    local ks=(--kit-state "$KS")
+    [[ " $* " == *" --kit-state "* ]] && ks=()
     audit-kit build --trust "$TRUST" --key "$T/auth/kit.key" --manifests "$T/auth/manifests" \
         --collector "$T/auth/collector.key" --tools "$AUDIT_BIN" --docs "$AUDIT_SOURCE_DIR/media" \
-        --lms-key "$T/seal.key" --kit-state "$KS" --out "$out" "$@"
+        --lms-key "$T/seal.key" "${ks[@]}" --out "$out" "$@"
 }
 
 step "audit-kit build: layout, kit manifest, ISO and FAT images"
@@ -64,6 +66,11 @@ PY
 file "$T/kit.iso" | grep -q "ISO 9660" || fail "kit.iso is not ISO 9660: $(file "$T/kit.iso")"
 file "$T/kit.img" | grep -qi "FAT" || fail "kit.img is not FAT: $(file "$T/kit.img")"
 idx1=$(lms_index "$T/kit")
+
+# A kit that expires soon, checked near the end (building takes a while with debug binaries).
+soon=$(date -u -d '+90 seconds' +%Y-%m-%dT%H:%M:%SZ)
+expect_exit 0 build_kit "$T/kit-exp" --expires "$soon" --kit-state none
+expect_exit 0 audit-kit check --trust "$TRUST" --kit-state none "$T/kit-exp"
 
 step "extract the ISO with xorriso and check it (kit role + HSS/LMS seal)"
 xorriso -osirrox on -indev "$T/kit.iso" -extract / "$T/iso-kit" >/dev/null 2>&1
@@ -142,6 +149,7 @@ rm -rf "$T/tamper"; cp -a "$T/kit" "$T/tamper"
 printf 'X' >>"$T/tamper/bin/audit-scan"
 expect_exit 3 "$T/tamper/bin/audit-scan" --root "$T/hostA"
 grep -q "running binary differs" "$T/err" || fail "binary tamper not named: $(cat "$T/err")"
+printf 'X' >>"$T/tamper/bin/audit-verify"
 expect_exit 3 "$T/tamper/bin/audit-verify" --trust "$TRUST" "$b1"   # every tool checks itself
 cp "$T/kit/bin/audit-verify" "$T/tamper/bin/audit-verify"
 expect_exit 0 "$T/tamper/bin/audit-scan" --root "$T/hostA" --kit-unverified --json
@@ -166,24 +174,29 @@ grep -q "rollback" "$T/out" || fail "rollback not named"
 expect_exit 0 build_kit "$T/kit-v2fork" --kit-version 2 --kit-state "$T/ks-other"
 expect_exit 3 audit-kit check --trust "$TRUST" --kit-state "$T/ks-insp" "$T/kit-v2fork"
 grep -q "fork" "$T/out" || fail "fork not named"
-soon=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
-expect_exit 0 build_kit "$T/kit-exp" --expires "$soon" --kit-state none
-sleep 4
+while [[ ! $(date -u +%Y-%m-%dT%H:%M:%SZ) > "$soon" ]]; do sleep 1; done
 expect_exit 3 audit-kit check --trust "$TRUST" --kit-state none "$T/kit-exp"
 grep -q "expired" "$T/out" || fail "expiry not named"
 expect_exit 3 "$T/kit-exp/bin/audit-scan" --root "$T/hostA"
 
 step "HSS/LMS: the signer killed at every step never signs with an index twice"
+# Small stand-in tools keep each build short, so random kills land in the signing too.
+mkdir "$T/fake-tools" && echo "not a real scanner" >"$T/fake-tools/audit-scan"
+fault_build() { local s=$1; shift; AUDIT_FAULT="lms-sign:$s" build_kit "$@" --tools "$T/fake-tools" --kit-state none; }
 for s in 1 2 3 4 5; do
-    expect_exit 137 env AUDIT_FAULT="lms-sign:$s" bash -c 'exec "$@"' _ build_kit "$T/kill-$s" --kit-state none
+    expect_exit 137 fault_build "$s" "$T/kill-$s"
 done
-for i in $(seq 1 8); do   # and kill -9 at arbitrary moments
-    ( build_kit "$T/rnd-$i" --kit-state none >/dev/null 2>&1 & pid=$!
-      sleep "0.$((RANDOM % 9))$((RANDOM % 10))"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null ) || true
+t0=$(date +%s%N)
+expect_exit 0 build_kit "$T/fake-timed" --tools "$T/fake-tools" --kit-state none
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+for i in $(seq 1 10); do   # kill -9 at arbitrary moments of a build
+    delay=$(python3 -c "import random; print($ms * random.uniform(0.2, 1.0) / 1000)")
+    ( build_kit "$T/rnd-$i" --tools "$T/fake-tools" --kit-state none >/dev/null 2>&1 & pid=$!
+      sleep "$delay"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null ) || true
 done
 expect_exit 0 build_kit "$T/kit-after" --kit-state none
 indices=()
-for d in "$T"/kit "$T"/kit-v2 "$T"/kit-v2fork "$T"/kit-exp "$T"/kill-* "$T"/rnd-* "$T"/kit-after; do
+for d in "$T"/kit "$T"/kit-v2 "$T"/kit-v2fork "$T"/kit-exp "$T"/kill-* "$T"/fake-timed "$T"/rnd-* "$T"/kit-after; do
     [[ -f "$d/kit.manifest.dsse.json" ]] || continue
     indices+=("$(lms_index "$d")")
 done
@@ -194,7 +207,7 @@ import json, sys
 q = [json.loads(l)['index'] for l in open(sys.argv[1])]
 assert len(q) == len(set(q)), q
 PY
-echo "  released indices: ${indices[*]}"
+echo "  released indices: ${indices[*]} (build ${ms} ms; $(wc -l <"$T/seal.key.log") indices reserved)"
 # Steps 4 and 5 made a signature; only step 5 wrote it out. Both burned their index.
 [[ -f "$T/kill-5/kit.manifest.dsse.json" && ! -f "$T/kill-4/kit.manifest.dsse.json" ]] \
     || fail "fault steps did not stop where expected"

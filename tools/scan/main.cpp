@@ -114,19 +114,16 @@ int main(int argc, char** argv) {
         std::string trust_path = args.required("trust");
         std::string key_path = args.required("key");
 
+        if (kit) {
+            // Everything the scan loads must be the kit's sealed bytes, checked before any write.
+            kit->check_loaded(trust_path);
+            audit::cli::enforce_kit(args, "audit-scan");
+        }
         // The kit's evidence area remembers the newest trust root it has seen (rollback).
         auto trust = audit::cli::load_trust(
             args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
             args.has("json"));
         opt.manifests = audit::manifest::load_manifests(manifests);
-        const bool allow_unsigned = args.has("allow-unsigned-manifests");
-        for (const auto& m : opt.manifests) {
-            auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
-            if (sig.status != audit::trust::ManifestSignature::Status::verified)
-                std::cerr << "audit-scan: warning: manifest " << m.path
-                          << " is not signed (recorded in the bundle)\n";
-            opt.manifest_signatures[m.id] = sig.to_json();
-        }
         std::string cert_path = args.get("cert");
         if (cert_path.empty()) {
             cert_path = key_path;
@@ -134,10 +131,7 @@ int main(int argc, char** argv) {
                 cert_path.resize(cert_path.size() - 4);
             cert_path += ".cert.json";
         }
-        opt.collector_certificate = read_certificate(cert_path);
         if (kit) {
-            // Everything the scan loads must be the kit's sealed bytes.
-            kit->check_loaded(trust_path);
             for (const auto& m : opt.manifests) {
                 kit->check_loaded(m.path, m.sha384);
                 if (std::filesystem::exists(m.path + ".dsse.json"))
@@ -149,6 +143,15 @@ int main(int argc, char** argv) {
             opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
             opt.kit_check = kit->to_json();
         }
+        const bool allow_unsigned = args.has("allow-unsigned-manifests");
+        for (const auto& m : opt.manifests) {
+            auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
+            if (sig.status != audit::trust::ManifestSignature::Status::verified)
+                std::cerr << "audit-scan: warning: manifest " << m.path
+                          << " is not signed (recorded in the bundle)\n";
+            opt.manifest_signatures[m.id] = sig.to_json();
+        }
+        opt.collector_certificate = read_certificate(cert_path);
         auto key = audit::cli::load_key(args, key_path);
         try {
             opt.tool_sha256 = audit::evidence::file_sha256("/proc/self/exe");
