@@ -46,7 +46,8 @@ class Args {
 // anyway and marks every bundle "kit unverified". nullptr when not started from a kit.
 kit::SelfCheck* running_kit();
 // After a tool compared the files it loads with the kit (running_kit()->check_loaded): refuses
-// (VerifyError) when a check failed, unless --kit-unverified (then warns on stderr once per problem).
+// (VerifyError) when a check failed, unless --kit-unverified (then warns on stderr once per
+// problem).
 void enforce_kit(const Args& args, const std::string& tool);
 
 // Runs a tool body: maps audit::Error to its exit code with one line "tool: message" on stderr;

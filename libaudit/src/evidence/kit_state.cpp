@@ -67,8 +67,8 @@ KitState KitStateLock::load() const {
     if (s.kit_id.empty()) s.kit_id = kit_id_of(path_);
     // Bundles are linked into place before the state is saved: adopt any that outran the state.
     for (;;) {
-        const std::string tail = "_" + s.kit_id + "-" + std::to_string(s.last_sequence + 1) +
-                                 std::string(kBundleSuffix);
+        const std::string tail =
+            "_" + s.kit_id + "-" + std::to_string(s.last_sequence + 1) + std::string(kBundleSuffix);
         std::string found;
         std::error_code ec;
         for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
