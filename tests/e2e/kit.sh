@@ -31,10 +31,11 @@ PY
 }
 build_kit() {  # build_kit OUT [extra flags...]
     local out=$1; shift
-    local ks=(--kit-state "$KS")
+    local ks=(--kit-state "$KS") tools=(--tools "$AUDIT_BIN")
     [[ " $* " == *" --kit-state "* ]] && ks=()
+    [[ " $* " == *" --tools "* ]] && tools=()
     audit-kit build --trust "$TRUST" --key "$T/auth/kit.key" --manifests "$T/auth/manifests" \
-        --collector "$T/auth/collector.key" --tools "$AUDIT_BIN" --docs "$AUDIT_SOURCE_DIR/media" \
+        --collector "$T/auth/collector.key" "${tools[@]}" --docs "$AUDIT_SOURCE_DIR/media" \
         --lms-key "$T/seal.key" "${ks[@]}" --out "$out" "$@"
 }
 
@@ -217,14 +218,15 @@ step "a full medium: exit 4, no partial bundle"
 if mkdir -p "$T/small" && mount -t tmpfs -o size=$(( $(du -sk "$T/kit" | cut -f1) + 2048 ))k tmpfs "$T/small" 2>/dev/null; then
     trap 'umount "$T/small" 2>/dev/null; rm -rf "$T"' EXIT
     cp -a "$T/kit" "$T/small/kit"
-    expect_exit 0 "$T/small/kit/bin/audit-scan" --root "$T/hostA"   # state files exist now
+    bash "$FIXTURES/dpkg-root.sh" init "$T/hostC"
+    expect_exit 0 "$T/small/kit/bin/audit-scan" --root "$T/hostC"   # state files exist now
     dd if=/dev/zero of="$T/small/kit/evidence/filler" bs=4k 2>/dev/null || true
-    expect_exit 4 "$T/small/kit/bin/audit-scan" --root "$T/hostA"
+    expect_exit 4 "$T/small/kit/bin/audit-scan" --root "$T/hostC"
     grep -qi "no space" "$T/err" || fail "full medium not named: $(cat "$T/err")"
     [[ $(ls -A "$T/small/kit/evidence" | grep -c 'evidence.tar.zst') == 1 ]] || fail "partial bundle left: $(ls -A "$T/small/kit/evidence")"
     ls -A "$T/small/kit/evidence" | grep -q tmp && fail "temporary file left behind"
     rm "$T/small/kit/evidence/filler"
-    expect_exit 0 "$T/small/kit/bin/audit-scan" --root "$T/hostA" --json
+    expect_exit 0 "$T/small/kit/bin/audit-scan" --root "$T/hostC" --json
     [[ $(json_get "$T/out" "d['sequence']") == 2 ]] || fail "sequence after a full medium is not 2"
     umount "$T/small"
 else
