@@ -69,9 +69,8 @@ file "$T/kit.img" | grep -qi "FAT" || fail "kit.img is not FAT: $(file "$T/kit.i
 idx1=$(lms_index "$T/kit")
 
 # A kit that expires soon, checked near the end (building takes a while with debug binaries).
-soon=$(date -u -d '+90 seconds' +%Y-%m-%dT%H:%M:%SZ)
+soon=$(date -u -d '+30 seconds' +%Y-%m-%dT%H:%M:%SZ)
 expect_exit 0 build_kit "$T/kit-exp" --expires "$soon" --kit-state none
-expect_exit 0 audit-kit check --trust "$TRUST" --kit-state none "$T/kit-exp"
 
 step "extract the ISO with xorriso and check it (kit role + HSS/LMS seal)"
 xorriso -osirrox on -indev "$T/kit.iso" -extract / "$T/iso-kit" >/dev/null 2>&1

@@ -177,7 +177,9 @@ int build(int argc, char** argv) {
     audit::kit::fault_point("lms-sign", 5);
 
     // Read back what was written, as a checker would.
-    auto sealed = audit::kit::load_kit(out, trust);
+    audit::kit::KitVerifyOptions as_built;
+    as_built.now = m.created;  // a short-lived kit may expire while its images are made
+    auto sealed = audit::kit::load_kit(out, trust, as_built);
     if (auto problems = audit::kit::compare_tree(out, sealed.manifest); !problems.empty())
         throw audit::IoError("the kit in " + out + " does not match its manifest: " +
                              problems.front().path + " " + problems.front().what);
