@@ -29,15 +29,16 @@ assert len(sigs) == 1, "no HSS/LMS signature"
 print(int.from_bytes(sigs[0][4:8], 'big'))
 PY
 }
-build_kit() {  # build_kit OUT [extra flags...]
+kit_args() {  # kit_args OUT [extra flags...]: the audit-kit build arguments, in KIT_ARGS
     local out=$1; shift
     local ks=(--kit-state "$KS") tools=(--tools "$AUDIT_BIN")
     [[ " $* " == *" --kit-state "* ]] && ks=()
     [[ " $* " == *" --tools "* ]] && tools=()
-    audit-kit build --trust "$TRUST" --key "$T/auth/kit.key" --manifests "$T/auth/manifests" \
-        --collector "$T/auth/collector.key" "${tools[@]}" --docs "$AUDIT_SOURCE_DIR/media" \
-        --lms-key "$T/seal.key" "${ks[@]}" --out "$out" "$@"
+    KIT_ARGS=(--trust "$TRUST" --key "$T/auth/kit.key" --manifests "$T/auth/manifests"
+        --collector "$T/auth/collector.key" "${tools[@]}" --docs "$AUDIT_SOURCE_DIR/media"
+        --lms-key "$T/seal.key" "${ks[@]}" --out "$out" "$@")
 }
+build_kit() { kit_args "$@"; audit-kit build "${KIT_ARGS[@]}"; }
 
 step "audit-kit build: layout, kit manifest, ISO and FAT images"
 expect_exit 0 build_kit "$T/kit" --image "$T/kit.iso" --image "$T/kit.img" --evidence-mib 16 --json
@@ -191,8 +192,10 @@ expect_exit 0 build_kit "$T/fake-timed" --tools "$T/fake-tools" --kit-state none
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 for i in $(seq 1 5); do   # kill -9 at arbitrary moments of a build
     delay=$(python3 -c "import random; print($ms * random.uniform(0.2, 1.0) / 1000)")
-    ( build_kit "$T/rnd-$i" --tools "$T/fake-tools" --kit-state none >/dev/null 2>&1 & pid=$!
-      sleep "$delay"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null ) || true
+    kit_args "$T/rnd-$i" --tools "$T/fake-tools" --kit-state none
+    audit-kit build "${KIT_ARGS[@]}" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"; kill -9 $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
 done
 expect_exit 0 build_kit "$T/kit-after" --kit-state none
 indices=()
