@@ -16,6 +16,8 @@ pkgs=(
     # Fuzzing (tests/fuzz/run.sh): clang's libFuzzer, sqlite3 to cut rpm header seeds; the
     # hostile-filesystem and fault tests: setpriv (util-linux), strace (above).
     clang sqlite3 util-linux
+    # Kit images (audit-kit build --image) and their extraction in the tests.
+    xorriso dosfstools mtools
 )
 # npm: Debian's package unless a node installation already provides one (NodeSource's nodejs
 # bundles npm and conflicts with Debian's npm package).

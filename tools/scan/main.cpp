@@ -105,6 +105,14 @@ unsigned parse_jobs(const std::string& text) {
     return static_cast<unsigned>(n);
 }
 
+// Started from a kit: the kit's own trust root, manifests, collector key and evidence area.
+void kit_defaults(audit::cli::Args& args, const std::string& kit) {
+    args.set_default("out", kit + "/evidence");
+    args.set_default("trust", kit + "/trust/trust.json");
+    args.set_default("manifests", kit + "/manifests");
+    args.set_default("key", kit + "/keys/collector.key");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,7 +129,9 @@ int main(int argc, char** argv) {
              {"allow-unsigned-manifests", "",
               "scan with manifests that have no signature (recorded)"},
              audit::cli::state_option(),
-             {"out", "DIR", "where the bundle and the kit's sequence state are written"},
+             {"out", "DIR",
+              "where the bundle and the kit's sequence state are written (from a kit: "
+              "KIT/evidence; trust, manifests and key default to the kit's too)"},
              {"kit", "ID", "kit id for the bundle chain (default: the certificate's)"},
              {"hash-scope", "SCOPE", "matched (default), packages or all (README: Hashing)"},
              {"digests", "LIST", "file digests: sha256 (default); CNSA: sha256,sha384"},
@@ -134,6 +144,8 @@ int main(int argc, char** argv) {
             "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present.");
         if (!args.positional().empty())
             throw audit::UsageError("unexpected argument '" + args.positional().front() + "'");
+        auto* kit = audit::cli::running_kit();
+        if (kit) kit_defaults(args, kit->kit_dir());
         audit::scan::ScanOptions opt;
         opt.root = args.get("root", "/");
         opt.out_dir = args.required("out");
@@ -146,11 +158,35 @@ int main(int argc, char** argv) {
         std::string trust_path = args.required("trust");
         std::string key_path = args.required("key");
 
+        if (kit) {
+            // Everything the scan loads must be the kit's sealed bytes, checked before any write.
+            kit->check_loaded(trust_path);
+            audit::cli::enforce_kit(args, "audit-scan");
+        }
         // The kit's evidence area remembers the newest trust root it has seen (rollback).
         auto trust = audit::cli::load_trust(
             args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
             args.has("json"));
         opt.manifests = audit::manifest::load_manifests(manifests);
+        std::string cert_path = args.get("cert");
+        if (cert_path.empty()) {
+            cert_path = key_path;
+            if (cert_path.size() > 4 && cert_path.compare(cert_path.size() - 4, 4, ".key") == 0)
+                cert_path.resize(cert_path.size() - 4);
+            cert_path += ".cert.json";
+        }
+        if (kit) {
+            for (const auto& m : opt.manifests) {
+                kit->check_loaded(m.path, m.sha384);
+                if (std::filesystem::exists(m.path + ".dsse.json"))
+                    kit->check_loaded(m.path + ".dsse.json");
+            }
+            kit->check_loaded(key_path);
+            kit->check_loaded(cert_path);
+            audit::cli::enforce_kit(args, "audit-scan");
+            opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
+            opt.kit_check = kit->to_json();
+        }
         const bool allow_unsigned = args.has("allow-unsigned-manifests");
         for (const auto& m : opt.manifests) {
             auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
@@ -158,13 +194,6 @@ int main(int argc, char** argv) {
                 std::cerr << "audit-scan: warning: manifest " << m.path
                           << " is not signed (recorded in the bundle)\n";
             opt.manifest_signatures[m.id] = sig.to_json();
-        }
-        std::string cert_path = args.get("cert");
-        if (cert_path.empty()) {
-            cert_path = key_path;
-            if (cert_path.size() > 4 && cert_path.compare(cert_path.size() - 4, 4, ".key") == 0)
-                cert_path.resize(cert_path.size() - 4);
-            cert_path += ".cert.json";
         }
         opt.collector_certificate = read_certificate(cert_path);
         auto key = audit::cli::load_key(args, key_path);
@@ -182,6 +211,7 @@ int main(int argc, char** argv) {
             opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
 
         auto result = audit::scan::run_scan(opt, key, trust);
+        if (kit) result.summary["kit_check"] = opt.kit_check;
         if (args.has("json"))
             std::cout << result.summary.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
         else

@@ -46,6 +46,10 @@ struct ScanOptions {
     bool one_filesystem = true;
     std::string tool_name = "audit-scan";
     std::string tool_sha256;  // digest of the running binary, recorded in the statement
+    // Run from a kit: the kit manifest's sha256 and the self-check result (kit::SelfCheck::to_json,
+    // status "verified" or "unverified"), recorded in the statement. Empty/null: not from a kit.
+    std::string kit_manifest_sha256;
+    nlohmann::json kit_check;
     std::function<void(std::string_view)> progress;  // optional, one line per step
     // How the tool confined itself before the scan (fs::Confinement::to_json()), recorded in the
     // predicate as "sandbox"; null when it did not try.
