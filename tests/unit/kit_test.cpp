@@ -223,13 +223,23 @@ TEST_CASE("kit state adopts a bundle written before a crash saved the state") {
         lock.save(s);
     }
     audit_test::write(t.path / "host_20260101T000000Z_kit-a-2.evidence.tar.zst", "bundle two");
-    audit_test::write(t.path / "host_20260101T000000Z_kit-a-12.evidence.tar.zst", "not next");
+    audit_test::write(t.path / "host_20260101T000000Z_kit-b-7.evidence.tar.zst", "other kit");
+    {
+        audit::evidence::KitStateLock lock(t.str(), "kit-a");
+        auto s = lock.load();
+        CHECK(s.last_sequence == 2);
+        CHECK(s.last_bundle_sha256 ==
+              audit::evidence::file_sha256(
+                  (t.path / "host_20260101T000000Z_kit-a-2.evidence.tar.zst").string()));
+    }
+    // The newest bundle of the kit wins, even past a gap: a number is never used twice.
+    audit_test::write(t.path / "host_20260101T000000Z_kit-a-12.evidence.tar.zst", "twelve");
     audit::evidence::KitStateLock lock(t.str(), "kit-a");
     auto s = lock.load();
-    CHECK(s.last_sequence == 2);
+    CHECK(s.last_sequence == 12);
     CHECK(s.last_bundle_sha256 ==
           audit::evidence::file_sha256(
-              (t.path / "host_20260101T000000Z_kit-a-2.evidence.tar.zst").string()));
+              (t.path / "host_20260101T000000Z_kit-a-12.evidence.tar.zst").string()));
 }
 
 TEST_CASE("self-check: locate a kit from a binary path; outside a kit nothing is found") {
