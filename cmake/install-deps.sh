@@ -13,6 +13,11 @@ pkgs=(
     pacman-package-manager libarchive-tools kmod binutils gzip systemd python3-pip
     libhivex-bin libwin-hivex-perl
     gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 osslsigncode
+    # Fuzzing (tests/fuzz/run.sh): clang's libFuzzer, sqlite3 to cut rpm header seeds; the
+    # hostile-filesystem and fault tests: setpriv (util-linux), strace (above).
+    clang sqlite3 util-linux
+    # Kit images (audit-kit build --image) and their extraction in the tests.
+    xorriso dosfstools mtools
 )
 # npm: Debian's package unless a node installation already provides one (NodeSource's nodejs
 # bundles npm and conflicts with Debian's npm package).

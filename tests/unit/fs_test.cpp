@@ -175,9 +175,11 @@ TEST_CASE("walk records every entry in byte order, hashes files once, never foll
     Root root(r.string());
     audit::fs::WalkStats stats;
     std::vector<audit::fs::FileRecord> recs;
+    audit::fs::WalkOptions cnsa;
+    cnsa.digests = audit::fs::DigestPolicy::parse("sha256,sha384");
     within_seconds(30, [&] {
         audit::fs::walk(
-            root, "/", {}, [&](audit::fs::FileRecord&& rec) { recs.push_back(std::move(rec)); },
+            root, "/", cnsa, [&](audit::fs::FileRecord&& rec) { recs.push_back(std::move(rec)); },
             stats);
     });
     std::vector<std::string> paths;

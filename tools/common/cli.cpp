@@ -14,6 +14,9 @@ namespace audit::cli {
 
 namespace {
 
+std::optional<kit::SelfCheck> g_kit;
+std::size_t g_kit_warned = 0;
+
 std::string read_fd_line(int fd) {
     std::string line;
     char c;
@@ -50,6 +53,8 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
            std::vector<Option> options, std::string description) {
     options.push_back({"help", "", "show this help and exit"});
     options.push_back({"version", "", "show the version and exit"});
+    options.push_back(
+        {"kit-unverified", "", "run from a kit even when its self-check fails (bundles say so)"});
     auto find = [&](const std::string& n) -> const Option* {
         for (const auto& o : options)
             if (o.name == n) return &o;
@@ -110,6 +115,30 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
         std::cout << tool << " " << AUDIT_VERSION << "\n";
         std::exit(0);
     }
+    if (auto where = kit::locate_kit()) {
+        g_kit = kit::self_check(*where);
+        enforce_kit(*this, tool);
+    }
+}
+
+void Args::set_default(const std::string& name, const std::string& value) {
+    if (!has(name)) values_[name].push_back(value);
+}
+
+kit::SelfCheck* running_kit() {
+    return g_kit ? &*g_kit : nullptr;
+}
+
+void enforce_kit(const Args& args, const std::string& tool) {
+    if (!g_kit || g_kit->verified()) return;
+    const auto& problems = g_kit->problems;
+    if (!args.has("kit-unverified"))
+        throw VerifyError(
+            "kit self-check failed (" + g_kit->kit_dir() + "): " +
+            (problems.empty() ? std::string("kit manifest does not verify") : problems.front()) +
+            "; --kit-unverified runs anyway and marks every bundle");
+    for (; g_kit_warned < problems.size(); ++g_kit_warned)
+        std::cerr << tool << ": warning: KIT UNVERIFIED: " << problems[g_kit_warned] << "\n";
 }
 
 bool Args::has(const std::string& name) const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "audit/crypto/keys.h"
+#include "audit/kit/self_check.h"
 #include "audit/trust/trust_root.h"
 
 namespace audit::cli {
@@ -31,11 +32,23 @@ class Args {
     // Value of a flag that must be there (UsageError naming it otherwise).
     std::string required(const std::string& name) const;
     const std::vector<std::string>& positional() const { return positional_; }
+    // Gives name a value when the command line did not (defaults that depend on the kit).
+    void set_default(const std::string& name, const std::string& value);
 
   private:
     std::map<std::string, std::vector<std::string>> values_;
     std::vector<std::string> positional_;
 };
+
+// Every tool started from a kit (its binary is KIT/bin/NAME beside KIT/kit.manifest.dsse.json)
+// checks itself in Args' constructor, before anything else: the kit manifest against the kit's
+// trust root, expiry, and its own binary. A failure is exit 3 unless --kit-unverified, which runs
+// anyway and marks every bundle "kit unverified". nullptr when not started from a kit.
+kit::SelfCheck* running_kit();
+// After a tool compared the files it loads with the kit (running_kit()->check_loaded): refuses
+// (VerifyError) when a check failed, unless --kit-unverified (then warns on stderr once per
+// problem).
+void enforce_kit(const Args& args, const std::string& tool);
 
 // Runs a tool body: maps audit::Error to its exit code with one line "tool: message" on stderr;
 // any other exception is an I/O/environment error (exit 4). Never a stack trace.

@@ -11,6 +11,7 @@
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
@@ -144,11 +145,8 @@ int parse_days(const audit::cli::Args& args, const std::string& fallback) {
 }
 
 std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw audit::IoError("cannot read " + path);
-    std::string data(1u << 20, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::string data = audit::read_input_file(path, 1u << 20, "file");
+    if (data.size() > (1u << 20)) throw audit::UsageError(path + ": too large (over 1 MiB)");
     return data;
 }
 

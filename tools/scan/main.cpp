@@ -1,4 +1,9 @@
 // audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -6,6 +11,9 @@
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/fs/digest.h"
+#include "audit/fs/landlock.h"
+#include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/scan/scan.h"
 #include "audit/trust/manifest_signature.h"
@@ -16,9 +24,25 @@ namespace {
 
 using nlohmann::json;
 
+// Names from the host shown on a terminal: control characters (escape sequences a hostile file
+// name could carry) are printed as \xNN.
+std::string safe_text(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 void print_human(const audit::scan::ScanResult& r) {
     const auto& s = r.summary;
-    std::cout << "host      " << r.host.label();
+    std::cout << "host      " << safe_text(r.host.label());
     if (!r.host.machine_id.empty()) std::cout << " (machine-id " << r.host.machine_id << ")";
     std::cout << "\n";
     for (const auto& [name, status] : s["coverage"]["sources"].items())
@@ -41,11 +65,11 @@ void print_human(const audit::scan::ScanResult& r) {
                 break;
             }
             if (rec.contains("inventory"))
-                std::cout << " " << rec["inventory"].value("name", "") << " "
-                          << rec["inventory"].value("version", "") << " ["
+                std::cout << " " << safe_text(rec["inventory"].value("name", "")) << " "
+                          << safe_text(rec["inventory"].value("version", "")) << " ["
                           << rec["inventory"].value("state", "") << "]";
             else if (rec.contains("file"))
-                std::cout << " " << rec["file"].value("path", "");
+                std::cout << " " << safe_text(rec["file"].value("path", ""));
         }
         std::cout << "\n";
     }
@@ -55,14 +79,38 @@ void print_human(const audit::scan::ScanResult& r) {
 }
 
 std::string read_certificate(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw audit::UsageError("cannot read the collector certificate " + path +
+    std::string data;
+    try {
+        data = audit::read_input_file(path, 1u << 20, "collector certificate");
+    } catch (const audit::IoError& e) {
+        throw audit::UsageError(std::string(e.what()) +
                                 " (give --cert; audit-keys certify makes one)");
-    std::string data(1u << 20, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    if (data.size() > (1u << 20))
+        throw audit::VerifyError(path + ": larger than any collector certificate could be");
     return data;
+}
+
+unsigned parse_jobs(const std::string& text) {
+    unsigned long n = 0;
+    std::size_t used = 0;
+    try {
+        n = std::stoul(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty() || n > 1024)
+        throw audit::UsageError("--jobs wants a number of workers from 1 to 1024, not '" + text +
+                                "'");
+    return static_cast<unsigned>(n);
+}
+
+// Started from a kit: the kit's own trust root, manifests, collector key and evidence area.
+void kit_defaults(audit::cli::Args& args, const std::string& kit) {
+    args.set_default("out", kit + "/evidence");
+    args.set_default("trust", kit + "/trust/trust.json");
+    args.set_default("manifests", kit + "/manifests");
+    args.set_default("key", kit + "/keys/collector.key");
 }
 
 }  // namespace
@@ -81,9 +129,13 @@ int main(int argc, char** argv) {
              {"allow-unsigned-manifests", "",
               "scan with manifests that have no signature (recorded)"},
              audit::cli::state_option(),
-             {"out", "DIR", "where the bundle and the kit's sequence state are written"},
+             {"out", "DIR",
+              "where the bundle and the kit's sequence state are written (from a kit: "
+              "KIT/evidence; trust, manifests and key default to the kit's too)"},
              {"kit", "ID", "kit id for the bundle chain (default: the certificate's)"},
-             {"hash-scope", "SCOPE", "matched (default) or all"},
+             {"hash-scope", "SCOPE", "matched (default), packages or all (README: Hashing)"},
+             {"digests", "LIST", "file digests: sha256 (default); CNSA: sha256,sha384"},
+             {"jobs", "N", "hashing workers (default: one per CPU)"},
              {"cross-filesystems", "", "walk into other mounted filesystems"},
              {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
              {"json", "", "print one JSON document on stdout"}},
@@ -92,21 +144,49 @@ int main(int argc, char** argv) {
             "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present.");
         if (!args.positional().empty())
             throw audit::UsageError("unexpected argument '" + args.positional().front() + "'");
+        auto* kit = audit::cli::running_kit();
+        if (kit) kit_defaults(args, kit->kit_dir());
         audit::scan::ScanOptions opt;
         opt.root = args.get("root", "/");
         opt.out_dir = args.required("out");
         opt.kit_id = args.get("kit");
         opt.scope = audit::scan::scope_from_string(args.get("hash-scope", "matched"));
+        opt.digests = audit::fs::DigestPolicy::parse(args.get("digests", "sha256"));
+        opt.jobs = parse_jobs(args.get("jobs", "0"));
         opt.one_filesystem = !args.has("cross-filesystems");
         std::string manifests = args.required("manifests");
         std::string trust_path = args.required("trust");
         std::string key_path = args.required("key");
 
+        if (kit) {
+            // Everything the scan loads must be the kit's sealed bytes, checked before any write.
+            kit->check_loaded(trust_path);
+            audit::cli::enforce_kit(args, "audit-scan");
+        }
         // The kit's evidence area remembers the newest trust root it has seen (rollback).
         auto trust = audit::cli::load_trust(
             args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
             args.has("json"));
         opt.manifests = audit::manifest::load_manifests(manifests);
+        std::string cert_path = args.get("cert");
+        if (cert_path.empty()) {
+            cert_path = key_path;
+            if (cert_path.size() > 4 && cert_path.compare(cert_path.size() - 4, 4, ".key") == 0)
+                cert_path.resize(cert_path.size() - 4);
+            cert_path += ".cert.json";
+        }
+        if (kit) {
+            for (const auto& m : opt.manifests) {
+                kit->check_loaded(m.path, m.sha384);
+                if (std::filesystem::exists(m.path + ".dsse.json"))
+                    kit->check_loaded(m.path + ".dsse.json");
+            }
+            kit->check_loaded(key_path);
+            kit->check_loaded(cert_path);
+            audit::cli::enforce_kit(args, "audit-scan");
+            opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
+            opt.kit_check = kit->to_json();
+        }
         const bool allow_unsigned = args.has("allow-unsigned-manifests");
         for (const auto& m : opt.manifests) {
             auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
@@ -115,13 +195,6 @@ int main(int argc, char** argv) {
                           << " is not signed (recorded in the bundle)\n";
             opt.manifest_signatures[m.id] = sig.to_json();
         }
-        std::string cert_path = args.get("cert");
-        if (cert_path.empty()) {
-            cert_path = key_path;
-            if (cert_path.size() > 4 && cert_path.compare(cert_path.size() - 4, 4, ".key") == 0)
-                cert_path.resize(cert_path.size() - 4);
-            cert_path += ".cert.json";
-        }
         opt.collector_certificate = read_certificate(cert_path);
         auto key = audit::cli::load_key(args, key_path);
         try {
@@ -129,12 +202,18 @@ int main(int argc, char** argv) {
         } catch (const audit::IoError&) {
             opt.tool_sha256 = "";  // no /proc: recorded as unknown
         }
+        // From here on the process reads only under the root and writes only under --out.
+        if (::mkdir(opt.out_dir.c_str(), 0755) != 0 && errno != EEXIST)
+            throw audit::IoError("cannot create output directory " + opt.out_dir + ": " +
+                                 std::strerror(errno));
+        opt.confinement = audit::fs::confine(opt.root, opt.out_dir).to_json();
         if (audit::cli::stderr_is_tty() && !args.has("json"))
             opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
 
         auto result = audit::scan::run_scan(opt, key, trust);
+        if (kit) result.summary["kit_check"] = opt.kit_check;
         if (args.has("json"))
-            std::cout << result.summary.dump(2) << "\n";
+            std::cout << result.summary.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
         else
             print_human(result);
         return static_cast<int>(result.attention() ? audit::Exit::attention : audit::Exit::clean);

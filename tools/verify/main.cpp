@@ -10,6 +10,7 @@
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
@@ -26,11 +27,7 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }
 
 std::string read_small(const std::string& path, std::size_t max) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw audit::IoError("cannot read " + path);
-    std::string data(max + 1, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::string data = audit::read_input_file(path, max, "document");
     if (data.size() > max)
         throw audit::VerifyError(path + ": larger than any document it could be");
     return data;

@@ -26,6 +26,7 @@
 #include <span>
 
 #include "audit/error.h"
+#include "audit/input_file.h"
 
 namespace audit::crypto {
 
@@ -109,13 +110,7 @@ std::unique_ptr<Botan::Public_Key> load_spki(std::string_view pem) {
 }
 
 std::string read_key_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot read key file " + path + ": " + errno_text());
-    std::string data;
-    data.resize(kMaxKeyFile + 1);
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    if (in.bad()) throw IoError("cannot read key file " + path);
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::string data = read_input_file(path, kMaxKeyFile, "key file");
     if (data.size() > kMaxKeyFile) throw UsageError("key file " + path + " is too large");
     return data;
 }

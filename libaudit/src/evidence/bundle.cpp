@@ -22,11 +22,11 @@
 // and with them libxml2 and nettle into a static tool (37 MB). We write regular files only, so
 // this small definition of the helper (same C signature, libarchive 3.6) keeps the tools lean.
 extern "C" void __archive_write_entry_filetype_unsupported(struct archive* a,
-                                                          struct archive_entry* entry,
-                                                          const char* format) {
+                                                           struct archive_entry* entry,
+                                                           const char* format) {
     const char* name = archive_entry_pathname(entry);
-    archive_set_error(a, EINVAL, "%s: %s cannot hold this file type",
-                      name ? name : "entry", format);
+    archive_set_error(a, EINVAL, "%s: %s cannot hold this file type", name ? name : "entry",
+                      format);
 }
 
 namespace audit::evidence {
@@ -191,13 +191,54 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
                            const std::map<std::string, std::string>& files,
                            const nlohmann::json& predicate, const crypto::SigningKey& key,
                            std::int64_t entry_mtime) {
+    return write_bundle(out_dir, file_name, files, {}, predicate, key, entry_mtime);
+}
+
+WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,
+                           const std::map<std::string, std::string>& files,
+                           const std::map<std::string, std::string>& files_on_disk,
+                           const nlohmann::json& predicate, const crypto::SigningKey& key,
+                           std::int64_t entry_mtime) {
     const auto& allowed = content_files();
+    std::set<std::string> names;
+    for (const auto* m : {&files, &files_on_disk})
+        for (const auto& [name, unused] : *m) {
+            if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+                throw UsageError("bundle v1 has no content file named " + name);
+            if (!names.insert(name).second)
+                throw UsageError("bundle content file " + name + " given twice");
+        }
+    std::vector<char> buf(1 << 20);
+    // Streams a file on disk through fn(bytes, n); returns its size.
+    auto stream = [&](const std::string& path, const auto& fn) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw IoError("cannot open " + path + ": " + errno_text(errno));
+        std::uint64_t total = 0;
+        for (;;) {
+            ssize_t n = ::read(fd, buf.data(), buf.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                int e = errno;
+                ::close(fd);
+                throw IoError("cannot read " + path + ": " + errno_text(e));
+            }
+            if (n == 0) break;
+            fn(buf.data(), static_cast<std::size_t>(n));
+            total += static_cast<std::uint64_t>(n);
+        }
+        ::close(fd);
+        return total;
+    };
     nlohmann::json subjects = nlohmann::json::array();
-    for (const auto& [name, bytes] : files) {
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-            throw UsageError("bundle v1 has no content file named " + name);
+    std::map<std::string, std::uint64_t> disk_sizes;
+    for (const auto& name : names) {
         Digests d;
-        d.update(bytes.data(), bytes.size());
+        if (auto it = files.find(name); it != files.end()) {
+            d.update(it->second.data(), it->second.size());
+        } else {
+            disk_sizes[name] = stream(files_on_disk.at(name),
+                                      [&](const char* p, std::size_t n) { d.update(p, n); });
+        }
         auto [sha256, sha384] = d.final();
         subjects.push_back({{"name", name}, {"digest", {{"sha256", sha256}, {"sha384", sha384}}}});
     }
@@ -207,7 +248,9 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
                                 {"predicate", predicate}};
     crypto::Envelope env;
     env.payload_type = std::string(kPayloadType);
-    env.payload = statement.dump();
+    // The predicate carries host text (the root path as given, ...): never refuse it for bytes
+    // that are not UTF-8.
+    env.payload = statement.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     env.sign(key);
     std::string envelope_json = env.to_json();
 
@@ -222,28 +265,41 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
         archive_write_open_fd(a.get(), tmp.fd()) != ARCHIVE_OK)
         throw IoError("cannot start bundle " + target + ": " + archive_error_string(a.get()));
 
-    auto add = [&](const std::string& name, std::string_view bytes) {
+    auto header = [&](const std::string& name, std::uint64_t size) {
         std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
         archive_entry_set_pathname(e.get(), name.c_str());
         archive_entry_set_filetype(e.get(), AE_IFREG);
         archive_entry_set_perm(e.get(), 0644);
-        archive_entry_set_size(e.get(), static_cast<la_int64_t>(bytes.size()));
+        archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
         archive_entry_set_mtime(e.get(), entry_mtime, 0);
         archive_entry_set_uid(e.get(), 0);
         archive_entry_set_gid(e.get(), 0);
         if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK)
             throw IoError("cannot write bundle " + target + ": " + archive_error_string(a.get()));
+    };
+    auto data = [&](const char* bytes, std::size_t size) {
         std::size_t done = 0;
-        while (done < bytes.size()) {
-            la_ssize_t n = archive_write_data(a.get(), bytes.data() + done, bytes.size() - done);
+        while (done < size) {
+            la_ssize_t n = archive_write_data(a.get(), bytes + done, size - done);
             if (n <= 0)
                 throw IoError("cannot write bundle " + target + ": " +
                               archive_error_string(a.get()));
             done += static_cast<std::size_t>(n);
         }
     };
-    add(std::string(kStatementEntry), envelope_json);
-    for (const auto& [name, bytes] : files) add(name, bytes);  // std::map: sorted by name
+    header(std::string(kStatementEntry), envelope_json.size());
+    data(envelope_json.data(), envelope_json.size());
+    for (const auto& name : names) {  // sorted by name
+        if (auto it = files.find(name); it != files.end()) {
+            header(name, it->second.size());
+            data(it->second.data(), it->second.size());
+            continue;
+        }
+        const std::uint64_t size = disk_sizes.at(name);
+        header(name, size);
+        if (stream(files_on_disk.at(name), data) != size)
+            throw IoError(files_on_disk.at(name) + " changed while the bundle was written");
+    }
     if (archive_write_close(a.get()) != ARCHIVE_OK)
         throw IoError("cannot finish bundle " + target + ": " + archive_error_string(a.get()));
     a.reset();
@@ -321,10 +377,15 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     // certificate and the signature over the statement both verify.
     b.statement = nlohmann::json::parse(b.envelope.payload, nullptr, /*allow_exceptions=*/false);
     if (b.statement.is_discarded()) throw VerifyError("statement payload is not JSON");
-    if (!b.statement.is_object() || b.statement.value("_type", "") != kStatementType ||
-        b.statement.value("predicateType", "") != kEvidencePredicate ||
-        !b.statement.contains("subject") || !b.statement["subject"].is_array() ||
-        !b.statement.contains("predicate") || !b.statement["predicate"].is_object())
+    // Unsigned bytes still: no value(), which throws a JSON type error on a non-string.
+    auto is = [&](const char* key, std::string_view want) {
+        auto it = b.statement.find(key);
+        return it != b.statement.end() && it->is_string() && *it == want;
+    };
+    if (!b.statement.is_object() || !is("_type", kStatementType) ||
+        !is("predicateType", kEvidencePredicate) || !b.statement.contains("subject") ||
+        !b.statement["subject"].is_array() || !b.statement.contains("predicate") ||
+        !b.statement["predicate"].is_object())
         throw VerifyError("statement is not an evidence statement v1");
     b.signers = trust::verify_bundle_signer(trust, b.envelope, b.statement["predicate"]);
 

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "walk_internal.h"
+
 #include <botan/hash.h>
 #include <botan/hex.h>
 
@@ -17,9 +19,19 @@ namespace audit::fs {
 
 namespace {
 
-constexpr std::size_t kHashBuffer = 1u << 20;
 constexpr std::size_t kMaxLinkTarget = 65536;
 constexpr std::size_t kMaxDirEntries = 16u << 20;
+
+// Anything that shows the content may have moved under us while it was read.
+bool unchanged(const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+}  // namespace
+
+namespace detail {
 
 std::string errtext(const char* what, int e) {
     return std::string(what) + ": " + std::strerror(e);
@@ -49,76 +61,6 @@ bool same_inode(const struct stat& a, const struct stat& b) {
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-// Anything that shows the content may have moved under us while it was read.
-bool unchanged(const struct stat& a, const struct stat& b) {
-    return same_inode(a, b) && a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
-           a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
-           a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
-}
-
-UniqueFd open_at(int dirfd, const char* name, int flags) {
-    flags |= O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_NONBLOCK;
-    int fd = ::openat(dirfd, name, flags);
-    if (fd < 0 && errno == EPERM) fd = ::openat(dirfd, name, flags & ~O_NOATIME);
-    return UniqueFd(fd);
-}
-
-// One read pass feeding both digests.
-class Hasher {
-  public:
-    Hasher()
-        : sha256_(Botan::HashFunction::create_or_throw("SHA-256")),
-          sha384_(Botan::HashFunction::create_or_throw("SHA-384")),
-          buf_(kHashBuffer) {}
-
-    // Hashes name (in dirfd) whose lstat was st; fills digests, error, unstable.
-    void hash(int dirfd, const char* name, const struct stat& st, FileRecord& rec,
-              WalkStats& stats) {
-        UniqueFd f = open_at(dirfd, name, 0);
-        if (!f) {
-            rec.error = errtext("open", errno);
-            return;
-        }
-        struct stat before {};
-        if (::fstat(f.get(), &before) != 0) {
-            rec.error = errtext("fstat", errno);
-            return;
-        }
-        if (!S_ISREG(before.st_mode) || !same_inode(st, before)) {
-            rec.error = "replaced while being opened";
-            rec.unstable = true;
-            return;
-        }
-        ::posix_fadvise(f.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-        sha256_->clear();
-        sha384_->clear();
-        std::uint64_t total = 0;
-        for (;;) {
-            ssize_t n = ::read(f.get(), buf_.data(), buf_.size());
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                rec.error = errtext("read", errno);
-                return;
-            }
-            if (n == 0) break;
-            sha256_->update(buf_.data(), static_cast<std::size_t>(n));
-            sha384_->update(buf_.data(), static_cast<std::size_t>(n));
-            total += static_cast<std::uint64_t>(n);
-        }
-        struct stat after {};
-        if (::fstat(f.get(), &after) != 0 || !unchanged(before, after) ||
-            total != static_cast<std::uint64_t>(before.st_size))
-            rec.unstable = true;
-        rec.digests = FileDigests{Botan::hex_encode(sha256_->final(), false),
-                                  Botan::hex_encode(sha384_->final(), false)};
-        stats.bytes_hashed += total;
-    }
-
-  private:
-    std::unique_ptr<Botan::HashFunction> sha256_, sha384_;
-    std::vector<std::uint8_t> buf_;
-};
-
 std::string read_link(int dirfd, const char* name, std::string& error) {
     std::string target(4096, '\0');
     for (;;) {
@@ -137,6 +79,57 @@ std::string read_link(int dirfd, const char* name, std::string& error) {
         }
         target.resize(target.size() * 2);
     }
+}
+
+std::string join(const std::string& dir, std::string_view name) {
+    std::string out;
+    out.reserve(dir.size() + 1 + name.size());
+    if (dir != "/") out = dir;
+    out += '/';
+    out += name;
+    return out;
+}
+
+void hash_opened(FileHasher& hasher, int fd, const struct stat& before, FileRecord& rec,
+                 std::uint64_t& bytes_hashed) {
+    auto r = hasher.hash(fd, static_cast<std::uint64_t>(before.st_size));
+    if (r.error != 0) {
+        rec.error = errtext("read", r.error);
+        return;
+    }
+    struct stat after {};
+    if (r.grew || ::fstat(fd, &after) != 0 || !unchanged(before, after) ||
+        r.bytes != static_cast<std::uint64_t>(before.st_size))
+        rec.unstable = true;
+    rec.digests = std::move(r.digests);
+    bytes_hashed += r.bytes;
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+// Hashes name (in dirfd) whose lstat was st; fills digests, error, unstable.
+void hash_entry(FileHasher& hasher, int dirfd, const char* name, const struct stat& st,
+                FileRecord& rec, WalkStats& stats) {
+    UniqueFd f(open_read_only(dirfd, name, 0, static_cast<long>(st.st_uid)));
+    if (!f) {
+        rec.error = errtext("open", errno);
+        return;
+    }
+    struct stat before {};
+    if (::fstat(f.get(), &before) != 0) {
+        rec.error = errtext("fstat", errno);
+        return;
+    }
+    if (!S_ISREG(before.st_mode) || !same_inode(st, before)) {
+        rec.error = "replaced while being opened";
+        rec.unstable = true;
+        return;
+    }
+    hash_opened(hasher, f.get(), before, rec, stats.bytes_hashed);
 }
 
 // Names in a directory, byte order; the fd stays usable (the listing uses a duplicate).
@@ -172,16 +165,12 @@ bool list(int dirfd, std::vector<std::string>& names, std::string& error) {
     return error.empty();
 }
 
-std::string join(const std::string& dir, const std::string& name) {
-    return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
 struct Walk {
     const WalkOptions& options;
     const std::function<void(FileRecord&&)>& sink;
     WalkStats& stats;
     dev_t start_dev = 0;
-    std::unique_ptr<Hasher> hasher;
+    std::unique_ptr<FileHasher> hasher;
 
     void emit(FileRecord& rec) {
         if (!rec.error.empty()) ++stats.errors;
@@ -203,8 +192,8 @@ struct Walk {
         if (S_ISREG(st.st_mode)) {
             ++stats.files;
             if (options.hash) {
-                if (!hasher) hasher = std::make_unique<Hasher>();
-                hasher->hash(dirfd, name, st, rec, stats);
+                if (!hasher) hasher = std::make_unique<FileHasher>(options.digests);
+                hash_entry(*hasher, dirfd, name, st, rec, stats);
             }
             emit(rec);
         } else if (S_ISLNK(st.st_mode)) {
@@ -234,7 +223,7 @@ struct Walk {
             emit(rec);
             return;
         }
-        UniqueFd d = open_at(dirfd, name, O_DIRECTORY);
+        UniqueFd d(open_read_only(dirfd, name, O_DIRECTORY, static_cast<long>(st.st_uid)));
         struct stat now {};
         std::vector<std::string> names;
         if (!d) {
@@ -252,20 +241,6 @@ struct Walk {
 };
 
 }  // namespace
-
-nlohmann::json FileRecord::to_json() const {
-    nlohmann::json j = {{"path", path}, {"type", type}, {"size", size},  {"mode", mode},
-                        {"uid", uid},   {"gid", gid},   {"mtime", mtime}};
-    if (type == "symlink") j["link"] = link_target;
-    if (digests) {
-        j["sha256"] = digests->sha256;
-        j["sha384"] = digests->sha384;
-    }
-    if (!error.empty()) j["error"] = error;
-    if (!skipped.empty()) j["skipped"] = skipped;
-    if (unstable) j["unstable"] = true;
-    return j;
-}
 
 nlohmann::json WalkStats::to_json() const {
     return {{"files", files},
@@ -311,11 +286,12 @@ void walk(const Root& root, std::string_view rel, const WalkOptions& options,
     w.entry(dir.get(), name.c_str(), path, 0);
 }
 
-FileRecord inspect(const Root& root, std::string_view rel, bool hash) {
+FileRecord inspect(const Root& root, std::string_view rel, bool hash, const DigestPolicy& digests) {
     FileRecord out;
     bool got = false;
     WalkOptions options;
     options.hash = hash;
+    options.digests = digests;
     options.max_depth = 0;  // the entry itself, never its children
     WalkStats stats;
     walk(

@@ -11,6 +11,7 @@
 
 #include "audit/error.h"
 #include "audit/fs/walker.h"
+#include "audit/input_file.h"
 #include "audit/match/matcher.h"
 
 namespace audit::manifest {
@@ -386,13 +387,7 @@ class Reader {
 };
 
 std::string read_bounded(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path.string() + ": cannot open manifest");
-    std::string bytes(kMaxBytes + 1, '\0');
-    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (in.bad()) throw IoError(path.string() + ": cannot read manifest");
-    bytes.resize(static_cast<std::size_t>(in.gcount()));
-    return bytes;
+    return read_input_file(path.string(), kMaxBytes, "manifest");
 }
 
 }  // namespace

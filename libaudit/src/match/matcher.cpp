@@ -135,11 +135,17 @@ bool module_matches(const std::vector<Glob>& globs, const fs::FileRecord& file) 
     return false;
 }
 
-// Records of one rule, split by residue; a std::set keeps them sorted and unique.
+// Records of one rule, split by residue, sorted by their JSON text and unique. Host names need
+// not be UTF-8, which dump() refuses: the text key replaces such bytes and the CBOR bytes after
+// it keep two names that differ only there apart.
 struct RuleRecords {
-    std::set<std::string> present, residue;
+    std::map<std::string, nlohmann::json> present, residue;
     void add(bool is_residue, const nlohmann::json& record) {
-        (is_residue ? residue : present).insert(record.dump());
+        const auto cbor = nlohmann::json::to_cbor(record);
+        std::string key =
+            record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\0';
+        key.append(cbor.begin(), cbor.end());
+        (is_residue ? residue : present).emplace(std::move(key), record);
     }
 };
 
@@ -291,7 +297,7 @@ void match_pe(const Manifest& m, const Rule& rule, const std::vector<InventoryIt
 }
 
 Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
-                     const std::set<std::string>& records) {
+                     const std::map<std::string, nlohmann::json>& records) {
     Finding f;
     f.product = m.id;
     f.product_name = m.name;
@@ -300,7 +306,7 @@ Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
     f.kind = rule.kind;
     f.residue = residue;
     f.records.reserve(records.size());
-    for (const auto& r : records) f.records.push_back(nlohmann::json::parse(r));
+    for (const auto& [key, r] : records) f.records.push_back(r);
     return f;
 }
 

@@ -15,8 +15,10 @@
 #include "audit/error.h"
 #include "audit/evidence/kit_state.h"
 #include "audit/evidence/sbom.h"
+#include "audit/fs/file_evidence.h"
 #include "audit/fs/root.h"
 #include "audit/fs/walker.h"
+#include "audit/match/file_filter.h"
 #include "audit/sources/source.h"
 
 namespace audit::scan {
@@ -41,9 +43,15 @@ Clock now() {
     return {a, b, static_cast<std::int64_t>(t)};
 }
 
+// Text from the host (names, package fields) need not be UTF-8; JSON must be. Bytes that are
+// not become U+FFFD here; files.jsonl keeps exact names in "path_hex" besides.
+std::string dump(const json& j, int indent = -1) {
+    return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
 std::string jsonl(const std::vector<json>& lines) {
     std::string out;
-    for (const auto& l : lines) out += l.dump() + "\n";
+    for (const auto& l : lines) out += dump(l) + "\n";
     return out;
 }
 
@@ -123,8 +131,21 @@ json product_coverage(const manifest::Manifest& m,
 
 HashScope scope_from_string(std::string_view s) {
     if (s == "matched") return HashScope::matched;
+    if (s == "packages") return HashScope::packages;
     if (s == "all") return HashScope::all;
-    throw UsageError("unknown hash scope '" + std::string(s) + "' (matched or all)");
+    throw UsageError("unknown hash scope '" + std::string(s) + "' (matched, packages or all)");
+}
+
+const char* to_string(HashScope s) {
+    switch (s) {
+        case HashScope::matched:
+            return "matched";
+        case HashScope::packages:
+            return "packages";
+        case HashScope::all:
+            return "all";
+    }
+    return "matched";
 }
 
 bool ScanResult::attention() const {
@@ -179,31 +200,32 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         reports.push_back(std::move(report));
     }
 
-    // Walk and hash.
+    // Walk and hash: every record streams into a sorted files.jsonl on disk; only the records a
+    // file rule can match stay in memory for the matcher.
     std::vector<std::string> walk_roots = opt.scope == HashScope::all
                                               ? std::vector<std::string>{"/"}
                                               : match::walk_roots(opt.manifests);
-    std::vector<fs::FileRecord> files;
-    std::vector<std::string> failed_walk_roots;
-    fs::WalkStats stats;
+    const match::FileFilter filter(opt.manifests);
     fs::WalkOptions wopt;
     wopt.one_filesystem = opt.one_filesystem;
-    for (const auto& wr : walk_roots) {
-        say("walk " + wr);
-        fs::walk(
-            root, wr, wopt,
-            [&](fs::FileRecord&& r) {
-                if (r.path == wr && r.type == "dir" && !r.error.empty())
-                    failed_walk_roots.push_back(wr);
-                files.push_back(std::move(r));
-            },
-            stats);
+    wopt.digests = opt.digests;
+    wopt.digests.add(filter.digests_needed());
+    fs::FileEvidence files(root, opt.out_dir, wopt, opt.jobs,
+                           [&](const fs::FileRecord& r) { return filter.may_match(r); });
+    std::vector<std::string> failed_walk_roots;
+    for (const auto& wr : walk_roots) say("walk " + wr);
+    files.walk(walk_roots, failed_walk_roots);
+    if (opt.scope == HashScope::packages) {
+        std::set<std::string> listed;
+        for (const auto& item : inventory) listed.insert(item.paths.begin(), item.paths.end());
+        say("hash " + std::to_string(listed.size()) + " files the package databases list");
+        files.inspect({listed.begin(), listed.end()});
     }
 
     // Files of matched packages are evidence too: hash what the package database lists.
-    auto findings = match::match(opt.manifests, inventory, files);
+    auto findings = match::match(opt.manifests, inventory, files.kept());
     std::set<std::string> have;
-    for (const auto& f : files) have.insert(f.path);
+    for (const auto& f : files.kept()) have.insert(f.path);
     std::set<std::string> package_paths;
     for (const auto& f : findings)
         for (const auto& rec : f.records)
@@ -213,24 +235,19 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                         item.name == rec["inventory"].value("name", ""))
                         for (const auto& p : item.paths)
                             if (!have.count(p)) package_paths.insert(p);
-    if (!package_paths.empty()) {
+    if (!package_paths.empty() && opt.scope != HashScope::packages) {
         say("hash " + std::to_string(package_paths.size()) + " files of matched packages");
-        for (const auto& p : package_paths) {
-            auto r = fs::inspect(root, p, true);
-            if (r.digests) stats.bytes_hashed += r.size;
-            files.push_back(std::move(r));
-        }
-        findings = match::match(opt.manifests, inventory, files);
+        files.inspect({package_paths.begin(), package_paths.end()});
+        findings = match::match(opt.manifests, inventory, files.kept());
     }
-    std::sort(files.begin(), files.end(),
-              [](const fs::FileRecord& a, const fs::FileRecord& b) { return a.path < b.path; });
-    files.erase(std::unique(files.begin(), files.end(),
-                            [](const fs::FileRecord& a, const fs::FileRecord& b) {
-                                return a.path == b.path;
-                            }),
-                files.end());
+    say("sort file records");
+    const std::string& files_jsonl = files.finish();
+    const fs::WalkStats& stats = files.stats();
     Clock finished = now();
-    log.push_back({{"time", finished.rfc3339}, {"event", "scan-end"}, {"files", files.size()}});
+    log.push_back({{"time", finished.rfc3339},
+                   {"event", "scan-end"},
+                   {"files", files.lines()},
+                   {"jobs", files.jobs()}});
 
     // Coverage.
     json source_json = json::array();
@@ -240,7 +257,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         products.push_back(product_coverage(m, reports, failed_walk_roots));
     result.coverage = {{"sources", source_json},
                        {"walk",
-                        {{"scope", opt.scope == HashScope::all ? "all" : "matched"},
+                        {{"scope", to_string(opt.scope)},
+                         {"digests", wopt.digests.names()},
                          {"roots", walk_roots},
                          {"failed_roots", failed_walk_roots},
                          {"one_filesystem", opt.one_filesystem},
@@ -264,9 +282,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     result.sequence = state.last_sequence + 1;
     result.bundle_id = result.host.label() + "_" + finished.compact + "_" + kit_id + "-" +
                        std::to_string(result.sequence);
-    std::vector<json> inv_lines, file_lines;
+    std::vector<json> inv_lines;
     for (const auto& i : inventory) inv_lines.push_back(i.to_json());
-    for (const auto& f : files) file_lines.push_back(f.to_json());
     json manifests_json = json::array();
     for (const auto& m : opt.manifests)
         manifests_json.push_back(
@@ -282,19 +299,18 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     json sbom = evidence::cyclonedx(inventory, result.host, result.bundle_id, finished.rfc3339,
                                     AUDIT_VERSION);
     std::map<std::string, std::string> content = {
-        {"host.json", result.host.to_json().dump(2) + "\n"},
+        {"host.json", dump(result.host.to_json(), 2) + "\n"},
         {"inventory.jsonl", jsonl(inv_lines)},
-        {"files.jsonl", jsonl(file_lines)},
-        {"findings.json", json(findings_json).dump(2) + "\n"},
-        {"coverage.json", result.coverage.dump(2) + "\n"},
-        {"sbom.cdx.json", sbom.dump(2) + "\n"},
+        {"findings.json", dump(findings_json, 2) + "\n"},
+        {"coverage.json", dump(result.coverage, 2) + "\n"},
+        {"sbom.cdx.json", dump(sbom, 2) + "\n"},
         {"log.jsonl", jsonl(log)},
     };
     json coverage_summary = json::object();
     for (const auto& r : reports)
         coverage_summary["sources"][r.name] = sources::to_string(r.status);
     coverage_summary["products"] = products;
-    coverage_summary["files"] = files.size();
+    coverage_summary["files"] = files.lines();
     json predicate = {
         {"bundle_id", result.bundle_id},
         {"kit",
@@ -302,7 +318,9 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"sequence", result.sequence},
           {"previous_bundle_sha256",
            state.last_bundle_sha256.empty() ? json(nullptr) : json(state.last_bundle_sha256)},
-          {"kit_manifest_sha256", nullptr}}},
+          {"kit_manifest_sha256",
+           opt.kit_manifest_sha256.empty() ? json(nullptr) : json(opt.kit_manifest_sha256)},
+          {"self_check", opt.kit_check.is_object() ? opt.kit_check : json{{"status", "none"}}}}},
         {"host",
          {{"hostname", result.host.hostname},
           {"ids", result.host.stable_ids()},
@@ -319,7 +337,10 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"finished", finished.rfc3339},
           {"clock", "host"},
           {"root", opt.root},
-          {"scope", opt.scope == HashScope::all ? "all" : "matched"}}},
+          {"scope", to_string(opt.scope)}}},
+        {"sandbox", opt.confinement.is_null()
+                        ? json{{"landlock", false}, {"reason", "not requested"}}
+                        : opt.confinement},
         {"coverage", coverage_summary},
         {"findings",
          {{"count", findings.size()},
@@ -328,9 +349,9 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"leads", std::vector<std::string>(leads.begin(), leads.end())}}},
     };
     say("write bundle");
-    result.bundle =
-        evidence::write_bundle(opt.out_dir, result.bundle_id + std::string(evidence::kBundleSuffix),
-                               content, predicate, collector, finished.epoch);
+    result.bundle = evidence::write_bundle(
+        opt.out_dir, result.bundle_id + std::string(evidence::kBundleSuffix), content,
+        {{"files.jsonl", files_jsonl}}, predicate, collector, finished.epoch);
     state.last_sequence = result.sequence;
     state.last_bundle_sha256 = result.bundle.sha256;
     state.last_bundle = result.bundle_id + std::string(evidence::kBundleSuffix);
@@ -349,7 +370,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                       {"findings", findings_json},
                       {"coverage", coverage_summary},
                       {"inventory_items", inventory.size()},
-                      {"files", files.size()}};
+                      {"files", files.lines()}};
     return result;
 }
 

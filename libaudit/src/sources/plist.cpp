@@ -89,7 +89,7 @@ using KeyIndex = std::unordered_map<std::string, std::size_t>;
 void put(Value& dict, KeyIndex& index, std::string key, Value member) {
     auto [it, fresh] = index.emplace(key, dict.dict.size());
     if (fresh)
-        dict.dict.emplace_back(std::move(key), std::move(member));
+        dict.dict.push_back(DictEntry{std::move(key), std::move(member)});
     else
         dict.dict[it->second].second = std::move(member);
 }

@@ -149,7 +149,9 @@ std::vector<InventoryItem> parse_snapd_state(std::string_view t, std::string_vie
         auto ch = str(s, "tracking-channel");
         if (ch.empty()) ch = str(s, "channel");
         if (!ch.empty()) item.extra["channel"] = ch;
-        bool active = s.value("active", false);
+        // Not value(): it throws a JSON type error, not UsageError, when the host wrote a string.
+        const auto a = s.find("active");
+        const bool active = a != s.end() && a->is_boolean() && a->get<bool>();
         item.extra["active"] = active;
         // Sequence entries carry the snap-id (and, in some versions, title/summary).
         if (auto seq = s.find("sequence"); seq != s.end() && seq->is_array())

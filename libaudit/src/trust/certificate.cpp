@@ -34,7 +34,8 @@ nlohmann::json CollectorCertificate::to_payload_json() const {
 
 CollectorCertificate CollectorCertificate::from_payload_json(const nlohmann::json& j) {
     auto fail = [](const std::string& m) { throw VerifyError("collector certificate: " + m); };
-    if (!j.is_object() || j.value("_type", "") != kType)
+    const auto type = j.is_object() ? j.find("_type") : j.end();
+    if (!j.is_object() || type == j.end() || !type->is_string() || *type != kType)
         fail("\"_type\" is not \"" + std::string(kType) + "\"");
     CollectorCertificate c;
     auto str = [&](const char* key) {
@@ -145,16 +146,20 @@ std::vector<std::string> verify_bundle_signer(const TrustRoot& trust, const cryp
         throw VerifyError("statement is not signed by every component of collector key " +
                           short_id(cert.collector.keyid) + " (certified for kit " + cert.kit_id +
                           ")");
-    const auto kit = predicate.contains("kit") && predicate["kit"].is_object()
-                         ? predicate["kit"].value("id", "")
-                         : std::string();
+    // value() would throw a JSON type error on a non-string: read strings only.
+    auto str = [](const nlohmann::json& o, const char* key) {
+        auto it = o.is_object() ? o.find(key) : o.end();
+        return o.is_object() && it != o.end() && it->is_string() ? it->get<std::string>()
+                                                                 : std::string();
+    };
+    const auto kit = predicate.contains("kit") ? str(predicate["kit"], "id") : std::string();
     if (kit != cert.kit_id)
         throw VerifyError("bundle of kit '" + kit.substr(0, 64) +
                           "' is signed by a collector certified for kit '" + cert.kit_id + "'");
     const auto& scan = predicate.contains("scan") && predicate["scan"].is_object()
                            ? predicate["scan"]
                            : nlohmann::json::object();
-    const std::string started = scan.value("started", ""), finished = scan.value("finished", "");
+    const std::string started = str(scan, "started"), finished = str(scan, "finished");
     if (!is_rfc3339_utc(started) || !is_rfc3339_utc(finished))
         throw VerifyError("bundle predicate lacks its scan times");
     if (started < cert.not_before || finished > cert.not_after)

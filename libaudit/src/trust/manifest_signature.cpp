@@ -5,6 +5,7 @@
 
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
+#include "audit/input_file.h"
 
 namespace audit::trust {
 
@@ -40,16 +41,14 @@ nlohmann::json ManifestSignature::to_json() const {
 ManifestSignature verify_manifest(const TrustRoot& trust, const manifest::Manifest& m,
                                   bool allow_unsigned) {
     const std::string sig_path = m.path + std::string(kManifestSignatureSuffix);
-    std::ifstream in(sig_path, std::ios::binary);
-    if (!in) {
+    auto read = read_input_file_if_exists(sig_path, kMaxSignature, "manifest signature");
+    if (!read) {
         if (allow_unsigned) return {ManifestSignature::Status::unsigned_allowed, {}};
         throw VerifyError(m.path + ": manifest is not signed (no " + m.file +
                           std::string(kManifestSignatureSuffix) +
                           "); use --allow-unsigned-manifests to scan with it anyway");
     }
-    std::string text(kMaxSignature + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
+    std::string text = std::move(*read);
     if (text.size() > kMaxSignature) throw VerifyError(sig_path + ": signature file is too large");
     try {
         auto env = crypto::Envelope::parse(text, kMaxSignature);

@@ -12,6 +12,7 @@
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/input_file.h"
 
 namespace audit::trust {
 
@@ -23,17 +24,9 @@ constexpr std::string_view kStateType = "audit-toolkit/trust-state";
 
 // Whole file, or nullopt when it does not exist. Bounded.
 std::optional<std::string> read_small(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::error_code ec;
-        if (!stdfs::exists(path, ec)) return std::nullopt;
-        throw IoError("cannot read " + path);
-    }
-    std::string data(kMaxFile + 1, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    if (in.bad()) throw IoError("cannot read " + path);
-    data.resize(static_cast<std::size_t>(in.gcount()));
-    if (data.size() > kMaxFile) throw VerifyError(path + ": file is too large");
+    auto data = read_input_file_if_exists(path, kMaxFile, "file");
+    if (!data) return std::nullopt;
+    if (data->size() > kMaxFile) throw VerifyError(path + ": file is too large");
     return data;
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "audit/error.h"
+#include "audit/input_file.h"
 #include "audit/trust/certificate.h"
 
 namespace audit::trust {
@@ -243,12 +244,7 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
 }
 
 TrustRoot TrustRoot::load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot read trust root " + path);
-    std::string data(kMaxTrustFile + 1, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    if (in.bad()) throw IoError("cannot read trust root " + path);
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::string data = read_input_file(path, kMaxTrustFile, "trust root");
     if (data.size() > kMaxTrustFile) throw VerifyError(path + ": trust root is too large");
     try {
         return verify(data);

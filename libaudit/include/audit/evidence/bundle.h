@@ -45,13 +45,20 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
                            const std::map<std::string, std::string>& files,
                            const nlohmann::json& predicate, const crypto::SigningKey& key,
                            std::int64_t entry_mtime);
+// The same, with some content files given as paths of files on disk (name -> path), streamed
+// into the bundle instead of held in memory (files.jsonl of a large scan).
+WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,
+                           const std::map<std::string, std::string>& files,
+                           const std::map<std::string, std::string>& files_on_disk,
+                           const nlohmann::json& predicate, const crypto::SigningKey& key,
+                           std::int64_t entry_mtime);
 
 struct Bundle {
     std::string path;
     std::string sha256;  // of the bundle file
     crypto::Envelope envelope;
     nlohmann::json statement;
-    std::vector<std::string> signers;  // collector keyids that signed
+    std::vector<std::string> signers;          // collector keyids that signed
     std::map<std::string, std::string> files;  // content kept in memory (when asked and small)
 
     const nlohmann::json& predicate() const { return statement.at("predicate"); }

@@ -1,4 +1,4 @@
-// Read-only walk and one-read hashing (sha256 + sha384) of files under a Root.
+// Read-only walk and one-read hashing of files under a Root (digests per DigestPolicy).
 #pragma once
 
 #include <cstdint>
@@ -10,14 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/fs/digest.h"
 #include "audit/fs/root.h"
 
 namespace audit::fs {
-
-struct FileDigests {
-    std::string sha256;  // lowercase hex
-    std::string sha384;
-};
 
 // One line of files.jsonl.
 struct FileRecord {
@@ -35,10 +31,15 @@ struct FileRecord {
     bool unstable = false;  // changed while being hashed
 
     nlohmann::json to_json() const;
+    // The same line as to_json().dump() (no newline), appended without building a json object.
+    // Paths and link targets that are not UTF-8 are shown with U+FFFD for each bad byte and
+    // given exactly in "path_hex" / "link_hex".
+    void append_json(std::string& out) const;
 };
 
 struct WalkOptions {
     bool hash = true;            // hash regular files
+    DigestPolicy digests;        // which digests (default sha256)
     bool one_filesystem = true;  // do not cross mount points
     std::uint64_t max_depth = 4096;
 };
@@ -51,7 +52,8 @@ struct WalkStats {
 
 // Describe (and hash, when a regular file) one path under the root. Never follows a final symlink,
 // never opens FIFOs, sockets or devices. A missing path gives type "missing".
-FileRecord inspect(const Root& root, std::string_view rel, bool hash = true);
+FileRecord inspect(const Root& root, std::string_view rel, bool hash = true,
+                   const DigestPolicy& digests = {});
 
 // Walk a subtree (pre-order, entries in byte order of names), calling sink for each entry including
 // rel itself. A missing start path calls nothing. Errors on single entries are recorded in the

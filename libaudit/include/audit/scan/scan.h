@@ -12,6 +12,7 @@
 
 #include "audit/crypto/keys.h"
 #include "audit/evidence/bundle.h"
+#include "audit/fs/digest.h"
 #include "audit/host/identity.h"
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
@@ -20,10 +21,12 @@
 namespace audit::scan {
 
 enum class HashScope {
-    matched,  // the manifest's path/service/module areas and the files of matched packages
-    all,      // every regular file under the root
+    matched,   // the manifest's path/service/module areas and the files of matched packages
+    packages,  // those, and every file any package database lists
+    all,       // every regular file under the root
 };
 HashScope scope_from_string(std::string_view s);  // throws UsageError
+const char* to_string(HashScope s);
 
 struct ScanOptions {
     std::string root = "/";
@@ -37,10 +40,20 @@ struct ScanOptions {
     std::string out_dir;
     std::string kit_id;  // must match the certificate's kit when given
     HashScope scope = HashScope::matched;
+    // File digests (sha256 by default; the digests the manifests' hash rules compare are added).
+    fs::DigestPolicy digests;
+    unsigned jobs = 0;  // hashing workers; 0: one per CPU
     bool one_filesystem = true;
     std::string tool_name = "audit-scan";
     std::string tool_sha256;  // digest of the running binary, recorded in the statement
+    // Run from a kit: the kit manifest's sha256 and the self-check result (kit::SelfCheck::to_json,
+    // status "verified" or "unverified"), recorded in the statement. Empty/null: not from a kit.
+    std::string kit_manifest_sha256;
+    nlohmann::json kit_check;
     std::function<void(std::string_view)> progress;  // optional, one line per step
+    // How the tool confined itself before the scan (fs::Confinement::to_json()), recorded in the
+    // predicate as "sandbox"; null when it did not try.
+    nlohmann::json confinement;
 };
 
 struct ScanResult {

@@ -11,6 +11,8 @@
 
 namespace audit::plist {
 
+struct DictEntry;
+
 struct Value {
     enum class Type { boolean, integer, real, string, data, date, array, dict, uid, null };
     Type type = Type::null;
@@ -19,7 +21,9 @@ struct Value {
     double real = 0;           // real; date: seconds since 2001-01-01T00:00:00Z
     std::string text;          // string (UTF-8) or data (raw bytes)
     std::vector<Value> array;
-    std::vector<std::pair<std::string, Value>> dict;  // in file order; keys are unique
+    // In file order; keys are unique. Not std::pair<std::string, Value>: libstdc++'s pair needs a
+    // complete Value, which clang (the fuzz build) enforces here.
+    std::vector<DictEntry> dict;
 
     // Dict member, or nullptr (also when this is not a dict).
     const Value* find(std::string_view key) const;
@@ -28,6 +32,11 @@ struct Value {
     // The same structure as Python's plistlib reads it (data as {"data": base64}, dates as
     // {"date": "YYYY-MM-DDTHH:MM:SSZ"}, uids as {"uid": n}), for tests and evidence.
     nlohmann::json to_json() const;
+};
+
+struct DictEntry {
+    std::string first;  // the key
+    Value second;
 };
 
 // Either form, told apart by the "bplist00" magic. Throws UsageError "<origin>: why" on

@@ -1,0 +1,42 @@
+// Laying out a kit directory and turning it into a removable-media image.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/kit/kit_manifest.h"
+
+namespace audit::kit {
+
+struct KitLayout {
+    std::string out_dir;                 // created; must not exist or be empty
+    std::vector<std::string> tools;      // binaries -> bin/ (mode 0755)
+    std::vector<std::string> manifests;  // NAME.toml and NAME.toml.dsse.json -> manifests/
+    std::string trust_path;              // -> trust/trust.json (+ root-history/ when present)
+    std::vector<std::string> docs;       // -> docs/
+    std::string collector_key;           // optional: KEY and its .cert.json -> keys/collector.*
+    std::string collector_cert;
+};
+
+// Copies everything into out_dir (bin/, manifests/, trust/, docs/, keys/, empty evidence/),
+// fsyncs each file, and returns the measured file list. Throws UsageError / IoError.
+std::vector<KitFile> lay_out_kit(const KitLayout& layout);
+
+// Writes the signed kit manifest (envelope text) into the kit directory, atomically.
+void write_kit_manifest(const std::string& kit_dir, const std::string& envelope_json);
+
+// The highest version of kit_id of authority recorded in the kit state file (nullopt: none).
+std::optional<std::uint64_t> seen_kit_version(const std::string& state_path,
+                                              const std::string& authority,
+                                              const std::string& kit_id);
+
+// Images of a kit directory, made with the real tools: an ISO 9660 image with Rock Ridge and
+// Joliet (xorriso; read-only medium), or a FAT image (mkfs.vfat + mcopy) with evidence_mib of
+// free space for the writable evidence area. Throws IoError with the tool's message on failure.
+void make_iso_image(const std::string& kit_dir, const std::string& image, const std::string& label);
+void make_fat_image(const std::string& kit_dir, const std::string& image, const std::string& label,
+                    std::uint64_t evidence_mib);
+
+}  // namespace audit::kit

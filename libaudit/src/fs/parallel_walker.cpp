@@ -1,0 +1,476 @@
+#include "audit/fs/parallel_walker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstddef>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "walk_internal.h"
+
+namespace audit::fs {
+
+namespace {
+
+using namespace detail;
+
+constexpr std::size_t kChunkEntries = 64;          // entries of one directory per task
+constexpr std::size_t kDentsBuffer = 64u << 10;    // one getdents64 call
+constexpr std::size_t kMaxDirEntries = 16u << 20;  // as the sequential walk
+constexpr std::uint64_t kOffloadBytes = 1u << 20;  // a file this large may go to an idle worker
+
+// A directory fd shared by the tasks that still need it; closed with the last one.
+struct DirFd {
+    int fd = -1;
+    bool owned = false;
+    DirFd(int f, bool own) : fd(f), owned(own) {}
+    DirFd(const DirFd&) = delete;
+    DirFd& operator=(const DirFd&) = delete;
+    ~DirFd() {
+        if (owned && fd >= 0) ::close(fd);
+    }
+};
+using DirRef = std::shared_ptr<const DirFd>;
+
+struct Entry {
+    std::string name;
+    unsigned char type;  // DT_*
+};
+
+// An opened large file waiting for a worker: its fstat and its record so far.
+struct OpenedFile {
+    UniqueFd fd;
+    struct stat st {};
+    FileRecord rec;
+};
+
+struct Task {
+    enum class Kind { entry, chunk, big } kind = Kind::entry;
+    std::string path;         // entry: its path; chunk: the directory's path
+    DirRef dir;               // entry: the parent; chunk: the directory itself
+    std::string name;         // entry: name in dir
+    std::uint64_t depth = 0;  // entry: its own; chunk: the directory's
+    dev_t start_dev = 0;
+    std::vector<Entry> entries;          // chunk
+    std::unique_ptr<OpenedFile> opened;  // big
+};
+
+// A walk target: a subtree, or one path described without descending.
+struct Target {
+    const std::string* path;
+    bool descend;
+};
+
+struct Worker {
+    std::unique_ptr<FileHasher> hasher;
+    std::vector<std::uint64_t> dents;  // 8-byte aligned for dirent64 records
+    WalkStats stats;
+};
+
+class ParallelWalk {
+  public:
+    ParallelWalk(const Root& root, const WalkOptions& options, unsigned jobs,
+                 const std::function<void(FileRecord&&)>& sink)
+        : root_(root), options_(options), jobs_(jobs), sink_(sink) {}
+
+    WalkStats run(const WalkTargets& targets) {
+        // Targets are taken one at a time when the stack is empty, never queued all at once
+        // (a packages scope gives one per packaged file).
+        for (const auto& p : targets.subtrees) targets_.push_back({&p, true});
+        for (const auto& p : targets.paths) targets_.push_back({&p, false});
+        std::vector<Worker> workers(jobs_);
+        std::vector<std::thread> threads;
+        for (unsigned i = 1; i < jobs_; ++i) {
+            try {
+                threads.emplace_back([this, &workers, i] { loop(workers[i]); });
+            } catch (const std::system_error&) {
+                break;  // fewer threads than asked: the others still finish the walk
+            }
+        }
+        loop(workers[0]);
+        for (auto& t : threads) t.join();
+        stack_.clear();
+        if (error_) std::rethrow_exception(error_);
+        WalkStats total;
+        for (const auto& w : workers) {
+            total.files += w.stats.files;
+            total.dirs += w.stats.dirs;
+            total.bytes_hashed += w.stats.bytes_hashed;
+            total.errors += w.stats.errors;
+            total.skipped_special += w.stats.skipped_special;
+            total.skipped_other_fs += w.stats.skipped_other_fs;
+        }
+        return total;
+    }
+
+  private:
+    void loop(Worker& w) {
+        for (;;) {
+            Task t;
+            const Target* target = nullptr;
+            {
+                std::unique_lock lk(m_);
+                ++idle_;
+                cv_.wait(lk, [&] {
+                    return failed_ || !stack_.empty() || next_target_ < targets_.size() ||
+                           active_ == 0;
+                });
+                --idle_;
+                if (failed_) {
+                    cv_.notify_all();
+                    return;
+                }
+                if (!stack_.empty()) {
+                    t = std::move(stack_.back());
+                    stack_.pop_back();
+                } else if (next_target_ < targets_.size()) {
+                    target = &targets_[next_target_++];
+                } else {
+                    cv_.notify_all();  // nothing queued, nothing running: done
+                    return;
+                }
+                ++active_;
+            }
+            try {
+                if (target)
+                    start(w, *target->path, target->descend);
+                else
+                    execute(w, t);
+            } catch (...) {
+                std::lock_guard lk(m_);
+                if (!error_) error_ = std::current_exception();
+                failed_ = true;
+            }
+            t = Task();  // close what it held outside the lock
+            std::lock_guard lk(m_);
+            --active_;
+            if (failed_ || (active_ == 0 && stack_.empty())) cv_.notify_all();
+        }
+    }
+
+    void push(Task&& t) {
+        {
+            std::lock_guard lk(m_);
+            stack_.push_back(std::move(t));
+        }
+        cv_.notify_one();
+    }
+
+    void push_all(std::vector<Task>& tasks) {
+        if (tasks.empty()) return;
+        {
+            std::lock_guard lk(m_);
+            for (auto& t : tasks) stack_.push_back(std::move(t));
+        }
+        tasks.clear();
+        cv_.notify_all();
+    }
+
+    void emit(Worker& w, FileRecord& rec) {
+        if (!rec.error.empty()) ++w.stats.errors;
+        sink_(std::move(rec));
+    }
+
+    FileHasher& hasher(Worker& w) {
+        if (!w.hasher) w.hasher = std::make_unique<FileHasher>(options_.digests);
+        return *w.hasher;
+    }
+
+    void execute(Worker& w, Task& t) {
+        switch (t.kind) {
+            case Task::Kind::entry:
+                entry(w, t.dir, t.name, std::move(t.path), t.depth, t.start_dev, true);
+                break;
+            case Task::Kind::chunk:
+                chunk(w, t);
+                break;
+            case Task::Kind::big: {
+                auto& o = *t.opened;
+                hash_opened(hasher(w), o.fd.get(), o.st, o.rec, w.stats.bytes_hashed);
+                o.fd = UniqueFd();
+                --offloaded_;
+                emit(w, o.rec);
+                break;
+            }
+        }
+    }
+
+    // As walk() starts: the root itself through its handle, anything else through its parent
+    // (resolved inside the root), the final component never followed.
+    void start(Worker& w, const std::string& target, bool descend) {
+        const std::string path = normalize(target);
+        if (path == "/") {
+            struct stat st {};
+            if (::fstat(root_.fd(), &st) != 0) return;
+            auto self = std::make_shared<const DirFd>(root_.fd(), false);
+            FileRecord rec;
+            rec.path = "/";
+            fill(rec, st);
+            directory(w, self, ".", rec, st, 0, st.st_dev, descend);
+            return;
+        }
+        const std::size_t slash = path.rfind('/');
+        const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+        const std::string name = path.substr(slash + 1);
+        UniqueFd dir = root_.open(parent, true);
+        if (!dir) {
+            if (errno == ENOENT || errno == ENOTDIR) return;
+            FileRecord rec;
+            rec.path = path;
+            rec.type = "unknown";
+            rec.error = errtext("open parent", errno);
+            emit(w, rec);
+            return;
+        }
+        auto pref = std::make_shared<const DirFd>(dir.release(), true);
+        struct stat st {};
+        if (::fstatat(pref->fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 &&
+            errno == ENOENT)
+            return;
+        entry(w, pref, name, path, 0, st.st_dev, descend);
+    }
+
+    // One entry of dir, described from its lstat.
+    void entry(Worker& w, const DirRef& dir, const std::string& name, std::string path,
+               std::uint64_t depth, dev_t start_dev, bool descend) {
+        FileRecord rec;
+        rec.path = std::move(path);
+        struct stat st {};
+        if (::fstatat(dir->fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0) {
+            rec.type = errno == ENOENT ? "missing" : "unknown";
+            rec.error = errtext("lstat", errno);
+            emit(w, rec);
+            return;
+        }
+        fill(rec, st);
+        if (S_ISREG(st.st_mode)) {
+            ++w.stats.files;
+            if (!options_.hash) {
+                emit(w, rec);
+                return;
+            }
+            UniqueFd f(open_read_only(dir->fd, name.c_str(), 0, static_cast<long>(st.st_uid)));
+            struct stat before {};
+            if (!f) {
+                rec.error = errtext("open", errno);
+            } else if (::fstat(f.get(), &before) != 0) {
+                rec.error = errtext("fstat", errno);
+            } else if (!S_ISREG(before.st_mode) || !same_inode(st, before)) {
+                rec.error = "replaced while being opened";
+                rec.unstable = true;
+            } else {
+                regular(w, std::move(f), before, rec);
+                return;
+            }
+            emit(w, rec);
+        } else if (S_ISLNK(st.st_mode)) {
+            ++w.stats.files;
+            rec.link_target = read_link(dir->fd, name.c_str(), rec.error);
+            emit(w, rec);
+        } else if (S_ISDIR(st.st_mode)) {
+            directory(w, dir, name.c_str(), rec, st, depth, start_dev, descend);
+        } else {
+            ++w.stats.files;
+            ++w.stats
+                  .skipped_special;  // never opened: reading a FIFO or a device could block or act
+            emit(w, rec);
+        }
+    }
+
+    // An opened regular file: hashed here, or by an idle worker when large.
+    void regular(Worker& w, UniqueFd f, const struct stat& st, FileRecord& rec) {
+        if (static_cast<std::uint64_t>(st.st_size) >= kOffloadBytes && idle_.load() > 0 &&
+            offloaded_.load() < 2 * jobs_) {
+            ++offloaded_;
+            Task t;
+            t.kind = Task::Kind::big;
+            t.opened = std::make_unique<OpenedFile>();
+            t.opened->fd = std::move(f);
+            t.opened->st = st;
+            t.opened->rec = std::move(rec);
+            push(std::move(t));
+            return;
+        }
+        hash_opened(hasher(w), f.get(), st, rec, w.stats.bytes_hashed);
+        emit(w, rec);
+    }
+
+    // getdents64 said "regular file": open it (O_NOFOLLOW, non-blocking) and check with fstat
+    // instead of an lstat first. Anything unexpected goes the lstat way.
+    void regular_entry(Worker& w, const DirRef& dir, const std::string& name, std::string path,
+                       std::uint64_t depth, dev_t start_dev) {
+        UniqueFd f(open_read_only(dir->fd, name.c_str(), 0));
+        struct stat st {};
+        if (!f || ::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            f = UniqueFd();
+            entry(w, dir, name, std::move(path), depth, start_dev, true);
+            return;
+        }
+        FileRecord rec;
+        rec.path = std::move(path);
+        fill(rec, st);
+        ++w.stats.files;
+        regular(w, std::move(f), st, rec);
+    }
+
+    void directory(Worker& w, const DirRef& parent, const char* name, FileRecord& rec,
+                   const struct stat& st, std::uint64_t depth, dev_t start_dev, bool descend) {
+        ++w.stats.dirs;
+        if (!descend) {  // inspected, not walked
+            emit(w, rec);
+            return;
+        }
+        if (options_.one_filesystem && st.st_dev != start_dev) {
+            rec.skipped = "other-filesystem";
+            ++w.stats.skipped_other_fs;
+            emit(w, rec);
+            return;
+        }
+        if (depth >= options_.max_depth) {
+            rec.skipped = "max-depth";
+            emit(w, rec);
+            return;
+        }
+        UniqueFd d(open_read_only(parent->fd, name, O_DIRECTORY, static_cast<long>(st.st_uid)));
+        struct stat now {};
+        std::vector<Entry> entries;
+        if (!d) {
+            rec.error = errtext("open", errno);
+        } else if (::fstat(d.get(), &now) != 0 || !same_inode(st, now)) {
+            rec.error = "replaced while being opened";
+            rec.unstable = true;
+        } else {
+            list(w, d.get(), entries, rec.error);
+        }
+        const std::string path = rec.path;
+        emit(w, rec);  // also when the listing was cut short
+        if (entries.empty()) return;
+        auto self = std::make_shared<const DirFd>(d.release(), true);
+        std::vector<Task> tasks;
+        tasks.reserve(entries.size() / kChunkEntries + 1);
+        for (std::size_t i = 0; i < entries.size(); i += kChunkEntries) {
+            Task t;
+            t.kind = Task::Kind::chunk;
+            t.path = path;
+            t.dir = self;
+            t.depth = depth;
+            t.start_dev = start_dev;
+            const std::size_t end = std::min(entries.size(), i + kChunkEntries);
+            t.entries.assign(std::make_move_iterator(entries.begin() + static_cast<long>(i)),
+                             std::make_move_iterator(entries.begin() + static_cast<long>(end)));
+            tasks.push_back(std::move(t));
+        }
+        push_all(tasks);
+    }
+
+    void chunk(Worker& w, Task& t) {
+        // Subdirectories first, so that idle workers can take them while this one hashes.
+        std::vector<Task> dirs;
+        for (auto& e : t.entries) {
+            if (e.type != DT_DIR) continue;
+            Task d;
+            d.kind = Task::Kind::entry;
+            d.dir = t.dir;
+            d.path = join(t.path, e.name);
+            d.name = std::move(e.name);
+            d.depth = t.depth + 1;
+            d.start_dev = t.start_dev;
+            dirs.push_back(std::move(d));
+        }
+        push_all(dirs);
+        // Without CAP_FOWNER, O_NOATIME depends on the owner: lstat first to know it.
+        const bool fast = options_.hash && noatime_everywhere();
+        for (auto& e : t.entries) {
+            if (e.type == DT_DIR) continue;
+            std::string path = join(t.path, e.name);
+            if (e.type == DT_REG && fast)
+                regular_entry(w, t.dir, e.name, std::move(path), t.depth + 1, t.start_dev);
+            else
+                entry(w, t.dir, e.name, std::move(path), t.depth + 1, t.start_dev, true);
+        }
+    }
+
+    // Every name in the directory (not . and ..), with the type getdents64 gives.
+    static void list(Worker& w, int fd, std::vector<Entry>& out, std::string& error) {
+        if (w.dents.empty()) w.dents.resize(kDentsBuffer / sizeof(std::uint64_t));
+        char* buf = reinterpret_cast<char*>(w.dents.data());
+        for (;;) {
+            ssize_t n = ::getdents64(fd, buf, kDentsBuffer);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                error = errtext("readdir", errno);
+                return;
+            }
+            if (n == 0) return;
+            for (ssize_t off = 0; off < n;) {
+                unsigned short reclen = 0;
+                unsigned char type = DT_UNKNOWN;
+                std::memcpy(&reclen, buf + off + offsetof(struct dirent64, d_reclen),
+                            sizeof reclen);
+                std::memcpy(&type, buf + off + offsetof(struct dirent64, d_type), sizeof type);
+                const char* name = buf + off + offsetof(struct dirent64, d_name);
+                off += reclen;
+                if (reclen == 0) {
+                    error = "readdir: malformed record";
+                    return;
+                }
+                if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+                    continue;
+                if (out.size() >= kMaxDirEntries) {
+                    error = "readdir: too many entries";
+                    return;
+                }
+                out.push_back({std::string(name), type});
+            }
+        }
+    }
+
+    const Root& root_;
+    const WalkOptions& options_;
+    const unsigned jobs_;
+    const std::function<void(FileRecord&&)>& sink_;
+
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::vector<Task> stack_;  // LIFO: depth first, so open directories stay few
+    std::vector<Target> targets_;
+    std::size_t next_target_ = 0;
+    std::size_t active_ = 0;
+    bool failed_ = false;
+    std::exception_ptr error_;
+    std::atomic<unsigned> idle_{0};
+    std::atomic<unsigned> offloaded_{0};
+};
+
+}  // namespace
+
+unsigned default_jobs() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return static_cast<unsigned>(n);
+    }
+    unsigned n = std::thread::hardware_concurrency();
+    return n > 0 ? n : 1;
+}
+
+WalkStats walk_parallel(const Root& root, const WalkTargets& targets, const WalkOptions& options,
+                        unsigned jobs, const std::function<void(FileRecord&&)>& sink) {
+    if (jobs == 0) jobs = default_jobs();
+    ParallelWalk walk(root, options, jobs, sink);
+    return walk.run(targets);
+}
+
+}  // namespace audit::fs

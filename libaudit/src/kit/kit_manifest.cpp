@@ -1,0 +1,375 @@
+#include "audit/kit/kit_manifest.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <botan/hash.h>
+#include <botan/hex.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "audit/error.h"
+#include "audit/evidence/bundle.h"
+#include "audit/evidence/kit_state.h"
+#include "audit/trust/state.h"
+
+namespace audit::kit {
+
+namespace {
+
+using nlohmann::json;
+namespace stdfs = std::filesystem;
+constexpr std::string_view kType = "audit-toolkit/kit-manifest";
+constexpr std::string_view kStateType = "audit-toolkit/kit-state";
+constexpr std::size_t kMaxManifest = 16u << 20;
+constexpr std::size_t kMaxFiles = 100000;
+
+bool excluded(const std::string& rel) {
+    return rel == kKitManifestFile || rel == kEvidenceDir ||
+           rel.rfind(std::string(kEvidenceDir) + "/", 0) == 0;
+}
+
+std::string read_bounded(const std::string& path, std::size_t max) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError("cannot read " + path);
+    std::string data(max + 1, '\0');
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    if (in.bad()) throw IoError("cannot read " + path);
+    data.resize(static_cast<std::size_t>(in.gcount()));
+    if (data.size() > max) throw VerifyError(path + ": file is too large");
+    return data;
+}
+
+bool is_hex(const std::string& s, std::size_t len) {
+    return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+bool safe_relative(const std::string& p) {
+    if (p.empty() || p.front() == '/' || p.find('\\') != std::string::npos ||
+        p.find('\0') != std::string::npos)
+        return false;
+    std::size_t start = 0;
+    while (start <= p.size()) {
+        auto end = p.find('/', start);
+        if (end == std::string::npos) end = p.size();
+        auto seg = p.substr(start, end - start);
+        if (seg.empty() || seg == "." || seg == "..") return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+// Serializes readers and writers of the kit state file.
+class FileLock {
+  public:
+    explicit FileLock(const std::string& path) {
+        std::error_code ec;
+        const auto dir = stdfs::path(path).parent_path();
+        if (!dir.empty()) stdfs::create_directories(dir, ec);
+        const std::string lock = path + ".lock";
+        fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd_ < 0) throw IoError("cannot open " + lock + ": " + std::strerror(errno));
+        if (::flock(fd_, LOCK_EX) != 0) {
+            ::close(fd_);
+            throw IoError("cannot lock " + lock);
+        }
+    }
+    ~FileLock() { ::close(fd_); }
+    FileLock(const FileLock&) = delete;
+    FileLock& operator=(const FileLock&) = delete;
+
+  private:
+    int fd_ = -1;
+};
+
+}  // namespace
+
+json KitManifest::to_payload_json() const {
+    json files_json = json::array();
+    for (const auto& f : files)
+        files_json.push_back({{"path", f.path}, {"size", f.size}, {"sha384", f.sha384}});
+    json j = {{"_type", kType},
+              {"kit_id", kit_id},
+              {"version", version},
+              {"created", created},
+              {"expires", expires},
+              {"authority", authority},
+              {"trust_root", {{"version", trust_version}, {"sha256", trust_sha256}}},
+              {"evidence_dir", kEvidenceDir},
+              {"files", files_json},
+              {"lms", nullptr}};
+    if (lms)
+        j["lms"] = {{"scheme", kLmsScheme},
+                    {"params", lms->params},
+                    {"keyid", lms->keyid},
+                    {"public", Botan::hex_encode(
+                                   reinterpret_cast<const std::uint8_t*>(lms->public_key.data()),
+                                   lms->public_key.size(), false)}};
+    return j;
+}
+
+KitManifest KitManifest::from_payload_json(const json& j) {
+    try {
+        if (!j.is_object() || j.at("_type").get<std::string>() != kType)
+            throw VerifyError("not a kit manifest");
+        KitManifest m;
+        m.kit_id = j.at("kit_id").get<std::string>();
+        if (!evidence::valid_kit_id(m.kit_id))
+            throw VerifyError("kit manifest has an invalid kit id");
+        m.version = j.at("version").get<std::uint64_t>();
+        m.created = j.at("created").get<std::string>();
+        m.expires = j.at("expires").get<std::string>();
+        if (!trust::is_rfc3339_utc(m.created) || !trust::is_rfc3339_utc(m.expires))
+            throw VerifyError("kit manifest times are not RFC 3339 UTC");
+        m.authority = j.at("authority").get<std::string>();
+        m.trust_version = j.at("trust_root").at("version").get<int>();
+        m.trust_sha256 = j.at("trust_root").at("sha256").get<std::string>();
+        const auto& files = j.at("files");
+        if (!files.is_array() || files.size() > kMaxFiles)
+            throw VerifyError("kit manifest file list is malformed");
+        std::set<std::string> seen;
+        for (const auto& f : files) {
+            KitFile k{f.at("path").get<std::string>(), f.at("size").get<std::uint64_t>(),
+                      f.at("sha384").get<std::string>()};
+            if (!safe_relative(k.path) || excluded(k.path))
+                throw VerifyError("kit manifest lists an unsafe path '" + k.path + "'");
+            if (!is_hex(k.sha384, 96))
+                throw VerifyError("kit manifest: " + k.path + " has no SHA-384 digest");
+            if (!seen.insert(k.path).second)
+                throw VerifyError("kit manifest lists " + k.path + " twice");
+            m.files.push_back(std::move(k));
+        }
+        if (j.contains("lms") && !j["lms"].is_null()) {
+            json pub = {{"_type", "audit-toolkit/hss-lms-public-key"},
+                        {"keyid", j["lms"].at("keyid")},
+                        {"params", j["lms"].value("params", "")},
+                        {"public", j["lms"].at("public")}};
+            m.lms = LmsPublicKey::from_json(pub.dump());
+        }
+        return m;
+    } catch (const json::exception& e) {
+        throw VerifyError(std::string("kit manifest is malformed: ") + e.what());
+    }
+}
+
+const KitFile* KitManifest::find(std::string_view path) const {
+    for (const auto& f : files)
+        if (f.path == path) return &f;
+    return nullptr;
+}
+
+std::string file_sha384(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw IoError("cannot open " + path + ": " + std::strerror(errno));
+    auto hash = Botan::HashFunction::create_or_throw("SHA-384");
+    std::vector<std::uint8_t> buf(1 << 20);
+    for (;;) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            throw IoError("cannot read " + path + ": " + std::strerror(e));
+        }
+        if (n == 0) break;
+        hash->update(buf.data(), static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return Botan::hex_encode(hash->final(), false);
+}
+
+std::vector<KitFile> measure_tree(const std::string& kit_dir) {
+    std::vector<KitFile> out;
+    std::error_code ec;
+    stdfs::recursive_directory_iterator it(kit_dir, ec), end;
+    if (ec) throw IoError("cannot read kit directory " + kit_dir + ": " + ec.message());
+    for (; it != end; it.increment(ec)) {
+        if (ec) throw IoError("cannot read kit directory " + kit_dir + ": " + ec.message());
+        const std::string rel = stdfs::relative(it->path(), kit_dir).generic_string();
+        if (excluded(rel)) {
+            if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
+            continue;
+        }
+        auto st = it->symlink_status(ec);
+        if (stdfs::is_directory(st)) continue;
+        if (!stdfs::is_regular_file(st))
+            throw VerifyError(kit_dir + "/" + rel + " is not a regular file (links are refused)");
+        if (out.size() >= kMaxFiles) throw VerifyError("kit directory has too many files");
+        const std::string full = it->path().string();
+        out.push_back({rel, static_cast<std::uint64_t>(stdfs::file_size(full)), file_sha384(full)});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const KitFile& a, const KitFile& b) { return a.path < b.path; });
+    return out;
+}
+
+std::string sign_kit_manifest(const KitManifest& m, const trust::TrustRoot& trust,
+                              const crypto::SigningKey& kit_key, LmsSigner* lms) {
+    const auto& ids = trust.roles.at("kit").keyids;
+    if (std::find(ids.begin(), ids.end(), kit_key.identity().keyid) == ids.end())
+        throw UsageError("key " + kit_key.identity().keyid.substr(0, 16) +
+                         " is not a kit key of the trust root");
+    if (lms && (!m.lms || m.lms->keyid != lms->public_key().keyid))
+        throw UsageError("the kit manifest does not name the HSS/LMS seal key");
+    crypto::Envelope env;
+    env.payload_type = std::string(kKitManifestPayloadType);
+    env.payload = m.to_payload_json().dump(2) + "\n";
+    env.sign(kit_key);
+    // The stateful signature last: nothing after it can fail and waste the index for nothing.
+    if (lms)
+        env.signatures.push_back(
+            {lms->public_key().keyid, lms->sign(crypto::pae(env.payload_type, env.payload))});
+    return env.to_json() + "\n";
+}
+
+SealedKit verify_kit_manifest(std::string_view envelope_json, const trust::TrustRoot& trust,
+                              const KitVerifyOptions& options) {
+    auto env = crypto::Envelope::parse(envelope_json, kMaxManifest);
+    if (env.payload_type != kKitManifestPayloadType)
+        throw VerifyError("not a kit manifest (payloadType '" + env.payload_type.substr(0, 80) +
+                          "')");
+    SealedKit out;
+    out.signers = trust.verify_role(env, "kit");
+    auto j = json::parse(env.payload, nullptr, false);
+    if (j.is_discarded()) throw VerifyError("kit manifest payload is not JSON");
+    out.manifest = KitManifest::from_payload_json(j);
+    const auto& m = out.manifest;
+    if (m.authority != trust.authority)
+        throw VerifyError("kit " + m.kit_id + " belongs to authority " + m.authority +
+                          ", not to the trust root's " + trust.authority);
+    const std::string now = options.now ? *options.now : trust::utc_now();
+    if (now >= m.expires)
+        throw VerifyError("kit " + m.kit_id + " version " + std::to_string(m.version) +
+                          " expired on " + m.expires + " (a newer kit is needed)");
+    if (options.required_lms && (!m.lms || m.lms->keyid != options.required_lms->keyid))
+        throw VerifyError("kit " + m.kit_id + " is not sealed with the HSS/LMS key " +
+                          options.required_lms->keyid.substr(0, 16));
+    if (m.lms) {
+        const std::string message = crypto::pae(env.payload_type, env.payload);
+        bool ok = false;
+        for (const auto& s : env.signatures)
+            if (s.keyid == m.lms->keyid && m.lms->verify(message, s.sig)) ok = true;
+        if (!ok)
+            throw VerifyError("kit " + m.kit_id + ": the HSS/LMS seal " +
+                              m.lms->keyid.substr(0, 16) + " is missing or does not verify");
+        out.lms_sealed = true;
+    }
+    return out;
+}
+
+SealedKit load_kit(const std::string& kit_dir, const trust::TrustRoot& trust,
+                   const KitVerifyOptions& options) {
+    const std::string path = kit_dir + "/" + std::string(kKitManifestFile);
+    const std::string text = read_bounded(path, kMaxManifest);
+    try {
+        auto kit = verify_kit_manifest(text, trust, options);
+        kit.sha256 = crypto::sha256_hex(text);
+        return kit;
+    } catch (const VerifyError& e) {
+        throw VerifyError(path + ": " + e.what());
+    }
+}
+
+std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManifest& m) {
+    std::vector<TreeProblem> problems;
+    std::vector<KitFile> actual;
+    std::set<std::string> listed;
+    for (const auto& f : m.files) listed.insert(f.path);
+    // Walk without trusting anything: links and special files are reported, not followed.
+    std::error_code ec;
+    stdfs::recursive_directory_iterator it(kit_dir, ec), end;
+    if (ec) throw IoError("cannot read kit directory " + kit_dir + ": " + ec.message());
+    std::set<std::string> present;
+    for (; it != end; it.increment(ec)) {
+        if (ec) throw IoError("cannot read kit directory " + kit_dir + ": " + ec.message());
+        const std::string rel = stdfs::relative(it->path(), kit_dir).generic_string();
+        auto st = it->symlink_status(ec);
+        if (excluded(rel)) {
+            if (rel == kEvidenceDir && !stdfs::is_directory(st))
+                problems.push_back({rel, "not a directory"});
+            if (stdfs::is_directory(st)) it.disable_recursion_pending();
+            continue;
+        }
+        if (stdfs::is_directory(st)) continue;
+        if (!stdfs::is_regular_file(st)) {
+            problems.push_back({rel, "not a regular file"});
+            continue;
+        }
+        if (!listed.count(rel)) {
+            problems.push_back({rel, "not listed in the kit manifest"});
+            continue;
+        }
+        present.insert(rel);
+    }
+    for (const auto& f : m.files) {
+        const std::string full = kit_dir + "/" + f.path;
+        if (!present.count(f.path)) {
+            problems.push_back({f.path, "missing"});
+            continue;
+        }
+        if (stdfs::file_size(full, ec) != f.size) {
+            problems.push_back({f.path, "size differs"});
+            continue;
+        }
+        if (file_sha384(full) != f.sha384) problems.push_back({f.path, "sha384 differs"});
+    }
+    std::sort(problems.begin(), problems.end(),
+              [](const TreeProblem& a, const TreeProblem& b) { return a.path < b.path; });
+    return problems;
+}
+
+std::string default_kit_state_path() {
+    return (stdfs::path(trust::default_state_path()).parent_path() / "kit-state.json").string();
+}
+
+std::vector<std::string> check_kit_version(const SealedKit& kit,
+                                           const std::optional<std::string>& state_path) {
+    if (!state_path) return {"no kit state: kit rollback protection is off"};
+    const auto& m = kit.manifest;
+    FileLock lock(*state_path);
+    json state = {{"_type", kStateType}, {"kits", json::object()}};
+    std::error_code ec;
+    if (stdfs::exists(*state_path, ec)) {
+        state = json::parse(read_bounded(*state_path, kMaxManifest), nullptr, false);
+        if (state.is_discarded() || !state.is_object() || state.value("_type", "") != kStateType ||
+            !state.contains("kits") || !state["kits"].is_object())
+            throw VerifyError(*state_path + ": not a kit state file (corrupt?); refusing to guess");
+    }
+    const std::string key = m.authority + "/" + m.kit_id;
+    auto& kits = state["kits"];
+    std::vector<std::string> notes;
+    if (kits.contains(key)) {
+        const auto& p = kits[key];
+        if (!p.is_object() || !p.contains("version") || !p["version"].is_number_unsigned())
+            throw VerifyError(*state_path + ": entry of kit " + key + " is malformed");
+        const auto have = p["version"].get<std::uint64_t>();
+        if (m.version < have)
+            throw VerifyError("rollback: kit " + m.kit_id + " version " +
+                              std::to_string(m.version) + " is older than version " +
+                              std::to_string(have) + " already seen");
+        if (m.version == have) {
+            if (p.value("sha256", "") != kit.sha256)
+                throw VerifyError("kit " + m.kit_id + " version " + std::to_string(have) +
+                                  " differs from the version already seen (a fork)");
+            return notes;
+        }
+        notes.push_back("kit " + m.kit_id + " updated from version " + std::to_string(have) +
+                        " to " + std::to_string(m.version));
+    } else {
+        notes.push_back("first use of kit " + m.kit_id + ": pinned version " +
+                        std::to_string(m.version));
+    }
+    kits[key] = {{"version", m.version}, {"sha256", kit.sha256}, {"seen", trust::utc_now()}};
+    evidence::write_file_atomic(*state_path, state.dump(2) + "\n", false, 0600);
+    return notes;
+}
+
+}  // namespace audit::kit

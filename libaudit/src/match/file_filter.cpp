@@ -1,0 +1,82 @@
+#include "audit/match/file_filter.h"
+
+#include <algorithm>
+
+namespace audit::match {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+bool under(std::string_view path, std::string_view dir) {
+    while (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
+    if (dir.empty()) return true;
+    return path.size() >= dir.size() && path.substr(0, dir.size()) == dir &&
+           (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+}  // namespace
+
+FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests) {
+    needed_ = fs::DigestPolicy::of({});
+    for (const auto& m : manifests) {
+        for (const auto& rule : m.rules) {
+            switch (rule.kind) {
+                case manifest::RuleKind::path:
+                    for (const auto& p : rule.patterns) {
+                        try {
+                            globs_.emplace_back(p, false);
+                        } catch (const std::exception&) {
+                            // match() reports the bad pattern; here it simply matches nothing.
+                        }
+                    }
+                    break;
+                case manifest::RuleKind::service:
+                case manifest::RuleKind::module: {
+                    // The directories match() looks in for this kind, as walk_roots() names them.
+                    manifest::Manifest one;
+                    one.rules = {rule};
+                    for (auto& d : walk_roots({one})) prefixes_.push_back(std::move(d));
+                    break;
+                }
+                case manifest::RuleKind::file_hash:
+                    for (const auto& p : rule.patterns) {
+                        digests_.insert(lower(p));
+                        if (p.size() == 96)
+                            needed_.add(fs::DigestAlgorithm::sha384);
+                        else
+                            needed_.add(fs::DigestAlgorithm::sha256);
+                    }
+                    break;
+                case manifest::RuleKind::package:
+                case manifest::RuleKind::publisher:
+                case manifest::RuleKind::registry:
+                case manifest::RuleKind::pe_signer:
+                case manifest::RuleKind::pe_version:
+                    break;  // matched on inventory items, never on file records
+            }
+        }
+    }
+    std::sort(prefixes_.begin(), prefixes_.end());
+    prefixes_.erase(std::unique(prefixes_.begin(), prefixes_.end()), prefixes_.end());
+}
+
+bool FileFilter::may_match(const fs::FileRecord& r) const {
+    for (const auto& d : prefixes_)
+        if (under(r.path, d)) return true;
+    if (r.digests && !digests_.empty() &&
+        ((!r.digests->sha256.empty() && digests_.count(r.digests->sha256)) ||
+         (!r.digests->sha384.empty() && digests_.count(r.digests->sha384))))
+        return true;
+    // A glob's literal directory prefix is cheap to test and rules out almost every path.
+    return std::any_of(globs_.begin(), globs_.end(), [&](const Glob& g) {
+        return under(r.path, g.literal_prefix()) && g.matches(r.path);
+    });
+}
+
+}  // namespace audit::match

@@ -1,0 +1,10 @@
+// Alpine's lib/apk/db/installed.
+#include "audit/sources/apk.h"
+#include "fuzz.h"
+
+AUDIT_FUZZ_TARGET(apk) {
+    audit::fuzz::expect_typed_errors([&] {
+        std::vector<std::string> warnings;
+        audit::sources::parse_apk_installed(data, "installed", warnings);
+    });
+}

@@ -1,0 +1,10 @@
+// Kernel modules: bounded decompression by magic (xz, zstd, gzip), then the ELF .modinfo section.
+#include "audit/sources/kmod.h"
+#include "fuzz.h"
+
+AUDIT_FUZZ_TARGET(kmod) {
+    audit::fuzz::expect_typed_errors([&] {
+        std::string bytes = audit::sources::module_bytes(data);
+        audit::sources::parse_modinfo(bytes);
+    });
+}

@@ -1,0 +1,446 @@
+// audit-kit: lay out, seal and image a removable-media kit; check a kit (and its evidence).
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "audit/error.h"
+#include "audit/evidence/bundle.h"
+#include "audit/evidence/kit_state.h"
+#include "audit/kit/kit_build.h"
+#include "audit/kit/kit_manifest.h"
+#include "audit/kit/lms_seal.h"
+#include "audit/manifest/manifest.h"
+#include "audit/trust/certificate.h"
+#include "audit/trust/manifest_signature.h"
+#include "audit/trust/state.h"
+#include "cli.h"
+
+namespace {
+
+using nlohmann::json;
+namespace stdfs = std::filesystem;
+using audit::UsageError;
+
+constexpr const char* kTool = "audit-kit";
+constexpr const char* kToolNames[] = {"audit-scan", "audit-verify", "audit-attest", "audit-keys",
+                                      "audit-kit"};
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError("cannot read " + path);
+    std::string data(4u << 20, '\0');
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    data.resize(static_cast<std::size_t>(in.gcount()));
+    return data;
+}
+
+std::uint64_t number(const audit::cli::Args& args, const std::string& name, std::uint64_t dflt) {
+    if (!args.has(name)) return dflt;
+    try {
+        std::size_t used = 0;
+        auto v = std::stoull(args.get(name), &used);
+        if (used != args.get(name).size()) throw std::invalid_argument("trailing");
+        return v;
+    } catch (const std::exception&) {
+        throw UsageError("--" + name + " needs a number");
+    }
+}
+
+std::optional<std::string> kit_state_path(const audit::cli::Args& args) {
+    std::string p = args.get("kit-state");
+    if (p == "none") return std::nullopt;
+    return p.empty() ? audit::kit::default_kit_state_path() : p;
+}
+
+audit::cli::Option kit_state_option() {
+    return {"kit-state", "FILE", "highest kit version seen per kit (rollback); \"none\": off"};
+}
+
+// ---- build ----------------------------------------------------------------------------------
+
+int build(int argc, char** argv) {
+    audit::cli::Args args(
+        argc, argv, "audit-kit build",
+        "--trust TRUST --key KIT.key --manifests DIR --out KITDIR [--collector KEY] [options]",
+        {{"trust", "FILE", "trust root (trust.json) to put on the kit"},
+         {"key", "FILE", "a key of the trust root's kit role (signs the kit manifest)"},
+         {"manifests", "DIR", "signed product manifests (NAME.toml + NAME.toml.dsse.json)"},
+         {"out", "DIR", "new directory for the kit layout"},
+         {"tools", "DIR", "where the static tools are (default: beside audit-kit)"},
+         {"collector", "FILE", "collector key to carry (with KEY.cert.json); sets the kit id"},
+         {"cert", "FILE", "the collector key's certificate (default: KEY .key -> .cert.json)"},
+         {"kit", "ID", "kit id (default: the collector certificate's)"},
+         {"kit-version", "N", "kit version (default: one above the highest seen, else 1)"},
+         {"days", "N", "validity in days (default 90)"},
+         {"expires", "TIME", "expiry as RFC 3339 UTC instead of --days"},
+         {"docs", "PATH", "file or directory of files for docs/ (repeatable)", true},
+         {"lms-key", "FILE", "also seal with this HSS/LMS key (audit-kit lms-keygen)"},
+         {"image", "FILE", "also write an image: NAME.iso (ISO 9660) or NAME.img (FAT)", true},
+         {"evidence-mib", "N", "free space for evidence in a FAT image (default 64)"},
+         {"label", "NAME", "volume label of images (default AUDITKIT)"},
+         audit::cli::state_option(),
+         kit_state_option(),
+         {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
+         {"json", "", "print one JSON document on stdout"}},
+        "Lays out a kit (bin/ tools, manifests/ with signatures, trust/, docs/, keys/, empty\n"
+        "evidence/) and writes KITDIR/kit.manifest.dsse.json: kit id, version, creation time,\n"
+        "expiry and every file's size and SHA-384, signed by the kit role (and HSS/LMS).");
+    if (!args.positional().empty())
+        throw UsageError("unexpected argument '" + args.positional().front() + "'");
+    const std::string out = args.required("out");
+    auto trust = audit::cli::load_trust(args, kTool, "", args.has("json"));
+
+    audit::kit::KitLayout layout;
+    layout.out_dir = out;
+    layout.trust_path = args.required("trust");
+    std::string tools_dir = args.get("tools");
+    if (tools_dir.empty()) tools_dir = stdfs::read_symlink("/proc/self/exe").parent_path().string();
+    for (const char* name : kToolNames) {
+        auto p = stdfs::path(tools_dir) / name;
+        if (stdfs::is_regular_file(p)) layout.tools.push_back(p.string());
+    }
+    if (std::none_of(layout.tools.begin(), layout.tools.end(),
+                     [](const std::string& t) { return t.ends_with("/audit-scan"); }))
+        throw UsageError("no audit-scan in " + tools_dir + " (give --tools DIR)");
+
+    // Only signed manifests go on a kit.
+    for (const auto& m : audit::manifest::load_manifests(args.required("manifests"))) {
+        audit::trust::verify_manifest(trust, m, false);
+        layout.manifests.push_back(m.path);
+        layout.manifests.push_back(m.path + std::string(audit::trust::kManifestSignatureSuffix));
+    }
+    for (const auto& d : args.all("docs")) {
+        if (stdfs::is_directory(d)) {
+            std::vector<std::string> files;
+            for (const auto& e : stdfs::directory_iterator(d))
+                if (e.is_regular_file()) files.push_back(e.path().string());
+            std::sort(files.begin(), files.end());
+            layout.docs.insert(layout.docs.end(), files.begin(), files.end());
+        } else {
+            layout.docs.push_back(d);
+        }
+    }
+    std::string kit_id = args.get("kit");
+    if (args.has("collector")) {
+        layout.collector_key = args.get("collector");
+        layout.collector_cert = args.get("cert");
+        if (layout.collector_cert.empty()) {
+            auto base = layout.collector_key;
+            if (base.ends_with(".key")) base.resize(base.size() - 4);
+            layout.collector_cert = base + ".cert.json";
+        }
+        auto cert = audit::trust::verify_certificate(trust, read_text(layout.collector_cert));
+        if (!kit_id.empty() && kit_id != cert.kit_id)
+            throw UsageError("the collector is certified for kit " + cert.kit_id + ", not " +
+                             kit_id);
+        kit_id = cert.kit_id;
+    }
+    if (kit_id.empty()) throw UsageError("give --kit ID or --collector KEY");
+    if (!audit::evidence::valid_kit_id(kit_id)) throw UsageError("invalid kit id '" + kit_id + "'");
+
+    const auto state = kit_state_path(args);
+    std::optional<std::uint64_t> seen;
+    if (state) seen = audit::kit::seen_kit_version(*state, trust.authority, kit_id);
+    audit::kit::KitManifest m;
+    m.kit_id = kit_id;
+    m.version = number(args, "kit-version", seen ? *seen + 1 : 1);
+    if (m.version == 0) throw UsageError("kit versions start at 1");
+    if (seen && m.version <= *seen)
+        throw UsageError("kit " + kit_id + " version " + std::to_string(*seen) +
+                         " exists already; versions only rise (give --kit-version " +
+                         std::to_string(*seen + 1) + " or more)");
+    m.created = audit::trust::utc_now();
+    m.expires =
+        args.has("expires")
+            ? args.get("expires")
+            : audit::trust::utc_in(static_cast<long long>(number(args, "days", 90)) * 86400);
+    if (!audit::trust::is_rfc3339_utc(m.expires) || m.expires <= m.created)
+        throw UsageError("--expires must be a future RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)");
+    if (m.expires > trust.expires)
+        throw UsageError("the kit would outlive its trust root (expires " + trust.expires + ")");
+    m.authority = trust.authority;
+    m.trust_version = trust.version;
+    m.trust_sha256 = trust.sha256;
+
+    auto key = audit::cli::load_key(args, args.required("key"));
+    std::optional<audit::kit::LmsSigner> lms;
+    if (args.has("lms-key")) {
+        lms.emplace(args.get("lms-key"));
+        m.lms = lms->public_key();
+    }
+    m.files = audit::kit::lay_out_kit(layout);
+    const std::string envelope =
+        audit::kit::sign_kit_manifest(m, trust, key, lms ? &*lms : nullptr);
+    audit::kit::write_kit_manifest(out, envelope);
+    audit::kit::fault_point("lms-sign", 5);
+
+    // Read back what was written, as a checker would.
+    audit::kit::KitVerifyOptions as_built;
+    as_built.now = m.created;  // a short-lived kit may expire while its images are made
+    auto sealed = audit::kit::load_kit(out, trust, as_built);
+    if (auto problems = audit::kit::compare_tree(out, sealed.manifest); !problems.empty())
+        throw audit::IoError("the kit in " + out + " does not match its manifest: " +
+                             problems.front().path + " " + problems.front().what);
+    std::vector<std::string> notes = audit::kit::check_kit_version(sealed, state);
+
+    const std::string label = args.get("label", "AUDITKIT");
+    json images = json::array();
+    for (const auto& img : args.all("image")) {
+        if (img.ends_with(".iso"))
+            audit::kit::make_iso_image(out, img, label);
+        else if (img.ends_with(".img"))
+            audit::kit::make_fat_image(out, img, label, number(args, "evidence-mib", 64));
+        else
+            throw UsageError("--image " + img + ": name it NAME.iso (ISO 9660) or NAME.img (FAT)");
+        images.push_back({{"path", img}, {"sha256", audit::evidence::file_sha256(img)}});
+    }
+    json result = {{"kit_dir", out},
+                   {"kit_id", m.kit_id},
+                   {"version", m.version},
+                   {"created", m.created},
+                   {"expires", m.expires},
+                   {"files", m.files.size()},
+                   {"kit_manifest_sha256", sealed.sha256},
+                   {"signers", sealed.signers},
+                   {"lms", lms ? json{{"keyid", lms->public_key().keyid},
+                                      {"index", lms->next_index() - 1},
+                                      {"remaining", lms->remaining()}}
+                               : json(nullptr)},
+                   {"images", images},
+                   {"notes", notes}};
+    if (args.has("json")) {
+        std::cout << result.dump(2) << "\n";
+    } else {
+        for (const auto& n : notes) std::cerr << kTool << ": " << n << "\n";
+        std::cout << "kit       " << m.kit_id << " version " << m.version << " in " << out << "\n"
+                  << "files     " << m.files.size() << "\n"
+                  << "expires   " << m.expires << "\n"
+                  << "manifest  sha256 " << sealed.sha256 << "\n";
+        if (lms)
+            std::cout << "seal      HSS/LMS " << lms->public_key().keyid.substr(0, 16) << " index "
+                      << lms->next_index() - 1 << " (" << lms->remaining() << " left)\n";
+        for (const auto& i : images)
+            std::cout << "image     " << i["path"].get<std::string>() << " sha256 "
+                      << i["sha256"].get<std::string>() << "\n";
+    }
+    return 0;
+}
+
+// ---- check ----------------------------------------------------------------------------------
+
+struct EvidenceEntry {
+    std::string file;
+    std::string sha256;
+    std::string kit_id;
+    std::uint64_t sequence = 0;
+    std::string previous;
+    std::string kit_manifest_sha256;
+    std::string self_check = "none";
+    std::string error;
+};
+
+int check(int argc, char** argv) {
+    audit::cli::Args args(
+        argc, argv, "audit-kit check", "[--trust TRUST] [--lms-pub FILE] KITDIR",
+        {{"trust", "FILE",
+          "the inspector's trust root (default: the kit's own, which proves far less)"},
+         {"lms-pub", "FILE", "require an HSS/LMS seal by this public key (KEY.pub.json)"},
+         audit::cli::state_option(),
+         kit_state_option(),
+         {"json", "", "print one JSON document on stdout"}},
+        "Verifies a kit directory (extracted or mounted image): the kit manifest's signatures,\n"
+        "expiry and version (rollback), every file's size and SHA-384, no unlisted files; then\n"
+        "every evidence bundle in KITDIR/evidence and the kit's hash chain. Exit 3 when anything\n"
+        "does not verify, 1 when a bundle was made by a kit that failed its self-check.");
+    if (args.positional().size() != 1) throw UsageError("give one kit directory (see --help)");
+    const std::string dir = args.positional().front();
+    if (!stdfs::is_directory(dir)) throw UsageError(dir + " is not a directory");
+    const bool own_trust = !args.has("trust");
+    args.set_default("trust", dir + "/" + std::string(audit::kit::kTrustFile));
+    auto trust = audit::cli::load_trust(args, kTool, "", args.has("json"));
+
+    audit::kit::KitVerifyOptions vopt;
+    if (args.has("lms-pub"))
+        vopt.required_lms = audit::kit::LmsPublicKey::from_json(read_text(args.get("lms-pub")));
+    std::vector<std::string> problems, notes;
+    if (own_trust)
+        notes.push_back(
+            "checked against the kit's own trust root: compare its fingerprints "
+            "(audit-keys show) or give --trust");
+    std::optional<audit::kit::SealedKit> kit;
+    try {
+        kit = audit::kit::load_kit(dir, trust, vopt);
+        for (auto& n : audit::kit::check_kit_version(*kit, kit_state_path(args)))
+            notes.push_back(n);
+    } catch (const audit::VerifyError& e) {
+        problems.push_back(e.what());
+    }
+    json tree = json::array();
+    if (kit)
+        for (const auto& p : audit::kit::compare_tree(dir, kit->manifest)) {
+            tree.push_back({{"path", p.path}, {"problem", p.what}});
+            problems.push_back(p.path + ": " + p.what);
+        }
+
+    // Evidence on the kit and its chain.
+    std::vector<EvidenceEntry> evidence;
+    const auto ev_dir = stdfs::path(dir) / std::string(audit::kit::kEvidenceDir);
+    std::vector<std::string> names;
+    if (stdfs::is_directory(ev_dir))
+        for (const auto& e : stdfs::directory_iterator(ev_dir)) {
+            const auto n = e.path().filename().string();
+            if (n.ends_with(audit::evidence::kBundleSuffix) && n.front() != '.')
+                names.push_back(n);
+            else if (n.find(".tmp-") != std::string::npos)
+                notes.push_back("evidence/" + n + ": an unfinished temporary file (not a bundle)");
+        }
+    std::sort(names.begin(), names.end());
+    bool unverified_kit = false;
+    for (const auto& n : names) {
+        EvidenceEntry ent;
+        ent.file = n;
+        try {
+            auto b = audit::evidence::read_bundle((ev_dir / n).string(), trust, false);
+            const auto& k = b.predicate().at("kit");
+            ent.sha256 = b.sha256;
+            ent.kit_id = k.value("id", "");
+            ent.sequence = k.value("sequence", std::uint64_t{0});
+            ent.previous =
+                k.contains("previous_bundle_sha256") && k["previous_bundle_sha256"].is_string()
+                    ? k["previous_bundle_sha256"].get<std::string>()
+                    : "";
+            ent.kit_manifest_sha256 =
+                k.contains("kit_manifest_sha256") && k["kit_manifest_sha256"].is_string()
+                    ? k["kit_manifest_sha256"].get<std::string>()
+                    : "";
+            if (k.contains("self_check") && k["self_check"].is_object())
+                ent.self_check = k["self_check"].value("status", "none");
+            if (ent.self_check == "unverified") unverified_kit = true;
+        } catch (const audit::Error& e) {
+            ent.error = e.what();
+            problems.push_back("evidence/" + n + ": " + e.what());
+        }
+        evidence.push_back(std::move(ent));
+    }
+    // The chain per kit id: sequences 1..N without gaps or forks, each naming its predecessor.
+    std::map<std::string, std::map<std::uint64_t, const EvidenceEntry*>> chains;
+    for (const auto& e : evidence) {
+        if (!e.error.empty()) continue;
+        auto [it, fresh] = chains[e.kit_id].emplace(e.sequence, &e);
+        if (!fresh)
+            problems.push_back("chain of kit " + e.kit_id + ": two bundles with sequence " +
+                               std::to_string(e.sequence) + " (fork)");
+    }
+    json chain_json = json::object();
+    for (const auto& [id, chain] : chains) {
+        std::uint64_t expect = 1;
+        std::string prev;
+        bool ok = true;
+        for (const auto& [seq, e] : chain) {
+            if (seq != expect) {
+                problems.push_back("chain of kit " + id + ": sequence " + std::to_string(expect) +
+                                   (seq - expect > 1 ? "-" + std::to_string(seq - 1) : "") +
+                                   " missing (a deleted bundle?)");
+                ok = false;
+            } else if (e->previous != prev) {
+                problems.push_back("chain of kit " + id + ": bundle " + std::to_string(seq) +
+                                   " does not name its predecessor's digest (broken chain)");
+                ok = false;
+            }
+            expect = seq + 1;
+            prev = e->sha256;
+        }
+        chain_json[id] = {{"bundles", chain.size()}, {"last_sequence", expect - 1}, {"intact", ok}};
+        if (kit && id != kit->manifest.kit_id)
+            notes.push_back("evidence of another kit (" + id + ") is on this kit");
+    }
+    json ev_json = json::array();
+    for (const auto& e : evidence)
+        ev_json.push_back({{"file", e.file},
+                           {"sha256", e.sha256},
+                           {"kit", e.kit_id},
+                           {"sequence", e.sequence},
+                           {"kit_manifest_sha256", e.kit_manifest_sha256},
+                           {"self_check", e.self_check},
+                           {"verified", e.error.empty()},
+                           {"error", e.error}});
+    const int code = !problems.empty() ? 3 : unverified_kit ? 1 : 0;
+    json result = {{"kit_dir", dir},
+                   {"status", code == 0 ? "verified" : code == 1 ? "attention" : "failed"},
+                   {"problems", problems},
+                   {"notes", notes},
+                   {"tree", tree},
+                   {"evidence", ev_json},
+                   {"chains", chain_json}};
+    if (kit)
+        result["kit"] = {{"kit_id", kit->manifest.kit_id},
+                         {"version", kit->manifest.version},
+                         {"created", kit->manifest.created},
+                         {"expires", kit->manifest.expires},
+                         {"files", kit->manifest.files.size()},
+                         {"kit_manifest_sha256", kit->sha256},
+                         {"signers", kit->signers},
+                         {"lms_sealed", kit->lms_sealed}};
+    if (args.has("json")) {
+        std::cout << result.dump(2) << "\n";
+    } else {
+        for (const auto& n : notes) std::cerr << kTool << ": " << n << "\n";
+        if (kit)
+            std::cout << "kit       " << kit->manifest.kit_id << " version "
+                      << kit->manifest.version << ", expires " << kit->manifest.expires << ", "
+                      << kit->manifest.files.size() << " files"
+                      << (kit->lms_sealed ? ", HSS/LMS sealed" : "") << "\n";
+        for (const auto& e : evidence)
+            std::cout << "evidence  " << e.file << ": "
+                      << (e.error.empty()
+                              ? "verified, sequence " + std::to_string(e.sequence) +
+                                    (e.self_check == "unverified" ? ", KIT UNVERIFIED" : "")
+                              : "FAILED")
+                      << "\n";
+        for (const auto& p : problems) std::cout << "PROBLEM   " << p << "\n";
+        std::cout << (code == 0   ? "kit verified\n"
+                      : code == 1 ? "kit verified; some bundles were made by an unverified kit\n"
+                                  : "KIT FAILED VERIFICATION\n");
+    }
+    return code;
+}
+
+// ---- lms-keygen -----------------------------------------------------------------------------
+
+int lms_keygen(int argc, char** argv) {
+    audit::cli::Args args(
+        argc, argv, "audit-kit lms-keygen", "--out FILE [--params P]",
+        {{"out", "FILE", "new HSS/LMS private key file (FILE.pub.json: its public key)"},
+         {"params", "P",
+          "Botan HSS/LMS parameters, one level (default SHA-256,HW(10,4): 1024 seals)"},
+         {"json", "", "print one JSON document on stdout"}},
+        "Creates a stateful hash-based seal key. Each seal uses one index; the key file is\n"
+        "advanced and fsynced before a signature is made, so never restore it from a backup.");
+    const auto pub = audit::kit::lms_generate(
+        args.required("out"), args.get("params", std::string(audit::kit::kDefaultLmsParams)));
+    if (args.has("json"))
+        std::cout << json{{"keyid", pub.keyid}, {"params", pub.params}}.dump(2) << "\n";
+    else
+        std::cout << "HSS/LMS key " << pub.keyid << " (" << pub.params << ")\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return audit::cli::run(kTool, [&] {
+        const std::string cmd = argc > 1 ? argv[1] : "";
+        if (cmd == "build") return build(argc - 1, argv + 1);
+        if (cmd == "check") return check(argc - 1, argv + 1);
+        if (cmd == "lms-keygen") return lms_keygen(argc - 1, argv + 1);
+        audit::cli::Args args(argc, argv, kTool,
+                              "build|check|lms-keygen [options] (see COMMAND --help)", {},
+                              "build       lay out and seal a kit (and images)\n"
+                              "check       verify a kit and the evidence on it\n"
+                              "lms-keygen  create an HSS/LMS seal key");
+        throw UsageError(cmd.empty() ? "give a command: build, check or lms-keygen"
+                                     : "unknown command '" + cmd + "'");
+    });
+}
