@@ -74,12 +74,13 @@ truncate -s 5G "$K/big-sparse.img"
 step "files rewritten, growing and vanishing while the scan runs"
 head -c $((48 << 20)) /dev/zero >"$K/rewritten.bin"
 : >"$K/growing.log"
+mkdir "$K/churn"
 python3 - "$K" <<'PY' &
 import os, sys, time
 d = sys.argv[1]
 f = os.open(os.path.join(d, "rewritten.bin"), os.O_WRONLY)
 g = os.open(os.path.join(d, "growing.log"), os.O_WRONLY | os.O_APPEND)
-v = os.path.join(d, "vanishing")
+v = os.path.join(d, "churn", "vanishing")  # own directory: snapshot() prunes it unread
 chunk = b"y" * 65536
 end = time.time() + 600
 i = 0
@@ -109,8 +110,8 @@ chown nobody "$T/out-dir"
 # The root (less what the writer changes: its three files and their directory's times) and
 # everything else in the test directory (less --out and the scan's own stdout/stderr).
 snapshot() {
-    (cd "$R" && find . -path ./opt/kaspersky/deep -prune -o \
-        \( -name rewritten.bin -o -name growing.log -o -name vanishing \) -prune -o \
+    (cd "$R" && find . -path ./opt/kaspersky/deep -prune -o -path ./opt/kaspersky/churn -prune -o \
+        \( -name rewritten.bin -o -name growing.log \) -prune -o \
         -path ./opt/kaspersky -printf '%p %y %m\n' -o \
         -printf '%p %y %s %m %T@ %C@ %l\n' | LC_ALL=C sort)
     (cd "$T" && find . -mindepth 1 -path ./out-dir -prune -o -path ./root -prune -o -path ./state -prune -o \
