@@ -226,6 +226,32 @@ TEST_CASE("tampered bundles are refused with a precise reason", "[bundle]") {
         auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"), p, key, 0);
         CHECK(rejection(c.path, trust).find("certified for kit 'kit-test'") != std::string::npos);
     }
+    SECTION("signed but malformed predicate: a field consumers index has the wrong type") {
+        int n = 0;
+        for (auto [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+                 {"/kit/sequence", "7"},
+                 {"/kit/sequence", -1},
+                 {"/host", "h"},
+                 {"/host/ids", nlohmann::json::array()},
+                 {"/findings/present", {1, 2}},
+                 {"/bundle_id", 5}}) {
+            auto p = auth.predicate();
+            p[nlohmann::json::json_pointer(field)] = value;
+            const std::string name = "m" + std::to_string(++n) + ".evidence.tar.zst";
+            auto c = write_bundle(dir.path, name, contents("c"), p, key, 0);
+            INFO(field << " = " << value.dump());
+            CHECK(rejection(c.path, trust).find("statement predicate field") != std::string::npos);
+        }
+        auto q = auth.predicate();  // the certificate check reads the scan times first
+        q["scan"]["finished"] = nullptr;
+        auto s = write_bundle(dir.path, "s.evidence.tar.zst", contents("c"), q, key, 0);
+        CHECK(rejection(s.path, trust).find("lacks its scan times") != std::string::npos);
+        auto p = auth.predicate();
+        p.erase("findings");
+        auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"), p, key, 0);
+        CHECK(rejection(c.path, trust).find("findings is missing or not an object") !=
+              std::string::npos);
+    }
     SECTION("revoked collector key") {
         trust.revoked.push_back(key.identity().keyid);
         CHECK(rejection(a.path, trust)

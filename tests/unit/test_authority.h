@@ -51,9 +51,19 @@ struct TestAuthority {
     nlohmann::json predicate(nlohmann::json extra = nlohmann::json::object(),
                              const std::string* cert = nullptr) const {
         nlohmann::json p = std::move(extra);
+        // Whatever the test does not set gets a well-formed default (read_bundle checks types).
+        if (!p.contains("bundle_id")) p["bundle_id"] = "test-bundle";
         if (!p.contains("kit")) p["kit"] = {{"id", kit_id}, {"sequence", 1}};
+        if (p["kit"].is_object() && !p["kit"].contains("previous_bundle_sha256"))
+            p["kit"]["previous_bundle_sha256"] = nullptr;
+        if (!p.contains("host"))
+            p["host"] = {{"hostname", "test-host"}, {"ids", {{"machine_id", "0123456789abcdef"}}}};
         if (!p.contains("scan"))
             p["scan"] = {{"started", "2026-01-01T00:00:00Z"}, {"finished", "2026-01-01T00:01:00Z"}};
+        if (!p.contains("findings"))
+            p["findings"] = {{"present", nlohmann::json::array()},
+                             {"residue", nlohmann::json::array()},
+                             {"leads", nlohmann::json::array()}};
         p["collector"] = {{"keyid", collector.identity().keyid},
                           {"certificate", nlohmann::json::parse(cert ? *cert : certificate)}};
         return p;
