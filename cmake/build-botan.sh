@@ -15,7 +15,9 @@ modules=(
     pem pbes2 pbkdf2 argon2 aes aes_ni aes_vperm gcm cbc
     x509 emsa_pkcs1 rsa sha1
 )
-stamp="$work/prefix/.stamp-$version-$(echo "${modules[*]}" | sha256sum | cut -c1-16)"
+# Sections per function: the static tools link with --gc-sections and keep only what they use.
+cxxflags="-ffunction-sections -fdata-sections"
+stamp="$work/prefix/.stamp-$version-$(echo "${modules[*]} $cxxflags" | sha256sum | cut -c1-16)"
 [[ -f "$stamp" ]] && exit 0
 
 mkdir -p "$work"
@@ -26,7 +28,7 @@ cd "$work/src"
 echo "configuring Botan $version (minimized: ${#modules[@]} modules)"
 python3 configure.py --minimized-build --enable-modules="$(IFS=,; echo "${modules[*]}")" \
     --disable-shared-library --amalgamation --without-documentation --build-targets=static \
-    --prefix="$work/prefix" --cc=gcc >configure.log 2>&1 || { tail -20 configure.log >&2; exit 1; }
+    --prefix="$work/prefix" --cc=gcc --extra-cxxflags="$cxxflags" >configure.log 2>&1 || { tail -20 configure.log >&2; exit 1; }
 echo "building Botan $version (about a minute)"
 make -j"$(nproc)" libs >build.log 2>&1 || { tail -20 build.log >&2; exit 1; }
 make install >install.log 2>&1 || { tail -20 install.log >&2; exit 1; }

@@ -72,21 +72,33 @@ truncate -s 50G "$R/var/huge-sparse.img"
 truncate -s 5G "$K/big-sparse.img"
 
 step "files rewritten, growing and vanishing while the scan runs"
-head -c $((48 << 20)) /dev/zero >"$K/rewritten.bin"
+head -c $((128 << 20)) /dev/zero >"$K/rewritten.bin"
 : >"$K/growing.log"
 mkdir "$K/churn"
+# Two writers: one does nothing but rewrite bytes of rewritten.bin (so that it changes during any
+# read of it, even when the machine is busy), the other grows growing.log and makes a file
+# appear and vanish.
 python3 - "$K" <<'PY' &
 import os, sys, time
 d = sys.argv[1]
 f = os.open(os.path.join(d, "rewritten.bin"), os.O_WRONLY)
+end = time.time() + 600
+i = 0
+while time.time() < end:
+    os.pwrite(f, bytes([i & 0xff]), (i * 4099) % (128 << 20))
+    i += 1
+    time.sleep(0.0005)  # hashing 128 MiB takes 50 ms or more: a hundred rewrites at least
+PY
+rewriter=$!
+python3 - "$K" <<'PY' &
+import os, sys, time
+d = sys.argv[1]
 g = os.open(os.path.join(d, "growing.log"), os.O_WRONLY | os.O_APPEND)
 v = os.path.join(d, "churn", "vanishing")  # own directory: snapshot() prunes it unread
 chunk = b"y" * 65536
 end = time.time() + 600
-i = 0
-while time.time() < end and os.path.exists(os.path.join(d, "rewritten.bin")):
-    os.pwrite(f, bytes([i & 0xff]), (i * 4099) % (48 << 20))
-    if os.fstat(g).st_size < (1 << 30):
+while time.time() < end:
+    if os.fstat(g).st_size < (256 << 20):
         os.write(g, chunk)
     try:
         with open(v, "wb") as h:
@@ -94,10 +106,10 @@ while time.time() < end and os.path.exists(os.path.join(d, "rewritten.bin")):
         os.unlink(v)
     except OSError:
         pass
-    i += 1
+    time.sleep(0.001)
 PY
 writer=$!
-trap 'kill $writer 2>/dev/null || true; rm -rf "$T"' EXIT
+trap 'kill $rewriter $writer 2>/dev/null || true; rm -rf "$T"' EXIT
 sleep 0.5
 
 # Everything the scanner (nobody) needs: the authority, the root (but the 000 entries), --out.
@@ -209,5 +221,5 @@ if not s["landlock"]:
     assert s.get("reason"), s
 print("sandbox:", s)
 PY
-kill "$writer" 2>/dev/null || true
+kill "$rewriter" "$writer" 2>/dev/null || true
 echo "hostile filesystem: ok"

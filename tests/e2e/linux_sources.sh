@@ -129,7 +129,9 @@ rm "$R/etc/systemd/system/multi-user.target.wants/kesl.service"
 step "an unreadable pacman database: source failed with the reason, coverage insufficient"
 mv "$R/var/lib/pacman/local" "$T/local.saved"
 mkfifo "$R/var/lib/pacman/local"
-scan "$R" >"$T/out" 2>"$T/err" || true
+rc=0
+scan "$R" >"$T/out" 2>"$T/err" || rc=$?
+[[ $rc -eq 1 ]] || fail "scan with a failed pacman source exited $rc, not 1 (coverage insufficient)"
 b=$(json_get "$T/out" "d['bundle']")
 tar --zstd -xOf "$b" coverage.json >"$T/coverage2.json"
 [[ $(json_get "$T/coverage2.json" "[s['status'] for s in d['sources'] if s['name']=='pacman'][0]") == failed ]] || fail "pacman not failed"

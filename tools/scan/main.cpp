@@ -1,4 +1,5 @@
 // audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -206,6 +207,12 @@ int main(int argc, char** argv) {
         if (::mkdir(opt.out_dir.c_str(), 0755) != 0 && errno != EEXIST)
             throw audit::IoError("cannot create output directory " + opt.out_dir + ": " +
                                  std::strerror(errno));
+        // The walk holds one descriptor per directory level (down to --max-depth 4096): take
+        // the whole hard limit rather than the 1024 soft default, or deep trees hit EMFILE.
+        if (struct rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            (void)::setrlimit(RLIMIT_NOFILE, &rl);
+        }
         opt.confinement = audit::fs::confine(opt.root, opt.out_dir).to_json();
         if (audit::cli::stderr_is_tty() && !args.has("json"))
             opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };

@@ -149,8 +149,14 @@ const char* to_string(HashScope s) {
 }
 
 bool ScanResult::attention() const {
-    return std::any_of(findings.begin(), findings.end(),
-                       [](const match::Finding& f) { return f.proves_presence(); });
+    if (std::any_of(findings.begin(), findings.end(),
+                    [](const match::Finding& f) { return f.proves_presence(); }))
+        return true;
+    // A scan that could not examine what a product needs cannot show its absence.
+    if (auto it = coverage.find("products"); it != coverage.end() && it->is_array())
+        for (const auto& p : *it)
+            if (p.is_object() && p.value("sufficient", true) == false) return true;
+    return false;
 }
 
 ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,

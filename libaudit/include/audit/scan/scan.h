@@ -65,7 +65,9 @@ struct ScanResult {
     nlohmann::json coverage;
     nlohmann::json summary;  // what the tool prints: products present, residue, leads, coverage
 
-    bool attention() const;  // a product present (definitive/strong, not residue)
+    // A product present (definitive/strong, not residue), or a product whose coverage is
+    // insufficient (a source it needs failed, a walk root could not be read): exit 1.
+    bool attention() const;
 };
 
 // Never writes under options.root; writes only the bundle and the kit state in out_dir.
