@@ -78,7 +78,7 @@ mkdir "$K/churn"
 # Two writers: one does nothing but rewrite bytes of rewritten.bin (so that it changes during any
 # read of it, even when the machine is busy), the other grows growing.log and makes a file
 # appear and vanish.
-python3 - "$K" <<'PY' &
+python3 - "$K" "$T/rewriter.started" <<'PY' &
 import os, sys, time
 d = sys.argv[1]
 f = os.open(os.path.join(d, "rewritten.bin"), os.O_WRONLY)
@@ -86,11 +86,13 @@ end = time.time() + 600
 i = 0
 while time.time() < end:
     os.pwrite(f, bytes([i & 0xff]), (i * 4099) % (128 << 20))
+    if i == 0:
+        open(sys.argv[2], "w").close()  # started: the scan may begin
     i += 1
     time.sleep(0.0005)  # hashing 128 MiB takes 50 ms or more: a hundred rewrites at least
 PY
 rewriter=$!
-python3 - "$K" <<'PY' &
+python3 - "$K" "$T/writer.started" <<'PY' &
 import os, sys, time
 d = sys.argv[1]
 g = os.open(os.path.join(d, "growing.log"), os.O_WRONLY | os.O_APPEND)
@@ -100,6 +102,8 @@ end = time.time() + 600
 while time.time() < end:
     if os.fstat(g).st_size < (256 << 20):
         os.write(g, chunk)
+    if not os.path.exists(sys.argv[2]):
+        open(sys.argv[2], "w").close()  # started: the scan may begin
     try:
         with open(v, "wb") as h:
             h.write(b"now you see me")
@@ -110,7 +114,13 @@ while time.time() < end:
 PY
 writer=$!
 trap 'kill $rewriter $writer 2>/dev/null || true; rm -rf "$T"' EXIT
-sleep 0.5
+# On a busy machine the writers can take seconds to start: the scan must not begin before they
+# have (it would hash the files unchanged, and rightly not call them unstable).
+for ((i = 0; i < 600; i++)); do
+    [[ -e $T/rewriter.started && -e $T/writer.started ]] && break
+    sleep 0.1
+done
+[[ -e $T/rewriter.started && -e $T/writer.started ]] || fail "the writers did not start within 60 s"
 
 # Everything the scanner (nobody) needs: the authority, the root (but the 000 entries), --out.
 chmod 755 "$T"
