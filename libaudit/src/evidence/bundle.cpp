@@ -15,6 +15,7 @@
 #include <set>
 
 #include "audit/error.h"
+#include "audit/file_lock.h"
 #include "audit/trust/certificate.h"
 
 // libarchive's pax writer reports unsupported entry types through a helper that lives in the
@@ -136,20 +137,6 @@ struct Digests {
                 Botan::hex_encode(sha384->final(), false)};
     }
 };
-
-bool safe_entry_name(std::string_view name) {
-    if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos)
-        return false;
-    std::size_t start = 0;
-    while (start <= name.size()) {
-        auto end = name.find('/', start);
-        if (end == std::string_view::npos) end = name.size();
-        auto seg = name.substr(start, end - start);
-        if (seg.empty() || seg == "." || seg == "..") return false;
-        start = end + 1;
-    }
-    return true;
-}
 
 }  // namespace
 
@@ -400,7 +387,8 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     auto check_entry = [&](archive_entry* e) -> std::string {
         const char* p = archive_entry_pathname(e);
         std::string name = p ? p : "";
-        if (!safe_entry_name(name)) throw VerifyError("unsafe entry path '" + name + "' in bundle");
+        if (!safe_relative_path(name))
+            throw VerifyError("unsafe entry path '" + name + "' in bundle");
         if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
             archive_entry_symlink(e))
             throw VerifyError("entry " + name + " is not a regular file (links are refused)");

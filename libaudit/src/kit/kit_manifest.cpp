@@ -17,6 +17,7 @@
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/kit_state.h"
+#include "audit/file_lock.h"
 #include "audit/trust/state.h"
 
 namespace audit::kit {
@@ -51,44 +52,6 @@ bool is_hex(const std::string& s, std::size_t len) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
            });
 }
-
-bool safe_relative(const std::string& p) {
-    if (p.empty() || p.front() == '/' || p.find('\\') != std::string::npos ||
-        p.find('\0') != std::string::npos)
-        return false;
-    std::size_t start = 0;
-    while (start <= p.size()) {
-        auto end = p.find('/', start);
-        if (end == std::string::npos) end = p.size();
-        auto seg = p.substr(start, end - start);
-        if (seg.empty() || seg == "." || seg == "..") return false;
-        start = end + 1;
-    }
-    return true;
-}
-
-// Serializes readers and writers of the kit state file.
-class FileLock {
-  public:
-    explicit FileLock(const std::string& path) {
-        std::error_code ec;
-        const auto dir = stdfs::path(path).parent_path();
-        if (!dir.empty()) stdfs::create_directories(dir, ec);
-        const std::string lock = path + ".lock";
-        fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd_ < 0) throw IoError("cannot open " + lock + ": " + std::strerror(errno));
-        if (::flock(fd_, LOCK_EX) != 0) {
-            ::close(fd_);
-            throw IoError("cannot lock " + lock);
-        }
-    }
-    ~FileLock() { ::close(fd_); }
-    FileLock(const FileLock&) = delete;
-    FileLock& operator=(const FileLock&) = delete;
-
-  private:
-    int fd_ = -1;
-};
 
 }  // namespace
 
@@ -139,7 +102,7 @@ KitManifest KitManifest::from_payload_json(const json& j) {
         for (const auto& f : files) {
             KitFile k{f.at("path").get<std::string>(), f.at("size").get<std::uint64_t>(),
                       f.at("sha384").get<std::string>()};
-            if (!safe_relative(k.path) || excluded(k.path))
+            if (!safe_relative_path(k.path) || excluded(k.path))
                 throw VerifyError("kit manifest lists an unsafe path '" + k.path + "'");
             if (!is_hex(k.sha384, 96))
                 throw VerifyError("kit manifest: " + k.path + " has no SHA-384 digest");
@@ -334,7 +297,7 @@ std::vector<std::string> check_kit_version(const SealedKit& kit,
                                            const std::optional<std::string>& state_path) {
     if (!state_path) return {"no kit state: kit rollback protection is off"};
     const auto& m = kit.manifest;
-    FileLock lock(*state_path);
+    audit::FileLock lock(*state_path);
     json state = {{"_type", kStateType}, {"kits", json::object()}};
     std::error_code ec;
     if (stdfs::exists(*state_path, ec)) {

@@ -12,6 +12,7 @@
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/file_lock.h"
 #include "audit/input_file.h"
 
 namespace audit::trust {
@@ -29,31 +30,6 @@ std::optional<std::string> read_small(const std::string& path) {
     if (data->size() > kMaxFile) throw VerifyError(path + ": file is too large");
     return data;
 }
-
-// Serializes readers and writers of one state file, so that two tools started at once can
-// never lower the pinned version (read v1, other writes v3, write v2).
-class StateLock {
-  public:
-    explicit StateLock(const std::string& state_path) {
-        std::error_code ec;
-        const auto dir = stdfs::path(state_path).parent_path();
-        if (!dir.empty()) stdfs::create_directories(dir, ec);
-        if (ec) throw IoError("cannot create " + dir.string() + ": " + ec.message());
-        const std::string lock = state_path + ".lock";
-        fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd_ < 0) throw IoError("cannot open " + lock);
-        if (::flock(fd_, LOCK_EX) != 0) {
-            ::close(fd_);
-            throw IoError("cannot lock " + lock);
-        }
-    }
-    ~StateLock() { ::close(fd_); }
-    StateLock(const StateLock&) = delete;
-    StateLock& operator=(const StateLock&) = delete;
-
-  private:
-    int fd_ = -1;
-};
 
 }  // namespace
 
@@ -87,7 +63,9 @@ TrustedLoad load_trusted(const std::string& trust_path,
         throw VerifyError(trust_path + ": " + e.what());
     }
 
-    std::optional<StateLock> lock;
+    // Serializes readers and writers of one state file, so that two tools started at once can
+    // never lower the pinned version (read v1, other writes v3, write v2).
+    std::optional<FileLock> lock;
     if (state_path) lock.emplace(*state_path);
     nlohmann::json state = {{"_type", kStateType}, {"authorities", nlohmann::json::object()}};
     std::optional<std::string> state_text;
