@@ -16,6 +16,7 @@
 
 #include "audit/error.h"
 #include "audit/file_lock.h"
+#include "audit/fs/walker.h"
 #include "audit/trust/certificate.h"
 
 // libarchive's pax writer reports unsupported entry types through a helper that lives in the
@@ -428,6 +429,7 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
         !b.statement["predicate"].is_object())
         throw VerifyError("statement is not an evidence statement v1");
     b.signers = trust::verify_bundle_signer(trust, b.envelope, b.statement["predicate"]);
+    b.statement_sha256 = fs::sha256_hex(b.envelope.payload);
     // Signed is not well-formed: a stolen collector key can sign anything. Every field the
     // verifier, attest and the ledger read must have its type before any of them looks.
     check_predicate_shape(b.statement["predicate"]);

@@ -19,6 +19,7 @@ namespace audit::evidence {
 inline constexpr std::string_view kStatementType = "https://in-toto.io/Statement/v1";
 inline constexpr std::string_view kPayloadType = "application/vnd.in-toto+json";
 inline constexpr std::string_view kEvidencePredicate = "urn:audit-toolkit:evidence-bundle:v1";
+inline constexpr std::string_view kEvidencePredicateV2 = "urn:audit-toolkit:evidence-bundle:v2";
 inline constexpr std::string_view kStatementEntry = "statement.dsse.json";
 inline constexpr std::string_view kBundleSuffix = ".evidence.tar.zst";
 
@@ -55,7 +56,9 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
 
 struct Bundle {
     std::string path;
-    std::string sha256;  // of the bundle file
+    std::string sha256;            // of the bundle file
+    std::string statement_sha256;  // of the DSSE payload bytes: the bundle's identity
+    int format = 1;                // predicate v1 or v2
     crypto::Envelope envelope;
     nlohmann::json statement;
     std::vector<std::string> signers;          // collector keyids that signed
