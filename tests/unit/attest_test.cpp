@@ -48,7 +48,7 @@ audit::attest::HostProductStatus only(const std::vector<audit::attest::HostProdu
 TEST_CASE("present then clean is removed, with both bundles as evidence", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", true);
     auto b = bundle("m1", "k", 2, a.sha256, "2026-02-01T00:00:00Z", false);
-    auto r = audit::attest::merge({b, a});  // order of input does not matter
+    auto r = audit::attest::merge({b, a}, {}, {});  // order of input does not matter
     const auto& st = only(r);
     CHECK(st.status == Status::removed);
     CHECK(st.reasons.empty());
@@ -59,14 +59,14 @@ TEST_CASE("present then clean is removed, with both bundles as evidence", "[atte
 
 TEST_CASE("never found is absent; found last is present", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", false);
-    CHECK(only(audit::attest::merge({a})).status == Status::absent);
+    CHECK(only(audit::attest::merge({a}, {}, {})).status == Status::absent);
     auto b = bundle("m1", "k", 2, a.sha256, "2026-02-01T00:00:00Z", true);
-    CHECK(only(audit::attest::merge({a, b})).status == Status::present);
+    CHECK(only(audit::attest::merge({a, b}, {}, {})).status == Status::present);
 }
 
 TEST_CASE("insufficient coverage is inconclusive, never absent", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", false, false);
-    const auto& st = only(audit::attest::merge({a}));
+    const auto& st = only(audit::attest::merge({a}, {}, {}));
     CHECK(st.status == Status::inconclusive);
     REQUIRE_FALSE(st.reasons.empty());
     CHECK(st.reasons[0].rfind("coverage_gap", 0) == 0);
@@ -75,7 +75,7 @@ TEST_CASE("insufficient coverage is inconclusive, never absent", "[attest]") {
 TEST_CASE("a missing bundle in the kit chain makes removal inconclusive", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", true);
     auto c = bundle("m1", "k", 3, "some-other", "2026-03-01T00:00:00Z", false);
-    const auto& st = only(audit::attest::merge({a, c}));
+    const auto& st = only(audit::attest::merge({a, c}, {}, {}));
     CHECK(st.status == Status::inconclusive);
     bool gap = false;
     for (const auto& r : st.reasons) gap = gap || r.find("chain_gap") != std::string::npos;
@@ -85,13 +85,13 @@ TEST_CASE("a missing bundle in the kit chain makes removal inconclusive", "[atte
 TEST_CASE("a forked chain and a broken link are reported", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", true);
     auto b = bundle("m1", "k", 2, "not-a", "2026-02-01T00:00:00Z", false);
-    auto st = only(audit::attest::merge({a, b}));
+    auto st = only(audit::attest::merge({a, b}, {}, {}));
     CHECK(st.status == Status::inconclusive);
     CHECK(st.reasons.at(0).find("chain_broken") != std::string::npos);
 
     auto b2 = bundle("m2", "k", 2, a.sha256, "2026-02-02T00:00:00Z", false);
     auto b3 = bundle("m1", "k", 2, a.sha256, "2026-02-01T00:00:00Z", false);
-    auto all = audit::attest::merge({a, b2, b3});
+    auto all = audit::attest::merge({a, b2, b3}, {}, {});
     for (const auto& s : all) {
         bool fork = false;
         for (const auto& r : s.reasons) fork = fork || r.find("chain_fork") != std::string::npos;
@@ -102,7 +102,7 @@ TEST_CASE("a forked chain and a broken link are reported", "[attest]") {
 TEST_CASE("host clocks that contradict the kit sequence are flagged", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-03-01T00:00:00Z", true);
     auto b = bundle("m1", "k", 2, a.sha256, "2026-01-01T00:00:00Z", false);
-    const auto& st = only(audit::attest::merge({a, b}));
+    const auto& st = only(audit::attest::merge({a, b}, {}, {}));
     CHECK(st.status != Status::removed);
     bool disorder = false;
     for (const auto& r : st.reasons) disorder = disorder || r.rfind("clock_disorder", 0) == 0;
@@ -112,7 +112,7 @@ TEST_CASE("host clocks that contradict the kit sequence are flagged", "[attest]"
 TEST_CASE("a downgraded manifest between the scans blocks removal", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", true, true, "2.10");
     auto b = bundle("m1", "k", 2, a.sha256, "2026-02-01T00:00:00Z", false, true, "2.9");
-    const auto& st = only(audit::attest::merge({a, b}));
+    const auto& st = only(audit::attest::merge({a, b}, {}, {}));
     CHECK(st.status == Status::inconclusive);
     CHECK(st.reasons.at(0).rfind("manifest_downgraded", 0) == 0);
 }
@@ -121,14 +121,14 @@ TEST_CASE("one DMI UUID under two machine-ids is an identity conflict", "[attest
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", false);
     auto b = bundle("m2", "k", 2, a.sha256, "2026-01-02T00:00:00Z", false);
     a.dmi_product_uuid = b.dmi_product_uuid = "4C4C4544-0042";
-    auto r = audit::attest::merge({a, b});
+    auto r = audit::attest::merge({a, b}, {}, {});
     REQUIRE(r.size() == 2);
     for (const auto& s : r) CHECK(s.status == Status::inconclusive);
 }
 
 TEST_CASE("the same bundle given twice counts once", "[attest]") {
     auto a = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", false);
-    CHECK(only(audit::attest::merge({a, a})).status == Status::absent);
+    CHECK(only(audit::attest::merge({a, a}, {}, {})).status == Status::absent);
 }
 
 TEST_CASE("a replayed older clean bundle presented last does not hide a later finding",
@@ -136,6 +136,6 @@ TEST_CASE("a replayed older clean bundle presented last does not hide a later fi
     auto clean = bundle("m1", "k", 1, "", "2026-01-01T00:00:00Z", false);
     auto found = bundle("m1", "k", 2, clean.sha256, "2026-02-01T00:00:00Z", true);
     // Order comes from the signed sequence, not from the order the files are given in.
-    CHECK(only(audit::attest::merge({clean, found, clean})).status == Status::present);
-    CHECK(only(audit::attest::merge({found, clean})).status == Status::present);
+    CHECK(only(audit::attest::merge({clean, found, clean}, {}, {})).status == Status::present);
+    CHECK(only(audit::attest::merge({found, clean}, {}, {})).status == Status::present);
 }

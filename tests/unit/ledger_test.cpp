@@ -66,7 +66,7 @@ std::string file_digest(const fsys::path& p) {
 }
 
 std::map<std::string, std::string> statuses_from_ledger(Ledger& ledger) {
-    audit::attest::FleetFacts fleet(ledger.bundle_refs());
+    audit::attest::FleetFacts fleet(ledger.bundle_refs(), {}, {});
     std::map<std::string, std::string> out;
     ledger.for_each_host([&](std::vector<audit::attest::BundleSummary>&& host) {
         std::vector<const audit::attest::BundleSummary*> list;
@@ -95,7 +95,7 @@ TEST_CASE("the ledger recomputes what the in-memory merge computes", "[ledger]")
     }
     std::map<std::string, std::string> expected;
     std::map<std::string, std::size_t> counts;
-    for (const auto& st : audit::attest::merge(in_memory)) {
+    for (const auto& st : audit::attest::merge(in_memory, {}, {})) {
         expected[st.host_key + " " + st.product] =
             std::string(to_string(st.status)) + " " + json(st.reasons).dump();
         counts[to_string(st.status)]++;

@@ -161,7 +161,7 @@ int attest_bundles(int argc, char** argv) {
                                    {"kit", s.kit_id},
                                    {"sequence", s.sequence}});
     attest::ReportOptions opt{out, audit::trust::utc_now(), args.get("campaign-start"), true};
-    auto summary = attest::write_report(attest::merge(summaries), key, opt, context);
+    auto summary = attest::write_report(attest::merge(summaries, {}, {}), key, opt, context);
     if (args.has("json"))
         std::cout << summary.report.dump(2) << "\n";
     else
@@ -240,7 +240,7 @@ int report_cmd(int argc, char** argv) {
     auto key = inspector_key(args, trust);
     attest::Ledger ledger(args.required("ledger"), false);
 
-    attest::FleetFacts fleet(ledger.bundle_refs());
+    attest::FleetFacts fleet(ledger.bundle_refs(), {}, {});
     std::vector<attest::HostProductStatus> statuses;
     ledger.for_each_host([&](std::vector<attest::BundleSummary>&& host) {
         std::vector<const attest::BundleSummary*> list;

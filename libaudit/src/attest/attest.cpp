@@ -121,6 +121,9 @@ std::string host_key(const BundleSummary& b) {
 BundleRef ref_of(const BundleSummary& b) {
     BundleRef r;
     r.sha256 = b.sha256;
+    r.statement_sha256 = b.statement_sha256;
+    r.previous_statement_sha256 = b.previous_statement_sha256;
+    r.format = b.format;
     r.kit_id = b.kit_id;
     r.previous_sha256 = b.previous_sha256;
     r.host_key = host_key(b);
@@ -129,11 +132,20 @@ BundleRef ref_of(const BundleSummary& b) {
     return r;
 }
 
-FleetFacts::FleetFacts(const std::vector<BundleRef>& bundles) {
+std::string reason_code(const std::string& reason) {
+    auto pos = reason.find(": ");
+    return pos == std::string::npos ? reason : reason.substr(0, pos);
+}
+
+FleetFacts::FleetFacts(const std::vector<BundleRef>& bundles,
+                       const std::vector<evidence::ChainHead>& /*heads*/,
+                       const MergeOptions& options)
+    : options_(options) {
     std::vector<const BundleRef*> unique;
     std::set<std::string> seen;
     for (const auto& b : bundles)
-        if (seen.insert(b.sha256).second) unique.push_back(&b);
+        if (seen.insert(b.statement_sha256.empty() ? b.sha256 : b.statement_sha256).second)
+            unique.push_back(&b);
     chain_issues_ = find_chain_issues(unique);
     for (const auto& issue : chain_issues_) issues_by_kit_[issue.kit].push_back(&issue);
     for (const auto* b : unique)
@@ -186,9 +198,16 @@ const char* to_string(Status s) {
 
 BundleSummary summarize(const std::string& path, const std::string& sha256, json predicate,
                         std::string_view findings_json) {
+    return summarize(path, sha256, sha256, std::move(predicate), findings_json);
+}
+
+BundleSummary summarize(const std::string& path, const std::string& sha256,
+                        const std::string& statement_sha256, json predicate,
+                        std::string_view findings_json) {
     BundleSummary s;
     s.path = path;
     s.sha256 = sha256;
+    s.statement_sha256 = statement_sha256;
     s.predicate = std::move(predicate);
     const json& p = s.predicate;
     try {
@@ -197,12 +216,19 @@ BundleSummary summarize(const std::string& path, const std::string& sha256, json
         s.sequence = p.at("kit").at("sequence").get<std::uint64_t>();
         const auto& prev = p.at("kit").at("previous_bundle_sha256");
         s.previous_sha256 = prev.is_string() ? prev.get<std::string>() : "";
+        const json& kit = p.at("kit");
+        if (kit.contains("previous_statement_sha256")) {
+            s.format = 2;
+            s.previous_statement_sha256 = str(kit, "previous_statement_sha256");
+        }
         s.finished = p.at("scan").at("finished").get<std::string>();
         const auto& host = p.at("host");
         s.hostname = str(host, "hostname");
         s.machine_id = str(host.value("ids", json::object()), "machine_id");
         s.dmi_product_uuid = str(host.value("ids", json::object()), "dmi_product_uuid");
         s.windows_machine_guid = str(host.value("ids", json::object()), "windows_machine_guid");
+        s.live = host.value("live", false) == true ||
+                 str(p.value("scan", json::object()), "mode") == "live";
     } catch (const json::exception& e) {
         throw VerifyError(path + ": statement predicate is incomplete (" + e.what() + ")");
     }
@@ -219,14 +245,22 @@ BundleSummary summarize(const std::string& path, const std::string& sha256, json
 
 BundleSummary summarize(const evidence::Bundle& bundle) {
     auto it = bundle.files.find("findings.json");
-    return summarize(bundle.path, bundle.sha256, bundle.predicate(),
-                     it == bundle.files.end() ? std::string_view() : std::string_view(it->second));
+    auto s =
+        summarize(bundle.path, bundle.sha256,
+                  bundle.statement_sha256.empty() ? bundle.sha256 : bundle.statement_sha256,
+                  bundle.predicate(),
+                  it == bundle.files.end() ? std::string_view() : std::string_view(it->second));
+    s.format = bundle.format;
+    return s;
 }
 
 json HostProductStatus::to_json() const {
     json ev = json::array();
     for (const auto& e : evidence)
-        ev.push_back({{"bundle_id", e.bundle_id}, {"sha256", e.sha256}, {"role", e.role}});
+        ev.push_back({{"bundle_id", e.bundle_id},
+                      {"statement_sha256", e.statement_sha256},
+                      {"sha256", e.sha256},
+                      {"role", e.role}});
     return {{"host", host_key},
             {"hostname", hostname},
             {"host_ids", host_ids},
@@ -234,6 +268,7 @@ json HostProductStatus::to_json() const {
             {"product_name", product_name},
             {"status", to_string(status)},
             {"reasons", reasons},
+            {"reason_codes", reason_codes},
             {"residue", residue},
             {"evidence", ev},
             {"manifest_versions", manifest_versions},
@@ -241,17 +276,19 @@ json HostProductStatus::to_json() const {
             {"latest_scan", latest_scan}};
 }
 
-std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all) {
+std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all,
+                                     const std::vector<evidence::ChainHead>& heads,
+                                     const MergeOptions& options) {
     // The same bundle given twice counts once.
     std::vector<const BundleSummary*> bundles;
     std::vector<BundleRef> refs;
     std::set<std::string> seen;
     for (const auto& b : all)
-        if (seen.insert(b.sha256).second) {
+        if (seen.insert(b.statement_sha256.empty() ? b.sha256 : b.statement_sha256).second) {
             bundles.push_back(&b);
             refs.push_back(ref_of(b));
         }
-    FleetFacts fleet(refs);
+    FleetFacts fleet(refs, heads, options);
     std::map<std::string, std::vector<const BundleSummary*>> hosts;
     for (const auto* b : bundles) hosts[host_key(*b)].push_back(b);
     std::vector<HostProductStatus> out;
@@ -338,17 +375,24 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
         }
         if (latest_present) {
             st.status = Status::present;
-            st.evidence.push_back({latest->bundle_id, latest->sha256, "finding"});
+            st.evidence.push_back(
+                {latest->bundle_id, latest->statement_sha256, latest->sha256, "finding"});
         } else {
             if (last_finding)
-                st.evidence.push_back({last_finding->bundle_id, last_finding->sha256, "finding"});
-            st.evidence.push_back({latest->bundle_id, latest->sha256, "latest"});
+                st.evidence.push_back({last_finding->bundle_id, last_finding->statement_sha256,
+                                       last_finding->sha256, "finding"});
+            st.evidence.push_back(
+                {latest->bundle_id, latest->statement_sha256, latest->sha256, "latest"});
             if (!reasons.empty())
                 st.status = Status::inconclusive;
             else
                 st.status = last_finding ? Status::removed : Status::absent;
         }
         st.reasons = reasons;
+        for (const auto& r : reasons) st.reason_codes.push_back(reason_code(r));
+        std::sort(st.reason_codes.begin(), st.reason_codes.end());
+        st.reason_codes.erase(std::unique(st.reason_codes.begin(), st.reason_codes.end()),
+                              st.reason_codes.end());
         out.push_back(std::move(st));
     }
     return out;

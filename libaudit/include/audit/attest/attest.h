@@ -12,6 +12,7 @@
 
 #include "audit/crypto/keys.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
 
 namespace audit::attest {
@@ -24,11 +25,16 @@ const char* to_string(Status s);
 
 // What the merge needs of one verified bundle (all of it from the signed statement).
 struct BundleSummary {
-    std::string path, sha256, bundle_id;
+    std::string path, sha256, bundle_id;  // sha256: of the bundle file
+    std::string statement_sha256;         // of the DSSE payload bytes: the bundle's identity
     std::string kit_id;
     std::uint64_t sequence = 0;
-    std::string previous_sha256;  // "" for a kit's first bundle
-    std::string finished;         // scan end, host clock (RFC 3339)
+    std::string previous_sha256;            // file digest of the previous bundle ("" for a first)
+    std::string previous_statement_sha256;  // v2 chain link ("" for a first bundle or v1)
+    int format = 1;                         // evidence predicate v1 or v2
+    std::string imported_at;                // ledger: RFC 3339 import time; "" in file mode
+    bool live = false;                      // host.live (v2 also scan.mode == "live")
+    std::string finished;                   // scan end, host clock (RFC 3339)
     std::string hostname, machine_id, dmi_product_uuid;
     std::string windows_machine_guid;  // a Windows disk's MachineGuid
     nlohmann::json predicate;
@@ -38,10 +44,17 @@ BundleSummary summarize(const evidence::Bundle& bundle);
 // The same from the signed predicate and findings.json as a ledger keeps them.
 // Throws VerifyError when the predicate lacks what the merge needs.
 BundleSummary summarize(const std::string& path, const std::string& sha256,
+                        const std::string& statement_sha256, nlohmann::json predicate,
+                        std::string_view findings_json);
+// Without the statement digest (v1 callers): the file digest stands in for it.
+BundleSummary summarize(const std::string& path, const std::string& sha256,
                         nlohmann::json predicate, std::string_view findings_json);
 
 struct Evidence {
-    std::string bundle_id, sha256, role;  // role: "finding" (last one with findings), "latest"
+    std::string bundle_id;
+    std::string statement_sha256;  // the bundle's identity (JSON "statement_sha256")
+    std::string sha256;            // of the bundle file (JSON "sha256")
+    std::string role;              // "finding" (last one with findings), "latest"
 };
 
 struct HostProductStatus {
@@ -51,6 +64,7 @@ struct HostProductStatus {
     std::string product, product_name;
     Status status = Status::inconclusive;
     std::vector<std::string> reasons;  // codes with detail, e.g. "coverage_gap: source dpkg failed"
+    std::vector<std::string> reason_codes;             // the sorted unique codes of reasons
     nlohmann::json residue = nlohmann::json::array();  // residue findings of the latest bundle
     std::vector<Evidence> evidence;
     nlohmann::json manifest_versions = nlohmann::json::array();
@@ -71,8 +85,24 @@ std::string host_key(const BundleSummary& b);
 struct BundleRef {
     std::string sha256, kit_id, previous_sha256, host_key, dmi_product_uuid;
     std::uint64_t sequence = 0;
+    std::string statement_sha256, previous_statement_sha256;
+    int format = 1;
+    // The bundle's strong identifiers (host.ids but the hostname: machine_id, dmi_product_uuid,
+    // root_fs_uuid, ssh_host_keys, windows_machine_guid, windows_machine_sid,
+    // macos_hardware_uuid); when empty, dmi_product_uuid alone is used.
+    std::map<std::string, std::string> ids;
 };
 BundleRef ref_of(const BundleSummary& b);
+
+// How the merge judges time.
+struct MergeOptions {
+    std::string now;  // attestation time (RFC 3339 UTC); "" = the real clock at the merge
+    std::int64_t clock_tolerance_s = 3600;  // bundles of different kits closer than this are
+                                            // not ordered by their (host) clocks
+};
+
+// The code of a reason string: the part before ": " (the whole string when there is none).
+std::string reason_code(const std::string& reason);
 
 struct ChainIssue {
     std::string kit;
@@ -81,16 +111,21 @@ struct ChainIssue {
 };
 
 // Fleet-wide findings that make a host's statuses inconclusive: gaps, forks and broken links in
-// each kit's hash chain, and DMI UUIDs seen under more than one host key.
+// each kit's hash chain, chains not closed by a verified head, and strong identifiers seen under
+// more than one host key.
 class FleetFacts {
   public:
-    explicit FleetFacts(
-        const std::vector<BundleRef>& bundles);  // duplicates (same sha256) count once
+    // bundles: duplicates (same statement digest) count once. heads: verified chain heads; the
+    // highest per kit counts.
+    FleetFacts(const std::vector<BundleRef>& bundles, const std::vector<evidence::ChainHead>& heads,
+               const MergeOptions& options);
     const std::vector<ChainIssue>& chain_issues() const { return chain_issues_; }
+    const MergeOptions& options() const { return options_; }
     // Host-level reasons for one host, given that host's bundles.
     std::vector<std::string> host_reasons(const std::vector<const BundleSummary*>& host) const;
 
   private:
+    MergeOptions options_;
     std::vector<ChainIssue> chain_issues_;
     std::map<std::string, std::vector<const ChainIssue*>> issues_by_kit_;
     std::map<std::string, std::set<std::string>> dmi_hosts_;  // DMI UUID -> host keys
@@ -102,7 +137,9 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> host
                                           const FleetFacts& fleet);
 
 // All of it in memory: group by host, then merge_host. Bundles may come in any order.
-std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& bundles);
+std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& bundles,
+                                     const std::vector<evidence::ChainHead>& heads,
+                                     const MergeOptions& options);
 
 // in-toto Statement for one host x product, DSSE-signed by the inspector key.
 crypto::Envelope attestation(const HostProductStatus& status, const crypto::SigningKey& inspector,
