@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -375,8 +376,17 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     head.bundle_sha256 = result.bundle.sha256;
     head.bundle_file = state.last_bundle;
     head.written = finished.rfc3339;
-    const std::string head_path =
-        evidence::write_chain_head(opt.out_dir, head, collector, opt.collector_certificate);
+    // The bundle is complete and linked: a head that cannot be written (a full medium) does not
+    // undo it. The chain reads as unclosed until the next scan of this kit writes its head.
+    json head_path = nullptr, head_error = nullptr;
+    try {
+        head_path =
+            evidence::write_chain_head(opt.out_dir, head, collector, opt.collector_certificate);
+    } catch (const IoError& e) {
+        head_error = e.what();
+        std::cerr << "audit-scan: warning: the kit's chain head was not written (" << e.what()
+                  << "); it stays unclosed until the next scan with this kit\n";
+    }
     lock.save(state);
 
     result.findings = std::move(findings);
@@ -384,6 +394,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                       {"bundle_sha256", result.bundle.sha256},
                       {"statement_sha256", result.bundle.statement_sha256},
                       {"chain_head", head_path},
+                      {"chain_head_error", head_error},
                       {"bundle_id", result.bundle_id},
                       {"kit", kit_id},
                       {"sequence", result.sequence},
