@@ -108,7 +108,7 @@ KitManifest KitManifest::from_payload_json(const json& j) {
         std::set<std::string> seen;
         for (const auto& f : files) {
             KitFile k{f.at("path").get<std::string>(), f.at("size").get<std::uint64_t>(),
-                      f.at("sha384").get<std::string>()};
+                      f.at("sha384").get<std::string>(), std::nullopt};
             if (!safe_relative_path(k.path) || excluded(k.path))
                 throw VerifyError("kit manifest lists an unsafe path '" + k.path + "'");
             if (!is_hex(k.sha384, 96))
@@ -204,7 +204,7 @@ std::vector<KitFile> measure_tree(const std::string& kit_dir) {
         if (!S_ISREG(st.st_mode))
             throw VerifyError(kit_dir + "/" + rel + " is not a regular file (links are refused)");
         if (out.size() >= kMaxFiles) throw VerifyError("kit directory has too many files");
-        KitFile f{rel, static_cast<std::uint64_t>(st.st_size), file_sha384(full)};
+        KitFile f{rel, static_cast<std::uint64_t>(st.st_size), file_sha384(full), std::nullopt};
         if (modes) f.mode = static_cast<unsigned>(st.st_mode & 0777);
         out.push_back(std::move(f));
     }
