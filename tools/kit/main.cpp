@@ -326,8 +326,9 @@ int check(int argc, char** argv) {
                 head_names.push_back(n);
             } else if (regular && !kit_of(n, ".kit-", ".state.json").empty()) {
                 state_files[kit_of(n, ".kit-", ".state.json")] = n;
-            } else if (regular && !kit_of(n, ".kit-", ".lock").empty()) {
-                // the scanner's lock file: empty, carries nothing
+            } else if (regular && (!kit_of(n, ".kit-", ".lock").empty() ||
+                                   n == ".trust-state.json" || n == ".trust-state.json.lock")) {
+                // the scanner's lock files and its trust rollback state (unsigned, no evidence)
             } else if (regular && n.front() == '.' && n.find(".tmp-") != std::string::npos) {
                 notes.push_back("evidence/" + n + ": an unfinished temporary file (not a bundle)");
             } else {
