@@ -294,6 +294,13 @@ TEST_CASE("kit seal: setuid/setgid refused, the executable bit sealed where the 
         CHECK(p[0].what == "not executable, but sealed as executable");
         CHECK(p[1].what == "executable, but sealed as not executable");
     }
+    SECTION("every file with the same bit (a copy off FAT): not compared, and said so") {
+        for (const char* f : {"bin/audit-scan", "docs/README.md", "manifests/kaspersky.toml"})
+            stdfs::permissions(t.path / f, stdfs::perms(0644));
+        bool compared = true;
+        CHECK(kit::compare_tree(t.str(), sealed.manifest, &compared).empty());
+        CHECK_FALSE(compared);
+    }
     SECTION("other permission bits (read-only copies, umask) do not matter") {
         stdfs::permissions(t.path / "bin" / "audit-scan", stdfs::perms(0500));
         stdfs::permissions(t.path / "docs" / "README.md", stdfs::perms(0400));

@@ -286,11 +286,15 @@ int check(int argc, char** argv) {
         problems.push_back(e.what());
     }
     json tree = json::array();
+    bool modes_compared = false;
     if (kit)
-        for (const auto& p : audit::kit::compare_tree(dir, kit->manifest)) {
+        for (const auto& p : audit::kit::compare_tree(dir, kit->manifest, &modes_compared)) {
             tree.push_back({{"path", p.path}, {"problem", p.what}});
             problems.push_back(p.path + ": " + p.what);
         }
+    if (kit && !modes_compared)
+        notes.push_back(
+            "executable bits not compared: this copy keeps none (FAT, or copied off FAT)");
 
     // Evidence on the kit: every entry of evidence/ is accounted for (hidden ones included).
     std::vector<EvidenceEntry> evidence;
@@ -506,10 +510,13 @@ int check(int argc, char** argv) {
                            {"error", e.error}});
     const int code = !problems.empty() ? 3 : unverified_kit ? 1 : 0;
     json result = {{"kit_dir", dir},
-                   {"status", code == 0 ? "verified" : code == 1 ? "attention" : "failed"},
+                   {"status", code == 0   ? "verified"
+                              : code == 1 ? "attention"
+                                          : "failed"},
                    {"problems", problems},
                    {"notes", notes},
                    {"tree", tree},
+                   {"modes_compared", modes_compared},
                    {"evidence", ev_json},
                    {"heads", heads_json},
                    {"unexpected", unexpected},

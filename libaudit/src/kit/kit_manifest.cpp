@@ -279,7 +279,8 @@ SealedKit load_kit(const std::string& kit_dir, const trust::TrustRoot& trust,
     }
 }
 
-std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManifest& m) {
+std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManifest& m,
+                                      bool* modes_compared) {
     std::vector<TreeProblem> problems;
     std::vector<KitFile> actual;
     std::set<std::string> listed;
@@ -332,13 +333,27 @@ std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManif
             problems.push_back({f.path, "sha384 differs"});
             continue;
         }
-        // FAT keeps no modes (every file shows the mount's fmask): nothing to compare there.
-        if (f.mode && modes && executable.count(f.path) &&
-            executable[f.path] != ((*f.mode & 0111) != 0))
-            problems.push_back({f.path, executable[f.path]
-                                            ? "executable, but sealed as not executable"
-                                            : "not executable, but sealed as executable"});
     }
+    // The executable bit, where the medium keeps modes. FAT keeps none: a mounted FAT stick shows
+    // every file with the mount's fmask (all executable), a copy taken off it with mcopy or cp
+    // shows none executable. A copy whose files all carry the same bit while the manifest seals
+    // both kinds came from such a medium: its bits say nothing, and are not compared.
+    std::set<bool> sealed_bits, seen_bits;
+    for (const auto& f : m.files)
+        if (f.mode && executable.count(f.path)) {
+            sealed_bits.insert((*f.mode & 0111) != 0);
+            seen_bits.insert(executable[f.path]);
+        }
+    const bool uniform = sealed_bits.size() == 2 && seen_bits.size() == 1;
+    if (modes_compared) *modes_compared = modes && !uniform && !sealed_bits.empty();
+    if (modes && !uniform)
+        for (const auto& f : m.files) {
+            if (!f.mode || !executable.count(f.path) || !present.count(f.path)) continue;
+            if (executable[f.path] != ((*f.mode & 0111) != 0))
+                problems.push_back({f.path, executable[f.path]
+                                                ? "executable, but sealed as not executable"
+                                                : "not executable, but sealed as executable"});
+        }
     std::sort(problems.begin(), problems.end(),
               [](const TreeProblem& a, const TreeProblem& b) { return a.path < b.path; });
     return problems;

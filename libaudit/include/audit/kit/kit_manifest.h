@@ -86,9 +86,12 @@ struct TreeProblem {
         what;  // "missing", "size differs", "sha384 differs", "not listed", "not a regular file"
 };
 // Compare the kit directory with its manifest: every listed file present with its size and
-// digest (and executable bit, where both the manifest and the medium keep modes), nothing else
-// outside evidence/ (and the manifest itself), no setuid or setgid bit anywhere.
-std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManifest& m);
+// digest, nothing else outside evidence/ (and the manifest itself), no setuid or setgid bit
+// anywhere; and each file's executable bit where the manifest and the medium keep modes, unless
+// every file shows the same bit (a copy off FAT, which keeps none). modes_compared (optional)
+// tells whether the executable bits were compared.
+std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManifest& m,
+                                      bool* modes_compared = nullptr);
 
 // False for a directory on a file system that keeps no Unix modes (FAT, exFAT: every file shows
 // the mount's fmask), where the executable bit means nothing.
