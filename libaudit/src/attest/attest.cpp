@@ -815,7 +815,7 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
                     continue;
                 std::int64_t d = when[latest] - when[b];
                 if (d < 0) d = -d;
-                if (d < options.clock_tolerance_s)
+                if (d < options.clock_tolerance_s || d == 0)  // the same second: no order
                     disorder.push_back("clock_disorder: bundles " + name_of(*b) + " (kit " +
                                        b->kit_id + ") and " + name_of(*latest) + " (kit " +
                                        latest->kit_id + ") are " + std::to_string(d) +
