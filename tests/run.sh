@@ -13,16 +13,20 @@ rc=0
 start=$SECONDS
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)"
+echo "phase release build: $((SECONDS - start)) s"
+start=$SECONDS
 ctest --preset release -j"$(nproc)" "$@" || rc=1
-echo "release suite: $((SECONDS - start)) s"
+echo "phase release suite: $((SECONDS - start)) s"
 if [[ ${AUDIT_WITH_ASAN:-1} == 1 ]]; then
     start=$SECONDS
     cmake --preset asan >/dev/null
     cmake --build --preset asan -j"$(nproc)"
+    echo "phase asan build: $((SECONDS - start)) s"
+    start=$SECONDS
     # Any sanitizer report fails the test that triggered it (the build does not recover).
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1} \
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
         ctest --preset asan -j"$(nproc)" "$@" || rc=1
-    echo "asan suite: $((SECONDS - start)) s"
+    echo "phase asan suite: $((SECONDS - start)) s"
 fi
 exit $rc

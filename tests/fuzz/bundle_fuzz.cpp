@@ -32,11 +32,12 @@ void write_seeds() {
     for (const auto& name : audit::evidence::content_files())
         files[name] = name.ends_with(".jsonl") ? "{\"n\":1}\n" : "{}";
     const std::string now = audit::trust::utc_now();
-    nlohmann::json predicate = {{"kit", {{"id", a.kit_id}, {"sequence", 1}}},
-                                {"scan", {{"started", now}, {"finished", now}}},
-                                {"collector",
-                                 {{"keyid", a.collector.identity().keyid},
-                                  {"certificate", nlohmann::json::parse(a.certificate)}}}};
+    nlohmann::json predicate = {
+        {"kit", {{"id", a.kit_id}, {"sequence", 1}, {"previous_statement_sha256", nullptr}}},
+        {"scan", {{"started", now}, {"finished", now}}},
+        {"collector",
+         {{"keyid", a.collector.identity().keyid},
+          {"certificate", nlohmann::json::parse(a.certificate)}}}};
     const std::string dir = audit::fuzz::seed_dir();
     const std::string name = "seed.evidence.tar.zst";
     std::filesystem::remove(dir + "/" + name);

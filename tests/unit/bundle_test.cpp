@@ -1,6 +1,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <catch_amalgamated.hpp>
 #include <filesystem>
@@ -9,6 +10,8 @@
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
+#include "audit/strict_json.h"
 #include "test_authority.h"
 
 namespace fsys = std::filesystem;
@@ -329,5 +332,270 @@ TEST_CASE("hybrid policy: both signatures of the collector are required", "[bund
         auto c = write_bundle(dir.path, "c.evidence.tar.zst", contents("c"),
                               auth.predicate({}, &cert), ed, 0);
         CHECK(rejection(c.path, auth.trust).find("policy") != std::string::npos);
+    }
+}
+
+namespace {
+
+// The statement of a bundle with its payload text replaced and signed again by key.
+std::string resigned(const std::string& envelope_json, const std::string& payload,
+                     const audit::crypto::SigningKey& key) {
+    auto env = audit::crypto::Envelope::parse(envelope_json);
+    env.payload = payload;
+    env.signatures.clear();
+    env.sign(key);
+    return env.to_json();
+}
+
+std::string zstd_of(const std::string& bytes) {
+    std::string out(ZSTD_compressBound(bytes.size()), '\0');
+    out.resize(ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(), 19));
+    return out;
+}
+
+std::string zstd_decoded(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string z((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string out;
+    ZSTD_DStream* d = ZSTD_createDStream();
+    ZSTD_inBuffer in_buf{z.data(), z.size(), 0};
+    std::vector<char> buf(1 << 16);
+    while (in_buf.pos < in_buf.size) {
+        ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
+        REQUIRE_FALSE(ZSTD_isError(ZSTD_decompressStream(d, &ob, &in_buf)));
+        out.append(buf.data(), ob.pos);
+    }
+    for (;;) {  // flush what the decoder still holds
+        ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
+        ZSTD_decompressStream(d, &ob, &in_buf);
+        if (ob.pos == 0) break;
+        out.append(buf.data(), ob.pos);
+    }
+    ZSTD_freeDStream(d);
+    return out;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("the statement digest is the bundle's identity, v2 links by it", "[bundle]") {
+    TempDir dir;
+    audit::testing::TestAuthority auth;
+    auto w = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"),
+                          auth.predicate({{"bundle_id", "a"}}), auth.collector, 0);
+    auto b = read_bundle(w.path, auth.trust);
+    CHECK(b.format == 2);
+    CHECK(b.statement["predicateType"] == audit::evidence::kEvidencePredicateV2);
+    CHECK(b.statement_sha256 == w.statement_sha256);
+    CHECK(b.statement_sha256 == audit::crypto::sha256_hex(b.envelope.payload));
+    CHECK(audit::evidence::read_statement_sha256_unverified(w.path) == w.statement_sha256);
+    const std::string out = (dir.path / "t.evidence.tar.zst").string();
+
+    SECTION("recompressed: another file digest, the same statement digest") {
+        write_bytes(out, zstd_of(zstd_decoded(w.path)));
+        auto r = read_bundle(out, auth.trust);
+        CHECK(r.sha256 != w.sha256);
+        CHECK(r.statement_sha256 == w.statement_sha256);
+    }
+    SECTION("a v1 statement still verifies and is read as v1") {
+        auto e = unpack(w.path);
+        auto env = audit::crypto::Envelope::parse(e[0].second);
+        auto st = nlohmann::json::parse(env.payload);
+        st["predicateType"] = audit::evidence::kEvidencePredicate;
+        st["predicate"]["kit"].erase("previous_statement_sha256");
+        e[0].second = resigned(e[0].second, st.dump(), auth.collector);
+        pack(out, e);
+        auto r = read_bundle(out, auth.trust);
+        CHECK(r.format == 1);
+    }
+    SECTION("v2 requires kit.previous_statement_sha256 (string or null)") {
+        for (auto value : {nlohmann::json(5), nlohmann::json("not-hex")}) {
+            auto p = auth.predicate();
+            p["kit"]["previous_statement_sha256"] = value;
+            const std::string name = "p" + value.dump().substr(1, 3) + ".evidence.tar.zst";
+            auto c = write_bundle(dir.path, name, contents("c"), p, auth.collector, 0);
+            CHECK(rejection(c.path, auth.trust).find("kit.previous_statement_sha256") !=
+                  std::string::npos);
+        }
+        auto p = auth.predicate();
+        p["kit"].erase("previous_statement_sha256");
+        auto c = write_bundle(dir.path, "q.evidence.tar.zst", contents("c"), p, auth.collector, 0);
+        CHECK(rejection(c.path, auth.trust).find("kit.previous_statement_sha256") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("nothing may follow the end of the archive", "[bundle]") {
+    TempDir dir;
+    audit::testing::TestAuthority auth;
+    auto w = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"),
+                          auth.predicate({{"bundle_id", "a"}}), auth.collector, 0);
+    const std::string tar = zstd_decoded(w.path);
+    const std::string out = (dir.path / "t.evidence.tar.zst").string();
+    // A second archive with one member, as `cat a.tar b.tar` makes it.
+    const std::string extra_path = (dir.path / "extra.tar.zst").string();
+    pack(extra_path, {{"host.json", "a different host\n"}});
+    const std::string extra = zstd_decoded(extra_path);
+
+    SECTION("a member after the end-of-archive blocks") {
+        write_bytes(out, zstd_of(tar + extra));
+        CHECK(rejection(out, auth.trust).find("after the tar end-of-archive marker") !=
+              std::string::npos);
+    }
+    SECTION("a non-zero byte in the padding after the end") {
+        write_bytes(out, zstd_of(tar + std::string(511, '\0') + "x"));
+        CHECK(rejection(out, auth.trust).find("after the tar end-of-archive marker") !=
+              std::string::npos);
+    }
+    SECTION("zero padding (a 10 KiB tar record) is fine") {
+        std::string padded = tar + std::string(10240 - tar.size() % 10240, '\0');
+        write_bytes(out, zstd_of(padded));
+        CHECK(rejection(out, auth.trust).empty());
+    }
+    SECTION("a second zstd frame carrying a member") {
+        write_bytes(out, zstd_of(tar) + zstd_of(extra));
+        CHECK(rejection(out, auth.trust).find("after the tar end-of-archive marker") !=
+              std::string::npos);
+    }
+    SECTION("bytes after the last zstd frame") {
+        std::ifstream in(w.path, std::ios::binary);
+        std::string z((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        write_bytes(out, z + "garbage-after-the-frame");
+        CHECK(rejection(out, auth.trust).find("after its last zstd frame") != std::string::npos);
+        write_bytes(out, z + "g");
+        CHECK(rejection(out, auth.trust).find("after its last zstd frame") != std::string::npos);
+    }
+    SECTION("a skippable frame after the data") {
+        std::ifstream in(w.path, std::ios::binary);
+        std::string z((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string skip("\x50\x2a\x4d\x18\x04\x00\x00\x00hide", 12);
+        write_bytes(out, z + skip);
+        CHECK(rejection(out, auth.trust).find("after its last zstd frame") != std::string::npos);
+    }
+    SECTION("a truncated frame") {
+        std::ifstream in(w.path, std::ios::binary);
+        std::string z((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        write_bytes(out, z.substr(0, z.size() - 3));
+        CHECK_FALSE(rejection(out, auth.trust).empty());
+    }
+}
+
+TEST_CASE("duplicate JSON keys in signed documents are refused", "[bundle][json]") {
+    TempDir dir;
+    audit::testing::TestAuthority auth;
+    auto w = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"),
+                          auth.predicate({{"bundle_id", "a"}}), auth.collector, 0);
+    auto e = unpack(w.path);
+    const std::string out = (dir.path / "t.evidence.tar.zst").string();
+    const std::string envelope = e[0].second;
+    auto env = audit::crypto::Envelope::parse(envelope);
+
+    SECTION("in the envelope (same value twice)") {
+        auto text = envelope;
+        const auto at = text.find("\"payloadType\"");
+        REQUIRE(at != std::string::npos);
+        text.insert(at, "\"payloadType\":\"" + env.payload_type + "\",");
+        e[0].second = text;
+        pack(out, e);
+        CHECK(rejection(out, auth.trust).find("duplicate key \"payloadType\"") !=
+              std::string::npos);
+    }
+    SECTION("in the signed payload (re-signed by the collector)") {
+        // A second "present" list: this reader kept the last, another reader the first.
+        auto payload = env.payload;
+        const auto at = payload.find("\"present\":");
+        REQUIRE(at != std::string::npos);
+        payload.insert(at, "\"present\":[\"kaspersky\"],");
+        e[0].second = resigned(envelope, payload, auth.collector);
+        pack(out, e);
+        CHECK(rejection(out, auth.trust).find("duplicate key \"present\"") != std::string::npos);
+    }
+    SECTION("an escaped spelling of the same key") {
+        auto payload = env.payload;
+        const auto at = payload.find("\"bundle_id\":");
+        REQUIRE(at != std::string::npos);
+        payload.insert(at, "\"bundle\\u005fid\":\"b\",");
+        e[0].second = resigned(envelope, payload, auth.collector);
+        pack(out, e);
+        CHECK(rejection(out, auth.trust).find("duplicate key \"bundle_id\"") != std::string::npos);
+    }
+    SECTION("the strict parser itself") {
+        using audit::parse_json_strict;
+        CHECK(parse_json_strict(R"({"a":{"b":1},"c":[{"b":2},{"b":3}]})", "t")["c"][1]["b"] == 3);
+        CHECK_THROWS_WITH(parse_json_strict(R"({"a":{"b":1,"b":2}})", "t"),
+                          Catch::Matchers::ContainsSubstring("duplicate key \"b\""));
+        CHECK_THROWS_WITH(parse_json_strict(std::string(100, '[') + std::string(100, ']'), "t"),
+                          Catch::Matchers::ContainsSubstring("nested deeper"));
+        CHECK_THROWS_AS(parse_json_strict("{} x", "t"), audit::VerifyError);
+        CHECK_THROWS_AS(parse_json_strict("{\"a\":\"\xff\"}", "t"), audit::VerifyError);
+    }
+}
+
+TEST_CASE("chain head: written by the collector, verified, tampering refused", "[bundle][chain]") {
+    TempDir dir;
+    audit::testing::TestAuthority auth;
+    auto w = write_bundle(dir.path, "h_20260101T000000Z_kit-test-4.evidence.tar.zst", contents("a"),
+                          auth.predicate({{"bundle_id", "a"}}), auth.collector, 0);
+    audit::evidence::ChainHead h;
+    h.kit_id = auth.kit_id;
+    h.sequence = 4;
+    h.statement_sha256 = w.statement_sha256;
+    h.bundle_sha256 = w.sha256;
+    h.bundle_file = "h_20260101T000000Z_kit-test-4.evidence.tar.zst";
+    h.written = "2026-01-01T00:02:00Z";
+    const std::string path =
+        audit::evidence::write_chain_head(dir.path, h, auth.collector, auth.certificate);
+    CHECK(path == (dir.path / "kit-test.chain-head.dsse.json").string());
+    auto r = audit::evidence::read_chain_head(path, auth.trust);
+    CHECK(r.kit_id == "kit-test");
+    CHECK(r.sequence == 4);
+    CHECK(r.statement_sha256 == w.statement_sha256);
+    CHECK(r.bundle_sha256 == w.sha256);
+    CHECK(r.bundle_file == h.bundle_file);
+    CHECK(r.written == h.written);
+    CHECK(r.path == path);
+
+    auto head_error = [&](const std::string& text) {
+        write_bytes(path, text);
+        try {
+            audit::evidence::read_chain_head(path, auth.trust);
+        } catch (const audit::VerifyError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    std::ifstream in(path);
+    const std::string original((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    auto env = audit::crypto::Envelope::parse(original);
+    SECTION("the sequence edited: the signature fails") {
+        auto e = env;
+        e.payload.replace(e.payload.find("\"sequence\":4"), 12, "\"sequence\":9");
+        CHECK(head_error(e.to_json()).find("not signed") != std::string::npos);
+    }
+    SECTION("signed by a key that is not the kit's collector") {
+        auto e = env;
+        e.signatures.clear();
+        e.sign(auth.inspector);
+        CHECK_FALSE(head_error(e.to_json()).empty());
+    }
+    SECTION("a duplicate key, re-signed") {
+        auto payload = env.payload;
+        payload.insert(payload.find("\"sequence\""), "\"sequence\":9,");
+        CHECK(head_error(resigned(original, payload, auth.collector)).find("duplicate key") !=
+              std::string::npos);
+    }
+    SECTION("a bundle statement is not a head") {
+        auto e = unpack(w.path);
+        CHECK(head_error(e[0].second).find("not a chain head") != std::string::npos);
+    }
+    SECTION("a head for another kit's collector") {
+        auto p = nlohmann::json::parse(env.payload);
+        p["predicate"]["kit"]["id"] = "kit-other";
+        CHECK(head_error(resigned(original, p.dump(), auth.collector)).find("certified for kit") !=
+              std::string::npos);
     }
 }

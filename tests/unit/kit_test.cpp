@@ -1,6 +1,7 @@
 // Kit manifest: sign, verify, tamper, expiry, rollback/fork; HSS/LMS seal state; self-check.
 #include <catch_amalgamated.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -254,4 +255,83 @@ TEST_CASE("self-check: locate a kit from a binary path; outside a kit nothing is
     CHECK_FALSE(sc.verified());  // "{}" is no signed kit manifest
     CHECK_FALSE(sc.problems.empty());
     CHECK_FALSE(kit::locate_kit("/proc/self/exe").has_value());
+}
+
+TEST_CASE("kit seal: setuid/setgid refused, the executable bit sealed where the medium keeps it") {
+    TestAuthority a;
+    TempDir t;
+    make_tree(t.path);
+    stdfs::permissions(t.path / "bin" / "audit-scan", stdfs::perms(0755));
+    stdfs::permissions(t.path / "docs" / "README.md", stdfs::perms(0644));
+    auto m = manifest_for(a, t.str());
+    REQUIRE(kit::keeps_unix_modes(t.str()));  // /tmp: tmpfs or ext4
+    REQUIRE(m.files[0].mode);
+    CHECK(*m.files[0].mode == 0755);
+    const std::string env = kit::sign_kit_manifest(m, a.trust, a.kit, nullptr);
+    auto sealed = kit::verify_kit_manifest(env, a.trust);
+    CHECK(sealed.manifest.files[0].mode == 0755u);
+    CHECK(kit::compare_tree(t.str(), sealed.manifest).empty());
+
+    SECTION("setuid on a kit file: refused by check and by seal") {
+        ::chmod((t.path / "bin" / "audit-scan").c_str(), 04755);
+        auto p = kit::compare_tree(t.str(), sealed.manifest);
+        REQUIRE(p.size() == 1);
+        CHECK(p[0].what.find("setuid") != std::string::npos);
+        CHECK_THROWS_WITH(kit::measure_tree(t.str()),
+                          Catch::Matchers::ContainsSubstring("setuid or setgid"));
+    }
+    SECTION("setgid directory: refused") {
+        ::chmod((t.path / "docs").c_str(), 02755);
+        auto p = kit::compare_tree(t.str(), sealed.manifest);
+        REQUIRE(p.size() == 1);
+        CHECK(p[0].path == "docs");
+    }
+    SECTION("the executable bit removed or added: a problem") {
+        stdfs::permissions(t.path / "bin" / "audit-scan", stdfs::perms(0644));
+        stdfs::permissions(t.path / "docs" / "README.md", stdfs::perms(0755));
+        auto p = kit::compare_tree(t.str(), sealed.manifest);
+        REQUIRE(p.size() == 2);
+        CHECK(p[0].what == "not executable, but sealed as executable");
+        CHECK(p[1].what == "executable, but sealed as not executable");
+    }
+    SECTION("other permission bits (read-only copies, umask) do not matter") {
+        stdfs::permissions(t.path / "bin" / "audit-scan", stdfs::perms(0500));
+        stdfs::permissions(t.path / "docs" / "README.md", stdfs::perms(0400));
+        CHECK(kit::compare_tree(t.str(), sealed.manifest).empty());
+    }
+    SECTION("a mode with setuid bits in a signed manifest: refused") {
+        auto e = audit::crypto::Envelope::parse(env);
+        auto j = nlohmann::json::parse(e.payload);
+        j["files"][0]["mode"] = 04755;
+        e.payload = j.dump();
+        e.signatures.clear();
+        e.sign(a.kit);
+        CHECK_THROWS_WITH(kit::verify_kit_manifest(e.to_json(), a.trust),
+                          Catch::Matchers::ContainsSubstring("beyond rwx"));
+    }
+}
+
+TEST_CASE("the inspector's kit state keeps the highest chain head seen") {
+    TempDir t;
+    const std::string state = (t.path / "kit-state.json").string();
+    audit::evidence::ChainHead h;
+    h.kit_id = "kit-a";
+    h.sequence = 3;
+    h.statement_sha256 = std::string(64, 'a');
+    CHECK(kit::check_chain_head_seen(h, "auth", std::nullopt).empty());
+    kit::check_chain_head_seen(h, "auth", state);
+    kit::check_chain_head_seen(h, "auth", state);  // the same head again
+    auto older = h;
+    older.sequence = 2;
+    CHECK_THROWS_WITH(kit::check_chain_head_seen(older, "auth", state),
+                      Catch::Matchers::ContainsSubstring("was seen before"));
+    auto fork = h;
+    fork.statement_sha256 = std::string(64, 'b');
+    CHECK_THROWS_WITH(kit::check_chain_head_seen(fork, "auth", state),
+                      Catch::Matchers::ContainsSubstring("fork"));
+    kit::check_chain_head_seen(older, "other-authority", state);  // per authority
+    auto newer = h;
+    newer.sequence = 4;
+    kit::check_chain_head_seen(newer, "auth", state);
+    CHECK_THROWS_AS(kit::check_chain_head_seen(h, "auth", state), audit::VerifyError);
 }

@@ -56,6 +56,8 @@ struct TestAuthority {
         if (!p.contains("kit")) p["kit"] = {{"id", kit_id}, {"sequence", 1}};
         if (p["kit"].is_object() && !p["kit"].contains("previous_bundle_sha256"))
             p["kit"]["previous_bundle_sha256"] = nullptr;
+        if (p["kit"].is_object() && !p["kit"].contains("previous_statement_sha256"))
+            p["kit"]["previous_statement_sha256"] = nullptr;
         if (!p.contains("host"))
             p["host"] = {{"hostname", "test-host"}, {"ids", {{"machine_id", "0123456789abcdef"}}}};
         if (!p.contains("scan"))

@@ -1,4 +1,6 @@
 // audit-kit: lay out, seal and image a removable-media kit; check a kit (and its evidence).
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +9,7 @@
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
 #include "audit/evidence/kit_state.h"
 #include "audit/kit/kit_build.h"
 #include "audit/kit/kit_manifest.h"
@@ -233,6 +236,9 @@ int build(int argc, char** argv) {
 struct EvidenceEntry {
     std::string file;
     std::string sha256;
+    std::string statement_sha256;
+    std::string previous_statement;
+    int format = 1;
     std::string kit_id;
     std::uint64_t sequence = 0;
     std::string previous;
@@ -252,8 +258,10 @@ int check(int argc, char** argv) {
          {"json", "", "print one JSON document on stdout"}},
         "Verifies a kit directory (extracted or mounted image): the kit manifest's signatures,\n"
         "expiry and version (rollback), every file's size and SHA-384, no unlisted files; then\n"
-        "every evidence bundle in KITDIR/evidence and the kit's hash chain. Exit 3 when anything\n"
-        "does not verify, 1 when a bundle was made by a kit that failed its self-check.");
+        "every evidence bundle in KITDIR/evidence and the kit's hash chain, closed by its signed\n"
+        "chain head (a deleted newest bundle or head is a failure); anything else in evidence/\n"
+        "is reported. Exit 3 when anything does not verify, 1 when a bundle was made by a kit\n"
+        "that failed its self-check.");
     if (args.positional().size() != 1) throw UsageError("give one kit directory (see --help)");
     const std::string dir = args.positional().front();
     if (!stdfs::is_directory(dir)) throw UsageError(dir + " is not a directory");
@@ -284,19 +292,52 @@ int check(int argc, char** argv) {
             problems.push_back(p.path + ": " + p.what);
         }
 
-    // Evidence on the kit and its chain.
+    // Evidence on the kit: every entry of evidence/ is accounted for (hidden ones included).
     std::vector<EvidenceEntry> evidence;
     const auto ev_dir = stdfs::path(dir) / std::string(audit::kit::kEvidenceDir);
-    std::vector<std::string> names;
+    std::vector<std::string> names, head_names;
+    std::map<std::string, std::string> state_files;  // kit id -> file name
+    json unexpected = json::array();
+    auto kit_of = [](const std::string& n, const std::string& prefix, const std::string& suffix) {
+        if (n.size() <= prefix.size() + suffix.size() || !n.starts_with(prefix) ||
+            !n.ends_with(suffix))
+            return std::string();
+        std::string id = n.substr(prefix.size(), n.size() - prefix.size() - suffix.size());
+        return audit::evidence::valid_kit_id(id) ? id : std::string();
+    };
     if (stdfs::is_directory(ev_dir))
         for (const auto& e : stdfs::directory_iterator(ev_dir)) {
             const auto n = e.path().filename().string();
-            if (n.ends_with(audit::evidence::kBundleSuffix) && n.front() != '.')
+            struct stat st {};
+            if (::lstat(e.path().c_str(), &st) != 0) {
+                problems.push_back("evidence/" + n + ": cannot be examined");
+                continue;
+            }
+            if (st.st_mode & (S_ISUID | S_ISGID))
+                problems.push_back("evidence/" + n + ": setuid or setgid bit set");
+            const bool regular = S_ISREG(st.st_mode);
+            if (S_ISDIR(st.st_mode) && n.starts_with(".scan-work-")) {
+                notes.push_back("evidence/" + n +
+                                ": scratch directory of an interrupted scan (not evidence)");
+            } else if (regular && n.front() != '.' && n.ends_with(audit::evidence::kBundleSuffix)) {
                 names.push_back(n);
-            else if (n.find(".tmp-") != std::string::npos)
+            } else if (regular && n.front() != '.' &&
+                       n.ends_with(audit::evidence::kChainHeadSuffix)) {
+                head_names.push_back(n);
+            } else if (regular && !kit_of(n, ".kit-", ".state.json").empty()) {
+                state_files[kit_of(n, ".kit-", ".state.json")] = n;
+            } else if (regular && !kit_of(n, ".kit-", ".lock").empty()) {
+                // the scanner's lock file: empty, carries nothing
+            } else if (regular && n.front() == '.' && n.find(".tmp-") != std::string::npos) {
                 notes.push_back("evidence/" + n + ": an unfinished temporary file (not a bundle)");
+            } else {
+                problems.push_back("evidence/" + n +
+                                   ": unexpected (not a bundle, chain head or kit state)");
+                unexpected.push_back(n);
+            }
         }
     std::sort(names.begin(), names.end());
+    std::sort(head_names.begin(), head_names.end());
     bool unverified_kit = false;
     for (const auto& n : names) {
         EvidenceEntry ent;
@@ -305,12 +346,18 @@ int check(int argc, char** argv) {
             auto b = audit::evidence::read_bundle((ev_dir / n).string(), trust, false);
             const auto& k = b.predicate().at("kit");
             ent.sha256 = b.sha256;
+            ent.statement_sha256 = b.statement_sha256;
+            ent.format = b.format;
             ent.kit_id = k.value("id", "");
             ent.sequence = k.value("sequence", std::uint64_t{0});
             ent.previous =
                 k.contains("previous_bundle_sha256") && k["previous_bundle_sha256"].is_string()
                     ? k["previous_bundle_sha256"].get<std::string>()
                     : "";
+            ent.previous_statement = k.contains("previous_statement_sha256") &&
+                                             k["previous_statement_sha256"].is_string()
+                                         ? k["previous_statement_sha256"].get<std::string>()
+                                         : "";
             ent.kit_manifest_sha256 =
                 k.contains("kit_manifest_sha256") && k["kit_manifest_sha256"].is_string()
                     ? k["kit_manifest_sha256"].get<std::string>()
@@ -324,42 +371,132 @@ int check(int argc, char** argv) {
         }
         evidence.push_back(std::move(ent));
     }
-    // The chain per kit id: sequences 1..N without gaps or forks, each naming its predecessor.
+    // Chain heads: signed by the kit's collector; one per kit, named after it.
+    std::map<std::string, audit::evidence::ChainHead> heads;
+    json heads_json = json::array();
+    for (const auto& n : head_names) {
+        try {
+            auto h = audit::evidence::read_chain_head((ev_dir / n).string(), trust);
+            if (n != h.kit_id + std::string(audit::evidence::kChainHeadSuffix))
+                throw audit::VerifyError("evidence/" + n + ": the head of kit " + h.kit_id +
+                                         " under another kit's name");
+            heads_json.push_back({{"file", n},
+                                  {"kit", h.kit_id},
+                                  {"sequence", h.sequence},
+                                  {"statement_sha256", h.statement_sha256},
+                                  {"bundle", h.bundle_file},
+                                  {"written", h.written},
+                                  {"verified", true}});
+            heads[h.kit_id] = std::move(h);
+        } catch (const audit::Error& e) {
+            heads_json.push_back({{"file", n}, {"verified", false}, {"error", e.what()}});
+            problems.push_back(e.what());
+        }
+    }
+    // The chain per kit id: sequences 1..head without gaps or forks, each naming its
+    // predecessor (v2: by statement digest), closed by a head naming the newest bundle.
     std::map<std::string, std::map<std::uint64_t, const EvidenceEntry*>> chains;
     for (const auto& e : evidence) {
         if (!e.error.empty()) continue;
         auto [it, fresh] = chains[e.kit_id].emplace(e.sequence, &e);
-        if (!fresh)
+        if (fresh) continue;
+        if (it->second->statement_sha256 == e.statement_sha256)
+            notes.push_back("evidence/" + e.file + ": the same bundle as " + it->second->file +
+                            " (a copy; counted once)");
+        else
             problems.push_back("chain of kit " + e.kit_id + ": two bundles with sequence " +
                                std::to_string(e.sequence) + " (fork)");
     }
+    for (const auto& [id, h] : heads) chains[id];  // a head without bundles is a chain too
     json chain_json = json::object();
     for (const auto& [id, chain] : chains) {
+        const auto head_it = heads.find(id);
+        const audit::evidence::ChainHead* head =
+            head_it == heads.end() ? nullptr : &head_it->second;
+        const std::uint64_t newest = chain.empty() ? 0 : chain.rbegin()->first;
+        const std::uint64_t top = std::max(newest, head ? head->sequence : 0);
         std::uint64_t expect = 1;
-        std::string prev;
+        const EvidenceEntry* prev = nullptr;
         bool ok = true;
+        auto missing = [&](std::uint64_t from, std::uint64_t to) {
+            problems.push_back("chain of kit " + id + ": sequence " + std::to_string(from) +
+                               (to > from ? "-" + std::to_string(to) : "") +
+                               " missing (a deleted bundle?)");
+            ok = false;
+        };
         for (const auto& [seq, e] : chain) {
             if (seq != expect) {
-                problems.push_back("chain of kit " + id + ": sequence " + std::to_string(expect) +
-                                   (seq - expect > 1 ? "-" + std::to_string(seq - 1) : "") +
-                                   " missing (a deleted bundle?)");
-                ok = false;
-            } else if (e->previous != prev) {
+                missing(expect, seq - 1);
+            } else if (e->format >= 2 ? e->previous_statement !=
+                                            (prev ? prev->statement_sha256 : std::string())
+                                      : e->previous != (prev ? prev->sha256 : std::string())) {
                 problems.push_back("chain of kit " + id + ": bundle " + std::to_string(seq) +
                                    " does not name its predecessor's digest (broken chain)");
                 ok = false;
             }
             expect = seq + 1;
-            prev = e->sha256;
+            prev = e;
         }
-        chain_json[id] = {{"bundles", chain.size()}, {"last_sequence", expect - 1}, {"intact", ok}};
+        if (expect <= top) missing(expect, top);
+        if (!head) {
+            if (!chain.empty()) {
+                problems.push_back("chain of kit " + id + ": no chain head (evidence/" + id +
+                                   std::string(audit::evidence::kChainHeadSuffix) +
+                                   " is missing), so deleted newest bundles would go unseen");
+                ok = false;
+            }
+        } else if (head->sequence < newest) {
+            problems.push_back("chain of kit " + id + ": the chain head names sequence " +
+                               std::to_string(head->sequence) + " but bundle " +
+                               std::to_string(newest) +
+                               " exists (an older head, or a scan stopped before writing it)");
+            ok = false;
+        } else if (head->sequence == newest &&
+                   chain.at(newest)->statement_sha256 != head->statement_sha256) {
+            problems.push_back("chain of kit " + id + ": the chain head names another bundle " +
+                               std::to_string(newest) + " than the one present (fork)");
+            ok = false;
+        }
+        // The scanner's own (unsigned) state: it never records more than the evidence shows.
+        if (auto sf = state_files.find(id); sf != state_files.end()) {
+            auto st = json::parse(read_text((ev_dir / sf->second).string()), nullptr, false);
+            if (!st.is_object() || !st.contains("last_sequence") ||
+                !st["last_sequence"].is_number_unsigned()) {
+                problems.push_back("evidence/" + sf->second + ": not a kit state file");
+                ok = false;
+            } else if (st["last_sequence"].get<std::uint64_t>() > top) {
+                problems.push_back("chain of kit " + id + ": the kit's state records sequence " +
+                                   std::to_string(st["last_sequence"].get<std::uint64_t>()) +
+                                   ", the evidence present ends at " + std::to_string(top) +
+                                   " (bundles deleted?)");
+                ok = false;
+            }
+        }
+        chain_json[id] = {{"bundles", chain.size()},
+                          {"last_sequence", newest},
+                          {"head_sequence", head ? json(head->sequence) : json(nullptr)},
+                          {"closed", head && head->sequence == newest && ok},
+                          {"intact", ok}};
         if (kit && id != kit->manifest.kit_id)
             notes.push_back("evidence of another kit (" + id + ") is on this kit");
+        if (head) try {
+                for (auto& n : audit::kit::check_chain_head_seen(*head, trust.authority,
+                                                                 kit_state_path(args)))
+                    notes.push_back(n);
+            } catch (const audit::VerifyError& e) {
+                problems.push_back(e.what());
+            }
     }
+    if (kit)
+        if (auto sf = state_files.find(kit->manifest.kit_id);
+            sf != state_files.end() && !chains.count(kit->manifest.kit_id))
+            notes.push_back("evidence/" + sf->second + ": a kit state without evidence");
     json ev_json = json::array();
     for (const auto& e : evidence)
         ev_json.push_back({{"file", e.file},
                            {"sha256", e.sha256},
+                           {"statement_sha256", e.statement_sha256},
+                           {"format", e.format},
                            {"kit", e.kit_id},
                            {"sequence", e.sequence},
                            {"kit_manifest_sha256", e.kit_manifest_sha256},
@@ -373,6 +510,8 @@ int check(int argc, char** argv) {
                    {"notes", notes},
                    {"tree", tree},
                    {"evidence", ev_json},
+                   {"heads", heads_json},
+                   {"unexpected", unexpected},
                    {"chains", chain_json}};
     if (kit)
         result["kit"] = {{"kit_id", kit->manifest.kit_id},
@@ -399,6 +538,9 @@ int check(int argc, char** argv) {
                                     (e.self_check == "unverified" ? ", KIT UNVERIFIED" : "")
                               : "FAILED")
                       << "\n";
+        for (const auto& [id, h] : heads)
+            std::cout << "head      kit " << id << ": sequence " << h.sequence << " ("
+                      << h.bundle_file << ")\n";
         for (const auto& p : problems) std::cout << "PROBLEM   " << p << "\n";
         std::cout << (code == 0   ? "kit verified\n"
                       : code == 1 ? "kit verified; some bundles were made by an unverified kit\n"

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/error.h"
+#include "audit/strict_json.h"
 
 namespace audit::crypto {
 
@@ -28,30 +29,6 @@ constexpr std::array<int, 256> make_decode_table() {
     return t;
 }
 constexpr auto kDecode = make_decode_table();
-
-// Nesting depth of a JSON text, ignoring brackets inside strings; bounds the parser's recursion.
-int json_depth(std::string_view text) {
-    int depth = 0, max_depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            max_depth = std::max(max_depth, ++depth);
-            if (max_depth > kMaxJsonDepth) return max_depth;
-        } else if (c == ']' || c == '}') {
-            --depth;
-        }
-    }
-    return max_depth;
-}
 
 const std::string& string_field(const nlohmann::json& o, const char* name, std::size_t max_len) {
     auto it = o.find(name);
@@ -173,10 +150,9 @@ Envelope Envelope::parse(std::string_view json_text, std::size_t max_bytes) {
     if (json_text.size() > max_bytes)
         throw VerifyError("DSSE envelope is " + std::to_string(json_text.size()) +
                           " bytes, more than the limit of " + std::to_string(max_bytes));
-    if (json_depth(json_text) > kMaxJsonDepth)
-        throw VerifyError("DSSE envelope: JSON nested too deeply");
-    nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) throw VerifyError("DSSE envelope is not valid JSON");
+    // Strict: one value per key (a duplicate "payload" or "sig" would mean different things to
+    // different readers), bounded nesting.
+    nlohmann::json j = parse_json_strict(json_text, "DSSE envelope", kMaxJsonDepth);
     if (!j.is_object()) throw VerifyError("DSSE envelope is not a JSON object");
 
     Envelope env;

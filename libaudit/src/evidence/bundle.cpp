@@ -5,18 +5,21 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <botan/hash.h>
 #include <botan/hex.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <set>
 
 #include "audit/error.h"
 #include "audit/file_lock.h"
 #include "audit/fs/walker.h"
+#include "audit/strict_json.h"
 #include "audit/trust/certificate.h"
 
 // libarchive's pax writer reports unsupported entry types through a helper that lives in the
@@ -139,6 +142,156 @@ struct Digests {
     }
 };
 
+// The bundle's zstd stream, decompressed here instead of by libarchive's filter, so the reader
+// knows where the frames and the tar stream end: a bundle is refused when anything follows
+// either (bytes that no signature covers and different readers treat differently).
+class ZstdTarSource {
+  public:
+    explicit ZstdTarSource(const std::string& path) : path_(path) {
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) throw IoError("cannot read " + path + ": " + errno_text(errno));
+        ds_ = ZSTD_createDStream();
+        if (!ds_) throw IoError("out of memory");
+        ZSTD_DCtx_setParameter(ds_, ZSTD_d_windowLogMax, 27);
+        in_.resize(ZSTD_DStreamInSize());
+        out_.resize(1 << 16);
+    }
+    ~ZstdTarSource() {
+        if (ds_) ZSTD_freeDStream(ds_);
+        if (fd_ >= 0) ::close(fd_);
+    }
+    ZstdTarSource(const ZstdTarSource&) = delete;
+    ZstdTarSource& operator=(const ZstdTarSource&) = delete;
+
+    // libarchive's read callback: the next decompressed bytes, 0 at the end, -1 on an error
+    // (kept in error(); no exception may cross libarchive's C frames).
+    static la_ssize_t read_cb(archive* a, void* self, const void** buffer) {
+        auto* src = static_cast<ZstdTarSource*>(self);
+        try {
+            std::size_t n = src->next();
+            *buffer = src->out_.data();
+            return static_cast<la_ssize_t>(n);
+        } catch (const std::exception& e) {
+            src->error_ = e.what();
+            archive_set_error(a, EINVAL, "%s", e.what());
+            return -1;
+        }
+    }
+    const std::string& error() const { return error_; }
+
+    // After the tar reader reported its end at offset consumed of the tar stream: every byte
+    // from there on (end-of-archive blocks, record padding) must be zero, and the file must end
+    // where the last zstd frame does.
+    void check_trailer(std::uint64_t consumed) {
+        constexpr std::uint64_t kMaxTrailer = 1u << 20;  // GNU tar pads to 10 KiB records
+        if (consumed > delivered_)
+            throw VerifyError("bundle is corrupt: the tar reader passed the end of the stream");
+        std::uint64_t offset = delivered_;
+        for (const auto& chunk : recent_) offset -= chunk.size();
+        if (consumed < offset)
+            throw VerifyError("bundle: cannot check what follows the end of the archive");
+        for (const auto& chunk : recent_) {
+            for (std::size_t i = 0; i < chunk.size(); ++i, ++offset)
+                if (offset >= consumed && chunk[i] != 0)
+                    throw VerifyError(
+                        "bundle has data after the tar end-of-archive marker (refused: no "
+                        "signature covers it)");
+        }
+        recent_.clear();
+        std::uint64_t trailer = delivered_ - consumed;
+        for (;;) {
+            std::size_t n = next();
+            if (n == 0) break;
+            trailer += n;
+            if (trailer > kMaxTrailer)
+                throw VerifyError("bundle has more than 1 MiB after the tar end-of-archive marker");
+            for (std::size_t i = 0; i < n; ++i)
+                if (out_[i] != 0)
+                    throw VerifyError(
+                        "bundle has data after the tar end-of-archive marker (refused: no "
+                        "signature covers it)");
+            recent_.clear();
+        }
+    }
+
+  private:
+    bool fill() {
+        if (ib_.pos < ib_.size) return true;
+        if (in_eof_) return false;
+        for (;;) {
+            ssize_t n = ::read(fd_, in_.data(), in_.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw IoError("cannot read " + path_ + ": " + errno_text(errno));
+            ib_ = {in_.data(), static_cast<std::size_t>(n), 0};
+            if (n == 0) in_eof_ = true;
+            return n > 0;
+        }
+    }
+
+    // At a frame boundary: the next frame must be a zstd data frame (a skippable frame carries
+    // bytes nobody checks).
+    void check_frame_start() {
+        unsigned char magic[4];
+        std::size_t have = 0;
+        while (have < 4) {
+            if (!fill()) {
+                if (have == 0 && frames_ > 0) return;  // clean end of the file
+                if (have == 0) throw VerifyError("not an evidence bundle (an empty file)");
+                throw VerifyError("bundle has bytes after its last zstd frame");
+            }
+            magic[have++] = static_cast<const unsigned char*>(ib_.src)[ib_.pos++];
+        }
+        const std::uint32_t m = magic[0] | (magic[1] << 8) | (magic[2] << 16) |
+                                (static_cast<std::uint32_t>(magic[3]) << 24);
+        if (m != 0xFD2FB528u)
+            throw VerifyError(frames_ == 0 ? "not an evidence bundle (not zstd)"
+                                           : "bundle has bytes after its last zstd frame");
+        ++frames_;
+        ZSTD_inBuffer head{magic, 4, 0};
+        ZSTD_outBuffer ob{out_.data(), 0, 0};
+        std::size_t r = ZSTD_decompressStream(ds_, &ob, &head);
+        if (ZSTD_isError(r) || head.pos != 4)
+            throw VerifyError(std::string("bundle: corrupt zstd data (") +
+                              (ZSTD_isError(r) ? ZSTD_getErrorName(r) : "frame header") + ")");
+        last_ = r;
+    }
+
+    // Up to out_.size() decompressed bytes into out_; 0 at the end of the last frame.
+    std::size_t next() {
+        for (;;) {
+            if (last_ == 0) {  // between frames
+                check_frame_start();
+                if (last_ == 0) return 0;  // the file ended cleanly
+            }
+            const bool more = fill();  // the decoder may still hold output without input
+            ZSTD_outBuffer ob{out_.data(), out_.size(), 0};
+            std::size_t r = ZSTD_decompressStream(ds_, &ob, &ib_);
+            if (ZSTD_isError(r))
+                throw VerifyError(std::string("bundle: corrupt zstd data (") +
+                                  ZSTD_getErrorName(r) + ")");
+            last_ = r;
+            if (ob.pos > 0) {
+                delivered_ += ob.pos;
+                recent_.emplace_back(out_.data(), ob.pos);
+                while (recent_.size() > 4) recent_.pop_front();
+                return ob.pos;
+            }
+            if (!more && last_ != 0)
+                throw VerifyError("bundle is truncated (its zstd frame is incomplete)");
+        }
+    }
+
+    std::string path_;
+    int fd_ = -1;
+    ZSTD_DStream* ds_ = nullptr;
+    std::vector<char> in_, out_;
+    ZSTD_inBuffer ib_{nullptr, 0, 0};
+    bool in_eof_ = false;
+    std::size_t last_ = 0;  // ZSTD_decompressStream's hint: 0 = at a frame boundary
+    std::uint64_t frames_ = 0, delivered_ = 0;
+    std::deque<std::string> recent_;  // the last chunks handed to libarchive (tail check)
+    std::string error_;
+};
 }  // namespace
 
 const std::vector<std::string>& content_files() {
@@ -232,7 +385,7 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
     }
     nlohmann::json statement = {{"_type", kStatementType},
                                 {"subject", subjects},
-                                {"predicateType", kEvidencePredicate},
+                                {"predicateType", kEvidencePredicateV2},
                                 {"predicate", predicate}};
     crypto::Envelope env;
     env.payload_type = std::string(kPayloadType);
@@ -241,6 +394,7 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
     env.payload = statement.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     env.sign(key);
     std::string envelope_json = env.to_json();
+    const std::string statement_sha256 = fs::sha256_hex(env.payload);
 
     std::string target = out_dir + "/" + file_name;
     TempFile tmp(target);
@@ -292,14 +446,14 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
         throw IoError("cannot finish bundle " + target + ": " + archive_error_string(a.get()));
     a.reset();
     tmp.commit(target, /*no_replace=*/true, 0644);
-    return {target, file_sha256(target)};
+    return {target, file_sha256(target), statement_sha256};
 }
 
 namespace {
 
 // The predicate fields consumers index, with their types; a mismatch is a VerifyError naming
 // the field, never a JSON exception (or worse, operator[] on a const object) further on.
-void check_predicate_shape(const nlohmann::json& p) {
+void check_predicate_shape(const nlohmann::json& p, int format) {
     using nlohmann::json;
     auto bad = [](const std::string& field, const char* want) {
         throw VerifyError("statement predicate field " + field + " is missing or not " + want);
@@ -330,6 +484,15 @@ void check_predicate_shape(const nlohmann::json& p) {
     if (!kit.contains("sequence") || !kit["sequence"].is_number_unsigned())
         bad("kit.sequence", "an unsigned integer");
     string(kit, "kit.", "previous_bundle_sha256", true);
+    if (format >= 2) {
+        // v2 chains link by the previous bundle's statement digest.
+        string(kit, "kit.", "previous_statement_sha256", true);
+        const auto& prev = kit["previous_statement_sha256"];
+        if (prev.is_string() && (prev.get_ref<const std::string&>().size() != 64 ||
+                                 prev.get_ref<const std::string&>().find_first_not_of(
+                                     "0123456789abcdef") != std::string::npos))
+            bad("kit.previous_statement_sha256", "a sha256 in lower-case hex or null");
+    }
     const json& host = object(p, "", "host");
     string(host, "host.", "hostname", false);
     const json& ids = object(host, "host.", "ids");
@@ -347,6 +510,30 @@ void check_predicate_shape(const nlohmann::json& p) {
 
 }  // namespace
 
+std::string read_statement_sha256_unverified(const std::string& path) {
+    ZstdTarSource source(path);
+    std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
+    if (!a) throw IoError("out of memory");
+    archive_read_support_format_tar(a.get());
+    archive_entry* e = nullptr;
+    if (archive_read_open(a.get(), &source, nullptr, &ZstdTarSource::read_cb, nullptr) !=
+            ARCHIVE_OK ||
+        archive_read_next_header(a.get(), &e) != ARCHIVE_OK || !archive_entry_pathname(e) ||
+        archive_entry_pathname(e) != kStatementEntry)
+        throw VerifyError(path + ": not an evidence bundle");
+    std::string text;
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+        la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
+        if (n < 0) throw VerifyError(path + ": corrupt statement entry");
+        if (n == 0) break;
+        text.append(buf.data(), static_cast<std::size_t>(n));
+        if (text.size() > BundleLimits{}.max_statement)
+            throw VerifyError(path + ": statement entry too large");
+    }
+    return fs::sha256_hex(crypto::Envelope::parse(text, BundleLimits{}.max_statement).payload);
+}
+
 Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool keep_files,
                    const BundleLimits& limits) {
     struct stat st {};
@@ -358,13 +545,22 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     b.path = path;
     b.sha256 = file_sha256(path);
 
+    ZstdTarSource source(path);
     std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
     if (!a) throw IoError("out of memory");
-    archive_read_support_filter_zstd(a.get());
     archive_read_support_format_tar(a.get());
-    if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
+    if (archive_read_open(a.get(), &source, nullptr, &ZstdTarSource::read_cb, nullptr) !=
+        ARCHIVE_OK) {
+        if (!source.error().empty()) throw VerifyError(source.error());
         throw VerifyError("not an evidence bundle (tar+zstd): " +
                           std::string(archive_error_string(a.get())));
+    }
+    // The reader's own error (zstd, truncation, I/O) names the cause better than libarchive.
+    auto archive_error = [&](const char* fallback) {
+        if (!source.error().empty()) return source.error();
+        const char* e = archive_error_string(a.get());
+        return std::string(e ? e : fallback);
+    };
 
     std::vector<char> buf(1 << 16);
     auto read_entry = [&](archive_entry* e, const std::string& name, std::uint64_t max,
@@ -372,9 +568,7 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
         std::uint64_t total = 0;
         for (;;) {
             la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-            if (n < 0)
-                throw VerifyError("entry " + name +
-                                  " is corrupt: " + archive_error_string(a.get()));
+            if (n < 0) throw VerifyError("entry " + name + " is corrupt: " + archive_error("?"));
             if (n == 0) break;
             total += static_cast<std::uint64_t>(n);
             if (total > max) throw VerifyError("entry " + name + " exceeds its size bound");
@@ -399,9 +593,7 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(a.get(), &e);
     if (rc != ARCHIVE_OK)
-        throw VerifyError("not an evidence bundle: " +
-                          std::string(archive_error_string(a.get()) ? archive_error_string(a.get())
-                                                                    : "empty archive"));
+        throw VerifyError("not an evidence bundle: " + archive_error("empty archive"));
     std::string first = check_entry(e);
     if (first != kStatementEntry)
         throw VerifyError("first entry must be " + std::string(kStatementEntry) + ", found " +
@@ -416,23 +608,29 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
                           std::string(kPayloadType));
     // The statement names its collector's certificate; nothing in it is trusted until the
     // certificate and the signature over the statement both verify.
-    b.statement = nlohmann::json::parse(b.envelope.payload, nullptr, /*allow_exceptions=*/false);
-    if (b.statement.is_discarded()) throw VerifyError("statement payload is not JSON");
+    // Strict: a duplicate key means one thing here and another to a reader that keeps the first.
+    b.statement = parse_json_strict(b.envelope.payload, "statement payload");
     // Unsigned bytes still: no value(), which throws a JSON type error on a non-string.
     auto is = [&](const char* key, std::string_view want) {
         auto it = b.statement.find(key);
         return it != b.statement.end() && it->is_string() && *it == want;
     };
-    if (!b.statement.is_object() || !is("_type", kStatementType) ||
-        !is("predicateType", kEvidencePredicate) || !b.statement.contains("subject") ||
-        !b.statement["subject"].is_array() || !b.statement.contains("predicate") ||
-        !b.statement["predicate"].is_object())
-        throw VerifyError("statement is not an evidence statement v1");
+    if (!b.statement.is_object() || !is("_type", kStatementType))
+        throw VerifyError("statement is not an in-toto statement v1");
+    if (is("predicateType", kEvidencePredicateV2))
+        b.format = 2;
+    else if (is("predicateType", kEvidencePredicate))
+        b.format = 1;
+    else
+        throw VerifyError("statement is not an evidence statement (v1 or v2)");
+    if (!b.statement.contains("subject") || !b.statement["subject"].is_array() ||
+        !b.statement.contains("predicate") || !b.statement["predicate"].is_object())
+        throw VerifyError("statement is not an evidence statement v" + std::to_string(b.format));
     b.signers = trust::verify_bundle_signer(trust, b.envelope, b.statement["predicate"]);
     b.statement_sha256 = fs::sha256_hex(b.envelope.payload);
     // Signed is not well-formed: a stolen collector key can sign anything. Every field the
     // verifier, attest and the ledger read must have its type before any of them looks.
-    check_predicate_shape(b.statement["predicate"]);
+    check_predicate_shape(b.statement["predicate"], b.format);
 
     std::map<std::string, std::pair<std::string, std::string>> expected;  // name -> sha256, sha384
     const auto& allowed = content_files();
@@ -471,10 +669,10 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
         if (sha384 != it->second.second) throw VerifyError("sha384 digest mismatch on " + name);
         if (keep) b.files.emplace(name, std::move(content));
     }
-    if (rc != ARCHIVE_EOF)
-        throw VerifyError("bundle is corrupt: " + std::string(archive_error_string(a.get())
-                                                                  ? archive_error_string(a.get())
-                                                                  : "read error"));
+    if (rc != ARCHIVE_EOF) throw VerifyError("bundle is corrupt: " + archive_error("read error"));
+    // Nothing after the archive's end: no member past the end-of-archive blocks (ignored by
+    // this reader, listed by others), no byte after the last zstd frame.
+    source.check_trailer(static_cast<std::uint64_t>(archive_filter_bytes(a.get(), 0)));
     for (const auto& [name, digests] : expected)
         if (!seen.count(name)) throw VerifyError("content file " + name + " is missing");
     return b;

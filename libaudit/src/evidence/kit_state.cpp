@@ -63,6 +63,16 @@ std::uint64_t bundle_sequence(const std::string& name, const std::string& kit_id
     return seq;
 }
 
+// The statement digest of a bundle of this kit, "" when the file is no bundle (the next bundle
+// then links to nothing, and the checker reports the broken chain; the field scan goes on).
+std::string statement_digest_or_empty(const std::string& path) {
+    try {
+        return read_statement_sha256_unverified(path);
+    } catch (const Error&) {
+        return "";
+    }
+}
+
 // A bundle is linked into place complete before the state is saved; a crash (or a full disk)
 // between the two leaves the state one behind. The newest bundle of the kit in the directory
 // wins, so a sequence number is never given twice and the chain continues from it.
@@ -80,10 +90,21 @@ void catch_up(const std::string& dir, const std::string& kit_id, KitState& s) {
         }
     }
     ::closedir(d);
-    if (newest.empty()) return;
-    s.last_sequence = newest_seq;
-    s.last_bundle = newest;
-    s.last_bundle_sha256 = file_sha256(dir + "/" + newest);
+    if (!newest.empty()) {
+        s.last_sequence = newest_seq;
+        s.last_bundle = newest;
+        s.last_bundle_sha256 = file_sha256(dir + "/" + newest);
+        s.last_statement_sha256 = statement_digest_or_empty(dir + "/" + newest);
+        return;
+    }
+    // A state saved before statement digests were kept: take it from the bundle it names.
+    if (s.last_sequence > 0 && s.last_statement_sha256.empty() && !s.last_bundle.empty() &&
+        s.last_bundle.find('/') == std::string::npos &&
+        bundle_sequence(s.last_bundle, kit_id) == s.last_sequence) {
+        const std::string path = dir + "/" + s.last_bundle;
+        if (::access(path.c_str(), F_OK) == 0 && file_sha256(path) == s.last_bundle_sha256)
+            s.last_statement_sha256 = statement_digest_or_empty(path);
+    }
 }
 
 }  // namespace
@@ -107,6 +128,7 @@ KitState KitStateLock::read_state() const {
         s.last_sequence = j.at("last_sequence").get<std::uint64_t>();
         s.last_bundle_sha256 = j.at("last_bundle_sha256").get<std::string>();
         s.last_bundle = j.value("last_bundle", "");
+        s.last_statement_sha256 = j.value("last_statement_sha256", "");
     } catch (const nlohmann::json::exception& e) {
         throw IoError(path_ + ": corrupt kit state (" + e.what() +
                       "); refusing to reuse sequence numbers");
@@ -118,7 +140,8 @@ void KitStateLock::save(const KitState& s) const {
     nlohmann::json j = {{"kit_id", s.kit_id},
                         {"last_sequence", s.last_sequence},
                         {"last_bundle_sha256", s.last_bundle_sha256},
-                        {"last_bundle", s.last_bundle}};
+                        {"last_bundle", s.last_bundle},
+                        {"last_statement_sha256", s.last_statement_sha256}};
     write_file_atomic(path_, j.dump(2) + "\n");
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <botan/hash.h>
@@ -12,12 +13,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/kit_state.h"
 #include "audit/file_lock.h"
+#include "audit/strict_json.h"
 #include "audit/trust/state.h"
 
 namespace audit::kit {
@@ -58,7 +61,11 @@ bool is_hex(const std::string& s, std::size_t len) {
 json KitManifest::to_payload_json() const {
     json files_json = json::array();
     for (const auto& f : files)
-        files_json.push_back({{"path", f.path}, {"size", f.size}, {"sha384", f.sha384}});
+        if (f.mode)
+            files_json.push_back(
+                {{"path", f.path}, {"size", f.size}, {"sha384", f.sha384}, {"mode", *f.mode}});
+        else
+            files_json.push_back({{"path", f.path}, {"size", f.size}, {"sha384", f.sha384}});
     json j = {{"_type", kType},
               {"kit_id", kit_id},
               {"version", version},
@@ -101,11 +108,17 @@ KitManifest KitManifest::from_payload_json(const json& j) {
         std::set<std::string> seen;
         for (const auto& f : files) {
             KitFile k{f.at("path").get<std::string>(), f.at("size").get<std::uint64_t>(),
-                      f.at("sha384").get<std::string>()};
+                      f.at("sha384").get<std::string>(), std::nullopt};
             if (!safe_relative_path(k.path) || excluded(k.path))
                 throw VerifyError("kit manifest lists an unsafe path '" + k.path + "'");
             if (!is_hex(k.sha384, 96))
                 throw VerifyError("kit manifest: " + k.path + " has no SHA-384 digest");
+            if (f.contains("mode")) {
+                k.mode = f.at("mode").get<unsigned>();
+                if (*k.mode > 0777)
+                    throw VerifyError("kit manifest: " + k.path +
+                                      " has a mode beyond rwx bits (setuid, setgid, sticky)");
+            }
             if (!seen.insert(k.path).second)
                 throw VerifyError("kit manifest lists " + k.path + " twice");
             m.files.push_back(std::move(k));
@@ -149,7 +162,27 @@ std::string file_sha384(const std::string& path) {
     return Botan::hex_encode(hash->final(), false);
 }
 
+bool keeps_unix_modes(const std::string& dir) {
+    struct statfs fs {};
+    if (::statfs(dir.c_str(), &fs) != 0) return true;
+    constexpr long kMsdos = 0x4d44;       // MSDOS_SUPER_MAGIC: vfat, msdos
+    constexpr long kExfat = 0x2011BAB0L;  // EXFAT_SUPER_MAGIC
+    const auto type = static_cast<long>(fs.f_type);
+    return type != kMsdos && type != kExfat;
+}
+
+namespace {
+
+// The mode of a kit entry that must never be there: setuid or setgid (a kit is carried between
+// hosts and run as root; nothing on it may carry privileges).
+bool privileged_mode(const struct stat& st) {
+    return (st.st_mode & (S_ISUID | S_ISGID)) != 0;
+}
+
+}  // namespace
+
 std::vector<KitFile> measure_tree(const std::string& kit_dir) {
+    const bool modes = keeps_unix_modes(kit_dir);
     std::vector<KitFile> out;
     std::error_code ec;
     stdfs::recursive_directory_iterator it(kit_dir, ec), end;
@@ -161,13 +194,19 @@ std::vector<KitFile> measure_tree(const std::string& kit_dir) {
             if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
             continue;
         }
-        auto st = it->symlink_status(ec);
-        if (stdfs::is_directory(st)) continue;
-        if (!stdfs::is_regular_file(st))
+        const std::string full = it->path().string();
+        struct stat st {};
+        if (::lstat(full.c_str(), &st) != 0)
+            throw IoError("cannot read " + full + ": " + std::strerror(errno));
+        if (privileged_mode(st))
+            throw VerifyError(full + " has a setuid or setgid bit (refused on a kit)");
+        if (S_ISDIR(st.st_mode)) continue;
+        if (!S_ISREG(st.st_mode))
             throw VerifyError(kit_dir + "/" + rel + " is not a regular file (links are refused)");
         if (out.size() >= kMaxFiles) throw VerifyError("kit directory has too many files");
-        const std::string full = it->path().string();
-        out.push_back({rel, static_cast<std::uint64_t>(stdfs::file_size(full)), file_sha384(full)});
+        KitFile f{rel, static_cast<std::uint64_t>(st.st_size), file_sha384(full), std::nullopt};
+        if (modes) f.mode = static_cast<unsigned>(st.st_mode & 0777);
+        out.push_back(std::move(f));
     }
     std::sort(out.begin(), out.end(),
               [](const KitFile& a, const KitFile& b) { return a.path < b.path; });
@@ -201,8 +240,7 @@ SealedKit verify_kit_manifest(std::string_view envelope_json, const trust::Trust
                           "')");
     SealedKit out;
     out.signers = trust.verify_role(env, "kit");
-    auto j = json::parse(env.payload, nullptr, false);
-    if (j.is_discarded()) throw VerifyError("kit manifest payload is not JSON");
+    auto j = parse_json_strict(env.payload, "kit manifest payload");
     out.manifest = KitManifest::from_payload_json(j);
     const auto& m = out.manifest;
     if (m.authority != trust.authority)
@@ -251,10 +289,18 @@ std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManif
     stdfs::recursive_directory_iterator it(kit_dir, ec), end;
     if (ec) throw IoError("cannot read kit directory " + kit_dir + ": " + ec.message());
     std::set<std::string> present;
+    std::map<std::string, bool> executable;  // rel -> any x bit, on the medium
+    const bool modes = keeps_unix_modes(kit_dir);
     for (; it != end; it.increment(ec)) {
         if (ec) throw IoError("cannot read kit directory " + kit_dir + ": " + ec.message());
         const std::string rel = stdfs::relative(it->path(), kit_dir).generic_string();
         auto st = it->symlink_status(ec);
+        struct stat raw {};
+        if (::lstat(it->path().c_str(), &raw) == 0) {
+            if (privileged_mode(raw))
+                problems.push_back({rel, "setuid or setgid bit set (refused on a kit)"});
+            executable[rel] = (raw.st_mode & 0111) != 0;
+        }
         if (excluded(rel)) {
             if (rel == kEvidenceDir && !stdfs::is_directory(st))
                 problems.push_back({rel, "not a directory"});
@@ -282,7 +328,16 @@ std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManif
             problems.push_back({f.path, "size differs"});
             continue;
         }
-        if (file_sha384(full) != f.sha384) problems.push_back({f.path, "sha384 differs"});
+        if (file_sha384(full) != f.sha384) {
+            problems.push_back({f.path, "sha384 differs"});
+            continue;
+        }
+        // FAT keeps no modes (every file shows the mount's fmask): nothing to compare there.
+        if (f.mode && modes && executable.count(f.path) &&
+            executable[f.path] != ((*f.mode & 0111) != 0))
+            problems.push_back({f.path, executable[f.path]
+                                            ? "executable, but sealed as not executable"
+                                            : "not executable, but sealed as executable"});
     }
     std::sort(problems.begin(), problems.end(),
               [](const TreeProblem& a, const TreeProblem& b) { return a.path < b.path; });
@@ -291,6 +346,57 @@ std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManif
 
 std::string default_kit_state_path() {
     return (stdfs::path(trust::default_state_path()).parent_path() / "kit-state.json").string();
+}
+
+namespace {
+
+json load_kit_state(const std::string& state_path) {
+    json state = {{"_type", kStateType}, {"kits", json::object()}};
+    std::error_code ec;
+    if (stdfs::exists(state_path, ec)) {
+        state = json::parse(read_bounded(state_path, kMaxManifest), nullptr, false);
+        if (state.is_discarded() || !state.is_object() || state.value("_type", "") != kStateType ||
+            !state.contains("kits") || !state["kits"].is_object())
+            throw VerifyError(state_path + ": not a kit state file (corrupt?); refusing to guess");
+    }
+    return state;
+}
+
+}  // namespace
+
+std::vector<std::string> check_chain_head_seen(const evidence::ChainHead& head,
+                                               const std::string& authority,
+                                               const std::optional<std::string>& state_path) {
+    if (!state_path) return {};
+    audit::FileLock lock(*state_path);
+    json state = load_kit_state(*state_path);
+    if (!state.contains("heads") || !state["heads"].is_object()) state["heads"] = json::object();
+    auto& heads = state["heads"];
+    const std::string key = authority + "/" + head.kit_id;
+    std::vector<std::string> notes;
+    if (heads.contains(key)) {
+        const auto& p = heads[key];
+        if (!p.is_object() || !p.contains("sequence") || !p["sequence"].is_number_unsigned())
+            throw VerifyError(*state_path + ": chain head entry of kit " + key + " is malformed");
+        const auto have = p["sequence"].get<std::uint64_t>();
+        if (head.sequence < have)
+            throw VerifyError("chain of kit " + head.kit_id + ": the chain head names sequence " +
+                              std::to_string(head.sequence) + ", a head of sequence " +
+                              std::to_string(have) +
+                              " was seen before (an older head: newer bundles deleted?)");
+        if (head.sequence == have) {
+            if (p.value("statement_sha256", "") != head.statement_sha256)
+                throw VerifyError("chain of kit " + head.kit_id + ": the chain head of sequence " +
+                                  std::to_string(have) +
+                                  " differs from the one seen before (a fork)");
+            return notes;
+        }
+    }
+    heads[key] = {{"sequence", head.sequence},
+                  {"statement_sha256", head.statement_sha256},
+                  {"seen", trust::utc_now()}};
+    evidence::write_file_atomic(*state_path, state.dump(2) + "\n", false, 0600);
+    return notes;
 }
 
 std::vector<std::string> check_kit_version(const SealedKit& kit,

@@ -9,10 +9,12 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <iostream>
 #include <map>
 #include <set>
 
 #include "audit/error.h"
+#include "audit/evidence/chain_head.h"
 #include "audit/evidence/kit_state.h"
 #include "audit/evidence/sbom.h"
 #include "audit/fs/file_evidence.h"
@@ -324,6 +326,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"sequence", result.sequence},
           {"previous_bundle_sha256",
            state.last_bundle_sha256.empty() ? json(nullptr) : json(state.last_bundle_sha256)},
+          {"previous_statement_sha256",
+           state.last_statement_sha256.empty() ? json(nullptr) : json(state.last_statement_sha256)},
           {"kit_manifest_sha256",
            opt.kit_manifest_sha256.empty() ? json(nullptr) : json(opt.kit_manifest_sha256)},
           {"self_check", opt.kit_check.is_object() ? opt.kit_check : json{{"status", "none"}}}}},
@@ -358,14 +362,39 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     result.bundle = evidence::write_bundle(
         opt.out_dir, result.bundle_id + std::string(evidence::kBundleSuffix), content,
         {{"files.jsonl", files_jsonl}}, predicate, collector, finished.epoch);
+    // Order: bundle linked, head written, state saved. A crash between leaves a head one behind
+    // (the chain reads as unclosed until the next scan of this kit writes the head again).
     state.last_sequence = result.sequence;
     state.last_bundle_sha256 = result.bundle.sha256;
     state.last_bundle = result.bundle_id + std::string(evidence::kBundleSuffix);
+    state.last_statement_sha256 = result.bundle.statement_sha256;
+    say("write chain head");
+    evidence::ChainHead head;
+    head.kit_id = kit_id;
+    head.sequence = result.sequence;
+    head.statement_sha256 = result.bundle.statement_sha256;
+    head.bundle_sha256 = result.bundle.sha256;
+    head.bundle_file = state.last_bundle;
+    head.written = finished.rfc3339;
+    // The bundle is complete and linked: a head that cannot be written (a full medium) does not
+    // undo it. The chain reads as unclosed until the next scan of this kit writes its head.
+    json head_path = nullptr, head_error = nullptr;
+    try {
+        head_path =
+            evidence::write_chain_head(opt.out_dir, head, collector, opt.collector_certificate);
+    } catch (const IoError& e) {
+        head_error = e.what();
+        std::cerr << "audit-scan: warning: the kit's chain head was not written (" << e.what()
+                  << "); it stays unclosed until the next scan with this kit\n";
+    }
     lock.save(state);
 
     result.findings = std::move(findings);
     result.summary = {{"bundle", result.bundle.path},
                       {"bundle_sha256", result.bundle.sha256},
+                      {"statement_sha256", result.bundle.statement_sha256},
+                      {"chain_head", head_path},
+                      {"chain_head_error", head_error},
                       {"bundle_id", result.bundle_id},
                       {"kit", kit_id},
                       {"sequence", result.sequence},

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "audit/error.h"
+#include "audit/strict_json.h"
 
 namespace audit::trust {
 
@@ -110,8 +111,7 @@ CollectorCertificate verify_certificate(const TrustRoot& trust, std::string_view
             throw VerifyError(std::string("collector certificate: ") + kit_error.what());
         }
     }
-    auto payload = nlohmann::json::parse(env.payload, nullptr, /*allow_exceptions=*/false);
-    if (payload.is_discarded()) throw VerifyError("collector certificate: payload is not JSON");
+    auto payload = parse_json_strict(env.payload, "collector certificate payload");
     auto issuers = std::move(c.issuers);
     auto role = std::move(c.issuer_role);
     c = CollectorCertificate::from_payload_json(payload);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "audit/error.h"
+#include "audit/strict_json.h"
 #include "audit/input_file.h"
 #include "audit/trust/certificate.h"
 
@@ -267,8 +268,7 @@ Parsed parse_root(std::string_view envelope_json) {
     if (p.env.payload_type != kPayloadType)
         throw VerifyError("not a trust root: payloadType is '" + p.env.payload_type.substr(0, 80) +
                           "', expected '" + std::string(kPayloadType) + "'");
-    auto payload = nlohmann::json::parse(p.env.payload, nullptr, /*allow_exceptions=*/false);
-    if (payload.is_discarded()) throw VerifyError("trust root: payload is not valid JSON");
+    auto payload = parse_json_strict(p.env.payload, "trust root payload");
     p.root = TrustRoot::from_payload_json(payload);
     p.root.sha256 = crypto::sha256_hex(envelope_json);
     return p;

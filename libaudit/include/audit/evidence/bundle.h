@@ -1,5 +1,6 @@
-// Evidence bundle v1: a deterministic pax tar + zstd whose first entry is a DSSE-signed in-toto
-// Statement listing every content file with its sha384 and sha256 digest.
+// Evidence bundle: a deterministic pax tar + zstd whose first entry is a DSSE-signed in-toto
+// Statement listing every content file with its sha384 and sha256 digest. Predicate v2 (written
+// now) links a kit's chain by the statement digest; v1 bundles still verify.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +37,8 @@ struct BundleLimits {
 
 struct WrittenBundle {
     std::string path;
-    std::string sha256;  // of the bundle file: what the kit chain and attestations reference
+    std::string sha256;            // of the bundle file (informational: recompression changes it)
+    std::string statement_sha256;  // of the DSSE payload bytes: the bundle's identity
 };
 
 // Build the statement (subject = every file with sha384 + sha256), sign it with key, and write
@@ -69,10 +71,18 @@ struct Bundle {
 
 // Verify a bundle against the trust root: the statement's envelope is checked (collector role)
 // before anything else is decompressed; then every entry is streamed and its digests compared.
-// Unknown, duplicate, missing, linked, absolute or ".." entries and oversized entries are refused.
+// Unknown, duplicate, missing, linked, absolute or ".." entries and oversized entries are refused,
+// and so is anything after the tar's end (a member or a non-zero byte after the end-of-archive
+// blocks), after the last zstd frame (garbage, skippable frames), and a duplicate key in the
+// envelope or the statement.
 // Throws VerifyError with the precise reason, IoError when the file cannot be read.
 Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool keep_files = true,
                    const BundleLimits& limits = {});
+
+// The statement digest (sha256 of the DSSE payload bytes) of a bundle file, read from its first
+// entry WITHOUT verifying anything: for a writer continuing its own chain. Throws VerifyError
+// when the file is not a bundle, IoError when it cannot be read.
+std::string read_statement_sha256_unverified(const std::string& path);
 
 // Atomically write bytes to path (temp file in the same directory, fsync, rename, dir fsync).
 // When no_replace, an existing file is an error (IoError).

@@ -9,9 +9,10 @@ namespace audit::evidence {
 
 struct KitState {
     std::string kit_id;
-    std::uint64_t last_sequence = 0;  // 0 = no bundle yet
-    std::string last_bundle_sha256;   // "" = no bundle yet
-    std::string last_bundle;          // file name
+    std::uint64_t last_sequence = 0;    // 0 = no bundle yet
+    std::string last_bundle_sha256;     // "" = no bundle yet
+    std::string last_bundle;            // file name
+    std::string last_statement_sha256;  // of its DSSE payload ("" = no bundle yet): v2 chain link
 };
 
 // An exclusive lock on the kit's state file in dir (".kit-<id>.state.json"), held for the

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/crypto/dsse.h"
+#include "audit/evidence/chain_head.h"
 #include "audit/kit/lms_seal.h"
 #include "audit/trust/trust_root.h"
 
@@ -27,6 +28,9 @@ struct KitFile {
     std::string path;  // relative to the kit directory, '/'-separated
     std::uint64_t size = 0;
     std::string sha384;
+    // Permission bits (0777) when the kit was laid out on a file system that keeps them (not FAT):
+    // its executable bit is compared where the checked medium keeps modes too.
+    std::optional<unsigned> mode;
 };
 
 struct KitManifest {
@@ -45,7 +49,8 @@ struct KitManifest {
 };
 
 // Every file of the kit directory except the kit manifest and evidence/: regular files only
-// (a link, device or FIFO is refused with VerifyError), sorted by path.
+// (a link, device or FIFO is refused with VerifyError, and so is a setuid or setgid bit on a
+// file or directory), sorted by path; with its mode where the file system keeps modes.
 std::vector<KitFile> measure_tree(const std::string& kit_dir);
 
 // The envelope (JSON text) of m: signed by kit_key (a key of the kit role of trust), then, when
@@ -81,8 +86,13 @@ struct TreeProblem {
         what;  // "missing", "size differs", "sha384 differs", "not listed", "not a regular file"
 };
 // Compare the kit directory with its manifest: every listed file present with its size and
-// digest, nothing else outside evidence/ (and the manifest itself).
+// digest (and executable bit, where both the manifest and the medium keep modes), nothing else
+// outside evidence/ (and the manifest itself), no setuid or setgid bit anywhere.
 std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManifest& m);
+
+// False for a directory on a file system that keeps no Unix modes (FAT, exFAT: every file shows
+// the mount's fmask), where the executable bit means nothing.
+bool keeps_unix_modes(const std::string& dir);
 
 // SHA-384 (hex) of a whole file, streamed.
 std::string file_sha384(const std::string& path);
@@ -92,6 +102,13 @@ std::string file_sha384(const std::string& path);
 // refused. A newer version is recorded. state_path nullopt: no state (returns a note).
 std::vector<std::string> check_kit_version(const SealedKit& kit,
                                            const std::optional<std::string>& state_path);
+// The same for chain heads: the state keeps, per authority and kit id, the highest head seen
+// (sequence, statement digest). A lower head is refused (a newer one was seen: bundles were
+// deleted since), the same sequence with another digest is a fork; a higher one is recorded.
+// state_path nullopt: nothing is kept. Throws VerifyError naming the kit.
+std::vector<std::string> check_chain_head_seen(const evidence::ChainHead& head,
+                                               const std::string& authority,
+                                               const std::optional<std::string>& state_path);
 // Default: kit-state.json beside the trust state (trust::default_state_path()).
 std::string default_kit_state_path();
 
