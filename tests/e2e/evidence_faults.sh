@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Faults while writing evidence: a full output filesystem (a 200 KiB tmpfs, filled to every level
-# from a few KiB to nothing), kill -9 at random points of a scan, a state file left one bundle
+# from a few KiB to nothing), kill -9 at fixed points of a scan (strace fault injection, no
+# timing: the walk, the bundle's temporary file, its link, the state), a state file left one bundle
 # behind (a crash between linking the bundle and saving the state), a read-only output. Never a
 # bundle that verifies but is incomplete (every *.evidence.tar.zst present must verify), the
 # documented exit code with one line on stderr, and the next run continues the kit's sequence
@@ -14,7 +15,7 @@ TRUST="$T/auth/trust.json"
 deb=$(bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" kesl 11.1.0-3393 /opt/kaspersky/kesl/bin/kesl)
 bash "$FIXTURES/dpkg-root.sh" init "$T/root"
 bash "$FIXTURES/dpkg-root.sh" install "$T/root" "$deb"
-# Enough files that a scan with hash scope all takes a while (kill -9 lands inside it).
+# Enough files for a walk with a middle and a bundle written in several blocks (kill -9 points).
 python3 - "$T/root/usr/share/filler" <<'PY'
 import os, sys
 for i in range(300):
@@ -128,22 +129,105 @@ rm -f "$state"  # the state lost altogether: the bundles in the directory still 
 expect_exit 1 scan "$OUT"
 chain_ok "$OUT" 4
 
-step "kill -9 at random points"
+step "kill -9 at fixed points of a scan (strace injects SIGKILL; no timing)"
+# strace -e inject=SYSCALL:signal=KILL:when=N kills the scan on entry to its N-th SYSCALL call
+# (counted per thread), before the call takes effect. The walk runs on several threads, so its
+# point is named by path (-P: the first file opened in one directory, whichever thread opens it);
+# the bundle and the state are written by the main thread alone after the walk, so their points
+# are numbered from a traced dry run into a copy of the evidence directory. Points: the walk, the
+# middle of the bundle's temporary file, its fsync, the link into place, just after the link,
+# the state's rename, and after the state is saved.
+command -v strace >/dev/null || fail "strace is not installed (cmake/install-deps.sh installs it)"
 OUT="$T/ev3"
+expect_exit 1 scan "$OUT" --hash-scope all  # a first bundle: the kills happen mid-chain
+chain_ok "$OUT" 1
+bundles_in() { find "$1" -maxdepth 1 -name '*.evidence.tar.zst' ! -name '.*' | wc -l; }
+count_names() { ls -A "$OUT" | grep -cE "$1" || true; }  # count_names REGEX
+traced_scan() {  # OUTDIR STRACE-ARGS...: a scan under strace; its exit status
+    local out=$1; shift
+    set +e
+    {  # (the outer 2>/dev/null only silences bash's notice of a killed command)
+        env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq "$@" \
+            audit-scan --root "$T/root" --manifests "$T/auth/manifests" --trust "$TRUST" \
+            --key "$T/auth/collector.key" --out "$out" --json --hash-scope all >/dev/null 2>"$T/err"
+    } 2>/dev/null
+    local rc=$?
+    set -e
+    return $rc
+}
+
+# call_number SYSCALL REGEX K: in a traced dry run (a copy of the evidence directory, so the run
+# makes the same calls), the per-thread number of SYSCALL in the K-th such call matching REGEX.
+call_number() {
+    rm -rf "$T/dry" && cp -a "$OUT" "$T/dry"
+    traced_scan "$T/dry" -y -s 200 -o "$T/dry.trace" ||
+        [[ $? -eq 1 ]] || { cat "$T/err" >&2; fail "dry run exited with an error"; }
+    python3 - "$T/dry.trace" "$@" <<'PY'
+import re, sys
+log, name, pattern, k = sys.argv[1], sys.argv[2], re.compile(sys.argv[3]), int(sys.argv[4])
+counts = {}
+for line in open(log, errors="replace"):
+    m = re.match(r"^(\d+)\s+(\w+)\(", line)
+    if not m or m.group(2) != name:
+        continue
+    counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    if pattern.search(line):
+        k -= 1
+        if k == 0:
+            print(counts[m.group(1)])
+            sys.exit(0)
+sys.exit(f"no {name} call matching {pattern.pattern} in the dry run")
+PY
+}
+
+# kill_at WHAT NEW LEFT STRACE-ARGS...: a scan killed by the injection the args describe.
+# Afterwards NEW (0 or 1) new bundles are present, each complete and verifying, the chain is
+# sound, and exactly one new file named LEFT (a regex) shows that the kill landed where intended.
 kills=0
-for i in $(seq 1 12); do
-    scan "$OUT" --hash-scope all >/dev/null 2>&1 &
-    pid=$!
-    sleep "0.$(printf '%03d' $((RANDOM % 900)))"
-    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
-    wait "$pid" 2>/dev/null || true
-    shopt -s nullglob
-    b=("$OUT"/*.evidence.tar.zst)
-    shopt -u nullglob
-    [[ ${#b[@]} -eq 0 ]] || chain_ok "$OUT"
-done
-echo "killed $kills of 12 scans mid-way"
-[[ $kills -ge 1 ]] || fail "no scan was killed: the test did not test"
+kill_at() {
+    local what=$1 new=$2 left=$3 before left_before rc extra
+    shift 3
+    before=$(bundles_in "$OUT")
+    left_before=$(count_names "$left")
+    traced_scan "$OUT" -o /dev/null "$@" && rc=0 || rc=$?
+    # strace ends with the signal that ended the scan: 128 + 9 only when SIGKILL did.
+    [[ $rc -eq 137 ]] || { cat "$T/err" >&2; fail "'$what' ($*): exit $rc, not killed"; }
+    kills=$((kills + 1))
+    [[ $(bundles_in "$OUT") -eq $((before + new)) ]] ||
+        fail "'$what': $(($(bundles_in "$OUT") - before)) new bundles, expected $new"
+    [[ $(count_names "$left") -eq $((left_before + 1)) ]] ||
+        fail "'$what': no new file matching $left: the kill did not land there"
+    chain_ok "$OUT" "$((before + new))"
+    # What a kill leaves is hidden and never named like a bundle: the scan's work directory and
+    # temporary files (audit-kit check reports them as unfinished).
+    extra=$(ls -A "$OUT" | grep -vE '^[^.].*\.evidence\.tar\.zst$|^\.kit-.*\.(lock|state\.json)$|^\.trust-state\.json(\.lock)?$|^\.scan-work-|^\..*\.tmp-' || true)
+    [[ -z $extra ]] || fail "'$what': unexpected files left: $extra"
+    echo "killed at $what ($*): $new new bundle(s), chain sound"
+}
+
+TMPB='\.evidence\.tar\.zst\.tmp-'
+at() {  # SYSCALL REGEX K: the injection argument for that call of the dry run
+    local n
+    n=$(call_number "$@") || fail "the scan makes no $1 call matching $2"
+    echo "inject=$1:signal=KILL:when=$n"
+}
+kill_at "the walk (the first file opened in usr/share/filler/17)" 0 '^\.scan-work-' \
+    -P "$T/root/usr/share/filler/17" -e inject=openat:signal=KILL:when=1
+# (each injection computed first: a failed dry run ends the test here, set -e)
+inj=$(at write "$TMPB" 2)
+kill_at "the middle of the bundle's temporary file" 0 "$TMPB" -e "$inj"
+inj=$(at fsync "$TMPB" 1)
+kill_at "the fsync of the complete temporary file" 0 "$TMPB" -e "$inj"
+inj=$(at link "$TMPB" 1)
+kill_at "the link into place" 0 "$TMPB" -e "$inj"
+inj=$(at unlink "$TMPB" 1)
+kill_at "just after the link (the temporary name not yet removed)" 1 "$TMPB" -e "$inj"
+inj=$(at rename 'state\.json\.tmp-' 1)
+kill_at "the state's rename (bundle linked, state not saved)" 1 'state\.json\.tmp-' -e "$inj"
+inj=$(at rmdir 'scan-work-' 1)
+kill_at "after the state is saved (removing the work directory)" 1 '^\.scan-work-' -e "$inj"
+[[ $kills -eq 7 ]] || fail "only $kills of 7 scans were killed"
+echo "leftovers of the killed scans: $(ls -A "$OUT" | grep -cE '^\.scan-work-|\.tmp-') (hidden names, never a bundle's)"
 expect_exit 1 scan "$OUT" --hash-scope all
-chain_ok "$OUT"
+chain_ok "$OUT" 5
 echo "evidence faults: ok"
