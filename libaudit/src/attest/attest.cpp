@@ -403,7 +403,8 @@ void narrower_reasons(const BundleSummary& found, const BundleSummary& clean,
     if (rules.empty()) return;
     if (!member(*cm, "rules").is_array()) {
         reasons.push_back("coverage_narrower: " + who + "'s manifest " + product + " " + cv +
-                          " does not list its rules (and is not the manifest" + than + ")");
+                          " does not list its rules and is not the manifest of bundle " +
+                          name_of(found) + " that found " + product);
         return;
     }
     auto have = strings(member(*cm, "rules"));
