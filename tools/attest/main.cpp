@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "audit/attest/attest.h"
 #include "audit/attest/diff.h"
@@ -16,6 +17,7 @@
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
 
@@ -52,6 +54,58 @@ std::vector<std::string> bundle_paths(const std::vector<std::string>& args) {
         ::closedir(d);
         std::sort(found.begin(), found.end());
         out.insert(out.end(), found.begin(), found.end());
+    }
+    return out;
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+    return s.size() > suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string dir_name(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The chain heads that come with the bundles: head files given on the command line, and those
+// in every directory given or holding a given bundle.
+std::vector<std::string> chain_head_paths(const std::vector<std::string>& args,
+                                          const std::vector<std::string>& bundles) {
+    std::vector<std::string> heads, dirs;
+    for (const auto& a : args) {
+        struct stat st {};
+        if (::stat(a.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+            dirs.push_back(a);
+        else if (ends_with(a, audit::evidence::kChainHeadSuffix))
+            heads.push_back(a);
+    }
+    for (const auto& b : bundles) dirs.push_back(dir_name(b));
+    std::set<std::pair<dev_t, ino_t>> seen_dirs;
+    for (const auto& d : dirs) {
+        struct stat st {};
+        if (::stat(d.c_str(), &st) != 0 || !seen_dirs.insert({st.st_dev, st.st_ino}).second)
+            continue;
+        DIR* dir = ::opendir(d.c_str());
+        if (!dir) throw audit::IoError("cannot read directory " + d + ": " + std::strerror(errno));
+        std::vector<std::string> found;
+        while (dirent* e = ::readdir(dir)) {
+            std::string name = e->d_name;
+            if (name[0] != '.' && ends_with(name, audit::evidence::kChainHeadSuffix))
+                found.push_back(d + "/" + name);
+        }
+        ::closedir(dir);
+        std::sort(found.begin(), found.end());
+        heads.insert(heads.end(), found.begin(), found.end());
+    }
+    // The same file named twice is read once.
+    std::vector<std::string> out;
+    std::set<std::pair<dev_t, ino_t>> seen;
+    for (const auto& h : heads) {
+        struct stat st {};
+        if (::stat(h.c_str(), &st) == 0 && !seen.insert({st.st_dev, st.st_ino}).second) continue;
+        out.push_back(h);
     }
     return out;
 }
@@ -122,18 +176,41 @@ const std::vector<audit::cli::Option> kReportOptions = {
 
 // The first form: bundles given on the command line, merged in memory.
 int attest_bundles(int argc, char** argv) {
+    auto options = kReportOptions;
+    options.push_back({"clock-tolerance", "SECONDS",
+                       "bundles of different kits closer in time than this are not ordered by "
+                       "their host clocks (default 3600)"});
     audit::cli::Args args(
         argc, argv, "audit-attest",
-        "--trust TRUST --key KEY --out OUTDIR BUNDLE|DIR... [--json]\n"
+        "--trust TRUST --key KEY --out OUTDIR BUNDLE|DIR|HEAD... [--clock-tolerance S] [--json]\n"
         "       audit-attest import|report|diff ...",
-        kReportOptions,
+        options,
         "Verifies every bundle, merges them per host and product into removed, absent,\n"
         "present or inconclusive (with reasons), writes one signed attestation per host and\n"
         "product in OUTDIR/attestations/ and the report (report.json, report.csv, report.html).\n"
-        "Exit 0 when every status is removed or absent, 1 otherwise, 3 when a bundle fails\n"
-        "verification.\n\n" +
+        "Each kit's chain must be closed by its signed chain head (KIT.chain-head.dsse.json,\n"
+        "given or found beside the bundles) before any host it scanned is removed or absent.\n"
+        "Exit 0 when every status is removed or absent, 1 otherwise, 3 when a bundle or a\n"
+        "chain head fails verification.\n\n" +
             std::string(kSubcommands));
-    auto paths = bundle_paths(args.positional());
+    attest::MergeOptions merge_options;
+    merge_options.now = audit::trust::utc_now();
+    if (args.has("clock-tolerance")) {
+        const std::string v = args.get("clock-tolerance");
+        std::size_t used = 0;
+        long long n = -1;
+        try {
+            n = std::stoll(v, &used);
+        } catch (const std::exception&) {
+        }
+        if (v.empty() || used != v.size() || n < 0)
+            throw audit::UsageError("--clock-tolerance takes a number of seconds, not '" + v + "'");
+        merge_options.clock_tolerance_s = n;
+    }
+    std::vector<std::string> bundle_args;
+    for (const auto& a : args.positional())
+        if (!ends_with(a, audit::evidence::kChainHeadSuffix)) bundle_args.push_back(a);
+    auto paths = bundle_paths(bundle_args);
     if (paths.empty()) throw audit::UsageError("no bundles given (see --help)");
     auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
     std::string out = args.required("out");
@@ -154,18 +231,35 @@ int attest_bundles(int argc, char** argv) {
         }
         bar(i + 1, paths.size());
     }
+    // Chain heads: only verified ones count; one that does not verify is listed, never used.
+    std::vector<audit::evidence::ChainHead> heads;
+    for (const auto& path : chain_head_paths(args.positional(), paths)) {
+        try {
+            auto head = audit::evidence::read_chain_head(path, trust);
+            heads.push_back(std::move(head));
+        } catch (const audit::Error& e) {
+            context.rejected.push_back({{"file", path}, {"reason", e.what()}});
+            std::cerr << "audit-attest: rejected chain head " << path << ": " << e.what() << "\n";
+        }
+    }
     for (const auto& s : summaries)
         context.bundles.push_back({{"file", s.path},
                                    {"bundle_id", s.bundle_id},
+                                   {"statement_sha256", s.statement_sha256},
                                    {"sha256", s.sha256},
                                    {"kit", s.kit_id},
                                    {"sequence", s.sequence}});
-    attest::ReportOptions opt{out, audit::trust::utc_now(), args.get("campaign-start"), true};
-    auto summary = attest::write_report(attest::merge(summaries, {}, {}), key, opt, context);
-    if (args.has("json"))
+    attest::ReportOptions opt{out, merge_options.now, args.get("campaign-start"), true};
+    auto summary =
+        attest::write_report(attest::merge(summaries, heads, merge_options), key, opt, context);
+    if (args.has("json")) {
         std::cout << summary.report.dump(2) << "\n";
-    else
+    } else {
+        for (const auto& h : heads)
+            std::cout << "chain     kit " << h.kit_id << " head at sequence " << h.sequence << " ("
+                      << h.path << ")\n";
         print_results(summary.report, out);
+    }
     if (!context.rejected.empty()) return static_cast<int>(audit::Exit::verification);
     return static_cast<int>(summary.all_clear ? audit::Exit::clean : audit::Exit::attention);
 }

@@ -1,8 +1,10 @@
 #include "audit/attest/attest.h"
 
 #include <algorithm>
+#include <ctime>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -18,6 +20,21 @@ using nlohmann::json;
 std::string str(const json& j, const char* key) {
     if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
     return j[key].get<std::string>();
+}
+
+const json& member(const json& j, const char* key) {
+    static const json null;
+    if (!j.is_object()) return null;
+    auto it = j.find(key);
+    return it == j.end() ? null : *it;
+}
+
+std::vector<std::string> strings(const json& list) {
+    std::vector<std::string> out;
+    if (list.is_array())
+        for (const auto& s : list)
+            if (s.is_string()) out.push_back(s.get<std::string>());
+    return out;
 }
 
 // Compare dotted versions numerically where both segments are numbers.
@@ -42,15 +59,150 @@ int compare_versions(const std::string& a, const std::string& b) {
     return 0;
 }
 
-// Gaps, forks and broken links in each kit's hash chain.
-std::vector<ChainIssue> find_chain_issues(const std::vector<const BundleRef*>& bundles) {
-    std::map<std::string, std::map<std::uint64_t, std::vector<const BundleRef*>>> kits;
-    for (const auto* b : bundles) kits[b->kit_id][b->sequence].push_back(b);
+// Seconds since the epoch of an RFC 3339 time ("2026-01-01T00:00:00Z", fractions and offsets
+// allowed); nullopt when it is not one.
+std::optional<std::int64_t> parse_time(const std::string& s) {
+    auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
+        if (pos + n > s.size()) return std::nullopt;
+        int v = 0;
+        for (std::size_t k = pos; k < pos + n; ++k) {
+            if (s[k] < '0' || s[k] > '9') return std::nullopt;
+            v = v * 10 + (s[k] - '0');
+        }
+        return v;
+    };
+    auto year = digits(0, 4), mon = digits(5, 2), day = digits(8, 2), hour = digits(11, 2),
+         min = digits(14, 2), sec = digits(17, 2);
+    if (!year || !mon || !day || !hour || !min || !sec || s[4] != '-' || s[7] != '-' ||
+        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+        return std::nullopt;
+    if (*mon < 1 || *mon > 12 || *day < 1 || *day > 31 || *hour > 23 || *min > 59 || *sec > 60)
+        return std::nullopt;
+    std::size_t pos = 19;
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        std::size_t start = pos;
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+        if (pos == start) return std::nullopt;
+    }
+    std::int64_t offset = 0;
+    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+        ++pos;
+    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+        auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
+        if (!oh || !om || pos + 3 >= s.size() || s[pos + 3] != ':') return std::nullopt;
+        offset = (*oh * 3600 + *om * 60) * (s[pos] == '+' ? 1 : -1);
+        pos += 6;
+    } else {
+        return std::nullopt;
+    }
+    if (pos != s.size()) return std::nullopt;
+    std::tm tm{};
+    tm.tm_year = *year - 1900;
+    tm.tm_mon = *mon - 1;
+    tm.tm_mday = *day;
+    tm.tm_hour = *hour;
+    tm.tm_min = *min;
+    tm.tm_sec = *sec;
+    return static_cast<std::int64_t>(::timegm(&tm)) - offset;
+}
+
+// The identifiers that name a machine (host.ids but the DMI serial, which vendors fill with
+// placeholders): the same value under two host keys is an identity conflict.
+const std::vector<std::string>& strong_id_keys() {
+    static const std::vector<std::string> keys = {
+        "machine_id",          "windows_machine_guid", "dmi_product_uuid", "macos_hardware_uuid",
+        "windows_machine_sid", "root_fs_uuid",         "ssh_host_keys"};
+    return keys;
+}
+
+// host.ids as recorded (string values only).
+std::map<std::string, std::string> ids_of(const BundleSummary& b) {
+    std::map<std::string, std::string> out;
+    const json& ids = member(member(b.predicate, "host"), "ids");
+    if (ids.is_object())
+        for (const auto& [k, v] : ids.items())
+            if (v.is_string() && !v.get<std::string>().empty()) out[k] = v.get<std::string>();
+    // Summaries built by hand (and v1 readers) may carry the ids in the fields only.
+    if (!b.machine_id.empty()) out.emplace("machine_id", b.machine_id);
+    if (!b.dmi_product_uuid.empty()) out.emplace("dmi_product_uuid", b.dmi_product_uuid);
+    if (!b.windows_machine_guid.empty())
+        out.emplace("windows_machine_guid", b.windows_machine_guid);
+    return out;
+}
+
+std::map<std::string, std::string> strong_ids(const std::map<std::string, std::string>& ids) {
+    std::map<std::string, std::string> out;
+    for (const auto& k : strong_id_keys()) {
+        auto it = ids.find(k);
+        if (it != ids.end()) out.insert(*it);
+    }
+    return out;
+}
+
+// Sources that read an operating system's package database: one that read items before and
+// reads none now means the scan no longer sees the system it saw.
+const std::set<std::string>& package_db_sources() {
+    static const std::set<std::string> names = {
+        "dpkg", "rpm", "apk", "pacman", "windows-software", "macos-receipts"};
+    return names;
+}
+
+struct ChainNode {
+    const BundleRef* ref = nullptr;
+    std::set<std::string> files;  // file digests of every copy of this statement
+};
+
+using KitChains = std::map<std::string, std::map<std::uint64_t, std::map<std::string, ChainNode>>>;
+
+// Gaps, forks, broken links and unclosed chains of each kit, given the verified heads.
+std::vector<ChainIssue> find_chain_issues(const KitChains& kits,
+                                          const std::vector<evidence::ChainHead>& heads) {
+    std::map<std::string, std::vector<const evidence::ChainHead*>> heads_by_kit;
+    for (const auto& h : heads) heads_by_kit[h.kit_id].push_back(&h);
     std::vector<ChainIssue> issues;
     for (const auto& [kit, seqs] : kits) {
+        if (seqs.empty()) continue;
+        const std::uint64_t newest = seqs.rbegin()->first;
+        // The head that counts: the highest verified one.
+        std::uint64_t head_seq = 0;
+        std::set<std::string> head_statements;
+        for (const auto* h : heads_by_kit[kit]) {
+            if (h->sequence > head_seq) {
+                head_seq = h->sequence;
+                head_statements.clear();
+            }
+            if (h->sequence == head_seq) head_statements.insert(h->statement_sha256);
+        }
+        if (head_statements.empty()) {
+            issues.push_back({kit, 1,
+                              "chain_unclosed: kit " + kit +
+                                  " has no verified chain head (newest bundle present: sequence " +
+                                  std::to_string(newest) + ")"});
+        } else if (head_statements.size() > 1) {
+            issues.push_back(
+                {kit, head_seq,
+                 "chain_fork: kit " + kit + " has " + std::to_string(head_statements.size()) +
+                     " different signed heads at sequence " + std::to_string(head_seq)});
+        } else if (head_seq > newest) {
+            issues.push_back({kit, newest + 1,
+                              "chain_gap: kit " + kit + "'s chain head is sequence " +
+                                  std::to_string(head_seq) + " but the newest bundle present is " +
+                                  std::to_string(newest)});
+        } else if (head_seq < newest) {
+            issues.push_back({kit, head_seq + 1,
+                              "chain_unclosed: kit " + kit + "'s newest verified chain head is " +
+                                  "sequence " + std::to_string(head_seq) +
+                                  ", older than bundle sequence " + std::to_string(newest)});
+        } else if (!seqs.rbegin()->second.count(*head_statements.begin())) {
+            issues.push_back({kit, head_seq,
+                              "chain_fork: kit " + kit + "'s chain head names another bundle " +
+                                  "than the one present at sequence " + std::to_string(head_seq)});
+        }
+
         std::uint64_t expect = 1;
-        const BundleRef* prev = nullptr;
-        for (const auto& [seq, list] : seqs) {
+        const std::map<std::string, ChainNode>* prev = nullptr;
+        for (const auto& [seq, nodes] : seqs) {
             if (seq > expect) {
                 std::string missing = std::to_string(expect);
                 if (seq - 1 > expect) missing += "-" + std::to_string(seq - 1);
@@ -58,24 +210,36 @@ std::vector<ChainIssue> find_chain_issues(const std::vector<const BundleRef*>& b
                     {kit, expect, "chain_gap: kit " + kit + " is missing sequence " + missing});
                 prev = nullptr;
             }
-            std::set<std::string> digests;
-            for (const auto* b : list) digests.insert(b->sha256);
-            if (digests.size() > 1) {
+            if (nodes.size() > 1)
                 issues.push_back({kit, seq,
                                   "chain_fork: kit " + kit + " has " +
-                                      std::to_string(digests.size()) +
+                                      std::to_string(nodes.size()) +
                                       " different bundles with sequence " + std::to_string(seq)});
+            for (const auto& [statement, node] : nodes) {
+                const BundleRef* cur = node.ref;
+                if (seq == 1) {
+                    if (!cur->previous_sha256.empty() || !cur->previous_statement_sha256.empty())
+                        issues.push_back(
+                            {kit, seq,
+                             "chain_broken: kit " + kit + " sequence 1 names a previous bundle"});
+                    continue;
+                }
+                if (!prev || prev->size() != 1) continue;  // gap or fork: said above
+                const ChainNode& p = prev->begin()->second;
+                bool linked;
+                if (!cur->previous_statement_sha256.empty())
+                    linked = cur->previous_statement_sha256 == prev->begin()->first;
+                else if (!cur->previous_sha256.empty())
+                    linked = p.files.count(cur->previous_sha256) > 0;
+                else
+                    linked = false;
+                if (!linked)
+                    issues.push_back({kit, seq,
+                                      "chain_broken: kit " + kit + " sequence " +
+                                          std::to_string(seq) + " does not follow sequence " +
+                                          std::to_string(seq - 1)});
             }
-            const BundleRef* cur = list.front();
-            if (seq == 1 && !cur->previous_sha256.empty())
-                issues.push_back(
-                    {kit, seq, "chain_broken: kit " + kit + " sequence 1 names a previous bundle"});
-            if (prev && cur->previous_sha256 != prev->sha256)
-                issues.push_back({kit, seq,
-                                  "chain_broken: kit " + kit + " sequence " + std::to_string(seq) +
-                                      " does not follow sequence " +
-                                      std::to_string(prev->sequence)});
-            prev = cur;
+            prev = &nodes;
             expect = seq + 1;
         }
     }
@@ -86,6 +250,10 @@ bool has_product(const json& list, const std::string& product) {
     if (!list.is_array()) return false;
     return std::any_of(list.begin(), list.end(),
                        [&](const json& p) { return p.is_string() && p == product; });
+}
+
+bool finds(const BundleSummary& b, const std::string& product) {
+    return has_product(member(member(b.predicate, "findings"), "present"), product);
 }
 
 const json* manifest_of(const BundleSummary& b, const std::string& product) {
@@ -104,7 +272,209 @@ json product_coverage(const BundleSummary& b, const std::string& product) {
     return json::object();
 }
 
+std::string name_of(const BundleSummary& b) {
+    return b.bundle_id.empty() ? b.path : b.bundle_id;
+}
+
+// --- item 1: what the scan established about the system -----------------------------------
+void system_reasons(const BundleSummary& b, const std::string& key,
+                    std::vector<std::string>& reasons) {
+    const json& system = member(member(b.predicate, "coverage"), "system");
+    if (system.is_object()) {
+        for (const auto& gap : strings(member(system, "gaps")))
+            reasons.push_back(gap.find(": ") == std::string::npos ? "not_a_system: " + gap : gap);
+    } else {
+        // v1: judged by what it recorded.
+        if (str(member(b.predicate, "host"), "os").empty())
+            reasons.push_back("not_a_system: bundle " + name_of(b) +
+                              " recorded no operating system");
+        if (strong_ids(ids_of(b)).empty())
+            reasons.push_back("no_identity: bundle " + name_of(b) + " recorded no host identifier");
+    }
+    if (key.rfind("hostname:", 0) == 0)
+        reasons.push_back("no_identity: the host is known only by its hostname " +
+                          key.substr(std::string("hostname:").size()));
+}
+
+// --- item 2: the clean bundle's manifest and kit --------------------------------------------
+void provenance_reasons(const BundleSummary& b, const std::string& product,
+                        std::vector<std::string>& reasons) {
+    const json* m = manifest_of(b, product);
+    std::string sig = m ? str(member(*m, "signature"), "status") : "";
+    if (sig != "verified")
+        reasons.push_back("manifest_unsigned: bundle " + name_of(b) + " evaluated " + product +
+                          " with a manifest whose signature is " +
+                          (sig.empty() ? std::string("not recorded") : "'" + sig + "'"));
+    std::string kit = str(member(member(b.predicate, "kit"), "self_check"), "status");
+    if (kit != "none" && kit != "verified")
+        reasons.push_back("kit_unverified: bundle " + name_of(b) + " was scanned from a kit " +
+                          "whose self-check is " +
+                          (kit.empty() ? std::string("not recorded") : "'" + kit + "'"));
+}
+
+// --- item 3: the clean bundle covers everything that produced a finding ----------------------
+int scope_rank(const BundleSummary& b) {
+    std::string s = str(member(member(b.predicate, "coverage"), "walk"), "scope");
+    if (s.empty()) s = str(member(b.predicate, "scan"), "scope");
+    if (s == "matched") return 0;
+    if (s == "packages") return 1;
+    if (s == "all") return 2;
+    return -1;
+}
+
+std::string scope_name(int rank) {
+    static const char* names[] = {"matched", "packages", "all"};
+    return rank >= 0 && rank <= 2 ? names[rank] : "not recorded";
+}
+
+bool path_covers(const std::string& root, const std::string& path) {
+    if (root == "/" || root == path) return true;
+    std::string r = root;
+    while (r.size() > 1 && r.back() == '/') r.pop_back();
+    return path.size() > r.size() && path.compare(0, r.size(), r) == 0 && path[r.size()] == '/';
+}
+
+// The rule ids that made a finding of product in b (presence, not residue).
+std::set<std::string> finding_rules(const BundleSummary& b, const std::string& product) {
+    std::set<std::string> rules;
+    for (const auto& f : b.findings) {
+        if (str(f, "product") != product || f.value("residue", false)) continue;
+        std::string c = str(f, "confidence");
+        if (!c.empty() && c != "definitive" && c != "strong") continue;
+        std::string r = str(f, "rule");
+        if (!r.empty()) rules.insert(r);
+    }
+    return rules;
+}
+
+void narrower_reasons(const BundleSummary& found, const BundleSummary& clean,
+                      const std::string& product, std::vector<std::string>& reasons) {
+    const std::string who = "bundle " + name_of(clean);
+    const std::string than = " than bundle " + name_of(found) + " that found " + product;
+    int fs = scope_rank(found), cs = scope_rank(clean);
+    if (fs >= 0 && cs < fs)
+        reasons.push_back("coverage_narrower: " + who + " hashed scope " + scope_name(cs) +
+                          ", narrower" + than + " (" + scope_name(fs) + ")");
+
+    const json& fwalk = member(member(found.predicate, "coverage"), "walk");
+    const json& cwalk = member(member(clean.predicate, "coverage"), "walk");
+    if (member(fwalk, "digests").is_array()) {
+        auto have = strings(member(cwalk, "digests"));
+        for (const auto& d : strings(member(fwalk, "digests")))
+            if (std::find(have.begin(), have.end(), d) == have.end())
+                reasons.push_back("coverage_narrower: " + who + " did not compute " + d + than);
+    }
+    if (cs != 2 && member(fwalk, "roots").is_array()) {
+        auto froots = strings(member(fwalk, "roots"));
+        auto ffailed = strings(member(fwalk, "failed_roots"));
+        auto croots = strings(member(cwalk, "roots"));
+        auto cfailed = strings(member(cwalk, "failed_roots"));
+        for (const auto& r : froots) {
+            if (std::find(ffailed.begin(), ffailed.end(), r) != ffailed.end()) continue;
+            bool covered = std::any_of(croots.begin(), croots.end(), [&](const std::string& c) {
+                return path_covers(c, r) &&
+                       std::find(cfailed.begin(), cfailed.end(), c) == cfailed.end();
+            });
+            if (!covered)
+                reasons.push_back("coverage_narrower: " + who + " did not walk " + r + than);
+        }
+    }
+
+    const json& fsrc = member(member(found.predicate, "coverage"), "sources");
+    const json& csrc = member(member(clean.predicate, "coverage"), "sources");
+    if (fsrc.is_object())
+        for (const auto& [name, status] : fsrc.items()) {
+            if (status != "ran") continue;
+            std::string now = str(csrc, name.c_str());
+            // "absent": it looked and found nothing to read; a package database that vanished
+            // is coverage_regressed.
+            if (now != "ran" && now != "absent")
+                reasons.push_back("coverage_narrower: " + who + " did not run source " + name +
+                                  (now.empty() ? std::string() : " (" + now + ")") + than);
+        }
+
+    const json* fm = manifest_of(found, product);
+    const json* cm = manifest_of(clean, product);
+    if (!fm || !cm) return;
+    std::string fv = str(*fm, "version"), cv = str(*cm, "version");
+    if (compare_versions(cv, fv) < 0) reasons.push_back("manifest_downgraded: " + fv + " -> " + cv);
+    if (!str(*fm, "sha256").empty() && str(*fm, "sha256") == str(*cm, "sha256")) return;
+    auto rules = finding_rules(found, product);
+    if (rules.empty()) return;
+    if (!member(*cm, "rules").is_array()) {
+        reasons.push_back("coverage_narrower: " + who + "'s manifest " + product + " " + cv +
+                          " does not list its rules and is not the manifest of bundle " +
+                          name_of(found) + " that found " + product);
+        return;
+    }
+    auto have = strings(member(*cm, "rules"));
+    for (const auto& r : rules)
+        if (std::find(have.begin(), have.end(), r) == have.end())
+            reasons.push_back("coverage_narrower: " + who + "'s manifest " + product + " " + cv +
+                              " lacks rule " + r + " that matched in bundle " + name_of(found));
+}
+
+// Package-database sources of b that ran, with their item counts (-1: not recorded).
+std::map<std::string, std::int64_t> package_dbs(const BundleSummary& b) {
+    std::map<std::string, std::int64_t> out;
+    const json& cov = member(b.predicate, "coverage");
+    const json& sources = member(cov, "sources");
+    const json& items = member(cov, "source_items");
+    std::set<std::string> names(package_db_sources());
+    for (const auto& n : strings(member(member(cov, "system"), "package_databases")))
+        names.insert(n);
+    for (const auto& n : names) {
+        if (str(sources, n.c_str()) != "ran") continue;
+        const json& count = member(items, n.c_str());
+        out[n] = count.is_number_integer() ? count.get<std::int64_t>() : -1;
+    }
+    return out;
+}
+
+void regressed_reasons(const std::vector<const BundleSummary*>& earlier, const BundleSummary& clean,
+                       std::vector<std::string>& reasons) {
+    const json& cov = member(clean.predicate, "coverage");
+    const json& sources = member(cov, "sources");
+    const json& items = member(cov, "source_items");
+    std::set<std::string> said;
+    for (const auto* e : earlier)
+        for (const auto& [name, before] : package_dbs(*e)) {
+            if (before == 0 || said.count(name)) continue;
+            std::string status = str(sources, name.c_str());
+            const json& count = member(items, name.c_str());
+            std::string what;
+            if (status != "ran")
+                what = status.empty() ? "did not run" : status;
+            else if (before > 0 && count.is_number_integer() && count.get<std::int64_t>() == 0)
+                what = "read no items";
+            if (what.empty()) continue;
+            said.insert(name);
+            reasons.push_back("coverage_regressed: package database " + name + " read " +
+                              (before > 0 ? std::to_string(before) + " item(s)" : "its items") +
+                              " in bundle " + name_of(*e) + " and " + what + " in bundle " +
+                              name_of(clean));
+        }
+}
+
+void sort_unique(std::vector<std::string>& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+std::string identity_of(const BundleRef& b) {
+    return b.statement_sha256.empty() ? b.sha256 : b.statement_sha256;
+}
+
+std::string identity_of(const BundleSummary& b) {
+    return b.statement_sha256.empty() ? b.sha256 : b.statement_sha256;
+}
+
 }  // namespace
+
+std::string reason_code(const std::string& reason) {
+    auto pos = reason.find(": ");
+    return pos == std::string::npos ? reason : reason.substr(0, pos);
+}
 
 std::string host_key(const std::string& machine_id, const std::string& windows_machine_guid,
                      const std::string& dmi_product_uuid, const std::string& hostname) {
@@ -115,7 +485,22 @@ std::string host_key(const std::string& machine_id, const std::string& windows_m
 }
 
 std::string host_key(const BundleSummary& b) {
-    return host_key(b.machine_id, b.windows_machine_guid, b.dmi_product_uuid, b.hostname);
+    auto ids = ids_of(b);
+    auto get = [&](const char* k) {
+        auto it = ids.find(k);
+        return it == ids.end() ? std::string() : it->second;
+    };
+    std::string key = host_key(get("machine_id"), get("windows_machine_guid"),
+                               get("dmi_product_uuid"), b.hostname);
+    if (key.rfind("hostname:", 0) != 0) return key;
+    // Hosts without those: the next strong identifier they have.
+    for (const auto& [k, prefix] : std::vector<std::pair<const char*, const char*>>{
+             {"macos_hardware_uuid", "macos-hardware-uuid:"},
+             {"windows_machine_sid", "windows-machine-sid:"},
+             {"root_fs_uuid", "root-fs-uuid:"},
+             {"ssh_host_keys", "ssh-host-keys:"}})
+        if (!get(k).empty()) return prefix + get(k);
+    return key;
 }
 
 BundleRef ref_of(const BundleSummary& b) {
@@ -129,56 +514,50 @@ BundleRef ref_of(const BundleSummary& b) {
     r.host_key = host_key(b);
     r.dmi_product_uuid = b.dmi_product_uuid;
     r.sequence = b.sequence;
+    r.ids = strong_ids(ids_of(b));
     return r;
 }
 
-std::string reason_code(const std::string& reason) {
-    auto pos = reason.find(": ");
-    return pos == std::string::npos ? reason : reason.substr(0, pos);
-}
-
 FleetFacts::FleetFacts(const std::vector<BundleRef>& bundles,
-                       const std::vector<evidence::ChainHead>& /*heads*/,
-                       const MergeOptions& options)
+                       const std::vector<evidence::ChainHead>& heads, const MergeOptions& options)
     : options_(options) {
-    std::vector<const BundleRef*> unique;
+    // One bundle is one statement: copies (recompressed, re-encoded) count once.
+    KitChains kits;
     std::set<std::string> seen;
-    for (const auto& b : bundles)
-        if (seen.insert(b.statement_sha256.empty() ? b.sha256 : b.statement_sha256).second)
-            unique.push_back(&b);
-    chain_issues_ = find_chain_issues(unique);
+    for (const auto& b : bundles) {
+        const std::string id = identity_of(b);
+        auto& node = kits[b.kit_id][b.sequence][id];
+        if (!node.ref) node.ref = &b;
+        if (!b.sha256.empty()) node.files.insert(b.sha256);
+        if (!seen.insert(id).second) continue;
+        auto ids = b.ids;
+        if (ids.empty() && !b.dmi_product_uuid.empty())
+            ids["dmi_product_uuid"] = b.dmi_product_uuid;
+        for (const auto& [k, v] : ids) id_hosts_[k + "\x1f" + v].insert(b.host_key);
+    }
+    chain_issues_ = find_chain_issues(kits, heads);
     for (const auto& issue : chain_issues_) issues_by_kit_[issue.kit].push_back(&issue);
-    for (const auto* b : unique)
-        if (!b->dmi_product_uuid.empty()) dmi_hosts_[b->dmi_product_uuid].insert(b->host_key);
 }
 
 std::vector<std::string> FleetFacts::host_reasons(
     const std::vector<const BundleSummary*>& host) const {
     std::vector<std::string> reasons;
-    std::set<std::string> dmis;
-    for (const auto* b : host) {
-        if (b->dmi_product_uuid.empty()) continue;
-        dmis.insert(b->dmi_product_uuid);
-        auto it = dmi_hosts_.find(b->dmi_product_uuid);
-        if (it != dmi_hosts_.end() && it->second.size() > 1)
-            reasons.push_back("identity_conflict: DMI UUID " + b->dmi_product_uuid +
-                              " appears under more than one machine-id");
-    }
-    if (dmis.size() > 1)
-        reasons.push_back("identity_conflict: one machine-id with " + std::to_string(dmis.size()) +
-                          " DMI UUIDs");
+    for (const auto* b : host)
+        for (const auto& [k, v] : strong_ids(ids_of(*b))) {
+            auto it = id_hosts_.find(k + "\x1f" + v);
+            if (it != id_hosts_.end() && it->second.size() > 1)
+                reasons.push_back("identity_conflict: " + k + " " + v + " appears under " +
+                                  std::to_string(it->second.size()) + " hosts");
+        }
+    // A gap, fork or unclosed chain could hide a bundle of any host the kit scanned.
     std::set<std::string> kits;
     for (const auto* b : host) kits.insert(b->kit_id);
     for (const auto& kit : kits) {
         auto it = issues_by_kit_.find(kit);
         if (it == issues_by_kit_.end()) continue;
-        for (const auto* issue : it->second)
-            for (const auto* b : host)
-                if (b->kit_id == issue->kit && b->sequence >= issue->from_sequence) {
-                    reasons.push_back(issue->reason);
-                    break;
-                }
+        for (const auto* issue : it->second) reasons.push_back(issue->reason);
     }
+    sort_unique(reasons);
     return reasons;
 }
 
@@ -227,8 +606,8 @@ BundleSummary summarize(const std::string& path, const std::string& sha256,
         s.machine_id = str(host.value("ids", json::object()), "machine_id");
         s.dmi_product_uuid = str(host.value("ids", json::object()), "dmi_product_uuid");
         s.windows_machine_guid = str(host.value("ids", json::object()), "windows_machine_guid");
-        s.live = host.value("live", false) == true ||
-                 str(p.value("scan", json::object()), "mode") == "live";
+        std::string mode = str(p.value("scan", json::object()), "mode");
+        s.live = mode.empty() ? host.value("live", false) == true : mode == "live";
     } catch (const json::exception& e) {
         throw VerifyError(path + ": statement predicate is incomplete (" + e.what() + ")");
     }
@@ -279,15 +658,14 @@ json HostProductStatus::to_json() const {
 std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all,
                                      const std::vector<evidence::ChainHead>& heads,
                                      const MergeOptions& options) {
-    // The same bundle given twice counts once.
+    // The same bundle given twice (or a copy of it under other bytes) counts once.
     std::vector<const BundleSummary*> bundles;
     std::vector<BundleRef> refs;
     std::set<std::string> seen;
-    for (const auto& b : all)
-        if (seen.insert(b.statement_sha256.empty() ? b.sha256 : b.statement_sha256).second) {
-            bundles.push_back(&b);
-            refs.push_back(ref_of(b));
-        }
+    for (const auto& b : all) {
+        refs.push_back(ref_of(b));  // every copy: the chain learns each file digest
+        if (seen.insert(identity_of(b)).second) bundles.push_back(&b);
+    }
     FleetFacts fleet(refs, heads, options);
     std::map<std::string, std::vector<const BundleSummary*>> hosts;
     for (const auto* b : bundles) hosts[host_key(*b)].push_back(b);
@@ -303,12 +681,22 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
                                           const FleetFacts& fleet) {
     std::vector<HostProductStatus> out;
     if (list.empty()) return out;
-    const std::string key = host_key(*list.front());
+    {
+        // The same statement twice counts once.
+        std::set<std::string> seen;
+        std::vector<const BundleSummary*> unique;
+        for (const auto* b : list)
+            if (seen.insert(identity_of(*b)).second) unique.push_back(b);
+        list = std::move(unique);
+    }
+    const MergeOptions& options = fleet.options();
     std::sort(list.begin(), list.end(), [](const BundleSummary* a, const BundleSummary* b) {
         return std::tie(a->finished, a->kit_id, a->sequence) <
                std::tie(b->finished, b->kit_id, b->sequence);
     });
+    const std::string key = host_key(*list.back());
     std::vector<std::string> host_reasons = fleet.host_reasons(list);
+
     // Within one kit the sequence is authoritative; host clocks that disagree are suspect.
     std::map<std::string, std::uint64_t> last_seq;
     for (const auto* b : list) {
@@ -319,8 +707,58 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
                                    std::to_string(ls));
         ls = std::max(ls, b->sequence);
     }
-    std::sort(host_reasons.begin(), host_reasons.end());
-    host_reasons.erase(std::unique(host_reasons.begin(), host_reasons.end()), host_reasons.end());
+
+    // No bundle may be dated after its import or after the attestation.
+    const std::string now_text = options.now.empty() ? trust::utc_now() : options.now;
+    const auto now = parse_time(now_text);
+    std::map<const BundleSummary*, std::int64_t> when;
+    for (const auto* b : list) {
+        auto t = parse_time(b->finished);
+        if (!t) {
+            host_reasons.push_back("clock_disorder: bundle " + name_of(*b) +
+                                   " has no readable scan time ('" + b->finished + "')");
+            continue;
+        }
+        when[b] = *t;
+        if (!now || *t > *now)
+            host_reasons.push_back("clock_future: bundle " + name_of(*b) + " finished at " +
+                                   b->finished + ", after the attestation time " + now_text);
+        if (!b->imported_at.empty()) {
+            auto imported = parse_time(b->imported_at);
+            if (!imported || *t > *imported)
+                host_reasons.push_back("clock_future: bundle " + name_of(*b) + " finished at " +
+                                       b->finished + ", after its import at " + b->imported_at);
+        }
+    }
+
+    // Identity is continuity: an identifier never changes its value, and one that the same kind
+    // of scan (live or offline) read before is still read.
+    {
+        std::map<std::string, std::vector<std::string>> values;           // key -> values in order
+        std::map<bool, std::map<std::string, std::string>> seen_by_kind;  // key -> first bundle
+        for (const auto* b : list) {
+            auto ids = ids_of(*b);
+            if (!b->hostname.empty()) ids["hostname"] = b->hostname;
+            for (const auto& [k, v] : ids) {
+                auto& vs = values[k];
+                if (std::find(vs.begin(), vs.end(), v) == vs.end()) vs.push_back(v);
+            }
+            auto& seen = seen_by_kind[b->live];
+            for (const auto& [k, first] : seen)
+                if (!ids.count(k))
+                    host_reasons.push_back("identity_changed: " + k + " read by the " +
+                                           (b->live ? "live" : "offline") + " scan of bundle " +
+                                           first + " is missing from bundle " + name_of(*b));
+            for (const auto& [k, v] : ids) seen.emplace(k, name_of(*b));
+        }
+        for (const auto& [k, vs] : values) {
+            if (vs.size() < 2) continue;
+            std::string all;
+            for (const auto& v : vs) all += (all.empty() ? "" : " -> ") + v;
+            host_reasons.push_back("identity_changed: " + k + " " + all);
+        }
+    }
+    sort_unique(host_reasons);
 
     std::map<std::string, std::string> products;  // id -> name
     for (const auto* b : list)
@@ -340,11 +778,12 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
         st.first_scan = evaluated.front()->finished;
         st.latest_scan = latest->finished;
         const BundleSummary* last_finding = nullptr;
+        std::vector<const BundleSummary*> found_in;
         for (const auto* b : evaluated)
-            if (has_product(
-                    b->predicate.value("findings", json::object()).value("present", json::array()),
-                    product))
+            if (finds(*b, product)) {
                 last_finding = b;
+                found_in.push_back(b);
+            }
         for (const auto* b : evaluated) {
             const json* m = manifest_of(*b, product);
             st.manifest_versions.push_back({{"bundle_id", b->bundle_id},
@@ -358,7 +797,7 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
             }
         if (st.product_name.empty()) st.product_name = name_hint.empty() ? product : name_hint;
 
-        bool latest_present = last_finding == latest;
+        const bool latest_present = last_finding == latest;
         json cov = product_coverage(*latest, product);
         std::vector<std::string> reasons = host_reasons;
         if (!cov.value("sufficient", false)) {
@@ -367,14 +806,41 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
                                                                       : gaps[0].get<std::string>();
             reasons.push_back("coverage_gap: " + detail);
         }
-        if (last_finding && !latest_present) {
-            std::string before = str(*manifest_of(*last_finding, product), "version");
-            std::string after = str(*manifest_of(*latest, product), "version");
-            if (compare_versions(after, before) < 0)
-                reasons.push_back("manifest_downgraded: " + before + " -> " + after);
+        // Bundles of different kits closer in time than the tolerance are not ordered by their
+        // clocks: a finding and a clean scan among them leave the status open.
+        std::vector<std::string> disorder;
+        if (when.count(latest))
+            for (const auto* b : evaluated) {
+                if (b->kit_id == latest->kit_id || finds(*b, product) == latest_present ||
+                    !when.count(b))
+                    continue;
+                std::int64_t d = when[latest] - when[b];
+                if (d < 0) d = -d;
+                if (d < options.clock_tolerance_s || d == 0)  // the same second: no order
+                    disorder.push_back("clock_disorder: bundles " + name_of(*b) + " (kit " +
+                                       b->kit_id + ") and " + name_of(*latest) + " (kit " +
+                                       latest->kit_id + ") are " + std::to_string(d) +
+                                       " s apart, within the clock tolerance of " +
+                                       std::to_string(options.clock_tolerance_s) +
+                                       " s, and disagree on " + product);
+            }
+        if (!latest_present) {
+            // removed / absent need positive, complete evidence from the latest (clean) bundle.
+            system_reasons(*latest, key, reasons);
+            provenance_reasons(*latest, product, reasons);
+            for (const auto* f : found_in) narrower_reasons(*f, *latest, product, reasons);
+            std::vector<const BundleSummary*> earlier;
+            for (const auto* b : list) {
+                if (b == latest) break;
+                earlier.push_back(b);
+            }
+            regressed_reasons(earlier, *latest, reasons);
         }
+        reasons.insert(reasons.end(), disorder.begin(), disorder.end());
+        sort_unique(reasons);
+
         if (latest_present) {
-            st.status = Status::present;
+            st.status = disorder.empty() ? Status::present : Status::inconclusive;
             st.evidence.push_back(
                 {latest->bundle_id, latest->statement_sha256, latest->sha256, "finding"});
         } else {
@@ -390,9 +856,7 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
         }
         st.reasons = reasons;
         for (const auto& r : reasons) st.reason_codes.push_back(reason_code(r));
-        std::sort(st.reason_codes.begin(), st.reason_codes.end());
-        st.reason_codes.erase(std::unique(st.reason_codes.begin(), st.reason_codes.end()),
-                              st.reason_codes.end());
+        sort_unique(st.reason_codes);
         out.push_back(std::move(st));
     }
     return out;

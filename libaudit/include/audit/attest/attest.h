@@ -128,7 +128,7 @@ class FleetFacts {
     MergeOptions options_;
     std::vector<ChainIssue> chain_issues_;
     std::map<std::string, std::vector<const ChainIssue*>> issues_by_kit_;
-    std::map<std::string, std::set<std::string>> dmi_hosts_;  // DMI UUID -> host keys
+    std::map<std::string, std::set<std::string>> id_hosts_;  // "key\x1fvalue" -> host keys
 };
 
 // The rules of DESIGN.md "Attestation of removal" for the bundles of one host (any order, no
