@@ -4,7 +4,9 @@
 # under the root may appear: open/openat for writing, creating or truncating, write/pwrite on an
 # fd of the root, unlink, rename, link, symlink, mkdir, mknod, chmod, chown, utime(s), truncate,
 # xattr changes; a planted write proves the checker can fail. The bundle records whether Landlock
-# confined the scan (landlock_test checks that the kernel then refuses writes under the root).
+# confined the scan (landlock_test checks that the kernel then refuses writes under the root) and
+# its method: as root a read-only view of the root in a private mount namespace
+# (readonly_view.sh).
 source "$(dirname "$0")/lib.sh"
 command -v strace >/dev/null || fail "strace is not installed (cmake/install-deps.sh installs it)"
 
@@ -107,6 +109,14 @@ if [[ $abi -ge 1 ]]; then
         grep -q 'landlock' "$T/trace1" || echo "note: strace does not show the landlock calls (filtered)"
 else
     [[ $sandbox == *'"landlock": false'* ]] || fail "no Landlock but the bundle claims it"
+fi
+# As root the scan reads the root through a read-only view in its own mount namespace
+# (readonly_view.sh checks the view itself); otherwise Landlock alone, or nothing.
+method=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("method"))' "$sandbox")
+if [[ $(id -u) -eq 0 ]]; then
+    [[ $method == mount_namespace ]] || fail "scan as root, but sandbox.method is $method"
+else
+    [[ $method == landlock || $method == none ]] || fail "sandbox.method is $method"
 fi
 
 step "without Landlock (AUDIT_LANDLOCK=off) it is recorded as off, and still nothing is written"

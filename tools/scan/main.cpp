@@ -213,7 +213,8 @@ int main(int argc, char** argv) {
             rl.rlim_cur = rl.rlim_max;
             (void)::setrlimit(RLIMIT_NOFILE, &rl);
         }
-        opt.confinement = audit::fs::confine(opt.root, opt.out_dir).to_json();
+        const auto view = audit::fs::make_readonly_view(opt.root, opt.out_dir);  // no thread yet
+        opt.confinement = audit::fs::confine(opt.root, opt.out_dir, view).to_json();
         if (audit::cli::stderr_is_tty() && !args.has("json"))
             opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
 

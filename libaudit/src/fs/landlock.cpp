@@ -74,8 +74,9 @@ bool add_rule(int ruleset, const std::string& path, std::uint64_t access, std::s
 }  // namespace
 
 nlohmann::json Confinement::to_json() const {
-    nlohmann::json j = {{"landlock", active}, {"abi", abi}};
+    nlohmann::json j = {{"method", method}, {"landlock", active}, {"abi", abi}};
     if (!active) j["reason"] = reason;
+    if (!view_reason.empty()) j["readonly_view"] = view_reason;
     return j;
 }
 
@@ -107,6 +108,17 @@ Confinement confine(const std::string& read_root, const std::string& write_dir) 
     Confinement c;
     c.active = true;
     c.abi = static_cast<int>(abi);
+    c.method = "landlock";
+    return c;
+}
+
+Confinement confine(const std::string& read_root, const std::string& write_dir,
+                    const ReadonlyView& view) {
+    Confinement c = confine(read_root, write_dir);
+    if (view.active)
+        c.method = "mount_namespace";
+    else
+        c.view_reason = view.reason.empty() ? "not tried" : view.reason;
     return c;
 }
 

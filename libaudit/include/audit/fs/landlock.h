@@ -7,14 +7,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/fs/readonly_view.h"
+
 namespace audit::fs {
 
 struct Confinement {
-    bool active = false;
-    int abi = 0;         // Landlock ABI version of the kernel (0: none)
-    std::string reason;  // why it is not active ("" when active)
+    bool active = false;  // Landlock confines the process
+    int abi = 0;          // Landlock ABI version of the kernel (0: none)
+    std::string reason;   // why Landlock is not active ("" when active)
+    // What keeps the root unchanged: "mount_namespace" (a read-only, noatime view of the root,
+    // readonly_view.h; Landlock may confine the process as well), "landlock" or "none".
+    std::string method = "none";
+    std::string view_reason;  // why there is no read-only view ("" when there is, or not tried)
 
-    // {"landlock": true, "abi": 7} or {"landlock": false, "reason": "..."}; recorded in bundles.
+    // {"method": "landlock", "landlock": true, "abi": 7} or {..., "landlock": false, "reason":
+    // "..."}, plus "readonly_view": why not when a view was tried; recorded in bundles.
     nlohmann::json to_json() const;
 };
 
@@ -22,5 +29,10 @@ struct Confinement {
 // write_dir, nothing else. Never throws: a kernel without Landlock gives active = false.
 // AUDIT_LANDLOCK=off in the environment skips it (recorded as such).
 Confinement confine(const std::string& read_root, const std::string& write_dir);
+
+// The same, on top of a read-only view made before (make_readonly_view): method
+// "mount_namespace" when the view is active, else as above, with the view's reason recorded.
+Confinement confine(const std::string& read_root, const std::string& write_dir,
+                    const ReadonlyView& view);
 
 }  // namespace audit::fs
