@@ -46,6 +46,14 @@ void print_human(const audit::scan::ScanResult& r) {
     std::cout << "host      " << safe_text(r.host.label());
     if (!r.host.machine_id.empty()) std::cout << " (machine-id " << r.host.machine_id << ")";
     std::cout << "\n";
+    const auto& system = s["coverage"]["system"];
+    std::cout << "system    "
+              << (system["os"].get<std::string>().empty()
+                      ? "not recognised"
+                      : system["os"].get<std::string>() + " (" +
+                            system["os_evidence"].get<std::string>() + ")")
+              << "; package databases " << system["package_databases"].dump() << "; identifiers "
+              << system["identifiers"].dump() << "\n";
     for (const auto& [name, status] : s["coverage"]["sources"].items())
         std::cout << "source    " << name << ": " << status.get<std::string>() << "\n";
     std::cout << "inventory " << s["inventory_items"].get<std::size_t>() << " items, "
@@ -168,7 +176,13 @@ int main(int argc, char** argv) {
         auto trust = audit::cli::load_trust(
             args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
             args.has("json"));
-        opt.manifests = audit::manifest::load_manifests(manifests);
+        const bool allow_unsigned = args.has("allow-unsigned-manifests");
+        // A manifest whose signature is required is checked against its bytes before the TOML
+        // parser sees them: an unsigned file placed among the manifests is refused unparsed.
+        opt.manifests = audit::manifest::load_manifests(
+            manifests, [&](const std::string& path, std::string_view bytes) {
+                audit::trust::verify_manifest_bytes(trust, path, bytes, allow_unsigned);
+            });
         std::string cert_path = args.get("cert");
         if (cert_path.empty()) {
             cert_path = key_path;
@@ -188,7 +202,6 @@ int main(int argc, char** argv) {
             opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
             opt.kit_check = kit->to_json();
         }
-        const bool allow_unsigned = args.has("allow-unsigned-manifests");
         for (const auto& m : opt.manifests) {
             auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
             if (sig.status != audit::trust::ManifestSignature::Status::verified)
@@ -219,6 +232,10 @@ int main(int argc, char** argv) {
 
         auto result = audit::scan::run_scan(opt, key, trust);
         if (kit) result.summary["kit_check"] = opt.kit_check;
+        // What makes the whole scan prove nothing is said on the terminal, not only recorded.
+        for (const auto& gap : result.coverage["system"]["gaps"])
+            std::cerr << "audit-scan: coverage insufficient: " << safe_text(gap.get<std::string>())
+                      << "\n";
         if (args.has("json"))
             std::cout << result.summary.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
         else
