@@ -157,7 +157,8 @@ json system_coverage(const host::HostIdentity& h,
         }
     }
     std::vector<std::string> identifiers;
-    for (const auto& [key, value] : h.stable_ids().items()) identifiers.push_back(key);
+    const json ids = h.stable_ids();
+    for (const auto& [key, value] : ids.items()) identifiers.push_back(key);
     if (identifiers.empty())
         gaps.push_back(
             "no_identity: no stable host identifier on the root (machine-id, DMI, root "
