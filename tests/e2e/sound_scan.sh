@@ -102,7 +102,7 @@ mkdir -p "$T/m"
 cp "$A/manifests"/* "$T/m/"
 printf 'a = 1\n\xc3\xa9 = 2\n' >"$T/m/zz-evil.toml"
 expect_exit 3 audit-scan --root "$T/base" --manifests "$T/m" --trust "$A/trust.json" \
-    --key "$A/collector.key" --out "$T/ev-m"
+    --key "$A/collector.key" --out "$T/ev1"
 [[ $(wc -l <"$T/err") -eq 1 ]] || { cat "$T/err" >&2; fail "not one line on stderr"; }
 grep -q "zz-evil.toml: manifest is not signed.*without parsing" "$T/err" || fail "wrong refusal: $(cat "$T/err")"
 step "a signed manifest whose bytes changed is refused before parsing too"
@@ -110,7 +110,7 @@ rm "$T/m/zz-evil.toml"
 first=$(ls "$T/m"/*.toml | head -1)
 printf 'a = 1\n\xc3\xa9 = 2\n' >"$first"
 expect_exit 3 audit-scan --root "$T/base" --manifests "$T/m" --trust "$A/trust.json" \
-    --key "$A/collector.key" --out "$T/ev-m"
+    --key "$A/collector.key" --out "$T/ev1"
 [[ $(wc -l <"$T/err") -eq 1 ]] || { cat "$T/err" >&2; fail "not one line on stderr"; }
 grep -q "other manifest bytes; refused without parsing" "$T/err" || fail "wrong refusal: $(cat "$T/err")"
 

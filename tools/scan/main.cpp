@@ -150,7 +150,9 @@ int main(int argc, char** argv) {
              {"json", "", "print one JSON document on stdout"}},
             "Enumerates installed software and hashes files under ROOT without writing to it,\n"
             "matches them against the product manifests and writes a signed evidence bundle\n"
-            "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present.");
+            "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present or\n"
+            "coverage is insufficient (a root that is no whole, identified system; a package\n"
+            "database that could not be read; a source or walk a product needs that failed).");
         if (!args.positional().empty())
             throw audit::UsageError("unexpected argument '" + args.positional().front() + "'");
         auto* kit = audit::cli::running_kit();

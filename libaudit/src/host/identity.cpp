@@ -338,10 +338,11 @@ HostIdentity identify(const fs::Root& root) {
     id.ssh_host_keys = ssh_host_keys(root);
 
     auto os = os_release(root);
+    const bool has_os_release = !os.empty();  // before operator[] adds keys
     id.os_id = os["ID"];
     id.os_version_id = os["VERSION_ID"];
     id.os_pretty_name = os["PRETTY_NAME"];
-    if (!os.empty()) {
+    if (has_os_release) {
         id.os_family = "linux";
         const bool etc_release = read_small(root, "etc/os-release").has_value();
         id.os_evidence = etc_release ? "etc/os-release" : "usr/lib/os-release";
