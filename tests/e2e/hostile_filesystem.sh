@@ -18,6 +18,7 @@ mkdir -p "$K/bin" "$R/etc" "$R/var/lib/dpkg"
 : >"$R/var/lib/dpkg/status"
 echo "hostile" >"$R/etc/hostname"
 echo "0123456789abcdef0123456789abcdef" >"$R/etc/machine-id"
+printf 'ID=debian\nVERSION_ID="12"\n' >"$R/etc/os-release"  # a whole system: scan coverage is sound
 
 step "FIFOs, a socket, device nodes"
 mkfifo "$K/fifo" "$R/var/lib/dpkg/status-fifo"

@@ -304,3 +304,39 @@ TEST_CASE("the shipped kaspersky manifest parses and covers packages, paths and 
     REQUIRE_FALSE(dir.empty());
     CHECK(dir[0].sha256 == m.sha256);
 }
+
+// TOML++ 3.3.0 reached __builtin_unreachable in is_non_ascii_horizontal_whitespace for a line
+// starting with a non-ASCII character (upstream issues 190/295, pull request 305); the build
+// patches the packaged header (cmake/patch-tomlplusplus.sh). A clean parse error, not UB.
+TEST_CASE("a line starting with a non-ASCII character is a clean parse error", "[manifest]") {
+    for (const std::string text :
+         {std::string("a = 1\n\xc3\xa9 = 2\n"), std::string("\xc2\xa1 = 1\n"),
+          kHeader + "\xc3\xa9t\xc3\xa9 = 1\n"}) {
+        try {
+            (void)parse_manifest(text, "bad.toml");
+            FAIL("parsed");
+        } catch (const audit::UsageError& e) {
+            CHECK(std::string(e.what()).find("bad.toml:") == 0);
+        }
+    }
+}
+
+TEST_CASE("load_manifests shows every file's bytes before parsing it", "[manifest]") {
+    char tmpl[] = "/tmp/audit-manifest-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::filesystem::path dir(tmpl);
+    std::ofstream(dir / "a.toml", std::ios::binary) << kGood;
+    std::ofstream(dir / "b.toml", std::ios::binary) << "a = 1\n\xc3\xa9 = 2\n";
+    std::vector<std::string> seen;
+    // A refusing check keeps the parser from ever seeing the unsigned bytes.
+    CHECK_THROWS_AS(audit::manifest::load_manifests(
+                        dir.string(),
+                        [&](const std::string& path, std::string_view bytes) {
+                            seen.push_back(std::filesystem::path(path).filename().string());
+                            if (bytes.find('\xc3') != std::string_view::npos)
+                                throw audit::VerifyError(path + ": not signed");
+                        }),
+                    audit::VerifyError);
+    CHECK(seen == std::vector<std::string>{"a.toml", "b.toml"});
+    std::filesystem::remove_all(dir);
+}

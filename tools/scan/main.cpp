@@ -46,6 +46,14 @@ void print_human(const audit::scan::ScanResult& r) {
     std::cout << "host      " << safe_text(r.host.label());
     if (!r.host.machine_id.empty()) std::cout << " (machine-id " << r.host.machine_id << ")";
     std::cout << "\n";
+    const auto& system = s["coverage"]["system"];
+    std::cout << "system    "
+              << (system["os"].get<std::string>().empty()
+                      ? "not recognised"
+                      : system["os"].get<std::string>() + " (" +
+                            system["os_evidence"].get<std::string>() + ")")
+              << "; package databases " << system["package_databases"].dump() << "; identifiers "
+              << system["identifiers"].dump() << "\n";
     for (const auto& [name, status] : s["coverage"]["sources"].items())
         std::cout << "source    " << name << ": " << status.get<std::string>() << "\n";
     std::cout << "inventory " << s["inventory_items"].get<std::size_t>() << " items, "
@@ -142,7 +150,9 @@ int main(int argc, char** argv) {
              {"json", "", "print one JSON document on stdout"}},
             "Enumerates installed software and hashes files under ROOT without writing to it,\n"
             "matches them against the product manifests and writes a signed evidence bundle\n"
-            "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present.");
+            "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present or\n"
+            "coverage is insufficient (a root that is no whole, identified system; a package\n"
+            "database that could not be read; a source or walk a product needs that failed).");
         if (!args.positional().empty())
             throw audit::UsageError("unexpected argument '" + args.positional().front() + "'");
         auto* kit = audit::cli::running_kit();
@@ -168,7 +178,13 @@ int main(int argc, char** argv) {
         auto trust = audit::cli::load_trust(
             args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
             args.has("json"));
-        opt.manifests = audit::manifest::load_manifests(manifests);
+        const bool allow_unsigned = args.has("allow-unsigned-manifests");
+        // A manifest whose signature is required is checked against its bytes before the TOML
+        // parser sees them: an unsigned file placed among the manifests is refused unparsed.
+        opt.manifests = audit::manifest::load_manifests(
+            manifests, [&](const std::string& path, std::string_view bytes) {
+                audit::trust::verify_manifest_bytes(trust, path, bytes, allow_unsigned);
+            });
         std::string cert_path = args.get("cert");
         if (cert_path.empty()) {
             cert_path = key_path;
@@ -188,7 +204,6 @@ int main(int argc, char** argv) {
             opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
             opt.kit_check = kit->to_json();
         }
-        const bool allow_unsigned = args.has("allow-unsigned-manifests");
         for (const auto& m : opt.manifests) {
             auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
             if (sig.status != audit::trust::ManifestSignature::Status::verified)
@@ -220,6 +235,10 @@ int main(int argc, char** argv) {
 
         auto result = audit::scan::run_scan(opt, key, trust);
         if (kit) result.summary["kit_check"] = opt.kit_check;
+        // What makes the whole scan prove nothing is said on the terminal, not only recorded.
+        for (const auto& gap : result.coverage["system"]["gaps"])
+            std::cerr << "audit-scan: coverage insufficient: " << safe_text(gap.get<std::string>())
+                      << "\n";
         if (args.has("json"))
             std::cout << result.summary.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
         else

@@ -428,7 +428,7 @@ Manifest parse_manifest(std::string_view text, const std::string& filename) {
     return m;
 }
 
-std::vector<Manifest> load_manifests(const std::string& path) {
+std::vector<Manifest> load_manifests(const std::string& path, const BeforeParse& before_parse) {
     namespace stdfs = std::filesystem;
     std::error_code ec;
     const auto status = stdfs::status(path, ec);
@@ -458,6 +458,7 @@ std::vector<Manifest> load_manifests(const std::string& path) {
     std::map<std::string, std::string> ids;  // id -> file
     for (const auto& file : files) {
         const std::string bytes = read_bounded(file);
+        if (before_parse) before_parse(file.string(), bytes);
         Manifest m = parse_manifest(bytes, file.string());
         m.path = file.string();
         m.file = file.filename().string();

@@ -129,6 +129,56 @@ json product_coverage(const manifest::Manifest& m,
              std::vector<std::string>(not_examined.begin(), not_examined.end())}};
 }
 
+// What the scan established about the root as a whole (predicate coverage.system): the
+// operating system, the package databases it uses that were read, the identifiers found, and
+// every reason the root does not prove anything about a host (gaps, "code: detail").
+json system_coverage(const host::HostIdentity& h,
+                     const std::vector<sources::SourceReport>& reports) {
+    static const std::map<std::string, std::vector<std::string>> kDatabases = {
+        {"linux", {"dpkg", "rpm", "apk", "pacman"}},
+        {"windows", {"windows-software"}},
+        {"macos", {"macos-receipts", "macos-apps"}}};
+    std::vector<std::string> databases, gaps;
+    if (!h.not_a_system.empty()) gaps.push_back("not_a_system: " + h.not_a_system);
+    if (auto it = kDatabases.find(h.os_family); it != kDatabases.end()) {
+        bool failed = false;
+        for (const auto& r : reports) {
+            if (std::find(it->second.begin(), it->second.end(), r.name) == it->second.end())
+                continue;
+            if (r.status == sources::SourceStatus::ran) databases.push_back(r.name);
+            if (r.status == sources::SourceStatus::failed) {
+                failed = true;
+                gaps.push_back("package_db_failed: " + r.name + ": " + r.error);
+            }
+        }
+        if (databases.empty() && !failed && h.not_a_system.empty()) {
+            std::string names;
+            for (const auto& n : it->second) names += (names.empty() ? "" : ", ") + n;
+            gaps.push_back("not_a_system: a " + h.os_family +
+                           " root without a package database (none of " + names + " found)");
+        }
+    }
+    std::vector<std::string> identifiers;
+    const json ids = h.stable_ids();
+    for (const auto& [key, value] : ids.items()) identifiers.push_back(key);
+    if (identifiers.empty())
+        gaps.push_back(
+            "no_identity: no stable host identifier on the root (machine-id, DMI, root "
+            "filesystem UUID, SSH host keys, Windows MachineGuid or SID, macOS hardware UUID); "
+            "a hostname alone identifies no host");
+    return {{"os", h.os_family},
+            {"os_evidence", h.os_evidence},
+            {"package_databases", databases},
+            {"identifiers", identifiers},
+            {"gaps", gaps}};
+}
+
+std::vector<std::string> rule_ids(const manifest::Manifest& m) {
+    std::vector<std::string> ids;
+    for (const auto& r : m.rules) ids.push_back(r.id);
+    return ids;
+}
+
 }  // namespace
 
 HashScope scope_from_string(std::string_view s) {
@@ -154,6 +204,9 @@ bool ScanResult::attention() const {
     if (std::any_of(findings.begin(), findings.end(),
                     [](const match::Finding& f) { return f.proves_presence(); }))
         return true;
+    // A root that is not a whole, identified system shows nothing about a host.
+    if (auto it = coverage.find("system"); it != coverage.end() && it->is_object())
+        if (auto g = it->find("gaps"); g != it->end() && g->is_array() && !g->empty()) return true;
     // A scan that could not examine what a product needs cannot show its absence.
     if (auto it = coverage.find("products"); it != coverage.end() && it->is_array())
         for (const auto& p : *it)
@@ -260,18 +313,28 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     // Coverage.
     json source_json = json::array();
     for (const auto& r : reports) source_json.push_back(r.to_json());
+    const json system = system_coverage(result.host, reports);
     json products = json::array();
-    for (const auto& m : opt.manifests)
-        products.push_back(product_coverage(m, reports, failed_walk_roots));
-    result.coverage = {{"sources", source_json},
-                       {"walk",
-                        {{"scope", to_string(opt.scope)},
-                         {"digests", wopt.digests.names()},
-                         {"roots", walk_roots},
-                         {"failed_roots", failed_walk_roots},
-                         {"one_filesystem", opt.one_filesystem},
-                         {"stats", stats.to_json()}}},
-                       {"products", products}};
+    for (const auto& m : opt.manifests) {
+        json p = product_coverage(m, reports, failed_walk_roots);
+        // Any gap of the system makes every product's coverage insufficient.
+        if (!system["gaps"].empty()) {
+            std::set<std::string> gaps = p["gaps"].get<std::set<std::string>>();
+            for (const auto& g : system["gaps"]) gaps.insert(g.get<std::string>());
+            p["gaps"] = std::vector<std::string>(gaps.begin(), gaps.end());
+            p["sufficient"] = false;
+        }
+        products.push_back(std::move(p));
+    }
+    const json walk = {{"scope", to_string(opt.scope)},
+                       {"digests", wopt.digests.names()},
+                       {"roots", walk_roots},
+                       {"failed_roots", failed_walk_roots},
+                       {"one_filesystem", opt.one_filesystem}};
+    json walk_full = walk;
+    walk_full["stats"] = stats.to_json();
+    result.coverage = {
+        {"sources", source_json}, {"system", system}, {"walk", walk_full}, {"products", products}};
 
     // Findings summary.
     std::set<std::string> present, residue, leads;
@@ -301,6 +364,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
              {"file", m.file},
              {"sha256", m.sha256},
              {"sha384", m.sha384},
+             {"rules", rule_ids(m)},
              {"signature", opt.manifest_signatures.count(m.id)
                                ? opt.manifest_signatures.at(m.id)
                                : json{{"status", "unsigned"}, {"signers", json::array()}}}});
@@ -315,8 +379,12 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         {"log.jsonl", jsonl(log)},
     };
     json coverage_summary = json::object();
-    for (const auto& r : reports)
+    for (const auto& r : reports) {
         coverage_summary["sources"][r.name] = sources::to_string(r.status);
+        coverage_summary["source_items"][r.name] = r.items;
+    }
+    coverage_summary["system"] = system;
+    coverage_summary["walk"] = walk;
     coverage_summary["products"] = products;
     coverage_summary["files"] = files.lines();
     json predicate = {
@@ -347,6 +415,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"finished", finished.rfc3339},
           {"clock", "host"},
           {"root", opt.root},
+          {"mode", result.host.live ? "live" : "offline"},
           {"scope", to_string(opt.scope)}}},
         {"sandbox", opt.confinement.is_null()
                         ? json{{"landlock", false}, {"reason", "not requested"}}

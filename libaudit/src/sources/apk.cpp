@@ -125,6 +125,7 @@ SourceReport ApkSource::collect(const fs::Root& root, std::vector<InventoryItem>
     try {
         auto t = root.read_file(kInstalled, kMaxBytes);
         if (!t) {
+            text::require_absent(root, kInstalled, false);
             rep.status = SourceStatus::absent;
             if (root.list_dir("/lib/apk/db"))
                 text::warn(rep.warnings, "/lib/apk/db exists but has no installed file");

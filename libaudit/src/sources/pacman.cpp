@@ -122,6 +122,7 @@ SourceReport PacmanSource::collect(const fs::Root& root, std::vector<InventoryIt
     try {
         auto dirs = root.list_dir(kLocal);
         if (!dirs) {
+            text::require_absent(root, kLocal, true);
             rep.status = SourceStatus::absent;
             return rep;
         }

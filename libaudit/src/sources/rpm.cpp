@@ -10,6 +10,7 @@
 
 #include "audit/error.h"
 #include "audit/host/identity.h"
+#include "sources/text.h"
 
 namespace audit::sources {
 
@@ -65,7 +66,10 @@ std::vector<Found> find_databases(const fs::Root& root, std::vector<std::string>
     for (const char* dir : kDirs) {
         fs::UniqueFd fd = root.open(dir, true);
         if (!fd) {
-            if (errno == ENOENT || errno == ENOTDIR) continue;
+            if (errno == ENOENT || errno == ENOTDIR) {
+                text::require_absent(root, dir, true);
+                continue;
+            }
             throw IoError("cannot open directory " + root.path() + dir + ": " +
                           std::strerror(errno));
         }
@@ -75,7 +79,10 @@ std::vector<Found> find_databases(const fs::Root& root, std::vector<std::string>
         if (!dirs_seen.insert({st.st_dev, st.st_ino}).second) continue;
         std::optional<DbFile> chosen;
         for (const auto& f : kFiles) {
-            if (!file_size(root, std::string(dir) + "/" + f.file)) continue;
+            if (!file_size(root, std::string(dir) + "/" + f.file)) {
+                text::require_absent(root, std::string(dir) + "/" + f.file, false);
+                continue;
+            }
             if (!chosen)
                 chosen = f;
             else

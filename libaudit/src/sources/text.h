@@ -88,4 +88,11 @@ inline bool safe_component(std::string_view n) {
 // JSON nesting deeper than this is refused before parsing (documents we read are shallow).
 bool json_depth_ok(std::string_view text, std::size_t max_depth);
 
+// A package database the caller found missing (read_file/list_dir gave nullopt) is absent only
+// when every component of its path is cleanly missing. Throws IoError when a component exists
+// but does not lead where it should: a symbolic link whose target is not inside the root, a
+// file where a directory belongs, an entry that cannot be opened. last_is_dir: whether the
+// database itself is a directory.
+void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir);
+
 }  // namespace audit::sources::text

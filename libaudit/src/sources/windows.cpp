@@ -471,6 +471,37 @@ void read_vendor_keys(const regf::Hive& hive, std::string_view subpath,
     (void)warnings;
 }
 
+namespace {
+
+std::uint32_t le32(std::string_view b, std::size_t at) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 1])) << 8 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 2])) << 16 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 3])) << 24;
+}
+
+}  // namespace
+
+std::string machine_sid_from_v(std::string_view v) {
+    if (v.size() < 12) return {};
+    const std::size_t at = v.size() - 12;
+    std::string out = "S-1-5-21";
+    for (std::size_t i = 0; i < 3; ++i) out += "-" + std::to_string(le32(v, at + 4 * i));
+    return out;
+}
+
+std::string sid_to_string(std::string_view sid) {
+    if (sid.size() < 8 || sid[0] != 1) return {};
+    const auto count = static_cast<unsigned char>(sid[1]);
+    if (count == 0 || count > 15 || sid.size() < 8 + 4 * std::size_t{count}) return {};
+    std::uint64_t authority = 0;
+    for (std::size_t i = 2; i < 8; ++i)
+        authority = authority << 8 | static_cast<unsigned char>(sid[i]);
+    std::string out = "S-1-" + std::to_string(authority);
+    for (std::size_t i = 0; i < count; ++i) out += "-" + std::to_string(le32(sid, 8 + 4 * i));
+    return out;
+}
+
 std::optional<WindowsIdentity> windows_identity(const fs::Root& root) {
     CaseInsensitivePaths paths(root);
     std::optional<std::string> config;
@@ -497,6 +528,25 @@ std::optional<WindowsIdentity> windows_identity(const fs::Root& root) {
                 if (id.build.empty()) id.build = string_value(h, *k, "CurrentBuild");
             }
         } catch (const Error&) {
+        }
+    }
+    auto sam = load_hive(root, paths, std::string(kConfigDir) + "/SAM");
+    if (sam.hive) {
+        try {
+            if (auto k = sam.hive->find("SAM\\Domains\\Account"))
+                if (auto v = sam.hive->value(*k, "V")) id.machine_sid = machine_sid_from_v(v->data);
+        } catch (const Error&) {
+        }
+    }
+    if (id.machine_sid.empty()) {
+        auto security = load_hive(root, paths, std::string(kConfigDir) + "/SECURITY");
+        if (security.hive) {
+            try {
+                if (auto k = security.hive->find("Policy\\PolAcDmS"))
+                    if (auto v = security.hive->value(*k, ""))
+                        id.machine_sid = sid_to_string(v->data);
+            } catch (const Error&) {
+            }
         }
     }
     auto system = load_hive(root, paths, std::string(kConfigDir) + "/SYSTEM");

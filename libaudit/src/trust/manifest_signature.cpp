@@ -1,10 +1,12 @@
 #include "audit/trust/manifest_signature.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
+#include "audit/fs/walker.h"
 #include "audit/input_file.h"
 
 namespace audit::trust {
@@ -60,6 +62,43 @@ ManifestSignature verify_manifest(const TrustRoot& trust, const manifest::Manife
         auto payload = nlohmann::json::parse(env.payload, nullptr, false);
         if (payload.is_discarded() || payload != payload_of(m))
             throw VerifyError("the signature is for other manifest bytes, id or version");
+        return sig;
+    } catch (const VerifyError& e) {
+        throw VerifyError(sig_path + ": " + e.what());
+    }
+}
+
+ManifestSignature verify_manifest_bytes(const TrustRoot& trust, const std::string& path,
+                                        std::string_view bytes, bool allow_unsigned) {
+    const std::string file = std::filesystem::path(path).filename().string();
+    const std::string sig_path = path + std::string(kManifestSignatureSuffix);
+    auto read = read_input_file_if_exists(sig_path, kMaxSignature, "manifest signature");
+    if (!read) {
+        if (allow_unsigned) return {ManifestSignature::Status::unsigned_allowed, {}};
+        throw VerifyError(path + ": manifest is not signed (no " + file +
+                          std::string(kManifestSignatureSuffix) +
+                          "); refused without parsing it (--allow-unsigned-manifests to scan "
+                          "with it anyway)");
+    }
+    if (read->size() > kMaxSignature) throw VerifyError(sig_path + ": signature file is too large");
+    try {
+        auto env = crypto::Envelope::parse(*read, kMaxSignature);
+        if (env.payload_type != kManifestPayloadType)
+            throw VerifyError("not a manifest signature (payloadType '" +
+                              env.payload_type.substr(0, 80) + "')");
+        ManifestSignature sig;
+        sig.signers = trust.verify_role(env, "manifest");
+        auto payload = nlohmann::json::parse(env.payload, nullptr, false);
+        auto field = [&](const char* key) -> std::string {
+            if (!payload.is_object()) return {};
+            auto it = payload.find(key);
+            return it != payload.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
+        if (payload.is_discarded() || field("_type") != kType || field("file") != file ||
+            field("sha256") != fs::sha256_hex(bytes) || field("sha384") != fs::sha384_hex(bytes))
+            throw VerifyError(
+                "the signature is for other manifest bytes; refused without "
+                "parsing them");
         return sig;
     } catch (const VerifyError& e) {
         throw VerifyError(sig_path + ": " + e.what());

@@ -1,6 +1,7 @@
 // Product manifests: one TOML file per product family (see manifests/README.md).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,7 +55,12 @@ struct Manifest {
 // (TOML syntax or schema: unknown keys, missing fields, bad confidence, duplicate rule ids).
 Manifest parse_manifest(std::string_view text, const std::string& filename);
 
-// Load a manifest file, or every *.toml in a directory (sorted by name).
-std::vector<Manifest> load_manifests(const std::string& path);
+// Called with each file's path and exact bytes before they are parsed; throws to refuse the file
+// unparsed (a manifest whose signature is required is verified against its bytes here).
+using BeforeParse = std::function<void(const std::string& path, std::string_view bytes)>;
+
+// Load a manifest file, or every *.toml in a directory (sorted by name). before_parse, when
+// given, sees every file's bytes before the TOML parser does.
+std::vector<Manifest> load_manifests(const std::string& path, const BeforeParse& before_parse = {});
 
 }  // namespace audit::manifest

@@ -60,7 +60,14 @@ struct WindowsIdentity {
     std::string machine_guid;   // SOFTWARE Microsoft\Cryptography\MachineGuid, lower case
     std::string computer_name;  // SYSTEM <current control set>\Control\ComputerName\ComputerName
     std::string product_name, display_version, build;  // SOFTWARE ...\Windows NT\CurrentVersion
+    // The machine (account domain) SID "S-1-5-21-a-b-c": SAM SAM\Domains\Account value V (its
+    // last 12 bytes are the three sub-authorities), else SECURITY Policy\PolAcDmS.
+    std::string machine_sid;
 };
+// "S-1-5-21-a-b-c" from a SAM Domains\Account V value (its last 12 bytes); "" when too short.
+std::string machine_sid_from_v(std::string_view v);
+// A binary SID (revision 1) as text, "" when malformed.
+std::string sid_to_string(std::string_view sid);
 // nullopt when the root has no Windows/System32/config directory.
 std::optional<WindowsIdentity> windows_identity(const fs::Root& root);
 

@@ -36,4 +36,11 @@ struct ManifestSignature {
 ManifestSignature verify_manifest(const TrustRoot& trust, const manifest::Manifest& m,
                                   bool allow_unsigned);
 
+// The part of verify_manifest that needs no parsing, for the file at path with these exact bytes
+// (before they reach the TOML parser): the signature beside it verifies under the manifest role
+// and signs this file name and these sha256/sha384 digests. Missing signature: VerifyError unless
+// allow_unsigned (Status::unsigned_allowed). verify_manifest still checks id and version after.
+ManifestSignature verify_manifest_bytes(const TrustRoot& trust, const std::string& path,
+                                        std::string_view bytes, bool allow_unsigned);
+
 }  // namespace audit::trust
