@@ -65,10 +65,12 @@ std::string file_digest(const fsys::path& p) {
     return audit::evidence::file_sha256(p.string());
 }
 
-std::map<std::string, std::string> statuses_from_ledger(Ledger& ledger) {
-    audit::attest::FleetFacts fleet(ledger.bundle_refs(), {}, {});
+std::map<std::string, std::string> statuses_from_ledger(Ledger& ledger,
+                                                        const audit::trust::TrustRoot& trust) {
+    auto verified = ledger.verify(trust, audit::trust::utc_now());
+    audit::attest::FleetFacts fleet(verified.refs, verified.heads, {});
     std::map<std::string, std::string> out;
-    ledger.for_each_host([&](std::vector<audit::attest::BundleSummary>&& host) {
+    ledger.for_each_host(verified, [&](std::vector<audit::attest::BundleSummary>&& host) {
         std::vector<const audit::attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
         for (const auto& st : audit::attest::merge_host(list, fleet))
@@ -100,7 +102,7 @@ TEST_CASE("the ledger recomputes what the in-memory merge computes", "[ledger]")
             std::string(to_string(st.status)) + " " + json(st.reasons).dump();
         counts[to_string(st.status)]++;
     }
-    CHECK(statuses_from_ledger(ledger) == expected);
+    CHECK(statuses_from_ledger(ledger, f.trust) == expected);
     // And both agree with what the generator built each host to be.
     for (const auto& [status, n] : f.result.expected) CHECK(counts[status] == n);
     CHECK(ledger.stats().rejected == static_cast<std::int64_t>(f.result.rejected));
@@ -132,11 +134,11 @@ TEST_CASE("a bundle holding a kit sequence that other bytes hold is kept and fla
             CHECK(o.detail.find("kit-fork sequence 2") != std::string::npos);
         }
     CHECK(conflicts == 1);
-    auto c = ledger.conflicts();
+    auto c = ledger.verify(f.trust, audit::trust::utc_now()).conflicts;
     REQUIRE(c.size() == 1);
     CHECK(c[0]["kit"] == "kit-fork");
     // Both bundles of sequence 2 are evidence; the host is inconclusive with a chain_fork reason.
-    auto statuses = statuses_from_ledger(ledger);
+    auto statuses = statuses_from_ledger(ledger, f.trust);
     bool fork = false;
     for (const auto& [key, st] : statuses)
         if (st.find("chain_fork") != std::string::npos) fork = st.rfind("inconclusive", 0) == 0;
@@ -173,7 +175,9 @@ TEST_CASE("an import interrupted half way leaves the ledger as it was", "[ledger
         auto stop = [](std::size_t done, std::size_t) {
             if (done == 20) throw std::runtime_error("interrupted");
         };
-        CHECK_THROWS_WITH(ledger.import(f.paths, f.trust, stop), "interrupted");
+        audit::attest::ImportOptions options;
+        options.progress = stop;
+        CHECK_THROWS_WITH(ledger.import(f.paths, f.trust, options), "interrupted");
     }
     CHECK(file_digest(path) == before);
     Ledger ledger(path.string(), false);
