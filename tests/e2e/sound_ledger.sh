@@ -35,6 +35,7 @@ statuses "$T/r0/report.json" >"$T/s0"
 [[ $(json_get "$T/r0/report.json" "len(d['not_verified'])") == 0 ]] || fail "baseline has not_verified entries"
 
 step "report and import under authority B are refused (exit 3, one line); the ledger is unchanged"
+audit-verify --trust "$T/B/trust.json" "$T/B/trust.json" >/dev/null 2>&1  # B pinned: no first-use note
 sum=$(sha256sum <"$L")
 expect_exit 3 audit-attest report --ledger "$L" --trust "$T/B/trust.json" --key "$T/B/inspector.key" --out "$T/rB"
 [[ $(wc -l <"$T/err") == 1 ]] || fail "refusal is not one line: $(cat "$T/err")"
@@ -171,7 +172,7 @@ grep -q "compute present" "$T/out" || fail "mismatch not named: $(cat "$T/out")"
 
 step "revoke the collector after the import -> report lists its bundles not_verified, uses none (exit 3)"
 cp "$T/A/trust.json" "$T/A-v1.trust.json"
-collector=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['keyid'])" "$T/A/collector.key.pub.json")
+collector=$(json_get "$T/A/collector.cert.json" "json.loads(__import__('base64').b64decode(d['payload']))['collector']['keyid']")
 audit-keys revoke --trust "$T/A/trust.json" --key "$T/A/root.key" --keyid "$collector" >/dev/null
 expect_exit 3 audit-attest report --ledger "$L" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/r4"
 n=$(sql "$L" "SELECT count(*) FROM bundles")

@@ -233,3 +233,55 @@ TEST_CASE("diff of two scans of one host: the product's files missing, its packa
                                             audit::evidence::read_bundle(a.path, trust));
     CHECK(same.empty());
 }
+
+TEST_CASE("the ledger trusts none of its own tables: edits are not verified or change nothing",
+          "[ledger]") {
+    Fleet f;
+    const auto path = (f.dir.path / "l.sqlite").string();
+    std::map<std::string, std::string> before;
+    {
+        Ledger ledger(path, true);
+        ledger.import(f.paths, f.trust);
+        before = statuses_from_ledger(ledger, f.trust);
+    }
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    auto exec = [&](const char* sql) {
+        REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    };
+    exec(
+        "DELETE FROM findings; DELETE FROM identities; UPDATE hosts SET hostname = 'x';"
+        "UPDATE bundles SET host_key = 'hostname:intruder', kit_id = 'kit-x', sequence = 7, "
+        "present = '[]'");
+    {
+        Ledger ledger(path, false);
+        CHECK(statuses_from_ledger(ledger, f.trust) == before);
+        CHECK(ledger.verify(f.trust, audit::trust::utc_now()).not_verified.empty());
+    }
+    // A stored findings.json edited: that bundle no longer verifies and is not used.
+    exec(
+        "UPDATE bundles SET findings_json = '[]' WHERE id = (SELECT min(id) FROM bundles WHERE "
+        "findings_json <> '[]')");
+    Ledger ledger(path, false);
+    auto verified = ledger.verify(f.trust, audit::trust::utc_now());
+    REQUIRE(verified.not_verified.size() == 1);
+    CHECK(verified.not_verified[0].reason.find("findings.json") != std::string::npos);
+    for (const auto& ref : verified.refs)
+        CHECK(ref.statement_sha256 != verified.not_verified[0].statement_sha256);
+    sqlite3_close(db);
+}
+
+TEST_CASE("a collector revoked after the import: its bundles are not verified, none is used",
+          "[ledger]") {
+    Fleet f;
+    Ledger ledger((f.dir.path / "l.sqlite").string(), true);
+    ledger.import(f.paths, f.trust);
+    auto revoked = f.trust;
+    revoked.revoked.push_back(f.key.identity().keyid);
+    auto verified = ledger.verify(revoked, audit::trust::utc_now());
+    CHECK(verified.refs.empty());
+    CHECK(verified.not_verified.size() == static_cast<std::size_t>(ledger.stats().bundles));
+    std::size_t hosts = 0;
+    ledger.for_each_host(verified, [&](std::vector<audit::attest::BundleSummary>&&) { ++hosts; });
+    CHECK(hosts == 0);
+}
