@@ -1,5 +1,6 @@
 // audit-verify: check bundles, attestations and trust roots against a trust root.
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -194,6 +195,29 @@ json verify_one(const std::string& path, Context& ctx) {
     return r;
 }
 
+// A directory stands for the bundles and chain heads in it (sorted); other paths stay as given.
+std::vector<std::string> expand_directories(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const auto& a : args) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(a, ec)) {
+            out.push_back(a);
+            continue;
+        }
+        std::vector<std::string> found;
+        for (const auto& e : std::filesystem::directory_iterator(a, ec)) {
+            const std::string name = e.path().filename().string();
+            if (!name.empty() && name[0] != '.' &&
+                (ends_with(name, audit::evidence::kBundleSuffix) || is_head(name)))
+                found.push_back(e.path().string());
+        }
+        if (ec) throw audit::IoError("cannot read directory " + a + ": " + ec.message());
+        std::sort(found.begin(), found.end());
+        out.insert(out.end(), found.begin(), found.end());
+    }
+    return out;
+}
+
 // "… (manifest unsigned: cannot support removed/absent)" for the OK line of a bundle.
 std::string limits_text(const json& limits) {
     std::string out;
@@ -222,7 +246,8 @@ int main(int argc, char** argv) {
               "as audit-attest's, for recomputing attestations (default 3600)"},
              {"json", "", "print one JSON document on stdout"}},
             "Verifies evidence bundles (*.evidence.tar.zst), chain heads\n"
-            "(*.chain-head.dsse.json), removal attestations (*.dsse.json), collector\n"
+            "(*.chain-head.dsse.json; a directory stands for the bundles and heads in it),\n"
+            "removal attestations (*.dsse.json), collector\n"
             "certificates, signed manifests (*.toml with their .dsse.json) and trust roots.\n"
             "A trust-root document must be the trust root in use or a successor of it (same\n"
             "authority, walked through root-history/): another authority's root, an older\n"
@@ -254,7 +279,7 @@ int main(int argc, char** argv) {
         json results = json::array();
         audit::Exit worst = audit::Exit::clean;
         // Bundles first, then chain heads, so that attestations can be checked against them.
-        std::vector<std::string> paths = args.positional();
+        std::vector<std::string> paths = expand_directories(args.positional());
         std::stable_sort(paths.begin(), paths.end(),
                          [](const std::string& a, const std::string& b) {
                              auto rank = [](const std::string& p) {

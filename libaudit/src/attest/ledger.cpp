@@ -388,12 +388,14 @@ class ScratchDir {
     std::string path_;
 };
 
-// A name that is safe as a file name (kit ids come from the ledger's own columns here).
+// A kit id as a file name (it comes from the ledger's own columns here): no '/' or control
+// characters; the head reader may expect the name <kit>.chain-head.dsse.json.
 std::string safe_name(const std::string& s) {
     std::string out;
     for (char c : s.substr(0, 96))
-        out.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c
-                                                                                          : '_');
+        out.push_back(
+            std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c
+                                                                                            : '_');
     return out.empty() ? "kit" : out;
 }
 
