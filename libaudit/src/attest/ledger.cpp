@@ -323,13 +323,77 @@ struct Checked {
     BundleSummary summary;
 };
 
+// trust::verify_bundle_signer for many statements that share few collector certificates (one
+// per kit): each distinct certificate is verified once (issuer signatures, authority, revocation,
+// policy: a pure function of the trust root and the certificate), the rest per statement exactly
+// as verify_bundle_signer does it: signed by every component of the certified key, the kit id
+// the certificate's, the scan inside its window.
+class SignerCheck {
+  public:
+    explicit SignerCheck(const trust::TrustRoot& trust) : trust_(trust) {}
+
+    void verify(const crypto::Envelope& env, const json& predicate) {
+        const auto* cert_json = predicate.is_object() && predicate.contains("collector") &&
+                                        predicate["collector"].is_object() &&
+                                        predicate["collector"].contains("certificate")
+                                    ? &predicate["collector"]["certificate"]
+                                    : nullptr;
+        if (!cert_json || !cert_json->is_object())
+            throw VerifyError("bundle carries no collector certificate");
+        const trust::CollectorCertificate cert = certificate(cert_json->dump());
+        if (!env.signed_by(cert.collector))
+            throw VerifyError("statement is not signed by every component of collector key " +
+                              cert.collector.keyid.substr(0, 16) + " (certified for kit " +
+                              cert.kit_id + ")");
+        const json& kit = predicate.contains("kit") ? predicate["kit"] : json::object();
+        const std::string kit_id = str(kit, "id");
+        if (kit_id != cert.kit_id)
+            throw VerifyError("bundle of kit '" + kit_id.substr(0, 64) +
+                              "' is signed by a collector certified for kit '" + cert.kit_id + "'");
+        const json& scan = predicate.contains("scan") ? predicate["scan"] : json::object();
+        const std::string started = str(scan, "started"), finished = str(scan, "finished");
+        if (!trust::is_rfc3339_utc(started) || !trust::is_rfc3339_utc(finished))
+            throw VerifyError("bundle predicate lacks its scan times");
+        if (started < cert.not_before || finished > cert.not_after)
+            throw VerifyError("bundle was signed outside its collector's validity window (scan " +
+                              started + " .. " + finished + ", certificate " + cert.not_before +
+                              " .. " + cert.not_after + ")");
+    }
+
+  private:
+    trust::CollectorCertificate certificate(const std::string& text) {
+        {
+            std::lock_guard<std::mutex> g(m_);
+            auto it = known_.find(text);
+            if (it != known_.end()) {
+                if (!it->second.second.empty()) throw VerifyError(it->second.second);
+                return it->second.first;
+            }
+        }
+        std::pair<trust::CollectorCertificate, std::string> entry;
+        try {
+            entry.first = trust::verify_certificate(trust_, text);
+        } catch (const VerifyError& e) {
+            entry.second = e.what();
+        }
+        std::lock_guard<std::mutex> g(m_);
+        auto it = known_.emplace(text, std::move(entry)).first;
+        if (!it->second.second.empty()) throw VerifyError(it->second.second);
+        return it->second.first;
+    }
+
+    const trust::TrustRoot& trust_;
+    std::mutex m_;
+    std::map<std::string, std::pair<trust::CollectorCertificate, std::string>> known_;
+};
+
 // The signed statement of a stored bundle, verified as the bundle reader verifies it (payload
 // type, statement type, collector certificate and signature under trust, revocations included),
 // its digest recomputed, and the stored findings.json checked against the digest it signs.
 // Throws VerifyError with the reason.
 Checked check_statement(const std::string& file, const std::string& file_sha256,
                         std::string_view envelope_json, const std::string& findings_json,
-                        const trust::TrustRoot& trust) {
+                        SignerCheck& signer) {
     auto env = crypto::Envelope::parse(envelope_json, kMaxStatement);
     if (env.payload_type != evidence::kPayloadType)
         throw VerifyError("statement has payloadType '" + env.payload_type.substr(0, 80) + "'");
@@ -345,7 +409,7 @@ Checked check_statement(const std::string& file, const std::string& file_sha256,
         !statement.contains("subject") || !statement["subject"].is_array() ||
         !statement.contains("predicate") || !statement["predicate"].is_object())
         throw VerifyError("stored statement is not an evidence statement");
-    trust::verify_bundle_signer(trust, env, statement["predicate"]);
+    signer.verify(env, statement["predicate"]);
     Checked c;
     c.statement_sha256 = crypto::sha256_hex(env.payload);
     for (const auto& subject : statement["subject"]) {
@@ -794,6 +858,7 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
     }
     std::set<std::string> statements;
     std::map<std::pair<std::string, std::uint64_t>, std::vector<std::size_t>> by_sequence;
+    SignerCheck signer(trust);
     sql::Stmt q(*db_,
                 "SELECT id, file_name, sha256, statement_sha256, kit_id, envelope_zst, "
                 "findings_json, imported_at FROM bundles ORDER BY id");
@@ -816,7 +881,7 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
             Row& r = batch[i];
             try {
                 r.checked = check_statement(r.file, r.sha256, decompress(r.envelope_zst, r.file),
-                                            r.findings_json, trust);
+                                            r.findings_json, signer);
             } catch (const Error& e) {
                 r.reason = e.what();
             }
