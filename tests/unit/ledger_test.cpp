@@ -65,10 +65,12 @@ std::string file_digest(const fsys::path& p) {
     return audit::evidence::file_sha256(p.string());
 }
 
-std::map<std::string, std::string> statuses_from_ledger(Ledger& ledger) {
-    audit::attest::FleetFacts fleet(ledger.bundle_refs(), {}, {});
+std::map<std::string, std::string> statuses_from_ledger(Ledger& ledger,
+                                                        const audit::trust::TrustRoot& trust) {
+    auto verified = ledger.verify(trust, audit::trust::utc_now());
+    audit::attest::FleetFacts fleet(verified.refs, verified.heads, {});
     std::map<std::string, std::string> out;
-    ledger.for_each_host([&](std::vector<audit::attest::BundleSummary>&& host) {
+    ledger.for_each_host(verified, [&](std::vector<audit::attest::BundleSummary>&& host) {
         std::vector<const audit::attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
         for (const auto& st : audit::attest::merge_host(list, fleet))
@@ -100,7 +102,7 @@ TEST_CASE("the ledger recomputes what the in-memory merge computes", "[ledger]")
             std::string(to_string(st.status)) + " " + json(st.reasons).dump();
         counts[to_string(st.status)]++;
     }
-    CHECK(statuses_from_ledger(ledger) == expected);
+    CHECK(statuses_from_ledger(ledger, f.trust) == expected);
     // And both agree with what the generator built each host to be.
     for (const auto& [status, n] : f.result.expected) CHECK(counts[status] == n);
     CHECK(ledger.stats().rejected == static_cast<std::int64_t>(f.result.rejected));
@@ -132,11 +134,11 @@ TEST_CASE("a bundle holding a kit sequence that other bytes hold is kept and fla
             CHECK(o.detail.find("kit-fork sequence 2") != std::string::npos);
         }
     CHECK(conflicts == 1);
-    auto c = ledger.conflicts();
+    auto c = ledger.verify(f.trust, audit::trust::utc_now()).conflicts;
     REQUIRE(c.size() == 1);
     CHECK(c[0]["kit"] == "kit-fork");
     // Both bundles of sequence 2 are evidence; the host is inconclusive with a chain_fork reason.
-    auto statuses = statuses_from_ledger(ledger);
+    auto statuses = statuses_from_ledger(ledger, f.trust);
     bool fork = false;
     for (const auto& [key, st] : statuses)
         if (st.find("chain_fork") != std::string::npos) fork = st.rfind("inconclusive", 0) == 0;
@@ -173,7 +175,9 @@ TEST_CASE("an import interrupted half way leaves the ledger as it was", "[ledger
         auto stop = [](std::size_t done, std::size_t) {
             if (done == 20) throw std::runtime_error("interrupted");
         };
-        CHECK_THROWS_WITH(ledger.import(f.paths, f.trust, stop), "interrupted");
+        audit::attest::ImportOptions options;
+        options.progress = stop;
+        CHECK_THROWS_WITH(ledger.import(f.paths, f.trust, options), "interrupted");
     }
     CHECK(file_digest(path) == before);
     Ledger ledger(path.string(), false);
@@ -228,4 +232,56 @@ TEST_CASE("diff of two scans of one host: the product's files missing, its packa
     auto same = audit::attest::diff_bundles(audit::evidence::read_bundle(a.path, trust),
                                             audit::evidence::read_bundle(a.path, trust));
     CHECK(same.empty());
+}
+
+TEST_CASE("the ledger trusts none of its own tables: edits are not verified or change nothing",
+          "[ledger]") {
+    Fleet f;
+    const auto path = (f.dir.path / "l.sqlite").string();
+    std::map<std::string, std::string> before;
+    {
+        Ledger ledger(path, true);
+        ledger.import(f.paths, f.trust);
+        before = statuses_from_ledger(ledger, f.trust);
+    }
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    auto exec = [&](const char* sql) {
+        REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    };
+    exec(
+        "DELETE FROM findings; DELETE FROM identities; UPDATE hosts SET hostname = 'x';"
+        "UPDATE bundles SET host_key = 'hostname:intruder', kit_id = 'kit-x', sequence = 7, "
+        "present = '[]'");
+    {
+        Ledger ledger(path, false);
+        CHECK(statuses_from_ledger(ledger, f.trust) == before);
+        CHECK(ledger.verify(f.trust, audit::trust::utc_now()).not_verified.empty());
+    }
+    // A stored findings.json edited: that bundle no longer verifies and is not used.
+    exec(
+        "UPDATE bundles SET findings_json = '[]' WHERE id = (SELECT min(id) FROM bundles WHERE "
+        "findings_json <> '[]')");
+    Ledger ledger(path, false);
+    auto verified = ledger.verify(f.trust, audit::trust::utc_now());
+    REQUIRE(verified.not_verified.size() == 1);
+    CHECK(verified.not_verified[0].reason.find("findings.json") != std::string::npos);
+    for (const auto& ref : verified.refs)
+        CHECK(ref.statement_sha256 != verified.not_verified[0].statement_sha256);
+    sqlite3_close(db);
+}
+
+TEST_CASE("a collector revoked after the import: its bundles are not verified, none is used",
+          "[ledger]") {
+    Fleet f;
+    Ledger ledger((f.dir.path / "l.sqlite").string(), true);
+    ledger.import(f.paths, f.trust);
+    auto revoked = f.trust;
+    revoked.revoked.push_back(f.key.identity().keyid);
+    auto verified = ledger.verify(revoked, audit::trust::utc_now());
+    CHECK(verified.refs.empty());
+    CHECK(verified.not_verified.size() == static_cast<std::size_t>(ledger.stats().bundles));
+    std::size_t hosts = 0;
+    ledger.for_each_host(verified, [&](std::vector<audit::attest::BundleSummary>&&) { ++hosts; });
+    CHECK(hosts == 0);
 }

@@ -85,3 +85,26 @@ TEST_CASE("days between dates, and malformed dates refused", "[report]") {
     CHECK_THROWS_AS(audit::attest::days_between("2026-13-01", "2026-01-01"), audit::UsageError);
     CHECK_THROWS_AS(audit::attest::days_between("yesterday", "2026-01-01"), audit::UsageError);
 }
+
+TEST_CASE("the CSV and the page carry each result's reason codes", "[report]") {
+    json report = report_with("host-a", "chain_unclosed: kit k has no verified head");
+    report["results"][0]["reasons"].push_back("manifest_unsigned: kaspersky");
+    report["reason_codes"] = {{"chain_unclosed", 1}, {"manifest_unsigned", 1}};
+    report["not_verified"] = json::array(
+        {{{"kind", "bundle"}, {"file", "<b>x</b>.evidence.tar.zst"}, {"reason", "revoked"}}});
+    auto csv = audit::attest::render_csv(report);
+    CHECK(csv.rfind("host,hostname,product,status,reason_codes,reasons,", 0) == 0);
+    CHECK(csv.find(",inconclusive,chain_unclosed manifest_unsigned,") != std::string::npos);
+    CHECK(csv.find(",removed,,") != std::string::npos);  // no reasons, no codes
+    auto html = audit::attest::render_html(report);
+    CHECK(html.find("<code>chain_unclosed</code> <code>manifest_unsigned</code>") !=
+          std::string::npos);
+    CHECK(html.find("id=\"reason-code-table\"") != std::string::npos);
+    CHECK(html.find("data-code=\"manifest_unsigned\"") != std::string::npos);
+    CHECK(html.find("id=\"not-verified-table\"") != std::string::npos);
+    CHECK(html.find("&lt;b&gt;x&lt;/b&gt;.evidence.tar.zst") != std::string::npos);
+    // Given as reason_codes, those are used as they are.
+    report["results"][0]["reason_codes"] = json::array({"identity_changed"});
+    CHECK(audit::attest::render_csv(report).find(",inconclusive,identity_changed,") !=
+          std::string::npos);
+}

@@ -32,35 +32,44 @@ constexpr const char* kSubcommands =
     "  report   compute every host x product status from a ledger; attestations + report\n"
     "  diff     what changed on a host between two bundles";
 
-// Bundle paths from the command line; a directory stands for the bundles in it.
-std::vector<std::string> bundle_paths(const std::vector<std::string>& args) {
-    std::vector<std::string> out;
+bool has_suffix(const std::string& name, std::string_view suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// What the command line names: bundles, and chain heads (*.chain-head.dsse.json); a directory
+// stands for the bundles and chain heads in it.
+struct Inputs {
+    std::vector<std::string> bundles, heads;
+};
+
+Inputs collect_inputs(const std::vector<std::string>& args) {
+    Inputs out;
+    const std::string_view head_suffix = audit::evidence::kChainHeadSuffix;
     for (const auto& a : args) {
         struct stat st {};
         if (::stat(a.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-            out.push_back(a);
+            (has_suffix(a, head_suffix) ? out.heads : out.bundles).push_back(a);
             continue;
         }
         DIR* d = ::opendir(a.c_str());
         if (!d) throw audit::IoError("cannot read directory " + a + ": " + std::strerror(errno));
-        std::vector<std::string> found;
-        const std::string suffix(audit::evidence::kBundleSuffix);
+        std::vector<std::string> bundles, heads;
         while (dirent* e = ::readdir(d)) {
             std::string name = e->d_name;
-            if (name.size() > suffix.size() && name[0] != '.' &&
-                name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-                found.push_back(a + "/" + name);
+            if (name[0] == '.') continue;
+            if (has_suffix(name, audit::evidence::kBundleSuffix))
+                bundles.push_back(a + "/" + name);
+            else if (has_suffix(name, head_suffix))
+                heads.push_back(a + "/" + name);
         }
         ::closedir(d);
-        std::sort(found.begin(), found.end());
-        out.insert(out.end(), found.begin(), found.end());
+        std::sort(bundles.begin(), bundles.end());
+        std::sort(heads.begin(), heads.end());
+        out.bundles.insert(out.bundles.end(), bundles.begin(), bundles.end());
+        out.heads.insert(out.heads.end(), heads.begin(), heads.end());
     }
     return out;
-}
-
-bool ends_with(const std::string& s, std::string_view suffix) {
-    return s.size() > suffix.size() &&
-           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string dir_name(const std::string& path) {
@@ -78,7 +87,7 @@ std::vector<std::string> chain_head_paths(const std::vector<std::string>& args,
         struct stat st {};
         if (::stat(a.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
             dirs.push_back(a);
-        else if (ends_with(a, audit::evidence::kChainHeadSuffix))
+        else if (has_suffix(a, audit::evidence::kChainHeadSuffix))
             heads.push_back(a);
     }
     for (const auto& b : bundles) dirs.push_back(dir_name(b));
@@ -92,7 +101,7 @@ std::vector<std::string> chain_head_paths(const std::vector<std::string>& args,
         std::vector<std::string> found;
         while (dirent* e = ::readdir(dir)) {
             std::string name = e->d_name;
-            if (name[0] != '.' && ends_with(name, audit::evidence::kChainHeadSuffix))
+            if (name[0] != '.' && has_suffix(name, audit::evidence::kChainHeadSuffix))
                 found.push_back(d + "/" + name);
         }
         ::closedir(dir);
@@ -108,6 +117,11 @@ std::vector<std::string> chain_head_paths(const std::vector<std::string>& args,
         out.push_back(h);
     }
     return out;
+}
+
+// Bundle paths from the command line; a directory stands for the bundles in it.
+std::vector<std::string> bundle_paths(const std::vector<std::string>& args) {
+    return collect_inputs(args).bundles;
 }
 
 // A one-line progress bar on stderr, redrawn at most ten times a second; only on a TTY.
@@ -266,30 +280,43 @@ int attest_bundles(int argc, char** argv) {
 
 int import_cmd(int argc, char** argv) {
     audit::cli::Args args(
-        argc, argv, "audit-attest import", "--ledger FILE --trust TRUST BUNDLE|DIR... [--json]",
+        argc, argv, "audit-attest import",
+        "--ledger FILE --trust TRUST BUNDLE|HEAD|DIR... [--json]",
         {{"ledger", "FILE", "the ledger (SQLite); created when missing"},
          {"trust", "FILE", "trust root (trust.json)"},
          audit::cli::state_option(),
          {"json", "", "print every bundle's outcome and the ledger totals on stdout"}},
-        "Verifies every bundle and records it in the ledger, all in one transaction: an\n"
-        "interrupted import leaves the ledger as it was. A bundle already recorded changes\n"
-        "nothing; a bundle holding a kit sequence that other bytes already hold is recorded and\n"
-        "flagged as a conflict; a bundle that fails verification is recorded as rejected.\n"
-        "Exit 0 when all were recorded, 1 when a conflict was flagged, 3 when one was rejected.");
-    auto paths = bundle_paths(args.positional());
-    if (paths.empty()) throw audit::UsageError("no bundles given (see --help)");
+        "Verifies every bundle and chain head (*.chain-head.dsse.json; a directory stands for\n"
+        "the bundles and heads in it) and records them in the ledger, all in one transaction:\n"
+        "an interrupted import leaves the ledger as it was. A bundle already recorded (same\n"
+        "signed statement) changes nothing; a bundle holding a kit sequence that another\n"
+        "statement already holds is recorded and flagged as a conflict; a bundle that fails\n"
+        "verification is recorded as rejected. Per kit the highest verified head is kept.\n"
+        "One ledger holds the evidence of one authority: the first import pins the trust\n"
+        "root's authority, and an import under another authority (or an older or forked root)\n"
+        "is refused.\n"
+        "Exit 0 when all were recorded, 1 when a conflict was flagged, 3 when one was rejected\n"
+        "or the trust root is not the ledger's authority.");
+    auto inputs = collect_inputs(args.positional());
+    if (inputs.bundles.empty() && inputs.heads.empty())
+        throw audit::UsageError("no bundles given (see --help)");
     auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
     attest::Ledger ledger(args.required("ledger"), true);
     std::vector<attest::ImportOutcome> outcomes;
     {
         ProgressBar bar("importing");
-        outcomes = ledger.import(paths, trust, std::ref(bar));
+        attest::ImportOptions options;
+        options.chain_heads = inputs.heads;
+        options.trust_path = args.required("trust");
+        options.progress = std::ref(bar);
+        outcomes = ledger.import(inputs.bundles, trust, options);
     }
-    std::map<std::string, int> counts;
+    std::map<std::string, int> counts, head_counts;
     json list = json::array();
     for (const auto& o : outcomes) {
-        counts[attest::to_string(o.result)]++;
+        (o.kind == "bundle" ? counts : head_counts)[attest::to_string(o.result)]++;
         list.push_back({{"file", o.file},
+                        {"kind", o.kind},
                         {"sha256", o.sha256},
                         {"result", attest::to_string(o.result)},
                         {"detail", o.detail}});
@@ -301,54 +328,110 @@ int import_cmd(int argc, char** argv) {
     }
     auto stats = ledger.stats();
     if (args.has("json")) {
-        std::cout
-            << json({{"outcomes", list}, {"counts", counts}, {"ledger", stats.to_json()}}).dump(2)
-            << "\n";
+        std::cout << json({{"outcomes", list},
+                           {"counts", counts},
+                           {"chain_heads", head_counts},
+                           {"ledger", stats.to_json()},
+                           {"authority", ledger.authority()}})
+                         .dump(2)
+                  << "\n";
     } else {
         std::cout << "imported  " << counts["added"] + counts["conflict"] << " new ("
                   << counts["conflict"] << " conflicting), " << counts["duplicate"]
-                  << " already recorded, " << counts["rejected"] << " rejected\n"
-                  << "ledger    " << args.get("ledger") << ": " << stats.bundles << " bundles, "
-                  << stats.hosts << " hosts, " << stats.conflicts << " conflicts, "
-                  << stats.rejected << " rejected\n";
+                  << " already recorded, " << counts["rejected"] << " rejected\n";
+        if (!inputs.heads.empty())
+            std::cout << "heads     " << head_counts["added"] << " new, "
+                      << head_counts["duplicate"] << " not newer, " << head_counts["conflict"]
+                      << " conflicting, " << head_counts["rejected"] << " rejected\n";
+        std::cout << "ledger    " << args.get("ledger") << ": " << stats.bundles << " bundles, "
+                  << stats.hosts << " hosts, " << stats.chain_heads << " chain heads, "
+                  << stats.conflicts << " conflicts, " << stats.rejected << " rejected\n";
     }
-    if (counts["rejected"]) return static_cast<int>(audit::Exit::verification);
-    return static_cast<int>(counts["conflict"] ? audit::Exit::attention : audit::Exit::clean);
+    if (counts["rejected"] || head_counts["rejected"])
+        return static_cast<int>(audit::Exit::verification);
+    return static_cast<int>(counts["conflict"] || head_counts["conflict"] ? audit::Exit::attention
+                                                                          : audit::Exit::clean);
+}
+
+std::int64_t clock_tolerance(const audit::cli::Args& args) {
+    const std::string v = args.get("clock-tolerance", "3600");
+    std::size_t used = 0;
+    long long n = -1;
+    try {
+        n = std::stoll(v, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != v.size() || n < 0 || n > 366LL * 86400)
+        throw audit::UsageError("--clock-tolerance: '" + v +
+                                "' is not a number of seconds (0 .. one year)");
+    return n;
 }
 
 int report_cmd(int argc, char** argv) {
     auto options = kReportOptions;
     options.insert(options.begin(), {"ledger", "FILE", "the ledger written by import"});
+    options.push_back({"clock-tolerance", "SECONDS",
+                       "bundles of one host from different kits closer in time than this are "
+                       "not ordered by their clocks (default 3600)"});
     audit::cli::Args args(
         argc, argv, "audit-attest report",
-        "--ledger FILE --trust TRUST --key KEY --out OUTDIR [--campaign-start DATE] [--json]",
+        "--ledger FILE --trust TRUST --key KEY --out OUTDIR [--campaign-start DATE]\n"
+        "       [--clock-tolerance SECONDS] [--json]",
         options,
         "Computes every host x product status from the ledger alone (the bundle files are not\n"
         "needed), with the same rules as the first form, and writes the signed attestations\n"
         "and the report: report.json, report.csv and report.html (one offline page).\n"
+        "The ledger is not trusted: every stored signed statement and chain head is verified\n"
+        "again under the trust root given now (revocations included) and every fact comes\n"
+        "from what verifies; what does not is listed as not_verified and never used.\n"
         "Exit 0 when every status is removed or absent and the ledger holds no rejected or\n"
-        "conflicting bundle, 1 otherwise.");
+        "conflicting bundle, 1 otherwise, 3 when stored evidence no longer verifies or the\n"
+        "trust root is not the ledger's authority.");
     if (!args.positional().empty()) throw audit::UsageError("report takes no bundles (see --help)");
+    const std::int64_t tolerance = clock_tolerance(args);
     auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
     std::string out = args.required("out");
     auto key = inspector_key(args, trust);
     attest::Ledger ledger(args.required("ledger"), false);
+    ledger.check_authority(trust, args.required("trust"), false);
 
-    attest::FleetFacts fleet(ledger.bundle_refs(), {}, {});
+    const std::string now = audit::trust::utc_now();
+    attest::VerifiedLedger verified;
+    {
+        ProgressBar bar("verifying");
+        verified = ledger.verify(trust, now, std::ref(bar));
+    }
+    for (const auto& nv : verified.not_verified)
+        std::cerr << "audit-attest: not verified: " << nv.kind << " " << nv.file << ": "
+                  << nv.reason << "\n";
+    attest::MergeOptions merge_options;
+    merge_options.now = now;
+    merge_options.clock_tolerance_s = tolerance;
+    attest::FleetFacts fleet(verified.refs, verified.heads, merge_options);
     std::vector<attest::HostProductStatus> statuses;
-    ledger.for_each_host([&](std::vector<attest::BundleSummary>&& host) {
+    ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
         std::vector<const attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
         auto st = attest::merge_host(std::move(list), fleet);
         std::move(st.begin(), st.end(), std::back_inserter(statuses));
     });
     attest::ReportContext context;
-    context.trust_root = {{"version", trust.version}, {"sha256", trust.sha256}};
-    context.bundles = ledger.bundles();
+    context.trust_root = {
+        {"version", trust.version}, {"sha256", trust.sha256}, {"authority", trust.authority}};
+    context.bundles = verified.bundles;
     context.rejected = ledger.rejected();
-    context.conflicts = ledger.conflicts();
+    context.conflicts = verified.conflicts;
+    for (const auto& nv : verified.not_verified) context.not_verified.push_back(nv.to_json());
+    json heads = json::array();
+    for (const auto& h : verified.heads)
+        heads.push_back({{"kit", h.kit_id},
+                         {"sequence", h.sequence},
+                         {"statement_sha256", h.statement_sha256},
+                         {"file", h.path}});
     context.ledger = ledger.stats().to_json();
-    attest::ReportOptions opt{out, audit::trust::utc_now(), args.get("campaign-start"), true};
+    context.ledger["chain_heads_verified"] = heads;
+    context.ledger["clock_tolerance_s"] = tolerance;
+    attest::ReportOptions opt{out, now, args.get("campaign-start"), true};
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
         std::cout << summary.report.dump(2) << "\n";
@@ -357,9 +440,13 @@ int report_cmd(int argc, char** argv) {
         std::cout << "hosts         " << summary.report["hosts"] << "\n";
         for (const char* s : {"removed", "absent", "present", "inconclusive"})
             std::cout << s << std::string(14 - std::strlen(s), ' ') << c.value(s, 0) << "\n";
+        if (!verified.not_verified.empty())
+            std::cout << "not verified  " << verified.not_verified.size()
+                      << " (stored evidence that no longer verifies; not used)\n";
         std::cout << "report        " << out << "/report.json, report.csv, report.html ("
                   << statuses.size() << " attestations)\n";
     }
+    if (!verified.not_verified.empty()) return static_cast<int>(audit::Exit::verification);
     bool clean = summary.all_clear && context.rejected.empty() && context.conflicts.empty();
     return static_cast<int>(clean ? audit::Exit::clean : audit::Exit::attention);
 }

@@ -1,8 +1,10 @@
 // audit-verify: check bundles, attestations and trust roots against a trust root.
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "audit/attest/attest.h"
@@ -10,20 +12,31 @@
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
 #include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
+#include "audit/trust/state.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
 
 namespace {
 
 using nlohmann::json;
+namespace attest = audit::attest;
 
 bool ends_with(const std::string& s, std::string_view suffix) {
     return s.size() >= suffix.size() &&
            s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_bundle(const std::string& p) {
+    return ends_with(p, ".tar.zst") || ends_with(p, ".tar");
+}
+
+bool is_head(const std::string& p) {
+    return ends_with(p, audit::evidence::kChainHeadSuffix);
 }
 
 std::string read_small(const std::string& path, std::size_t max) {
@@ -33,20 +46,109 @@ std::string read_small(const std::string& path, std::size_t max) {
     return data;
 }
 
+std::string str(const json& j, const char* key) {
+    auto it = j.is_object() ? j.find(key) : j.end();
+    return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// What a verified bundle cannot support: unsigned manifests, an unverified kit. Either may show
+// presence but never proves removed/absent.
+json limits_of(const json& predicate) {
+    json unsigned_manifests = json::array();
+    auto m = predicate.find("manifests");
+    if (m != predicate.end() && m->is_array())
+        for (const auto& man : *m)
+            if (str(man.value("signature", json::object()), "status") != "verified")
+                unsigned_manifests.push_back(str(man, "id"));
+    std::string self_check = "none";
+    auto kit = predicate.find("kit");
+    if (kit != predicate.end() && kit->is_object() && kit->contains("self_check"))
+        self_check = str((*kit)["self_check"], "status");
+    return {{"manifests_unsigned", unsigned_manifests}, {"kit_self_check", self_check}};
+}
+
+// What the verifier holds: the trust root given now (and its bytes), the bundles and chain heads
+// verified so far (for the attestations given with them).
+struct Context {
+    const audit::trust::TrustRoot& trust;
+    std::string trust_path, trust_bytes;
+    bool keep_summaries = false;                    // attestations are among the inputs
+    std::map<std::string, std::string> bundle_ids;  // statement and file digest -> bundle id
+    std::vector<attest::BundleSummary> summaries;
+    std::vector<audit::evidence::ChainHead> heads;
+    std::int64_t clock_tolerance_s = 3600;
+    // The merge of the bundles given, per attestation time: (host key, product) -> status.
+    std::map<std::string, std::map<std::pair<std::string, std::string>, attest::HostProductStatus>>
+        merged;
+};
+
+// The status the bundles given compute for the attestation's host and product, under the trust
+// root given now and at the attestation's time; refuses a mismatch.
+json recompute(const json& statement, Context& ctx) {
+    const json& predicate = statement["predicate"];
+    const json& result = predicate["result"];
+    const std::string host = str(result, "host"), product = str(result, "product"),
+                      status = str(result, "status"), at = str(predicate, "attested_at");
+    auto cached = ctx.merged.find(at);
+    if (cached == ctx.merged.end()) {
+        attest::MergeOptions options;
+        options.now = at;
+        options.clock_tolerance_s = ctx.clock_tolerance_s;
+        cached = ctx.merged.emplace(at, decltype(ctx.merged)::mapped_type{}).first;
+        for (auto& st : attest::merge(ctx.summaries, ctx.heads, options))
+            cached->second.emplace(std::make_pair(st.host_key, st.product), std::move(st));
+    }
+    auto found = cached->second.find({host, product});
+    if (found != cached->second.end()) {
+        const auto& st = found->second;
+        const std::string got = attest::to_string(st.status);
+        if (got != status) {
+            std::string why;
+            for (const auto& r : st.reasons) why += (why.empty() ? "" : "; ") + r;
+            throw audit::VerifyError("attestation says " + status + " for " + host + " " + product +
+                                     ", but the bundles given compute " + got +
+                                     (why.empty() ? "" : " (" + why + ")"));
+        }
+        return {{"status", got}, {"reason_codes", st.reason_codes}};
+    }
+    throw audit::VerifyError("the bundles given do not evaluate " + product + " on " + host +
+                             ": the attestation's status cannot be recomputed");
+}
+
 // One file: returns a JSON result {file, kind, valid, detail|error}.
-json verify_one(const std::string& path, const audit::trust::TrustRoot& trust) {
+json verify_one(const std::string& path, Context& ctx) {
+    const auto& trust = ctx.trust;
     json r = {{"file", path}};
-    if (ends_with(path, ".tar.zst") || ends_with(path, ".tar")) {
+    if (is_bundle(path)) {
         r["kind"] = "bundle";
-        auto b = audit::evidence::read_bundle(path, trust, false);
+        auto b = audit::evidence::read_bundle(path, trust, ctx.keep_summaries);
         const auto& p = b.predicate();
         r["detail"] = {{"bundle_id", p.value("bundle_id", "")},
                        {"sha256", b.sha256},
+                       {"statement_sha256", b.statement_sha256},
                        {"kit", p["kit"].value("id", "")},
                        {"sequence", p["kit"].value("sequence", 0)},
                        {"host", p["host"].value("hostname", "")},
                        {"present", p["findings"].value("present", json::array())},
-                       {"signers", b.signers}};
+                       {"signers", b.signers},
+                       {"limits", limits_of(p)}};
+        ctx.bundle_ids[b.sha256] = p.value("bundle_id", "");
+        if (!b.statement_sha256.empty())
+            ctx.bundle_ids[b.statement_sha256] = p.value("bundle_id", "");
+        if (ctx.keep_summaries) {
+            ctx.summaries.push_back(attest::summarize(b));
+            ctx.summaries.back().path = path;
+        }
+        return r;
+    }
+    if (is_head(path)) {
+        r["kind"] = "chain-head";
+        auto h = audit::evidence::read_chain_head(path, trust);
+        r["detail"] = {{"kit", h.kit_id},
+                       {"sequence", h.sequence},
+                       {"statement_sha256", h.statement_sha256},
+                       {"bundle_file", h.bundle_file}};
+        ctx.heads.push_back(std::move(h));
         return r;
     }
     if (ends_with(path, ".toml")) {
@@ -70,12 +172,20 @@ json verify_one(const std::string& path, const audit::trust::TrustRoot& trust) {
     }
     if (env.payload_type == audit::trust::kPayloadType) {
         r["kind"] = "trust-root";
-        auto t = audit::trust::TrustRoot::verify(text);
-        r["detail"] = {{"version", t.version}, {"expires", t.expires}};
+        // Against the authority pinned now and its history: another authority, an older
+        // version, another document of the same version, or a newer one that does not follow
+        // through root-history/ is refused.
+        auto t = audit::trust::verify_against_trusted(ctx.trust_bytes, path, text);
+        t.check_expiry();
+        r["detail"] = {{"version", t.version},
+                       {"expires", t.expires},
+                       {"authority", t.authority},
+                       {"relation", t.version == trust.version ? "the trust root in use"
+                                                               : "a successor of the one in use"}};
         return r;
     }
     r["kind"] = "attestation";
-    auto st = audit::attest::verify_attestation(env, trust);
+    auto st = attest::verify_attestation(env, trust);
     r["statement"] = st;
     const auto& res = st["predicate"]["result"];
     r["detail"] = {{"host", res.value("hostname", "")},
@@ -83,6 +193,45 @@ json verify_one(const std::string& path, const audit::trust::TrustRoot& trust) {
                    {"status", res.value("status", "")},
                    {"reasons", res.value("reasons", json::array())}};
     return r;
+}
+
+// A directory stands for the bundles and chain heads in it (sorted); other paths stay as given.
+std::vector<std::string> expand_directories(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const auto& a : args) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(a, ec)) {
+            out.push_back(a);
+            continue;
+        }
+        std::vector<std::string> found;
+        for (const auto& e : std::filesystem::directory_iterator(a, ec)) {
+            const std::string name = e.path().filename().string();
+            if (!name.empty() && name[0] != '.' &&
+                (ends_with(name, audit::evidence::kBundleSuffix) || is_head(name)))
+                found.push_back(e.path().string());
+        }
+        if (ec) throw audit::IoError("cannot read directory " + a + ": " + ec.message());
+        std::sort(found.begin(), found.end());
+        out.insert(out.end(), found.begin(), found.end());
+    }
+    return out;
+}
+
+// "… (manifest unsigned: cannot support removed/absent)" for the OK line of a bundle.
+std::string limits_text(const json& limits) {
+    std::string out;
+    const auto& unsigned_manifests = limits.value("manifests_unsigned", json::array());
+    if (!unsigned_manifests.empty()) {
+        std::string ids;
+        for (const auto& id : unsigned_manifests)
+            ids += (ids.empty() ? "" : ", ") + id.get<std::string>();
+        out += "; manifest unsigned (" + ids + "): cannot support removed/absent";
+    }
+    const std::string kit = limits.value("kit_self_check", "none");
+    if (kit != "none" && kit != "verified")
+        out += "; kit " + kit + ": cannot support removed/absent";
+    return out;
 }
 
 }  // namespace
@@ -93,31 +242,66 @@ int main(int argc, char** argv) {
             argc, argv, "audit-verify", "--trust TRUST FILE... [--json]",
             {{"trust", "FILE", "trust root (trust.json)"},
              audit::cli::state_option(),
+             {"clock-tolerance", "SECONDS",
+              "as audit-attest's, for recomputing attestations (default 3600)"},
              {"json", "", "print one JSON document on stdout"}},
-            "Verifies evidence bundles (*.evidence.tar.zst), removal attestations\n"
-            "(*.dsse.json), collector certificates, signed manifests (*.toml with\n"
-            "their .dsse.json) and trust roots. Given bundles and attestations\n"
-            "together, every attestation's evidence must be among those bundles.\n"
+            "Verifies evidence bundles (*.evidence.tar.zst), chain heads\n"
+            "(*.chain-head.dsse.json; a directory stands for the bundles and heads in it),\n"
+            "removal attestations (*.dsse.json), collector\n"
+            "certificates, signed manifests (*.toml with their .dsse.json) and trust roots.\n"
+            "A trust-root document must be the trust root in use or a successor of it (same\n"
+            "authority, walked through root-history/): another authority's root, an older\n"
+            "version or another document of the same version is refused. A bundle signed over\n"
+            "unsigned manifests or from an unverified kit verifies, and its OK line says it\n"
+            "cannot support removed/absent. Given bundles (and chain heads) with attestations,\n"
+            "every attestation's evidence must be among those bundles and its status is\n"
+            "recomputed from them under the trust root given now: a mismatch is refused.\n"
             "Exit 0 when all are valid, 3 otherwise.");
         if (args.positional().empty()) throw audit::UsageError("no files to verify (see --help)");
         auto trust = audit::cli::load_trust(args, "audit-verify", "", args.has("json"));
+        Context ctx{trust, args.required("trust"), "", false, {}, {}, {}, 3600, {}};
+        ctx.trust_bytes = read_small(ctx.trust_path, 16u << 20);
+        if (audit::crypto::sha256_hex(ctx.trust_bytes) != trust.sha256)
+            throw audit::VerifyError(ctx.trust_path + " changed while it was being used");
+        if (args.has("clock-tolerance")) {
+            const std::string v = args.get("clock-tolerance");
+            std::size_t used = 0;
+            long long n = -1;
+            try {
+                n = std::stoll(v, &used);
+            } catch (const std::exception&) {
+            }
+            if (used != v.size() || n < 0 || n > 366LL * 86400)
+                throw audit::UsageError("--clock-tolerance: '" + v +
+                                        "' is not a number of seconds");
+            ctx.clock_tolerance_s = n;
+        }
         json results = json::array();
         audit::Exit worst = audit::Exit::clean;
-        // Bundles first, so that attestations can be checked against the bundles given with them.
-        std::vector<std::string> paths = args.positional();
-        std::stable_partition(paths.begin(), paths.end(), [](const std::string& p) {
-            return ends_with(p, ".tar.zst") || ends_with(p, ".tar");
-        });
-        std::map<std::string, std::string> bundles;  // sha256 -> bundle id
+        // Bundles first, then chain heads, so that attestations can be checked against them.
+        std::vector<std::string> paths = expand_directories(args.positional());
+        std::stable_sort(paths.begin(), paths.end(),
+                         [](const std::string& a, const std::string& b) {
+                             auto rank = [](const std::string& p) {
+                                 return is_bundle(p) ? 0 : is_head(p) ? 1 : 2;
+                             };
+                             return rank(a) < rank(b);
+                         });
+        bool have_bundles = false;
+        for (const auto& p : paths) {
+            have_bundles = have_bundles || is_bundle(p);
+            ctx.keep_summaries =
+                ctx.keep_summaries || (!is_bundle(p) && !is_head(p) && !ends_with(p, ".toml"));
+        }
+        ctx.keep_summaries = ctx.keep_summaries && have_bundles;
         for (const auto& path : paths) {
             json r;
             try {
-                r = verify_one(path, trust);
-                if (r["kind"] == "bundle")
-                    bundles[r["detail"]["sha256"]] = r["detail"]["bundle_id"];
-                if (r["kind"] == "attestation" && !bundles.empty()) {
-                    audit::attest::check_evidence(r["statement"], bundles);
+                r = verify_one(path, ctx);
+                if (r["kind"] == "attestation" && have_bundles) {
+                    attest::check_evidence(r["statement"], ctx.bundle_ids);
                     r["detail"]["evidence_checked"] = true;
+                    r["detail"]["recomputed"] = recompute(r["statement"], ctx);
                 }
                 r.erase("statement");
                 r["valid"] = true;
@@ -146,7 +330,10 @@ int main(int argc, char** argv) {
                 if (r["kind"] == "bundle")
                     std::cout << " " << d["bundle_id"].get<std::string>() << ", kit "
                               << d["kit"].get<std::string>() << " #" << d["sequence"]
-                              << ", present " << d["present"].dump();
+                              << ", present " << d["present"].dump() << limits_text(d["limits"]);
+                else if (r["kind"] == "chain-head")
+                    std::cout << " of kit " << d["kit"].get<std::string>() << " at #"
+                              << d["sequence"];
                 else if (r["kind"] == "manifest")
                     std::cout << " " << d["id"].get<std::string>() << " "
                               << d["version"].get<std::string>() << ", signed";
@@ -157,10 +344,13 @@ int main(int argc, char** argv) {
                 else if (r["kind"] == "attestation")
                     std::cout << " " << d["host"].get<std::string>() << " "
                               << d["product"].get<std::string>() << ": "
-                              << d["status"].get<std::string>();
+                              << d["status"].get<std::string>()
+                              << (d.contains("recomputed") ? ", recomputed from the bundles given"
+                                                           : "");
                 else
-                    std::cout << " version " << d["version"] << ", expires "
-                              << d["expires"].get<std::string>();
+                    std::cout << " of " << d["authority"].get<std::string>() << ", version "
+                              << d["version"] << ", expires " << d["expires"].get<std::string>()
+                              << ": " << d["relation"].get<std::string>();
                 std::cout << ")\n";
             }
         }

@@ -14,9 +14,12 @@ void check_evidence(const nlohmann::json& statement,
         !(*result)["evidence"].is_array())
         throw VerifyError("attestation lists no evidence");
     for (const auto& e : (*result)["evidence"]) {
-        if (!e.is_object() || !e.contains("sha256") || !e["sha256"].is_string())
+        // An entry names its bundle by statement digest (v2 attestations) and by file digest.
+        const char* field =
+            e.is_object() && e.contains("statement_sha256") ? "statement_sha256" : "sha256";
+        if (!e.is_object() || !e.contains(field) || !(*e.find(field)).is_string())
             throw VerifyError("attestation evidence entry is malformed");
-        const std::string sha = e["sha256"].get<std::string>();
+        const std::string sha = e[field].get<std::string>();
         auto it = bundles.find(sha);
         if (it == bundles.end())
             throw VerifyError("attestation evidence " + e.value("bundle_id", "?") + " (sha256 " +

@@ -1,19 +1,30 @@
 #include "audit/attest/ledger.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
 
 #include "attest/sqlite_db.h"
+#include "audit/crypto/keys.h"
 #include "audit/error.h"
+#include "audit/input_file.h"
+#include "audit/trust/certificate.h"
+#include "audit/trust/state.h"
 
 namespace audit::attest {
 
@@ -22,8 +33,11 @@ namespace {
 using nlohmann::json;
 
 constexpr std::int64_t kApplicationId = 0x41554447;  // "AUDG"
-constexpr std::int64_t kSchemaVersion = 1;
+constexpr std::int64_t kSchemaVersion = 2;
 constexpr std::size_t kMaxStatement = 16u << 20;  // as the bundle reader's bound
+constexpr std::size_t kMaxHead = 1u << 20;        // a chain head is a few KiB
+constexpr std::size_t kMaxTrustFile = 16u << 20;
+constexpr std::size_t kVerifyBatch = 256;  // stored statements verified in parallel per batch
 constexpr std::size_t kMaxJsonlLines = 4'000'000;
 
 // Every table is keyed by what it describes, so that importing the same bundle twice is a no-op.
@@ -33,6 +47,7 @@ CREATE TABLE hosts(
   last_scan TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE bundles(
   id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
+  statement_sha256 TEXT NOT NULL UNIQUE, format INTEGER NOT NULL,
   file_name TEXT NOT NULL, bundle_id TEXT NOT NULL,
   kit_id TEXT NOT NULL, sequence INTEGER NOT NULL, previous_sha256 TEXT NOT NULL,
   host_key TEXT NOT NULL REFERENCES hosts(host_key), hostname TEXT NOT NULL,
@@ -75,6 +90,13 @@ CREATE TABLE conflicts(
 CREATE TABLE rejected(
   sha256 TEXT PRIMARY KEY, file_name TEXT NOT NULL, reason TEXT NOT NULL,
   rejected_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE chain_heads(       -- per kit the highest verified head seen
+  kit_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, statement_sha256 TEXT NOT NULL,
+  bundle_sha256 TEXT NOT NULL, bundle_file TEXT NOT NULL, file_name TEXT NOT NULL,
+  file_sha256 TEXT NOT NULL, envelope TEXT NOT NULL, imported_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE authority(         -- the one authority whose evidence this ledger holds
+  id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, version INTEGER NOT NULL,
+  sha256 TEXT NOT NULL, envelope TEXT NOT NULL, pinned_at TEXT NOT NULL);
 )sql";
 
 std::string str(const json& j, const char* key) {
@@ -137,6 +159,8 @@ json parse_content(const evidence::Bundle& b, const std::string& name, json fall
 // Everything one bundle adds to the ledger, prepared off the database thread.
 struct Prepared {
     std::string file, sha256, reject_reason;
+    std::string statement_sha256;
+    int format = 1;
     std::uint64_t size = 0;
     std::optional<BundleSummary> summary;
     std::string started, signers, trust_sha256, present, envelope_zst, findings_json;
@@ -156,9 +180,12 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
         if (::stat(path.c_str(), &st) == 0) p.size = static_cast<std::uint64_t>(st.st_size);
         evidence::Bundle b = evidence::read_bundle(path, trust, true);
         p.sha256 = b.sha256;
+        p.statement_sha256 = b.statement_sha256;
+        p.format = b.format;
         auto findings_it = b.files.find("findings.json");
         p.findings_json = findings_it == b.files.end() ? "[]" : findings_it->second;
-        p.summary = summarize(base_name(path), b.sha256, b.predicate(), p.findings_json);
+        p.summary = summarize(base_name(path), b.sha256, b.statement_sha256, b.predicate(),
+                              p.findings_json);
         const json& pred = p.summary->predicate;
         p.started = str(pred.value("scan", json::object()), "started");
         p.signers = json(b.signers).dump();
@@ -263,6 +290,189 @@ class Pipeline {
     bool stop_ = false;
 };
 
+// Runs fn(i) for i in [0, n) on up to 8 threads; the first exception is rethrown.
+template <typename Fn>
+void parallel_for(std::size_t n, Fn&& fn) {
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    auto work = [&] {
+        for (std::size_t i = next++; i < n; i = next++) {
+            try {
+                fn(i);
+            } catch (...) {
+                std::lock_guard<std::mutex> g(error_mutex);
+                if (!error) error = std::current_exception();
+                next = n;
+            }
+        }
+    };
+    unsigned threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+    threads = static_cast<unsigned>(std::min<std::size_t>(threads, n));
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (error) std::rethrow_exception(error);
+}
+
+// One stored statement re-verified: what the report may use of it.
+struct Checked {
+    std::string statement_sha256;
+    std::string findings_sha256;  // as the statement signs it; "" when it lists no findings.json
+    BundleSummary summary;
+};
+
+// trust::verify_bundle_signer for many statements that share few collector certificates (one
+// per kit): each distinct certificate is verified once (issuer signatures, authority, revocation,
+// policy: a pure function of the trust root and the certificate), the rest per statement exactly
+// as verify_bundle_signer does it: signed by every component of the certified key, the kit id
+// the certificate's, the scan inside its window.
+class SignerCheck {
+  public:
+    explicit SignerCheck(const trust::TrustRoot& trust) : trust_(trust) {}
+
+    void verify(const crypto::Envelope& env, const json& predicate) {
+        const auto* cert_json = predicate.is_object() && predicate.contains("collector") &&
+                                        predicate["collector"].is_object() &&
+                                        predicate["collector"].contains("certificate")
+                                    ? &predicate["collector"]["certificate"]
+                                    : nullptr;
+        if (!cert_json || !cert_json->is_object())
+            throw VerifyError("bundle carries no collector certificate");
+        const trust::CollectorCertificate cert = certificate(cert_json->dump());
+        if (!env.signed_by(cert.collector))
+            throw VerifyError("statement is not signed by every component of collector key " +
+                              cert.collector.keyid.substr(0, 16) + " (certified for kit " +
+                              cert.kit_id + ")");
+        const json& kit = predicate.contains("kit") ? predicate["kit"] : json::object();
+        const std::string kit_id = str(kit, "id");
+        if (kit_id != cert.kit_id)
+            throw VerifyError("bundle of kit '" + kit_id.substr(0, 64) +
+                              "' is signed by a collector certified for kit '" + cert.kit_id + "'");
+        const json& scan = predicate.contains("scan") ? predicate["scan"] : json::object();
+        const std::string started = str(scan, "started"), finished = str(scan, "finished");
+        if (!trust::is_rfc3339_utc(started) || !trust::is_rfc3339_utc(finished))
+            throw VerifyError("bundle predicate lacks its scan times");
+        if (started < cert.not_before || finished > cert.not_after)
+            throw VerifyError("bundle was signed outside its collector's validity window (scan " +
+                              started + " .. " + finished + ", certificate " + cert.not_before +
+                              " .. " + cert.not_after + ")");
+    }
+
+  private:
+    trust::CollectorCertificate certificate(const std::string& text) {
+        {
+            std::lock_guard<std::mutex> g(m_);
+            auto it = known_.find(text);
+            if (it != known_.end()) {
+                if (!it->second.second.empty()) throw VerifyError(it->second.second);
+                return it->second.first;
+            }
+        }
+        std::pair<trust::CollectorCertificate, std::string> entry;
+        try {
+            entry.first = trust::verify_certificate(trust_, text);
+        } catch (const VerifyError& e) {
+            entry.second = e.what();
+        }
+        std::lock_guard<std::mutex> g(m_);
+        auto it = known_.emplace(text, std::move(entry)).first;
+        if (!it->second.second.empty()) throw VerifyError(it->second.second);
+        return it->second.first;
+    }
+
+    const trust::TrustRoot& trust_;
+    std::mutex m_;
+    std::map<std::string, std::pair<trust::CollectorCertificate, std::string>> known_;
+};
+
+// The signed statement of a stored bundle, verified as the bundle reader verifies it (payload
+// type, statement type, collector certificate and signature under trust, revocations included),
+// its digest recomputed, and the stored findings.json checked against the digest it signs.
+// Throws VerifyError with the reason.
+Checked check_statement(const std::string& file, const std::string& file_sha256,
+                        std::string_view envelope_json, const std::string& findings_json,
+                        SignerCheck& signer) {
+    auto env = crypto::Envelope::parse(envelope_json, kMaxStatement);
+    if (env.payload_type != evidence::kPayloadType)
+        throw VerifyError("statement has payloadType '" + env.payload_type.substr(0, 80) + "'");
+    json statement = json::parse(env.payload, nullptr, false);
+    auto is = [&](const char* key, std::string_view want) {
+        auto it = statement.find(key);
+        return it != statement.end() && it->is_string() && *it == want;
+    };
+    if (statement.is_discarded() || !statement.is_object() ||
+        !is("_type", evidence::kStatementType) ||
+        !(is("predicateType", evidence::kEvidencePredicate) ||
+          is("predicateType", evidence::kEvidencePredicateV2)) ||
+        !statement.contains("subject") || !statement["subject"].is_array() ||
+        !statement.contains("predicate") || !statement["predicate"].is_object())
+        throw VerifyError("stored statement is not an evidence statement");
+    signer.verify(env, statement["predicate"]);
+    Checked c;
+    c.statement_sha256 = crypto::sha256_hex(env.payload);
+    for (const auto& subject : statement["subject"]) {
+        if (!subject.is_object() || str(subject, "name") != "findings.json") continue;
+        c.findings_sha256 = str(subject.value("digest", json::object()), "sha256");
+        if (c.findings_sha256.empty())
+            throw VerifyError("statement lists findings.json without its sha256");
+    }
+    if (!c.findings_sha256.empty() && crypto::sha256_hex(findings_json) != c.findings_sha256)
+        throw VerifyError("stored findings.json does not match the digest its statement signs");
+    try {
+        c.summary =
+            summarize(file, file_sha256, c.statement_sha256, std::move(statement["predicate"]),
+                      c.findings_sha256.empty() ? std::string_view() : findings_json);
+    } catch (const json::exception& e) {
+        throw VerifyError(std::string("statement predicate is malformed: ") + e.what());
+    }
+    return c;
+}
+
+// A directory of our own for chain heads re-verified from stored bytes (the head reader takes
+// a path); removed with everything in it.
+class ScratchDir {
+  public:
+    ScratchDir() {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/audit-ledger.XXXXXX";
+        if (!::mkdtemp(tmpl.data())) throw IoError("cannot create a temporary directory");
+        path_ = tmpl;
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+// A kit id as a file name (it comes from the ledger's own columns here): no '/' or control
+// characters; the head reader may expect the name <kit>.chain-head.dsse.json.
+std::string safe_name(const std::string& s) {
+    std::string out;
+    for (char c : s.substr(0, 96))
+        out.push_back(
+            std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c
+                                                                                            : '_');
+    return out.empty() ? "kit" : out;
+}
+
+// A stored chain head verified from its bytes under trust.
+evidence::ChainHead check_head(const ScratchDir& dir, std::size_t n, const std::string& kit,
+                               const std::string& envelope, const trust::TrustRoot& trust) {
+    const std::string sub = dir.path() + "/" + std::to_string(n);
+    if (::mkdir(sub.c_str(), 0700) != 0) throw IoError("cannot create " + sub);
+    const std::string path = sub + "/" + safe_name(kit) + std::string(evidence::kChainHeadSuffix);
+    evidence::write_file_atomic(path, envelope, true, 0600);
+    return evidence::read_chain_head(path, trust);
+}
+
 }  // namespace
 
 const char* to_string(ImportResult r) {
@@ -283,7 +493,13 @@ json LedgerStats::to_json() const {
     return {{"bundles", bundles},   {"hosts", hosts},
             {"packages", packages}, {"inventory_rows", inventory_rows},
             {"findings", findings}, {"conflicts", conflicts},
-            {"rejected", rejected}};
+            {"rejected", rejected}, {"chain_heads", chain_heads}};
+}
+
+json NotVerified::to_json() const {
+    return {{"kind", kind},     {"file", file},
+            {"sha256", sha256}, {"statement_sha256", statement_sha256},
+            {"kit", kit},       {"reason", reason}};
 }
 
 Ledger::Ledger(const std::string& path, bool create) {
@@ -312,7 +528,8 @@ Ledger::Ledger(const std::string& path, bool create) {
         throw UsageError(path + " is an SQLite database but not an evidence ledger");
     } else if (version != kSchemaVersion) {
         throw UsageError(path + " has ledger schema " + std::to_string(version) +
-                         "; this tool reads schema " + std::to_string(kSchemaVersion));
+                         "; this tool reads schema " + std::to_string(kSchemaVersion) +
+                         " (import the bundles into a new ledger)");
     }
     db_->exec("PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY");
 }
@@ -327,14 +544,86 @@ void Ledger::create_schema() {
     tx.commit();
 }
 
-std::vector<ImportOutcome> Ledger::import(
-    const std::vector<std::string>& paths, const trust::TrustRoot& trust,
-    const std::function<void(std::size_t, std::size_t)>& progress) {
+void Ledger::check_authority(const trust::TrustRoot& trust, const std::string& trust_path,
+                             bool pin) {
+    if (!pin) {
+        check_authority_locked(trust, trust_path, false);
+        return;
+    }
+    sql::Transaction tx(*db_);
+    check_authority_locked(trust, trust_path, true);
+    tx.commit();
+}
+
+void Ledger::check_authority_locked(const trust::TrustRoot& trust, const std::string& trust_path,
+                                    bool pin) {
+    const std::string bytes = read_input_file(trust_path, kMaxTrustFile, "trust root");
+    if (crypto::sha256_hex(bytes) != trust.sha256)
+        throw VerifyError(trust_path + " changed while it was being used");
+    const std::string& ledger = db_->path();
+    sql::Stmt q(*db_, "SELECT name, version, sha256, envelope FROM authority WHERE id = 1");
+    if (!q.step()) {
+        sql::Stmt any(*db_,
+                      "SELECT (SELECT count(*) FROM bundles) + (SELECT count(*) FROM chain_heads)");
+        if (any.step() && any.integer(0) > 0)
+            throw VerifyError("ledger " + ledger +
+                              " holds evidence but records no authority (edited?); refusing it");
+        if (pin)
+            sql::Stmt(*db_, "INSERT INTO authority VALUES (1, ?1, ?2, ?3, ?4, ?5)")
+                .bind(1, trust.authority)
+                .bind(2, static_cast<std::int64_t>(trust.version))
+                .bind(3, trust.sha256)
+                .bind(4, bytes)
+                .bind(5, trust::utc_now())
+                .run();
+        return;
+    }
+    const std::string name = q.text(0), sha256 = q.text(2), envelope = q.text(3);
+    const std::int64_t version = q.integer(1);
+    q.reset();
+    if (trust.sha256 == sha256) return;
+    if (trust.authority != name)
+        throw VerifyError("ledger " + ledger + " holds evidence of authority '" + name +
+                          "', not of '" + trust.authority.substr(0, 64) + "' (" + trust_path +
+                          "); one ledger holds one authority");
+    try {
+        trust::verify_against_trusted(envelope, trust_path, bytes);
+    } catch (const VerifyError& e) {
+        throw VerifyError("ledger " + ledger + " (authority '" + name + "', trust root version " +
+                          std::to_string(version) + "): " + e.what());
+    }
+    if (pin && trust.version > version)
+        sql::Stmt(*db_,
+                  "UPDATE authority SET version = ?1, sha256 = ?2, envelope = ?3, pinned_at = ?4 "
+                  "WHERE id = 1")
+            .bind(1, static_cast<std::int64_t>(trust.version))
+            .bind(2, trust.sha256)
+            .bind(3, bytes)
+            .bind(4, trust::utc_now())
+            .run();
+}
+
+json Ledger::authority() {
+    sql::Stmt q(*db_, "SELECT name, version, sha256, pinned_at FROM authority WHERE id = 1");
+    if (!q.step()) return nullptr;
+    return {{"authority", q.text(0)},
+            {"version", q.integer(1)},
+            {"sha256", q.text(2)},
+            {"pinned_at", q.text(3)}};
+}
+
+std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
+                                          const trust::TrustRoot& trust,
+                                          const ImportOptions& options) {
     std::vector<ImportOutcome> out;
     const std::string now = trust::utc_now();
+    const auto& progress = options.progress;
+    const std::size_t total = paths.size() + options.chain_heads.size();
     sql::Db& db = *db_;
+    sql::Stmt find_statement(db, "SELECT id FROM bundles WHERE statement_sha256 = ?1");
     sql::Stmt find_sha(db, "SELECT id FROM bundles WHERE sha256 = ?1");
-    sql::Stmt find_seq(db, "SELECT sha256 FROM bundles WHERE kit_id = ?1 AND sequence = ?2");
+    sql::Stmt find_seq(db,
+                       "SELECT statement_sha256 FROM bundles WHERE kit_id = ?1 AND sequence = ?2");
     sql::Stmt add_conflict(db, "INSERT OR IGNORE INTO conflicts VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt add_reject(db, "INSERT OR IGNORE INTO rejected VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt add_host(db,
@@ -343,7 +632,7 @@ std::vector<ImportOutcome> Ledger::import(
                        "first_scan = min(first_scan, ?3), last_scan = max(last_scan, ?3)");
     sql::Stmt add_bundle(db,
                          "INSERT INTO bundles VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                         "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+                         "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
     sql::Stmt add_file(db, "INSERT OR IGNORE INTO bundle_files VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt add_id(db, "INSERT OR IGNORE INTO identities VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt other_host(db,
@@ -360,6 +649,7 @@ std::vector<ImportOutcome> Ledger::import(
     std::unordered_map<std::string, std::int64_t> package_ids;  // this batch's lookups
 
     sql::Transaction tx(db);
+    if (!options.trust_path.empty()) check_authority_locked(trust, options.trust_path, true);
     Pipeline pipeline(paths, trust);
     for (std::size_t i = 0; i < paths.size(); ++i) {
         Prepared p = pipeline.take(i);
@@ -379,16 +669,18 @@ std::vector<ImportOutcome> Ledger::import(
                         .run();
             }
             out.push_back(std::move(o));
-            if (progress) progress(i + 1, paths.size());
+            if (progress) progress(i + 1, total);
             continue;
         }
-        find_sha.bind(1, p.sha256);
-        bool known = find_sha.step();
-        find_sha.reset();
+        // A bundle is its statement: other bytes around the same statement (recompressed,
+        // re-encoded) are the same bundle, never a second one.
+        find_statement.bind(1, p.statement_sha256);
+        bool known = find_statement.step();
+        find_statement.reset();
         if (known) {
             o.result = ImportResult::duplicate;
             out.push_back(std::move(o));
-            if (progress) progress(i + 1, paths.size());
+            if (progress) progress(i + 1, total);
             continue;
         }
         const BundleSummary& s = *p.summary;
@@ -400,7 +692,7 @@ std::vector<ImportOutcome> Ledger::import(
         for (const auto& other : others) {
             add_conflict.bind(1, s.kit_id)
                 .bind(2, static_cast<std::int64_t>(s.sequence))
-                .bind(3, p.sha256)
+                .bind(3, p.statement_sha256)
                 .bind(4, other)
                 .run();
             o.result = ImportResult::conflict;
@@ -410,24 +702,26 @@ std::vector<ImportOutcome> Ledger::import(
         add_host.bind(1, key).bind(2, s.hostname).bind(3, s.finished).run();
         add_bundle.bind(1, p.sha256)
             .bind(2, static_cast<std::int64_t>(p.size))
-            .bind(3, s.path)
-            .bind(4, s.bundle_id)
-            .bind(5, s.kit_id)
-            .bind(6, static_cast<std::int64_t>(s.sequence))
-            .bind(7, s.previous_sha256)
-            .bind(8, key)
-            .bind(9, s.hostname)
-            .bind(10, s.machine_id)
-            .bind(11, s.dmi_product_uuid)
-            .bind(12, p.started)
-            .bind(13, s.finished)
-            .bind(14, p.signers)
-            .bind(15, p.trust_version)
-            .bind(16, p.trust_sha256)
-            .bind(17, p.present)
-            .bind_blob(18, p.envelope_zst)
-            .bind(19, p.findings_json)
-            .bind(20, now)
+            .bind(3, p.statement_sha256)
+            .bind(4, static_cast<std::int64_t>(p.format))
+            .bind(5, s.path)
+            .bind(6, s.bundle_id)
+            .bind(7, s.kit_id)
+            .bind(8, static_cast<std::int64_t>(s.sequence))
+            .bind(9, s.previous_sha256)
+            .bind(10, key)
+            .bind(11, s.hostname)
+            .bind(12, s.machine_id)
+            .bind(13, s.dmi_product_uuid)
+            .bind(14, p.started)
+            .bind(15, s.finished)
+            .bind(16, p.signers)
+            .bind(17, p.trust_version)
+            .bind(18, p.trust_sha256)
+            .bind(19, p.present)
+            .bind_blob(20, p.envelope_zst)
+            .bind(21, p.findings_json)
+            .bind(22, now)
             .run();
         const std::int64_t id = sqlite3_last_insert_rowid(db.handle());
         for (const auto& [name, sha256, sha384] : p.subjects)
@@ -491,48 +785,213 @@ std::vector<ImportOutcome> Ledger::import(
                 .bind(5, gaps)
                 .run();
         out.push_back(std::move(o));
-        if (progress) progress(i + 1, paths.size());
+        if (progress) progress(i + 1, total);
+    }
+
+    // Chain heads: per kit the highest verified one is kept; a lower one never replaces it.
+    sql::Stmt find_head(db, "SELECT sequence, statement_sha256 FROM chain_heads WHERE kit_id = ?1");
+    sql::Stmt put_head(db,
+                       "INSERT OR REPLACE INTO chain_heads VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                       "?8, ?9)");
+    for (std::size_t i = 0; i < options.chain_heads.size(); ++i) {
+        const std::string& path = options.chain_heads[i];
+        ImportOutcome o{path, "", ImportResult::added, "", "chain_head"};
+        try {
+            const std::string bytes = read_input_file(path, kMaxHead, "chain head");
+            o.sha256 = crypto::sha256_hex(bytes);
+            evidence::ChainHead h = evidence::read_chain_head(path, trust);
+            // What is stored must be what verified: refuse a file replaced while being read.
+            if (read_input_file(path, kMaxHead, "chain head") != bytes)
+                throw VerifyError("changed while it was being read");
+            find_head.bind(1, h.kit_id);
+            std::optional<std::pair<std::int64_t, std::string>> have;
+            if (find_head.step()) have.emplace(find_head.integer(0), find_head.text(1));
+            find_head.reset();
+            const auto seq = static_cast<std::int64_t>(h.sequence);
+            if (have && have->first > seq) {
+                o.result = ImportResult::duplicate;
+                o.detail = "kit " + h.kit_id + " head " + std::to_string(seq) +
+                           " is older than head " + std::to_string(have->first) +
+                           " already recorded (kept)";
+            } else if (have && have->first == seq && have->second == h.statement_sha256) {
+                o.result = ImportResult::duplicate;
+            } else if (have && have->first == seq) {
+                o.result = ImportResult::conflict;
+                o.detail = "kit " + h.kit_id + " head " + std::to_string(seq) +
+                           " names another bundle than the head already recorded (kept)";
+            } else {
+                put_head.bind(1, h.kit_id)
+                    .bind(2, seq)
+                    .bind(3, h.statement_sha256)
+                    .bind(4, h.bundle_sha256)
+                    .bind(5, h.bundle_file)
+                    .bind(6, base_name(path))
+                    .bind(7, o.sha256)
+                    .bind(8, bytes)
+                    .bind(9, now)
+                    .run();
+            }
+        } catch (const Error& e) {
+            o.result = ImportResult::rejected;
+            o.detail = e.what();
+        }
+        out.push_back(std::move(o));
+        if (progress) progress(paths.size() + i + 1, total);
     }
     tx.commit();
     return out;
 }
 
-std::vector<BundleRef> Ledger::bundle_refs() {
-    std::vector<BundleRef> refs;
-    sql::Stmt q(*db_,
-                "SELECT sha256, kit_id, sequence, previous_sha256, host_key, dmi_product_uuid "
-                "FROM bundles");
-    while (q.step()) {
-        BundleRef r;
-        r.sha256 = q.text(0);
-        r.kit_id = q.text(1);
-        r.sequence = static_cast<std::uint64_t>(q.integer(2));
-        r.previous_sha256 = q.text(3);
-        r.host_key = q.text(4);
-        r.dmi_product_uuid = q.text(5);
-        refs.push_back(std::move(r));
+VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& now,
+                              const std::function<void(std::size_t, std::size_t)>& progress) {
+    VerifiedLedger v;
+    struct Row {
+        std::int64_t id = 0;
+        std::string file, sha256, statement_sha256, kit, envelope_zst, findings_json, imported_at;
+        std::optional<Checked> checked;
+        std::string reason;
+    };
+    std::size_t total = 0, done = 0;
+    {
+        sql::Stmt c(*db_, "SELECT count(*) FROM bundles");
+        if (c.step()) total = static_cast<std::size_t>(c.integer(0));
     }
-    return refs;
+    std::set<std::string> statements;
+    std::map<std::pair<std::string, std::uint64_t>, std::vector<std::size_t>> by_sequence;
+    SignerCheck signer(trust);
+    sql::Stmt q(*db_,
+                "SELECT id, file_name, sha256, statement_sha256, kit_id, envelope_zst, "
+                "findings_json, imported_at FROM bundles ORDER BY id");
+    bool more = true;
+    while (more) {
+        std::vector<Row> batch;
+        while (batch.size() < kVerifyBatch && (more = q.step())) {
+            Row r;
+            r.id = q.integer(0);
+            r.file = q.text(1);
+            r.sha256 = q.text(2);
+            r.statement_sha256 = q.text(3);
+            r.kit = q.text(4);
+            r.envelope_zst = q.blob(5);
+            r.findings_json = q.text(6);
+            r.imported_at = q.text(7);
+            batch.push_back(std::move(r));
+        }
+        parallel_for(batch.size(), [&](std::size_t i) {
+            Row& r = batch[i];
+            try {
+                r.checked = check_statement(r.file, r.sha256, decompress(r.envelope_zst, r.file),
+                                            r.findings_json, signer);
+            } catch (const Error& e) {
+                r.reason = e.what();
+            }
+            r.envelope_zst.clear();
+            r.envelope_zst.shrink_to_fit();
+            r.findings_json.clear();
+            r.findings_json.shrink_to_fit();
+        });
+        for (auto& r : batch) {
+            if (!r.checked) {
+                v.not_verified.push_back(
+                    {"bundle", r.file, r.sha256, r.statement_sha256, r.kit, r.reason});
+                continue;
+            }
+            const Checked& c = *r.checked;
+            // The same statement twice (a copied row) is one bundle.
+            if (!statements.insert(c.statement_sha256).second) continue;
+            BundleSummary s = c.summary;
+            // The import time is the ledger's own claim (no key signs it): never later than now.
+            s.imported_at =
+                trust::is_rfc3339_utc(r.imported_at) && r.imported_at <= now ? r.imported_at : now;
+            BundleRef ref = ref_of(s);
+            v.entries_.push_back(
+                {r.id, ref.host_key, c.statement_sha256, c.findings_sha256, s.imported_at});
+            v.bundles.push_back({{"file", s.path},
+                                 {"bundle_id", s.bundle_id},
+                                 {"sha256", s.sha256},
+                                 {"statement_sha256", c.statement_sha256},
+                                 {"kit", s.kit_id},
+                                 {"sequence", s.sequence},
+                                 {"host", ref.host_key},
+                                 {"imported_at", s.imported_at}});
+            by_sequence[{s.kit_id, s.sequence}].push_back(v.refs.size());
+            v.refs.push_back(std::move(ref));
+        }
+        done += batch.size();
+        if (progress) progress(done, std::max(done, total));
+    }
+    // Conflicts from the verified statements alone: a kit sequence held by two statements.
+    for (const auto& [kit_seq, list] : by_sequence)
+        for (std::size_t k = 1; k < list.size(); ++k) {
+            const BundleRef& b = v.refs[list[k]];
+            const BundleRef& first = v.refs[list[0]];
+            v.conflicts.push_back({{"kit", kit_seq.first},
+                                   {"sequence", kit_seq.second},
+                                   {"statement_sha256", b.statement_sha256},
+                                   {"other_statement_sha256", first.statement_sha256},
+                                   {"sha256", b.sha256},
+                                   {"other_sha256", first.sha256},
+                                   {"file", v.bundles[list[k]]["file"]},
+                                   {"host", b.host_key}});
+        }
+    std::stable_sort(v.entries_.begin(), v.entries_.end(),
+                     [](const VerifiedLedger::Entry& a, const VerifiedLedger::Entry& b) {
+                         return a.host_key < b.host_key;
+                     });
+
+    // Chain heads: re-verified; per kit the highest that verifies counts.
+    sql::Stmt h(*db_,
+                "SELECT kit_id, file_name, file_sha256, statement_sha256, envelope FROM "
+                "chain_heads ORDER BY kit_id");
+    std::optional<ScratchDir> scratch;
+    std::map<std::string, evidence::ChainHead> heads;
+    std::size_t n = 0;
+    while (h.step()) {
+        const std::string kit = h.text(0), file = h.text(1);
+        try {
+            if (!scratch) scratch.emplace();
+            auto head = check_head(*scratch, n++, kit, h.text(4), trust);
+            head.path = file;
+            auto [it, fresh] = heads.emplace(head.kit_id, head);
+            if (!fresh && it->second.sequence < head.sequence) it->second = head;
+        } catch (const Error& e) {
+            v.not_verified.push_back({"chain_head", file, h.text(2), h.text(3), kit, e.what()});
+        }
+    }
+    for (auto& [kit, head] : heads) v.heads.push_back(std::move(head));
+    return v;
 }
 
-void Ledger::for_each_host(const std::function<void(std::vector<BundleSummary>&&)>& fn) {
+void Ledger::for_each_host(const VerifiedLedger& verified,
+                           const std::function<void(std::vector<BundleSummary>&&)>& fn) {
     sql::Stmt q(*db_,
-                "SELECT host_key, file_name, sha256, envelope_zst, findings_json FROM bundles "
-                "ORDER BY host_key, id");
+                "SELECT file_name, sha256, envelope_zst, findings_json FROM bundles WHERE id = ?1");
     std::vector<BundleSummary> host;
-    std::string current;
-    while (q.step()) {
-        std::string key = q.text(0), file = q.text(1), sha256 = q.text(2);
-        if (key != current && !host.empty()) {
+    const std::string* current = nullptr;
+    for (const auto& e : verified.entries_) {
+        if (current && *current != e.host_key && !host.empty()) {
             fn(std::move(host));
             host.clear();
         }
-        current = key;
-        auto env = crypto::Envelope::parse(decompress(q.blob(3), file), kMaxStatement);
+        current = &e.host_key;
+        q.bind(1, e.id);
+        if (!q.step()) throw VerifyError("ledger: a verified bundle vanished during the report");
+        const std::string file = q.text(0), sha256 = q.text(1);
+        auto env = crypto::Envelope::parse(decompress(q.blob(2), file), kMaxStatement);
+        const std::string findings = q.text(3);
+        q.reset();
+        // Verified a moment ago; these bytes must still be those.
+        if (crypto::sha256_hex(env.payload) != e.statement_sha256 ||
+            (!e.findings_sha256.empty() && crypto::sha256_hex(findings) != e.findings_sha256))
+            throw VerifyError("ledger: stored statement of " + file + " changed during the report");
         json statement = json::parse(env.payload, nullptr, false);
         if (statement.is_discarded() || !statement.is_object() || !statement.contains("predicate"))
             throw VerifyError("ledger: stored statement of " + file + " is damaged");
-        host.push_back(summarize(file, sha256, std::move(statement["predicate"]), q.text(4)));
+        BundleSummary s =
+            summarize(file, sha256, e.statement_sha256, std::move(statement["predicate"]),
+                      e.findings_sha256.empty() ? std::string_view() : std::string_view(findings));
+        s.imported_at = e.imported_at;
+        host.push_back(std::move(s));
     }
     if (!host.empty()) fn(std::move(host));
 }
@@ -551,37 +1010,8 @@ LedgerStats Ledger::stats() {
     s.conflicts = count("SELECT count(*) FROM conflicts");
     s.rejected =
         count("SELECT count(*) FROM rejected WHERE sha256 NOT IN (SELECT sha256 FROM bundles)");
+    s.chain_heads = count("SELECT count(*) FROM chain_heads");
     return s;
-}
-
-json Ledger::bundles() {
-    json out = json::array();
-    sql::Stmt q(*db_,
-                "SELECT file_name, bundle_id, sha256, kit_id, sequence, host_key FROM bundles "
-                "ORDER BY id");
-    while (q.step())
-        out.push_back({{"file", q.text(0)},
-                       {"bundle_id", q.text(1)},
-                       {"sha256", q.text(2)},
-                       {"kit", q.text(3)},
-                       {"sequence", q.integer(4)},
-                       {"host", q.text(5)}});
-    return out;
-}
-
-json Ledger::conflicts() {
-    json out = json::array();
-    sql::Stmt q(*db_,
-                "SELECT c.kit_id, c.sequence, c.sha256, c.other_sha256, b.file_name, b.host_key "
-                "FROM conflicts c JOIN bundles b ON b.sha256 = c.sha256 ORDER BY 1, 2, 3");
-    while (q.step())
-        out.push_back({{"kit", q.text(0)},
-                       {"sequence", q.integer(1)},
-                       {"sha256", q.text(2)},
-                       {"other_sha256", q.text(3)},
-                       {"file", q.text(4)},
-                       {"host", q.text(5)}});
-    return out;
 }
 
 json Ledger::rejected() {
@@ -595,11 +1025,6 @@ json Ledger::rejected() {
                        {"reason", q.text(2)},
                        {"rejected_at", q.text(3)}});
     return out;
-}
-
-std::string Ledger::earliest_scan() {
-    sql::Stmt q(*db_, "SELECT min(scan_finished) FROM bundles");
-    return q.step() ? q.text(0) : "";
 }
 
 }  // namespace audit::attest

@@ -118,6 +118,20 @@ long long get_int(const json& j, const char* key) {
     return it != j.end() && it->is_number_integer() ? it->get<long long>() : 0;
 }
 
+// The reason codes of one result: its "reason_codes", else the codes of its "reasons".
+std::vector<std::string> codes_of(const json& r) {
+    std::set<std::string> codes;
+    auto it = r.find("reason_codes");
+    if (it != r.end() && it->is_array()) {
+        for (const auto& c : *it)
+            if (c.is_string()) codes.insert(c.get<std::string>());
+    } else {
+        for (const auto& why : r.value("reasons", json::array()))
+            if (why.is_string()) codes.insert(reason_code(why.get<std::string>()));
+    }
+    return {codes.begin(), codes.end()};
+}
+
 // Stacked horizontal bars, one per product, with the count printed in each segment.
 std::string product_chart(const json& products) {
     const int bar_h = 26, gap = 14, label_w = 210, width = 760, plot_w = width - label_w - 20;
@@ -319,18 +333,19 @@ long days_between(const std::string& a, const std::string& b) {
 
 std::string render_csv(const json& report) {
     std::string out =
-        "host,hostname,product,status,reasons,residue_findings,first_scan,latest_scan,"
-        "attestation\r\n";
+        "host,hostname,product,status,reason_codes,reasons,residue_findings,first_scan,"
+        "latest_scan,attestation\r\n";
     for (const auto& r : report.value("results", json::array())) {
-        std::string reasons;
+        std::string reasons, codes;
         for (const auto& why : r.value("reasons", json::array()))
             if (why.is_string()) reasons += (reasons.empty() ? "" : "; ") + why.get<std::string>();
+        for (const auto& code : codes_of(r)) codes += (codes.empty() ? "" : " ") + code;
         out += csv_field(get_str(r, "host")) + "," + csv_field(get_str(r, "hostname")) + "," +
                csv_field(get_str(r, "product")) + "," + csv_field(get_str(r, "status")) + "," +
-               csv_field(reasons) + "," + std::to_string(r.value("residue", json::array()).size()) +
-               "," + csv_field(get_str(r, "first_scan")) + "," +
-               csv_field(get_str(r, "latest_scan")) + "," + csv_field(get_str(r, "attestation")) +
-               "\r\n";
+               csv_field(codes) + "," + csv_field(reasons) + "," +
+               std::to_string(r.value("residue", json::array()).size()) + "," +
+               csv_field(get_str(r, "first_scan")) + "," + csv_field(get_str(r, "latest_scan")) +
+               "," + csv_field(get_str(r, "attestation")) + "\r\n";
     }
     return out;
 }
@@ -381,6 +396,16 @@ std::string render_html(const json& report) {
     }
     h += "</tbody></table></section>\n";
 
+    const json codes = report.value("reason_codes", json::object());
+    h += "<section id=\"reason-codes\"><h2>Reason codes</h2><table id=\"reason-code-table\">"
+         "<thead><tr><th>Code</th><th>Host &times; product results</th></tr></thead><tbody>";
+    if (codes.is_object())
+        for (const auto& [code, n] : codes.items())
+            h += "<tr data-code=\"" + html_escape(code) + "\"><td><code>" + html_escape(code) +
+                 "</code></td><td class=\"n\">" +
+                 fmt_int(n.is_number_integer() ? n.get<long long>() : 0) + "</td></tr>";
+    h += "</tbody></table></section>\n";
+
     if (!start.empty()) {
         Progress p = progress_of(results, start);
         auto at = [&](const std::vector<long long>& v, long d) {
@@ -405,13 +430,16 @@ std::string render_html(const json& report) {
     h += "<section id=\"attention\"><h2>Hosts needing attention (" +
          fmt_int(static_cast<long long>(attention.size())) +
          ")</h2><table id=\"attention-table\"><thead><tr><th>Host</th><th>Identifier</th>"
-         "<th>Product</th><th>Status</th><th>Why</th><th>Latest scan</th></tr></thead><tbody>";
+         "<th>Product</th><th>Status</th><th>Reason codes</th><th>Why</th><th>Latest scan</th></tr>"
+         "</thead><tbody>";
     for (std::size_t i = 0; i < attention.size() && i < kMaxAttentionRows; ++i) {
         const json& r = *attention[i];
         std::string st = get_str(r, "status");
         h += "<tr><td class=\"host\">" + html_escape(get_str(r, "hostname")) + "</td><td>" +
              html_escape(get_str(r, "host")) + "</td><td>" + html_escape(get_str(r, "product")) +
-             "</td><td class=\"st-" + st + "\">" + html_escape(st) + "</td><td><ul class=\"why\">";
+             "</td><td class=\"st-" + st + "\">" + html_escape(st) + "</td><td class=\"codes\">";
+        for (const auto& code : codes_of(r)) h += "<code>" + html_escape(code) + "</code> ";
+        h += "</td><td><ul class=\"why\">";
         if (st == "present") h += "<li>product found in the latest verified bundle</li>";
         for (const auto& why : r.value("reasons", json::array()))
             if (why.is_string()) h += "<li>" + html_escape(why.get<std::string>()) + "</li>";
@@ -432,6 +460,17 @@ std::string render_html(const json& report) {
     for (const auto& r : rejected)
         h += "<tr><td>" + html_escape(get_str(r, "file")) + "</td><td>" +
              html_escape(get_str(r, "reason")) + "</td></tr>";
+    h += "</tbody></table></section>\n";
+
+    const json not_verified = report.value("not_verified", json::array());
+    h += "<section id=\"not-verified\"><h2>Stored evidence that no longer verifies (" +
+         fmt_int(static_cast<long long>(not_verified.size())) +
+         ", not used)</h2><table id=\"not-verified-table\"><thead><tr><th>Kind</th><th>File</th>"
+         "<th>Reason</th></tr></thead><tbody>";
+    for (const auto& r : not_verified)
+        h += "<tr><td>" + html_escape(get_str(r, "kind")) + "</td><td>" +
+             html_escape(get_str(r, "file")) + "</td><td>" + html_escape(get_str(r, "reason")) +
+             "</td></tr>";
     h += "</tbody></table></section>\n";
 
     const json conflicts = report.value("conflicts", json::array());
@@ -491,11 +530,13 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
     std::map<std::string, long long> counts;
     std::map<std::string, std::pair<std::string, std::map<std::string, long long>>> products;
     std::set<std::string> hosts;
+    std::map<std::string, long long> reason_codes;  // code -> host x product results with it
     std::string earliest;
     for (std::size_t i = 0; i < statuses.size(); ++i) {
         const auto& st = statuses[i];
         json r = st.to_json();
         r["attestation"] = "attestations/" + names[i];
+        for (const auto& code : codes_of(r)) reason_codes[code]++;
         results.push_back(std::move(r));
         counts[to_string(st.status)]++;
         auto& p = products[st.product];
@@ -521,11 +562,13 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
                       {"inspector_keyid", inspector.identity().keyid},
                       {"hosts", hosts.size()},
                       {"counts", counts},
+                      {"reason_codes", reason_codes},
                       {"products", product_list},
                       {"results", std::move(results)},
                       {"bundles", context.bundles},
                       {"rejected", context.rejected},
-                      {"conflicts", context.conflicts}};
+                      {"conflicts", context.conflicts},
+                      {"not_verified", context.not_verified}};
     if (!context.ledger.is_null()) summary.report["ledger"] = context.ledger;
     evidence::write_file_atomic(out + "/report.json", summary.report.dump(2) + "\n");
     if (options.html) {

@@ -50,6 +50,50 @@ std::string history_path(const std::string& trust_path, int version) {
         .string();
 }
 
+TrustRoot verify_against_trusted(const std::string& trusted_envelope, const std::string& path,
+                                 std::string_view bytes) {
+    TrustRoot prev = TrustRoot::verify_signed(trusted_envelope);
+    TrustRoot candidate;
+    try {
+        candidate = TrustRoot::verify_signed(bytes);
+    } catch (const VerifyError& e) {
+        throw VerifyError(path + ": " + e.what());
+    }
+    if (candidate.authority != prev.authority)
+        throw VerifyError(path + ": trust root of authority '" + candidate.authority.substr(0, 64) +
+                          "', not of '" + prev.authority + "'");
+    const int have = prev.version;
+    if (candidate.version < have)
+        throw VerifyError(path + ": rollback: trust root version " +
+                          std::to_string(candidate.version) + " is older than version " +
+                          std::to_string(have) + " already trusted");
+    if (candidate.version == have) {
+        if (candidate.sha256 != prev.sha256)
+            throw VerifyError(path + ": trust root version " + std::to_string(have) +
+                              " differs from the version already trusted (a fork)");
+        return candidate;
+    }
+    for (int v = have + 1; v < candidate.version; ++v) {
+        const auto hist = history_path(path, v);
+        auto text = read_small(hist);
+        if (!text)
+            throw VerifyError(path + ": cannot walk from trusted version " + std::to_string(have) +
+                              " to " + std::to_string(candidate.version) + ": " + hist +
+                              " is missing");
+        try {
+            prev = prev.verify_successor(*text);
+        } catch (const VerifyError& e) {
+            throw VerifyError(hist + ": " + e.what());
+        }
+    }
+    try {
+        prev.verify_successor(bytes);
+    } catch (const VerifyError& e) {
+        throw VerifyError(path + ": " + e.what());
+    }
+    return candidate;
+}
+
 TrustedLoad load_trusted(const std::string& trust_path,
                          const std::optional<std::string>& state_path,
                          std::optional<std::string> now) {
@@ -94,34 +138,11 @@ TrustedLoad load_trusted(const std::string& trust_path,
             throw VerifyError(*state_path + ": entry of authority " + candidate.authority +
                               " is malformed");
         const int have = p["version"].get<int>();
-        if (candidate.version < have)
-            throw VerifyError(trust_path + ": rollback: trust root version " +
-                              std::to_string(candidate.version) + " is older than version " +
-                              std::to_string(have) + " already trusted");
-        if (candidate.version == have) {
-            if (p.value("sha256", "") != candidate.sha256)
-                throw VerifyError(trust_path + ": trust root version " + std::to_string(have) +
-                                  " differs from the version already trusted (a fork)");
-        } else {
-            TrustRoot prev = TrustRoot::verify_signed(p["envelope"].get<std::string>());
-            for (int v = have + 1; v < candidate.version; ++v) {
-                const auto hist = history_path(trust_path, v);
-                auto text = read_small(hist);
-                if (!text)
-                    throw VerifyError(
-                        trust_path + ": cannot walk from trusted version " + std::to_string(have) +
-                        " to " + std::to_string(candidate.version) + ": " + hist + " is missing");
-                try {
-                    prev = prev.verify_successor(*text);
-                } catch (const VerifyError& e) {
-                    throw VerifyError(hist + ": " + e.what());
-                }
-            }
-            try {
-                prev.verify_successor(*bytes);
-            } catch (const VerifyError& e) {
-                throw VerifyError(trust_path + ": " + e.what());
-            }
+        if (candidate.version == have && p.value("sha256", "") != candidate.sha256)
+            throw VerifyError(trust_path + ": trust root version " + std::to_string(have) +
+                              " differs from the version already trusted (a fork)");
+        verify_against_trusted(p["envelope"].get<std::string>(), trust_path, *bytes);
+        if (candidate.version != have) {
             out.notes.push_back("trust root of " + candidate.authority + " updated from version " +
                                 std::to_string(have) + " to " + std::to_string(candidate.version));
             changed = true;

@@ -1,5 +1,10 @@
 // The evidence ledger: every verified bundle of a campaign in one SQLite file, with what is
 // needed to recompute every status without the bundle files (the signed statement itself).
+//
+// The ledger holds no key, so nothing in it is trusted: `verify` re-verifies every stored signed
+// statement and chain head under the trust root given now (revocations included) and every fact a
+// report uses comes from what verifies. The other tables (hosts, identities, findings, ...) are
+// query conveniences only; editing them changes no status.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +17,7 @@
 
 #include "audit/attest/attest.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
 
 namespace audit::attest {
@@ -24,15 +30,52 @@ enum class ImportResult { added, duplicate, conflict, rejected };
 const char* to_string(ImportResult r);
 
 struct ImportOutcome {
-    std::string file, sha256;
+    std::string file, sha256;  // sha256: of the bundle file (of the head file for a head)
     ImportResult result = ImportResult::added;
-    std::string detail;  // why rejected; which bundle it conflicts with
+    std::string detail;           // why rejected; which bundle it conflicts with
+    std::string kind = "bundle";  // "bundle" or "chain_head"
 };
 
 struct LedgerStats {
     std::int64_t bundles = 0, hosts = 0, packages = 0, inventory_rows = 0, findings = 0,
-                 conflicts = 0, rejected = 0;
+                 conflicts = 0, rejected = 0, chain_heads = 0;
     nlohmann::json to_json() const;
+};
+
+// A stored statement or chain head that does not verify under the trust root given now: listed,
+// never used. Everything but reason is what the ledger's own columns say (not verified).
+struct NotVerified {
+    std::string kind;  // "bundle" or "chain_head"
+    std::string file, sha256, statement_sha256, kit;
+    std::string reason;
+    nlohmann::json to_json() const;
+};
+
+// What `Ledger::verify` found: the verified bundles' fleet-wide facts, the verified chain heads,
+// and what did not verify. for_each_host reads only the bundles listed here.
+class VerifiedLedger {
+  public:
+    std::vector<BundleRef> refs;             // one per verified statement
+    std::vector<evidence::ChainHead> heads;  // verified; per kit the highest the ledger kept
+    std::vector<NotVerified> not_verified;
+    nlohmann::json bundles = nlohmann::json::array();    // from the verified statements
+    nlohmann::json conflicts = nlohmann::json::array();  // kit sequences held by 2+ statements
+
+  private:
+    friend class Ledger;
+    struct Entry {
+        std::int64_t id = 0;
+        std::string host_key, statement_sha256, findings_sha256, imported_at;
+    };
+    std::vector<Entry> entries_;  // sorted by host key, then row id
+};
+
+struct ImportOptions {
+    std::vector<std::string> chain_heads;  // *.chain-head.dsse.json files
+    // The file trust was loaded from: the ledger's authority is pinned on the first import and a
+    // root of another authority (or older, or a fork) is refused. "" skips the check (tests).
+    std::string trust_path;
+    std::function<void(std::size_t, std::size_t)> progress;  // (done, total), calling thread
 };
 
 class Ledger {
@@ -45,27 +88,43 @@ class Ledger {
 
     // Verify every bundle against the trust root (in parallel) and record them in ONE transaction:
     // an interrupted import leaves the ledger as it was. A bundle already in the ledger (same
-    // sha256) changes nothing; one with a kit sequence already held by other bytes is recorded
-    // and flagged; one that fails verification is recorded as rejected, by digest and reason.
-    // progress(done, total) is called from the calling thread.
-    std::vector<ImportOutcome> import(
-        const std::vector<std::string>& paths, const trust::TrustRoot& trust,
-        const std::function<void(std::size_t, std::size_t)>& progress = {});
+    // statement digest) changes nothing; one with a kit sequence already held by another
+    // statement is recorded and flagged; one that fails verification is recorded as rejected, by
+    // digest and reason. Chain heads are verified too; per kit the highest verified head is kept
+    // (a lower one never replaces it). Throws VerifyError when trust is not of the ledger's
+    // authority (see ImportOptions::trust_path).
+    std::vector<ImportOutcome> import(const std::vector<std::string>& paths,
+                                      const trust::TrustRoot& trust,
+                                      const ImportOptions& options = {});
 
-    // The fleet-wide facts of every bundle (small), then each host's bundles, one host at a
-    // time (memory bounded by the largest host, not by the fleet).
-    std::vector<BundleRef> bundle_refs();
-    void for_each_host(const std::function<void(std::vector<BundleSummary>&&)>& fn);
+    // Throws VerifyError unless trust (loaded from trust_path) is of the authority this ledger
+    // holds evidence of: the same authority, the version pinned or a successor of it (walked
+    // through root-history/ beside trust_path). A ledger with bundles but no authority recorded
+    // is refused too. With pin, records trust as the ledger's authority (first import, newer
+    // version).
+    void check_authority(const trust::TrustRoot& trust, const std::string& trust_path, bool pin);
+    nlohmann::json authority();  // {authority, version, sha256, pinned_at} or null
+
+    // Re-verify every stored statement (signature and collector certificate under trust, with
+    // its revocations; statement digest; findings.json against the digest the statement signs)
+    // and every stored chain head, in parallel. now bounds the import times the ledger recorded
+    // (a later one is taken as now).
+    VerifiedLedger verify(const trust::TrustRoot& trust, const std::string& now,
+                          const std::function<void(std::size_t, std::size_t)>& progress = {});
+    // The verified bundles, one host (by the host key of the verified statement) at a time, so
+    // memory is bounded by the largest host, not by the fleet. Throws VerifyError when a stored
+    // statement changed since verify.
+    void for_each_host(const VerifiedLedger& verified,
+                       const std::function<void(std::vector<BundleSummary>&&)>& fn);
 
     LedgerStats stats();
-    nlohmann::json bundles();     // [{file, bundle_id, sha256, kit, sequence, host}]
-    nlohmann::json conflicts();   // [{kit, sequence, sha256, other_sha256, file}]
-    nlohmann::json rejected();    // [{file, sha256, reason}] not later imported
-    std::string earliest_scan();  // "" when empty
+    nlohmann::json rejected();  // [{file, sha256, reason}] not later imported
 
   private:
     std::unique_ptr<sql::Db> db_;
     void create_schema();
+    void check_authority_locked(const trust::TrustRoot& trust, const std::string& trust_path,
+                                bool pin);
 };
 
 }  // namespace audit::attest

@@ -27,6 +27,9 @@ struct ReportContext {
     nlohmann::json bundles = nlohmann::json::array();
     nlohmann::json rejected = nlohmann::json::array();
     nlohmann::json conflicts = nlohmann::json::array();
+    // Stored statements and chain heads that no longer verify under the trust root (ledger):
+    // listed, never used.
+    nlohmann::json not_verified = nlohmann::json::array();
     nlohmann::json ledger;  // ledger statistics, when the report came from one
 };
 

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/trust/trust_root.h"
@@ -32,6 +33,14 @@ struct TrustedLoad {
 TrustedLoad load_trusted(const std::string& trust_path,
                          const std::optional<std::string>& state_path,
                          std::optional<std::string> now = {});
+
+// A trust-root document checked against a root already trusted (trusted_envelope: the bytes that
+// root was accepted from): the same authority; not older (rollback); at the same version the same
+// bytes (a fork otherwise); a newer version only when every version in between verifies as a
+// successor (read from root-history/<N>.trust.json beside path). bytes are the document read
+// from path. No expiry check. Returns the verified document; throws VerifyError naming path.
+TrustRoot verify_against_trusted(const std::string& trusted_envelope, const std::string& path,
+                                 std::string_view bytes);
 
 // Where rotate-root keeps the versions a verifier may need to walk the chain.
 std::string history_path(const std::string& trust_path, int version);
