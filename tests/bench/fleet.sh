@@ -47,7 +47,7 @@ for n in "${sizes[@]}"; do
     rm -rf "$W/report-$n" "$L"
     if [[ ! -d "$ev" ]]; then
         start=$(date +%s.%N)
-        "$BIN/audit-fleet-gen" --auth "$W/auth" --out "$ev" --hosts "$n" --items "${BENCH_ITEMS:-40}" >"$W/gen-$n.json"
+        "$BIN/audit-fleet-gen" --auth "$W/auth" --out "$ev" --hosts "$n" --items "${BENCH_ITEMS:-40}" --chain-heads >"$W/gen-$n.json"
         gen=$(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')")
     else
         gen="-"

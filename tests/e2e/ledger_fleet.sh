@@ -8,10 +8,10 @@ source "$(dirname "$0")/lib.sh"
 step "authority and two synthetic sites"
 audit-keys init --dir "$T/auth" --no-passphrase >/dev/null
 TRUST="$T/auth/trust.json"
-audit-fleet-gen --auth "$T/auth" --out "$T/site1" --hosts 120 --items 8 --seed 11 --kit-prefix s1-kit- >"$T/gen1.json"
-audit-fleet-gen --auth "$T/auth" --out "$T/site2" --hosts 400 --items 8 --seed 12 --kit-prefix s2-kit- >"$T/gen2.json"
-n1=$(ls "$T/site1" | wc -l)
-n2=$(ls "$T/site2" | wc -l)
+audit-fleet-gen --auth "$T/auth" --out "$T/site1" --hosts 120 --items 8 --seed 11 --kit-prefix s1-kit- --chain-heads >"$T/gen1.json"
+audit-fleet-gen --auth "$T/auth" --out "$T/site2" --hosts 400 --items 8 --seed 12 --kit-prefix s2-kit- --chain-heads >"$T/gen2.json"
+n1=$(ls "$T"/site1/*.evidence.tar.zst | wc -l)
+n2=$(ls "$T"/site2/*.evidence.tar.zst | wc -l)
 rej1=$(json_get "$T/gen1.json" "d['rejected']")
 rej2=$(json_get "$T/gen2.json" "d['rejected']")
 L="$T/ledger.sqlite"

@@ -12,8 +12,8 @@ source "$(dirname "$0")/lib.sh"
 step "two authorities (ECDSA keys: the test re-signs an attestation with Python) and a site each"
 audit-keys init --dir "$T/A" --profile ecdsa --no-passphrase >/dev/null
 audit-keys init --dir "$T/B" --profile ecdsa --no-passphrase >/dev/null
-audit-fleet-gen --auth "$T/A" --out "$T/site" --hosts 40 --items 4 --seed 21 --kits 2 >"$T/gen.json"
-audit-fleet-gen --auth "$T/B" --out "$T/siteB" --hosts 20 --items 4 --seed 22 --kits 1 >/dev/null
+audit-fleet-gen --auth "$T/A" --out "$T/site" --hosts 40 --items 4 --seed 21 --kits 2 --chain-heads >"$T/gen.json"
+audit-fleet-gen --auth "$T/B" --out "$T/siteB" --hosts 20 --items 4 --seed 22 --kits 1 --chain-heads >/dev/null
 L="$T/ledger.sqlite"
 rej=$(json_get "$T/gen.json" "d['rejected']")
 import_exit=$([[ $rej -gt 0 ]] && echo 3 || echo 1)  # rejected bundles: 3; the forked kit: 1
@@ -28,11 +28,17 @@ authority_of() { json_get "$1" "json.loads(__import__('base64').b64decode(d['pay
 [[ $(json_get "$T/import.json" "d['authority']['authority']") == $(authority_of "$T/A/trust.json") ]] \
     || fail "the ledger does not record authority A"
 
-step "baseline report under A"
+[[ $(json_get "$T/import.json" "d['ledger']['chain_heads']") -gt 0 ]] || fail "no chain head kept"
+
+step "baseline report under A: the heads are verified again, the generator's statuses"
 expect_exit 1 audit-attest report --ledger "$L" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/r0"
 statuses "$T/r0/report.json" >"$T/s0"
 [[ -s "$T/s0" ]] || fail "baseline report has no results"
 [[ $(json_get "$T/r0/report.json" "len(d['not_verified'])") == 0 ]] || fail "baseline has not_verified entries"
+[[ $(json_get "$T/r0/report.json" "len(d['ledger']['chain_heads_verified'])") == $(json_get "$T/import.json" "d['ledger']['chain_heads']") ]] \
+    || fail "not every stored head verified"
+[[ $(json_get "$T/r0/report.json" "d['counts']['removed']") == $(json_get "$T/gen.json" "d['expected']['removed']") ]] \
+    || fail "removed: $(json_get "$T/r0/report.json" "d['counts']") vs $(json_get "$T/gen.json" "d['expected']")"
 
 step "report and import under authority B are refused (exit 3, one line); the ledger is unchanged"
 audit-verify --trust "$T/B/trust.json" "$T/B/trust.json" >/dev/null 2>&1  # B pinned: no first-use note
@@ -59,6 +65,14 @@ expect_exit 1 audit-attest report --ledger "$T/l1.sqlite" --trust "$T/A/trust.js
 statuses "$T/r1/report.json" >"$T/s1"
 diff "$T/s0" "$T/s1" >/dev/null || fail "editing the query tables changed the statuses: $(diff "$T/s0" "$T/s1" | head -5)"
 ! grep -q intruder "$T/r1/report.json" || fail "an inserted host appears in the report"
+
+step "delete the stored chain heads -> no host of those kits is removed or absent any more"
+cp "$L" "$T/l0.sqlite"
+sql "$T/l0.sqlite" "DELETE FROM chain_heads"
+expect_exit 1 audit-attest report --ledger "$T/l0.sqlite" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/rh"
+[[ $(json_get "$T/rh/report.json" "d['counts']['removed'] + d['counts']['absent']") == 0 ]] \
+    || fail "removed/absent without a chain head: $(json_get "$T/rh/report.json" "d['counts']")"
+grep -q chain_unclosed "$T/rh/report.csv" || fail "chain_unclosed not in the CSV"
 
 step "edit a stored statement (the latest bundle of a removed host, re-compressed) -> not_verified, never used"
 target=$(json_get "$T/r0/report.json" "[e['statement_sha256'] for r in d['results'] if r['status']=='removed' for e in r['evidence'] if e['role']=='latest'][0]")
@@ -175,8 +189,8 @@ cp "$T/A/trust.json" "$T/A-v1.trust.json"
 collector=$(json_get "$T/A/collector.cert.json" "json.loads(__import__('base64').b64decode(d['payload']))['collector']['keyid']")
 audit-keys revoke --trust "$T/A/trust.json" --key "$T/A/root.key" --keyid "$collector" >/dev/null
 expect_exit 3 audit-attest report --ledger "$L" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/r4"
-n=$(sql "$L" "SELECT count(*) FROM bundles")
-[[ $(json_get "$T/r4/report.json" "len(d['not_verified'])") == "$n" ]] || fail "not every bundle of the revoked collector is listed"
+n=$(sql "$L" "SELECT (SELECT count(*) FROM bundles) + (SELECT count(*) FROM chain_heads)")
+[[ $(json_get "$T/r4/report.json" "len(d['not_verified'])") == "$n" ]] || fail "not every bundle and head of the revoked collector is listed"
 [[ $(json_get "$T/r4/report.json" "len(d['results'])") == 0 ]] || fail "the report still uses bundles of a revoked collector"
 grep -q "revoked" "$T/err" || fail "revocation not named: $(head -3 "$T/err")"
 
