@@ -309,7 +309,7 @@ TEST_CASE("the shipped kaspersky manifest parses and covers packages, paths and 
 // starting with a non-ASCII character (upstream issues 190/295, pull request 305); the build
 // patches the packaged header (cmake/patch-tomlplusplus.sh). A clean parse error, not UB.
 TEST_CASE("a line starting with a non-ASCII character is a clean parse error", "[manifest]") {
-    for (const std::string text :
+    for (const std::string& text :
          {std::string("a = 1\n\xc3\xa9 = 2\n"), std::string("\xc2\xa1 = 1\n"),
           kHeader + "\xc3\xa9t\xc3\xa9 = 1\n"}) {
         try {

@@ -14,6 +14,7 @@
 #include "audit/evidence/bundle.h"
 #include "audit/fs/digest.h"
 #include "audit/fs/landlock.h"
+#include "audit/fs/walker.h"
 #include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/scan/scan.h"
@@ -150,7 +151,8 @@ int main(int argc, char** argv) {
              {"json", "", "print one JSON document on stdout"}},
             "Enumerates installed software and hashes files under ROOT without writing to it,\n"
             "matches them against the product manifests and writes a signed evidence bundle\n"
-            "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present or\n"
+            "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present "
+            "or\n"
             "coverage is insufficient (a root that is no whole, identified system; a package\n"
             "database that could not be read; a source or walk a product needs that failed).");
         if (!args.positional().empty())
@@ -183,6 +185,13 @@ int main(int argc, char** argv) {
         // parser sees them: an unsigned file placed among the manifests is refused unparsed.
         opt.manifests = audit::manifest::load_manifests(
             manifests, [&](const std::string& path, std::string_view bytes) {
+                if (kit) {
+                    // From a kit, the sealed bytes first: a changed manifest names the kit.
+                    kit->check_loaded(path, audit::fs::sha384_hex(bytes));
+                    if (std::filesystem::exists(path + ".dsse.json"))
+                        kit->check_loaded(path + ".dsse.json");
+                    audit::cli::enforce_kit(args, "audit-scan");
+                }
                 audit::trust::verify_manifest_bytes(trust, path, bytes, allow_unsigned);
             });
         std::string cert_path = args.get("cert");
@@ -193,11 +202,7 @@ int main(int argc, char** argv) {
             cert_path += ".cert.json";
         }
         if (kit) {
-            for (const auto& m : opt.manifests) {
-                kit->check_loaded(m.path, m.sha384);
-                if (std::filesystem::exists(m.path + ".dsse.json"))
-                    kit->check_loaded(m.path + ".dsse.json");
-            }
+            // (The manifests and their signatures were checked before they were parsed.)
             kit->check_loaded(key_path);
             kit->check_loaded(cert_path);
             audit::cli::enforce_kit(args, "audit-scan");
