@@ -223,7 +223,7 @@ int attest_bundles(int argc, char** argv) {
     }
     std::vector<std::string> bundle_args;
     for (const auto& a : args.positional())
-        if (!ends_with(a, audit::evidence::kChainHeadSuffix)) bundle_args.push_back(a);
+        if (!has_suffix(a, audit::evidence::kChainHeadSuffix)) bundle_args.push_back(a);
     auto paths = bundle_paths(bundle_args);
     if (paths.empty()) throw audit::UsageError("no bundles given (see --help)");
     auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
