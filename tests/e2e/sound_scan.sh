@@ -136,7 +136,7 @@ bundle=$(json_get "$T/out" "d['bundle']")
     "('linux', ['dpkg'], ['machine_id', 'root_fs_uuid', 'ssh_host_keys'])" ]] ||
     fail "coverage.system: $(predicate "$bundle" "p['coverage']['system']")"
 [[ $(predicate "$bundle" "p['scan']['mode']") == offline ]] || fail "scan.mode is not offline"
-[[ $(predicate "$bundle" "p['coverage']['source_items']['dpkg']") == 0 ]] || fail "no coverage.source_items"
+[[ $(predicate "$bundle" "p['coverage']['source_items']['dpkg']") == 1 ]] || fail "no coverage.source_items"
 [[ $(predicate "$bundle" "p['coverage']['walk']['scope']") == matched ]] || fail "no coverage.walk"
 [[ $(predicate "$bundle" "all(len(m['rules']) > 0 for m in p['manifests'])") == True ]] ||
     fail "manifests[].rules missing"

@@ -294,7 +294,7 @@ TEST_CASE("DpkgSource agrees with dpkg-query on a root dpkg itself installed int
     REQUIRE(deb.size() == 1);
     auto other = lines(sh("DEB_ARCH=amd64 DEB_MAINTAINER='Someone <a@b.c>' bash " + fixture +
                           " build-deb " + tmp.path.string() + "/debs hello 2.10-3 /usr/bin/hello"));
-    sh("bash " + fixture + " init " + root);
+    sh("DPKG_ROOT_BARE=1 bash " + fixture + " init " + root);
     {
         std::vector<InventoryItem> out;
         auto rep = DpkgSource().collect(audit::fs::Root(root), out);
