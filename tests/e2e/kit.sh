@@ -17,6 +17,9 @@ audit-kit lms-keygen --out "$T/seal.key" --params "SHA-256,HW(5,8)" >/dev/null
 deb=$(bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" kesl 11.1.0-3393 /opt/kaspersky/kesl/bin/kesl)
 bash "$FIXTURES/dpkg-root.sh" init "$T/hostA"
 bash "$FIXTURES/dpkg-root.sh" install "$T/hostA" "$deb"
+# An unrelated package stays installed: after the purge dpkg still reads items (not coverage_regressed).
+other=$(bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" base-files 12.4 /usr/share/doc/base-files/README)
+bash "$FIXTURES/dpkg-root.sh" install "$T/hostA" "$other"
 KS="$T/builder-kit-state.json"
 
 # lms_index KITDIR: the leaf index of the HSS/LMS signature in its kit manifest

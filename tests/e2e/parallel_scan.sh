@@ -47,7 +47,7 @@ done
 after=$(cd "$R" && find . -printf '%p %s %T@ %m\n' | sort | sha256sum)
 [[ "$before" == "$after" ]] || fail "the scan changed the scanned root"
 for e in "$T/e1" "$T/e4"; do
-    left=$(find "$e" -mindepth 1 ! -name '*.evidence.tar.zst' ! -name '.kit-*' ! -name '.trust-state.json*' | head -1)
+    left=$(find "$e" -mindepth 1 ! -name '*.evidence.tar.zst' ! -name '*.chain-head.dsse.json' ! -name '.kit-*' ! -name '.trust-state.json*' | head -1)
     [[ -z "$left" ]] || fail "the scan left $left behind"
 done
 

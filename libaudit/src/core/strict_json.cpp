@@ -43,8 +43,11 @@ nlohmann::json parse_json_strict(std::string_view text, std::string_view what, i
     try {
         return json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true,
                            /*ignore_comments=*/false);
-    } catch (const json::exception& e) {
-        fail(std::string("not valid JSON (") + e.what() + ")");
+    } catch (const json::parse_error& e) {
+        // Position only: the library's text quotes the input (unbounded, maybe binary).
+        fail("not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
+    } catch (const json::exception&) {
+        fail("not valid JSON");
     }
     return {};  // unreachable
 }
