@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Faults while writing evidence: a full output filesystem (a 200 KiB tmpfs, filled to every level
+# Faults while writing evidence: a full output filesystem (a 512 KiB tmpfs, filled to every level
 # from a few KiB to nothing), kill -9 at fixed points of a scan (strace fault injection, no
 # timing: the walk, the bundle's temporary file, its link, the state), a state file left one bundle
 # behind (a crash between linking the bundle and saving the state), a read-only output. Never a
@@ -77,7 +77,7 @@ one_line_error() {
 }
 
 step "a full output filesystem at every level of free space"
-mount -t tmpfs -o size=200k tmpfs "$MNT"
+mount -t tmpfs -o size=512k tmpfs "$MNT"
 mkdir "$MNT/ev"
 ok=0 full=0
 for free in 0 1 2 4 8 12 16 24 32 48 64 96 128; do
@@ -200,7 +200,7 @@ kill_at() {
     chain_ok "$OUT" "$((before + new))"
     # What a kill leaves is hidden and never named like a bundle: the scan's work directory and
     # temporary files (audit-kit check reports them as unfinished).
-    extra=$(ls -A "$OUT" | grep -vE '^[^.].*\.evidence\.tar\.zst$|^\.kit-.*\.(lock|state\.json)$|^\.trust-state\.json(\.lock)?$|^\.scan-work-|^\..*\.tmp-' || true)
+    extra=$(ls -A "$OUT" | grep -vE '^[^.].*\.evidence\.tar\.zst$|^[^.].*\.chain-head\.dsse\.json$|^\.kit-.*\.(lock|state\.json)$|^\.trust-state\.json(\.lock)?$|^\.scan-work-|^\..*\.tmp-' || true)
     [[ -z $extra ]] || fail "'$what': unexpected files left: $extra"
     echo "killed at $what ($*): $new new bundle(s), chain sound"
 }

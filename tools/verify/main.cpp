@@ -195,7 +195,8 @@ json verify_one(const std::string& path, Context& ctx) {
     return r;
 }
 
-// A directory stands for the bundles and chain heads in it (sorted); other paths stay as given.
+// A directory stands for the bundles and chain heads in it (sorted); other paths, and a
+// directory holding none, stay as given.
 std::vector<std::string> expand_directories(const std::vector<std::string>& args) {
     std::vector<std::string> out;
     for (const auto& a : args) {
@@ -213,6 +214,9 @@ std::vector<std::string> expand_directories(const std::vector<std::string>& args
         }
         if (ec) throw audit::IoError("cannot read directory " + a + ": " + ec.message());
         std::sort(found.begin(), found.end());
+        // A directory with nothing to verify stays as given and is reported INVALID: verifying
+        // nothing must never read as OK.
+        if (found.empty()) found.push_back(a);
         out.insert(out.end(), found.begin(), found.end());
     }
     return out;
