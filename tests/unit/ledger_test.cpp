@@ -11,6 +11,7 @@
 #include "audit/attest/ledger.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
 #include "synthetic_fleet.h"
 
 namespace fsys = std::filesystem;
@@ -48,16 +49,25 @@ struct Fleet {
         audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
     audit::trust::TrustRoot trust = trust_with(key);
     audit::fixtures::FleetResult result;
-    std::vector<std::string> paths;
+    std::vector<std::string> paths, head_paths;
     Fleet() {
         audit::fixtures::FleetOptions opt;
         opt.hosts = 40;
         opt.items = 6;
         opt.kits = 3;
         opt.seed = 7;
+        opt.chain_heads = true;  // without its head every kit's chain is unclosed
         fsys::create_directory(dir.path / "ev");
         result = audit::fixtures::write_fleet(opt, (dir.path / "ev").string(), key, key, trust);
         for (const auto& b : result.bundles) paths.push_back(b.path);
+        for (const auto& e : fsys::directory_iterator(dir.path / "ev")) {
+            const std::string name = e.path().filename().string();
+            if (name.size() > audit::evidence::kChainHeadSuffix.size() &&
+                name.compare(name.size() - audit::evidence::kChainHeadSuffix.size(),
+                             audit::evidence::kChainHeadSuffix.size(),
+                             audit::evidence::kChainHeadSuffix) == 0)
+                head_paths.push_back(e.path().string());
+        }
     }
 };
 
@@ -85,8 +95,11 @@ std::map<std::string, std::string> statuses_from_ledger(Ledger& ledger,
 TEST_CASE("the ledger recomputes what the in-memory merge computes", "[ledger]") {
     Fleet f;
     Ledger ledger((f.dir.path / "l.sqlite").string(), true);
-    auto outcomes = ledger.import(f.paths, f.trust);
-    REQUIRE(outcomes.size() == f.paths.size());
+    audit::attest::ImportOptions opt;
+    opt.chain_heads = f.head_paths;
+    auto outcomes = ledger.import(f.paths, f.trust, opt);
+    REQUIRE(outcomes.size() >= f.paths.size());
+    REQUIRE(!f.head_paths.empty());
 
     std::vector<audit::attest::BundleSummary> in_memory;
     for (const auto& p : f.paths) {
@@ -97,7 +110,10 @@ TEST_CASE("the ledger recomputes what the in-memory merge computes", "[ledger]")
     }
     std::map<std::string, std::string> expected;
     std::map<std::string, std::size_t> counts;
-    for (const auto& st : audit::attest::merge(in_memory, {}, {})) {
+    std::vector<audit::evidence::ChainHead> heads;
+    for (const auto& h : f.head_paths)
+        heads.push_back(audit::evidence::read_chain_head(h, f.trust));
+    for (const auto& st : audit::attest::merge(in_memory, heads, {})) {
         expected[st.host_key + " " + st.product] =
             std::string(to_string(st.status)) + " " + json(st.reasons).dump();
         counts[to_string(st.status)]++;
