@@ -169,7 +169,10 @@ void print_results(const json& report, const std::string& out) {
         const std::string status = r["status"].get<std::string>();
         std::cout << status << std::string(14 - std::min<std::size_t>(13, status.size()), ' ')
                   << r["hostname"].get<std::string>() << "  " << r["product"].get<std::string>();
-        if (!r["reasons"].empty()) std::cout << "  reasons: " << r["reasons"].dump();
+        if (!r["reasons"].empty())
+            std::cout << "  reasons: "
+                      << r["reasons"].dump(-1, ' ', false,
+                                           nlohmann::json::error_handler_t::replace);
         if (!r["residue"].empty())
             std::cout << "  (residue left: " << r["residue"].size() << " finding(s))";
         std::cout << "\n";
@@ -267,7 +270,8 @@ int attest_bundles(int argc, char** argv) {
     auto summary =
         attest::write_report(attest::merge(summaries, heads, merge_options), key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2) << "\n";
+        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
     } else {
         for (const auto& h : heads)
             std::cout << "chain     kit " << h.kit_id << " head at sequence " << h.sequence << " ("
@@ -333,7 +337,7 @@ int import_cmd(int argc, char** argv) {
                            {"chain_heads", head_counts},
                            {"ledger", stats.to_json()},
                            {"authority", ledger.authority()}})
-                         .dump(2)
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << "\n";
     } else {
         std::cout << "imported  " << counts["added"] + counts["conflict"] << " new ("
@@ -434,7 +438,8 @@ int report_cmd(int argc, char** argv) {
     attest::ReportOptions opt{out, now, args.get("campaign-start"), true};
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2) << "\n";
+        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
     } else {
         const auto& c = summary.report["counts"];
         std::cout << "hosts         " << summary.report["hosts"] << "\n";
@@ -469,7 +474,8 @@ int diff_cmd(int argc, char** argv) {
     auto b = audit::evidence::read_bundle(args.positional()[1], trust, true);
     auto d = attest::diff_bundles(a, b);
     if (args.has("json")) {
-        std::cout << d.to_json().dump(2) << "\n";
+        std::cout << d.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
     } else {
         if (!d.same_host())
             std::cout << "warning   the bundles are of different hosts: " << d.host_a << " / "

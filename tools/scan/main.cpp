@@ -53,16 +53,22 @@ void print_human(const audit::scan::ScanResult& r) {
                       ? "not recognised"
                       : system["os"].get<std::string>() + " (" +
                             system["os_evidence"].get<std::string>() + ")")
-              << "; package databases " << system["package_databases"].dump() << "; identifiers "
-              << system["identifiers"].dump() << "\n";
+              << "; package databases "
+              << system["package_databases"].dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace)
+              << "; identifiers "
+              << system["identifiers"].dump(-1, ' ', false,
+                                            nlohmann::json::error_handler_t::replace)
+              << "\n";
     for (const auto& [name, status] : s["coverage"]["sources"].items())
         std::cout << "source    " << name << ": " << status.get<std::string>() << "\n";
     std::cout << "inventory " << s["inventory_items"].get<std::size_t>() << " items, "
               << s["files"].get<std::size_t>() << " file records\n";
     for (const auto& p : s["coverage"]["products"])
         if (!p["sufficient"].get<bool>())
-            std::cout << "coverage  " << p["product"].get<std::string>()
-                      << ": INSUFFICIENT: " << p["gaps"].dump() << "\n";
+            std::cout << "coverage  " << p["product"].get<std::string>() << ": INSUFFICIENT: "
+                      << p["gaps"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                      << "\n";
     if (r.findings.empty()) std::cout << "findings  none\n";
     for (const auto& f : r.findings) {
         std::cout << "finding   " << f.product << " rule " << f.rule << " ("

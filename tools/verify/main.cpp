@@ -319,7 +319,8 @@ int main(int argc, char** argv) {
             results.push_back(r);
         }
         if (args.has("json")) {
-            std::cout << json{{"valid", worst == audit::Exit::clean}, {"results", results}}.dump(2)
+            std::cout << json{{"valid", worst == audit::Exit::clean}, {"results", results}}.dump(
+                             2, ' ', false, nlohmann::json::error_handler_t::replace)
                       << "\n";
         } else {
             for (const auto& r : results) {
@@ -334,7 +335,10 @@ int main(int argc, char** argv) {
                 if (r["kind"] == "bundle")
                     std::cout << " " << d["bundle_id"].get<std::string>() << ", kit "
                               << d["kit"].get<std::string>() << " #" << d["sequence"]
-                              << ", present " << d["present"].dump() << limits_text(d["limits"]);
+                              << ", present "
+                              << d["present"].dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace)
+                              << limits_text(d["limits"]);
                 else if (r["kind"] == "chain-head")
                     std::cout << " of kit " << d["kit"].get<std::string>() << " at #"
                               << d["sequence"];

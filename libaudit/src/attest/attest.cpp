@@ -10,6 +10,7 @@
 
 #include "audit/error.h"
 #include "audit/fs/walker.h"
+#include "audit/strict_json.h"
 
 namespace audit::attest {
 
@@ -883,11 +884,7 @@ json verify_attestation(const crypto::Envelope& env, const trust::TrustRoot& tru
         throw VerifyError("attestation has payloadType '" + env.payload_type + "'");
     trust.verify_role(env, "inspector");
     json statement;
-    try {
-        statement = json::parse(env.payload);
-    } catch (const json::exception&) {
-        throw VerifyError("attestation payload is not JSON");
-    }
+    statement = parse_json_strict(env.payload, "attestation payload");
     if (!statement.is_object() || statement.value("_type", "") != evidence::kStatementType ||
         statement.value("predicateType", "") != kAttestationPredicate ||
         !statement.contains("predicate") || !statement["predicate"].contains("result"))

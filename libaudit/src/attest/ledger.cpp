@@ -23,6 +23,7 @@
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/input_file.h"
+#include "audit/strict_json.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/state.h"
 
@@ -397,7 +398,7 @@ Checked check_statement(const std::string& file, const std::string& file_sha256,
     auto env = crypto::Envelope::parse(envelope_json, kMaxStatement);
     if (env.payload_type != evidence::kPayloadType)
         throw VerifyError("statement has payloadType '" + env.payload_type.substr(0, 80) + "'");
-    json statement = json::parse(env.payload, nullptr, false);
+    json statement = parse_json_strict(env.payload, "stored statement");
     auto is = [&](const char* key, std::string_view want) {
         auto it = statement.find(key);
         return it != statement.end() && it->is_string() && *it == want;
@@ -984,8 +985,8 @@ void Ledger::for_each_host(const VerifiedLedger& verified,
         if (crypto::sha256_hex(env.payload) != e.statement_sha256 ||
             (!e.findings_sha256.empty() && crypto::sha256_hex(findings) != e.findings_sha256))
             throw VerifyError("ledger: stored statement of " + file + " changed during the report");
-        json statement = json::parse(env.payload, nullptr, false);
-        if (statement.is_discarded() || !statement.is_object() || !statement.contains("predicate"))
+        json statement = parse_json_strict(env.payload, "stored statement of " + file);
+        if (!statement.is_object() || !statement.contains("predicate"))
             throw VerifyError("ledger: stored statement of " + file + " is damaged");
         BundleSummary s =
             summarize(file, sha256, e.statement_sha256, std::move(statement["predicate"]),

@@ -570,7 +570,9 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
                       {"conflicts", context.conflicts},
                       {"not_verified", context.not_verified}};
     if (!context.ledger.is_null()) summary.report["ledger"] = context.ledger;
-    evidence::write_file_atomic(out + "/report.json", summary.report.dump(2) + "\n");
+    evidence::write_file_atomic(
+        out + "/report.json",
+        summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     if (options.html) {
         evidence::write_file_atomic(out + "/report.csv", render_csv(summary.report));
         evidence::write_file_atomic(out + "/report.html", render_html(summary.report));

@@ -8,6 +8,7 @@
 #include "audit/error.h"
 #include "audit/fs/walker.h"
 #include "audit/input_file.h"
+#include "audit/strict_json.h"
 
 namespace audit::trust {
 
@@ -59,8 +60,8 @@ ManifestSignature verify_manifest(const TrustRoot& trust, const manifest::Manife
                               env.payload_type.substr(0, 80) + "')");
         ManifestSignature sig;
         sig.signers = trust.verify_role(env, "manifest");
-        auto payload = nlohmann::json::parse(env.payload, nullptr, false);
-        if (payload.is_discarded() || payload != payload_of(m))
+        auto payload = parse_json_strict(env.payload, "manifest signature payload");
+        if (payload != payload_of(m))
             throw VerifyError("the signature is for other manifest bytes, id or version");
         return sig;
     } catch (const VerifyError& e) {
@@ -88,7 +89,7 @@ ManifestSignature verify_manifest_bytes(const TrustRoot& trust, const std::strin
                               env.payload_type.substr(0, 80) + "')");
         ManifestSignature sig;
         sig.signers = trust.verify_role(env, "manifest");
-        auto payload = nlohmann::json::parse(env.payload, nullptr, false);
+        auto payload = parse_json_strict(env.payload, "manifest signature payload");
         auto field = [&](const char* key) -> std::string {
             if (!payload.is_object()) return {};
             auto it = payload.find(key);
