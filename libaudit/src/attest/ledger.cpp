@@ -326,39 +326,15 @@ struct Checked {
 
 // trust::verify_bundle_signer for many statements that share few collector certificates (one
 // per kit): each distinct certificate is verified once (issuer signatures, authority, revocation,
-// policy: a pure function of the trust root and the certificate), the rest per statement exactly
-// as verify_bundle_signer does it: signed by every component of the certified key, the kit id
-// the certificate's, the scan inside its window.
+// policy: a pure function of the trust root and the certificate), the rest per statement by
+// trust::check_bundle_signer, the same check verify_bundle_signer makes.
 class SignerCheck {
   public:
     explicit SignerCheck(const trust::TrustRoot& trust) : trust_(trust) {}
 
     void verify(const crypto::Envelope& env, const json& predicate) {
-        const auto* cert_json = predicate.is_object() && predicate.contains("collector") &&
-                                        predicate["collector"].is_object() &&
-                                        predicate["collector"].contains("certificate")
-                                    ? &predicate["collector"]["certificate"]
-                                    : nullptr;
-        if (!cert_json || !cert_json->is_object())
-            throw VerifyError("bundle carries no collector certificate");
-        const trust::CollectorCertificate cert = certificate(cert_json->dump());
-        if (!env.signed_by(cert.collector))
-            throw VerifyError("statement is not signed by every component of collector key " +
-                              cert.collector.keyid.substr(0, 16) + " (certified for kit " +
-                              cert.kit_id + ")");
-        const json& kit = predicate.contains("kit") ? predicate["kit"] : json::object();
-        const std::string kit_id = str(kit, "id");
-        if (kit_id != cert.kit_id)
-            throw VerifyError("bundle of kit '" + kit_id.substr(0, 64) +
-                              "' is signed by a collector certified for kit '" + cert.kit_id + "'");
-        const json& scan = predicate.contains("scan") ? predicate["scan"] : json::object();
-        const std::string started = str(scan, "started"), finished = str(scan, "finished");
-        if (!trust::is_rfc3339_utc(started) || !trust::is_rfc3339_utc(finished))
-            throw VerifyError("bundle predicate lacks its scan times");
-        if (started < cert.not_before || finished > cert.not_after)
-            throw VerifyError("bundle was signed outside its collector's validity window (scan " +
-                              started + " .. " + finished + ", certificate " + cert.not_before +
-                              " .. " + cert.not_after + ")");
+        trust::check_bundle_signer(certificate(trust::bundle_certificate_text(predicate)), env,
+                                   predicate);
     }
 
   private:

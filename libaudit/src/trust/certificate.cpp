@@ -132,8 +132,7 @@ CollectorCertificate verify_certificate(const TrustRoot& trust, std::string_view
     return c;
 }
 
-std::vector<std::string> verify_bundle_signer(const TrustRoot& trust, const crypto::Envelope& env,
-                                              const nlohmann::json& predicate) {
+std::string bundle_certificate_text(const nlohmann::json& predicate) {
     const auto* cert_json = predicate.is_object() && predicate.contains("collector") &&
                                     predicate["collector"].is_object() &&
                                     predicate["collector"].contains("certificate")
@@ -141,7 +140,11 @@ std::vector<std::string> verify_bundle_signer(const TrustRoot& trust, const cryp
                                 : nullptr;
     if (!cert_json || !cert_json->is_object())
         throw VerifyError("bundle carries no collector certificate");
-    const auto cert = verify_certificate(trust, cert_json->dump());
+    return cert_json->dump();
+}
+
+void check_bundle_signer(const CollectorCertificate& cert, const crypto::Envelope& env,
+                         const nlohmann::json& predicate) {
     if (!env.signed_by(cert.collector))
         throw VerifyError("statement is not signed by every component of collector key " +
                           short_id(cert.collector.keyid) + " (certified for kit " + cert.kit_id +
@@ -166,6 +169,12 @@ std::vector<std::string> verify_bundle_signer(const TrustRoot& trust, const cryp
         throw VerifyError("bundle was signed outside its collector's validity window (scan " +
                           started + " .. " + finished + ", certificate " + cert.not_before +
                           " .. " + cert.not_after + ")");
+}
+
+std::vector<std::string> verify_bundle_signer(const TrustRoot& trust, const crypto::Envelope& env,
+                                              const nlohmann::json& predicate) {
+    const auto cert = verify_certificate(trust, bundle_certificate_text(predicate));
+    check_bundle_signer(cert, env, predicate);
     return {cert.collector.keyid};
 }
 

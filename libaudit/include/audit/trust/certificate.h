@@ -42,6 +42,15 @@ std::string issue_certificate(const TrustRoot& trust, const crypto::SigningKey& 
 // not revoked and, when the collector role lists keys, one of them. Throws VerifyError.
 CollectorCertificate verify_certificate(const TrustRoot& trust, std::string_view envelope_json);
 
+// The collector certificate a bundle predicate carries (predicate.collector.certificate), as
+// text for verify_certificate. Throws VerifyError when there is none.
+std::string bundle_certificate_text(const nlohmann::json& predicate);
+// The per-statement half of verify_bundle_signer, given the verified certificate: the envelope is
+// signed by every component of the certified key, the predicate's kit id is the certificate's and
+// the scan lies inside its window. Throws VerifyError.
+void check_bundle_signer(const CollectorCertificate& cert, const crypto::Envelope& env,
+                         const nlohmann::json& predicate);
+
 // The signer check of an evidence bundle: predicate.collector.certificate verifies, the statement
 // envelope is signed by every component of the certified key, the predicate's kit id is the
 // certificate's, and the scan lies inside the certificate's window. Returns the collector keyid.
