@@ -212,18 +212,7 @@ int attest_bundles(int argc, char** argv) {
             std::string(kSubcommands));
     attest::MergeOptions merge_options;
     merge_options.now = audit::trust::utc_now();
-    if (args.has("clock-tolerance")) {
-        const std::string v = args.get("clock-tolerance");
-        std::size_t used = 0;
-        long long n = -1;
-        try {
-            n = std::stoll(v, &used);
-        } catch (const std::exception&) {
-        }
-        if (v.empty() || used != v.size() || n < 0)
-            throw audit::UsageError("--clock-tolerance takes a number of seconds, not '" + v + "'");
-        merge_options.clock_tolerance_s = n;
-    }
+    merge_options.clock_tolerance_s = audit::cli::clock_tolerance(args);
     std::vector<std::string> bundle_args;
     for (const auto& a : args.positional())
         if (!has_suffix(a, audit::evidence::kChainHeadSuffix)) bundle_args.push_back(a);
@@ -357,20 +346,6 @@ int import_cmd(int argc, char** argv) {
                                                                           : audit::Exit::clean);
 }
 
-std::int64_t clock_tolerance(const audit::cli::Args& args) {
-    const std::string v = args.get("clock-tolerance", "3600");
-    std::size_t used = 0;
-    long long n = -1;
-    try {
-        n = std::stoll(v, &used);
-    } catch (const std::exception&) {
-    }
-    if (used != v.size() || n < 0 || n > 366LL * 86400)
-        throw audit::UsageError("--clock-tolerance: '" + v +
-                                "' is not a number of seconds (0 .. one year)");
-    return n;
-}
-
 int report_cmd(int argc, char** argv) {
     auto options = kReportOptions;
     options.insert(options.begin(), {"ledger", "FILE", "the ledger written by import"});
@@ -392,7 +367,7 @@ int report_cmd(int argc, char** argv) {
         "conflicting bundle, 1 otherwise, 3 when stored evidence no longer verifies or the\n"
         "trust root is not the ledger's authority.");
     if (!args.positional().empty()) throw audit::UsageError("report takes no bundles (see --help)");
-    const std::int64_t tolerance = clock_tolerance(args);
+    const std::int64_t tolerance = audit::cli::clock_tolerance(args);
     auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
     std::string out = args.required("out");
     auto key = inspector_key(args, trust);

@@ -195,6 +195,20 @@ std::optional<std::string> passphrase(const Args& args, const std::string& promp
     return p;
 }
 
+std::int64_t clock_tolerance(const Args& args) {
+    const std::string v = args.get("clock-tolerance", "3600");
+    std::size_t used = 0;
+    long long n = -1;
+    try {
+        n = std::stoll(v, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != v.size() || n < 0 || n > 366LL * 86400)
+        throw UsageError("--clock-tolerance: '" + v +
+                         "' is not a number of seconds (0 .. one year)");
+    return n;
+}
+
 bool stderr_is_tty() {
     return ::isatty(2) == 1;
 }

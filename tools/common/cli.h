@@ -1,6 +1,7 @@
 // Shared command-line plumbing of the tools: flags, --help/--version, errors to exit codes.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -57,6 +58,9 @@ int run(const std::string& tool, const std::function<int()>& body);
 // The passphrase for a private key: nullopt with --no-passphrase; else --passphrase-fd N, else the
 // AUDIT_PASSPHRASE environment variable, else a prompt on the TTY (twice when confirm).
 std::optional<std::string> passphrase(const Args& args, const std::string& prompt, bool confirm);
+
+// --clock-tolerance SECONDS (default 3600, 0 .. one year); UsageError otherwise.
+std::int64_t clock_tolerance(const Args& args);
 
 // True when stderr is a terminal (progress is shown only then).
 bool stderr_is_tty();

@@ -267,19 +267,7 @@ int main(int argc, char** argv) {
         ctx.trust_bytes = read_small(ctx.trust_path, 16u << 20);
         if (audit::crypto::sha256_hex(ctx.trust_bytes) != trust.sha256)
             throw audit::VerifyError(ctx.trust_path + " changed while it was being used");
-        if (args.has("clock-tolerance")) {
-            const std::string v = args.get("clock-tolerance");
-            std::size_t used = 0;
-            long long n = -1;
-            try {
-                n = std::stoll(v, &used);
-            } catch (const std::exception&) {
-            }
-            if (used != v.size() || n < 0 || n > 366LL * 86400)
-                throw audit::UsageError("--clock-tolerance: '" + v +
-                                        "' is not a number of seconds");
-            ctx.clock_tolerance_s = n;
-        }
+        ctx.clock_tolerance_s = audit::cli::clock_tolerance(args);
         json results = json::array();
         audit::Exit worst = audit::Exit::clean;
         // Bundles first, then chain heads, so that attestations can be checked against them.
