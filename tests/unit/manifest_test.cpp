@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <unistd.h>
@@ -157,6 +158,16 @@ TEST_CASE("malformed manifests are refused with file:line:column", "[manifest]")
          kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"package\"\n"
                    "ecosystem = \"debian\"\nconfidence = \"weak\"\nnames = [\"x\"]\n",
          "m.toml:10:", "ecosystem \"debian\""},
+        {"bad family",
+         kHeader + rule +
+             "confidence = \"weak\"\nfamily = \"Endpoint Linux\"\n"
+             "names = [\"x\"]\n",
+         "m.toml:12:", "family \"Endpoint Linux\""},
+        {"family not a string",
+         kHeader + rule +
+             "confidence = \"weak\"\nfamily = 3\n"
+             "names = [\"x\"]\n",
+         "m.toml:12:", "family must be a string"},
         {"missing confidence", kHeader + rule + "names = [\"x\"]\n",
          "m.toml:7:", "has no 'confidence'"},
         {"missing patterns", kHeader + rule + "confidence = \"weak\"\n",
@@ -339,4 +350,50 @@ TEST_CASE("load_manifests shows every file's bytes before parsing it", "[manifes
                     audit::VerifyError);
     CHECK(seen == std::vector<std::string>{"a.toml", "b.toml"});
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a rule's family is parsed, and every rule of kaspersky.toml has a documented one",
+          "[manifest]") {
+    const Manifest acme = parse_manifest(kHeader + R"(
+[[rule]]
+id = "agent"
+kind = "package"
+ecosystem = "deb"
+confidence = "definitive"
+family = "endpoint-linux"
+names = ["acme-agent"]
+
+[[rule]]
+id = "other"
+kind = "path"
+confidence = "strong"
+paths = ["/opt/acme/**"]
+)",
+                                         "acme.toml");
+    REQUIRE(acme.rules.size() == 2);
+    CHECK(acme.rules[0].family == "endpoint-linux");
+    CHECK(acme.rules[1].family.empty());
+
+    // The families README.md lists, one table row each ("| `name` | ...").
+    std::ifstream readme(std::string(AUDIT_SOURCE_DIR) + "/manifests/README.md");
+    std::string line;
+    bool in_table = false;
+    std::set<std::string> documented;
+    while (std::getline(readme, line)) {
+        if (line == "## Product families")
+            in_table = true;
+        else if (in_table && line.rfind("## ", 0) == 0)
+            break;
+        else if (in_table && line.rfind("| `", 0) == 0)
+            documented.insert(line.substr(3, line.find('`', 3) - 3));
+    }
+    CHECK(documented.count("endpoint-linux"));
+    CHECK(documented.count("network-agent"));
+    const auto all = audit::manifest::load_manifests(std::string(AUDIT_SOURCE_DIR) +
+                                                     "/manifests/kaspersky.toml");
+    REQUIRE(all.size() == 1);
+    for (const auto& r : all[0].rules) {
+        INFO("rule " << r.id << " family \"" << r.family << "\"");
+        CHECK(documented.count(r.family) == 1);
+    }
 }

@@ -271,6 +271,8 @@ class Reader {
                 r.description = string(node, "description", true, 4 * kMaxString);
             } else if (k == "residue") {
                 r.residue = boolean(node, "residue");
+            } else if (k == "family") {
+                r.family = identifier(node, "family");
             } else if (k == "ecosystem") {
                 if (r.kind != RuleKind::package && r.kind != RuleKind::publisher)
                     fail(key.source(), "'ecosystem' applies to package and publisher rules only");

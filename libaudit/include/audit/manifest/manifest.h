@@ -34,6 +34,10 @@ struct Rule {
     // Matches of this rule are residue (left-over configuration or data such as /etc/opt/...),
     // reported with the product but never proof that it is installed.
     bool residue = false;
+    // The product line the rule identifies ("endpoint-linux", "network-agent", ...; the set used
+    // by kaspersky.toml is listed in manifests/README.md). Same syntax as ids; "" = not given,
+    // reported as "unspecified".
+    std::string family;
     std::string description;
 };
 
