@@ -1,7 +1,9 @@
 #include <catch_amalgamated.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -158,6 +160,15 @@ TEST_CASE("malformed manifests are refused with file:line:column", "[manifest]")
          kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"package\"\n"
                    "ecosystem = \"debian\"\nconfidence = \"weak\"\nnames = [\"x\"]\n",
          "m.toml:10:", "ecosystem \"debian\""},
+        // Accepted before, but no source produces them: such a rule could never match.
+        {"ecosystem no source produces",
+         kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"package\"\n"
+                   "ecosystem = \"windows\"\nconfidence = \"weak\"\nnames = [\"x\"]\n",
+         "m.toml:10:", "ecosystem \"windows\" is not produced by any source"},
+        {"macos is not an ecosystem either",
+         kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"publisher\"\n"
+                   "ecosystem = \"macos\"\nconfidence = \"weak\"\npublishers = [\"x\"]\n",
+         "m.toml:10:", "ecosystem \"macos\" is not produced by any source"},
         {"bad family",
          kHeader + rule +
              "confidence = \"weak\"\nfamily = \"Endpoint Linux\"\n"
@@ -395,5 +406,23 @@ paths = ["/opt/acme/**"]
     for (const auto& r : all[0].rules) {
         INFO("rule " << r.id << " family \"" << r.family << "\"");
         CHECK(documented.count(r.family) == 1);
+    }
+}
+
+// Every ecosystem a manifest may name is one a source sets on its items (InventoryItem::ecosystem
+// in libaudit/src/sources), so no accepted rule can be one that silently never matches.
+TEST_CASE("manifest ecosystems are exactly ones some source produces", "[manifest]") {
+    std::string sources;
+    for (const auto& e : std::filesystem::directory_iterator(std::string(AUDIT_SOURCE_DIR) +
+                                                             "/libaudit/src/sources")) {
+        std::ifstream in(e.path(), std::ios::binary);
+        sources.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const auto known = audit::manifest::known_ecosystems();
+    CHECK(std::find(known.begin(), known.end(), "windows") == known.end());
+    CHECK(std::find(known.begin(), known.end(), "macos") == known.end());
+    for (const auto& e : known) {
+        INFO("ecosystem " << e);
+        CHECK(sources.find("\"" + e + "\"") != std::string::npos);
     }
 }

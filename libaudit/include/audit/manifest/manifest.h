@@ -55,6 +55,9 @@ struct Manifest {
     std::string sha256, sha384;  // of the file's bytes
 };
 
+// The ecosystems a rule may name: exactly those some source produces.
+std::vector<std::string> known_ecosystems();
+
 // Parse one manifest. Throws UsageError "FILE:LINE:COLUMN: message" on malformed input
 // (TOML syntax or schema: unknown keys, missing fields, bad confidence, duplicate rule ids).
 Manifest parse_manifest(std::string_view text, const std::string& filename);
