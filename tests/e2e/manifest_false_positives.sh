@@ -4,12 +4,8 @@
 #   Linux root: a Kaspresso checkout (the Android test framework, com.kaspersky.kaspresso
 #   namespace) under /opt, the npm package @kaspersky/hexa-ui installed by npm -g, an unrelated
 #   PyPI distribution "klara" installed by pip.
-#   Windows root (hivex hives): a folder named KasperskyCustomInstaller under Program Files, the
-#   vendor-signed removal tool kavremover.exe (mingw + windres + osslsigncode, signer
-#   "AO Kaspersky Lab") alone in a user's Downloads, and a copy of it under ProgramData, where the
-#   pe source reads it: a lead of the "tools" family, never the endpoint product.
+# (The Windows half of the corpus is manifest_false_positives_windows.sh.)
 source "$(dirname "$0")/lib.sh"
-command -v hivexregedit >/dev/null || fail "hivexregedit missing (apt-get install libwin-hivex-perl)"
 
 new_authority "$T/auth"
 TRUST="$T/auth/trust.json"
@@ -52,27 +48,4 @@ json_get "$T/linux.json" "[i for i in d['coverage']['source_items'].items() if i
     || fail "the npm source did not read @kaspersky/hexa-ui: $(json_get "$T/linux.json" "d['coverage']['source_items']")"
 clean_of_endpoint "$T/linux.json" || fail "endpoint finding on the Linux corpus: $(cat "$T/linux.json")"
 
-step "Windows root: KasperskyCustomInstaller folder, kavremover.exe in Downloads and ProgramData"
-W="$T/win"
-bash "$FIXTURES/windows-root.sh" layout "$W" clean 6b29fc40-ca47-1067-b31d-00dd010662da
-mkdir -p "$W/Program Files/KasperskyCustomInstaller" "$W/Users/alice/Downloads" "$W/ProgramData/Tools"
-printf '[Setup]\nProduct=Example\n' >"$W/Program Files/KasperskyCustomInstaller/setup.ini"
-bash "$FIXTURES/pe-file.sh" ca "$T/ca" "/C=RU/L=Moscow/O=AO Kaspersky Lab/CN=AO Kaspersky Lab"
-bash "$FIXTURES/pe-file.sh" build "$T/kavremover.exe" "AO Kaspersky Lab" "Kaspersky Lab Products Remover" \
-    "Kaspersky Lab Products Remover" kavremover.exe 1,0,4,1
-bash "$FIXTURES/pe-file.sh" sign "$T/kavremover.exe" "$W/Users/alice/Downloads/kavremover.exe" "$T/ca"
-cp "$W/Users/alice/Downloads/kavremover.exe" "$W/ProgramData/Tools/kavremover.exe"
-expect_exit 0 scan "$W"
-cp "$T/out" "$T/win.json"
-clean_of_endpoint "$T/win.json" || fail "endpoint finding on the Windows corpus: $(cat "$T/win.json")"
-python3 - "$T/win.json" <<'PY' || fail "kavremover under ProgramData is not a tools lead: $(cat "$T/win.json")"
-import json, sys
-d = json.load(open(sys.argv[1]))
-rules = {f["rule"]: f for f in d["findings"]}
-assert "tools-removal-and-scanners" in rules and rules["tools-removal-and-scanners"]["family"] == "tools", rules
-assert "pe-signer" not in rules and "pe-version" not in rules, rules
-for f in d["findings"]:
-    for r in f["records"]:
-        assert "Downloads" not in json.dumps(r), ("Downloads examined?", r)
-PY
 echo OK

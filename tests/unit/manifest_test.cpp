@@ -400,12 +400,14 @@ paths = ["/opt/acme/**"]
     }
     CHECK(documented.count("endpoint-linux"));
     CHECK(documented.count("network-agent"));
-    const auto all = audit::manifest::load_manifests(std::string(AUDIT_SOURCE_DIR) +
-                                                     "/manifests/kaspersky.toml");
-    REQUIRE(all.size() == 1);
-    for (const auto& r : all[0].rules) {
-        INFO("rule " << r.id << " family \"" << r.family << "\"");
-        CHECK(documented.count(r.family) == 1);
+    for (const char* file :
+         {"/manifests/kaspersky.toml", "/manifests/extra/kaspersky-technology.toml"}) {
+        const auto all = audit::manifest::load_manifests(std::string(AUDIT_SOURCE_DIR) + file);
+        REQUIRE(all.size() == 1);
+        for (const auto& r : all[0].rules) {
+            INFO(file << " rule " << r.id << " family \"" << r.family << "\"");
+            CHECK(documented.count(r.family) == 1);
+        }
     }
 }
 

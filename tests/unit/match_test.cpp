@@ -570,3 +570,38 @@ TEST_CASE("match: all_of needs every part on one subject; parts-only rules stay 
                                  {file("/Program Files/Kaspersky Lab", "dir")});
     CHECK_FALSE(any_presence(downloads));
 }
+
+TEST_CASE("match: technology inside another product names its owner; the vendor's own is excluded",
+          "[match]") {
+    Rule sdk = make_rule("sdk", RuleKind::path, Confidence::strong,
+                         {"/opt/*/**/appinfo.kli", "/Program Files*/*/**/appinfo.kli"});
+    sdk.owner = true;
+    sdk.exclude_owners = {"*Kaspersky*"};
+    sdk.exclude_paths = {"/opt/kaspersky/**", "/Program Files*/Kaspersky Lab/**"};
+    const auto m = make_manifest("kaspersky-technology", {sdk});
+    InventoryItem acme = deb("acme-gateway", "installed", "Acme Networks <support@acme.example>");
+    acme.paths = {"/opt/acme/engine/ppl/appinfo.kli"};
+    InventoryItem kesl = deb("kesl", "installed", "Kaspersky Lab <support@kaspersky.com>");
+    kesl.paths = {"/opt/vendorx/appinfo.kli"};
+    InventoryItem win;
+    win.ecosystem = "windows-uninstall";
+    win.name = "Example Secure Browser";
+    win.publisher = "Example Corp";
+    win.state = "installed";
+    win.paths = {"/Program Files/Example/"};
+    const auto findings =
+        match({m}, {acme, kesl, win},
+              {file("/opt/acme/engine/ppl/appinfo.kli"), file("/opt/vendorx/appinfo.kli"),
+               file("/opt/kaspersky/kesl/lib/appinfo.kli"), file("/opt/portable/appinfo.kli"),
+               file("/Program Files/EXAMPLE/av/appinfo.kli"),
+               file("/Program Files/Kaspersky Lab/KES/appinfo.kli")},
+              audit::match::MatchOptions{true});
+    REQUIRE(findings.size() == 1);
+    std::map<std::string, nlohmann::json> owners;
+    for (const auto& r : findings[0].records) owners[r["file"]["path"]] = r["owned_by"];
+    // The vendor's package, its folders: excluded. A foreign package or Uninstall entry: named.
+    CHECK(owners.size() == 3);
+    CHECK(owners.at("/opt/acme/engine/ppl/appinfo.kli")["name"] == "acme-gateway");
+    CHECK(owners.at("/Program Files/EXAMPLE/av/appinfo.kli")["name"] == "Example Secure Browser");
+    CHECK(owners.at("/opt/portable/appinfo.kli").is_null());  // nobody owns it: still reported
+}

@@ -283,6 +283,19 @@ class Reader {
                 r.residue = boolean(node, "residue");
             } else if (k == "standalone") {
                 r.standalone = boolean(node, "standalone");
+            } else if (k == "exclude_paths") {
+                r.exclude_paths =
+                    strings(node, k, kMaxListEntries, [&](const toml::node& n, std::string v) {
+                        return glob(n, std::move(v), true, false);
+                    });
+            } else if (k == "owner") {
+                r.owner = boolean(node, "owner");
+            } else if (k == "exclude_owners") {
+                r.exclude_owners =
+                    strings(node, k, kMaxListEntries, [&](const toml::node& n, std::string v) {
+                        return glob(n, std::move(v), false, false);
+                    });
+                r.owner = true;
             } else if (k == "family") {
                 r.family = identifier(node, "family");
             } else if (k == "ecosystem") {

@@ -543,6 +543,91 @@ std::string subject_of(const nlohmann::json& record) {
     return "inv" + std::string(1, '\0') + key;
 }
 
+// The path a record is about: a file record's, or a PE item's (its source); "" for others.
+std::string record_path(const nlohmann::json& record) {
+    if (auto f = record.find("file"); f != record.end()) return f->value("path", "");
+    const auto& inv = record.at("inventory");
+    return inv.value("ecosystem", "") == "pe" ? inv.value("source", "") : std::string();
+}
+
+// Who owns a path: an installed package listing it exactly, or a Windows Uninstall/MSI entry
+// whose install folder (one of its paths, compared without case) holds it.
+class Owners {
+  public:
+    explicit Owners(const std::vector<InventoryItem>& inventory) {
+        for (const auto& item : inventory) {
+            if (!item.installed() || item.ecosystem == "pe" || item.ecosystem == "process")
+                continue;
+            const bool folders = item.ecosystem == "windows-uninstall" || item.ecosystem == "msi";
+            for (const auto& p : item.paths) {
+                if (folders) {
+                    std::string dir = lower(p);
+                    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+                    if (dir.size() > 1) dirs_.emplace_back(dir, &item);
+                } else {
+                    exact_.emplace(p, &item);
+                }
+            }
+        }
+    }
+    const InventoryItem* find(const std::string& path) const {
+        if (auto it = exact_.find(path); it != exact_.end()) return it->second;
+        const std::string l = lower(path);
+        const InventoryItem* best = nullptr;
+        std::size_t best_len = 0;
+        for (const auto& [dir, item] : dirs_)
+            if (dir.size() > best_len && l.size() > dir.size() &&
+                l.compare(0, dir.size(), dir) == 0 && l[dir.size()] == '/') {
+                best = item;
+                best_len = dir.size();
+            }
+        return best;
+    }
+
+  private:
+    std::map<std::string, const InventoryItem*> exact_;
+    std::vector<std::pair<std::string, const InventoryItem*>> dirs_;
+};
+
+// The owner of each record's file (file records, PE items) added as "owned_by" (null when none);
+// records whose owner matches the rule's exclude_owners dropped.
+void add_owners(const Manifest& m, const Rule& rule, const Owners& owners, RuleRecords& records) {
+    Rule excluded = rule;
+    excluded.patterns = rule.exclude_owners;
+    const std::vector<Glob> exclude = compile(m, excluded, true);
+    RuleRecords out;
+    out.may_hold_file = records.may_hold_file;
+    for (const auto* side : {&records.present, &records.residue}) {
+        for (const auto& [key, record] : *side) {
+            const std::string path = record_path(record);
+            nlohmann::json owned = nullptr;
+            if (const InventoryItem* o = path.empty() ? nullptr : owners.find(path)) {
+                if ((!o->publisher.empty() && any_match(exclude, o->publisher)) ||
+                    any_match(exclude, o->name))
+                    continue;
+                owned = {
+                    {"ecosystem", o->ecosystem}, {"name", o->name}, {"publisher", o->publisher}};
+            }
+            nlohmann::json r = record;
+            r["owned_by"] = owned;
+            out.add(side == &records.residue, r);
+        }
+    }
+    records = std::move(out);
+}
+
+// Records whose path lies under one of the rule's exclude_paths, dropped.
+void drop_paths(const Manifest& m, const Rule& rule, bool case_insensitive, RuleRecords& records) {
+    Rule excluded = rule;
+    excluded.patterns = rule.exclude_paths;
+    const std::vector<Glob> globs = compile(m, excluded, case_insensitive);
+    for (auto* side : {&records.present, &records.residue})
+        for (auto it = side->begin(); it != side->end();) {
+            const std::string path = record_path(it->second);
+            it = !path.empty() && any_match(globs, path) ? side->erase(it) : std::next(it);
+        }
+}
+
 // One rule's records, as collected by match().
 RuleRecords collect(const Manifest& m, const Rule& rule,
                     const std::vector<InventoryItem>& inventory,
@@ -576,6 +661,8 @@ RuleRecords collect(const Manifest& m, const Rule& rule,
             "no regular file matched (only directories or links): what a removal leaves "
             "behind, not an installed product";
     }
+    if (!rule.exclude_paths.empty()) drop_paths(m, rule, options.case_insensitive_paths, records);
+    if (rule.owner) add_owners(m, rule, Owners(inventory), records);
     return records;
 }
 

@@ -37,6 +37,16 @@ struct Rule {
     std::vector<std::string> all_of;
     // false: the rule is a part of all_of rules only, never reported on its own.
     bool standalone = true;
+    // Records name the installed item that owns the file ("owned_by": a package listing the
+    // path, or a Windows Uninstall/MSI entry whose install folder holds it), so technology
+    // embedded in another vendor's product is reported with that product.
+    bool owner = false;
+    // Owners whose publisher or name matches one of these globs (case-insensitive) drop the
+    // record: the vendor's own products are not "technology inside" anything. Implies owner.
+    std::vector<std::string> exclude_owners;
+    // Records of files under these absolute globs are dropped (compared without case on a
+    // Windows root), e.g. the vendor's own install folders for a "technology inside" rule.
+    std::vector<std::string> exclude_paths;
     // Matches of this rule are residue (left-over configuration or data such as /etc/opt/...),
     // reported with the product but never proof that it is installed.
     bool residue = false;
