@@ -137,6 +137,7 @@ TEST_CASE("marks, as-of dates and report-diff", "[report]") {
     CHECK(audit::attest::end_of_day("2026-02-28") == "2026-02-28T23:59:59Z");
     CHECK_THROWS_AS(audit::attest::end_of_day("2026-02-30x"), audit::UsageError);
     json a = report_with("h", "coverage_gap: x");
+    a["results"][1]["host"] = "machine-id:clean-host";
     json b = a;
     b["results"][0]["status"] = "removed";
     b["results"][0]["removed_at"] = "2026-02-14T10:00:00Z";

@@ -190,7 +190,7 @@ const std::vector<audit::cli::Option> kReportOptions = {
     {"key", "FILE", "inspector signing key"},
     {"out", "DIR", "where report.json/.csv/.html and attestations/ are written"},
     {"campaign-start", "DATE", "day 0 of the 30/60/90-day marks (default: earliest scan)"},
-    {"as-of", "DATE", "point-in-time report: only bundles scanned (and imported) by DATE"},
+    {"as-of", "DATE", "point-in-time report: only bundles whose scan finished by DATE"},
     {"mark", "DAY:KIND[:LABEL]",
      "a campaign milestone (repeatable; replaces 30:identify, 60:plan, 90:begin-removal); "
      "KIND: identify, plan, begin-removal, removed, none",
