@@ -114,8 +114,6 @@ BundleRef ref_of(const BundleSummary& b);
 
 // How the merge judges time.
 struct MergeOptions {
-    MergeOptions(std::string now_ = "", std::int64_t clock_tolerance = 3600)  // NOLINT
-        : now(std::move(now_)), clock_tolerance_s(clock_tolerance) {}
     std::string now;  // attestation time (RFC 3339 UTC); "" = the real clock at the merge
     std::int64_t clock_tolerance_s = 3600;  // bundles of different kits closer than this are
                                             // not ordered by their (host) clocks
