@@ -112,14 +112,13 @@ TEST_CASE("the CSV and the page carry each result's reason codes", "[report]") {
 TEST_CASE("findings are shown as text on the page and in the CSV", "[report]") {
     json report = report_with("host-f", "coverage_gap: x");
     report["results"][0]["status"] = "present";
-    report["results"][0]["findings"] = json::array(
-        {{{"rule", "opt-kaspersky"},
-          {"confidence", "strong"},
-          {"family", "<i>fam</i>"},
-          {"items",
-           json::array({{{"name", "kesl"},
-                         {"version", "12.1.0.1297"},
-                         {"path", "/opt/<script>x</script>/kesl"}}})}}});
+    report["results"][0]["findings"] =
+        json::array({{{"rule", "opt-kaspersky"},
+                      {"confidence", "strong"},
+                      {"family", "<i>fam</i>"},
+                      {"items", json::array({{{"name", "kesl"},
+                                              {"version", "12.1.0.1297"},
+                                              {"path", "/opt/<script>x</script>/kesl"}}})}}});
     auto html = audit::attest::render_html(report);
     CHECK(html.find("<script") == std::string::npos);
     CHECK(html.find("kesl 12.1.0.1297") != std::string::npos);
