@@ -89,6 +89,7 @@ json product_coverage(const manifest::Manifest& m,
     };
     bool needs_walk = false;
     for (const auto& rule : m.rules) {
+        if (rule.kind == manifest::RuleKind::all_of) continue;  // its parts are rules of their own
         if (rule.kind == manifest::RuleKind::package ||
             rule.kind == manifest::RuleKind::publisher) {
             if (rule.ecosystem.empty()) {
@@ -173,6 +174,33 @@ json system_coverage(const host::HostIdentity& h,
             {"package_databases", databases},
             {"identifiers", identifiers},
             {"gaps", gaps}};
+}
+
+// What no scan examines at all, so that "absent" is never read as covering it (predicate
+// coverage.not_examined; optional for readers).
+json not_examined() {
+    return json::array(
+        {{{"what", "containers and container images"},
+          {"why",
+           "image layers and container file systems (Docker, Podman, containerd) are not "
+           "opened; a product inside an image or a stopped container is not seen"}},
+         {{"what", "browser extensions"},
+          {"why",
+           "no source reads browser profiles; vendor extensions installed per user are "
+           "not seen"}},
+         {{"what", "mobile devices"},
+          {"why",
+           "only the scanned root is examined; phones and tablets managed elsewhere are "
+           "not"}},
+         {{"what", "network appliances"},
+          {"why",
+           "appliances and their firmware (e.g. a vendor's web-traffic appliance image) are "
+           "not hosts this tool scans"}},
+         {{"what", "files outside the walk roots"},
+          {"why",
+           "only the directories the manifests' path, service and module rules need are "
+           "walked (coverage.walk.roots), unless the hash scope is 'all'; PE files are read "
+           "under Program Files, ProgramData and the drivers folder only"}}});
 }
 
 std::vector<std::string> rule_ids(const manifest::Manifest& m) {
@@ -270,10 +298,17 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
 
     // Walk and hash: every record streams into a sorted files.jsonl on disk; only the records a
     // file rule can match stay in memory for the matcher.
-    std::vector<std::string> walk_roots = opt.scope == HashScope::all
-                                              ? std::vector<std::string>{"/"}
-                                              : match::walk_roots(opt.manifests);
-    const match::FileFilter filter(opt.manifests);
+    // NTFS compares names without letter case: on a Windows root path rules do too, and each
+    // level of their globs is looked up on the disk to find what to walk.
+    const bool windows_root = result.host.os_family == "windows";
+    std::vector<std::string> walk_roots =
+        opt.scope == HashScope::all
+            ? std::vector<std::string>{"/"}
+            : match::plan_walk_roots(
+                  opt.manifests, [&](const std::string& dir) { return root.list_dir(dir); },
+                  windows_root);
+    const match::FileFilter filter(opt.manifests, windows_root);
+    const match::MatchOptions match_options{windows_root};
     fs::WalkOptions wopt;
     wopt.one_filesystem = opt.one_filesystem;
     wopt.digests = opt.digests;
@@ -291,7 +326,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     }
 
     // Files of matched packages are evidence too: hash what the package database lists.
-    auto findings = match::match(opt.manifests, inventory, files.kept());
+    auto findings = match::match(opt.manifests, inventory, files.kept(), match_options);
     std::set<std::string> have;
     for (const auto& f : files.kept()) have.insert(f.path);
     std::set<std::string> package_paths;
@@ -306,7 +341,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     if (!package_paths.empty() && opt.scope != HashScope::packages) {
         say("hash " + std::to_string(package_paths.size()) + " files of matched packages");
         files.inspect({package_paths.begin(), package_paths.end()});
-        findings = match::match(opt.manifests, inventory, files.kept());
+        findings = match::match(opt.manifests, inventory, files.kept(), match_options);
     }
     say("sort file records");
     const std::string& files_jsonl = files.finish();
@@ -340,8 +375,11 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                        {"one_filesystem", opt.one_filesystem}};
     json walk_full = walk;
     walk_full["stats"] = stats.to_json();
-    result.coverage = {
-        {"sources", source_json}, {"system", system}, {"walk", walk_full}, {"products", products}};
+    result.coverage = {{"sources", source_json},
+                       {"system", system},
+                       {"walk", walk_full},
+                       {"products", products},
+                       {"not_examined", not_examined()}};
 
     // Findings summary.
     std::set<std::string> present, residue, leads;
@@ -393,6 +431,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     coverage_summary["system"] = system;
     coverage_summary["walk"] = walk;
     coverage_summary["products"] = products;
+    coverage_summary["not_examined"] = result.coverage["not_examined"];
     coverage_summary["files"] = files.lines();
     json predicate = {
         {"bundle_id", result.bundle_id},
