@@ -548,6 +548,15 @@ int check(int argc, char** argv) {
                                    "), the evidence present ends at " + std::to_string(top) +
                                    " (bundles deleted, or written to another --out folder: "
                                    "check them together)");
+            // The bundle the state names is the one present at that sequence (not a fork).
+            for (const auto& e : evidence)
+                if (e.error.empty() && e.kit_id == id && e.sequence == st.last_sequence &&
+                    st.kit_id == id && !st.last_statement_sha256.empty() &&
+                    e.statement_sha256 != st.last_statement_sha256)
+                    problems.push_back("chain of kit " + id + ": the kit's state (" + rel +
+                                       ") names another bundle " +
+                                       std::to_string(st.last_sequence) + " than " + e.file +
+                                       " (fork)");
             if (st.pending_sequence > st.last_sequence)
                 notes.push_back(rel + ": a scan was interrupted writing sequence " +
                                 std::to_string(st.pending_sequence) + " to " + st.pending_dir);
