@@ -160,7 +160,7 @@ audit::crypto::SigningKey inspector_key(const audit::cli::Args& args,
     if (role == trust.roles.end() ||
         std::find(role->second.keyids.begin(), role->second.keyids.end(), key.identity().keyid) ==
             role->second.keyids.end())
-        throw audit::VerifyError("key " + key_path + " is not an inspector key of the trust root");
+        throw audit::UsageError("key " + key_path + " is not an inspector key of the trust root");
     return key;
 }
 
@@ -259,8 +259,7 @@ int attest_bundles(int argc, char** argv) {
     auto summary =
         attest::write_report(attest::merge(summaries, heads, merge_options), key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(summary.report);
     } else {
         for (const auto& h : heads)
             std::cout << "chain     kit " << h.kit_id << " head at sequence " << h.sequence << " ("
@@ -321,13 +320,11 @@ int import_cmd(int argc, char** argv) {
     }
     auto stats = ledger.stats();
     if (args.has("json")) {
-        std::cout << json({{"outcomes", list},
-                           {"counts", counts},
-                           {"chain_heads", head_counts},
-                           {"ledger", stats.to_json()},
-                           {"authority", ledger.authority()}})
-                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json({{"outcomes", list},
+                                {"counts", counts},
+                                {"chain_heads", head_counts},
+                                {"ledger", stats.to_json()},
+                                {"authority", ledger.authority()}});
     } else {
         std::cout << "imported  " << counts["added"] + counts["conflict"] << " new ("
                   << counts["conflict"] << " conflicting), " << counts["duplicate"]
@@ -413,8 +410,7 @@ int report_cmd(int argc, char** argv) {
     attest::ReportOptions opt{out, now, args.get("campaign-start"), true};
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(summary.report);
     } else {
         const auto& c = summary.report["counts"];
         std::cout << "hosts         " << summary.report["hosts"] << "\n";
@@ -449,8 +445,7 @@ int diff_cmd(int argc, char** argv) {
     auto b = audit::evidence::read_bundle(args.positional()[1], trust, true);
     auto d = attest::diff_bundles(a, b);
     if (args.has("json")) {
-        std::cout << d.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(d.to_json());
     } else {
         if (!d.same_host())
             std::cout << "warning   the bundles are of different hosts: " << d.host_a << " / "

@@ -307,9 +307,7 @@ int main(int argc, char** argv) {
             results.push_back(r);
         }
         if (args.has("json")) {
-            std::cout << json{{"valid", worst == audit::Exit::clean}, {"results", results}}.dump(
-                             2, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << "\n";
+            audit::cli::print_json({{"valid", worst == audit::Exit::clean}, {"results", results}});
         } else {
             for (const auto& r : results) {
                 if (!r["valid"].get<bool>()) {
