@@ -20,6 +20,7 @@
 #include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
+#include "export.h"
 
 namespace {
 
@@ -30,7 +31,8 @@ constexpr const char* kSubcommands =
     "subcommands (each has --help):\n"
     "  import   verify bundles and record them in a ledger (SQLite)\n"
     "  report   compute every host x product status from a ledger; attestations + report\n"
-    "  diff     what changed on a host between two bundles";
+    "  diff     what changed on a host between two bundles\n"
+    "  export   a bundle's file digests as a sha256sum or hashdeep list";
 
 bool has_suffix(const std::string& name, std::string_view suffix) {
     return name.size() > suffix.size() &&
@@ -200,7 +202,7 @@ int attest_bundles(int argc, char** argv) {
     audit::cli::Args args(
         argc, argv, "audit-attest",
         "--trust TRUST --key KEY --out OUTDIR BUNDLE|DIR|HEAD... [--clock-tolerance S] [--json]\n"
-        "       audit-attest import|report|diff ...",
+        "       audit-attest import|report|diff|export ...",
         options,
         "Verifies every bundle, merges them per host and product into removed, absent,\n"
         "present or inconclusive (with reasons), writes one signed attestation per host and\n"
@@ -484,6 +486,7 @@ int main(int argc, char** argv) {
         if (sub == "import") return import_cmd(argc - 1, argv + 1);
         if (sub == "report") return report_cmd(argc - 1, argv + 1);
         if (sub == "diff") return diff_cmd(argc - 1, argv + 1);
+        if (sub == "export") return audit::tools::export_cmd(argc - 1, argv + 1);
         return attest_bundles(argc, argv);
     });
 }
