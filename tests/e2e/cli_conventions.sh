@@ -76,6 +76,8 @@ expect_exit 0 audit-keys show --trust "$T/A/trust.json" --json
 [[ $(json_get "$T/out" "d['schema_version']") == 1 ]] || fail "audit-keys show --json"
 expect_exit 0 audit-keys generate --role collector --out "$T/c2.key" --no-passphrase --json
 [[ $(json_get "$T/out" "d['schema_version']") == 1 ]] || fail "audit-keys generate --json"
+expect_exit 0 audit-keys sign-manifest --trust "$T/A/trust.json" --key "$T/A/manifest.key" --json "$T/A/manifests"
+[[ $(json_get "$T/out" "d['schema_version'] == 1 and len(d['signed']) >= 1") == True ]] || fail "audit-keys sign-manifest --json"
 R="$T/root"
 mkdir -p "$R/etc" "$R/var/lib/dpkg"
 : >"$R/var/lib/dpkg/status"

@@ -324,16 +324,21 @@ int cmd_sign_manifest(const audit::cli::Args& args, const std::vector<std::strin
     if (files.empty()) throw UsageError("sign-manifest: name the manifest files");
     const auto root = trust::TrustRoot::load(args.required("trust"));
     const auto key = audit::cli::load_key(args, args.required("key"));
+    nlohmann::json signed_list = nlohmann::json::array();
     for (const auto& f : files) {
         for (const auto& m : audit::manifest::load_manifests(f)) {
             const std::string sig = m.path + std::string(trust::kManifestSignatureSuffix);
             audit::evidence::write_file_atomic(sig, trust::sign_manifest(root, m, key), false,
                                                0644);
             trust::verify_manifest(root, m, false);
-            std::cout << "signed " << m.path << " (" << m.id << " " << m.version << ") -> " << sig
-                      << "\n";
+            signed_list.push_back(
+                {{"manifest", m.path}, {"id", m.id}, {"version", m.version}, {"signature", sig}});
+            if (!args.has("json"))
+                std::cout << "signed " << m.path << " (" << m.id << " " << m.version << ") -> "
+                          << sig << "\n";
         }
     }
+    if (args.has("json")) audit::cli::print_json({{"signed", signed_list}});
     return 0;
 }
 
@@ -415,7 +420,7 @@ const std::vector<Subcommand> kSubcommands = {
      "sign product manifests: FILE.toml -> FILE.toml.dsse.json",
      "--trust FILE --key MANIFEST_KEY FILE.toml|DIR...",
      "Signs product manifests with a manifest key: FILE.toml -> FILE.toml.dsse.json.",
-     {"trust", "key", "passphrase-fd"}},
+     {"trust", "key", "passphrase-fd", "json"}},
 };
 
 int dispatch(const std::string& cmd, const audit::cli::Args& args,
