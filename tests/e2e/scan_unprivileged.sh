@@ -72,6 +72,39 @@ expect_exit 1 runuser -u nobody -- env PATH="$PATH" AUDIT_STATE_DIR="$T/state-no
     --key "$A/collector.key" --out "$T/ev-nobody"
 grep -q "^coverage  kaspersky: INSUFFICIENT: .*permission_denied" "$T/out" || { cat "$T/out" >&2; fail "no INSUFFICIENT line"; }
 
+step "as nobody on the live system: a product with process rules is insufficient"
+mkdir -p "$T/pm"
+cat >"$T/pm/procs.toml" <<EOF
+schema = 1
+id = "procs"
+name = "A product seen by its processes"
+vendor = "Test"
+version = "1"
+
+[[rule]]
+id = "daemon"
+kind = "package"
+ecosystem = "process"
+confidence = "strong"
+names = ["no-such-daemon-here"]
+EOF
+audit-keys sign-manifest --trust "$A/trust.json" --key "$A/manifest.key" "$T/pm" >/dev/null
+chmod -R a+rX "$T/pm"
+sleep 300 &  # a process of root's that nobody may not read
+sleeper=$!
+set +e
+runuser -u nobody -- env PATH="$PATH" AUDIT_STATE_DIR="$T/state-nobody" \
+    audit-scan --root / --manifests "$T/pm" --trust "$A/trust.json" \
+    --key "$A/collector.key" --out "$T/ev-nobody" --json >"$T/live.json" 2>"$T/live.err"
+rc=$?
+set -e
+kill $sleeper
+[[ $rc -eq 1 ]] || { cat "$T/live.err" >&2; fail "live scan as nobody exited $rc"; }
+[[ $(json_get "$T/live.json" "[p for p in d['coverage']['products'] if p['product'] == 'procs' and not p['sufficient'] and any(g.startswith('permission_denied: ') and 'process executable' in g for g in p['gaps'])] != []") == True ]] ||
+    fail "a product with process rules is sufficient although other users' processes were hidden"
+grep -q "^audit-scan: coverage reduced: permission_denied: [0-9]* process executable" "$T/live.err" ||
+    { cat "$T/live.err" >&2; fail "no 'coverage reduced' line for processes"; }
+
 step "as root again with the capability dropped (setpriv): reduced as well"
 expect_exit 1 setpriv --inh-caps=-all --bounding-set=-dac_read_search,-dac_override \
     audit-scan --root "$R" --manifests "$A/manifests" --trust "$A/trust.json" \

@@ -227,6 +227,12 @@ bool needs_walk(const manifest::Manifest& m) {
     });
 }
 
+// Package or publisher rules on running processes (ecosystem "process").
+bool needs_processes(const manifest::Manifest& m) {
+    return std::any_of(m.rules.begin(), m.rules.end(),
+                       [](const manifest::Rule& r) { return r.ecosystem == "process"; });
+}
+
 // Entries the scan was refused (permission denied), counted from concurrent walk workers.
 struct Denied {
     std::mutex m;
@@ -502,8 +508,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     json source_json = json::array();
     for (const auto& r : reports) source_json.push_back(r.to_json());
     const json system = system_coverage(result.host, reports);
-    // What the kernel refused this user: entries of the walk, other users' processes (no rule
-    // matches a process but through its executable's file, which the walk judges).
+    // What the kernel refused this user: entries of the walk, other users' processes.
     std::sort(denied.examples.begin(), denied.examples.end());
     std::string processes_denied;
     for (const auto& r : reports)
@@ -524,6 +529,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
             refused.insert("permission_denied: " + std::to_string(denied.count) +
                            " entries of the walk could not be read by " + user_text(opt.user) +
                            " (e.g. " + denied.examples.front() + ")");
+        if (!processes_denied.empty() && needs_processes(m))
+            refused.insert(processes_denied + " by " + user_text(opt.user));
         if (!refused.empty()) {
             std::set<std::string> gaps = p["gaps"].get<std::set<std::string>>();
             gaps.insert(refused.begin(), refused.end());
