@@ -105,6 +105,18 @@ kill $sleeper
 grep -q "^audit-scan: coverage reduced: permission_denied: [0-9]* process executable" "$T/live.err" ||
     { cat "$T/live.err" >&2; fail "no 'coverage reduced' line for processes"; }
 
+step "a uid without an account: name null, still reduced"
+mkdir -p "$T/ev-54321" "$T/state-54321"
+chown 54321 "$T/ev-54321" "$T/state-54321"
+expect_exit 1 setpriv --reuid=54321 --regid=54321 --clear-groups \
+    env PATH="$PATH" AUDIT_STATE_DIR="$T/state-54321" \
+    audit-scan --root "$R" --manifests "$A/manifests" --trust "$A/trust.json" \
+    --key "$A/collector.key" --out "$T/ev-54321" --json
+grep -q "coverage reduced: .* by (uid 54321) without cap_dac_read_search" "$T/err" ||
+    { cat "$T/err" >&2; fail "no 'coverage reduced' line for uid 54321"; }
+bundle=$(json_get "$T/out" "d['bundle']")
+[[ $(predicate "$bundle" "p['scan']['user']['name']") == None ]] || fail "a name for uid 54321"
+
 step "as root again with the capability dropped (setpriv): reduced as well"
 expect_exit 1 setpriv --inh-caps=-all --bounding-set=-dac_read_search,-dac_override \
     audit-scan --root "$R" --manifests "$A/manifests" --trust "$A/trust.json" \

@@ -88,12 +88,7 @@ std::string progress_line(const audit::scan::Progress& p) {
 void print_access(const json& access) {
     const auto denied = access.value("permission_denied", std::uint64_t{0});
     const json& user = access["user"];
-    std::string who = "this user";
-    if (user.is_object()) {
-        who = (user["name"].is_string() ? user["name"].get<std::string>() + " " : "") + "(uid " +
-              std::to_string(user.value("euid", 0)) + ")";
-        if (!user.value("reads_everything", false)) who += " without cap_dac_read_search";
-    }
+    const std::string who = audit::scan::describe_user(user);
     if (denied > 0)
         std::cerr << "audit-scan: coverage reduced: " << denied << " entries could not be read by "
                   << who << ", e.g. "

@@ -202,16 +202,6 @@ std::string passwd_name(std::uint64_t uid) {
     return "";
 }
 
-// "nobody (uid 65534) without cap_dac_read_search" for messages.
-std::string user_text(const json& user) {
-    if (!user.is_object()) return "an unrecorded user";
-    std::string name = user.value("name", "");
-    std::string out = (name.empty() ? "" : name + " ") + "(uid " +
-                      std::to_string(user.value("euid", std::uint64_t{0})) + ")";
-    if (!user.value("reads_everything", false)) out += " without cap_dac_read_search";
-    return out;
-}
-
 // A walk record whose error is the kernel refusing access (not a fault of the medium).
 bool permission_denied(const fs::FileRecord& r) {
     if (r.error.empty()) return false;
@@ -337,6 +327,21 @@ const char* to_string(HashScope s) {
             return "all";
     }
     return "matched";
+}
+
+std::string describe_user(const json& user) {
+    if (!user.is_object()) return "an unrecorded user";
+    const auto name = user.find("name"), euid = user.find("euid"),
+               all = user.find("reads_everything");
+    std::string out =
+        (name != user.end() && name->is_string() ? name->get<std::string>() + " " : "") + "(uid " +
+        (euid != user.end() && euid->is_number_unsigned()
+             ? std::to_string(euid->get<std::uint64_t>())
+             : std::string("?")) +
+        ")";
+    if (all == user.end() || !all->is_boolean() || !all->get<bool>())
+        out += " without cap_dac_read_search";
+    return out;
 }
 
 json effective_user() {
@@ -527,10 +532,10 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         std::set<std::string> refused;
         if (denied.count > 0 && needs_walk(m))
             refused.insert("permission_denied: " + std::to_string(denied.count) +
-                           " entries of the walk could not be read by " + user_text(opt.user) +
+                           " entries of the walk could not be read by " + describe_user(opt.user) +
                            " (e.g. " + denied.examples.front() + ")");
         if (!processes_denied.empty() && needs_processes(m))
-            refused.insert(processes_denied + " by " + user_text(opt.user));
+            refused.insert(processes_denied + " by " + describe_user(opt.user));
         if (!refused.empty()) {
             std::set<std::string> gaps = p["gaps"].get<std::set<std::string>>();
             gaps.insert(refused.begin(), refused.end());

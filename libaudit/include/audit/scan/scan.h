@@ -42,6 +42,8 @@ struct Progress {
 // {"uid", "euid", "name", "cap_eff" (hex), "capabilities" (named read-relevant ones),
 // "reads_everything"}. Call before entering a user namespace or confining the process.
 nlohmann::json effective_user();
+// "nobody (uid 65534) without cap_dac_read_search" for messages, from effective_user()'s JSON.
+std::string describe_user(const nlohmann::json& user);
 
 struct ScanOptions {
     std::string root = "/";
