@@ -59,6 +59,21 @@ PY
 expect_exit 3 audit-verify --trust "$A/trust.json" --print-statement "$T/tampered.evidence.tar.zst"
 [[ ! -s $T/out ]] || fail "a tampered bundle's statement was printed"
 
+step "--print-statement of an attestation: its verified payload"
+set +e
+audit-attest --trust "$A/trust.json" --key "$A/inspector.key" --out "$T/rep" "$T/ev" >/dev/null 2>&1
+set -e
+att=$(ls "$T"/rep/attestations/*.dsse.json | head -1)
+[[ -n $att ]] || fail "no attestation written"
+expect_exit 0 audit-verify --trust "$A/trust.json" --print-statement "$att"
+python3 - "$att" "$T/out" <<'PY' || fail "--print-statement is not the attestation's payload"
+import base64, json, sys
+env = json.load(open(sys.argv[1]))
+assert open(sys.argv[2], "rb").read() == base64.b64decode(env["payload"])
+PY
+expect_exit 2 audit-verify --trust "$A/trust.json" --extract "$T/att-x" "$att"
+[[ ! -e $T/att-x ]] || fail "--extract of an attestation wrote something"
+
 step "export --format sha256sum: sha256sum -c passes on the scanned tree"
 expect_exit 0 audit-attest export --trust "$A/trust.json" --format sha256sum "$bundle"
 cp "$T/out" "$T/list.sha256"
