@@ -25,7 +25,7 @@ step "--progress=always on a pipe: every stderr line has the shape, every phase 
 scan --progress=always
 grep -q "^PRESENT   kaspersky" "$T/out" || fail "the product under /opt/kaspersky was not found"
 # Other notes (first use of the authority, warnings) are not progress.
-grep -v "^audit-scan: warning\|^audit-scan: coverage\|^audit-scan: first use of authority" "$T/err" >"$T/progress" || true
+grep -v "^audit-scan: warning\|^audit-scan: coverage\|^audit-scan: note\|^audit-scan: first use of authority" "$T/err" >"$T/progress" || true
 [[ -s $T/progress ]] || fail "no progress lines"
 if grep -Ev "$shape" "$T/progress"; then fail "progress lines not of the documented shape"; fi
 for phase in sources walk match write; do
