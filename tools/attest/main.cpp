@@ -20,6 +20,7 @@
 #include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
+#include "export.h"
 
 int report_diff_cmd(int argc, char** argv);  // report_diff.cpp
 
@@ -33,7 +34,8 @@ constexpr const char* kSubcommands =
     "  import   verify bundles and record them in a ledger (SQLite)\n"
     "  report   compute every host x product status from a ledger; attestations + report\n"
     "  diff     what changed on a host between two bundles\n"
-    "  report-diff  what changed between two reports (report.json)";
+    "  report-diff  what changed between two reports (report.json)\n"
+    "  export   a bundle's file digests as a sha256sum or hashdeep list";
 
 bool has_suffix(const std::string& name, std::string_view suffix) {
     return name.size() > suffix.size() &&
@@ -163,7 +165,7 @@ audit::crypto::SigningKey inspector_key(const audit::cli::Args& args,
     if (role == trust.roles.end() ||
         std::find(role->second.keyids.begin(), role->second.keyids.end(), key.identity().keyid) ==
             role->second.keyids.end())
-        throw audit::VerifyError("key " + key_path + " is not an inspector key of the trust root");
+        throw audit::UsageError("key " + key_path + " is not an inspector key of the trust root");
     return key;
 }
 
@@ -226,7 +228,7 @@ int attest_bundles(int argc, char** argv) {
     audit::cli::Args args(
         argc, argv, "audit-attest",
         "--trust TRUST --key KEY --out OUTDIR BUNDLE|DIR|HEAD... [--clock-tolerance S] [--json]\n"
-        "       audit-attest import|report|diff ...",
+        "       audit-attest import|report|diff|export ...",
         options,
         "Verifies every bundle, merges them per host and product into removed, absent,\n"
         "present or inconclusive (with reasons), writes one signed attestation per host and\n"
@@ -286,8 +288,7 @@ int attest_bundles(int argc, char** argv) {
     auto summary =
         attest::write_report(attest::merge(summaries, heads, merge_options), key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(summary.report);
     } else {
         for (const auto& h : heads)
             std::cout << "chain     kit " << h.kit_id << " head at sequence " << h.sequence << " ("
@@ -348,13 +349,11 @@ int import_cmd(int argc, char** argv) {
     }
     auto stats = ledger.stats();
     if (args.has("json")) {
-        std::cout << json({{"outcomes", list},
-                           {"counts", counts},
-                           {"chain_heads", head_counts},
-                           {"ledger", stats.to_json()},
-                           {"authority", ledger.authority()}})
-                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json({{"outcomes", list},
+                                {"counts", counts},
+                                {"chain_heads", head_counts},
+                                {"ledger", stats.to_json()},
+                                {"authority", ledger.authority()}});
     } else {
         std::cout << "imported  " << counts["added"] + counts["conflict"] << " new ("
                   << counts["conflict"] << " conflicting), " << counts["duplicate"]
@@ -441,8 +440,7 @@ int report_cmd(int argc, char** argv) {
     context.ledger["clock_tolerance_s"] = tolerance;
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(summary.report);
     } else {
         const auto& c = summary.report["counts"];
         std::cout << "hosts         " << summary.report["hosts"] << "\n";
@@ -477,8 +475,7 @@ int diff_cmd(int argc, char** argv) {
     auto b = audit::evidence::read_bundle(args.positional()[1], trust, true);
     auto d = attest::diff_bundles(a, b);
     if (args.has("json")) {
-        std::cout << d.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(d.to_json());
     } else {
         if (!d.same_host())
             std::cout << "warning   the bundles are of different hosts: " << d.host_a << " / "
@@ -518,6 +515,7 @@ int main(int argc, char** argv) {
         if (sub == "report") return report_cmd(argc - 1, argv + 1);
         if (sub == "diff") return diff_cmd(argc - 1, argv + 1);
         if (sub == "report-diff") return report_diff_cmd(argc - 1, argv + 1);
+        if (sub == "export") return audit::tools::export_cmd(argc - 1, argv + 1);
         return attest_bundles(argc, argv);
     });
 }
