@@ -12,6 +12,7 @@
 
 #include "audit/attest/attest.h"
 #include "audit/attest/diff.h"
+#include "audit/attest/far.h"
 #include "audit/attest/ledger.h"
 #include "audit/attest/report.h"
 #include "audit/crypto/keys.h"
@@ -188,8 +189,30 @@ const std::vector<audit::cli::Option> kReportOptions = {
     {"out", "DIR", "where report.json/.csv/.html and attestations/ are written"},
     {"campaign-start", "DATE", "day 0 of the 30/60/90-day marks (default: earliest scan)"},
     {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
+    {"title", "TEXT", "agency / campaign title of report.html"},
+    {"contract", "NUMBER", "FAR 52.204-23 draft: the contract number"},
+    {"order", "NUMBER", "FAR 52.204-23 draft: an order number (repeatable)", true},
+    {"submitted", "DATE", "FAR 52.204-23: the day the 3-day report was submitted"},
+    {"holidays", "FILE", "federal holidays, one YYYY-MM-DD a line (default: built-in OPM rules)"},
     audit::cli::state_option(),
     {"json", "", "print the report on stdout"}};
+
+// The agency outputs' options (issue 17: removal plan, FAR 52.204-23 draft, title).
+// Read before any bundle is verified, so that a malformed date or holiday list fails fast.
+attest::FarOptions far_options(const audit::cli::Args& args) {
+    attest::FarOptions o;
+    o.contract = args.get("contract");
+    for (const auto& v : args.all("order"))
+        for (std::size_t pos = 0; pos <= v.size();) {
+            std::size_t comma = std::min(v.find(',', pos), v.size());
+            if (comma > pos) o.orders.push_back(v.substr(pos, comma - pos));
+            pos = comma + 1;
+        }
+    o.submitted = args.get("submitted");
+    if (!o.submitted.empty()) attest::day_of(o.submitted);  // a malformed date: usage error
+    if (args.has("holidays")) o.holidays = attest::Holidays::load(args.get("holidays"));
+    return o;
+}
 
 // The first form: bundles given on the command line, merged in memory.
 int attest_bundles(int argc, char** argv) {
@@ -213,6 +236,8 @@ int attest_bundles(int argc, char** argv) {
     attest::MergeOptions merge_options;
     merge_options.now = audit::trust::utc_now();
     merge_options.clock_tolerance_s = audit::cli::clock_tolerance(args);
+    auto far = far_options(args);
+    far.generated = merge_options.now;
     std::vector<std::string> bundle_args;
     for (const auto& a : args.positional())
         if (!has_suffix(a, audit::evidence::kChainHeadSuffix)) bundle_args.push_back(a);
@@ -255,9 +280,14 @@ int attest_bundles(int argc, char** argv) {
                                    {"sha256", s.sha256},
                                    {"kit", s.kit_id},
                                    {"sequence", s.sequence}});
-    attest::ReportOptions opt{out, merge_options.now, args.get("campaign-start"), true};
-    auto summary =
-        attest::write_report(attest::merge(summaries, heads, merge_options), key, opt, context);
+    attest::ReportOptions opt{out, merge_options.now, args.get("campaign-start"), true,
+                              args.get("title")};
+    auto statuses = attest::merge(summaries, heads, merge_options);
+    attest::Articles articles;
+    articles.collect_all(summaries, statuses);
+    context.removal_plan = attest::removal_plan(articles);
+    context.far = attest::far_draft(articles, far);
+    auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
         std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << "\n";
@@ -368,6 +398,7 @@ int report_cmd(int argc, char** argv) {
         "trust root is not the ledger's authority.");
     if (!args.positional().empty()) throw audit::UsageError("report takes no bundles (see --help)");
     const std::int64_t tolerance = audit::cli::clock_tolerance(args);
+    auto far = far_options(args);
     auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
     std::string out = args.required("out");
     auto key = inspector_key(args, trust);
@@ -388,10 +419,12 @@ int report_cmd(int argc, char** argv) {
     merge_options.clock_tolerance_s = tolerance;
     attest::FleetFacts fleet(verified.refs, verified.heads, merge_options);
     std::vector<attest::HostProductStatus> statuses;
+    attest::Articles articles;
     ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
         std::vector<const attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
-        auto st = attest::merge_host(std::move(list), fleet);
+        auto st = attest::merge_host(list, fleet);
+        articles.collect(list, st);
         std::move(st.begin(), st.end(), std::back_inserter(statuses));
     });
     attest::ReportContext context;
@@ -410,7 +443,10 @@ int report_cmd(int argc, char** argv) {
     context.ledger = ledger.stats().to_json();
     context.ledger["chain_heads_verified"] = heads;
     context.ledger["clock_tolerance_s"] = tolerance;
-    attest::ReportOptions opt{out, now, args.get("campaign-start"), true};
+    attest::ReportOptions opt{out, now, args.get("campaign-start"), true, args.get("title")};
+    context.removal_plan = attest::removal_plan(articles);
+    far.generated = now;
+    context.far = attest::far_draft(articles, far);
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
         std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)

@@ -19,6 +19,7 @@ struct ReportOptions {
     std::string generated;       // RFC 3339 UTC
     std::string campaign_start;  // RFC 3339 or YYYY-MM-DD; "" = the earliest scan
     bool html = true;            // also report.csv and report.html
+    std::string title;           // agency / campaign title of the page ("" = the default)
 };
 
 // What the report says about where its inputs came from (copied into report.json as given).
@@ -30,7 +31,9 @@ struct ReportContext {
     // Stored statements and chain heads that no longer verify under the trust root (ledger):
     // listed, never used.
     nlohmann::json not_verified = nlohmann::json::array();
-    nlohmann::json ledger;  // ledger statistics, when the report came from one
+    nlohmann::json ledger;        // ledger statistics, when the report came from one
+    nlohmann::json removal_plan;  // plan.h removal_plan(); null = none
+    nlohmann::json far;           // far.h far_draft(); null = none
 };
 
 struct ReportSummary {
