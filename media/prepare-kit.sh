@@ -12,5 +12,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=${AUDIT_BIN:-$(dirname "$(command -v audit-kit)")}
 "$bin/audit-kit" build --trust "$auth/trust.json" --key "$auth/kit.key" \
     --manifests "$auth/manifests" --collector "$auth/collector.key" --tools "$bin" \
-    --docs "$here" --out "$out" --image "$out.img" --image "$out.iso" "$@"
+    --docs "$here" --launcher "$here/run.sh" --out "$out" --image "$out.img" --image "$out.iso" "$@"
 echo "next: write $out.img to a USB stick (dd, see media/README.md) and note the manifest sha256"

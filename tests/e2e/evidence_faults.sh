@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Faults while writing evidence: a full output filesystem (a 512 KiB tmpfs, filled to every level
 # from a few KiB to nothing), kill -9 at fixed points of a scan (strace fault injection, no
-# timing: the walk, the bundle's temporary file, its link, the state), a state file left one bundle
-# behind (a crash between linking the bundle and saving the state), a read-only output. Never a
+# timing: the walk, the bundle's temporary file, its link, the state's writer), a state file left
+# one bundle behind (a crash between linking the bundle and saving the state), a read-only output.
+# The sequence state lives beside the collector key (issue 20): each output folder below gets
+# its own copy of the key, so that each folder holds one whole chain. Never a
 # bundle that verifies but is incomplete (every *.evidence.tar.zst present must verify), the
 # documented exit code with one line on stderr, and the next run continues the kit's sequence
 # and hash chain without a gap, a fork or a reused number.
@@ -29,10 +31,18 @@ mkdir -p "$MNT"
 cleanup() { umount "$MNT" 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
 
+KEYDIR="$T/auth"
+# fresh_key NAME: a copy of the collector key (and certificate) in $T/NAME, used from now on: a
+# key with its own sequence state beside it.
+fresh_key() {
+    KEYDIR="$T/$1"
+    mkdir -p "$KEYDIR"
+    cp "$T/auth/collector.key" "$T/auth/collector.cert.json" "$KEYDIR/"
+}
 scan() {  # OUTDIR [extra args]
     local out=$1; shift
     audit-scan --root "$T/root" --manifests "$T/auth/manifests" --trust "$TRUST" \
-        --key "$T/auth/collector.key" --out "$out" --json "$@"
+        --key "$KEYDIR/collector.key" --out "$out" --json "$@"
 }
 
 # chain_ok DIR [EXPECTED_COUNT]: every bundle verifies; sequences are 1..N without gaps or
@@ -118,8 +128,10 @@ umount "$MNT"
 
 step "state left one bundle behind (crash between bundle and state)"
 OUT="$T/ev2"
+fresh_key key-ev2
 expect_exit 1 scan "$OUT"
-state=$(ls "$OUT"/.kit-*.state.json)
+state=$(ls "$KEYDIR"/collector.*.state.json)
+[[ -f $state ]] || fail "no sequence state beside the key"
 cp "$state" "$T/state.old"
 expect_exit 1 scan "$OUT"
 cp "$T/state.old" "$state"  # as if the second scan died before saving its state
@@ -139,6 +151,7 @@ step "kill -9 at fixed points of a scan (strace injects SIGKILL; no timing)"
 # the state's rename, and after the state is saved.
 command -v strace >/dev/null || fail "strace is not installed (cmake/install-deps.sh installs it)"
 OUT="$T/ev3"
+fresh_key key-ev3
 expect_exit 1 scan "$OUT" --hash-scope all  # a first bundle: the kills happen mid-chain
 chain_ok "$OUT" 1
 bundles_in() { find "$1" -maxdepth 1 -name '*.evidence.tar.zst' ! -name '.*' | wc -l; }
@@ -149,7 +162,8 @@ traced_scan() {  # OUTDIR STRACE-ARGS...: a scan under strace; its exit status
     {  # (the outer 2>/dev/null only silences bash's notice of a killed command)
         env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq "$@" \
             audit-scan --root "$T/root" --manifests "$T/auth/manifests" --trust "$TRUST" \
-            --key "$T/auth/collector.key" --out "$out" --json --hash-scope all >/dev/null 2>"$T/err"
+            --key "${SCAN_KEY:-$KEYDIR/collector.key}" --out "$out" --json --hash-scope all \
+            >/dev/null 2>"$T/err"
     } 2>/dev/null
     local rc=$?
     set -e
@@ -159,8 +173,9 @@ traced_scan() {  # OUTDIR STRACE-ARGS...: a scan under strace; its exit status
 # call_number SYSCALL REGEX K: in a traced dry run (a copy of the evidence directory, so the run
 # makes the same calls), the per-thread number of SYSCALL in the K-th such call matching REGEX.
 call_number() {
-    rm -rf "$T/dry" && cp -a "$OUT" "$T/dry"
-    traced_scan "$T/dry" -y -s 200 -o "$T/dry.trace" ||
+    # (with a copy of the key and its state too: the dry run must not advance the real chain)
+    rm -rf "$T/dry" "$T/dry-key" && cp -a "$OUT" "$T/dry" && cp -a "$KEYDIR" "$T/dry-key"
+    SCAN_KEY="$T/dry-key/collector.key" traced_scan "$T/dry" -y -s 200 -o "$T/dry.trace" ||
         [[ $? -eq 1 ]] || { cat "$T/err" >&2; fail "dry run exited with an error"; }
     python3 - "$T/dry.trace" "$@" <<'PY'
 import re, sys
@@ -222,8 +237,24 @@ inj=$(at link "$TMPB" 1)
 kill_at "the link into place" 0 "$TMPB" -e "$inj"
 inj=$(at unlink "$TMPB" 1)
 kill_at "just after the link (the temporary name not yet removed)" 1 "$TMPB" -e "$inj"
-inj=$(at rename 'state\.json\.tmp-' 1)
-kill_at "the state's rename (bundle linked, state not saved)" 1 'state\.json\.tmp-' -e "$inj"
+# The state is saved by a writer process outside the scan's sandbox (renameat, which nothing else
+# uses): its 1st save reserves the sequence number, its 2nd records the linked bundle. Killing the
+# writer at that 2nd rename leaves the bundle linked, the head written and the state still naming
+# the reserved number: the scan says so (exit 4), and the next scan continues from that bundle.
+inj=$(at renameat 'state\.json\.tmp-' 2)
+before=$(bundles_in "$OUT")
+traced_scan "$OUT" -o /dev/null -e "$inj" && rc=0 || rc=$?
+[[ $rc -eq 4 ]] || { cat "$T/err" >&2; fail "writer killed at the state's rename: exit $rc, expected 4"; }
+# (the line before it, if any, is the note that the previous kill's bundle was adopted)
+[[ $(tail -n 1 "$T/err") == *"ended early"* ]] || fail "the lost state save is not said: $(cat "$T/err")"
+! grep -qiE 'terminate|abort|what\(\)|stack|Sanitizer|#[0-9]+ 0x' "$T/err" || fail "trace on stderr"
+ls -A "$KEYDIR" | grep -q '^\.collector\..*\.state\.json\.tmp-' || fail "the kill did not land at the state's rename"
+[[ $(bundles_in "$OUT") -eq $((before + 1)) ]] || fail "the bundle of the killed save is not linked"
+[[ $(json_get "$(ls "$KEYDIR"/collector.*.state.json)" "d['pending']['sequence']") -eq $((before + 1)) ]] ||
+    fail "the reservation of sequence $((before + 1)) is not in the state"
+chain_ok "$OUT" "$((before + 1))"
+kills=$((kills + 1))
+echo "killed the state's writer at its rename: 1 new bundle, the reservation kept, chain sound"
 inj=$(at rmdir 'scan-work-' 1)
 kill_at "after the state is saved (removing the work directory)" 1 '^\.scan-work-' -e "$inj"
 [[ $kills -eq 7 ]] || fail "only $kills of 7 scans were killed"

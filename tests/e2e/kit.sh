@@ -62,11 +62,14 @@ for root, dirs, files in os.walk(kit):
     for n in files:
         rel = os.path.relpath(os.path.join(root, n), kit)
         if rel == 'kit.manifest.dsse.json' or rel.startswith('evidence/'): continue
+        if rel == m['state_file']: continue  # the one mutable file outside evidence/ (issue 20)
         on_disk.add(rel)
         data = open(os.path.join(root, n), 'rb').read()
         assert listed[rel]['size'] == len(data) and listed[rel]['sha384'] == hashlib.sha384(data).hexdigest(), rel
 assert on_disk == set(listed), (on_disk ^ set(listed))
 for k in ('kit_id', 'version', 'created', 'expires'): assert m[k], k
+assert m['state_file'] == 'keys/collector.%s.state.json' % m['kit_id'], m['state_file']
+assert os.path.isfile(os.path.join(kit, m['state_file'])), 'no sequence state in keys/'
 PY
 file "$T/kit.iso" | grep -q "ISO 9660" || fail "kit.iso is not ISO 9660: $(file "$T/kit.iso")"
 file "$T/kit.img" | grep -qi "FAT" || fail "kit.img is not FAT: $(file "$T/kit.img")"
@@ -112,7 +115,8 @@ expect_exit 0 "$T/usb/bin/audit-scan" --root "$T/hostA" --json
 b2=$(json_get "$T/out" "d['bundle']")
 
 step "evidence back into the FAT image; the returned kit is checked and attested"
-mcopy -o -i "$T/kit.img" "$T/usb/evidence/"* "$T/usb/evidence/".kit-* '::/evidence/'
+mcopy -o -i "$T/kit.img" "$T/usb/evidence/"* '::/evidence/'
+mcopy -o -i "$T/kit.img" "$T/usb/keys/"collector.*.state.json '::/keys/'  # the kit's sequence state
 mkdir "$T/returned"
 mcopy -s -n -i "$T/kit.img" '::/*' "$T/returned/"
 expect_exit 0 audit-kit check --trust "$TRUST" --kit-state "$T/ks-insp" --json "$T/returned"

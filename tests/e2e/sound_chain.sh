@@ -22,6 +22,7 @@ scan() {  # a scan from the kit; 0 (clean) or 1 (found / attention) are both fin
 scan
 b1=$(json_get "$T/out" "d['bundle']")
 cp "$T/kit/evidence/$KIT_ID.chain-head.dsse.json" "$T/head-1.json"   # the head after bundle 1
+cp "$T/kit/keys/collector.$KIT_ID.state.json" "$T/state-1.json"     # and the kit's sequence state
 bash "$FIXTURES/dpkg-root.sh" purge "$T/hostA" kesl
 scan
 b2=$(json_get "$T/out" "d['bundle']")
@@ -81,10 +82,11 @@ rm "$T/k-both/evidence/$(basename "$b2")" "$T/k-both/evidence/$KIT_ID.chain-head
 expect_exit 3 audit-kit check --trust "$TRUST" --kit-state none "$T/k-both"
 grep -q "state records sequence 2" "$T/out" || fail "state vs evidence not compared: $(cat "$T/out")"
 
-step "the older head put back (bundle 2 and the state deleted): caught by the inspector's state"
+step "the older head put back (bundle 2 deleted, the older state put back): caught by the inspector's state"
 cp -a "$T/kit" "$T/k-old"
-rm "$T/k-old/evidence/$(basename "$b2")" "$T/k-old/evidence/.kit-$KIT_ID.state.json"
+rm "$T/k-old/evidence/$(basename "$b2")"
 cp "$T/head-1.json" "$T/k-old/evidence/$KIT_ID.chain-head.dsse.json"
+cp "$T/state-1.json" "$T/k-old/keys/collector.$KIT_ID.state.json"  # (unsigned: a whole rollback)
 expect_exit 0 audit-kit check --trust "$TRUST" --kit-state none "$T/k-old"   # undetectable alone
 expect_exit 3 audit-kit check --trust "$TRUST" --kit-state "$T/ks" "$T/k-old"  # head 2 was seen
 grep -q "was seen before" "$T/out" || fail "older head not named: $(cat "$T/out")"

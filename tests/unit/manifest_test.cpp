@@ -1,7 +1,10 @@
 #include <catch_amalgamated.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <string>
 
 #include <unistd.h>
@@ -157,6 +160,25 @@ TEST_CASE("malformed manifests are refused with file:line:column", "[manifest]")
          kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"package\"\n"
                    "ecosystem = \"debian\"\nconfidence = \"weak\"\nnames = [\"x\"]\n",
          "m.toml:10:", "ecosystem \"debian\""},
+        // Accepted before, but no source produces them: such a rule could never match.
+        {"ecosystem no source produces",
+         kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"package\"\n"
+                   "ecosystem = \"windows\"\nconfidence = \"weak\"\nnames = [\"x\"]\n",
+         "m.toml:10:", "ecosystem \"windows\" is not produced by any source"},
+        {"macos is not an ecosystem either",
+         kHeader + "\n[[rule]]\nid = \"r\"\nkind = \"publisher\"\n"
+                   "ecosystem = \"macos\"\nconfidence = \"weak\"\npublishers = [\"x\"]\n",
+         "m.toml:10:", "ecosystem \"macos\" is not produced by any source"},
+        {"bad family",
+         kHeader + rule +
+             "confidence = \"weak\"\nfamily = \"Endpoint Linux\"\n"
+             "names = [\"x\"]\n",
+         "m.toml:12:", "family \"Endpoint Linux\""},
+        {"family not a string",
+         kHeader + rule +
+             "confidence = \"weak\"\nfamily = 3\n"
+             "names = [\"x\"]\n",
+         "m.toml:12:", "family must be a string"},
         {"missing confidence", kHeader + rule + "names = [\"x\"]\n",
          "m.toml:7:", "has no 'confidence'"},
         {"missing patterns", kHeader + rule + "confidence = \"weak\"\n",
@@ -339,4 +361,68 @@ TEST_CASE("load_manifests shows every file's bytes before parsing it", "[manifes
                     audit::VerifyError);
     CHECK(seen == std::vector<std::string>{"a.toml", "b.toml"});
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a rule's family is parsed, and every rule of kaspersky.toml has a documented one",
+          "[manifest]") {
+    const Manifest acme = parse_manifest(kHeader + R"(
+[[rule]]
+id = "agent"
+kind = "package"
+ecosystem = "deb"
+confidence = "definitive"
+family = "endpoint-linux"
+names = ["acme-agent"]
+
+[[rule]]
+id = "other"
+kind = "path"
+confidence = "strong"
+paths = ["/opt/acme/**"]
+)",
+                                         "acme.toml");
+    REQUIRE(acme.rules.size() == 2);
+    CHECK(acme.rules[0].family == "endpoint-linux");
+    CHECK(acme.rules[1].family.empty());
+
+    // The families README.md lists, one table row each ("| `name` | ...").
+    std::ifstream readme(std::string(AUDIT_SOURCE_DIR) + "/manifests/README.md");
+    std::string line;
+    bool in_table = false;
+    std::set<std::string> documented;
+    while (std::getline(readme, line)) {
+        if (line == "## Product families")
+            in_table = true;
+        else if (in_table && line.rfind("## ", 0) == 0)
+            break;
+        else if (in_table && line.rfind("| `", 0) == 0)
+            documented.insert(line.substr(3, line.find('`', 3) - 3));
+    }
+    CHECK(documented.count("endpoint-linux"));
+    CHECK(documented.count("network-agent"));
+    const auto all = audit::manifest::load_manifests(std::string(AUDIT_SOURCE_DIR) +
+                                                     "/manifests/kaspersky.toml");
+    REQUIRE(all.size() == 1);
+    for (const auto& r : all[0].rules) {
+        INFO("rule " << r.id << " family \"" << r.family << "\"");
+        CHECK(documented.count(r.family) == 1);
+    }
+}
+
+// Every ecosystem a manifest may name is one a source sets on its items (InventoryItem::ecosystem
+// in libaudit/src/sources), so no accepted rule can be one that silently never matches.
+TEST_CASE("manifest ecosystems are exactly ones some source produces", "[manifest]") {
+    std::string sources;
+    for (const auto& e : std::filesystem::directory_iterator(std::string(AUDIT_SOURCE_DIR) +
+                                                             "/libaudit/src/sources")) {
+        std::ifstream in(e.path(), std::ios::binary);
+        sources.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const auto known = audit::manifest::known_ecosystems();
+    CHECK(std::find(known.begin(), known.end(), "windows") == known.end());
+    CHECK(std::find(known.begin(), known.end(), "macos") == known.end());
+    for (const auto& e : known) {
+        INFO("ecosystem " << e);
+        CHECK(sources.find("\"" + e + "\"") != std::string::npos);
+    }
 }

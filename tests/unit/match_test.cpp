@@ -378,3 +378,17 @@ TEST_CASE("match: the shipped kaspersky manifest tells presence from residue", "
     CHECK(std::find(roots.begin(), roots.end(), "/lib/systemd/system") != roots.end());
     CHECK(std::is_sorted(roots.begin(), roots.end()));
 }
+
+TEST_CASE("match: every finding carries its rule's family", "[match]") {
+    Rule with = make_rule("agent", RuleKind::package, Confidence::definitive, {"kesl"}, "deb");
+    with.family = "endpoint-linux";
+    const auto m = make_manifest(
+        "kaspersky",
+        {with, make_rule("dir", RuleKind::path, Confidence::strong, {"/opt/kaspersky/**"})});
+    const auto findings = match({m}, {deb("kesl")}, {file("/opt/kaspersky/kesl/bin/kesl")});
+    REQUIRE(findings.size() == 2);
+    CHECK(findings[0].rule == "agent");
+    CHECK(findings[0].family == "endpoint-linux");
+    CHECK(findings[0].to_json()["family"] == "endpoint-linux");
+    CHECK(findings[1].to_json()["family"] == "unspecified");
+}

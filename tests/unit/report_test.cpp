@@ -108,3 +108,41 @@ TEST_CASE("the CSV and the page carry each result's reason codes", "[report]") {
     CHECK(audit::attest::render_csv(report).find(",inconclusive,identity_changed,") !=
           std::string::npos);
 }
+
+TEST_CASE("findings are shown as text on the page and in the CSV", "[report]") {
+    json report = report_with("host-f", "coverage_gap: x");
+    report["results"][0]["status"] = "present";
+    report["results"][0]["findings"] = json::array(
+        {{{"rule", "opt-kaspersky"},
+          {"confidence", "strong"},
+          {"family", "<i>fam</i>"},
+          {"items",
+           json::array({{{"name", "kesl"},
+                         {"version", "12.1.0.1297"},
+                         {"path", "/opt/<script>x</script>/kesl"}}})}}});
+    auto html = audit::attest::render_html(report);
+    CHECK(html.find("<script") == std::string::npos);
+    CHECK(html.find("kesl 12.1.0.1297") != std::string::npos);
+    CHECK(html.find("/opt/&lt;script&gt;x&lt;/script&gt;/kesl") != std::string::npos);
+    auto csv = audit::attest::render_csv(report);
+    CHECK(csv.find(",kesl 12.1.0.1297,12.1.0.1297,/opt/<script>x</script>/kesl,") !=
+          std::string::npos);
+}
+
+TEST_CASE("marks, as-of dates and report-diff", "[report]") {
+    CHECK(audit::attest::parse_mark("90:begin-removal:begin removal").day == 90);
+    CHECK(audit::attest::parse_mark("60:plan").label == "plan");
+    CHECK_THROWS_AS(audit::attest::parse_mark("sixty:plan"), audit::UsageError);
+    CHECK_THROWS_AS(audit::attest::parse_mark("60:party"), audit::UsageError);
+    CHECK(audit::attest::end_of_day("2026-02-28") == "2026-02-28T23:59:59Z");
+    CHECK_THROWS_AS(audit::attest::end_of_day("2026-02-30x"), audit::UsageError);
+    json a = report_with("h", "coverage_gap: x");
+    json b = a;
+    b["results"][0]["status"] = "removed";
+    b["results"][0]["removed_at"] = "2026-02-14T10:00:00Z";
+    json d = audit::attest::report_diff(a, b);
+    REQUIRE(d["changed"].size() == 1);
+    CHECK(d["changed"][0]["from"]["status"] == "inconclusive");
+    CHECK(d["changed"][0]["to"]["removed_at"] == "2026-02-14T10:00:00Z");
+    CHECK(audit::attest::report_diff(a, a)["changed"].empty());
+}

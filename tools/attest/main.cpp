@@ -22,6 +22,8 @@
 #include "audit/trust/trust_root.h"
 #include "cli.h"
 
+int report_diff_cmd(int argc, char** argv);  // report_diff.cpp
+
 namespace {
 
 using nlohmann::json;
@@ -31,7 +33,8 @@ constexpr const char* kSubcommands =
     "subcommands (each has --help):\n"
     "  import   verify bundles and record them in a ledger (SQLite)\n"
     "  report   compute every host x product status from a ledger; attestations + report\n"
-    "  diff     what changed on a host between two bundles";
+    "  diff     what changed on a host between two bundles\n"
+    "  report-diff  what changed between two reports (report.json)";
 
 bool has_suffix(const std::string& name, std::string_view suffix) {
     return name.size() > suffix.size() &&
@@ -188,6 +191,11 @@ const std::vector<audit::cli::Option> kReportOptions = {
     {"key", "FILE", "inspector signing key"},
     {"out", "DIR", "where report.json/.csv/.html and attestations/ are written"},
     {"campaign-start", "DATE", "day 0 of the 30/60/90-day marks (default: earliest scan)"},
+    {"as-of", "DATE", "point-in-time report: only bundles scanned (and imported) by DATE"},
+    {"mark", "DAY:KIND[:LABEL]",
+     "a campaign milestone (repeatable; replaces 30:identify, 60:plan, 90:begin-removal); "
+     "KIND: identify, plan, begin-removal, removed, none",
+     true},
     {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
     {"title", "TEXT", "agency / campaign title of report.html"},
     {"contract", "NUMBER", "FAR 52.204-23 draft: the contract number"},
@@ -214,6 +222,25 @@ attest::FarOptions far_options(const audit::cli::Args& args) {
     return o;
 }
 
+// --campaign-start, --as-of and --mark as report options.
+attest::ReportOptions report_options(const audit::cli::Args& args, const std::string& out,
+                                     const std::string& now) {
+    attest::ReportOptions opt;
+    opt.out_dir = out;
+    opt.generated = now;
+    opt.campaign_start = args.get("campaign-start");
+    opt.title = args.get("title");
+    if (args.has("as-of")) {
+        opt.as_of = attest::end_of_day(args.get("as-of"));
+        if (opt.as_of > now) throw audit::UsageError("--as-of " + opt.as_of + " is in the future");
+    }
+    if (args.has("mark")) {
+        opt.marks.clear();
+        for (const auto& m : args.all("mark")) opt.marks.push_back(attest::parse_mark(m));
+    }
+    return opt;
+}
+
 // The first form: bundles given on the command line, merged in memory.
 int attest_bundles(int argc, char** argv) {
     auto options = kReportOptions;
@@ -238,8 +265,10 @@ int attest_bundles(int argc, char** argv) {
     attest::MergeOptions merge_options;
     merge_options.now = audit::trust::utc_now();
     merge_options.clock_tolerance_s = audit::cli::clock_tolerance(args);
+    const attest::ReportOptions opt = report_options(args, args.get("out"), merge_options.now);
+    merge_options.as_of = opt.as_of;
     auto far = far_options(args);
-    far.generated = merge_options.now;
+    far.generated = opt.as_of.empty() ? merge_options.now : opt.as_of;
     std::vector<std::string> bundle_args;
     for (const auto& a : args.positional())
         if (!has_suffix(a, audit::evidence::kChainHeadSuffix)) bundle_args.push_back(a);
@@ -282,10 +311,9 @@ int attest_bundles(int argc, char** argv) {
                                    {"sha256", s.sha256},
                                    {"kit", s.kit_id},
                                    {"sequence", s.sequence}});
-    attest::ReportOptions opt{out, merge_options.now, args.get("campaign-start"), true,
-                              args.get("title")};
     auto statuses = attest::merge(summaries, heads, merge_options);
     attest::Articles articles;
+    articles.as_of = opt.as_of;
     articles.collect_all(summaries, statuses);
     context.removal_plan = attest::removal_plan(articles);
     context.far = attest::far_draft(articles, far);
@@ -387,7 +415,7 @@ int report_cmd(int argc, char** argv) {
     audit::cli::Args args(
         argc, argv, "audit-attest report",
         "--ledger FILE --trust TRUST --key KEY --out OUTDIR [--campaign-start DATE]\n"
-        "       [--clock-tolerance SECONDS] [--json]",
+        "       [--as-of DATE] [--mark DAY:KIND[:LABEL]]... [--clock-tolerance SECONDS] [--json]",
         options,
         "Computes every host x product status from the ledger alone (the bundle files are not\n"
         "needed), with the same rules as the first form, and writes the signed attestations\n"
@@ -410,6 +438,7 @@ int report_cmd(int argc, char** argv) {
     ledger.check_authority(trust, args.required("trust"), false);
 
     const std::string now = audit::trust::utc_now();
+    const attest::ReportOptions opt = report_options(args, out, now);
     attest::VerifiedLedger verified;
     {
         ProgressBar bar("verifying");
@@ -421,9 +450,11 @@ int report_cmd(int argc, char** argv) {
     attest::MergeOptions merge_options;
     merge_options.now = now;
     merge_options.clock_tolerance_s = tolerance;
+    merge_options.as_of = opt.as_of;
     attest::FleetFacts fleet(verified.refs, verified.heads, merge_options);
     std::vector<attest::HostProductStatus> statuses;
     attest::Articles articles;
+    articles.as_of = opt.as_of;
     ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
         std::vector<const attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
@@ -447,9 +478,8 @@ int report_cmd(int argc, char** argv) {
     context.ledger = ledger.stats().to_json();
     context.ledger["chain_heads_verified"] = heads;
     context.ledger["clock_tolerance_s"] = tolerance;
-    attest::ReportOptions opt{out, now, args.get("campaign-start"), true, args.get("title")};
     context.removal_plan = attest::removal_plan(articles);
-    far.generated = now;
+    far.generated = opt.as_of.empty() ? now : opt.as_of;
     context.far = attest::far_draft(articles, far);
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
@@ -529,6 +559,7 @@ int main(int argc, char** argv) {
         if (sub == "import") return import_cmd(argc - 1, argv + 1);
         if (sub == "report") return report_cmd(argc - 1, argv + 1);
         if (sub == "diff") return diff_cmd(argc - 1, argv + 1);
+        if (sub == "report-diff") return report_diff_cmd(argc - 1, argv + 1);
         return attest_bundles(argc, argv);
     });
 }

@@ -1,7 +1,10 @@
 // audit-kit: lay out, seal and image a removable-media kit; check a kit (and its evidence).
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -79,6 +82,8 @@ int build(int argc, char** argv) {
          {"days", "N", "validity in days (default 90)"},
          {"expires", "TIME", "expiry as RFC 3339 UTC instead of --days"},
          {"docs", "PATH", "file or directory of files for docs/ (repeatable)", true},
+         {"launcher", "FILE",
+          "the launcher for noexec media (media/run.sh) -> KIT/run.sh (sh KIT/run.sh ...)"},
          {"lms-key", "FILE", "also seal with this HSS/LMS key (audit-kit lms-keygen)"},
          {"image", "FILE", "also write an image: NAME.iso (ISO 9660) or NAME.img (FAT)", true},
          {"evidence-mib", "N", "free space for evidence in a FAT image (default 64)"},
@@ -125,6 +130,7 @@ int build(int argc, char** argv) {
             layout.docs.push_back(d);
         }
     }
+    layout.launcher = args.get("launcher");
     std::string kit_id = args.get("kit");
     if (args.has("collector")) {
         layout.collector_key = args.get("collector");
@@ -174,6 +180,12 @@ int build(int argc, char** argv) {
         m.lms = lms->public_key();
     }
     m.files = audit::kit::lay_out_kit(layout);
+    if (!layout.collector_key.empty()) {
+        // The collector key's sequence state: the one mutable file in keys/, made empty now so
+        // that a deleted one is seen (evidence/kit_state.h).
+        m.state_file = audit::kit::kit_state_file(kit_id);
+        audit::evidence::create_empty_state(out + "/" + m.state_file, kit_id);
+    }
     const std::string envelope =
         audit::kit::sign_kit_manifest(m, trust, key, lms ? &*lms : nullptr);
     audit::kit::write_kit_manifest(out, envelope);
@@ -249,22 +261,44 @@ struct EvidenceEntry {
 
 int check(int argc, char** argv) {
     audit::cli::Args args(
-        argc, argv, "audit-kit check", "[--trust TRUST] [--lms-pub FILE] KITDIR",
+        argc, argv, "audit-kit check", "[--trust TRUST] [--lms-pub FILE] KITDIR|IMAGE",
         {{"trust", "FILE",
           "the inspector's trust root (default: the kit's own, which proves far less)"},
          {"lms-pub", "FILE", "require an HSS/LMS seal by this public key (KEY.pub.json)"},
          audit::cli::state_option(),
          kit_state_option(),
          {"json", "", "print one JSON document on stdout"}},
-        "Verifies a kit directory (extracted or mounted image): the kit manifest's signatures,\n"
+        "Verifies a kit directory, or a kit image read directly (ISO 9660 through libarchive,\n"
+        "FAT through mtools' mcopy): the kit manifest's signatures,\n"
         "expiry and version (rollback), every file's size and SHA-384, no unlisted files; then\n"
         "every evidence bundle in KITDIR/evidence and the kit's hash chain, closed by its signed\n"
         "chain head (a deleted newest bundle or head is a failure); anything else in evidence/\n"
         "is reported. Exit 3 when anything does not verify, 1 when a bundle was made by a kit\n"
         "that failed its self-check.");
-    if (args.positional().size() != 1) throw UsageError("give one kit directory (see --help)");
-    const std::string dir = args.positional().front();
-    if (!stdfs::is_directory(dir)) throw UsageError(dir + " is not a directory");
+    if (args.positional().size() != 1)
+        throw UsageError("give one kit directory or image (see --help)");
+    const std::string given = args.positional().front();
+    // An image (ISO 9660 or FAT) is read directly: its files are copied into a private
+    // temporary directory (removed at the end) and checked there.
+    struct TempDir {
+        std::string path;
+        ~TempDir() {
+            std::error_code ec;
+            if (!path.empty()) stdfs::remove_all(path, ec);
+        }
+    } image_copy;
+    std::string dir = given;
+    if (stdfs::is_regular_file(given)) {
+        std::string tmpl = (stdfs::temp_directory_path() / "audit-kit-image.XXXXXX").string();
+        if (!::mkdtemp(tmpl.data()))
+            throw audit::IoError("cannot create a temporary directory: " +
+                                 std::string(std::strerror(errno)));
+        image_copy.path = tmpl;
+        audit::kit::extract_kit_image(given, tmpl);
+        dir = tmpl;
+    } else if (!stdfs::is_directory(given)) {
+        throw UsageError(given + " is neither a directory nor an image file");
+    }
     const bool own_trust = !args.has("trust");
     args.set_default("trust", dir + "/" + std::string(audit::kit::kTrustFile));
     auto trust = audit::cli::load_trust(args, kTool, "", args.has("json"));
@@ -492,6 +526,35 @@ int check(int argc, char** argv) {
                 problems.push_back(e.what());
             }
     }
+    // The kit's sequence state in keys/ (kits made since it moved there): it never records more
+    // than the evidence shows, and nothing was left half-written.
+    if (kit && !kit->manifest.state_file.empty() &&
+        stdfs::is_regular_file(stdfs::path(dir) / kit->manifest.state_file)) {
+        const std::string rel = kit->manifest.state_file;
+        const std::string& id = kit->manifest.kit_id;
+        try {
+            auto st = audit::evidence::read_state_file((stdfs::path(dir) / rel).string());
+            std::uint64_t top = 0;
+            if (chain_json.contains(id)) {
+                top = chain_json[id]["last_sequence"].get<std::uint64_t>();
+                if (chain_json[id]["head_sequence"].is_number())
+                    top = std::max(top, chain_json[id]["head_sequence"].get<std::uint64_t>());
+            }
+            if (st.kit_id != id)
+                problems.push_back(rel + ": the sequence state of kit " + st.kit_id);
+            else if (st.last_sequence > top)
+                problems.push_back("chain of kit " + id + ": the kit's state records sequence " +
+                                   std::to_string(st.last_sequence) + " (" + rel +
+                                   "), the evidence present ends at " + std::to_string(top) +
+                                   " (bundles deleted, or written to another --out folder: "
+                                   "check them together)");
+            if (st.pending_sequence > st.last_sequence)
+                notes.push_back(rel + ": a scan was interrupted writing sequence " +
+                                std::to_string(st.pending_sequence) + " to " + st.pending_dir);
+        } catch (const audit::Error& e) {
+            problems.push_back(rel + ": " + e.what());
+        }
+    }
     if (kit)
         if (auto sf = state_files.find(kit->manifest.kit_id);
             sf != state_files.end() && !chains.count(kit->manifest.kit_id))
@@ -509,18 +572,20 @@ int check(int argc, char** argv) {
                            {"verified", e.error.empty()},
                            {"error", e.error}});
     const int code = !problems.empty() ? 3 : unverified_kit ? 1 : 0;
-    json result = {{"kit_dir", dir},
-                   {"status", code == 0   ? "verified"
-                              : code == 1 ? "attention"
-                                          : "failed"},
-                   {"problems", problems},
-                   {"notes", notes},
-                   {"tree", tree},
-                   {"modes_compared", modes_compared},
-                   {"evidence", ev_json},
-                   {"heads", heads_json},
-                   {"unexpected", unexpected},
-                   {"chains", chain_json}};
+    json result = {
+        {"kit_dir", given},
+        {"image", image_copy.path.empty() ? json(nullptr) : json(audit::kit::image_kind(given))},
+        {"status", code == 0   ? "verified"
+                   : code == 1 ? "attention"
+                               : "failed"},
+        {"problems", problems},
+        {"notes", notes},
+        {"tree", tree},
+        {"modes_compared", modes_compared},
+        {"evidence", ev_json},
+        {"heads", heads_json},
+        {"unexpected", unexpected},
+        {"chains", chain_json}};
     if (kit)
         result["kit"] = {{"kit_id", kit->manifest.kit_id},
                          {"version", kit->manifest.version},

@@ -1,6 +1,7 @@
 // audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -12,12 +13,15 @@
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/kit_state.h"
 #include "audit/fs/digest.h"
 #include "audit/fs/landlock.h"
 #include "audit/fs/walker.h"
 #include "audit/input_file.h"
+#include "audit/kit/kit_manifest.h"
 #include "audit/manifest/manifest.h"
 #include "audit/scan/scan.h"
+#include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
@@ -146,8 +150,9 @@ int main(int argc, char** argv) {
               "scan with manifests that have no signature (recorded)"},
              audit::cli::state_option(),
              {"out", "DIR",
-              "where the bundle and the kit's sequence state are written (from a kit: "
-              "KIT/evidence; trust, manifests and key default to the kit's too)"},
+              "where the bundle and the chain head are written (from a kit: KIT/evidence; "
+              "trust, manifests and key default to the kit's too). The sequence state lives "
+              "beside the key (KEY -> .state.json)"},
              {"kit", "ID", "kit id for the bundle chain (default: the certificate's)"},
              {"hash-scope", "SCOPE", "matched (default), packages or all (README: Hashing)"},
              {"digests", "LIST", "file digests: sha256 (default); CNSA: sha256,sha384"},
@@ -239,6 +244,47 @@ int main(int argc, char** argv) {
             rl.rlim_cur = rl.rlim_max;
             (void)::setrlimit(RLIMIT_NOFILE, &rl);
         }
+        // The sequence state lives with the collector key, so that every output folder continues
+        // one chain (on a kit: keys/collector.<kit>.state.json, named by the kit manifest). Opened
+        // and locked here, before the process confines itself; its writer stays outside.
+        std::optional<audit::evidence::KitStateLock> chain_state;
+        {
+            const auto cert = audit::trust::verify_certificate(trust, opt.collector_certificate);
+            std::string state_path = audit::evidence::state_path_for_key(key_path, cert.kit_id);
+            bool must_exist = false, in_out = false;
+            std::error_code ec;
+            if (kit && kit->kit &&
+                std::filesystem::weakly_canonical(key_path, ec) ==
+                    std::filesystem::weakly_canonical(
+                        kit->kit_dir() + "/" + std::string(audit::kit::kCollectorKeyFile), ec)) {
+                if (kit->kit->manifest.state_file.empty()) {
+                    in_out = true;
+                    std::cerr << "audit-scan: note: a kit made before the sequence state moved "
+                                 "to keys/: it stays in "
+                              << opt.out_dir << "\n";
+                } else {
+                    state_path = kit->kit_dir() + "/" + kit->kit->manifest.state_file;
+                    must_exist = true;
+                }
+            }
+            const auto state_dir = std::filesystem::path(state_path).parent_path();
+            if (!in_out &&
+                ::access((state_dir.empty() ? std::string(".") : state_dir.string()).c_str(),
+                         W_OK) != 0) {
+                in_out = true;
+                std::cerr << "audit-scan: warning: " << state_path
+                          << " cannot be written beside the collector key (read-only medium); "
+                             "the sequence state stays in "
+                          << opt.out_dir
+                          << ": use this one evidence folder with this key, or the chain forks\n";
+            }
+            if (!in_out) {
+                chain_state.emplace(key_path, state_path, cert.kit_id, opt.out_dir, must_exist);
+                for (const auto& n : chain_state->notes())
+                    std::cerr << "audit-scan: note: " << n << "\n";
+                opt.chain_state = &*chain_state;
+            }
+        }
         const auto view = audit::fs::make_readonly_view(opt.root, opt.out_dir);  // no thread yet
         opt.confinement = audit::fs::confine(opt.root, opt.out_dir, view).to_json();
         if (audit::cli::stderr_is_tty() && !args.has("json"))
@@ -246,6 +292,13 @@ int main(int argc, char** argv) {
 
         auto result = audit::scan::run_scan(opt, key, trust);
         if (kit) result.summary["kit_check"] = opt.kit_check;
+        if (chain_state && chain_state->fresh() && result.sequence == 1)
+            std::cerr << "audit-scan: note: no sequence state was beside the collector key: kit "
+                      << result.summary["kit"].get<std::string>()
+                      << " starts its chain at sequence 1 (" << chain_state->state_path()
+                      << "). If this key made evidence before with an older audit-scan, this "
+                         "bundle forks that chain: scan with --out set to that older evidence "
+                         "folder, whose state is then taken over\n";
         // What makes the whole scan prove nothing is said on the terminal, not only recorded.
         for (const auto& gap : result.coverage["system"]["gaps"])
             std::cerr << "audit-scan: coverage insufficient: " << safe_text(gap.get<std::string>())

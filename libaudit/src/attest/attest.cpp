@@ -470,6 +470,50 @@ std::string identity_of(const BundleSummary& b) {
     return b.statement_sha256.empty() ? b.sha256 : b.statement_sha256;
 }
 
+bool proves_presence(const json& f) {
+    if (f.value("residue", false)) return false;
+    std::string c = str(f, "confidence");
+    return c.empty() || c == "definitive" || c == "strong";
+}
+
+constexpr std::size_t kMaxFindingItems = 100;  // per finding; items_total says how many there were
+
+// The ecosystems whose item name is a unit (service, script, job, driver, module).
+bool is_unit_ecosystem(const std::string& e) {
+    return e == "systemd" || e == "sysv" || e == "launchd" || e == "windows-service" || e == "kmod";
+}
+
+json finding_item(const json& record) {
+    json item = json::object();
+    auto put = [&](const char* key, const std::string& v) {
+        if (!v.empty()) item[key] = v;
+    };
+    const json& inv = member(record, "inventory");
+    const json& file = member(record, "file");
+    if (inv.is_object()) {
+        const std::string eco = str(inv, "ecosystem");
+        put("ecosystem", eco);
+        put("name", str(inv, "name"));
+        put("version", str(inv, "version"));
+        put("state", str(inv, "state"));
+        put("publisher", str(inv, "publisher"));
+        put("signer", str(member(inv, "signature"), "subject"));
+        put("registry_key", str(inv, "registry_key"));
+        put("path", str(inv, "path"));
+        if (is_unit_ecosystem(eco)) put("unit", str(inv, "name"));
+    } else if (file.is_object()) {
+        put("path", str(file, "path"));
+        put("sha256", str(file, "sha256"));
+    } else if (record.is_object()) {
+        // A record kind this reader does not know: its string fields, one level down.
+        for (const auto& [k, v] : record.items())
+            if (v.is_object())
+                for (const auto& [k2, v2] : v.items())
+                    if (v2.is_string()) item[k2] = v2;
+    }
+    return item;
+}
+
 }  // namespace
 
 std::string reason_code(const std::string& reason) {
@@ -634,6 +678,25 @@ BundleSummary summarize(const evidence::Bundle& bundle) {
     return s;
 }
 
+json finding_summary(const json& f) {
+    json items = json::array();
+    std::size_t total = 0;
+    for (const auto& r : member(f, "records").is_array() ? member(f, "records") : json::array()) {
+        ++total;
+        if (items.size() < kMaxFindingItems) items.push_back(finding_item(r));
+    }
+    std::string family = str(f, "family");
+    json out = {{"rule", str(f, "rule")},
+                {"confidence", str(f, "confidence")},
+                {"family", family.empty() ? "unspecified" : family},
+                {"kind", str(f, "kind")},
+                {"residue", f.value("residue", false) == true},
+                {"lead", !proves_presence(f) && f.value("residue", false) != true},
+                {"items", items}};
+    if (total > items.size()) out["items_total"] = total;
+    return out;
+}
+
 json HostProductStatus::to_json() const {
     json ev = json::array();
     for (const auto& e : evidence)
@@ -653,7 +716,14 @@ json HostProductStatus::to_json() const {
             {"evidence", ev},
             {"manifest_versions", manifest_versions},
             {"first_scan", first_scan},
-            {"latest_scan", latest_scan}};
+            {"latest_scan", latest_scan},
+            {"first_found", first_found},
+            {"last_found", last_found},
+            {"removed_at", removed_at},
+            {"clean_since", clean_since},
+            {"family", family.empty() ? "unspecified" : family},
+            {"findings", findings},
+            {"leads", leads}};
 }
 
 std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all,
@@ -691,6 +761,23 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
         list = std::move(unique);
     }
     const MergeOptions& options = fleet.options();
+    if (!options.as_of.empty()) {
+        // A point in time: what had been scanned (and imported) by then. A bundle whose time
+        // cannot be read stays (it makes the host inconclusive).
+        const auto as_of = parse_time(options.as_of);
+        if (!as_of) throw UsageError("'" + options.as_of + "' is not an RFC 3339 time");
+        auto after = [&](const std::string& t) {
+            auto v = parse_time(t);
+            return v && *v > *as_of;
+        };
+        list.erase(std::remove_if(list.begin(), list.end(),
+                                  [&](const BundleSummary* b) {
+                                      return after(b->finished) ||
+                                             (!b->imported_at.empty() && after(b->imported_at));
+                                  }),
+                   list.end());
+        if (list.empty()) return out;
+    }
     std::sort(list.begin(), list.end(), [](const BundleSummary* a, const BundleSummary* b) {
         return std::tie(a->finished, a->kit_id, a->sequence) <
                std::tie(b->finished, b->kit_id, b->sequence);
@@ -858,6 +945,59 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
         st.reasons = reasons;
         for (const auto& r : reasons) st.reason_codes.push_back(reason_code(r));
         sort_unique(st.reason_codes);
+
+        // What was found, where, and the leads of the latest bundle.
+        if (!found_in.empty()) {
+            st.first_found = found_in.front()->finished;
+            st.last_found = last_finding->finished;
+            for (const auto& f : last_finding->findings)
+                if (str(f, "product") == product && proves_presence(f))
+                    st.findings.push_back(finding_summary(f));
+        }
+        for (const auto& f : latest->findings)
+            if (str(f, "product") == product && !proves_presence(f) && !f.value("residue", false))
+                st.leads.push_back(finding_summary(f));
+        for (const json* list_of : {&st.findings, &st.leads})
+            for (const auto& f : *list_of)
+                if (st.family.empty() && str(f, "family") != "unspecified")
+                    st.family = str(f, "family");
+        for (const auto& f : st.residue)
+            if (st.family.empty() && !str(f, "family").empty()) st.family = str(f, "family");
+        if (st.family.empty()) st.family = "unspecified";
+
+        // When it became clean: the first clean bundle after the last finding that would
+        // itself prove the status (every check above passes for it). Only for a sound status.
+        if (st.status == Status::removed || st.status == Status::absent) {
+            auto it = evaluated.begin();
+            if (last_finding) it = std::find(evaluated.begin(), evaluated.end(), last_finding) + 1;
+            for (; it != evaluated.end(); ++it) {
+                const BundleSummary* c = *it;
+                if (finds(*c, product)) continue;  // cannot happen after the last finding
+                std::vector<std::string> why;
+                if (!product_coverage(*c, product).value("sufficient", false))
+                    why.push_back("coverage_gap");
+                system_reasons(*c, key, why);
+                provenance_reasons(*c, product, why);
+                for (const auto* f : found_in) narrower_reasons(*f, *c, product, why);
+                std::vector<const BundleSummary*> before;
+                for (const auto* b : list) {
+                    if (b == c) break;
+                    before.push_back(b);
+                }
+                regressed_reasons(before, *c, why);
+                if (!when.count(c)) why.push_back("clock_disorder");
+                for (const auto* f : found_in) {
+                    if (f->kit_id == c->kit_id || !when.count(f) || !when.count(c)) continue;
+                    std::int64_t d = when[c] - when[f];
+                    if (d < options.clock_tolerance_s || d <= 0) why.push_back("clock_disorder");
+                }
+                if (!why.empty()) continue;
+                st.clean_since = c->finished;
+                break;
+            }
+            if (st.clean_since.empty()) st.clean_since = latest->finished;  // not reached
+            if (st.status == Status::removed) st.removed_at = st.clean_since;
+        }
         out.push_back(std::move(st));
     }
     return out;

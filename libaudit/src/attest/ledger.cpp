@@ -34,9 +34,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::int64_t kApplicationId = 0x41554447;  // "AUDG"
-constexpr std::int64_t kSchemaVersion = 2;
-constexpr std::size_t kMaxStatement = 16u << 20;  // as the bundle reader's bound
-constexpr std::size_t kMaxHead = 1u << 20;        // a chain head is a few KiB
+constexpr std::int64_t kSchemaVersion = 3;           // 3: findings columns, views
+constexpr std::size_t kMaxStatement = 16u << 20;     // as the bundle reader's bound
+constexpr std::size_t kMaxHead = 1u << 20;           // a chain head is a few KiB
 constexpr std::size_t kMaxTrustFile = 16u << 20;
 constexpr std::size_t kVerifyBatch = 256;  // stored statements verified in parallel per batch
 constexpr std::size_t kMaxJsonlLines = 4'000'000;
@@ -77,7 +77,9 @@ CREATE TABLE inventory(
 CREATE TABLE findings(
   bundle INTEGER NOT NULL REFERENCES bundles(id), n INTEGER NOT NULL, product TEXT NOT NULL,
   rule TEXT NOT NULL, confidence TEXT NOT NULL, residue INTEGER NOT NULL,
-  PRIMARY KEY(bundle, n)) WITHOUT ROWID;
+  family TEXT NOT NULL DEFAULT '', package TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '', path TEXT NOT NULL DEFAULT '',
+  registry_key TEXT NOT NULL DEFAULT '', PRIMARY KEY(bundle, n)) WITHOUT ROWID;
 CREATE TABLE source_coverage(
   bundle INTEGER NOT NULL REFERENCES bundles(id), source TEXT NOT NULL, ecosystem TEXT NOT NULL,
   status TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY(bundle, source)) WITHOUT ROWID;
@@ -100,10 +102,62 @@ CREATE TABLE authority(         -- the one authority whose evidence this ledger 
   sha256 TEXT NOT NULL, envelope TEXT NOT NULL, pinned_at TEXT NOT NULL);
 )sql";
 
+// Views for analysts' own queries (schema 3). Like the tables they read, they are conveniences:
+// `report` never reads them. host_status says what the latest scan of each host x product found,
+// not the attested status (that needs every check of the decision table: see report.json).
+constexpr const char* kViews = R"sql(
+CREATE VIEW findings_detail AS
+SELECT b.host_key, b.hostname, b.bundle_id, b.kit_id, b.sequence, b.scan_finished, f.n, f.product,
+  f.family, f.rule, f.confidence, f.residue,
+  (f.residue = 0 AND f.confidence IN ('definitive', 'strong')) AS proves_presence,
+  f.package, f.version, f.path, f.registry_key
+FROM findings f JOIN bundles b ON b.id = f.bundle;
+CREATE VIEW host_status AS
+SELECT host_key, hostname, product, scans, first_scan, latest_scan, first_found, last_found,
+  CASE WHEN last_found IS NULL THEN 'never found'
+       WHEN last_found = latest_scan THEN 'found'
+       ELSE 'not found since ' || last_found END AS latest_scan_says
+FROM (
+  SELECT b.host_key AS host_key, h.hostname AS hostname, pc.product AS product,
+    count(*) AS scans, min(b.scan_finished) AS first_scan, max(b.scan_finished) AS latest_scan,
+    min(CASE WHEN fd.bundle IS NOT NULL THEN b.scan_finished END) AS first_found,
+    max(CASE WHEN fd.bundle IS NOT NULL THEN b.scan_finished END) AS last_found
+  FROM product_coverage pc JOIN bundles b ON b.id = pc.bundle
+  JOIN hosts h ON h.host_key = b.host_key
+  LEFT JOIN (SELECT DISTINCT bundle, product FROM findings
+             WHERE residue = 0 AND confidence IN ('definitive', 'strong')) fd
+    ON fd.bundle = pc.bundle AND fd.product = pc.product
+  GROUP BY b.host_key, pc.product);
+)sql";
+
 std::string str(const json& j, const char* key) {
     if (!j.is_object()) return "";
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// The query columns of one finding: family, first package (name), its version, first file's path
+// (else first path), first registry key.
+std::array<std::string, 5> finding_columns(const json& f) {
+    std::array<std::string, 5> out;
+    if (!f.is_object()) return out;
+    json s = finding_summary(f);
+    bool file_path = false;
+    out[0] = str(f, "family");
+    for (const auto& item : s["items"]) {
+        if (out[1].empty() && !str(item, "name").empty()) {
+            out[1] = str(item, "name");
+            out[2] = str(item, "version");
+        }
+        // A file (it has a digest) says more than the directories above it.
+        if (out[3].empty() || (!str(item, "sha256").empty() && !file_path))
+            if (!str(item, "path").empty()) {
+                out[3] = str(item, "path");
+                file_path = !str(item, "sha256").empty();
+            }
+        if (out[4].empty()) out[4] = str(item, "registry_key");
+    }
+    return out;
 }
 
 std::string base_name(const std::string& path) {
@@ -168,7 +222,12 @@ struct Prepared {
     std::int64_t trust_version = 0;
     std::vector<std::array<std::string, 3>> subjects;                       // name, sha256, sha384
     std::vector<std::pair<std::array<std::string, 5>, std::string>> items;  // package, state
-    std::vector<std::tuple<std::string, std::string, std::string, bool>> findings;
+    struct FindingRow {
+        std::string product, rule, confidence;
+        bool residue = false;
+        std::array<std::string, 5> columns;  // family, package, version, path, registry_key
+    };
+    std::vector<FindingRow> findings;
     std::vector<std::array<std::string, 4>> sources;  // name, ecosystem, status, error
     std::vector<std::tuple<std::string, std::string, bool, std::string>> products;
 };
@@ -205,8 +264,8 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
                                    str(j, "state")});
             });
         for (const auto& f : p.summary->findings)
-            p.findings.emplace_back(str(f, "product"), str(f, "rule"), str(f, "confidence"),
-                                    f.is_object() && f.value("residue", false));
+            p.findings.push_back({str(f, "product"), str(f, "rule"), str(f, "confidence"),
+                                  f.is_object() && f.value("residue", false), finding_columns(f)});
         json cov = parse_content(b, "coverage.json", json::object());
         if (!cov.is_object()) throw VerifyError("coverage.json is not an object");
         for (const auto& s : cov.value("sources", json::array()))
@@ -503,6 +562,8 @@ Ledger::Ledger(const std::string& path, bool create) {
         create_schema();
     } else if (app != kApplicationId) {
         throw UsageError(path + " is an SQLite database but not an evidence ledger");
+    } else if (version == 2) {
+        migrate_2_to_3();
     } else if (version != kSchemaVersion) {
         throw UsageError(path + " has ledger schema " + std::to_string(version) +
                          "; this tool reads schema " + std::to_string(kSchemaVersion) +
@@ -516,7 +577,41 @@ Ledger::~Ledger() = default;
 void Ledger::create_schema() {
     sql::Transaction tx(*db_);
     db_->exec(kSchema);
+    db_->exec(kViews);
     db_->exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
+    db_->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+    tx.commit();
+}
+
+// Schema 2 -> 3: the findings columns (filled from each bundle's stored findings.json) and the
+// views, in one transaction; an interrupted migration leaves schema 2.
+void Ledger::migrate_2_to_3() {
+    sql::Transaction tx(*db_);
+    db_->exec(
+        "ALTER TABLE findings ADD COLUMN family TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE findings ADD COLUMN package TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE findings ADD COLUMN version TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE findings ADD COLUMN path TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE findings ADD COLUMN registry_key TEXT NOT NULL DEFAULT '';");
+    {
+        sql::Stmt q(*db_, "SELECT id, findings_json FROM bundles ORDER BY id");
+        sql::Stmt u(*db_,
+                    "UPDATE findings SET family = ?3, package = ?4, version = ?5, path = ?6, "
+                    "registry_key = ?7 WHERE bundle = ?1 AND n = ?2");
+        while (q.step()) {
+            const std::int64_t id = q.integer(0);
+            json findings = json::parse(q.text(1), nullptr, false);
+            if (!findings.is_array()) continue;  // a damaged row: report will not verify it
+            std::int64_t n = 0;
+            for (const auto& f : findings) {
+                auto c = finding_columns(f);
+                u.bind(1, id).bind(2, n++);
+                for (int k = 0; k < 5; ++k) u.bind(k + 3, c[static_cast<std::size_t>(k)]);
+                u.run();
+            }
+        }
+    }
+    db_->exec(kViews);
     db_->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     tx.commit();
 }
@@ -620,7 +715,8 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                        "?3 AND arch = ?4 AND publisher = ?5");
     sql::Stmt add_pkg(db, "INSERT INTO packages VALUES (NULL, ?1, ?2, ?3, ?4, ?5)");
     sql::Stmt add_item(db, "INSERT OR IGNORE INTO inventory VALUES (?1, ?2, ?3)");
-    sql::Stmt add_finding(db, "INSERT INTO findings VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    sql::Stmt add_finding(
+        db, "INSERT INTO findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     sql::Stmt add_source(db, "INSERT OR IGNORE INTO source_coverage VALUES (?1, ?2, ?3, ?4, ?5)");
     sql::Stmt add_product(db, "INSERT OR IGNORE INTO product_coverage VALUES (?1, ?2, ?3, ?4, ?5)");
     std::unordered_map<std::string, std::int64_t> package_ids;  // this batch's lookups
@@ -739,13 +835,18 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
             add_item.bind(1, id).bind(2, pkg_id).bind(3, state).run();
         }
         std::int64_t n = 0;
-        for (const auto& [product, rule, confidence, residue] : p.findings)
+        for (const auto& f : p.findings)
             add_finding.bind(1, id)
                 .bind(2, n++)
-                .bind(3, product)
-                .bind(4, rule)
-                .bind(5, confidence)
-                .bind(6, residue ? 1 : 0)
+                .bind(3, f.product)
+                .bind(4, f.rule)
+                .bind(5, f.confidence)
+                .bind(6, f.residue ? 1 : 0)
+                .bind(7, f.columns[0])
+                .bind(8, f.columns[1])
+                .bind(9, f.columns[2])
+                .bind(10, f.columns[3])
+                .bind(11, f.columns[4])
                 .run();
         for (const auto& src : p.sources)
             add_source.bind(1, id)

@@ -119,7 +119,10 @@ std::pair<std::string, std::string> uninstall_command(const json& inv) {
 
 void Articles::collect(const std::vector<const BundleSummary*>& host,
                        const std::vector<HostProductStatus>& statuses) {
-    std::vector<const BundleSummary*> bundles = host;
+    std::vector<const BundleSummary*> bundles;
+    for (const BundleSummary* b : host)
+        if (as_of.empty() || (b->finished <= as_of && b->imported_at <= as_of))
+            bundles.push_back(b);
     std::stable_sort(
         bundles.begin(), bundles.end(),
         [](const BundleSummary* a, const BundleSummary* b) { return a->finished < b->finished; });

@@ -18,6 +18,7 @@
 #include "audit/attest/plan.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/trust/trust_root.h"
 
 namespace audit::attest {
 
@@ -27,6 +28,7 @@ using nlohmann::json;
 
 constexpr const char* kStatuses[] = {"removed", "absent", "present", "inconclusive"};
 constexpr std::size_t kMaxAttentionRows = 2000;  // the CSV has every row; the page stays readable
+constexpr std::size_t kMaxListRows = 200;        // removed/absent, leads, residue on the page
 
 void make_dir(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
@@ -92,6 +94,33 @@ long long epoch_of(const std::string& t) {
     return days * 86400 + h * 3600 + mi * 60 + s;
 }
 
+// "YYYY-MM-DD" of seconds since the epoch (after H. Hinnant's civil_from_days).
+std::string date_of(long long epoch) {
+    long long z = (epoch >= 0 ? epoch : epoch - 86399) / 86400 + 719468;
+    const long long era = (z >= 0 ? z : z - 146096) / 146097;
+    const long long doe = z - era * 146097;
+    const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const long long mp = (5 * doy + 2) / 153;
+    const long long d = doy - (153 * mp + 2) / 5 + 1;
+    const long long m = mp < 10 ? mp + 3 : mp - 9;
+    const long long y = yoe + era * 400 + (m <= 2);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", y, m, d);
+    return buf;
+}
+
+// Whole days from t0 to the time t ("" or malformed: nullopt); a day starts at t0's time.
+std::optional<long> day_of(const std::string& t, long long t0) {
+    if (t.empty()) return std::nullopt;
+    try {
+        long long d = epoch_of(t) - t0;
+        return static_cast<long>(d >= 0 ? d / 86400 : (d - 86399) / 86400);
+    } catch (const UsageError&) {
+        return std::nullopt;
+    }
+}
+
 std::string fmt_int(long long v) {
     return std::to_string(v);
 }
@@ -131,6 +160,70 @@ std::vector<std::string> codes_of(const json& r) {
             if (why.is_string()) codes.insert(reason_code(why.get<std::string>()));
     }
     return {codes.begin(), codes.end()};
+}
+
+// The unique non-empty values, in first-seen order, joined.
+std::string join_unique(const std::vector<std::string>& v, const char* sep = "; ") {
+    std::vector<std::string> seen;
+    std::string out;
+    for (const auto& x : v) {
+        if (x.empty() || std::find(seen.begin(), seen.end(), x) != seen.end()) continue;
+        seen.push_back(x);
+        out += (out.empty() ? "" : sep) + x;
+    }
+    return out;
+}
+
+// What one finding item is: "name version (publisher | signer)".
+std::string item_what(const json& item) {
+    std::string out = get_str(item, "name");
+    if (!get_str(item, "version").empty())
+        out += (out.empty() ? "" : " ") + get_str(item, "version");
+    std::string by = get_str(item, "publisher");
+    if (by.empty() && !get_str(item, "signer").empty()) by = "signed " + get_str(item, "signer");
+    if (!by.empty()) out += (out.empty() ? "" : " ") + ("(" + by + ")");
+    return out;
+}
+
+// Where one finding item is: path, registry key, unit.
+std::string item_where(const json& item) {
+    std::vector<std::string> w;
+    if (!get_str(item, "path").empty()) w.push_back(get_str(item, "path"));
+    if (!get_str(item, "registry_key").empty()) w.push_back(get_str(item, "registry_key"));
+    if (!get_str(item, "unit").empty()) w.push_back("unit " + get_str(item, "unit"));
+    return join_unique(w, " ");
+}
+
+struct FindingText {
+    std::vector<std::string> rules, what, versions, where;
+};
+
+FindingText finding_text(const json& findings) {
+    FindingText t;
+    if (!findings.is_array()) return t;
+    for (const auto& f : findings) {
+        t.rules.push_back(get_str(f, "rule") + " (" + get_str(f, "confidence") + ", " +
+                          get_str(f, "family") + ")");
+        for (const auto& item : f.value("items", json::array())) {
+            t.what.push_back(item_what(item));
+            t.versions.push_back(get_str(item, "version"));
+            t.where.push_back(item_where(item));
+        }
+    }
+    return t;
+}
+
+// Residue findings (raw findings.json records) as "rule: where".
+std::string residue_text(const json& residue) {
+    std::vector<std::string> out;
+    if (residue.is_array())
+        for (const auto& f : residue) {
+            json s = finding_summary(f);
+            std::vector<std::string> where;
+            for (const auto& item : s["items"]) where.push_back(item_where(item));
+            out.push_back(get_str(s, "rule") + ": " + join_unique(where, " "));
+        }
+    return join_unique(out);
 }
 
 // Stacked horizontal bars, one per product, with the count printed in each segment.
@@ -175,27 +268,36 @@ std::string product_chart(const json& products) {
 
 struct Progress {
     long days = 0;                          // x axis length
+    long today = 0;                         // the report's day: no line goes past it
     std::vector<long long> scanned, clean;  // cumulative host x product pairs per day
     long long total = 0;
+    json marks = json::array();
+    std::string start;  // YYYY-MM-DD
 };
 
-Progress progress_of(const json& results, const std::string& start) {
+// Scanned: the pair's first scan; clean: its clean_since (the first bundle that proved it
+// removed or absent), never its latest scan.
+Progress progress_of(const json& results, const std::string& start, const std::string& today,
+                     const json& marks) {
     Progress p;
     const long long t0 = epoch_of(start);
+    p.start = date_of(t0);
+    p.marks = marks.is_array() ? marks : json::array();
+    p.today = std::max(0L, day_of(today, t0).value_or(0));
     std::vector<long> first, clean;
     for (const auto& r : results) {
-        std::string fs = get_str(r, "first_scan"), ls = get_str(r, "latest_scan");
-        if (fs.empty()) continue;
+        auto fs = day_of(get_str(r, "first_scan"), t0);
+        if (!fs) continue;
         ++p.total;
-        first.push_back(std::max(0L, static_cast<long>((epoch_of(fs) - t0) / 86400)));
+        first.push_back(std::max(0L, *fs));
         std::string st = get_str(r, "status");
-        if ((st == "removed" || st == "absent") && !ls.empty())
-            clean.push_back(std::max(0L, static_cast<long>((epoch_of(ls) - t0) / 86400)));
+        auto cs = day_of(get_str(r, "clean_since"), t0);
+        if ((st == "removed" || st == "absent") && cs) clean.push_back(std::max(0L, *cs));
     }
-    long last = 0;
-    for (long d : first) last = std::max(last, d);
-    for (long d : clean) last = std::max(last, d);
-    p.days = std::max(100L, std::min(last + 5, 3650L));
+    long last = p.today;
+    for (const auto& m : p.marks) last = std::max(last, static_cast<long>(get_int(m, "day")));
+    p.days = std::max(100L, std::min(last + 10, 3650L));
+    p.today = std::min(p.today, p.days);
     p.scanned.assign(static_cast<std::size_t>(p.days) + 1, 0);
     p.clean.assign(static_cast<std::size_t>(p.days) + 1, 0);
     for (long d : first) ++p.scanned[static_cast<std::size_t>(std::min(d, p.days))];
@@ -226,21 +328,29 @@ std::string progress_chart(const Progress& p) {
     svg += "<text x=\"" + fmt_int(left - 6) + "\" y=\"" + fmt_int(top + 4) + "\" class=\"ax\">" +
            fmt_int(p.total) + "</text><text x=\"" + fmt_int(left - 6) + "\" y=\"" + fmt(top + ph) +
            "\" class=\"ax\">0</text>";
-    for (auto [day, label] : {std::pair<long, const char*>{30, "30 d: identify"},
-                              {60, "60 d: plan"},
-                              {90, "90 d: remove"}}) {
+    int row = 0;
+    for (const auto& m : p.marks) {
+        const long day = static_cast<long>(get_int(m, "day"));
+        if (day < 0 || day > p.days) continue;
+        const std::string cls = m.value("warning", false) == true ? "mark missed" : "mark";
         svg += "<line x1=\"" + fmt(X(day)) + "\" y1=\"" + fmt_int(top) + "\" x2=\"" + fmt(X(day)) +
-               "\" y2=\"" + fmt(top + ph) + "\" class=\"mark\"/><text x=\"" + fmt(X(day) + 3) +
-               "\" y=\"" + fmt_int(top + 10) + "\" class=\"mk\">" + label + "</text>";
+               "\" y2=\"" + fmt(top + ph) + "\" class=\"" + cls + "\"/><text x=\"" +
+               fmt(X(day) + 3) + "\" y=\"" + fmt_int(top + 10 + 12 * (row++ % 3)) +
+               "\" class=\"mk\">" + fmt_int(day) + " d (" + html_escape(get_str(m, "date")) +
+               "): " + html_escape(get_str(m, "label")) + "</text>";
     }
+    svg += "<line id=\"today-marker\" x1=\"" + fmt(X(p.today)) + "\" y1=\"" + fmt_int(top) +
+           "\" x2=\"" + fmt(X(p.today)) + "\" y2=\"" + fmt(top + ph) +
+           "\" class=\"today\"/><text x=\"" + fmt(X(p.today) - 3) + "\" y=\"" + fmt(top + ph - 6) +
+           "\" class=\"td\">today, day " + fmt_int(p.today) + "</text>";
     for (long d = 0; d <= p.days; d += p.days > 200 ? 60 : 10)
         svg += "<text x=\"" + fmt(X(d)) + "\" y=\"" + fmt(top + ph + 16) + "\" class=\"tick\">" +
                fmt_int(d) + "</text>";
     svg += "<text x=\"" + fmt(left + pw / 2) + "\" y=\"" + fmt_int(height - 4) +
-           "\" class=\"tick\">days since campaign start</text>";
+           "\" class=\"tick\">days since campaign start (" + html_escape(p.start) + ")</text>";
     auto line = [&](const std::vector<long long>& v, const char* cls) {
         std::string pts;
-        for (long d = 0; d <= p.days; ++d) {
+        for (long d = 0; d <= p.today; ++d) {
             if (d > 0) pts += fmt(X(d)) + "," + fmt(Y(v[static_cast<std::size_t>(d - 1)])) + " ";
             pts += fmt(X(d)) + "," + fmt(Y(v[static_cast<std::size_t>(d)])) + " ";
         }
@@ -275,7 +385,11 @@ ul.why{margin:0;padding-left:18px}
 svg text{font:12px system-ui,sans-serif;fill:#222}
 svg .seg{fill:#fff;text-anchor:middle;font-weight:600}svg .ax{text-anchor:end}
 svg .tick{text-anchor:middle;fill:#555}svg .mk{fill:#6a1b9a}
-svg .axis{stroke:#555}svg .mark{stroke:#6a1b9a;stroke-dasharray:4 3}
+svg .axis{stroke:#555}svg .mark{stroke:#6a1b9a;stroke-dasharray:4 3}svg .missed{stroke:#c62828}
+svg .today{stroke:#000;stroke-width:2}svg .td{text-anchor:end;font-weight:600}
+.warn{background:#fff3e0;border-left:6px solid #c62828;padding:6px 12px;margin:6px 0}
+td.n-met{color:#2e7d32}td.n-unmet{color:#c62828;font-weight:600}
+.items{margin:0;padding-left:16px;font-size:12px}code.p{word-break:break-all}
 svg .scanned{fill:none;stroke:#1565c0;stroke-width:2}svg .clean{fill:none;stroke:#2e7d32;stroke-width:2}
 svg .lg-scanned{fill:#1565c0}svg .lg-clean{fill:#2e7d32}
 footer{color:#555;font-size:12px;border-top:1px solid #ddd;margin-top:24px}
@@ -335,7 +449,8 @@ long days_between(const std::string& a, const std::string& b) {
 std::string render_csv(const json& report) {
     std::string out =
         "host,hostname,product,status,reason_codes,reasons,residue_findings,first_scan,"
-        "latest_scan,attestation\r\n";
+        "latest_scan,attestation,family,first_found,last_found,removed_at,clean_since,rules,"
+        "found,versions,where,leads,residue\r\n";
     for (const auto& r : report.value("results", json::array())) {
         std::string reasons, codes;
         for (const auto& why : r.value("reasons", json::array()))
@@ -346,7 +461,19 @@ std::string render_csv(const json& report) {
                csv_field(codes) + "," + csv_field(reasons) + "," +
                std::to_string(r.value("residue", json::array()).size()) + "," +
                csv_field(get_str(r, "first_scan")) + "," + csv_field(get_str(r, "latest_scan")) +
-               "," + csv_field(get_str(r, "attestation")) + "\r\n";
+               "," + csv_field(get_str(r, "attestation"));
+        FindingText f = finding_text(r.value("findings", json::array()));
+        FindingText l = finding_text(r.value("leads", json::array()));
+        std::vector<std::string> leads;
+        for (std::size_t i = 0; i < l.rules.size(); ++i) leads.push_back(l.rules[i]);
+        for (const auto& w : l.what) leads.push_back(w);
+        for (const auto& w : l.where) leads.push_back(w);
+        for (const char* k : {"family", "first_found", "last_found", "removed_at", "clean_since"})
+            out += "," + csv_field(get_str(r, k));
+        out += "," + csv_field(join_unique(f.rules)) + "," + csv_field(join_unique(f.what)) + "," +
+               csv_field(join_unique(f.versions)) + "," + csv_field(join_unique(f.where)) + "," +
+               csv_field(join_unique(leads)) + "," +
+               csv_field(residue_text(r.value("residue", json::array()))) + "\r\n";
     }
     return out;
 }
@@ -369,8 +496,11 @@ std::string render_html(const json& report) {
     h += "</style></head><body>\n<header><h1>" + html_escape(page_title(report)) +
          "</h1><p class=\"meta\" "
          "id=\"generated\">Generated " +
-         html_escape(get_str(report, "generated")) + " &middot; campaign start " +
-         html_escape(start) + " &middot; trust root version " +
+         html_escape(get_str(report, "generated")) +
+         (get_str(report, "as_of").empty() ? std::string()
+                                           : " &middot; <b id=\"as-of\">as of " +
+                                                 html_escape(get_str(report, "as_of")) + "</b>") +
+         " &middot; campaign start " + html_escape(start) + " &middot; trust root version " +
          fmt_int(get_int(report.value("trust_root", json::object()), "version")) + " (sha256 " +
          html_escape(get_str(report.value("trust_root", json::object()), "sha256")) +
          ") &middot; inspector key " + html_escape(get_str(report, "inspector_keyid")) +
@@ -410,32 +540,101 @@ std::string render_html(const json& report) {
                  fmt_int(n.is_number_integer() ? n.get<long long>() : 0) + "</td></tr>";
     h += "</tbody></table></section>\n";
 
+    const json families = report.value("families", json::array());
+    h += "<section id=\"families\"><h2>Product families and versions</h2><table "
+         "id=\"family-table\"><thead><tr><th>Family</th><th>Versions found (host &times; product "
+         "pairs)</th>";
+    for (const char* s : kStatuses) h += "<th>" + std::string(s) + "</th>";
+    h += "</tr></thead><tbody>";
+    for (const auto& f : families) {
+        h += "<tr data-family=\"" + html_escape(get_str(f, "family")) + "\"><td>" +
+             html_escape(get_str(f, "family")) + "</td><td>";
+        const json versions = f.value("versions", json::object());
+        if (versions.is_object())
+            for (const auto& [v, n] : versions.items())
+                h += "<code>" + html_escape(v) + "</code>&nbsp;&times;" +
+                     fmt_int(n.is_number_integer() ? n.get<long long>() : 0) + " ";
+        h += "</td>";
+        for (const char* s : kStatuses)
+            h += "<td class=\"n\" data-status=\"" + std::string(s) + "\">" +
+                 fmt_int(get_int(f.value("counts", json::object()), s)) + "</td>";
+        h += "</tr>";
+    }
+    h += "</tbody></table></section>\n";
+
     if (!start.empty()) {
-        Progress p = progress_of(results, start);
+        const json marks = report.value("marks", json::array());
+        Progress p = progress_of(results, start, get_str(report, "today"), marks);
         auto at = [&](const std::vector<long long>& v, long d) {
-            return v[static_cast<std::size_t>(std::min(d, p.days))];
+            return v[static_cast<std::size_t>(std::max(0L, std::min({d, p.days, p.today})))];
         };
         h += "<section id=\"progress\"><h2>Removal progress</h2>" + progress_chart(p) +
              "<p id=\"milestones\">Of " + fmt_int(p.total) +
              " host &times; product pairs: day 30 (identify): <b id=\"scanned-30\">" +
-             fmt_int(at(p.scanned, 30)) + "</b> scanned; day 90 (remove): <b id=\"clean-90\">" +
-             fmt_int(at(p.clean, 90)) +
-             "</b> proven removed or absent. Scan times are the hosts' own clocks.</p></section>\n";
+             fmt_int(at(p.scanned, 30)) +
+             "</b> scanned; day 90 (begin removal): <b id=\"clean-90\">" +
+             fmt_int(at(p.clean, 90)) + "</b> proven removed or absent; today (day " +
+             fmt_int(p.today) + ", " + html_escape(get_str(report, "today").substr(0, 10)) +
+             "): <b id=\"clean-today\">" + fmt_int(at(p.clean, p.today)) +
+             "</b>. A pair counts as clean from its first scan that proved it (removed_at), not "
+             "from its latest. Scan times are the hosts' own clocks.</p>";
+        for (const auto& m : marks)
+            if (m.value("warning", false) == true)
+                h += "<p class=\"warn mark-warning\">" + html_escape(get_str(m, "note")) + "</p>";
+        h += "<table id=\"marks-table\"><thead><tr><th>Day</th><th>Date</th><th>Milestone</th>"
+             "<th>State</th><th>Measured</th></tr></thead><tbody>";
+        for (const auto& m : marks) {
+            const std::string state = get_str(m, "state");
+            h += "<tr data-day=\"" + fmt_int(get_int(m, "day")) + "\"><td class=\"n\">" +
+                 fmt_int(get_int(m, "day")) + "</td><td>" + html_escape(get_str(m, "date")) +
+                 "</td><td>" + html_escape(get_str(m, "label")) + "</td><td class=\"n-" +
+                 (state == "missed" ? std::string("unmet") : std::string("met")) + "\">" +
+                 html_escape(state) + "</td><td>" + html_escape(get_str(m, "note")) + "</td></tr>";
+        }
+        h += "</tbody></table></section>\n";
     }
 
-    std::vector<const json*> attention;
+    std::vector<const json*> attention, clean, leads, residue;
+    long long n_removed = 0, n_absent = 0;
     for (const auto& r : results) {
         std::string st = get_str(r, "status");
         if (st == "present" || st == "inconclusive") attention.push_back(&r);
+        if (st == "removed" || st == "absent") clean.push_back(&r);
+        n_removed += st == "removed";
+        n_absent += st == "absent";
+        if (!r.value("leads", json::array()).empty()) leads.push_back(&r);
+        if (!r.value("residue", json::array()).empty()) residue.push_back(&r);
     }
     std::stable_sort(attention.begin(), attention.end(), [](const json* a, const json* b) {
         return (get_str(*a, "status") == "present") > (get_str(*b, "status") == "present");
     });
+    // The findings of one result as a list: what (name version publisher) and where.
+    auto found_cell = [](const json& findings) {
+        std::string c = "<ul class=\"items\">";
+        std::size_t shown = 0, total = 0;
+        for (const auto& f : findings) {
+            for (const auto& item : f.value("items", json::array())) {
+                ++total;
+                if (shown++ >= 5) continue;
+                c += "<li><b>" + html_escape(item_what(item)) + "</b> <code class=\"p\">" +
+                     html_escape(item_where(item)) + "</code> <small>" +
+                     html_escape(get_str(f, "rule")) + ", " +
+                     html_escape(get_str(f, "confidence")) + "</small></li>";
+            }
+            total += static_cast<std::size_t>(std::max<long long>(
+                0, get_int(f, "items_total") -
+                       static_cast<long long>(f.value("items", json::array()).size())));
+        }
+        if (total > 5)
+            c += "<li>&hellip; " + fmt_int(static_cast<long long>(total - 5)) + " more</li>";
+        return c + "</ul>";
+    };
     h += "<section id=\"attention\"><h2>Hosts needing attention (" +
          fmt_int(static_cast<long long>(attention.size())) +
          ")</h2><table id=\"attention-table\"><thead><tr><th>Host</th><th>Identifier</th>"
-         "<th>Product</th><th>Status</th><th>Reason codes</th><th>Why</th><th>Latest scan</th></tr>"
-         "</thead><tbody>";
+         "<th>Product</th><th>Status</th><th>Reason codes</th><th>Why</th><th>Family</th>"
+         "<th>Found (what, where)</th><th>First found</th><th>Last found</th><th>Latest scan</th>"
+         "</tr></thead><tbody>";
     for (std::size_t i = 0; i < attention.size() && i < kMaxAttentionRows; ++i) {
         const json& r = *attention[i];
         std::string st = get_str(r, "status");
@@ -447,13 +646,75 @@ std::string render_html(const json& report) {
         if (st == "present") h += "<li>product found in the latest verified bundle</li>";
         for (const auto& why : r.value("reasons", json::array()))
             if (why.is_string()) h += "<li>" + html_escape(why.get<std::string>()) + "</li>";
-        h += "</ul></td><td>" + html_escape(get_str(r, "latest_scan")) + "</td></tr>";
+        h += "</ul></td><td>" + html_escape(get_str(r, "family")) + "</td><td class=\"found\">" +
+             found_cell(r.value("findings", json::array())) + "</td><td>" +
+             html_escape(get_str(r, "first_found")) + "</td><td>" +
+             html_escape(get_str(r, "last_found")) + "</td><td>" +
+             html_escape(get_str(r, "latest_scan")) + "</td></tr>";
     }
     h += "</tbody></table>";
     if (attention.size() > kMaxAttentionRows)
         h += "<p id=\"attention-truncated\">" +
              fmt_int(static_cast<long long>(attention.size() - kMaxAttentionRows)) +
              " more rows are in report.csv.</p>";
+    h += "</section>\n";
+
+    // Removed and absent: counts and a bounded list (every row is in report.csv and .json).
+    h += "<section id=\"clean\"><h2>Removed (<span id=\"clean-removed\">" + fmt_int(n_removed) +
+         "</span>) and absent (<span id=\"clean-absent\">" + fmt_int(n_absent) +
+         "</span>)</h2><table id=\"clean-table\"><thead><tr><th>Host</th><th>Identifier</th>"
+         "<th>Product</th><th>Status</th><th>Family</th><th>Found (what, where)</th>"
+         "<th>Last found</th><th>Clean since</th></tr></thead><tbody>";
+    for (std::size_t i = 0; i < clean.size() && i < kMaxListRows; ++i) {
+        const json& r = *clean[i];
+        h += "<tr><td class=\"host\">" + html_escape(get_str(r, "hostname")) + "</td><td>" +
+             html_escape(get_str(r, "host")) + "</td><td>" + html_escape(get_str(r, "product")) +
+             "</td><td>" + html_escape(get_str(r, "status")) + "</td><td>" +
+             html_escape(get_str(r, "family")) + "</td><td class=\"found\">" +
+             found_cell(r.value("findings", json::array())) + "</td><td>" +
+             html_escape(get_str(r, "last_found")) + "</td><td>" +
+             html_escape(get_str(r, "clean_since")) + "</td></tr>";
+    }
+    h += "</tbody></table>";
+    if (clean.size() > kMaxListRows)
+        h += "<p id=\"clean-truncated\">" + fmt_int(static_cast<long long>(clean.size())) +
+             " removed or absent in all; the first " +
+             fmt_int(static_cast<long long>(kMaxListRows)) +
+             " are shown, every row is in report.csv and report.json.</p>";
+    h += "</section>\n";
+
+    h += "<section id=\"leads\"><h2>Leads for review (" +
+         fmt_int(static_cast<long long>(leads.size())) +
+         ")</h2><p>Weak matches: not presence, not cleared either; look at them.</p><table "
+         "id=\"leads-table\"><thead><tr><th>Host</th><th>Product</th><th>Status</th><th>Lead "
+         "(what, where)</th></tr></thead><tbody>";
+    for (std::size_t i = 0; i < leads.size() && i < kMaxListRows; ++i)
+        h += "<tr><td class=\"host\">" + html_escape(get_str(*leads[i], "hostname")) + "</td><td>" +
+             html_escape(get_str(*leads[i], "product")) + "</td><td>" +
+             html_escape(get_str(*leads[i], "status")) + "</td><td class=\"found\">" +
+             found_cell(leads[i]->value("leads", json::array())) + "</td></tr>";
+    h += "</tbody></table>";
+    if (leads.size() > kMaxListRows)
+        h += "<p id=\"leads-truncated\">" +
+             fmt_int(static_cast<long long>(leads.size() - kMaxListRows)) +
+             " more in report.csv.</p>";
+    h += "</section>\n";
+
+    h += "<section id=\"residue\"><h2>Residue left (" +
+         fmt_int(static_cast<long long>(residue.size())) +
+         ")</h2><table id=\"residue-table\"><thead><tr><th>Host</th><th>Product</th><th>Status</th>"
+         "<th>Residue</th></tr></thead><tbody>";
+    for (std::size_t i = 0; i < residue.size() && i < kMaxListRows; ++i)
+        h += "<tr><td class=\"host\">" + html_escape(get_str(*residue[i], "hostname")) +
+             "</td><td>" + html_escape(get_str(*residue[i], "product")) + "</td><td>" +
+             html_escape(get_str(*residue[i], "status")) + "</td><td><code class=\"p\">" +
+             html_escape(residue_text(residue[i]->value("residue", json::array()))) +
+             "</code></td></tr>";
+    h += "</tbody></table>";
+    if (residue.size() > kMaxListRows)
+        h += "<p id=\"residue-truncated\">" +
+             fmt_int(static_cast<long long>(residue.size() - kMaxListRows)) +
+             " more in report.csv.</p>";
     h += "</section>\n";
 
     h += plan_html_section(report);
@@ -495,6 +756,102 @@ std::string render_html(const json& report) {
          "--trust TRUST attestations/*.dsse.json</code>. Every row is in report.csv and "
          "report.json.</p></footer>\n</body></html>\n";
     return h;
+}
+
+namespace {
+
+// The unique versions of a result's findings.
+std::set<std::string> versions_of(const json& r) {
+    std::set<std::string> out;
+    for (const auto& f : r.value("findings", json::array()))
+        for (const auto& item : f.value("items", json::array()))
+            if (!get_str(item, "version").empty()) out.insert(get_str(item, "version"));
+    return out;
+}
+
+json marks_of(const json& results, const std::vector<Mark>& marks, long long t0,
+              const std::string& today) {
+    const long today_day = day_of(today, t0).value_or(0);
+    json out = json::array();
+    for (const auto& m : marks) {
+        const long D = m.day;
+        long long pairs = 0, late = 0, found_by = 0, removed_by = 0;
+        for (const auto& r : results) {
+            auto fs = day_of(get_str(r, "first_scan"), t0);
+            if (!fs) continue;
+            ++pairs;
+            if (*fs > D) ++late;
+            auto ff = day_of(get_str(r, "first_found"), t0);
+            if (ff && *ff <= D) {
+                ++found_by;
+                auto ra = day_of(get_str(r, "removed_at"), t0);
+                if (ra && *ra <= D) ++removed_by;
+            }
+        }
+        const bool passed = today_day > D;
+        std::string state, note;
+        const std::string when =
+            "day " + std::to_string(D) + " (" + date_of(t0 + D * 86400) + ", " + m.label + ")";
+        if (m.kind == "identify") {
+            note = std::to_string(pairs - late) + " of " + std::to_string(pairs) +
+                   " host x product pairs were first scanned by " + when +
+                   "; hosts never scanned are not counted";
+            state = !passed ? "upcoming" : late == 0 ? "met" : "missed";
+        } else if (m.kind == "begin-removal" || m.kind == "removed") {
+            note = std::to_string(removed_by) + " of " + std::to_string(found_by) +
+                   " host x product pairs found by " + when + " were proven removed by then";
+            bool met =
+                m.kind == "removed" ? removed_by == found_by : found_by == 0 || removed_by > 0;
+            state = !passed ? "upcoming" : met ? "met" : "missed";
+        } else {
+            note = "not judged from the evidence";
+            state = !passed ? "upcoming" : "not judged";
+        }
+        if (state == "missed") note = when + " has passed unmet: " + note;
+        out.push_back({{"day", D},
+                       {"date", date_of(t0 + D * 86400)},
+                       {"kind", m.kind},
+                       {"label", m.label},
+                       {"state", state},
+                       {"passed", passed},
+                       {"warning", state == "missed"},
+                       {"note", note}});
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<Mark> default_marks() {
+    return {{30, "identify", "identify and report"},
+            {60, "plan", "removal plan"},
+            {90, "begin-removal", "begin removal"}};
+}
+
+Mark parse_mark(const std::string& text) {
+    Mark m;
+    auto c1 = text.find(':');
+    std::string day = text.substr(0, c1);
+    if (day.empty() || day.size() > 4 || !std::all_of(day.begin(), day.end(), ::isdigit) ||
+        c1 == std::string::npos)
+        throw UsageError("--mark '" + text + "' is not DAY:KIND[:LABEL]");
+    m.day = std::stol(day);
+    auto c2 = text.find(':', c1 + 1);
+    m.kind = text.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+    if (m.kind != "identify" && m.kind != "plan" && m.kind != "begin-removal" &&
+        m.kind != "removed" && m.kind != "none")
+        throw UsageError("--mark '" + text +
+                         "': KIND is one of identify, plan, begin-removal, removed, none");
+    m.label = c2 == std::string::npos ? m.kind : text.substr(c2 + 1);
+    return m;
+}
+
+std::string end_of_day(const std::string& date) {
+    epoch_of(date);  // throws UsageError
+    if (date.size() == 10) return date + "T23:59:59Z";
+    if (!trust::is_rfc3339_utc(date))
+        throw UsageError("'" + date + "' is not a date (YYYY-MM-DD or RFC 3339 UTC)");
+    return date;
 }
 
 ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
@@ -560,10 +917,37 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
         product_list.push_back({{"product", id}, {"name", p.first}, {"counts", p.second}});
     }
     std::string start = options.campaign_start.empty() ? earliest : options.campaign_start;
+    const std::string today = options.as_of.empty() ? options.generated : options.as_of;
     if (!start.empty()) epoch_of(start);  // a malformed --campaign-start is a usage error
+    if (!options.campaign_start.empty() && epoch_of(start) > epoch_of(today))
+        throw UsageError("--campaign-start " + start + " is after the report's date " + today +
+                         "; a campaign cannot start in the future");
+    // Families (item 3): host x product pairs per family and status, and per version found.
+    std::map<std::string, std::map<std::string, long long>> family_counts, family_versions;
+    std::map<std::string, std::map<std::string, long long>> product_versions;
+    for (const auto& r : results) {
+        const std::string fam = get_str(r, "family").empty() ? "unspecified" : get_str(r, "family");
+        family_counts[fam][get_str(r, "status")]++;
+        for (const auto& v : versions_of(r)) {
+            family_versions[fam][v]++;
+            product_versions[get_str(r, "product")][v]++;
+        }
+    }
+    json family_list = json::array();
+    for (auto& [fam, c] : family_counts) {
+        for (const char* st : kStatuses) c.emplace(st, 0);
+        family_list.push_back({{"family", fam}, {"counts", c}, {"versions", family_versions[fam]}});
+    }
+    for (auto& p : product_list) p["versions"] = product_versions[get_str(p, "product")];
+    const json marks =
+        start.empty() ? json::array() : marks_of(results, options.marks, epoch_of(start), today);
 
     summary.report = {{"generated", options.generated},
                       {"campaign_start", start},
+                      {"as_of", options.as_of},
+                      {"today", today},
+                      {"marks", marks},
+                      {"families", family_list},
                       {"trust_root", context.trust_root},
                       {"inspector_keyid", inspector.identity().keyid},
                       {"hosts", hosts.size()},
@@ -586,6 +970,65 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
     }
     write_agency_files(out, summary.report, context.far, inspector);
     return summary;
+}
+
+}  // namespace audit::attest
+
+namespace audit::attest {
+
+json report_diff(const json& a, const json& b) {
+    auto index = [](const json& report) {
+        std::map<std::pair<std::string, std::string>, const json*> out;
+        if (report.contains("results") && report["results"].is_array())
+            for (const auto& r : report["results"])
+                out[{get_str(r, "host"), get_str(r, "product")}] = &r;
+        return out;
+    };
+    if (!a.is_object() || !b.is_object() || !a.contains("results") || !b.contains("results"))
+        throw UsageError("report-diff compares two report.json files");
+    const auto ia = index(a), ib = index(b);
+    json counts = json::object();
+    for (const char* s : kStatuses) {
+        long long x = get_int(a.value("counts", json::object()), s);
+        long long y = get_int(b.value("counts", json::object()), s);
+        counts[s] = {{"a", x}, {"b", y}, {"delta", y - x}};
+    }
+    auto brief = [](const json& r) {
+        std::set<std::string> v = versions_of(r);
+        return json{{"host", get_str(r, "host")},
+                    {"hostname", get_str(r, "hostname")},
+                    {"product", get_str(r, "product")},
+                    {"status", get_str(r, "status")},
+                    {"reason_codes", codes_of(r)},
+                    {"removed_at", get_str(r, "removed_at")},
+                    {"versions", std::vector<std::string>(v.begin(), v.end())}};
+    };
+    json changed = json::array(), added = json::array(), gone = json::array();
+    for (const auto& [key, rb] : ib) {
+        auto it = ia.find(key);
+        if (it == ia.end()) {
+            added.push_back(brief(*rb));
+            continue;
+        }
+        json x = brief(*it->second), y = brief(*rb);
+        if (x["status"] == y["status"] && x["removed_at"] == y["removed_at"] &&
+            x["versions"] == y["versions"] && x["reason_codes"] == y["reason_codes"])
+            continue;
+        json c = {{"host", y["host"]},
+                  {"hostname", y["hostname"]},
+                  {"product", y["product"]},
+                  {"from", x},
+                  {"to", y}};
+        changed.push_back(std::move(c));
+    }
+    for (const auto& [key, ra] : ia)
+        if (!ib.count(key)) gone.push_back(brief(*ra));
+    return {{"a", {{"generated", get_str(a, "generated")}, {"as_of", get_str(a, "as_of")}}},
+            {"b", {{"generated", get_str(b, "generated")}, {"as_of", get_str(b, "as_of")}}},
+            {"counts", counts},
+            {"changed", changed},
+            {"added", added},
+            {"gone", gone}};
 }
 
 }  // namespace audit::attest

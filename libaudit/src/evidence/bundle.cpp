@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -11,6 +12,7 @@
 #include <botan/hex.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -59,6 +61,17 @@ void fsync_dir(const std::string& dir) {
         throw IoError("cannot fsync directory " + dir + ": " + errno_text(e));
 }
 
+// A chmod that failed (errno e) on a file system that keeps no Unix modes: FAT and exFAT (a kit
+// stick: the kernel refuses modes it cannot show) and FUSE drivers of them (fusefat: ENOSYS).
+bool keeps_no_modes(int fd, int e) {
+    if (e != EPERM && e != ENOSYS && e != EOPNOTSUPP) return false;
+    struct statfs fs {};
+    if (::fstatfs(fd, &fs) != 0) return false;
+    const auto type = static_cast<unsigned long>(fs.f_type);
+    return type == 0x4d44UL /* MSDOS */ || type == 0x2011BAB0UL /* exFAT */ ||
+           type == 0x65735546UL /* FUSE */;
+}
+
 // Creates a temp file beside the target; removes it unless released.
 class TempFile {
   public:
@@ -81,7 +94,7 @@ class TempFile {
 
     // fsync, close, move into place (refusing to replace when asked), fsync the directory.
     void commit(const std::string& target, bool no_replace, unsigned mode) {
-        if (::fchmod(fd_, mode) != 0)
+        if (::fchmod(fd_, mode) != 0 && !keeps_no_modes(fd_, errno))
             throw IoError("cannot chmod " + path_ + ": " + errno_text(errno));
         if (::fsync(fd_) != 0) throw IoError("cannot write " + target + ": " + errno_text(errno));
         int rc = ::close(fd_);
@@ -89,12 +102,30 @@ class TempFile {
         if (rc != 0) throw IoError("cannot write " + target + ": " + errno_text(errno));
         if (no_replace) {
             // link(2) fails with EEXIST instead of silently replacing an existing bundle.
-            if (::link(path_.c_str(), target.c_str()) != 0) {
+            if (::link(path_.c_str(), target.c_str()) == 0) {
+                ::unlink(path_.c_str());
+            } else {
                 int e = errno;
                 if (e == EEXIST) throw IoError(target + " already exists; refusing to replace it");
-                throw IoError("cannot create " + target + ": " + errno_text(e));
+                // FAT and exFAT (a kit stick) have no hard links: rename without replacing.
+                if (e != EPERM && e != EOPNOTSUPP)
+                    throw IoError("cannot create " + target + ": " + errno_text(e));
+                if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(),
+                                RENAME_NOREPLACE) != 0) {
+                    e = errno;
+                    if (e == EEXIST)
+                        throw IoError(target + " already exists; refusing to replace it");
+                    if (e != EINVAL && e != ENOSYS)
+                        throw IoError("cannot create " + target + ": " + errno_text(e));
+                    // No RENAME_NOREPLACE either (some FUSE file systems): the scan holds the
+                    // kit's lock, so nothing of ours races this check.
+                    struct stat st {};
+                    if (::lstat(target.c_str(), &st) == 0)
+                        throw IoError(target + " already exists; refusing to replace it");
+                    if (::rename(path_.c_str(), target.c_str()) != 0)
+                        throw IoError("cannot create " + target + ": " + errno_text(errno));
+                }
             }
-            ::unlink(path_.c_str());
         } else if (::rename(path_.c_str(), target.c_str()) != 0) {
             throw IoError("cannot create " + target + ": " + errno_text(errno));
         }

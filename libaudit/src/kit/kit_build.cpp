@@ -103,6 +103,7 @@ std::vector<KitFile> lay_out_kit(const KitLayout& l) {
         copy_into(l.collector_key, out / "keys" / "collector.key", 0600);
         copy_into(l.collector_cert, out / "keys" / "collector.cert.json", 0644);
     }
+    if (!l.launcher.empty()) copy_into(l.launcher, out / "run.sh", 0755);
     stdfs::create_directories(out / std::string(kEvidenceDir), ec);
     if (ec) throw IoError("cannot create the evidence area: " + ec.message());
     return measure_tree(l.out_dir);

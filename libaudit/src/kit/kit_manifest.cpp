@@ -76,6 +76,7 @@ json KitManifest::to_payload_json() const {
               {"evidence_dir", kEvidenceDir},
               {"files", files_json},
               {"lms", nullptr}};
+    if (!state_file.empty()) j["state_file"] = state_file;
     if (lms)
         j["lms"] = {{"scheme", kLmsScheme},
                     {"params", lms->params},
@@ -122,6 +123,13 @@ KitManifest KitManifest::from_payload_json(const json& j) {
             if (!seen.insert(k.path).second)
                 throw VerifyError("kit manifest lists " + k.path + " twice");
             m.files.push_back(std::move(k));
+        }
+        if (j.contains("state_file") && !j["state_file"].is_null()) {
+            m.state_file = j["state_file"].get<std::string>();
+            // Only the collector key's state, in keys/, and never a sealed file.
+            if (m.state_file != kit_state_file(m.kit_id) || seen.count(m.state_file))
+                throw VerifyError("kit manifest names '" + m.state_file.substr(0, 80) +
+                                  "' as mutable; only " + kit_state_file(m.kit_id) + " may be");
         }
         if (j.contains("lms") && !j["lms"].is_null()) {
             json pub = {{"_type", "audit-toolkit/hss-lms-public-key"},
@@ -292,6 +300,7 @@ std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManif
     std::set<std::string> present;
     std::map<std::string, bool> executable;  // rel -> any x bit, on the medium
     const bool modes = keeps_unix_modes(kit_dir);
+    bool state_present = false;
     for (; it != end; it.increment(ec)) {
         if (ec) throw IoError("cannot read kit directory " + kit_dir + ": " + ec.message());
         const std::string rel = stdfs::relative(it->path(), kit_dir).generic_string();
@@ -301,6 +310,13 @@ std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManif
             if (privileged_mode(raw))
                 problems.push_back({rel, "setuid or setgid bit set (refused on a kit)"});
             executable[rel] = (raw.st_mode & 0111) != 0;
+        }
+        if (!m.state_file.empty() && rel == m.state_file) {
+            // The one mutable file outside evidence/: present, a regular file, not measured.
+            if (!stdfs::is_regular_file(st))
+                problems.push_back({rel, "the kit's sequence state is not a regular file"});
+            state_present = true;
+            continue;
         }
         if (excluded(rel)) {
             if (rel == kEvidenceDir && !stdfs::is_directory(st))
@@ -319,6 +335,9 @@ std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManif
         }
         present.insert(rel);
     }
+    if (!m.state_file.empty() && !state_present)
+        problems.push_back(
+            {m.state_file, "missing: the kit's sequence state (made with the kit) was deleted"});
     for (const auto& f : m.files) {
         const std::string full = kit_dir + "/" + f.path;
         if (!present.count(f.path)) {

@@ -27,8 +27,10 @@ constexpr std::size_t kMaxString = 4096;
 constexpr std::size_t kMaxId = 64;
 constexpr std::int64_t kSchema = 1;
 
-// Ecosystems the sources report; a typo in a manifest must fail, not silently never match.
-constexpr std::array<std::string_view, 20> kEcosystems = {"deb",
+// Ecosystems the sources report (InventoryItem::ecosystem of some source in
+// libaudit/src/sources); a typo, or a name no source produces ("windows", "macos"), must fail
+// rather than make a rule that silently never matches.
+constexpr std::array<std::string_view, 21> kEcosystems = {"deb",
                                                           "rpm",
                                                           "apk",
                                                           "pacman",
@@ -37,9 +39,7 @@ constexpr std::array<std::string_view, 20> kEcosystems = {"deb",
                                                           "pypi",
                                                           "npm",
                                                           "kmod",
-                                                          "windows",
                                                           "msi",
-                                                          "macos",
                                                           "windows-uninstall",
                                                           "windows-service",
                                                           "windows-registry",
@@ -47,7 +47,16 @@ constexpr std::array<std::string_view, 20> kEcosystems = {"deb",
                                                           "macos-ext",
                                                           "macos-pkg",
                                                           "launchd",
-                                                          "pe"};
+                                                          "pe",
+                                                          "systemd",
+                                                          "sysv",
+                                                          "process"};
+
+std::string ecosystem_list() {
+    std::string out;
+    for (auto e : kEcosystems) out += (out.empty() ? "" : ", ") + std::string(e);
+    return out;
+}
 
 struct KindInfo {
     RuleKind kind;
@@ -271,17 +280,17 @@ class Reader {
                 r.description = string(node, "description", true, 4 * kMaxString);
             } else if (k == "residue") {
                 r.residue = boolean(node, "residue");
+            } else if (k == "family") {
+                r.family = identifier(node, "family");
             } else if (k == "ecosystem") {
                 if (r.kind != RuleKind::package && r.kind != RuleKind::publisher)
                     fail(key.source(), "'ecosystem' applies to package and publisher rules only");
                 r.ecosystem = string(node, "ecosystem");
                 if (std::find(kEcosystems.begin(), kEcosystems.end(), r.ecosystem) ==
                     kEcosystems.end())
-                    fail(node.source(),
-                         "ecosystem \"" + r.ecosystem +
-                             "\" is not one of deb, rpm, apk, pacman, snap, flatpak, windows, "
-                             "msi, macos, windows-uninstall, windows-service, windows-registry, "
-                             "macos-app, macos-ext, macos-pkg, launchd, pe");
+                    fail(node.source(), "ecosystem \"" + r.ecosystem +
+                                            "\" is not produced by any source (one of " +
+                                            ecosystem_list() + ")");
             } else if (k == info->pattern_keys[0] || k == info->pattern_keys[1]) {
                 has_patterns = true;
                 const std::size_t room =
@@ -408,6 +417,10 @@ const char* to_string(RuleKind k) {
     for (const auto& info : kKinds)
         if (info.kind == k) return info.name.data();
     return "package";
+}
+
+std::vector<std::string> known_ecosystems() {
+    return {kEcosystems.begin(), kEcosystems.end()};
 }
 
 Manifest parse_manifest(std::string_view text, const std::string& filename) {

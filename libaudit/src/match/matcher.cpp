@@ -307,6 +307,7 @@ Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
     f.product = m.id;
     f.product_name = m.name;
     f.rule = rule.id;
+    f.family = rule.family.empty() ? std::string("unspecified") : rule.family;
     f.confidence = rule.confidence;
     f.kind = rule.kind;
     f.residue = residue;
@@ -338,6 +339,7 @@ nlohmann::json Finding::to_json() const {
     return {{"product", product},
             {"product_name", product_name},
             {"rule", rule},
+            {"family", family},
             {"confidence", manifest::to_string(confidence)},
             {"kind", manifest::to_string(kind)},
             {"residue", residue},

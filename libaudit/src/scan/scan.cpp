@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "audit/error.h"
@@ -239,7 +241,12 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     fs::Root root(opt.root);
     ensure_dir(opt.out_dir);
     const std::string kit_id = cert.kit_id;
-    evidence::KitStateLock lock(opt.out_dir, kit_id);
+    std::optional<evidence::KitStateLock> out_dir_lock;
+    if (!opt.chain_state) out_dir_lock.emplace(opt.out_dir, kit_id);
+    const evidence::KitStateLock& lock = opt.chain_state ? *opt.chain_state : *out_dir_lock;
+    if (lock.kit_id() != kit_id)
+        throw UsageError("the sequence state " + lock.state_path() + " is of kit " + lock.kit_id() +
+                         ", the certificate's kit is " + kit_id);
     evidence::KitState state = lock.load();
     state.kit_id = kit_id;
 
@@ -428,6 +435,12 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"leads", std::vector<std::string>(leads.begin(), leads.end())}}},
     };
     say("write bundle");
+    // The sequence number is reserved where the state lives before the bundle is linked: a
+    // scan stopped in between is resolved by the next one (never the same number twice).
+    state.pending_sequence = result.sequence;
+    state.pending_dir = std::filesystem::absolute(opt.out_dir).lexically_normal().string();
+    state.pending_bundle = result.bundle_id + std::string(evidence::kBundleSuffix);
+    lock.save(state);
     result.bundle = evidence::write_bundle(
         opt.out_dir, result.bundle_id + std::string(evidence::kBundleSuffix), content,
         {{"files.jsonl", files_jsonl}}, predicate, collector, finished.epoch);
@@ -437,6 +450,10 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     state.last_bundle_sha256 = result.bundle.sha256;
     state.last_bundle = result.bundle_id + std::string(evidence::kBundleSuffix);
     state.last_statement_sha256 = result.bundle.statement_sha256;
+    state.last_dir = state.pending_dir;
+    state.pending_sequence = 0;
+    state.pending_dir.clear();
+    state.pending_bundle.clear();
     say("write chain head");
     evidence::ChainHead head;
     head.kit_id = kit_id;
@@ -464,6 +481,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                       {"statement_sha256", result.bundle.statement_sha256},
                       {"chain_head", head_path},
                       {"chain_head_error", head_error},
+                      {"chain_state", lock.state_path()},
                       {"bundle_id", result.bundle_id},
                       {"kit", kit_id},
                       {"sequence", result.sequence},

@@ -70,9 +70,27 @@ struct HostProductStatus {
     nlohmann::json manifest_versions = nlohmann::json::array();
     // Scan end (host clock) of the first and the latest bundle that evaluated the product.
     std::string first_scan, latest_scan;
+    // Scan end of the first and the last bundle that found the product ("" when none did).
+    std::string first_found, last_found;
+    // removed: the first clean bundle after the last finding that would itself prove removal
+    // (every check of the decision table passes for it); "" unless the status is removed.
+    std::string removed_at;
+    // removed: removed_at; absent: the first clean bundle that would itself prove absence;
+    // "" otherwise. The progress curve counts a pair clean from this day.
+    std::string clean_since;
+    // What was found, each {rule, confidence, family, kind, lead, items: [{ecosystem, name,
+    // version, publisher, signer, path, registry_key, unit}]}: the findings that prove presence
+    // of the finding bundle (the latest when present, else the last that found the product).
+    nlohmann::json findings = nlohmann::json::array();
+    // Weak findings (not presence) of the latest bundle, for review.
+    nlohmann::json leads = nlohmann::json::array();
+    std::string family;  // of the first finding or lead with one; "unspecified" otherwise
 
     nlohmann::json to_json() const;
 };
+
+// One finding of findings.json in the short form of HostProductStatus::findings.
+nlohmann::json finding_summary(const nlohmann::json& finding);
 
 // Which host a bundle belongs to: "machine-id:…", else "windows-machine-guid:…", else "dmi:…",
 // else "hostname:…".
@@ -99,6 +117,9 @@ struct MergeOptions {
     std::string now;  // attestation time (RFC 3339 UTC); "" = the real clock at the merge
     std::int64_t clock_tolerance_s = 3600;  // bundles of different kits closer than this are
                                             // not ordered by their (host) clocks
+    // Point in time (RFC 3339 UTC): only bundles that finished by then (and, from a ledger,
+    // were imported by then) are merged. "" = everything.
+    std::string as_of;
 };
 
 // The code of a reason string: the part before ": " (the whole string when there is none).

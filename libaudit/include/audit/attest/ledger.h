@@ -3,8 +3,9 @@
 //
 // The ledger holds no key, so nothing in it is trusted: `verify` re-verifies every stored signed
 // statement and chain head under the trust root given now (revocations included) and every fact a
-// report uses comes from what verifies. The other tables (hosts, identities, findings, ...) are
-// query conveniences only; editing them changes no status.
+// report uses comes from what verifies. The other tables (hosts, identities, findings, ...) and the
+// views (host_status, findings_detail) are query conveniences only; editing them changes no
+// status. A schema-2 ledger is migrated to schema 3 when opened; other schemas are refused.
 #pragma once
 
 #include <cstdint>
@@ -123,6 +124,7 @@ class Ledger {
   private:
     std::unique_ptr<sql::Db> db_;
     void create_schema();
+    void migrate_2_to_3();
     void check_authority_locked(const trust::TrustRoot& trust, const std::string& trust_path,
                                 bool pin);
 };

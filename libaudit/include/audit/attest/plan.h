@@ -29,6 +29,9 @@ struct Article {
 
 class Articles {
   public:
+    // A point-in-time report (--as-of, RFC 3339 UTC): bundles scanned or imported after it are
+    // left out, as the merge leaves them out.
+    std::string as_of;
     // One host's verified bundles (any order) and the statuses merge_host computed from them.
     void collect(const std::vector<const BundleSummary*>& host,
                  const std::vector<HostProductStatus>& statuses);

@@ -14,12 +14,28 @@
 
 namespace audit::attest {
 
+// A campaign milestone: day N after the campaign start, what it asks for, and how the report
+// judges whether it was met by its date: "identify" (every host x product pair scanned by then),
+// "begin-removal" (a pair found by then was proven removed by then, or none was found),
+// "removed" (every pair found by then was proven removed by then), "plan" and "none" (not
+// judged from evidence).
+struct Mark {
+    long day = 0;
+    std::string kind, label;
+};
+// BOD 17-01: 30 identify and report, 60 plan, 90 begin removal.
+std::vector<Mark> default_marks();
+// "DAY:KIND[:LABEL]" (LABEL defaults to the kind); throws UsageError.
+Mark parse_mark(const std::string& text);
+
 struct ReportOptions {
     std::string out_dir;
     std::string generated;       // RFC 3339 UTC
     std::string campaign_start;  // RFC 3339 or YYYY-MM-DD; "" = the earliest scan
     bool html = true;            // also report.csv and report.html
-    std::string title;           // agency / campaign title of the page ("" = the default)
+    std::string as_of;           // RFC 3339 UTC: a point-in-time report ("" = generated)
+    std::vector<Mark> marks = default_marks();
+    std::string title;  // agency / campaign title of the page ("" = the default)
 };
 
 // What the report says about where its inputs came from (copied into report.json as given).
@@ -57,5 +73,12 @@ std::string html_escape(std::string_view text);
 std::string csv_field(std::string_view text);
 // Whole days from a to b (RFC 3339 or YYYY-MM-DD); throws UsageError on a malformed date.
 long days_between(const std::string& a, const std::string& b);
+// "YYYY-MM-DD" -> "YYYY-MM-DDT23:59:59Z" (the end of that day); an RFC 3339 UTC time as is.
+// Throws UsageError otherwise.
+std::string end_of_day(const std::string& date);
+
+// What changed between two report.json documents: counts, and per host x product the pairs
+// added, gone and whose status, removal date or versions changed.
+nlohmann::json report_diff(const nlohmann::json& a, const nlohmann::json& b);
 
 }  // namespace audit::attest

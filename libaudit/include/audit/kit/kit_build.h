@@ -18,6 +18,7 @@ struct KitLayout {
     std::vector<std::string> docs;       // -> docs/
     std::string collector_key;           // optional: KEY and its .cert.json -> keys/collector.*
     std::string collector_cert;
+    std::string launcher;  // optional: media/run.sh -> run.sh (mode 0755)
 };
 
 // Copies everything into out_dir (bin/, manifests/, trust/, docs/, keys/, empty evidence/),
@@ -38,5 +39,19 @@ std::optional<std::uint64_t> seen_kit_version(const std::string& state_path,
 void make_iso_image(const std::string& kit_dir, const std::string& image, const std::string& label);
 void make_fat_image(const std::string& kit_dir, const std::string& image, const std::string& label,
                     std::uint64_t evidence_mib);
+
+}  // namespace audit::kit
+
+namespace audit::kit {
+
+// What an image file is, by its bytes: "iso" (ISO 9660: "CD001" at 32769), "fat" (a FAT boot
+// sector: 0x55AA signature and a FAT12/16/32 type string), "" otherwise.
+std::string image_kind(const std::string& path);
+
+// Copies a kit image's files into dest (an empty directory), so that it can be checked like a
+// kit directory: an ISO 9660 image through libarchive (Rock Ridge modes kept; links, devices
+// and paths leaving dest are not made), a FAT image through mtools (mcopy; FAT keeps no modes).
+// Throws UsageError (not an image), IoError (the tool or the read failed).
+void extract_kit_image(const std::string& image, const std::string& dest);
 
 }  // namespace audit::kit

@@ -23,6 +23,11 @@ inline constexpr std::string_view kKitManifestPayloadType =
 inline constexpr std::string_view kKitManifestFile = "kit.manifest.dsse.json";
 inline constexpr std::string_view kEvidenceDir = "evidence";  // the only writable area
 inline constexpr std::string_view kTrustFile = "trust/trust.json";
+inline constexpr std::string_view kCollectorKeyFile = "keys/collector.key";
+// The one mutable file of a kit outside evidence/: keys/collector.<kit>.state.json.
+inline std::string kit_state_file(const std::string& kit_id) {
+    return "keys/collector." + kit_id + ".state.json";
+}
 
 struct KitFile {
     std::string path;  // relative to the kit directory, '/'-separated
@@ -42,6 +47,10 @@ struct KitManifest {
     std::string trust_sha256;
     std::vector<KitFile> files;       // sorted by path; kit manifest and evidence/ excluded
     std::optional<LmsPublicKey> lms;  // the seal key, when the kit is sealed with HSS/LMS
+    // The one mutable file outside evidence/: the collector key's sequence state
+    // (kit_state_file(kit_id), evidence/kit_state.h), not measured. "": an older kit whose
+    // state lives in evidence/.
+    std::string state_file;
 
     nlohmann::json to_payload_json() const;
     static KitManifest from_payload_json(const nlohmann::json& j);  // throws VerifyError

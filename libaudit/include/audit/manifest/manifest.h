@@ -34,6 +34,10 @@ struct Rule {
     // Matches of this rule are residue (left-over configuration or data such as /etc/opt/...),
     // reported with the product but never proof that it is installed.
     bool residue = false;
+    // The product line the rule identifies ("endpoint-linux", "network-agent", ...; the set used
+    // by kaspersky.toml is listed in manifests/README.md). Same syntax as ids; "" = not given,
+    // reported as "unspecified".
+    std::string family;
     std::string description;
 };
 
@@ -50,6 +54,9 @@ struct Manifest {
     std::string path;            // where it was loaded from (load_manifests only)
     std::string sha256, sha384;  // of the file's bytes
 };
+
+// The ecosystems a rule may name: exactly those some source produces.
+std::vector<std::string> known_ecosystems();
 
 // Parse one manifest. Throws UsageError "FILE:LINE:COLUMN: message" on malformed input
 // (TOML syntax or schema: unknown keys, missing fields, bad confidence, duplicate rule ids).

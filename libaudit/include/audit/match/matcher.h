@@ -17,6 +17,8 @@ struct Finding {
     std::string product;  // manifest id
     std::string product_name;
     std::string rule;  // rule id
+    // The rule's product line (manifest::Rule::family), "unspecified" when the rule names none.
+    std::string family;
     manifest::Confidence confidence;
     manifest::RuleKind kind;
     // Residue: what matched is left-over configuration (a deb in "config-files" state, ...),

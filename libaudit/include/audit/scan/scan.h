@@ -12,6 +12,7 @@
 
 #include "audit/crypto/keys.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/kit_state.h"
 #include "audit/fs/digest.h"
 #include "audit/host/identity.h"
 #include "audit/manifest/manifest.h"
@@ -38,6 +39,9 @@ struct ScanOptions {
     // collector key for one kit and a validity window; embedded in every bundle.
     std::string collector_certificate;
     std::string out_dir;
+    // The kit's sequence state, locked and opened before the process confined itself (beside
+    // the collector key: evidence::KitStateLock). Null: the legacy state in out_dir.
+    evidence::KitStateLock* chain_state = nullptr;
     std::string kit_id;  // must match the certificate's kit when given
     HashScope scope = HashScope::matched;
     // File digests (sha256 by default; the digests the manifests' hash rules compare are added).
