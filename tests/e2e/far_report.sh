@@ -89,6 +89,7 @@ check(na is not None and na["version"] == "14.0.0.10902" and na["uninstall_comma
 b = by.get(("host-b", "kesl"))
 check(b is not None and b["uninstall_command"] == "apt-get purge kesl" and b["version"] == "11.1.0-3393"
       and b["command_source"] == "package manager (dpkg)", b)
+check(b is not None and b["family"] == "endpoint-linux", b)   # the manifest rule's family
 check(all(r["hostname"] != "host-c" for r in rows), "a removed host is in the plan")
 check(all(r["owner"] == "" and r["target_date"] == "" and r["done_date"] == "" for r in rows), "owner/date not blank")
 check(all(r["family"] for r in rows), "a row without a family")

@@ -56,6 +56,11 @@ bool guid_shaped(const std::string& s) {
     return true;
 }
 
+// An article several rules found takes the most specific family any of them names.
+int family_rank(const std::string& f) {
+    return f.empty() ? 0 : f == "unspecified" ? 1 : f == "multiple" ? 2 : 3;
+}
+
 struct Seen {
     Article article;
     bool from_inventory = false;
@@ -167,7 +172,7 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
                         a.product_code.clear();
                         a.where.clear();
                     }
-                    a.family = family;
+                    if (family_rank(family) >= family_rank(a.family)) a.family = family;
                     if (std::find(a.rules.begin(), a.rules.end(), str(f, "rule")) == a.rules.end())
                         a.rules.push_back(str(f, "rule"));
                     // Uninstall entries and packages say the version; an MSI record the code.
@@ -211,7 +216,7 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
                         a.rules.clear();
                         a.where.clear();
                     }
-                    a.family = family;
+                    if (family_rank(family) >= family_rank(a.family)) a.family = family;
                     a.rules.push_back(str(f, "rule"));
                     if (a.where.empty()) a.where = file_where;
                 }
