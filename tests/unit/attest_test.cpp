@@ -85,7 +85,7 @@ std::string findings_of(const json& p) {
 struct Fleet {
     std::vector<BundleSummary> bundles;
     std::map<std::string, std::pair<std::uint64_t, std::string>> last;  // kit -> seq, statement
-    audit::attest::MergeOptions options{kNow, 3600};
+    audit::attest::MergeOptions options{kNow, 3600, ""};
 
     BundleSummary& add(json p, const std::string& kit = "k") {
         auto& [seq, prev] = last[kit];
