@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "audit/attest/far.h"
+#include "audit/attest/plan.h"
 #include "audit/error.h"
 #include "support.h"
 
@@ -72,4 +73,69 @@ TEST_CASE("a holiday file replaces the built-in list", "[far]") {
     CHECK_THROWS_AS(Holidays::load(path), audit::UsageError);
     std::ofstream(path) << "tomorrow\n";
     CHECK_THROWS_AS(Holidays::load(path), audit::UsageError);
+}
+
+TEST_CASE("articles: signer as supplier, identified by the earliest bundle, import bounds it",
+          "[far]") {
+    using audit::attest::BundleSummary;
+    using audit::attest::HostProductStatus;
+    using nlohmann::json;
+    auto pe_finding = [](const std::string& version) {
+        return json::array(
+            {{{"product", "kaspersky"},
+              {"rule", "pe-signer"},
+              {"family", "endpoint-windows"},
+              {"confidence", "strong"},
+              {"residue", false},
+              {"records", json::array({{{"inventory",
+                                         {{"ecosystem", "pe"},
+                                          {"name", "avp.exe"},
+                                          {"version", version},
+                                          {"source", "/Program Files/avp.exe"},
+                                          {"signature", {{"subject", "CN=AO Kaspersky Lab"}}}}}},
+                                       {{"file", {{"path", "/Program Files/avp.exe"}}}}})}}});
+    };
+    BundleSummary a, b;
+    a.bundle_id = "a";
+    a.statement_sha256 = "aa";
+    a.finished = "2026-07-06T10:00:00Z";  // the host clock is ahead of the import
+    a.imported_at = "2026-07-01T09:00:00Z";
+    a.findings = pe_finding("21.3");
+    b.bundle_id = "b";
+    b.statement_sha256 = "bb";
+    b.finished = "2026-08-03T10:00:00Z";
+    b.imported_at = "2026-08-04T09:00:00Z";
+    b.findings = pe_finding("21.4");
+    HostProductStatus st;
+    st.host_key = "machine-id:1";
+    st.hostname = "ws";
+    st.product = "kaspersky";
+    st.product_name = "Kaspersky";
+    st.status = audit::attest::Status::present;
+    audit::attest::Articles articles;
+    articles.collect({&b, &a}, {st});
+    REQUIRE(articles.list().size() == 1);
+    const auto& art = articles.list()[0];
+    CHECK(art.publisher == "CN=AO Kaspersky Lab");
+    CHECK(art.version == "21.4");  // the latest bundle's
+    CHECK(art.family == "endpoint-windows");
+    CHECK(art.first.bundle_id == "a");
+    CHECK(art.last.bundle_id == "b");
+    audit::attest::FarOptions options;
+    options.generated = "2026-08-05T00:00:00Z";
+    const json far = audit::attest::far_draft(articles, options);
+    REQUIRE(far["records"].size() == 1);
+    const json& r = far["records"][0];
+    CHECK(r["identification_date"] == "2026-07-01");  // the import, not the later host clock
+    CHECK(r["identification_basis"] == "import");
+    CHECK(r["report_due"] == "2026-07-07");  // Jul 3 (observed Independence Day) is skipped
+    CHECK(r["supplier_name"] == "CN=AO Kaspersky Lab");
+    CHECK(r["report_overdue"] == true);
+    CHECK(audit::attest::removal_plan(articles).size() == 1);
+    // As of a day before the second bundle, only the first counts.
+    audit::attest::Articles before;
+    before.as_of = "2026-07-31T23:59:59Z";
+    before.collect({&b, &a}, {st});
+    REQUIRE(before.list().size() == 1);
+    CHECK(before.list()[0].version == "21.3");
 }

@@ -191,7 +191,10 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
                                 std::string::npos)
                             a.product_code = str(inv, "key_name");
                     }
-                    if (!str(inv, "publisher").empty()) a.publisher = str(inv, "publisher");
+                    if (!str(inv, "publisher").empty())
+                        a.publisher = str(inv, "publisher");
+                    else if (a.publisher.empty() && inv.contains("signature"))
+                        a.publisher = str(inv["signature"], "subject");  // a PE file's signer
                     if (a.where.empty() || eco != "msi") a.where = str(inv, "source");
                     auto [cmd, from] = uninstall_command(inv);
                     // The uninstall entry's own string outranks a derived command.
