@@ -16,6 +16,7 @@
 
 #include "audit/attest/attest.h"
 #include "audit/attest/evidence_check.h"
+#include "audit/attest/report_statement.h"
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
@@ -201,6 +202,12 @@ json verify_one(const std::string& path, Context& ctx) {
                                                                : "a successor of the one in use"}};
         return r;
     }
+    if (attest::is_report_statement(env)) {  // report.statement.dsse.json: the files beside it
+        r["kind"] = "report-statement";
+        auto dir = std::filesystem::path(path).parent_path().string();
+        r["detail"] = attest::verify_report_statement(env, trust, dir.empty() ? "." : dir);
+        return r;
+    }
     r["kind"] = "attestation";
     auto st = attest::verify_attestation(env, trust);
     ctx.payload = env.payload;
@@ -336,7 +343,8 @@ int main(int argc, char** argv) {
              {"json", "", "print one JSON document on stdout"}},
             "Verifies evidence bundles (*.evidence.tar.zst), chain heads\n"
             "(*.chain-head.dsse.json; a directory stands for the bundles and heads in it),\n"
-            "removal attestations (*.dsse.json), collector\n"
+            "removal attestations (*.dsse.json), report statements (report.statement.dsse.json:\n"
+            "every report file beside it must match its signed digest), collector\n"
             "certificates, signed manifests (*.toml with their .dsse.json) and trust roots.\n"
             "A trust-root document must be the trust root in use or a successor of it (same\n"
             "authority, walked through root-history/): another authority's root, an older\n"
@@ -459,6 +467,8 @@ int main(int argc, char** argv) {
                               << d["status"].get<std::string>()
                               << (d.contains("recomputed") ? ", recomputed from the bundles given"
                                                            : "");
+                else if (r["kind"] == "report-statement")
+                    std::cout << " over " << d["files"].size() << " report files, unchanged";
                 else
                     std::cout << " of " << d["authority"].get<std::string>() << ", version "
                               << d["version"] << ", expires " << d["expires"].get<std::string>()

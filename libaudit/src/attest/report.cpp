@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "audit/attest/plan.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/trust/trust_root.h"
@@ -488,9 +489,12 @@ std::string render_html(const json& report) {
          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
          "style-src 'unsafe-inline'\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-         "<title>Removal attestation report</title><style>";
+         "<title>" +
+         html_escape(page_title(report)) + "</title><style>";
     h += kCss;
-    h += "</style></head><body>\n<header><h1>Removal attestation report</h1><p class=\"meta\" "
+    h += print_css();
+    h += "</style></head><body>\n<header><h1>" + html_escape(page_title(report)) +
+         "</h1><p class=\"meta\" "
          "id=\"generated\">Generated " +
          html_escape(get_str(report, "generated")) +
          (get_str(report, "as_of").empty() ? std::string()
@@ -725,6 +729,8 @@ std::string render_html(const json& report) {
              fmt_int(static_cast<long long>(residue.size() - kMaxListRows)) +
              " more in report.csv.</p>";
     h += "</section>\n";
+
+    h += plan_html_section(report);
 
     const json rejected = report.value("rejected", json::array());
     h += "<section id=\"rejected\"><h2>Bundles rejected (" +
@@ -967,6 +973,7 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
                       {"conflicts", context.conflicts},
                       {"not_verified", context.not_verified}};
     if (!context.ledger.is_null()) summary.report["ledger"] = context.ledger;
+    add_agency_sections(summary.report, options.title, context.removal_plan, context.far);
     evidence::write_file_atomic(
         out + "/report.json",
         summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
@@ -974,6 +981,7 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
         evidence::write_file_atomic(out + "/report.csv", render_csv(summary.report));
         evidence::write_file_atomic(out + "/report.html", render_html(summary.report));
     }
+    write_agency_files(out, summary.report, context.far, inspector);
     return summary;
 }
 
