@@ -20,11 +20,20 @@ audit-keys certify --trust "$TRUST" --key "$T/auth/kit.key" --collector "$T/auth
     --kit zz-second --out "$T/auth/second.cert.json" >/dev/null
 
 # scan ROOT OUT [audit-scan options...]: stdout JSON in $T/out; prints the bundle path.
+# Each output folder gets its own copy of the collector key: the sequence state lives beside the
+# key, so one key would make one chain across every scenario's folder, and attesting one folder
+# alone would (rightly) add chain_gap to the code each scenario is about.
 scan() {
     local root=$1 out=$2; shift 2
+    local key="$T/keys/$(basename "$out").key"
+    if [[ ! -f $key ]]; then
+        mkdir -p "$T/keys"
+        cp "$T/auth/collector.key" "$key"
+        cp "$T/auth/collector.cert.json" "${key%.key}.cert.json"
+    fi
     set +e
     audit-scan --root "$root" --manifests "${MANIFEST_DIR:-$T/auth/manifests}" --trust "$TRUST" \
-        --key "$T/auth/collector.key" --out "$out" --json "$@" >"$T/out" 2>"$T/err"
+        --key "$key" --out "$out" --json "$@" >"$T/out" 2>"$T/err"
     local rc=$?
     set -e
     [[ $rc -le 1 ]] || { cat "$T/err" >&2; fail "audit-scan $root exited $rc"; }

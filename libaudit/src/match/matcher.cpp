@@ -75,12 +75,17 @@ std::string lower(std::string_view s) {
 }
 
 nlohmann::json inventory_record(const InventoryItem& item) {
-    return {{"inventory",
-             {{"ecosystem", item.ecosystem},
-              {"name", item.name},
-              {"version", item.version},
-              {"state", item.state},
-              {"source", item.source}}}};
+    nlohmann::json inv = {{"ecosystem", item.ecosystem},
+                          {"name", item.name},
+                          {"version", item.version},
+                          {"state", item.state},
+                          {"source", item.source}};
+    // What a removal plan and a FAR 52.204-23 report need from the evidence (issue 17).
+    if (!item.publisher.empty()) inv["publisher"] = item.publisher;
+    for (const char* key : {"uninstall_string", "product_code", "key_name"})
+        if (auto it = item.extra.find(key); it != item.extra.end() && it->is_string())
+            inv[key] = *it;
+    return {{"inventory", inv}};
 }
 
 nlohmann::json file_record(const fs::FileRecord& file) {
