@@ -19,12 +19,20 @@ TRUST="$T/auth/trust.json"
 audit-keys certify --trust "$TRUST" --key "$T/auth/kit.key" --collector "$T/auth/collector.key" \
     --kit zz-second --out "$T/auth/second.cert.json" >/dev/null
 
+# Each evidence folder below is one scenario, attested alone, with a whole chain of its own: the
+# sequence state lives beside the collector key (issue 20), so each folder's scans use their own
+# copy of the key (OUT.key/), as separate kits' keys would be.
+key_for() {
+    local d="$1.key"
+    [[ -f "$d/collector.key" ]] || { mkdir -p "$d" && cp "$T/auth/collector.key" "$T/auth/collector.cert.json" "$d/"; }
+    echo "$d/collector.key"
+}
 # scan ROOT OUT [audit-scan options...]: stdout JSON in $T/out; prints the bundle path.
 scan() {
     local root=$1 out=$2; shift 2
     set +e
     audit-scan --root "$root" --manifests "${MANIFEST_DIR:-$T/auth/manifests}" --trust "$TRUST" \
-        --key "$T/auth/collector.key" --out "$out" --json "$@" >"$T/out" 2>"$T/err"
+        --key "$(key_for "$out")" --out "$out" --json "$@" >"$T/out" 2>"$T/err"
     local rc=$?
     set -e
     [[ $rc -le 1 ]] || { cat "$T/err" >&2; fail "audit-scan $root exited $rc"; }
