@@ -42,7 +42,7 @@ if [[ $tests -eq 1 ]]; then
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
     # Headless Chromium renders the fleet report in tests/e2e/report_html.sh. It is about 120 MB
     # to download (400 MB installed), so it is opt-in; without it that test reports itself skipped.
-    [[ ${AUDIT_WITH_CHROMIUM:-0} == 1 ]] && pkgs+=(chromium)
+    [[ ${AUDIT_WITH_CHROMIUM:-0} == 1 ]] && pkgs+=(chromium poppler-utils)  # pdftotext reads its PDF
 fi
 missing=()
 for p in "${pkgs[@]}"; do

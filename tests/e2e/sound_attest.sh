@@ -19,20 +19,21 @@ TRUST="$T/auth/trust.json"
 audit-keys certify --trust "$TRUST" --key "$T/auth/kit.key" --collector "$T/auth/collector.key" \
     --kit zz-second --out "$T/auth/second.cert.json" >/dev/null
 
-# Each evidence folder below is one scenario, attested alone, with a whole chain of its own: the
-# sequence state lives beside the collector key (issue 20), so each folder's scans use their own
-# copy of the key (OUT.key/), as separate kits' keys would be.
-key_for() {
-    local d="$1.key"
-    [[ -f "$d/collector.key" ]] || { mkdir -p "$d" && cp "$T/auth/collector.key" "$T/auth/collector.cert.json" "$d/"; }
-    echo "$d/collector.key"
-}
 # scan ROOT OUT [audit-scan options...]: stdout JSON in $T/out; prints the bundle path.
+# Each output folder gets its own copy of the collector key: the sequence state lives beside the
+# key, so one key would make one chain across every scenario's folder, and attesting one folder
+# alone would (rightly) add chain_gap to the code each scenario is about.
 scan() {
     local root=$1 out=$2; shift 2
+    local key="$T/keys/$(basename "$out").key"
+    if [[ ! -f $key ]]; then
+        mkdir -p "$T/keys"
+        cp "$T/auth/collector.key" "$key"
+        cp "$T/auth/collector.cert.json" "${key%.key}.cert.json"
+    fi
     set +e
     audit-scan --root "$root" --manifests "${MANIFEST_DIR:-$T/auth/manifests}" --trust "$TRUST" \
-        --key "$(key_for "$out")" --out "$out" --json "$@" >"$T/out" 2>"$T/err"
+        --key "$key" --out "$out" --json "$@" >"$T/out" 2>"$T/err"
     local rc=$?
     set -e
     [[ $rc -le 1 ]] || { cat "$T/err" >&2; fail "audit-scan $root exited $rc"; }

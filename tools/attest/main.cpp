@@ -12,6 +12,7 @@
 
 #include "audit/attest/attest.h"
 #include "audit/attest/diff.h"
+#include "audit/attest/far.h"
 #include "audit/attest/ledger.h"
 #include "audit/attest/report.h"
 #include "audit/crypto/keys.h"
@@ -20,6 +21,7 @@
 #include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
+#include "export.h"
 
 int report_diff_cmd(int argc, char** argv);  // report_diff.cpp
 
@@ -33,7 +35,8 @@ constexpr const char* kSubcommands =
     "  import   verify bundles and record them in a ledger (SQLite)\n"
     "  report   compute every host x product status from a ledger; attestations + report\n"
     "  diff     what changed on a host between two bundles\n"
-    "  report-diff  what changed between two reports (report.json)";
+    "  report-diff  what changed between two reports (report.json)\n"
+    "  export   a bundle's file digests as a sha256sum or hashdeep list";
 
 bool has_suffix(const std::string& name, std::string_view suffix) {
     return name.size() > suffix.size() &&
@@ -163,7 +166,7 @@ audit::crypto::SigningKey inspector_key(const audit::cli::Args& args,
     if (role == trust.roles.end() ||
         std::find(role->second.keyids.begin(), role->second.keyids.end(), key.identity().keyid) ==
             role->second.keyids.end())
-        throw audit::VerifyError("key " + key_path + " is not an inspector key of the trust root");
+        throw audit::UsageError("key " + key_path + " is not an inspector key of the trust root");
     return key;
 }
 
@@ -190,14 +193,36 @@ const std::vector<audit::cli::Option> kReportOptions = {
     {"key", "FILE", "inspector signing key"},
     {"out", "DIR", "where report.json/.csv/.html and attestations/ are written"},
     {"campaign-start", "DATE", "day 0 of the 30/60/90-day marks (default: earliest scan)"},
-    {"as-of", "DATE", "point-in-time report: only bundles scanned (and imported) by DATE"},
+    {"as-of", "DATE", "point-in-time report: only bundles whose scan finished by DATE"},
     {"mark", "DAY:KIND[:LABEL]",
      "a campaign milestone (repeatable; replaces 30:identify, 60:plan, 90:begin-removal); "
      "KIND: identify, plan, begin-removal, removed, none",
      true},
     {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
+    {"title", "TEXT", "agency / campaign title of report.html"},
+    {"contract", "NUMBER", "FAR 52.204-23 draft: the contract number"},
+    {"order", "NUMBER", "FAR 52.204-23 draft: an order number (repeatable)", true},
+    {"submitted", "DATE", "FAR 52.204-23: the day the 3-day report was submitted"},
+    {"holidays", "FILE", "federal holidays, one YYYY-MM-DD a line (default: built-in OPM rules)"},
     audit::cli::state_option(),
     {"json", "", "print the report on stdout"}};
+
+// The agency outputs' options (issue 17: removal plan, FAR 52.204-23 draft, title).
+// Read before any bundle is verified, so that a malformed date or holiday list fails fast.
+attest::FarOptions far_options(const audit::cli::Args& args) {
+    attest::FarOptions o;
+    o.contract = args.get("contract");
+    for (const auto& v : args.all("order"))
+        for (std::size_t pos = 0; pos <= v.size();) {
+            std::size_t comma = std::min(v.find(',', pos), v.size());
+            if (comma > pos) o.orders.push_back(v.substr(pos, comma - pos));
+            pos = comma + 1;
+        }
+    o.submitted = args.get("submitted");
+    if (!o.submitted.empty()) attest::day_of(o.submitted);  // a malformed date: usage error
+    if (args.has("holidays")) o.holidays = attest::Holidays::load(args.get("holidays"));
+    return o;
+}
 
 // --campaign-start, --as-of and --mark as report options.
 attest::ReportOptions report_options(const audit::cli::Args& args, const std::string& out,
@@ -206,6 +231,7 @@ attest::ReportOptions report_options(const audit::cli::Args& args, const std::st
     opt.out_dir = out;
     opt.generated = now;
     opt.campaign_start = args.get("campaign-start");
+    opt.title = args.get("title");
     if (args.has("as-of")) {
         opt.as_of = attest::end_of_day(args.get("as-of"));
         if (opt.as_of > now) throw audit::UsageError("--as-of " + opt.as_of + " is in the future");
@@ -226,11 +252,13 @@ int attest_bundles(int argc, char** argv) {
     audit::cli::Args args(
         argc, argv, "audit-attest",
         "--trust TRUST --key KEY --out OUTDIR BUNDLE|DIR|HEAD... [--clock-tolerance S] [--json]\n"
-        "       audit-attest import|report|diff ...",
+        "       audit-attest import|report|diff|export ...",
         options,
         "Verifies every bundle, merges them per host and product into removed, absent,\n"
         "present or inconclusive (with reasons), writes one signed attestation per host and\n"
         "product in OUTDIR/attestations/ and the report (report.json, report.csv, report.html).\n"
+        "Also removal-plan.csv, a FAR 52.204-23 draft (far-52.204-23.json/.csv) and\n"
+        "report.statement.dsse.json, the inspector's signature over all report files.\n"
         "Each kit's chain must be closed by its signed chain head (KIT.chain-head.dsse.json,\n"
         "given or found beside the bundles) before any host it scanned is removed or absent.\n"
         "Exit 0 when every status is removed or absent, 1 otherwise, 3 when a bundle or a\n"
@@ -241,6 +269,8 @@ int attest_bundles(int argc, char** argv) {
     merge_options.clock_tolerance_s = audit::cli::clock_tolerance(args);
     const attest::ReportOptions opt = report_options(args, args.get("out"), merge_options.now);
     merge_options.as_of = opt.as_of;
+    auto far = far_options(args);
+    far.generated = opt.as_of.empty() ? merge_options.now : opt.as_of;
     std::vector<std::string> bundle_args;
     for (const auto& a : args.positional())
         if (!has_suffix(a, audit::evidence::kChainHeadSuffix)) bundle_args.push_back(a);
@@ -283,11 +313,15 @@ int attest_bundles(int argc, char** argv) {
                                    {"sha256", s.sha256},
                                    {"kit", s.kit_id},
                                    {"sequence", s.sequence}});
-    auto summary =
-        attest::write_report(attest::merge(summaries, heads, merge_options), key, opt, context);
+    auto statuses = attest::merge(summaries, heads, merge_options);
+    attest::Articles articles;
+    articles.as_of = opt.as_of;
+    articles.collect_all(summaries, statuses);
+    context.removal_plan = attest::removal_plan(articles);
+    context.far = attest::far_draft(articles, far);
+    auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(summary.report);
     } else {
         for (const auto& h : heads)
             std::cout << "chain     kit " << h.kit_id << " head at sequence " << h.sequence << " ("
@@ -348,13 +382,11 @@ int import_cmd(int argc, char** argv) {
     }
     auto stats = ledger.stats();
     if (args.has("json")) {
-        std::cout << json({{"outcomes", list},
-                           {"counts", counts},
-                           {"chain_heads", head_counts},
-                           {"ledger", stats.to_json()},
-                           {"authority", ledger.authority()}})
-                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json({{"outcomes", list},
+                                {"counts", counts},
+                                {"chain_heads", head_counts},
+                                {"ledger", stats.to_json()},
+                                {"authority", ledger.authority()}});
     } else {
         std::cout << "imported  " << counts["added"] + counts["conflict"] << " new ("
                   << counts["conflict"] << " conflicting), " << counts["duplicate"]
@@ -387,6 +419,8 @@ int report_cmd(int argc, char** argv) {
         "Computes every host x product status from the ledger alone (the bundle files are not\n"
         "needed), with the same rules as the first form, and writes the signed attestations\n"
         "and the report: report.json, report.csv and report.html (one offline page).\n"
+        "Also removal-plan.csv, a FAR 52.204-23 draft (far-52.204-23.json/.csv) and\n"
+        "report.statement.dsse.json, the inspector's signature over all report files.\n"
         "The ledger is not trusted: every stored signed statement and chain head is verified\n"
         "again under the trust root given now (revocations included) and every fact comes\n"
         "from what verifies; what does not is listed as not_verified and never used.\n"
@@ -395,6 +429,7 @@ int report_cmd(int argc, char** argv) {
         "trust root is not the ledger's authority.");
     if (!args.positional().empty()) throw audit::UsageError("report takes no bundles (see --help)");
     const std::int64_t tolerance = audit::cli::clock_tolerance(args);
+    auto far = far_options(args);
     auto trust = audit::cli::load_trust(args, "audit-attest", "", args.has("json"));
     std::string out = args.required("out");
     auto key = inspector_key(args, trust);
@@ -417,10 +452,13 @@ int report_cmd(int argc, char** argv) {
     merge_options.as_of = opt.as_of;
     attest::FleetFacts fleet(verified.refs, verified.heads, merge_options);
     std::vector<attest::HostProductStatus> statuses;
+    attest::Articles articles;
+    articles.as_of = opt.as_of;
     ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
         std::vector<const attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
-        auto st = attest::merge_host(std::move(list), fleet);
+        auto st = attest::merge_host(list, fleet);
+        articles.collect(list, st);
         std::move(st.begin(), st.end(), std::back_inserter(statuses));
     });
     attest::ReportContext context;
@@ -439,10 +477,12 @@ int report_cmd(int argc, char** argv) {
     context.ledger = ledger.stats().to_json();
     context.ledger["chain_heads_verified"] = heads;
     context.ledger["clock_tolerance_s"] = tolerance;
+    context.removal_plan = attest::removal_plan(articles);
+    far.generated = opt.as_of.empty() ? now : opt.as_of;
+    context.far = attest::far_draft(articles, far);
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(summary.report);
     } else {
         const auto& c = summary.report["counts"];
         std::cout << "hosts         " << summary.report["hosts"] << "\n";
@@ -477,8 +517,7 @@ int diff_cmd(int argc, char** argv) {
     auto b = audit::evidence::read_bundle(args.positional()[1], trust, true);
     auto d = attest::diff_bundles(a, b);
     if (args.has("json")) {
-        std::cout << d.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(d.to_json());
     } else {
         if (!d.same_host())
             std::cout << "warning   the bundles are of different hosts: " << d.host_a << " / "
@@ -518,6 +557,7 @@ int main(int argc, char** argv) {
         if (sub == "report") return report_cmd(argc - 1, argv + 1);
         if (sub == "diff") return diff_cmd(argc - 1, argv + 1);
         if (sub == "report-diff") return report_diff_cmd(argc - 1, argv + 1);
+        if (sub == "export") return audit::tools::export_cmd(argc - 1, argv + 1);
         return attest_bundles(argc, argv);
     });
 }

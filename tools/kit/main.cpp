@@ -226,7 +226,7 @@ int build(int argc, char** argv) {
                    {"images", images},
                    {"notes", notes}};
     if (args.has("json")) {
-        std::cout << result.dump(2) << "\n";
+        audit::cli::print_json(result);
     } else {
         for (const auto& n : notes) std::cerr << kTool << ": " << n << "\n";
         std::cout << "kit       " << m.kit_id << " version " << m.version << " in " << out << "\n"
@@ -605,7 +605,7 @@ int check(int argc, char** argv) {
                          {"signers", kit->signers},
                          {"lms_sealed", kit->lms_sealed}};
     if (args.has("json")) {
-        std::cout << result.dump(2) << "\n";
+        audit::cli::print_json(result);
     } else {
         for (const auto& n : notes) std::cerr << kTool << ": " << n << "\n";
         if (kit)
@@ -645,7 +645,7 @@ int lms_keygen(int argc, char** argv) {
     const auto pub = audit::kit::lms_generate(
         args.required("out"), args.get("params", std::string(audit::kit::kDefaultLmsParams)));
     if (args.has("json"))
-        std::cout << json{{"keyid", pub.keyid}, {"params", pub.params}}.dump(2) << "\n";
+        audit::cli::print_json({{"keyid", pub.keyid}, {"params", pub.params}});
     else
         std::cout << "HSS/LMS key " << pub.keyid << " (" << pub.params << ")\n";
     return 0;

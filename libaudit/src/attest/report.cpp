@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "audit/attest/plan.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/trust/trust_root.h"
@@ -488,9 +489,12 @@ std::string render_html(const json& report) {
          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
          "style-src 'unsafe-inline'\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-         "<title>Removal attestation report</title><style>";
+         "<title>" +
+         html_escape(page_title(report)) + "</title><style>";
     h += kCss;
-    h += "</style></head><body>\n<header><h1>Removal attestation report</h1><p class=\"meta\" "
+    h += print_css();
+    h += "</style></head><body>\n<header><h1>" + html_escape(page_title(report)) +
+         "</h1><p class=\"meta\" "
          "id=\"generated\">Generated " +
          html_escape(get_str(report, "generated")) +
          (get_str(report, "as_of").empty() ? std::string()
@@ -649,10 +653,23 @@ std::string render_html(const json& report) {
              html_escape(get_str(r, "latest_scan")) + "</td></tr>";
     }
     h += "</tbody></table>";
-    if (attention.size() > kMaxAttentionRows)
-        h += "<p id=\"attention-truncated\">" +
+    if (attention.size() > kMaxAttentionRows) {
+        // Every host needing attention stays on the page: the rest in a short form, folded.
+        h += "<details id=\"attention-more\"><summary id=\"attention-truncated\">" +
              fmt_int(static_cast<long long>(attention.size() - kMaxAttentionRows)) +
-             " more rows are in report.csv.</p>";
+             " more (host, product, status, reason codes; details in report.csv)</summary><table "
+             "id=\"attention-more-table\"><tbody>";
+        for (std::size_t i = kMaxAttentionRows; i < attention.size(); ++i) {
+            const json& r = *attention[i];
+            h += "<tr><td>" + html_escape(get_str(r, "hostname")) + "</td><td>" +
+                 html_escape(get_str(r, "host")) + "</td><td>" +
+                 html_escape(get_str(r, "product")) + "</td><td>" +
+                 html_escape(get_str(r, "status")) + "</td><td>";
+            for (const auto& code : codes_of(r)) h += html_escape(code) + " ";
+            h += "</td></tr>";
+        }
+        h += "</tbody></table></details>";
+    }
     h += "</section>\n";
 
     // Removed and absent: counts and a bounded list (every row is in report.csv and .json).
@@ -712,6 +729,8 @@ std::string render_html(const json& report) {
              fmt_int(static_cast<long long>(residue.size() - kMaxListRows)) +
              " more in report.csv.</p>";
     h += "</section>\n";
+
+    h += plan_html_section(report);
 
     const json rejected = report.value("rejected", json::array());
     h += "<section id=\"rejected\"><h2>Bundles rejected (" +
@@ -954,6 +973,7 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
                       {"conflicts", context.conflicts},
                       {"not_verified", context.not_verified}};
     if (!context.ledger.is_null()) summary.report["ledger"] = context.ledger;
+    add_agency_sections(summary.report, options.title, context.removal_plan, context.far);
     evidence::write_file_atomic(
         out + "/report.json",
         summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
@@ -961,6 +981,7 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
         evidence::write_file_atomic(out + "/report.csv", render_csv(summary.report));
         evidence::write_file_atomic(out + "/report.html", render_html(summary.report));
     }
+    write_agency_files(out, summary.report, context.far, inspector);
     return summary;
 }
 

@@ -35,6 +35,7 @@ struct ReportOptions {
     bool html = true;            // also report.csv and report.html
     std::string as_of;           // RFC 3339 UTC: a point-in-time report ("" = generated)
     std::vector<Mark> marks = default_marks();
+    std::string title;  // agency / campaign title of the page ("" = the default)
 };
 
 // What the report says about where its inputs came from (copied into report.json as given).
@@ -46,7 +47,9 @@ struct ReportContext {
     // Stored statements and chain heads that no longer verify under the trust root (ledger):
     // listed, never used.
     nlohmann::json not_verified = nlohmann::json::array();
-    nlohmann::json ledger;  // ledger statistics, when the report came from one
+    nlohmann::json ledger;        // ledger statistics, when the report came from one
+    nlohmann::json removal_plan;  // plan.h removal_plan(); null = none
+    nlohmann::json far;           // far.h far_draft(); null = none
 };
 
 struct ReportSummary {

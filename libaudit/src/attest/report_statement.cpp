@@ -1,0 +1,97 @@
+#include "audit/attest/report_statement.h"
+
+#include "audit/error.h"
+#include "audit/evidence/bundle.h"
+#include "audit/input_file.h"
+#include "audit/strict_json.h"
+
+namespace audit::attest {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxReportFile = std::size_t{4} << 30;  // report.json at fleet scale
+
+bool plain_name(const std::string& n) {
+    return !n.empty() && n.size() <= 255 && n.find('/') == std::string::npos &&
+           n.find('\\') == std::string::npos && n.find('\0') == std::string::npos && n != "." &&
+           n != "..";
+}
+
+std::string file_sha256(const std::string& path) {
+    std::string bytes = read_input_file(path, kMaxReportFile, "report file");
+    if (bytes.size() > kMaxReportFile) throw VerifyError(path + ": larger than any report file");
+    return crypto::sha256_hex(bytes);
+}
+
+}  // namespace
+
+void sign_report_files(const std::string& dir, const std::vector<std::string>& names,
+                       const crypto::SigningKey& inspector, const json& predicate) {
+    json subjects = json::array();
+    for (const auto& n : names)
+        subjects.push_back({{"name", n}, {"digest", {{"sha256", file_sha256(dir + "/" + n)}}}});
+    json pred = predicate;
+    pred["inspector_keyid"] = inspector.identity().keyid;
+    json statement = {{"_type", evidence::kStatementType},
+                      {"subject", subjects},
+                      {"predicateType", kReportStatementPredicate},
+                      {"predicate", pred}};
+    crypto::Envelope env;
+    env.payload_type = std::string(evidence::kPayloadType);
+    env.payload = statement.dump();
+    env.sign(inspector);
+    evidence::write_file_atomic(dir + "/" + std::string(kReportStatementFile),
+                                env.to_json() + "\n");
+}
+
+bool is_report_statement(const crypto::Envelope& env) {
+    if (env.payload_type != evidence::kPayloadType) return false;
+    try {
+        json st = json::parse(env.payload);
+        return st.is_object() && st.value("predicateType", "") == kReportStatementPredicate;
+    } catch (const json::exception&) {
+        return false;
+    }
+}
+
+json verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot& trust,
+                             const std::string& dir) {
+    if (env.payload_type != evidence::kPayloadType)
+        throw VerifyError("report statement has payloadType '" + env.payload_type + "'");
+    trust.verify_role(env, "inspector");
+    json st = parse_json_strict(env.payload, "report statement payload");
+    if (!st.is_object() || st.value("_type", "") != evidence::kStatementType ||
+        st.value("predicateType", "") != kReportStatementPredicate || !st.contains("subject") ||
+        !st["subject"].is_array() || st["subject"].empty() || !st.contains("predicate") ||
+        !st["predicate"].is_object())
+        throw VerifyError("not a report statement");
+    json files = json::array();
+    for (const auto& s : st["subject"]) {
+        if (!s.is_object() || !s.contains("name") || !s["name"].is_string() ||
+            !s.contains("digest") || !s["digest"].is_object() || !s["digest"].contains("sha256") ||
+            !s["digest"]["sha256"].is_string())
+            throw VerifyError("report statement: malformed subject");
+        const std::string name = s["name"].get<std::string>();
+        if (!plain_name(name))
+            throw VerifyError("report statement: subject '" + name + "' is not a file name");
+        const std::string want = s["digest"]["sha256"].get<std::string>();
+        std::string got;
+        try {
+            got = file_sha256(dir + "/" + name);
+        } catch (const Error& e) {
+            throw VerifyError("report statement: " + name + ": " + e.what());
+        }
+        if (got != want)
+            throw VerifyError("report statement: " + name +
+                              " changed since it was signed (sha256 " + got + ", signed " + want +
+                              ")");
+        files.push_back(name);
+    }
+    return {{"files", files},
+            {"generated", st["predicate"].value("generated", "")},
+            {"inspector_keyid", st["predicate"].value("inspector_keyid", "")}};
+}
+
+}  // namespace audit::attest
