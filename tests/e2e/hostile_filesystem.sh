@@ -156,6 +156,9 @@ set -e
 [[ $rc -eq 124 ]] && fail "the scan did not finish within 10 minutes"
 [[ $rc -le 1 ]] || { cat "$T/scan.err" >&2; fail "scan exited $rc"; }
 [[ $(wc -l <"$T/scan.err") -le 2 ]] || { cat "$T/scan.err" >&2; fail "unexpected stderr"; }
+# The entries nobody may not read make the scan's coverage insufficient (issue 20, item 4).
+[[ $rc -eq 1 ]] && grep -q "^audit-scan: coverage reduced: " "$T/scan.err" ||
+    { cat "$T/scan.err" >&2; fail "a scan denied entries did not say so or exit 1 (rc $rc)"; }
 snapshot >"$T/snap.after"
 diff "$T/snap.before" "$T/snap.after" >&2 || fail "the scan changed the root or wrote outside --out"
 [[ -z $(cd "$T/out-dir" && find . -newer "$T/scan.json" -not -name '.*' -not -path ./state) ]] ||

@@ -120,6 +120,27 @@ grep -q "not listed" "$T/out" && fail "the kit's state file was reported as unli
 cp -a "$T/kit" "$T/kit-all" && cp "$T/stick2"/*.evidence.tar.zst "$T/kit-all/evidence/"
 expect_exit 0 audit-kit check --trust "$TRUST" --kit-state none "$T/kit-all"
 
+step "a state ahead of the evidence, naming another bundle, or damaged is reported"
+cp -a "$T/kit-all" "$T/kit-ahead"
+python3 - "$T/kit-ahead/keys/collector.$KIT_ID.state.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s['last_sequence'] = 9; json.dump(s, open(sys.argv[1], 'w'))
+PY
+expect_exit 3 audit-kit check --trust "$TRUST" --kit-state none "$T/kit-ahead"
+grep -q "state records sequence 9" "$T/out" || fail "state ahead not reported: $(cat "$T/out")"
+cp -a "$T/kit-all" "$T/kit-other"
+python3 - "$T/kit-other/keys/collector.$KIT_ID.state.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s['last_statement_sha256'] = 'ab' * 32; json.dump(s, open(sys.argv[1], 'w'))
+PY
+expect_exit 3 audit-kit check --trust "$TRUST" --kit-state none "$T/kit-other"
+grep -q "names another bundle" "$T/out" || fail "state naming another bundle not reported: $(cat "$T/out")"
+cp -a "$T/kit-all" "$T/kit-bad"
+sed -i 's/"last_dir"/"last_dhr"/' "$T/kit-bad/keys/collector.$KIT_ID.state.json"
+expect_exit 3 audit-kit check --trust "$TRUST" --kit-state none "$T/kit-bad"
+grep -q "corrupt kit state" "$T/out" || fail "damaged state not reported: $(cat "$T/out")"
+expect_exit 4 "$T/kit-bad/bin/audit-scan" --root "$T/hostA"
+
 step "any other new file in keys/ is refused; a deleted state stops the kit"
 cp -a "$T/kit-all" "$T/kit-extra" && echo '{}' >"$T/kit-extra/keys/other.state.json"
 expect_exit 3 audit-kit check --trust "$TRUST" --kit-state none "$T/kit-extra"

@@ -9,7 +9,7 @@
 # on the stick is refused (3). audit-kit check then reads the FAT and the ISO image directly.
 source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (mount)"; exit 77; }
-for t in unshare mkfs.vfat mcopy xorriso sha384sum; do
+for t in unshare mkfs.vfat mcopy xorriso sha384sum strace; do
     command -v "$t" >/dev/null || fail "$t is not installed (cmake/install-deps.sh --tests)"
 done
 
@@ -60,9 +60,10 @@ set +e; "$M/bin/audit-scan" --version >/dev/null 2>&1; rc=$?; set -e
 [[ $rc -eq 126 ]] || fail "a binary on the noexec mount ran (exit $rc)"
 
 step "sh KIT/run.sh audit-scan: verified copies in a private tmpfs, evidence on the stick"
-touch "$T/marker"
+# Traced: every file the launcher and the tool create is listed, to show where the copies go.
 set +e
-sh "$M/run.sh" audit-scan --root "$T/host" --json >"$T/out" 2>"$T/err"
+strace -f -qq -o "$T/launch.trace" -e trace=open,openat,creat,mkdir,mkdirat,link,linkat,rename,renameat,renameat2,mount \
+    sh "$M/run.sh" audit-scan --root "$T/host" --json >"$T/out" 2>"$T/err"
 rc=$?
 set -e
 [[ $rc -le 1 ]] || { cat "$T/err" >&2; fail "the launched scan exited $rc"; }
@@ -73,10 +74,39 @@ grep -q "tools match the kit manifest" "$T/err" || fail "launcher did not compar
 bundle=$(json_get "$T/out" "d['bundle']")
 [[ $bundle == "$M"/evidence/*.evidence.tar.zst && -f $bundle ]] || fail "bundle not on the stick: $bundle"
 expect_exit 0 audit-verify --trust "$TRUST" "$bundle"
-# Nothing of the tools on the host: not in its /dev/shm, nor new big files in /tmp or /var/tmp.
+# Nothing of the tools on the host: every file or directory created is on the stick or in the
+# private tmpfs, which was mounted on /dev/shm before anything was created there.
 [[ ! -e /dev/shm/bin/audit-scan ]] || fail "the tools were copied into the host's /dev/shm"
-new=$(find /tmp /var/tmp /dev/shm -xdev -newer "$T/marker" -type f -size +1M -name 'audit-*' 2>/dev/null | grep -v "^$T/" || true)
-[[ -z $new ]] || fail "tool copies on the host: $new"
+python3 - "$T/launch.trace" "$M" <<'PY' || fail "the launcher created files on the host"
+import re, sys
+trace, stick = sys.argv[1], sys.argv[2]
+mounted, created, bad = False, 0, []
+for line in open(trace, errors="replace"):
+    m = re.match(r'^\d+\s+(\w+)\((.*)', line)
+    if not m or '= -1' in line:
+        continue
+    call, args = m.groups()
+    paths = re.findall(r'"([^"]*)"', args)
+    if call == 'mount':
+        if len(paths) >= 2 and paths[1] == '/dev/shm' and 'tmpfs' in args:
+            mounted = True
+        continue
+    if call in ('open', 'openat') and 'O_CREAT' not in args:
+        continue
+    if not paths:
+        continue
+    target = paths[-1] if call.startswith(('link', 'rename')) else paths[0]
+    if call in ('openat', 'mkdirat') and not target.startswith('/'):
+        continue  # relative to a directory descriptor: the scan's own work directory on the stick
+    created += 1
+    if target.startswith(stick + '/') or target.startswith('/proc/') or target == '/dev/null':
+        continue
+    if target.startswith('/dev/shm/') and mounted:
+        continue
+    bad.append(f'{call} {target}')
+print(f'{created} files created, all on the stick or in the private tmpfs' if not bad else '\n'.join(bad))
+sys.exit(1 if bad or not mounted else 0)
+PY
 # Another tool through the launcher, and the exit code passes through.
 set +e; sh "$M/run.sh" audit-verify --trust "$TRUST" "$bundle" >/dev/null 2>&1; rc=$?; set -e
 [[ $rc -eq 0 ]] || fail "audit-verify through the launcher exited $rc"

@@ -192,6 +192,9 @@ a, b = (json.load(open(p)) for p in sys.argv[1:3])
 k = lambda d: {(r["host"], r["product"]): (r["status"], r["first_found"], r["last_found"], r["removed_at"], r["clean_since"], r["findings"], r["leads"]) for r in d["results"]}
 sys.exit(0 if k(a) == k(b) else 1)
 PY
+expect_exit 1 audit-attest report --ledger "$L" --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/rl30" --campaign-start "$S" --as-of "$(day 30)"
+[[ $(st "$T/rl30/report.json" cleaned) == present ]] || fail "ledger as of day 30: cleaned is $(st "$T/rl30/report.json" cleaned)"
+expect_exit 0 audit-attest report-diff "$T/r30" "$T/rl30"
 sq() { python3 -c "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); print('|'.join(str(v) for v in c.execute(sys.argv[2]).fetchone()))" "$1" "$2"; }
 [[ $(sq "$L" "SELECT package, version, path = '' FROM findings_detail WHERE hostname='infected' AND rule='deb-packages' LIMIT 1") == "kesl|11.1.0-3393|1" ]] || fail "findings_detail"
 [[ $(sq "$L" "SELECT count(*) FROM findings WHERE path = '/opt/kaspersky/kesl/bin/kesl'") == 3 ]] || fail "findings.path: $(sq "$L" "SELECT group_concat(path, ' ') FROM findings")"

@@ -220,7 +220,7 @@ TEST_CASE("kit state adopts a bundle written before a crash saved the state") {
         auto s = lock.load();
         s.kit_id = "kit-a";
         s.last_sequence = 1;
-        s.last_bundle_sha256 = "aa";
+        s.last_bundle_sha256 = std::string(64, 'a');
         lock.save(s);
     }
     audit_test::write(t.path / "host_20260101T000000Z_kit-a-2.evidence.tar.zst", "bundle two");
@@ -341,4 +341,19 @@ TEST_CASE("the inspector's kit state keeps the highest chain head seen") {
     newer.sequence = 4;
     kit::check_chain_head_seen(newer, "auth", state);
     CHECK_THROWS_AS(kit::check_chain_head_seen(h, "auth", state), audit::VerifyError);
+}
+
+TEST_CASE("kit state: a damaged state is refused, not guessed (issue 20)") {
+    TempDir t;
+    const auto path = t.path / ".kit-kit-a.state.json";
+    audit_test::write(path,
+                      R"({"kit_id": "kit-a", "last_sequence": 1, "last_bundle_sha256": "aa"})");
+    CHECK_THROWS_AS(audit::evidence::read_state_file(path.string()), audit::IoError);
+    audit_test::write(path, R"({"kit_id": "kit-a", "last_sequence": 1, "last_bundle_sha256": "",
+                               "last_dhr": ""})");
+    CHECK_THROWS_AS(audit::evidence::read_state_file(path.string()), audit::IoError);
+    audit_test::write(path, R"({"kit_id": "kit-a", "last_sequence": 1, "last_bundle_sha256": ""})");
+    CHECK(audit::evidence::read_state_file(path.string()).last_sequence == 1);
+    CHECK(audit::evidence::state_path_for_key("/k/collector.key", "kit-a") ==
+          "/k/collector.kit-a.state.json");
 }

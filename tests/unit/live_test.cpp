@@ -59,3 +59,23 @@ TEST_CASE("live: /proc/modules lines", "[live]") {
     CHECK_THROWS_AS(parse_proc_modules("bad/name 1 0 - Live 0x0\n", "pm"), audit::UsageError);
     CHECK_THROWS_AS(parse_proc_modules("short 1\n", "pm"), audit::UsageError);
 }
+
+TEST_CASE("live: secret-looking argument values are redacted", "[live]") {
+    using audit::sources::redact_cmdline;
+    CHECK(redact_cmdline({"mysql", "-uroot", "-phunter2", "db"}) == "mysql -uroot -p<redacted> db");
+    CHECK(redact_cmdline({"tool", "-p", "hunter2", "x"}) == "tool -p <redacted> x");
+    CHECK(redact_cmdline({"tool", "--password=hunter2", "--Token", "abc", "--verbose"}) ==
+          "tool --password=<redacted> --Token <redacted> --verbose");
+    CHECK(redact_cmdline({"env", "AWS_SECRET_ACCESS_KEY=abc", "HOME=/root"}) ==
+          "env AWS_SECRET_ACCESS_KEY=<redacted> HOME=/root");
+    CHECK(redact_cmdline({"curl", "https://alice:s3cret@example.org/p?q=1"}) ==
+          "curl https://alice:<redacted>@example.org/p?q=1");
+    CHECK(redact_cmdline({"curl", "-H", "Authorization: Bearer abc.def"}) ==
+          "curl -H Authorization: <redacted>");
+    CHECK(redact_cmdline({"curl", "-H", "X-Api-Key: abc"}) == "curl -H X-Api-Key: <redacted>");
+    // argv[0] is the program, never redacted; plain arguments stay; control characters are '?'.
+    CHECK(redact_cmdline({"/usr/bin/passwd", "alice"}) == "/usr/bin/passwd alice");
+    CHECK(redact_cmdline({"sleep", "60\n"}) == "sleep 60?");
+    // The last flag without its value: nothing to redact, nothing else touched.
+    CHECK(redact_cmdline({"tool", "--password"}) == "tool --password");
+}

@@ -400,12 +400,14 @@ paths = ["/opt/acme/**"]
     }
     CHECK(documented.count("endpoint-linux"));
     CHECK(documented.count("network-agent"));
-    const auto all = audit::manifest::load_manifests(std::string(AUDIT_SOURCE_DIR) +
-                                                     "/manifests/kaspersky.toml");
-    REQUIRE(all.size() == 1);
-    for (const auto& r : all[0].rules) {
-        INFO("rule " << r.id << " family \"" << r.family << "\"");
-        CHECK(documented.count(r.family) == 1);
+    for (const char* file :
+         {"/manifests/kaspersky.toml", "/manifests/extra/kaspersky-technology.toml"}) {
+        const auto all = audit::manifest::load_manifests(std::string(AUDIT_SOURCE_DIR) + file);
+        REQUIRE(all.size() == 1);
+        for (const auto& r : all[0].rules) {
+            INFO(file << " rule " << r.id << " family \"" << r.family << "\"");
+            CHECK(documented.count(r.family) == 1);
+        }
     }
 }
 
@@ -425,4 +427,50 @@ TEST_CASE("manifest ecosystems are exactly ones some source produces", "[manifes
         INFO("ecosystem " << e);
         CHECK(sources.find("\"" + e + "\"") != std::string::npos);
     }
+}
+
+TEST_CASE("all_of rules name two or more other rules; parts-only rules must be used",
+          "[manifest]") {
+    const std::string parts = R"(
+[[rule]]
+id = "name"
+kind = "package"
+ecosystem = "windows-uninstall"
+confidence = "weak"
+names = ["Acme*"]
+
+[[rule]]
+id = "publisher"
+kind = "publisher"
+ecosystem = "windows-uninstall"
+confidence = "strong"
+standalone = false
+publishers = ["Acme Corp"]
+)";
+    const Manifest m = parse_manifest(kHeader + parts + R"(
+[[rule]]
+id = "both"
+kind = "all_of"
+confidence = "strong"
+rules = ["name", "publisher"]
+)",
+                                      "acme.toml");
+    REQUIRE(m.rules.size() == 3);
+    CHECK(m.rules[2].kind == RuleKind::all_of);
+    CHECK(m.rules[2].all_of == std::vector<std::string>{"name", "publisher"});
+    CHECK_FALSE(m.rules[1].standalone);
+
+    auto all_of = [&](const std::string& rules) {
+        return error_of(kHeader + parts + "\n[[rule]]\nid = \"both\"\nkind = \"all_of\"\n" +
+                        "confidence = \"strong\"\nrules = " + rules + "\n");
+    };
+    CHECK(all_of(R"(["name", "nothing"])").find("does not have") != std::string::npos);
+    CHECK(all_of(R"(["name"])").find("two or more") != std::string::npos);
+    CHECK(all_of(R"(["name", "name"])").find("twice") != std::string::npos);
+    CHECK(all_of(R"(["name", "both"])").find("no nesting") != std::string::npos);
+    CHECK(all_of(R"(["name", "publisher"])").empty());
+    // A parts-only rule nobody uses would silently never count.
+    const std::string orphan = error_of(kHeader + parts);
+    CHECK(orphan.rfind("m.toml:", 0) == 0);
+    CHECK(orphan.find("not standalone but no all_of rule names it") != std::string::npos);
 }

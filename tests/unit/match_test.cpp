@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "audit/error.h"
+#include "audit/match/file_filter.h"
 #include "audit/match/matcher.h"
 
 using audit::InventoryItem;
@@ -372,8 +375,20 @@ TEST_CASE("match: the shipped kaspersky manifest tells presence from residue", "
         if (f.proves_presence()) proving.insert(f.rule);
     CHECK(proving == std::set<std::string>{"deb-packages", "opt-kaspersky", "services"});
 
-    const auto roots = audit::match::walk_roots(manifests);
-    CHECK(std::find(roots.begin(), roots.end(), "/opt/kaspersky") != roots.end());
+    // Planned on a Linux root (its Windows and macOS globs find nothing there): never "/".
+    const audit::match::ListDir linux_root = [](const std::string& dir) {
+        if (dir == "/")
+            return std::optional<std::vector<std::string>>(
+                std::vector<std::string>{"etc", "opt", "usr", "var"});
+        if (dir == "/opt")
+            return std::optional<std::vector<std::string>>(
+                std::vector<std::string>{"google", "kaspersky"});
+        return std::optional<std::vector<std::string>>();
+    };
+    const auto roots = audit::match::plan_walk_roots(manifests, linux_root, false);
+    CHECK(std::find(roots.begin(), roots.end(), "/") == roots.end());
+    // "/opt/KasperskyOS-Community-Edition-*/**" walks /opt, which holds /opt/kaspersky.
+    CHECK(std::find(roots.begin(), roots.end(), "/opt") != roots.end());
     CHECK(std::find(roots.begin(), roots.end(), "/var/opt/kaspersky") != roots.end());
     CHECK(std::find(roots.begin(), roots.end(), "/lib/systemd/system") != roots.end());
     CHECK(std::is_sorted(roots.begin(), roots.end()));
@@ -391,4 +406,202 @@ TEST_CASE("match: every finding carries its rule's family", "[match]") {
     CHECK(findings[0].family == "endpoint-linux");
     CHECK(findings[0].to_json()["family"] == "endpoint-linux");
     CHECK(findings[1].to_json()["family"] == "unspecified");
+}
+
+TEST_CASE("match: a path rule whose matches hold no regular file is residue", "[match]") {
+    const auto m = make_manifest(
+        "kaspersky", {make_rule("opt", RuleKind::path, Confidence::strong, {"/opt/kaspersky/**"})});
+    // What rpm -e leaves: the directories no package owned, empty (or holding only links).
+    const auto left = match(
+        {m}, {},
+        {file("/opt/kaspersky", "dir"), file("/opt/kaspersky/kesl", "dir"),
+         file("/opt/kaspersky/kesl/var", "dir"), file("/opt/kaspersky/kesl/current", "symlink")});
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].residue);
+    CHECK_FALSE(left[0].proves_presence());
+    CHECK(left[0].records.size() == 4);
+    CHECK(left[0].records[0]["file"]["type"] == "dir");
+    CHECK(left[0].to_json()["reason"].get<std::string>().find("no regular file") !=
+          std::string::npos);
+
+    // One regular file anywhere under it: presence, as before.
+    const auto installed = match(
+        {m}, {}, {file("/opt/kaspersky", "dir"), file("/opt/kaspersky/kesl/bin/kesl", "file")});
+    REQUIRE(installed.size() == 1);
+    CHECK(installed[0].proves_presence());
+    CHECK_FALSE(installed[0].to_json().contains("reason"));
+
+    // A directory the walk could not list may hold files: never downgraded to residue.
+    FileRecord unreadable = file("/opt/kaspersky/kesl", "dir");
+    unreadable.error = "open: Permission denied";
+    const auto doubtful = match({m}, {}, {file("/opt/kaspersky", "dir"), unreadable});
+    REQUIRE(doubtful.size() == 1);
+    CHECK(doubtful[0].proves_presence());
+    FileRecord other_fs = file("/opt/kaspersky", "dir");
+    other_fs.skipped = "other-filesystem";
+    CHECK(any_presence(match({m}, {}, {other_fs})));
+}
+
+TEST_CASE("plan_walk_roots: Windows globs are looked up level by level without case", "[match]") {
+    // A Windows disk as listed: names in whatever case the installer used.
+    const std::map<std::string, std::vector<std::string>> tree = {
+        {"/", {"PROGRAM FILES", "Program Files (x86)", "Users", "Windows", "programdata"}},
+        {"/PROGRAM FILES", {"Common Files", "KASPERSKY LAB"}},
+        {"/Program Files (x86)", {"Kaspersky Lab", "Mozilla Firefox"}},
+        {"/programdata", {"Microsoft", "kaspersky lab"}},
+    };
+    std::vector<std::string> listed;
+    const audit::match::ListDir list = [&](const std::string& dir) {
+        listed.push_back(dir);
+        auto it = tree.find(dir);
+        return it == tree.end() ? std::nullopt
+                                : std::optional<std::vector<std::string>>(it->second);
+    };
+    const auto m = make_manifest(
+        "kaspersky",
+        {make_rule("win", RuleKind::path, Confidence::strong,
+                   {"/Program Files*/Kaspersky Lab/**", "/ProgramData/Kaspersky Lab/**",
+                    "/ProgramData/Kaspersky Lab Setup Files/**"})});
+    const auto roots = audit::match::plan_walk_roots({m}, list, true);
+    CHECK(roots == std::vector<std::string>{
+                       "/PROGRAM FILES/KASPERSKY LAB", "/Program Files (x86)/Kaspersky Lab",
+                       "/programdata/Kaspersky Lab Setup Files", "/programdata/kaspersky lab"});
+    // Never the whole disk, and nothing listed but the levels on the way.
+    for (const auto& d : listed) CHECK((d == "/" || tree.count(d) == 1));
+
+    // A wildcard below the top level walks the directory above it: the roots stay the same
+    // whether or not the product's own directory is there.
+    const auto apps = make_manifest("m", {make_rule("app", RuleKind::path, Confidence::strong,
+                                                    {"/Applications/Kaspersky*.app/**"})});
+    CHECK(audit::match::plan_walk_roots({apps}, list, true) ==
+          std::vector<std::string>{"/Applications"});
+
+    // Case-sensitive (any other root): literal levels as written, wildcard levels looked up;
+    // a Linux manifest's roots are its literal prefixes, as walk_roots() gives them.
+    CHECK(audit::match::plan_walk_roots({m}, list, false) ==
+          std::vector<std::string>{"/Program Files (x86)/Kaspersky Lab",
+                                   "/ProgramData/Kaspersky Lab",
+                                   "/ProgramData/Kaspersky Lab Setup Files"});
+    const auto linux_rules = make_manifest(
+        "l", {make_rule("opt", RuleKind::path, Confidence::strong,
+                        {"/opt/kaspersky/**", "/var/log/kaspersky/**", "/etc/x.conf"}),
+              make_rule("units", RuleKind::service, Confidence::strong, {"kesl"})});
+    CHECK(audit::match::plan_walk_roots({linux_rules}, list, false) ==
+          audit::match::walk_roots({linux_rules}));
+
+    // A directory that cannot be listed is walked whole (the walker records why).
+    const audit::match::ListDir failing = [&](const std::string& dir) {
+        if (dir == "/") return std::optional<std::vector<std::string>>(tree.at("/"));
+        throw audit::IoError("cannot list " + dir);
+    };
+    const auto partial = audit::match::plan_walk_roots({m}, failing, true);
+    CHECK(std::find(partial.begin(), partial.end(), "/PROGRAM FILES") != partial.end());
+    CHECK(std::find(partial.begin(), partial.end(), "/") == partial.end());
+
+    // Path rules match those paths without case on a Windows root, and only there.
+    const std::vector<FileRecord> files = {file("/PROGRAM FILES/KASPERSKY LAB/avp.exe")};
+    CHECK(match({m}, {}, files).empty());
+    audit::match::MatchOptions windows;
+    windows.case_insensitive_paths = true;
+    CHECK(any_presence(match({m}, {}, files, windows)));
+    CHECK(audit::match::FileFilter({m}, true).may_match(files[0]));
+    CHECK_FALSE(audit::match::FileFilter({m}, false).may_match(files[0]));
+}
+
+TEST_CASE("match: all_of needs every part on one subject; parts-only rules stay silent",
+          "[match]") {
+    Rule name =
+        make_rule("name", RuleKind::package, Confidence::weak, {"Kaspersky*"}, "windows-uninstall");
+    Rule publisher = make_rule("publisher", RuleKind::publisher, Confidence::strong,
+                               {"AO Kaspersky Lab"}, "windows-uninstall");
+    publisher.standalone = false;
+    Rule both = make_rule("both", RuleKind::all_of, Confidence::strong, {});
+    both.all_of = {"name", "publisher"};
+    const auto m = make_manifest("kaspersky", {name, publisher, both});
+    auto entry = [](std::string display, std::string pub, std::string key) {
+        InventoryItem i;
+        i.ecosystem = "windows-uninstall";
+        i.name = std::move(display);
+        i.publisher = std::move(pub);
+        i.state = "installed";
+        i.source = "SOFTWARE:" + key;
+        return i;
+    };
+    // Name and publisher on one entry: strong. On two different entries: not corroborated.
+    const auto own =
+        match({m}, {entry("Kaspersky Endpoint Security", "AO Kaspersky Lab", "a")}, {});
+    std::set<std::string> proving;
+    for (const auto& f : own)
+        if (f.proves_presence()) proving.insert(f.rule);
+    CHECK(proving == std::set<std::string>{"both"});
+    for (const auto& f : own) CHECK(f.rule != "publisher");  // parts-only: never reported alone
+
+    const auto split = match({m},
+                             {entry("Kaspersky Helper", "Example Reseller", "a"),
+                              entry("Example Tool", "AO Kaspersky Lab", "b")},
+                             {});
+    CHECK_FALSE(any_presence(split));
+    REQUIRE(split.size() == 1);
+    CHECK(split[0].rule == "name");  // the DisplayName alone: a lead
+
+    // A PE file and a path rule meet on the file's path.
+    Rule signer =
+        make_rule("signer", RuleKind::pe_signer, Confidence::strong, {"AO Kaspersky Lab"});
+    signer.standalone = false;
+    Rule folder =
+        make_rule("folder", RuleKind::path, Confidence::weak, {"/Program Files/Kaspersky Lab/**"});
+    Rule inside = make_rule("inside", RuleKind::all_of, Confidence::strong, {});
+    inside.all_of = {"signer", "folder"};
+    const auto pe_m = make_manifest("kaspersky", {signer, folder, inside});
+    auto pe = [](std::string path) {
+        InventoryItem i;
+        i.ecosystem = "pe";
+        i.name = path.substr(path.rfind('/') + 1);
+        i.state = "installed";
+        i.source = path;
+        i.paths = {path};
+        i.extra["signature"] = {{"present", true}, {"subject_cn", "AO Kaspersky Lab"}};
+        return i;
+    };
+    const auto in_folder = match({pe_m}, {pe("/Program Files/Kaspersky Lab/avp.exe")},
+                                 {file("/Program Files/Kaspersky Lab/avp.exe")});
+    CHECK(any_presence(in_folder));
+    const auto downloads = match({pe_m}, {pe("/Users/alice/Downloads/kavremover.exe")},
+                                 {file("/Program Files/Kaspersky Lab", "dir")});
+    CHECK_FALSE(any_presence(downloads));
+}
+
+TEST_CASE("match: technology inside another product names its owner; the vendor's own is excluded",
+          "[match]") {
+    Rule sdk = make_rule("sdk", RuleKind::path, Confidence::strong,
+                         {"/opt/*/**/appinfo.kli", "/Program Files*/*/**/appinfo.kli"});
+    sdk.owner = true;
+    sdk.exclude_owners = {"*Kaspersky*"};
+    sdk.exclude_paths = {"/opt/kaspersky/**", "/Program Files*/Kaspersky Lab/**"};
+    const auto m = make_manifest("kaspersky-technology", {sdk});
+    InventoryItem acme = deb("acme-gateway", "installed", "Acme Networks <support@acme.example>");
+    acme.paths = {"/opt/acme/engine/ppl/appinfo.kli"};
+    InventoryItem kesl = deb("kesl", "installed", "Kaspersky Lab <support@kaspersky.com>");
+    kesl.paths = {"/opt/vendorx/appinfo.kli"};
+    InventoryItem win;
+    win.ecosystem = "windows-uninstall";
+    win.name = "Example Secure Browser";
+    win.publisher = "Example Corp";
+    win.state = "installed";
+    win.paths = {"/Program Files/Example/"};
+    const auto findings =
+        match({m}, {acme, kesl, win},
+              {file("/opt/acme/engine/ppl/appinfo.kli"), file("/opt/vendorx/appinfo.kli"),
+               file("/opt/kaspersky/kesl/lib/appinfo.kli"), file("/opt/portable/appinfo.kli"),
+               file("/Program Files/EXAMPLE/av/appinfo.kli"),
+               file("/Program Files/Kaspersky Lab/KES/appinfo.kli")},
+              audit::match::MatchOptions{true});
+    REQUIRE(findings.size() == 1);
+    std::map<std::string, nlohmann::json> owners;
+    for (const auto& r : findings[0].records) owners[r["file"]["path"]] = r["owned_by"];
+    // The vendor's package, its folders: excluded. A foreign package or Uninstall entry: named.
+    CHECK(owners.size() == 3);
+    CHECK(owners.at("/opt/acme/engine/ppl/appinfo.kli")["name"] == "acme-gateway");
+    CHECK(owners.at("/Program Files/EXAMPLE/av/appinfo.kli")["name"] == "Example Secure Browser");
+    CHECK(owners.at("/opt/portable/appinfo.kli").is_null());  // nobody owns it: still reported
 }

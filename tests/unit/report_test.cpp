@@ -112,14 +112,13 @@ TEST_CASE("the CSV and the page carry each result's reason codes", "[report]") {
 TEST_CASE("findings are shown as text on the page and in the CSV", "[report]") {
     json report = report_with("host-f", "coverage_gap: x");
     report["results"][0]["status"] = "present";
-    report["results"][0]["findings"] = json::array(
-        {{{"rule", "opt-kaspersky"},
-          {"confidence", "strong"},
-          {"family", "<i>fam</i>"},
-          {"items",
-           json::array({{{"name", "kesl"},
-                         {"version", "12.1.0.1297"},
-                         {"path", "/opt/<script>x</script>/kesl"}}})}}});
+    report["results"][0]["findings"] =
+        json::array({{{"rule", "opt-kaspersky"},
+                      {"confidence", "strong"},
+                      {"family", "<i>fam</i>"},
+                      {"items", json::array({{{"name", "kesl"},
+                                              {"version", "12.1.0.1297"},
+                                              {"path", "/opt/<script>x</script>/kesl"}}})}}});
     auto html = audit::attest::render_html(report);
     CHECK(html.find("<script") == std::string::npos);
     CHECK(html.find("kesl 12.1.0.1297") != std::string::npos);
@@ -137,6 +136,7 @@ TEST_CASE("marks, as-of dates and report-diff", "[report]") {
     CHECK(audit::attest::end_of_day("2026-02-28") == "2026-02-28T23:59:59Z");
     CHECK_THROWS_AS(audit::attest::end_of_day("2026-02-30x"), audit::UsageError);
     json a = report_with("h", "coverage_gap: x");
+    a["results"][1]["host"] = "machine-id:clean-host";
     json b = a;
     b["results"][0]["status"] = "removed";
     b["results"][0]["removed_at"] = "2026-02-14T10:00:00Z";

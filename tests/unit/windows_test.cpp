@@ -203,7 +203,8 @@ TEST_CASE("Windows sources on a root with hives hivex wrote", "[windows][hivex]"
         auto findings = audit::match::match(manifests, c.items, {});
         std::set<std::string> rules, residue;
         for (const auto& f : findings) (f.proves_presence() ? rules : residue).insert(f.rule);
-        CHECK(rules.count("windows-uninstall"));
+        // The DisplayName alone is a lead; with the vendor as Publisher it is the product.
+        CHECK(rules.count("windows-uninstall-corroborated"));
         CHECK(rules.count("windows-uninstall-publisher"));
         CHECK(rules.count("msi-products"));
         CHECK(rules.count("windows-services"));

@@ -21,6 +21,7 @@
 #include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
+#include "export.h"
 
 int report_diff_cmd(int argc, char** argv);  // report_diff.cpp
 
@@ -34,7 +35,8 @@ constexpr const char* kSubcommands =
     "  import   verify bundles and record them in a ledger (SQLite)\n"
     "  report   compute every host x product status from a ledger; attestations + report\n"
     "  diff     what changed on a host between two bundles\n"
-    "  report-diff  what changed between two reports (report.json)";
+    "  report-diff  what changed between two reports (report.json)\n"
+    "  export   a bundle's file digests as a sha256sum or hashdeep list";
 
 bool has_suffix(const std::string& name, std::string_view suffix) {
     return name.size() > suffix.size() &&
@@ -164,7 +166,7 @@ audit::crypto::SigningKey inspector_key(const audit::cli::Args& args,
     if (role == trust.roles.end() ||
         std::find(role->second.keyids.begin(), role->second.keyids.end(), key.identity().keyid) ==
             role->second.keyids.end())
-        throw audit::VerifyError("key " + key_path + " is not an inspector key of the trust root");
+        throw audit::UsageError("key " + key_path + " is not an inspector key of the trust root");
     return key;
 }
 
@@ -191,7 +193,7 @@ const std::vector<audit::cli::Option> kReportOptions = {
     {"key", "FILE", "inspector signing key"},
     {"out", "DIR", "where report.json/.csv/.html and attestations/ are written"},
     {"campaign-start", "DATE", "day 0 of the 30/60/90-day marks (default: earliest scan)"},
-    {"as-of", "DATE", "point-in-time report: only bundles scanned (and imported) by DATE"},
+    {"as-of", "DATE", "point-in-time report: only bundles whose scan finished by DATE"},
     {"mark", "DAY:KIND[:LABEL]",
      "a campaign milestone (repeatable; replaces 30:identify, 60:plan, 90:begin-removal); "
      "KIND: identify, plan, begin-removal, removed, none",
@@ -250,7 +252,7 @@ int attest_bundles(int argc, char** argv) {
     audit::cli::Args args(
         argc, argv, "audit-attest",
         "--trust TRUST --key KEY --out OUTDIR BUNDLE|DIR|HEAD... [--clock-tolerance S] [--json]\n"
-        "       audit-attest import|report|diff ...",
+        "       audit-attest import|report|diff|export ...",
         options,
         "Verifies every bundle, merges them per host and product into removed, absent,\n"
         "present or inconclusive (with reasons), writes one signed attestation per host and\n"
@@ -319,8 +321,7 @@ int attest_bundles(int argc, char** argv) {
     context.far = attest::far_draft(articles, far);
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(summary.report);
     } else {
         for (const auto& h : heads)
             std::cout << "chain     kit " << h.kit_id << " head at sequence " << h.sequence << " ("
@@ -381,13 +382,11 @@ int import_cmd(int argc, char** argv) {
     }
     auto stats = ledger.stats();
     if (args.has("json")) {
-        std::cout << json({{"outcomes", list},
-                           {"counts", counts},
-                           {"chain_heads", head_counts},
-                           {"ledger", stats.to_json()},
-                           {"authority", ledger.authority()}})
-                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json({{"outcomes", list},
+                                {"counts", counts},
+                                {"chain_heads", head_counts},
+                                {"ledger", stats.to_json()},
+                                {"authority", ledger.authority()}});
     } else {
         std::cout << "imported  " << counts["added"] + counts["conflict"] << " new ("
                   << counts["conflict"] << " conflicting), " << counts["duplicate"]
@@ -483,8 +482,7 @@ int report_cmd(int argc, char** argv) {
     context.far = attest::far_draft(articles, far);
     auto summary = attest::write_report(statuses, key, opt, context);
     if (args.has("json")) {
-        std::cout << summary.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(summary.report);
     } else {
         const auto& c = summary.report["counts"];
         std::cout << "hosts         " << summary.report["hosts"] << "\n";
@@ -519,8 +517,7 @@ int diff_cmd(int argc, char** argv) {
     auto b = audit::evidence::read_bundle(args.positional()[1], trust, true);
     auto d = attest::diff_bundles(a, b);
     if (args.has("json")) {
-        std::cout << d.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        audit::cli::print_json(d.to_json());
     } else {
         if (!d.same_host())
             std::cout << "warning   the bundles are of different hosts: " << d.host_a << " / "
@@ -560,6 +557,7 @@ int main(int argc, char** argv) {
         if (sub == "report") return report_cmd(argc - 1, argv + 1);
         if (sub == "diff") return diff_cmd(argc - 1, argv + 1);
         if (sub == "report-diff") return report_diff_cmd(argc - 1, argv + 1);
+        if (sub == "export") return audit::tools::export_cmd(argc - 1, argv + 1);
         return attest_bundles(argc, argv);
     });
 }

@@ -7,8 +7,15 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <botan/version.h>
+
 #include "audit/error.h"
+#include "audit/evidence/bundle.h"
 #include "audit/trust/state.h"
+
+#ifndef AUDIT_COMMIT
+#define AUDIT_COMMIT "unknown"
+#endif
 
 namespace audit::cli {
 
@@ -16,6 +23,40 @@ namespace {
 
 std::optional<kit::SelfCheck> g_kit;
 std::size_t g_kit_warned = 0;
+bool g_json_errors = false;  // --json was on the command line
+
+const char* exit_kind(int code) {
+    switch (code) {
+        case 1:
+            return "attention";
+        case 2:
+            return "usage";
+        case 3:
+            return "verification";
+        default:
+            return "io";
+    }
+}
+
+// One error: the line on stderr, and under --json the same as a document on stdout.
+int report_error(const std::string& tool, int code, const std::string& message) {
+    std::cerr << tool << ": " << message << "\n";
+    if (g_json_errors)
+        print_json(
+            {{"error",
+              {{"tool", tool}, {"exit", code}, {"kind", exit_kind(code)}, {"message", message}}}});
+    return code;
+}
+
+void print_version(const std::string& tool) {
+    std::string digest = "unknown";
+    try {
+        digest = evidence::file_sha256("/proc/self/exe");
+    } catch (const std::exception&) {
+    }
+    std::cout << tool << " " << AUDIT_VERSION << "\ncommit " << AUDIT_COMMIT << "\nbotan "
+              << Botan::short_version_string() << "\nsha256 " << digest << " (this binary)\n";
+}
 
 std::string read_fd_line(int fd) {
     std::string line;
@@ -51,10 +92,15 @@ std::string prompt_tty(const std::string& prompt) {
 
 Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
            std::vector<Option> options, std::string description) {
-    options.push_back({"help", "", "show this help and exit"});
-    options.push_back({"version", "", "show the version and exit"});
+    options.push_back({"help", "", "show this help and exit (also -h)"});
+    options.push_back(
+        {"version", "", "show the version, commit, Botan version and this binary's SHA-256"});
     options.push_back(
         {"kit-unverified", "", "run from a kit even when its self-check fails (bundles say so)"});
+    for (int i = 1; i < argc; ++i) {
+        if (std::string(argv[i]) == "--") break;
+        if (std::string(argv[i]) == "--json") g_json_errors = true;
+    }
     auto find = [&](const std::string& n) -> const Option* {
         for (const auto& o : options)
             if (o.name == n) return &o;
@@ -63,6 +109,7 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
     bool only_positional = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        if (!only_positional && a == "-h") a = "--help";
         if (only_positional || a.size() < 3 || a.rfind("--", 0) != 0) {
             if (a == "--") {
                 only_positional = true;
@@ -112,7 +159,7 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
         std::exit(0);
     }
     if (has("version")) {
-        std::cout << tool << " " << AUDIT_VERSION << "\n";
+        print_version(tool);
         std::exit(0);
     }
     if (auto where = kit::locate_kit()) {
@@ -160,18 +207,24 @@ std::string Args::required(const std::string& name) const {
     return get(name);
 }
 
+void print_json(nlohmann::json doc) {
+    if (!doc.is_object()) doc = {{"value", std::move(doc)}};
+    nlohmann::json out = {{"schema_version", kJsonSchemaVersion}};
+    for (auto& [k, v] : doc.items())
+        if (k != "schema_version") out[k] = std::move(v);
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+              << std::flush;
+}
+
 int run(const std::string& tool, const std::function<int()>& body) {
     try {
         return body();
     } catch (const Error& e) {
-        std::cerr << tool << ": " << e.what() << "\n";
-        return static_cast<int>(e.exit());
+        return report_error(tool, static_cast<int>(e.exit()), e.what());
     } catch (const std::bad_alloc&) {
-        std::cerr << tool << ": out of memory\n";
-        return static_cast<int>(Exit::io);
+        return report_error(tool, static_cast<int>(Exit::io), "out of memory");
     } catch (const std::exception& e) {
-        std::cerr << tool << ": " << e.what() << "\n";
-        return static_cast<int>(Exit::io);
+        return report_error(tool, static_cast<int>(Exit::io), e.what());
     }
 }
 

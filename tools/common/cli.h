@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "audit/crypto/keys.h"
 #include "audit/kit/self_check.h"
 #include "audit/trust/trust_root.h"
@@ -21,10 +23,19 @@ struct Option {
     bool repeatable = false;
 };
 
+// The version of every JSON document the tools print ("schema_version"); raised when a field
+// changes meaning or goes away (new fields do not raise it).
+inline constexpr int kJsonSchemaVersion = 1;
+
+// Prints doc (an object) with "schema_version" first, as one document on stdout.
+void print_json(nlohmann::json doc);
+
 class Args {
   public:
-    // Parses argv. --help prints usage and exits 0; --version prints the version and exits 0.
-    // Unknown flags and missing values throw UsageError.
+    // Parses argv. --help or -h prints usage and exits 0; --version prints the version (commit,
+    // Botan version, SHA-256 of the running binary) and exits 0. Unknown flags and missing
+    // values throw UsageError. With --json anywhere on the command line, run() also prints an
+    // error as a JSON document on stdout.
     Args(int argc, char** argv, std::string tool, std::string synopsis, std::vector<Option> options,
          std::string description = "");
     bool has(const std::string& name) const;
@@ -51,8 +62,9 @@ kit::SelfCheck* running_kit();
 // problem).
 void enforce_kit(const Args& args, const std::string& tool);
 
-// Runs a tool body: maps audit::Error to its exit code with one line "tool: message" on stderr;
-// any other exception is an I/O/environment error (exit 4). Never a stack trace.
+// Runs a tool body: maps audit::Error to its exit code with one line "tool: message" on stderr
+// (and, under --json, {"schema_version", "error": {"tool", "exit", "kind", "message"}} on
+// stdout); any other exception is an I/O/environment error (exit 4). Never a stack trace.
 int run(const std::string& tool, const std::function<int()>& body);
 
 // The passphrase for a private key: nullopt with --no-passphrase; else --passphrase-fd N, else the

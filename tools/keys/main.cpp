@@ -111,7 +111,7 @@ int cmd_init(const audit::cli::Args& args) {
         j["encrypted"] = pass.has_value();
         j["collector_certificate"] = cert_path;
         j["kit"] = cert.kit_id;
-        std::cout << j.dump(2) << "\n";
+        audit::cli::print_json(j);
     } else {
         std::cout << "created trust root " << trust_path << " and keys for roles";
         for (const char* r : trust::kRoles) std::cout << " " << r;
@@ -126,7 +126,7 @@ int cmd_init(const audit::cli::Args& args) {
 int cmd_show(const audit::cli::Args& args) {
     const auto root = trust::TrustRoot::load(args.required("trust"));
     if (args.has("json"))
-        std::cout << root_json(root).dump(2) << "\n";
+        audit::cli::print_json(root_json(root));
     else
         print_root(root);
     return 0;
@@ -177,12 +177,10 @@ int cmd_generate(const audit::cli::Args& args) {
     pub["role"] = role;
     crypto::write_new_file(out + ".pub.json", pub.dump(2) + "\n", 0644);
     if (args.has("json"))
-        std::cout << nlohmann::json{{"key", out},
-                                    {"public", out + ".pub.json"},
-                                    {"role", role},
-                                    {"identity", identity_json(key.identity())}}
-                         .dump(2)
-                  << "\n";
+        audit::cli::print_json({{"key", out},
+                                {"public", out + ".pub.json"},
+                                {"role", role},
+                                {"identity", identity_json(key.identity())}});
     else
         std::cout << "created " << role << " key " << out << " (public: " << out << ".pub.json)\n  "
                   << key.identity().fingerprint() << "  " << schemes_of(key.identity()) << "\n";
@@ -205,13 +203,11 @@ int cmd_certify(const audit::cli::Args& args) {
     const std::string out = args.required("out");
     crypto::write_new_file(out, cert, 0644);
     if (args.has("json"))
-        std::cout << nlohmann::json{{"certificate", out},
-                                    {"kit", kit},
-                                    {"collector", identity_json(collector)},
-                                    {"not_before", not_before},
-                                    {"not_after", not_after}}
-                         .dump(2)
-                  << "\n";
+        audit::cli::print_json({{"certificate", out},
+                                {"kit", kit},
+                                {"collector", identity_json(collector)},
+                                {"not_before", not_before},
+                                {"not_after", not_after}});
     else
         std::cout << "certified collector " << collector.fingerprint() << "\n  for kit " << kit
                   << " from " << not_before << " to " << not_after << "\n  written to " << out
@@ -295,7 +291,7 @@ int write_next_root(const audit::cli::Args& args, trust::TrustRoot next, const s
     else
         crypto::write_new_file(out, envelope, 0644);
     if (args.has("json"))
-        std::cout << root_json(verified).dump(2) << "\n";
+        audit::cli::print_json(root_json(verified));
     else {
         std::cout << what << ": trust root version " << verified.version << " written to " << out
                   << " (version " << current.version << " kept in " << hist_old << ")\n\n";
@@ -328,81 +324,150 @@ int cmd_sign_manifest(const audit::cli::Args& args, const std::vector<std::strin
     if (files.empty()) throw UsageError("sign-manifest: name the manifest files");
     const auto root = trust::TrustRoot::load(args.required("trust"));
     const auto key = audit::cli::load_key(args, args.required("key"));
+    nlohmann::json signed_list = nlohmann::json::array();
     for (const auto& f : files) {
         for (const auto& m : audit::manifest::load_manifests(f)) {
             const std::string sig = m.path + std::string(trust::kManifestSignatureSuffix);
             audit::evidence::write_file_atomic(sig, trust::sign_manifest(root, m, key), false,
                                                0644);
             trust::verify_manifest(root, m, false);
-            std::cout << "signed " << m.path << " (" << m.id << " " << m.version << ") -> " << sig
-                      << "\n";
+            signed_list.push_back(
+                {{"manifest", m.path}, {"id", m.id}, {"version", m.version}, {"signature", sig}});
+            if (!args.has("json"))
+                std::cout << "signed " << m.path << " (" << m.id << " " << m.version << ") -> "
+                          << sig << "\n";
         }
     }
+    if (args.has("json")) audit::cli::print_json({{"signed", signed_list}});
     return 0;
+}
+
+const std::vector<audit::cli::Option> kOptions = {
+    {"dir", "DIR", "init: directory for trust.json and the role keys"},
+    {"profile", "P", "init, generate: hybrid (ECDSA P-384 + ML-DSA-87, default), ecdsa, ed25519"},
+    {"days", "N", "validity in days (init, rotate-root, revoke: 365; certify: 90)"},
+    {"trust", "FILE", "the trust root to read (and, for rotate-root/revoke, to succeed)"},
+    {"key", "FILE",
+     "signing key (certify: kit or root key; rotate-root/revoke: root keys, "
+     "repeatable; sign-manifest: manifest key)",
+     true},
+    {"role", "R", "generate: root, kit, collector, inspector or manifest"},
+    {"out", "FILE",
+     "generate/certify: file to write; rotate-root/revoke: new trust root (default: "
+     "replace --trust)"},
+    {"collector", "FILE", "certify: the collector's .pub.json or key file"},
+    {"kit", "ID", "certify: the kit id the collector may sign for"},
+    {"not-before", "TIME", "certify: start of validity (RFC 3339 UTC; default now - 5 min)"},
+    {"not-after", "TIME",
+     "certify: end of validity (default now + --days, at most the root's expiry)"},
+    {"set", "ROLE=FILES",
+     "rotate-root: give ROLE these keys (.pub.json or key files, comma-separated)", true},
+    {"root-threshold", "N", "rotate-root: threshold of the new root role"},
+    {"keyid", "ID", "revoke: key id to revoke (repeatable)", true},
+    {"no-passphrase", "", "init, generate: store the private keys unencrypted"},
+    {"passphrase-fd", "N", "read passphrases from file descriptor N (one line per key)"},
+    {"json", "", "machine-readable output"},
+};
+
+struct Subcommand {
+    const char* name;
+    const char* summary;
+    const char* synopsis;
+    const char* description;
+    std::vector<std::string> options;
+};
+
+const std::vector<Subcommand> kSubcommands = {
+    {"init",
+     "create an authority: trust.json, one key per role, a collector certificate",
+     "--dir DIR [--profile P] [--days N] [--no-passphrase] [--json]",
+     "Creates an authority in DIR: trust.json, one key per role (root, kit, collector,\n"
+     "inspector, manifest: DIR/ROLE.key) and a certificate for the collector key\n"
+     "(DIR/collector.cert.json, for one kit). Refuses to overwrite anything.",
+     {"dir", "profile", "days", "no-passphrase", "passphrase-fd", "json"}},
+    {"show",
+     "verify a trust root; print version, expiry, roles, fingerprints",
+     "--trust FILE [--json]",
+     "Verifies a trust root and prints its version, expiry, policy, roles and the key\n"
+     "fingerprints (to read aloud over the phone).",
+     {"trust", "json"}},
+    {"generate",
+     "create one key for a role (FILE and FILE.pub.json)",
+     "--role R --out FILE [--profile P] [--no-passphrase] [--json]",
+     "Creates one key for a role: FILE (the private key) and FILE.pub.json.",
+     {"role", "out", "profile", "no-passphrase", "passphrase-fd", "json"}},
+    {"certify",
+     "delegate bundle signing to a collector key for one kit and a window",
+     "--trust FILE --key KIT_OR_ROOT_KEY --collector PUB --kit ID --out FILE\n"
+     "       [--days N | --not-before TIME --not-after TIME] [--json]",
+     "Delegates bundle signing to a collector key for one kit and a validity window; the\n"
+     "certificate is signed by a kit or root key of the trust root.",
+     {"trust", "key", "collector", "kit", "not-before", "not-after", "days", "out", "passphrase-fd",
+      "json"}},
+    {"rotate-root",
+     "write trust root version N+1, signed by enough old and new root keys",
+     "--trust FILE --key ROOT_KEY... [--set ROLE=FILES]... [--root-threshold N]\n"
+     "       [--days N] [--out FILE] [--json]",
+     "Writes trust root version N+1 (new keys for roles with --set), signed by enough old\n"
+     "and new root keys (--key, repeatable); version N is kept in root-history/.",
+     {"trust", "key", "set", "root-threshold", "days", "out", "passphrase-fd", "json"}},
+    {"revoke",
+     "write version N+1 with --keyid IDs revoked",
+     "--trust FILE --key ROOT_KEY... --keyid ID... [--days N] [--out FILE] [--json]",
+     "Writes trust root version N+1 with the key ids revoked.",
+     {"trust", "key", "keyid", "days", "out", "passphrase-fd", "json"}},
+    {"sign-manifest",
+     "sign product manifests: FILE.toml -> FILE.toml.dsse.json",
+     "--trust FILE --key MANIFEST_KEY FILE.toml|DIR...",
+     "Signs product manifests with a manifest key: FILE.toml -> FILE.toml.dsse.json.",
+     {"trust", "key", "passphrase-fd", "json"}},
+};
+
+int dispatch(const std::string& cmd, const audit::cli::Args& args,
+             const std::vector<std::string>& rest) {
+    if (cmd == "sign-manifest") return cmd_sign_manifest(args, rest);
+    if (!rest.empty()) throw UsageError("unexpected argument '" + rest[0] + "'");
+    if (cmd == "init") return cmd_init(args);
+    if (cmd == "show") return cmd_show(args);
+    if (cmd == "generate") return cmd_generate(args);
+    if (cmd == "certify") return cmd_certify(args);
+    if (cmd == "rotate-root") return cmd_rotate_root(args);
+    if (cmd == "revoke") return cmd_revoke(args);
+    throw UsageError("unknown subcommand '" + cmd + "' (see --help)");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     return audit::cli::run(kTool, [&] {
-        audit::cli::Args args(
-            argc, argv, kTool, "SUBCOMMAND [options] (see below)",
-            {
-                {"dir", "DIR", "init: directory for trust.json and the role keys"},
-                {"profile", "P",
-                 "init, generate: hybrid (ECDSA P-384 + ML-DSA-87, default), ecdsa, ed25519"},
-                {"days", "N", "validity in days (init, rotate-root, revoke: 365; certify: 90)"},
-                {"trust", "FILE",
-                 "the trust root to read (and, for rotate-root/revoke, to succeed)"},
-                {"key", "FILE",
-                 "signing key (certify: kit or root key; rotate-root/revoke: root keys, "
-                 "repeatable; sign-manifest: manifest key)",
-                 true},
-                {"role", "R", "generate: root, kit, collector, inspector or manifest"},
-                {"out", "FILE",
-                 "generate/certify: file to write; rotate-root/revoke: new trust root (default: "
-                 "replace --trust)"},
-                {"collector", "FILE", "certify: the collector's .pub.json or key file"},
-                {"kit", "ID", "certify: the kit id the collector may sign for"},
-                {"not-before", "TIME",
-                 "certify: start of validity (RFC 3339 UTC; default now - 5 min)"},
-                {"not-after", "TIME",
-                 "certify: end of validity (default now + --days, at most the root's expiry)"},
-                {"set", "ROLE=FILES",
-                 "rotate-root: give ROLE these keys (.pub.json or key files, comma-separated)",
-                 true},
-                {"root-threshold", "N", "rotate-root: threshold of the new root role"},
-                {"keyid", "ID", "revoke: key id to revoke (repeatable)", true},
-                {"no-passphrase", "", "init, generate: store the private keys unencrypted"},
-                {"passphrase-fd", "N",
-                 "read passphrases from file descriptor N (one line per key)"},
-                {"json", "", "machine-readable output"},
-            },
-            "Subcommands:\n"
-            "  init           create an authority: trust.json, one key per role, and a "
-            "certificate\n"
-            "                 for the collector key (collector.cert.json); refuses to overwrite\n"
-            "  show           verify a trust root; print version, expiry, roles, fingerprints\n"
-            "  generate       create one key for a role (FILE and FILE.pub.json)\n"
-            "  certify        delegate bundle signing to a collector key for one kit and a window\n"
-            "  rotate-root    write trust root version N+1 (new keys for roles with --set), "
-            "signed\n"
-            "                 by enough old and new root keys (--key, repeatable)\n"
-            "  revoke         write version N+1 with --keyid IDs revoked\n"
-            "  sign-manifest  sign product manifests: FILE.toml -> FILE.toml.dsse.json\n"
-            "The passphrase comes from --passphrase-fd, else AUDIT_PASSPHRASE, else the terminal.");
+        // "audit-keys SUB ...": the subcommand's own options and help.
+        if (argc > 1)
+            for (const auto& sub : kSubcommands) {
+                if (sub.name != std::string_view(argv[1])) continue;
+                std::vector<audit::cli::Option> options;
+                for (const auto& o : kOptions)
+                    if (std::find(sub.options.begin(), sub.options.end(), o.name) !=
+                        sub.options.end())
+                        options.push_back(o);
+                audit::cli::Args args(argc - 1, argv + 1, std::string(kTool) + " " + sub.name,
+                                      sub.synopsis, options,
+                                      std::string(sub.description) +
+                                          "\nThe passphrase comes from --passphrase-fd, else "
+                                          "AUDIT_PASSPHRASE, else the terminal.");
+                return dispatch(sub.name, args, args.positional());
+            }
+        std::string list = "Subcommands (each has --help):\n";
+        for (const auto& sub : kSubcommands) {
+            std::string name = std::string("  ") + sub.name;
+            name.resize(17, ' ');
+            list += name + sub.summary + "\n";
+        }
+        audit::cli::Args args(argc, argv, kTool, "SUBCOMMAND [options] (see below)", kOptions,
+                              list +
+                                  "The passphrase comes from --passphrase-fd, else "
+                                  "AUDIT_PASSPHRASE, else the terminal.");
         const auto& pos = args.positional();
         if (pos.empty()) throw UsageError("missing subcommand (see --help)");
-        const std::string& cmd = pos[0];
-        if (cmd == "sign-manifest")
-            return cmd_sign_manifest(args, std::vector<std::string>(pos.begin() + 1, pos.end()));
-        if (pos.size() > 1) throw UsageError("unexpected argument '" + pos[1] + "'");
-        if (cmd == "init") return cmd_init(args);
-        if (cmd == "show") return cmd_show(args);
-        if (cmd == "generate") return cmd_generate(args);
-        if (cmd == "certify") return cmd_certify(args);
-        if (cmd == "rotate-root") return cmd_rotate_root(args);
-        if (cmd == "revoke") return cmd_revoke(args);
-        throw UsageError("unknown subcommand '" + cmd + "' (see --help)");
+        return dispatch(pos[0], args, std::vector<std::string>(pos.begin() + 1, pos.end()));
     });
 }

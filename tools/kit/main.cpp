@@ -226,7 +226,7 @@ int build(int argc, char** argv) {
                    {"images", images},
                    {"notes", notes}};
     if (args.has("json")) {
-        std::cout << result.dump(2) << "\n";
+        audit::cli::print_json(result);
     } else {
         for (const auto& n : notes) std::cerr << kTool << ": " << n << "\n";
         std::cout << "kit       " << m.kit_id << " version " << m.version << " in " << out << "\n"
@@ -548,6 +548,15 @@ int check(int argc, char** argv) {
                                    "), the evidence present ends at " + std::to_string(top) +
                                    " (bundles deleted, or written to another --out folder: "
                                    "check them together)");
+            // The bundle the state names is the one present at that sequence (not a fork).
+            for (const auto& e : evidence)
+                if (e.error.empty() && e.kit_id == id && e.sequence == st.last_sequence &&
+                    st.kit_id == id && !st.last_statement_sha256.empty() &&
+                    e.statement_sha256 != st.last_statement_sha256)
+                    problems.push_back("chain of kit " + id + ": the kit's state (" + rel +
+                                       ") names another bundle " +
+                                       std::to_string(st.last_sequence) + " than " + e.file +
+                                       " (fork)");
             if (st.pending_sequence > st.last_sequence)
                 notes.push_back(rel + ": a scan was interrupted writing sequence " +
                                 std::to_string(st.pending_sequence) + " to " + st.pending_dir);
@@ -596,7 +605,7 @@ int check(int argc, char** argv) {
                          {"signers", kit->signers},
                          {"lms_sealed", kit->lms_sealed}};
     if (args.has("json")) {
-        std::cout << result.dump(2) << "\n";
+        audit::cli::print_json(result);
     } else {
         for (const auto& n : notes) std::cerr << kTool << ": " << n << "\n";
         if (kit)
@@ -636,7 +645,7 @@ int lms_keygen(int argc, char** argv) {
     const auto pub = audit::kit::lms_generate(
         args.required("out"), args.get("params", std::string(audit::kit::kDefaultLmsParams)));
     if (args.has("json"))
-        std::cout << json{{"keyid", pub.keyid}, {"params", pub.params}}.dump(2) << "\n";
+        audit::cli::print_json({{"keyid", pub.keyid}, {"params", pub.params}});
     else
         std::cout << "HSS/LMS key " << pub.keyid << " (" << pub.params << ")\n";
     return 0;

@@ -61,7 +61,7 @@ tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 for tool in "${!subs[@]}"; do
     [[ -x "$bin/$tool" ]] || { echo "make-man: no $bin/$tool" >&2; exit 1; }
-    version=$("$bin/$tool" --version 2>/dev/null | head -n 1 | awk '{print $2}')
+    version=$({ "$bin/$tool" --version 2>/dev/null || true; } | head -n 1 | awk '{print $2}')
     "$bin/$tool" --help >"$tmp" 2>/dev/null || true
     page "$tool" "${what[$tool]}" "$tmp" "$version"
     top=$(cat "$tmp")

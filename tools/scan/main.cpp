@@ -21,6 +21,7 @@
 #include "audit/kit/kit_manifest.h"
 #include "audit/manifest/manifest.h"
 #include "audit/scan/scan.h"
+#include "audit/sources/live.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
 #include "audit/trust/trust_root.h"
@@ -46,6 +47,64 @@ std::string safe_text(const std::string& s) {
     return out;
 }
 
+// "ran: dpkg, systemd; failed: rpm; not on this root: 15" (the statuses are in the bundle).
+std::string sources_line(const json& statuses) {
+    std::string ran, failed;
+    std::size_t absent = 0;
+    for (const auto& [name, status] : statuses.items()) {
+        const std::string st = status.is_string() ? status.get<std::string>() : "";
+        if (st == "ran")
+            ran += (ran.empty() ? "" : ", ") + name;
+        else if (st == "failed")
+            failed += (failed.empty() ? "" : ", ") + name;
+        else
+            ++absent;
+    }
+    std::string out = "ran: " + (ran.empty() ? std::string("none") : ran);
+    if (!failed.empty()) out += "; FAILED: " + failed;
+    return out + "; not on this root: " + std::to_string(absent);
+}
+
+// 1536 -> "1.5 KiB".
+std::string human_bytes(double n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    std::size_t u = 0;
+    while (n >= 1024 && u + 1 < std::size(units)) {
+        n /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
+    return buf;
+}
+
+// One progress line: "audit-scan: walk 1234 files, 56.7 MiB, 12.3 MiB/s, 2 s: /usr".
+std::string progress_line(const audit::scan::Progress& p) {
+    std::string line = "audit-scan: " + p.phase + " " + std::to_string(p.files) + " files, " +
+                       human_bytes(static_cast<double>(p.bytes)) + ", " +
+                       human_bytes(p.seconds > 0 ? static_cast<double>(p.bytes) / p.seconds : 0) +
+                       "/s, " + std::to_string(static_cast<long long>(p.seconds)) + " s";
+    if (!p.detail.empty()) line += ": " + safe_text(p.detail);
+    return line;
+}
+
+// When unreadable entries reduced the scan, the terminal says so, not only the bundle.
+void print_access(const json& access) {
+    const auto denied = access.value("permission_denied", std::uint64_t{0});
+    const json& user = access["user"];
+    const std::string who = audit::scan::describe_user(user);
+    if (denied > 0)
+        std::cerr << "audit-scan: coverage reduced: " << denied << " entries could not be read by "
+                  << who << ", e.g. "
+                  << safe_text(access["examples"].empty()
+                                   ? ""
+                                   : access["examples"].front().get<std::string>())
+                  << "\n";
+    if (access["processes"].is_string())
+        std::cerr << "audit-scan: coverage reduced: "
+                  << safe_text(access["processes"].get<std::string>()) << " by " << who << "\n";
+}
+
 void print_human(const audit::scan::ScanResult& r) {
     const auto& s = r.summary;
     std::cout << "host      " << safe_text(r.host.label());
@@ -64,8 +123,7 @@ void print_human(const audit::scan::ScanResult& r) {
               << system["identifiers"].dump(-1, ' ', false,
                                             nlohmann::json::error_handler_t::replace)
               << "\n";
-    for (const auto& [name, status] : s["coverage"]["sources"].items())
-        std::cout << "source    " << name << ": " << status.get<std::string>() << "\n";
+    std::cout << "sources   " << sources_line(s["coverage"]["sources"]) << "\n";
     std::cout << "inventory " << s["inventory_items"].get<std::size_t>() << " items, "
               << s["files"].get<std::size_t>() << " file records\n";
     for (const auto& p : s["coverage"]["products"])
@@ -159,13 +217,19 @@ int main(int argc, char** argv) {
              {"jobs", "N", "hashing workers (default: one per CPU)"},
              {"cross-filesystems", "", "walk into other mounted filesystems"},
              {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
+             {"progress", "WHEN",
+              "progress on stderr: auto (on a terminal, the default), always, never"},
+             {"quiet", "", "no progress and no notes on stderr (errors and coverage stay)"},
+             {"no-cmdlines", "", "record no process command lines at all"},
              {"json", "", "print one JSON document on stdout"}},
             "Enumerates installed software and hashes files under ROOT without writing to it,\n"
             "matches them against the product manifests and writes a signed evidence bundle\n"
             "OUTDIR/<host>_<utc>_<kit>-<seq>.evidence.tar.zst. Exit 1 when a product is present "
             "or\n"
             "coverage is insufficient (a root that is no whole, identified system; a package\n"
-            "database that could not be read; a source or walk a product needs that failed).");
+            "database that could not be read; a source or walk a product needs that failed;\n"
+            "entries a product's rules need that this user may not read: permission_denied).\n"
+            "Process command lines are recorded, redacted, only for processes a rule matched.");
         if (!args.positional().empty())
             throw audit::UsageError("unexpected argument '" + args.positional().front() + "'");
         auto* kit = audit::cli::running_kit();
@@ -178,6 +242,11 @@ int main(int argc, char** argv) {
         opt.digests = audit::fs::DigestPolicy::parse(args.get("digests", "sha256"));
         opt.jobs = parse_jobs(args.get("jobs", "0"));
         opt.one_filesystem = !args.has("cross-filesystems");
+        opt.record_cmdlines = !args.has("no-cmdlines");
+        const std::string when = args.get("progress", "auto");
+        if (when != "auto" && when != "always" && when != "never")
+            throw audit::UsageError("--progress wants auto, always or never, not '" + when + "'");
+        const bool quiet = args.has("quiet");
         std::string manifests = args.required("manifests");
         std::string trust_path = args.required("trust");
         std::string key_path = args.required("key");
@@ -190,7 +259,7 @@ int main(int argc, char** argv) {
         // The kit's evidence area remembers the newest trust root it has seen (rollback).
         auto trust = audit::cli::load_trust(
             args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
-            args.has("json"));
+            args.has("json") || quiet);
         const bool allow_unsigned = args.has("allow-unsigned-manifests");
         // A manifest whose signature is required is checked against its bytes before the TOML
         // parser sees them: an unsigned file placed among the manifests is refused unparsed.
@@ -233,6 +302,15 @@ int main(int argc, char** argv) {
             opt.tool_sha256 = audit::evidence::file_sha256("/proc/self/exe");
         } catch (const audit::IoError&) {
             opt.tool_sha256 = "";  // no /proc: recorded as unknown
+        }
+        // Who scans, before a user namespace could make it look like root.
+        opt.user = audit::scan::effective_user();
+        // The running processes, while /proc/PID/exe is still readable: Landlock (below) denies
+        // it for every process outside this one's sandbox.
+        if (audit::fs::Root live_root(opt.root); live_root.is_live()) {
+            std::vector<audit::InventoryItem> items;
+            auto report = audit::sources::LiveSource().collect(live_root, items);
+            opt.live.emplace(std::move(report), std::move(items));
         }
         // From here on the process reads only under the root and writes only under --out.
         if (::mkdir(opt.out_dir.c_str(), 0755) != 0 && errno != EEXIST)
@@ -280,19 +358,32 @@ int main(int argc, char** argv) {
             }
             if (!in_out) {
                 chain_state.emplace(key_path, state_path, cert.kit_id, opt.out_dir, must_exist);
-                for (const auto& n : chain_state->notes())
-                    std::cerr << "audit-scan: note: " << n << "\n";
+                if (!quiet)
+                    for (const auto& n : chain_state->notes())
+                        std::cerr << "audit-scan: note: " << n << "\n";
                 opt.chain_state = &*chain_state;
             }
         }
         const auto view = audit::fs::make_readonly_view(opt.root, opt.out_dir);  // no thread yet
         opt.confinement = audit::fs::confine(opt.root, opt.out_dir, view).to_json();
-        if (audit::cli::stderr_is_tty() && !args.has("json"))
-            opt.progress = [](std::string_view line) { std::cerr << "… " << line << "\n"; };
+        const bool tty = audit::cli::stderr_is_tty();
+        bool drawn = false;
+        if (!quiet && (when == "always" || (when == "auto" && tty && !args.has("json")))) {
+            // On a terminal one line redrawn in place; elsewhere one line per update.
+            opt.progress = [&drawn, tty](const audit::scan::Progress& p) {
+                if (tty)
+                    std::cerr << "\r\033[K" << progress_line(p) << std::flush;
+                else
+                    std::cerr << progress_line(p) << "\n";
+                drawn = true;
+            };
+        }
 
         auto result = audit::scan::run_scan(opt, key, trust);
+        if (drawn && tty) std::cerr << "\n";
         if (kit) result.summary["kit_check"] = opt.kit_check;
-        if (chain_state && chain_state->fresh() && result.sequence == 1)
+        print_access(result.coverage["access"]);
+        if (!quiet && chain_state && chain_state->fresh() && result.sequence == 1)
             std::cerr << "audit-scan: note: no sequence state was beside the collector key: kit "
                       << result.summary["kit"].get<std::string>()
                       << " starts its chain at sequence 1 (" << chain_state->state_path()
@@ -304,7 +395,7 @@ int main(int argc, char** argv) {
             std::cerr << "audit-scan: coverage insufficient: " << safe_text(gap.get<std::string>())
                       << "\n";
         if (args.has("json"))
-            std::cout << result.summary.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+            audit::cli::print_json(result.summary);
         else
             print_human(result);
         return static_cast<int>(result.attention() ? audit::Exit::attention : audit::Exit::clean);

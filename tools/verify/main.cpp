@@ -1,9 +1,16 @@
 // audit-verify: check bundles, attestations and trust roots against a trust root.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 
@@ -81,6 +88,11 @@ struct Context {
     // The merge of the bundles given, per attestation time: (host key, product) -> status.
     std::map<std::string, std::map<std::pair<std::string, std::string>, attest::HostProductStatus>>
         merged;
+    // --extract / --print-statement (one input): what its verification established.
+    bool keep_files = false;
+    std::string payload;                       // the verified DSSE payload
+    nlohmann::json subjects;                   // a bundle's statement subjects
+    std::map<std::string, std::string> files;  // a bundle's content, every digest checked
 };
 
 // The status the bundles given compute for the attestation's host and product, under the trust
@@ -122,8 +134,13 @@ json verify_one(const std::string& path, Context& ctx) {
     json r = {{"file", path}};
     if (is_bundle(path)) {
         r["kind"] = "bundle";
-        auto b = audit::evidence::read_bundle(path, trust, ctx.keep_summaries);
+        auto b = audit::evidence::read_bundle(path, trust, ctx.keep_summaries || ctx.keep_files);
         const auto& p = b.predicate();
+        if (ctx.keep_files) {
+            ctx.payload = b.envelope.payload;
+            ctx.subjects = b.statement.value("subject", json::array());
+            ctx.files = b.files;
+        }
         r["detail"] = {{"bundle_id", p.value("bundle_id", "")},
                        {"sha256", b.sha256},
                        {"statement_sha256", b.statement_sha256},
@@ -193,6 +210,7 @@ json verify_one(const std::string& path, Context& ctx) {
     }
     r["kind"] = "attestation";
     auto st = attest::verify_attestation(env, trust);
+    ctx.payload = env.payload;
     r["statement"] = st;
     const auto& res = st["predicate"]["result"];
     r["detail"] = {{"host", res.value("hostname", "")},
@@ -229,6 +247,69 @@ std::vector<std::string> expand_directories(const std::vector<std::string>& args
     return out;
 }
 
+// A name a bundle may hold as one file of a flat directory: no separator, no dot names.
+bool plain_name(const std::string& n) {
+    return !n.empty() && n.size() <= 255 && n != "." && n != ".." &&
+           n.find_first_of(std::string("/\\\0", 3)) == std::string::npos;
+}
+
+// Refuses a DIR that exists and is not an empty directory (before anything is verified).
+void check_extract_dir(const std::string& dir) {
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(dir, ec))) return;
+    if (!std::filesystem::is_directory(std::filesystem::symlink_status(dir, ec)))
+        throw audit::UsageError("--extract " + dir + ": exists and is not a directory");
+    if (!std::filesystem::is_empty(dir, ec) || ec)
+        throw audit::UsageError("--extract " + dir + ": exists and is not empty");
+}
+
+// Writes the verified content of a bundle into dir: each file its statement lists, created new
+// (O_EXCL, no link followed) under a directory opened without following links.
+void extract_files(const std::string& dir, const json& subjects,
+                   const std::map<std::string, std::string>& files) {
+    std::vector<std::string> names;
+    for (const auto& s : subjects) {
+        const std::string name = str(s, "name");
+        if (!plain_name(name))
+            throw audit::VerifyError("--extract: the statement names '" + name +
+                                     "', not a plain file name");
+        if (!files.count(name))
+            throw audit::UsageError("--extract: " + name +
+                                    " is too large to hold in memory; nothing was written");
+        names.push_back(name);
+    }
+    check_extract_dir(dir);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        throw audit::IoError("cannot create " + dir + ": " + std::strerror(errno));
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) throw audit::IoError("cannot open " + dir + ": " + std::strerror(errno));
+    std::unique_ptr<int, void (*)(int*)> guard(new int(dfd), [](int* fd) {
+        ::close(*fd);
+        delete fd;
+    });
+    for (const auto& name : names) {
+        const std::string& bytes = files.at(name);
+        const int fd =
+            ::openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+            throw audit::IoError("cannot create " + dir + "/" + name + ": " + std::strerror(errno));
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                const int e = errno;
+                ::close(fd);
+                throw audit::IoError("cannot write " + dir + "/" + name + ": " + std::strerror(e));
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        if (::fsync(fd) != 0 || ::close(fd) != 0)
+            throw audit::IoError("cannot write " + dir + "/" + name + ": " + std::strerror(errno));
+    }
+    ::fsync(dfd);
+}
+
 // "… (manifest unsigned: cannot support removed/absent)" for the OK line of a bundle.
 std::string limits_text(const json& limits) {
     std::string out;
@@ -255,6 +336,10 @@ int main(int argc, char** argv) {
              audit::cli::state_option(),
              {"clock-tolerance", "SECONDS",
               "as audit-attest's, for recomputing attestations (default 3600)"},
+             {"extract", "DIR",
+              "after it verified, write the one bundle's files into DIR (new or empty)"},
+             {"print-statement", "",
+              "after it verified, print the one bundle's or attestation's signed statement"},
              {"json", "", "print one JSON document on stdout"}},
             "Verifies evidence bundles (*.evidence.tar.zst), chain heads\n"
             "(*.chain-head.dsse.json; a directory stands for the bundles and heads in it),\n"
@@ -268,14 +353,27 @@ int main(int argc, char** argv) {
             "cannot support removed/absent. Given bundles (and chain heads) with attestations,\n"
             "every attestation's evidence must be among those bundles and its status is\n"
             "recomputed from them under the trust root given now: a mismatch is refused.\n"
+            "--extract DIR and --print-statement take one bundle (or, for --print-statement,\n"
+            "one attestation) and act only once it verified; their OK/INVALID line goes to\n"
+            "stderr. --extract refuses a DIR that exists and is not empty.\n"
             "Exit 0 when all are valid, 3 otherwise.");
         if (args.positional().empty()) throw audit::UsageError("no files to verify (see --help)");
         auto trust = audit::cli::load_trust(args, "audit-verify", "", args.has("json"));
-        Context ctx{trust, args.required("trust"), "", false, {}, {}, {}, 3600, {}};
+        Context ctx{trust, args.required("trust"), "", false, {}, {}, {}, 3600, {}, false, {}, {},
+                    {}};
         ctx.trust_bytes = read_small(ctx.trust_path, 16u << 20);
         if (audit::crypto::sha256_hex(ctx.trust_bytes) != trust.sha256)
             throw audit::VerifyError(ctx.trust_path + " changed while it was being used");
         ctx.clock_tolerance_s = audit::cli::clock_tolerance(args);
+        const bool extract = args.has("extract"), print_statement = args.has("print-statement");
+        if (extract || print_statement) {
+            if (args.positional().size() != 1)
+                throw audit::UsageError("--extract and --print-statement take one file");
+            if (args.has("json"))
+                throw audit::UsageError("--print-statement and --extract do not go with --json");
+            if (extract) check_extract_dir(args.get("extract"));
+            ctx.keep_files = true;
+        }
         json results = json::array();
         audit::Exit worst = audit::Exit::clean;
         // Bundles first, then chain heads, so that attestations can be checked against them.
@@ -314,10 +412,28 @@ int main(int argc, char** argv) {
             }
             results.push_back(r);
         }
+        if ((extract || print_statement) && worst == audit::Exit::clean) {
+            const auto& r = results.at(0);
+            const std::string kind = r["kind"].get<std::string>();
+            if (kind != "bundle" && (extract || kind != "attestation"))
+                throw audit::UsageError(
+                    r["file"].get<std::string>() + " is a " + kind +
+                    (extract ? ", not a bundle" : ", not a bundle or attestation"));
+            if (extract) extract_files(args.get("extract"), ctx.subjects, ctx.files);
+            if (print_statement) std::cout << ctx.payload << std::flush;
+            std::cerr << "OK       " << r["file"].get<std::string>() << " (" << kind
+                      << (extract ? ", extracted to " + args.get("extract") : std::string())
+                      << ")\n";
+            return 0;
+        }
+        if (extract || print_statement) {
+            const auto& r = results.at(0);
+            std::cerr << "INVALID  " << r["file"].get<std::string>() << ": "
+                      << r.value("error", std::string()) << " (nothing extracted or printed)\n";
+            return static_cast<int>(worst);
+        }
         if (args.has("json")) {
-            std::cout << json{{"valid", worst == audit::Exit::clean}, {"results", results}}.dump(
-                             2, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << "\n";
+            audit::cli::print_json({{"valid", worst == audit::Exit::clean}, {"results", results}});
         } else {
             for (const auto& r : results) {
                 if (!r["valid"].get<bool>()) {

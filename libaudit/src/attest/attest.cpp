@@ -762,8 +762,9 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
     }
     const MergeOptions& options = fleet.options();
     if (!options.as_of.empty()) {
-        // A point in time: what had been scanned (and imported) by then. A bundle whose time
-        // cannot be read stays (it makes the host inconclusive).
+        // A point in time: what had been scanned by then (host clocks; a ledger's import time
+        // is not used, so bundles collected later still speak for their scan day). A bundle
+        // whose time cannot be read stays (it makes the host inconclusive).
         const auto as_of = parse_time(options.as_of);
         if (!as_of) throw UsageError("'" + options.as_of + "' is not an RFC 3339 time");
         auto after = [&](const std::string& t) {
@@ -771,10 +772,7 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
             return v && *v > *as_of;
         };
         list.erase(std::remove_if(list.begin(), list.end(),
-                                  [&](const BundleSummary* b) {
-                                      return after(b->finished) ||
-                                             (!b->imported_at.empty() && after(b->imported_at));
-                                  }),
+                                  [&](const BundleSummary* b) { return after(b->finished); }),
                    list.end());
         if (list.empty()) return out;
     }

@@ -653,10 +653,23 @@ std::string render_html(const json& report) {
              html_escape(get_str(r, "latest_scan")) + "</td></tr>";
     }
     h += "</tbody></table>";
-    if (attention.size() > kMaxAttentionRows)
-        h += "<p id=\"attention-truncated\">" +
+    if (attention.size() > kMaxAttentionRows) {
+        // Every host needing attention stays on the page: the rest in a short form, folded.
+        h += "<details id=\"attention-more\"><summary id=\"attention-truncated\">" +
              fmt_int(static_cast<long long>(attention.size() - kMaxAttentionRows)) +
-             " more rows are in report.csv.</p>";
+             " more (host, product, status, reason codes; details in report.csv)</summary><table "
+             "id=\"attention-more-table\"><tbody>";
+        for (std::size_t i = kMaxAttentionRows; i < attention.size(); ++i) {
+            const json& r = *attention[i];
+            h += "<tr><td>" + html_escape(get_str(r, "hostname")) + "</td><td>" +
+                 html_escape(get_str(r, "host")) + "</td><td>" +
+                 html_escape(get_str(r, "product")) + "</td><td>" +
+                 html_escape(get_str(r, "status")) + "</td><td>";
+            for (const auto& code : codes_of(r)) h += html_escape(code) + " ";
+            h += "</td></tr>";
+        }
+        h += "</tbody></table></details>";
+    }
     h += "</section>\n";
 
     // Removed and absent: counts and a bounded list (every row is in report.csv and .json).

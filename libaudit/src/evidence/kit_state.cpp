@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "audit/error.h"
@@ -127,12 +128,32 @@ KitState parse_state(const std::string& text, const std::string& path) {
     KitState s;
     try {
         auto j = json::parse(text);
+        // Only the known fields, digests empty or hex: a damaged state is refused, not guessed.
+        static const std::set<std::string> known = {
+            "kit_id",      "last_sequence", "last_bundle_sha256",
+            "last_bundle", "last_dir",      "last_statement_sha256",
+            "pending"};
+        if (!j.is_object()) throw IoError(path + ": corrupt kit state (not an object)");
+        for (const auto& [k, v] : j.items())
+            if (!known.count(k))
+                throw IoError(path + ": corrupt kit state (unknown field '" + k.substr(0, 40) +
+                              "'); refusing to reuse sequence numbers");
+        auto hex_or_empty = [&](const std::string& v, const char* field) {
+            if (v.empty()) return;
+            if (v.size() != 64 || v.find_first_not_of("0123456789abcdef") != std::string::npos)
+                throw IoError(path + ": corrupt kit state (" + field + " is not a SHA-256)");
+        };
         s.kit_id = j.at("kit_id").get<std::string>();
         s.last_sequence = j.at("last_sequence").get<std::uint64_t>();
         s.last_bundle_sha256 = j.at("last_bundle_sha256").get<std::string>();
         s.last_bundle = j.value("last_bundle", "");
         s.last_statement_sha256 = j.value("last_statement_sha256", "");
         s.last_dir = j.value("last_dir", "");
+        hex_or_empty(s.last_bundle_sha256, "last_bundle_sha256");
+        hex_or_empty(s.last_statement_sha256, "last_statement_sha256");
+        if (!valid_kit_id(s.kit_id)) throw IoError(path + ": corrupt kit state (kit id)");
+        if (j.contains("pending") && !j["pending"].is_null() && !j["pending"].is_object())
+            throw IoError(path + ": corrupt kit state (pending)");
         if (j.contains("pending") && j["pending"].is_object()) {
             s.pending_sequence = j["pending"].at("sequence").get<std::uint64_t>();
             s.pending_dir = j["pending"].at("dir").get<std::string>();

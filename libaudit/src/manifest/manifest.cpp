@@ -63,7 +63,7 @@ struct KindInfo {
     std::string_view name;
     std::array<std::string_view, 2> pattern_keys;  // "" = unused slot
 };
-constexpr std::array<KindInfo, 9> kKinds = {{
+constexpr std::array<KindInfo, 10> kKinds = {{
     {RuleKind::package, "package", {"names", ""}},
     {RuleKind::publisher, "publisher", {"publishers", ""}},
     {RuleKind::path, "path", {"paths", ""}},
@@ -73,6 +73,7 @@ constexpr std::array<KindInfo, 9> kKinds = {{
     {RuleKind::registry, "registry", {"keys", ""}},
     {RuleKind::pe_signer, "pe_signer", {"signers", ""}},
     {RuleKind::pe_version, "pe_version", {"companies", "products"}},
+    {RuleKind::all_of, "all_of", {"rules", ""}},
 }};
 
 bool is_pattern_key(std::string_view key) {
@@ -256,7 +257,7 @@ class Reader {
         if (!info)
             fail(kind->source(), "kind \"" + kind_name +
                                      "\" is not one of package, publisher, path, file_hash, "
-                                     "service, module, registry, pe_signer, pe_version");
+                                     "service, module, registry, pe_signer, pe_version, all_of");
         r.kind = info->kind;
 
         const toml::node* confidence = table.get("confidence");
@@ -280,6 +281,21 @@ class Reader {
                 r.description = string(node, "description", true, 4 * kMaxString);
             } else if (k == "residue") {
                 r.residue = boolean(node, "residue");
+            } else if (k == "standalone") {
+                r.standalone = boolean(node, "standalone");
+            } else if (k == "exclude_paths") {
+                r.exclude_paths =
+                    strings(node, k, kMaxListEntries, [&](const toml::node& n, std::string v) {
+                        return glob(n, std::move(v), true, false);
+                    });
+            } else if (k == "owner") {
+                r.owner = boolean(node, "owner");
+            } else if (k == "exclude_owners") {
+                r.exclude_owners =
+                    strings(node, k, kMaxListEntries, [&](const toml::node& n, std::string v) {
+                        return glob(n, std::move(v), false, false);
+                    });
+                r.owner = true;
             } else if (k == "family") {
                 r.family = identifier(node, "family");
             } else if (k == "ecosystem") {
@@ -307,6 +323,8 @@ class Reader {
                                                  : digest(n, std::move(v), 96, "sha384");
                         case RuleKind::registry:
                             return registry_key(n, std::move(v));
+                        case RuleKind::all_of:
+                            return identifier(n, "rule id");
                         case RuleKind::package:
                         case RuleKind::publisher:
                         case RuleKind::pe_signer:
@@ -316,8 +334,9 @@ class Reader {
                     return glob(n, std::move(v), false, false);
                 });
                 patterns_total += values.size();
-                auto& into =
-                    r.kind == RuleKind::pe_version && k == "products" ? r.products : r.patterns;
+                auto& into = r.kind == RuleKind::pe_version && k == "products" ? r.products
+                             : r.kind == RuleKind::all_of                      ? r.all_of
+                                                                               : r.patterns;
                 into.insert(into.end(), values.begin(), values.end());
             } else if (is_pattern_key(k)) {
                 std::string expected(info->pattern_keys[0]);
@@ -388,7 +407,43 @@ class Reader {
                                                     std::to_string(it->second.line) + ")");
             m.rules.push_back(std::move(r));
         }
+        check_all_of(m, *arr);
         return m;
+    }
+
+    // all_of rules name two or more distinct rules of this manifest, none of them all_of (so no
+    // cycles); a rule that is not standalone is a part of some all_of rule.
+    void check_all_of(const Manifest& m, const toml::array& tables) const {
+        std::map<std::string, const Rule*> by_id;
+        for (const auto& r : m.rules) by_id[r.id] = &r;
+        std::set<std::string> parts;
+        for (std::size_t i = 0; i < m.rules.size(); ++i) {
+            const Rule& r = m.rules[i];
+            const auto& table = *tables[i].as_table();
+            if (r.kind != RuleKind::all_of) continue;
+            const toml::node& where = *table.get("rules");
+            std::set<std::string> seen;
+            for (const auto& id : r.all_of) {
+                auto it = by_id.find(id);
+                if (it == by_id.end())
+                    fail(where.source(), "all_of rule \"" + r.id + "\" names rule \"" + id +
+                                             "\", which this manifest does not have");
+                if (it->second->kind == RuleKind::all_of)
+                    fail(where.source(), "all_of rule \"" + r.id + "\" names rule \"" + id +
+                                             "\", which is all_of itself (no nesting)");
+                if (!seen.insert(id).second)
+                    fail(where.source(),
+                         "all_of rule \"" + r.id + "\" names rule \"" + id + "\" twice");
+                parts.insert(id);
+            }
+            if (seen.size() < 2)
+                fail(where.source(), "all_of rule \"" + r.id + "\" needs two or more rules");
+        }
+        for (std::size_t i = 0; i < m.rules.size(); ++i)
+            if (!m.rules[i].standalone && !parts.count(m.rules[i].id))
+                fail(tables[i].as_table()->get("standalone")->source(),
+                     "rule \"" + m.rules[i].id +
+                         "\" is not standalone but no all_of rule names it (it would never count)");
     }
 
   private:

@@ -13,16 +13,20 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-bool under(std::string_view path, std::string_view dir) {
+bool under(std::string_view path, std::string_view dir, bool case_insensitive = false) {
     while (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
     if (dir.empty()) return true;
-    return path.size() >= dir.size() && path.substr(0, dir.size()) == dir &&
-           (path.size() == dir.size() || path[dir.size()] == '/');
+    if (path.size() < dir.size() || (path.size() > dir.size() && path[dir.size()] != '/'))
+        return false;
+    const auto head = path.substr(0, dir.size());
+    return case_insensitive ? lower(head) == lower(dir) : head == dir;
 }
 
 }  // namespace
 
-FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests) {
+FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests,
+                       bool case_insensitive_paths)
+    : case_insensitive_(case_insensitive_paths) {
     needed_ = fs::DigestPolicy::of({});
     for (const auto& m : manifests) {
         for (const auto& rule : m.rules) {
@@ -30,7 +34,7 @@ FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests) {
                 case manifest::RuleKind::path:
                     for (const auto& p : rule.patterns) {
                         try {
-                            globs_.emplace_back(p, false);
+                            globs_.emplace_back(p, case_insensitive_paths);
                         } catch (const std::exception&) {
                             // match() reports the bad pattern; here it simply matches nothing.
                         }
@@ -58,6 +62,7 @@ FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests) {
                 case manifest::RuleKind::registry:
                 case manifest::RuleKind::pe_signer:
                 case manifest::RuleKind::pe_version:
+                case manifest::RuleKind::all_of:  // its parts are rules of their own
                     break;  // matched on inventory items, never on file records
             }
         }
@@ -75,7 +80,7 @@ bool FileFilter::may_match(const fs::FileRecord& r) const {
         return true;
     // A glob's literal directory prefix is cheap to test and rules out almost every path.
     return std::any_of(globs_.begin(), globs_.end(), [&](const Glob& g) {
-        return under(r.path, g.literal_prefix()) && g.matches(r.path);
+        return under(r.path, g.literal_prefix(), case_insensitive_) && g.matches(r.path);
     });
 }
 

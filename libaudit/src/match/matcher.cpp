@@ -91,7 +91,7 @@ nlohmann::json inventory_record(const InventoryItem& item) {
 nlohmann::json file_record(const fs::FileRecord& file) {
     nlohmann::json digest = nullptr;
     if (file.digests) digest = file.digests->sha256;
-    return {{"file", {{"path", file.path}, {"sha256", digest}}}};
+    return {{"file", {{"path", file.path}, {"type", file.type}, {"sha256", digest}}}};
 }
 
 std::vector<Glob> compile(const Manifest& m, const Rule& rule, bool case_insensitive,
@@ -145,6 +145,9 @@ bool module_matches(const std::vector<Glob>& globs, const fs::FileRecord& file) 
 // it keep two names that differ only there apart.
 struct RuleRecords {
     std::map<std::string, nlohmann::json> present, residue;
+    // A path rule matched a regular file, or something that may hold one (a directory that
+    // could not be listed or was not descended into, an entry lstat failed on).
+    bool may_hold_file = false;
     void add(bool is_residue, const nlohmann::json& record) {
         const auto cbor = nlohmann::json::to_cbor(record);
         std::string key =
@@ -197,13 +200,15 @@ void match_registry(const Rule& rule, const std::vector<Glob>& globs,
 }
 
 void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::FileRecord>& files,
-                 const std::set<std::string>& dangling, RuleRecords& out) {
+                 const std::set<std::string>& dangling, bool case_insensitive_paths,
+                 RuleRecords& out) {
     std::vector<Glob> globs;
     std::unordered_set<std::string> digests;
     if (rule.kind == RuleKind::file_hash) {
         for (const auto& p : rule.patterns) digests.insert(lower(p));
     } else {
-        globs = compile(m, rule, false, rule.kind == RuleKind::module);
+        globs = compile(m, rule, rule.kind == RuleKind::path && case_insensitive_paths,
+                        rule.kind == RuleKind::module);
     }
     for (const auto& file : files) {
         if (file.type == "missing") continue;
@@ -227,8 +232,12 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
             case RuleKind::registry:
             case RuleKind::pe_signer:
             case RuleKind::pe_version:
+            case RuleKind::all_of:
                 break;
         }
+        if (hit && (file.type == "file" || file.type == "unknown" ||
+                    (file.type == "dir" && (!file.error.empty() || !file.skipped.empty()))))
+            out.may_hold_file = true;
         if (hit)
             out.add(
                 rule.residue || (rule.kind == RuleKind::service && dangling.count(file.path) > 0),
@@ -302,7 +311,8 @@ void match_pe(const Manifest& m, const Rule& rule, const std::vector<InventoryIt
 }
 
 Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
-                     const std::map<std::string, nlohmann::json>& records) {
+                     const std::map<std::string, nlohmann::json>& records,
+                     std::string reason = {}) {
     Finding f;
     f.product = m.id;
     f.product_name = m.name;
@@ -311,6 +321,7 @@ Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
     f.confidence = rule.confidence;
     f.kind = rule.kind;
     f.residue = residue;
+    f.reason = std::move(reason);
     f.records.reserve(records.size());
     for (const auto& [key, r] : records) f.records.push_back(r);
     return f;
@@ -336,14 +347,16 @@ bool Finding::proves_presence() const {
 }
 
 nlohmann::json Finding::to_json() const {
-    return {{"product", product},
-            {"product_name", product_name},
-            {"rule", rule},
-            {"family", family},
-            {"confidence", manifest::to_string(confidence)},
-            {"kind", manifest::to_string(kind)},
-            {"residue", residue},
-            {"records", records}};
+    nlohmann::json j = {{"product", product},
+                        {"product_name", product_name},
+                        {"rule", rule},
+                        {"family", family},
+                        {"confidence", manifest::to_string(confidence)},
+                        {"kind", manifest::to_string(kind)},
+                        {"residue", residue},
+                        {"records", records}};
+    if (!reason.empty()) j["reason"] = reason;
+    return j;
 }
 
 std::vector<std::string> walk_roots(const std::vector<Manifest>& manifests) {
@@ -380,37 +393,340 @@ std::vector<std::string> walk_roots(const std::vector<Manifest>& manifests) {
     return roots;
 }
 
-std::vector<Finding> match(const std::vector<Manifest>& manifests,
-                           const std::vector<InventoryItem>& inventory,
-                           const std::vector<fs::FileRecord>& files) {
-    std::vector<Finding> findings;
-    const std::set<std::string> dangling = dangling_unit_links(inventory);
+namespace {
+
+constexpr std::size_t kMaxLevelMatches = 256;
+
+// The segments of an absolute glob ("/a/b*/**" -> "a", "b*", "**"); escapes stay in place.
+std::vector<std::string> glob_segments(std::string_view pattern) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '\\' && i + 1 < pattern.size()) {
+            cur += c;
+            cur += pattern[++i];
+        } else if (c == '/') {
+            if (!cur.empty()) out.push_back(std::move(cur));
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (!cur.empty()) out.push_back(std::move(cur));
+    return out;
+}
+
+std::string join_path(const std::string& dir, std::string_view name) {
+    return dir == "/" ? "/" + std::string(name) : dir + "/" + std::string(name);
+}
+
+// Entries below another entry dropped; sorted.
+std::vector<std::string> minimal(const std::set<std::string>& wanted) {
+    std::vector<std::string> roots;
+    for (const auto& w : wanted) {
+        const bool covered = std::any_of(roots.begin(), roots.end(), [&](const std::string& r) {
+            return r == "/" || (starts_with(w, r) && w.size() > r.size() && w[r.size()] == '/');
+        });
+        if (!covered) roots.push_back(w);
+    }
+    return roots;
+}
+
+// The segment's text when it has no wildcard (escapes removed), nullopt otherwise.
+std::optional<std::string> literal_segment(std::string_view segment) {
+    std::string out;
+    for (std::size_t i = 0; i < segment.size(); ++i) {
+        const char c = segment[i];
+        if (c == '\\' && i + 1 < segment.size()) {
+            out += segment[++i];
+        } else if (c == '*' || c == '?' || c == '[') {
+            return std::nullopt;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+// The directories to walk for one path glob (see plan_walk_roots): levels up to the first "**"
+// or the first wildcard below the top; a literal level is taken as written on a case-sensitive
+// root and looked up without case otherwise.
+void plan_glob(const std::string& pattern, const ListDir& list_dir, bool case_insensitive,
+               std::set<std::string>& out) {
+    const auto segments = glob_segments(pattern);
+    std::vector<std::string> current = {"/"};
+    for (const auto& segment : segments) {
+        if (segment == "**") break;
+        const auto literal = literal_segment(segment);
+        if (literal && !case_insensitive) {
+            for (auto& dir : current) dir = join_path(dir, *literal);
+            continue;
+        }
+        // A wildcard below the top level may match the product's own directories, which a
+        // removal takes away: walk the directory above it, so that a later scan walks what an
+        // earlier one did (evidence compares walk roots across scans). At the top it matches
+        // system directories ("Program Files*"), and walking "/" is what must not happen.
+        if (!literal && !(current.size() == 1 && current[0] == "/")) break;
+        const Glob level(segment, case_insensitive);
+        std::vector<std::string> next;
+        for (const auto& dir : current) {
+            std::optional<std::vector<std::string>> names;
+            try {
+                names = list_dir(dir);
+            } catch (const std::exception&) {
+                out.insert(dir);  // walked whole: the walker records why it cannot be read
+                continue;
+            }
+            if (!names) {
+                out.insert(dir);  // does not exist (or is a file): the walker records what it is
+                continue;
+            }
+            std::size_t hits = 0;
+            for (const auto& name : *names)
+                if (level.matches(name)) {
+                    next.push_back(join_path(dir, name));
+                    ++hits;
+                }
+            if (hits == 0) out.insert(join_path(dir, literal ? *literal : segment));  // nothing
+        }
+        if (next.size() > kMaxLevelMatches) {
+            out.insert(current.begin(), current.end());
+            return;
+        }
+        current = std::move(next);
+        if (current.empty()) return;
+    }
+    out.insert(current.begin(), current.end());
+}
+
+}  // namespace
+
+std::vector<std::string> plan_walk_roots(const std::vector<Manifest>& manifests,
+                                         const ListDir& list_dir, bool case_insensitive) {
+    std::set<std::string> wanted;
     for (const auto& m : manifests) {
         for (const auto& rule : m.rules) {
-            RuleRecords records;
-            if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher) {
-                match_inventory(rule, compile(m, rule, true), inventory, records);
-            } else if (rule.kind == RuleKind::registry) {
-                Rule as_globs = rule;
-                for (auto& p : as_globs.patterns) p = registry_glob_text(p);
-                match_registry(rule, compile(m, as_globs, true), inventory, records);
-            } else if (rule.kind == RuleKind::pe_signer || rule.kind == RuleKind::pe_version) {
-                match_pe(m, rule, inventory, records);
-            } else {
-                match_files(m, rule, files, dangling, records);
-                if (rule.kind == RuleKind::service)
-                    match_windows_services(rule, compile(m, rule, true), inventory, records);
+            if (rule.kind == RuleKind::path) {
+                for (const auto& p : rule.patterns)
+                    plan_glob(p, list_dir, case_insensitive, wanted);
+            } else if (rule.kind == RuleKind::service || rule.kind == RuleKind::module) {
+                Manifest one;
+                one.rules = {rule};
+                for (auto& d : walk_roots({one})) wanted.insert(std::move(d));
             }
-            if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
-                match_units(rule, compile(m, rule, false, rule.kind == RuleKind::module), inventory,
-                            records);
-            if (rule.kind == RuleKind::service)
-                match_launchd(compile(m, rule, false), rule, inventory, records);
-            if (!records.present.empty())
-                findings.push_back(make_finding(m, rule, false, records.present));
-            if (!records.residue.empty())
-                findings.push_back(make_finding(m, rule, true, records.residue));
         }
+    }
+    return minimal(wanted);
+}
+
+namespace {
+
+// What a record is about, so that rules matching one thing meet in all_of: an inventory item (by
+// ecosystem, name, version and source), or a path (a file record, or a PE file, whose source is
+// its path).
+std::string subject_of(const nlohmann::json& record) {
+    std::string key;
+    if (auto f = record.find("file"); f != record.end()) {
+        key = "path";
+        key += '\0';
+        key += f->value("path", "");
+        return key;
+    }
+    const auto& inv = record.at("inventory");
+    const std::string ecosystem = inv.value("ecosystem", "");
+    if (ecosystem == "pe") {
+        key = "path";
+        key += '\0';
+        key += inv.value("source", "");
+        return key;
+    }
+    for (const char* field : {"ecosystem", "name", "version", "source"}) {
+        key += inv.value(field, "");
+        key += '\0';
+    }
+    return "inv" + std::string(1, '\0') + key;
+}
+
+// The path a record is about: a file record's, or a PE item's (its source); "" for others.
+std::string record_path(const nlohmann::json& record) {
+    if (auto f = record.find("file"); f != record.end()) return f->value("path", "");
+    const auto& inv = record.at("inventory");
+    return inv.value("ecosystem", "") == "pe" ? inv.value("source", "") : std::string();
+}
+
+// Who owns a path: an installed package listing it exactly, or a Windows Uninstall/MSI entry
+// whose install folder (one of its paths, compared without case) holds it.
+class Owners {
+  public:
+    explicit Owners(const std::vector<InventoryItem>& inventory) {
+        for (const auto& item : inventory) {
+            if (!item.installed() || item.ecosystem == "pe" || item.ecosystem == "process")
+                continue;
+            const bool folders = item.ecosystem == "windows-uninstall" || item.ecosystem == "msi";
+            for (const auto& p : item.paths) {
+                if (folders) {
+                    std::string dir = lower(p);
+                    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+                    if (dir.size() > 1) dirs_.emplace_back(dir, &item);
+                } else {
+                    exact_.emplace(p, &item);
+                }
+            }
+        }
+    }
+    const InventoryItem* find(const std::string& path) const {
+        if (auto it = exact_.find(path); it != exact_.end()) return it->second;
+        const std::string l = lower(path);
+        const InventoryItem* best = nullptr;
+        std::size_t best_len = 0;
+        for (const auto& [dir, item] : dirs_)
+            if (dir.size() > best_len && l.size() > dir.size() &&
+                l.compare(0, dir.size(), dir) == 0 && l[dir.size()] == '/') {
+                best = item;
+                best_len = dir.size();
+            }
+        return best;
+    }
+
+  private:
+    std::map<std::string, const InventoryItem*> exact_;
+    std::vector<std::pair<std::string, const InventoryItem*>> dirs_;
+};
+
+// The owner of each record's file (file records, PE items) added as "owned_by" (null when none);
+// records whose owner matches the rule's exclude_owners dropped.
+void add_owners(const Manifest& m, const Rule& rule, const Owners& owners, RuleRecords& records) {
+    Rule excluded = rule;
+    excluded.patterns = rule.exclude_owners;
+    const std::vector<Glob> exclude = compile(m, excluded, true);
+    RuleRecords out;
+    out.may_hold_file = records.may_hold_file;
+    for (const auto* side : {&records.present, &records.residue}) {
+        for (const auto& [key, record] : *side) {
+            const std::string path = record_path(record);
+            nlohmann::json owned = nullptr;
+            if (const InventoryItem* o = path.empty() ? nullptr : owners.find(path)) {
+                if ((!o->publisher.empty() && any_match(exclude, o->publisher)) ||
+                    any_match(exclude, o->name))
+                    continue;
+                owned = {
+                    {"ecosystem", o->ecosystem}, {"name", o->name}, {"publisher", o->publisher}};
+            }
+            nlohmann::json r = record;
+            r["owned_by"] = owned;
+            out.add(side == &records.residue, r);
+        }
+    }
+    records = std::move(out);
+}
+
+// Records whose path lies under one of the rule's exclude_paths, dropped.
+void drop_paths(const Manifest& m, const Rule& rule, bool case_insensitive, RuleRecords& records) {
+    Rule excluded = rule;
+    excluded.patterns = rule.exclude_paths;
+    const std::vector<Glob> globs = compile(m, excluded, case_insensitive);
+    for (auto* side : {&records.present, &records.residue})
+        for (auto it = side->begin(); it != side->end();) {
+            const std::string path = record_path(it->second);
+            it = !path.empty() && any_match(globs, path) ? side->erase(it) : std::next(it);
+        }
+}
+
+// One rule's records, as collected by match().
+RuleRecords collect(const Manifest& m, const Rule& rule,
+                    const std::vector<InventoryItem>& inventory,
+                    const std::vector<fs::FileRecord>& files, const std::set<std::string>& dangling,
+                    const MatchOptions& options, std::string& reason) {
+    RuleRecords records;
+    if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher) {
+        match_inventory(rule, compile(m, rule, true), inventory, records);
+    } else if (rule.kind == RuleKind::registry) {
+        Rule as_globs = rule;
+        for (auto& p : as_globs.patterns) p = registry_glob_text(p);
+        match_registry(rule, compile(m, as_globs, true), inventory, records);
+    } else if (rule.kind == RuleKind::pe_signer || rule.kind == RuleKind::pe_version) {
+        match_pe(m, rule, inventory, records);
+    } else if (rule.kind != RuleKind::all_of) {
+        match_files(m, rule, files, dangling, options.case_insensitive_paths, records);
+        if (rule.kind == RuleKind::service)
+            match_windows_services(rule, compile(m, rule, true), inventory, records);
+    }
+    if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
+        match_units(rule, compile(m, rule, false, rule.kind == RuleKind::module), inventory,
+                    records);
+    if (rule.kind == RuleKind::service)
+        match_launchd(compile(m, rule, false), rule, inventory, records);
+    // What a removal leaves behind: the product's directories, empty or holding only links,
+    // after the package manager removed every file it owned. Not presence.
+    if (rule.kind == RuleKind::path && !records.present.empty() && !records.may_hold_file) {
+        records.residue.merge(records.present);
+        records.present.clear();
+        reason =
+            "no regular file matched (only directories or links): what a removal leaves "
+            "behind, not an installed product";
+    }
+    if (!rule.exclude_paths.empty()) drop_paths(m, rule, options.case_insensitive_paths, records);
+    if (rule.owner) add_owners(m, rule, Owners(inventory), records);
+    return records;
+}
+
+// An all_of rule: the subjects every listed rule matched, with all of their records; residue
+// when the rule says so or any part matched the subject only as residue.
+RuleRecords corroborate(const Rule& rule, const std::map<std::string, RuleRecords>& parts) {
+    RuleRecords out;
+    // subject -> (parts that matched it, parts that matched it as presence)
+    std::map<std::string, std::pair<std::size_t, std::size_t>> count;
+    std::map<std::string, std::vector<const nlohmann::json*>> records;
+    for (const auto& id : rule.all_of) {
+        auto it = parts.find(id);
+        if (it == parts.end()) return out;
+        std::map<std::string, bool> seen;  // subject -> matched as presence
+        for (const auto* side : {&it->second.present, &it->second.residue})
+            for (const auto& [key, record] : *side) {
+                const std::string subject = subject_of(record);
+                seen[subject] = seen[subject] || side == &it->second.present;
+                records[subject].push_back(&record);
+            }
+        for (const auto& [subject, present] : seen) {
+            ++count[subject].first;
+            if (present) ++count[subject].second;
+        }
+    }
+    for (const auto& [subject, n] : count) {
+        if (n.first != rule.all_of.size()) continue;
+        const bool residue = rule.residue || n.second != rule.all_of.size();
+        for (const auto* r : records[subject]) out.add(residue, *r);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<Finding> match(const std::vector<Manifest>& manifests,
+                           const std::vector<InventoryItem>& inventory,
+                           const std::vector<fs::FileRecord>& files, const MatchOptions& options) {
+    std::vector<Finding> findings;
+    const std::set<std::string> dangling = dangling_unit_links(inventory);
+    auto emit = [&](const Manifest& m, const Rule& rule, const RuleRecords& records,
+                    const std::string& reason) {
+        if (!rule.standalone) return;
+        if (!records.present.empty())
+            findings.push_back(make_finding(m, rule, false, records.present));
+        if (!records.residue.empty())
+            findings.push_back(make_finding(m, rule, true, records.residue, reason));
+    };
+    for (const auto& m : manifests) {
+        std::map<std::string, RuleRecords> by_rule;
+        for (const auto& rule : m.rules) {
+            if (rule.kind == RuleKind::all_of) continue;
+            std::string reason;
+            RuleRecords records = collect(m, rule, inventory, files, dangling, options, reason);
+            emit(m, rule, records, reason);
+            by_rule.emplace(rule.id, std::move(records));
+        }
+        for (const auto& rule : m.rules)
+            if (rule.kind == RuleKind::all_of) emit(m, rule, corroborate(rule, by_rule), "");
     }
     std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
         return std::tie(a.product, a.rule, a.residue) < std::tie(b.product, b.rule, b.residue);

@@ -3,15 +3,19 @@
 #include "audit/trust/certificate.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -89,6 +93,7 @@ json product_coverage(const manifest::Manifest& m,
     };
     bool needs_walk = false;
     for (const auto& rule : m.rules) {
+        if (rule.kind == manifest::RuleKind::all_of) continue;  // its parts are rules of their own
         if (rule.kind == manifest::RuleKind::package ||
             rule.kind == manifest::RuleKind::publisher) {
             if (rule.ecosystem.empty()) {
@@ -175,6 +180,158 @@ json system_coverage(const host::HostIdentity& h,
             {"gaps", gaps}};
 }
 
+// What no scan examines at all, so that "absent" is never read as covering it (predicate
+// coverage.not_examined; optional for readers).
+json not_examined() {
+    return json::array(
+        {{{"what", "containers and container images"},
+          {"why",
+           "image layers and container file systems (Docker, Podman, containerd) are not "
+           "opened; a product inside an image or a stopped container is not seen"}},
+         {{"what", "browser extensions"},
+          {"why",
+           "no source reads browser profiles; vendor extensions installed per user are "
+           "not seen"}},
+         {{"what", "mobile devices"},
+          {"why",
+           "only the scanned root is examined; phones and tablets managed elsewhere are "
+           "not"}},
+         {{"what", "network appliances"},
+          {"why",
+           "appliances and their firmware (e.g. a vendor's web-traffic appliance image) are "
+           "not hosts this tool scans"}},
+         {{"what", "files outside the walk roots"},
+          {"why",
+           "only the directories the manifests' path, service and module rules need are "
+           "walked (coverage.walk.roots), unless the hash scope is 'all'; PE files are read "
+           "under Program Files, ProgramData and the drivers folder only"}}});
+}
+
+// Capabilities that decide what a scan can read: files and directories of other users (DAC),
+// other users' /proc/PID/exe (ptrace).
+struct NamedCap {
+    int bit;
+    const char* name;
+};
+constexpr NamedCap kReadCaps[] = {{1, "cap_dac_override"},
+                                  {2, "cap_dac_read_search"},
+                                  {19, "cap_sys_ptrace"},
+                                  {21, "cap_sys_admin"}};
+
+// The account name of uid in the running system's /etc/passwd, "" when none.
+std::string passwd_name(std::uint64_t uid) {
+    std::ifstream f("/etc/passwd");
+    std::string line;
+    for (int n = 0; n < 100000 && std::getline(f, line); ++n) {
+        const auto a = line.find(':'), b = line.find(':', a == std::string::npos ? a : a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        const auto c = line.find(':', b + 1);
+        if (c != std::string::npos && line.substr(b + 1, c - b - 1) == std::to_string(uid))
+            return line.substr(0, a);
+    }
+    return "";
+}
+
+// A walk record whose error is the kernel refusing access (not a fault of the medium).
+bool permission_denied(const fs::FileRecord& r) {
+    if (r.error.empty()) return false;
+    static const std::string eacces = std::strerror(EACCES), eperm = std::strerror(EPERM);
+    return r.error.find(eacces) != std::string::npos || r.error.find(eperm) != std::string::npos;
+}
+
+// Rules judged on what the walk sees (paths, digests, unit files, module files).
+bool needs_walk(const manifest::Manifest& m) {
+    return std::any_of(m.rules.begin(), m.rules.end(), [](const manifest::Rule& r) {
+        return r.kind == manifest::RuleKind::path || r.kind == manifest::RuleKind::file_hash ||
+               r.kind == manifest::RuleKind::service || r.kind == manifest::RuleKind::module;
+    });
+}
+
+// Package or publisher rules on running processes (ecosystem "process").
+bool needs_processes(const manifest::Manifest& m) {
+    return std::any_of(m.rules.begin(), m.rules.end(),
+                       [](const manifest::Rule& r) { return r.ecosystem == "process"; });
+}
+
+// Entries the scan was refused (permission denied), counted from concurrent walk workers.
+struct Denied {
+    std::mutex m;
+    std::uint64_t count = 0;
+    std::vector<std::string> examples;  // the first few paths, sorted at the end
+    void add(const fs::FileRecord& r) {
+        std::lock_guard lk(m);
+        ++count;
+        if (examples.size() < 10) examples.push_back(r.path);
+    }
+};
+
+// Counts what the walk recorded and reports it through ScanOptions::progress, at phase changes
+// and at most every interval from the workers.
+class Meter {
+  public:
+    explicit Meter(const ScanOptions& opt)
+        : progress_(opt.progress),
+          interval_(std::chrono::milliseconds(opt.progress_interval_ms)),
+          start_(std::chrono::steady_clock::now()) {}
+    void phase(std::string name, std::string detail = "") {
+        if (!progress_) return;
+        std::lock_guard lk(m_);
+        phase_ = std::move(name);
+        detail_ = std::move(detail);
+        emit();
+    }
+    void record(const fs::FileRecord& r) {
+        files_.fetch_add(1, std::memory_order_relaxed);
+        if (r.digests) bytes_.fetch_add(r.size, std::memory_order_relaxed);
+        if (!progress_) return;
+        std::unique_lock lk(m_, std::try_to_lock);
+        if (!lk.owns_lock() || std::chrono::steady_clock::now() < next_) return;
+        emit();
+    }
+
+  private:
+    void emit() {
+        const auto now = std::chrono::steady_clock::now();
+        next_ = now + interval_;
+        Progress p;
+        p.phase = phase_;
+        p.detail = detail_;
+        p.files = files_.load(std::memory_order_relaxed);
+        p.bytes = bytes_.load(std::memory_order_relaxed);
+        p.seconds = std::chrono::duration<double>(now - start_).count();
+        progress_(p);
+    }
+    const std::function<void(const Progress&)>& progress_;
+    std::chrono::steady_clock::duration interval_;
+    std::chrono::steady_clock::time_point start_, next_{};
+    std::mutex m_;
+    std::string phase_, detail_;
+    std::atomic<std::uint64_t> files_{0}, bytes_{0};
+};
+
+// Command lines carry passwords and tokens, and bundles travel: keep them (redacted by the live
+// source) only for processes a rule matched, by the process item or by its executable's file.
+void keep_matched_cmdlines(std::vector<InventoryItem>& inventory,
+                           const std::vector<match::Finding>& findings, bool record) {
+    std::set<std::pair<std::string, std::string>> items;  // (name, source)
+    std::set<std::string> files;
+    for (const auto& f : findings)
+        for (const auto& rec : f.records) {
+            if (auto it = rec.find("inventory"); it != rec.end() && it->is_object()) {
+                if (it->value("ecosystem", "") == "process")
+                    items.insert({it->value("name", ""), it->value("source", "")});
+            } else if (auto fi = rec.find("file"); fi != rec.end() && fi->is_object()) {
+                files.insert(fi->value("path", ""));
+            }
+        }
+    for (auto& item : inventory) {
+        if (item.ecosystem != "process" || !item.extra.contains("cmdlines")) continue;
+        bool matched = items.count({item.name, item.source}) > 0;
+        for (const auto& p : item.paths) matched = matched || files.count(p) > 0;
+        if (!record || !matched) item.extra.erase("cmdlines");
+    }
+}
+
 std::vector<std::string> rule_ids(const manifest::Manifest& m) {
     std::vector<std::string> ids;
     for (const auto& r : m.rules) ids.push_back(r.id);
@@ -202,6 +359,57 @@ const char* to_string(HashScope s) {
     return "matched";
 }
 
+std::string describe_user(const json& user) {
+    if (!user.is_object()) return "an unrecorded user";
+    const auto name = user.find("name"), euid = user.find("euid"),
+               all = user.find("reads_everything");
+    std::string out =
+        (name != user.end() && name->is_string() ? name->get<std::string>() + " " : "") + "(uid " +
+        (euid != user.end() && euid->is_number_unsigned()
+             ? std::to_string(euid->get<std::uint64_t>())
+             : std::string("?")) +
+        ")";
+    if (all == user.end() || !all->is_boolean() || !all->get<bool>())
+        out += " without cap_dac_read_search";
+    return out;
+}
+
+json effective_user() {
+    std::uint64_t uid = ::getuid(), euid = ::geteuid();
+    json cap_eff = nullptr;
+    std::uint64_t caps = 0;
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    for (int n = 0; n < 1000 && std::getline(f, line); ++n) {
+        try {
+            if (line.rfind("Uid:", 0) == 0) {
+                std::size_t used = 0;
+                uid = std::stoull(line.substr(4), &used);
+                euid = std::stoull(line.substr(4 + used));
+            } else if (line.rfind("CapEff:", 0) == 0) {
+                const auto from = line.find_first_not_of(" \t", 7);
+                const std::string hex = from == std::string::npos ? "" : line.substr(from);
+                caps = std::stoull(hex, nullptr, 16);
+                cap_eff = hex;
+            }
+        } catch (const std::exception&) {
+            // a line not as the kernel writes it: the getuid() values stay
+        }
+    }
+    if (cap_eff.is_null() && euid == 0) caps = ~std::uint64_t{0};  // no /proc: root reads all
+    json names = json::array();
+    for (const auto& c : kReadCaps)
+        if (caps & (std::uint64_t{1} << c.bit)) names.push_back(c.name);
+    const bool reads_all = (caps & (std::uint64_t{1} << 1)) || (caps & (std::uint64_t{1} << 2));
+    const std::string name = passwd_name(euid);
+    return {{"uid", uid},
+            {"euid", euid},
+            {"name", name.empty() ? json(nullptr) : json(name)},
+            {"cap_eff", cap_eff},
+            {"capabilities", names},
+            {"reads_everything", reads_all}};
+}
+
 bool ScanResult::attention() const {
     if (std::any_of(findings.begin(), findings.end(),
                     [](const match::Finding& f) { return f.proves_presence(); }))
@@ -218,12 +426,16 @@ bool ScanResult::attention() const {
 
 ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                     const trust::TrustRoot& trust) {
-    auto say = [&](std::string_view line) {
-        if (opt.progress) opt.progress(line);
-    };
+    Meter meter(opt);
     const std::string& keyid = collector.identity().keyid;
     if (opt.collector_certificate.empty())
         throw UsageError("no collector certificate (audit-keys certify makes one)");
+    // A key of another role is the operator's mistake (exit 2), not a failed verification.
+    for (const auto& [role, spec] : trust.roles)
+        if (role != "collector" &&
+            std::find(spec.keyids.begin(), spec.keyids.end(), keyid) != spec.keyids.end())
+            throw UsageError("key " + keyid.substr(0, 16) + " is the trust root's " + role +
+                             " key, not a collector key");
     const auto cert = trust::verify_certificate(trust, opt.collector_certificate);
     if (cert.collector.keyid != keyid)
         throw VerifyError("the collector certificate is for key " +
@@ -256,42 +468,63 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
 
     ScanResult result;
     result.host = host::identify(root);
-    say("host " + result.host.label());
 
     // Sources.
     std::vector<InventoryItem> inventory;
     std::vector<sources::SourceReport> reports;
     for (const auto& source : sources::all_sources()) {
-        say("source " + std::string(source->name()));
-        auto report = source->collect(root, inventory);
+        meter.phase("sources", std::string(source->name()));
+        sources::SourceReport report;
+        if (opt.live && source->name() == opt.live->first.name) {
+            report = opt.live->first;
+            inventory.insert(inventory.end(), opt.live->second.begin(), opt.live->second.end());
+        } else {
+            report = source->collect(root, inventory);
+        }
         log.push_back({{"time", now().rfc3339}, {"event", "source"}, {"report", report.to_json()}});
         reports.push_back(std::move(report));
     }
 
     // Walk and hash: every record streams into a sorted files.jsonl on disk; only the records a
     // file rule can match stay in memory for the matcher.
-    std::vector<std::string> walk_roots = opt.scope == HashScope::all
-                                              ? std::vector<std::string>{"/"}
-                                              : match::walk_roots(opt.manifests);
-    const match::FileFilter filter(opt.manifests);
+    // NTFS compares names without letter case: on a Windows root path rules do too, and each
+    // level of their globs is looked up on the disk to find what to walk.
+    const bool windows_root = result.host.os_family == "windows";
+    std::vector<std::string> walk_roots =
+        opt.scope == HashScope::all
+            ? std::vector<std::string>{"/"}
+            : match::plan_walk_roots(
+                  opt.manifests, [&](const std::string& dir) { return root.list_dir(dir); },
+                  windows_root);
+    const match::FileFilter filter(opt.manifests, windows_root);
+    const match::MatchOptions match_options{windows_root};
     fs::WalkOptions wopt;
     wopt.one_filesystem = opt.one_filesystem;
     wopt.digests = opt.digests;
     wopt.digests.add(filter.digests_needed());
-    fs::FileEvidence files(root, opt.out_dir, wopt, opt.jobs,
-                           [&](const fs::FileRecord& r) { return filter.may_match(r); });
+    Denied denied;
+    fs::FileEvidence files(root, opt.out_dir, wopt, opt.jobs, [&](const fs::FileRecord& r) {
+        meter.record(r);
+        if (permission_denied(r)) denied.add(r);
+        return filter.may_match(r);
+    });
     std::vector<std::string> failed_walk_roots;
-    for (const auto& wr : walk_roots) say("walk " + wr);
+    {
+        std::string roots;
+        for (const auto& wr : walk_roots) roots += (roots.empty() ? "" : " ") + wr;
+        meter.phase("walk", roots);
+    }
     files.walk(walk_roots, failed_walk_roots);
     if (opt.scope == HashScope::packages) {
         std::set<std::string> listed;
         for (const auto& item : inventory) listed.insert(item.paths.begin(), item.paths.end());
-        say("hash " + std::to_string(listed.size()) + " files the package databases list");
+        meter.phase("hash", std::to_string(listed.size()) + " files the package databases list");
         files.inspect({listed.begin(), listed.end()});
     }
 
     // Files of matched packages are evidence too: hash what the package database lists.
-    auto findings = match::match(opt.manifests, inventory, files.kept());
+    meter.phase("match");
+    auto findings = match::match(opt.manifests, inventory, files.kept(), match_options);
     std::set<std::string> have;
     for (const auto& f : files.kept()) have.insert(f.path);
     std::set<std::string> package_paths;
@@ -304,11 +537,12 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                         for (const auto& p : item.paths)
                             if (!have.count(p)) package_paths.insert(p);
     if (!package_paths.empty() && opt.scope != HashScope::packages) {
-        say("hash " + std::to_string(package_paths.size()) + " files of matched packages");
+        meter.phase("hash", std::to_string(package_paths.size()) + " files of matched packages");
         files.inspect({package_paths.begin(), package_paths.end()});
-        findings = match::match(opt.manifests, inventory, files.kept());
+        meter.phase("match");
+        findings = match::match(opt.manifests, inventory, files.kept(), match_options);
     }
-    say("sort file records");
+    meter.phase("write", "sort file records");
     const std::string& files_jsonl = files.finish();
     const fs::WalkStats& stats = files.stats();
     Clock finished = now();
@@ -321,9 +555,35 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     json source_json = json::array();
     for (const auto& r : reports) source_json.push_back(r.to_json());
     const json system = system_coverage(result.host, reports);
+    // What the kernel refused this user: entries of the walk, other users' processes.
+    std::sort(denied.examples.begin(), denied.examples.end());
+    std::string processes_denied;
+    for (const auto& r : reports)
+        if (r.name == "live")
+            for (const auto& w : r.warnings)
+                if (w.rfind("permission_denied: ", 0) == 0) processes_denied = w;
+    const json access = {
+        {"user", opt.user},
+        {"permission_denied", denied.count},
+        {"examples", denied.examples},
+        {"processes", processes_denied.empty() ? json(nullptr) : json(processes_denied)}};
     json products = json::array();
     for (const auto& m : opt.manifests) {
         json p = product_coverage(m, reports, failed_walk_roots);
+        // An entry the scan could not read may be the product: no absence can rest on that walk.
+        std::set<std::string> refused;
+        if (denied.count > 0 && needs_walk(m))
+            refused.insert("permission_denied: " + std::to_string(denied.count) +
+                           " entries of the walk could not be read by " + describe_user(opt.user) +
+                           " (e.g. " + denied.examples.front() + ")");
+        if (!processes_denied.empty() && needs_processes(m))
+            refused.insert(processes_denied + " by " + describe_user(opt.user));
+        if (!refused.empty()) {
+            std::set<std::string> gaps = p["gaps"].get<std::set<std::string>>();
+            gaps.insert(refused.begin(), refused.end());
+            p["gaps"] = std::vector<std::string>(gaps.begin(), gaps.end());
+            p["sufficient"] = false;
+        }
         // Any gap of the system makes every product's coverage insufficient.
         if (!system["gaps"].empty()) {
             std::set<std::string> gaps = p["gaps"].get<std::set<std::string>>();
@@ -340,8 +600,12 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                        {"one_filesystem", opt.one_filesystem}};
     json walk_full = walk;
     walk_full["stats"] = stats.to_json();
-    result.coverage = {
-        {"sources", source_json}, {"system", system}, {"walk", walk_full}, {"products", products}};
+    result.coverage = {{"sources", source_json},
+                       {"system", system},
+                       {"walk", walk_full},
+                       {"access", access},
+                       {"products", products},
+                       {"not_examined", not_examined()}};
 
     // Findings summary.
     std::set<std::string> present, residue, leads;
@@ -360,6 +624,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     result.sequence = state.last_sequence + 1;
     result.bundle_id = result.host.label() + "_" + finished.compact + "_" + kit_id + "-" +
                        std::to_string(result.sequence);
+    keep_matched_cmdlines(inventory, findings, opt.record_cmdlines);
     std::vector<json> inv_lines;
     for (const auto& i : inventory) inv_lines.push_back(i.to_json());
     json manifests_json = json::array();
@@ -392,7 +657,10 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     }
     coverage_summary["system"] = system;
     coverage_summary["walk"] = walk;
+    coverage_summary["access"] = {{"permission_denied", denied.count},
+                                  {"processes", access["processes"]}};
     coverage_summary["products"] = products;
+    coverage_summary["not_examined"] = result.coverage["not_examined"];
     coverage_summary["files"] = files.lines();
     json predicate = {
         {"bundle_id", result.bundle_id},
@@ -423,7 +691,8 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"clock", "host"},
           {"root", opt.root},
           {"mode", result.host.live ? "live" : "offline"},
-          {"scope", to_string(opt.scope)}}},
+          {"scope", to_string(opt.scope)},
+          {"user", opt.user}}},
         {"sandbox", opt.confinement.is_null()
                         ? json{{"landlock", false}, {"reason", "not requested"}}
                         : opt.confinement},
@@ -434,7 +703,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
           {"residue", std::vector<std::string>(residue.begin(), residue.end())},
           {"leads", std::vector<std::string>(leads.begin(), leads.end())}}},
     };
-    say("write bundle");
+    meter.phase("write", "bundle");
     // The sequence number is reserved where the state lives before the bundle is linked: a
     // scan stopped in between is resolved by the next one (never the same number twice).
     state.pending_sequence = result.sequence;
@@ -454,7 +723,7 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     state.pending_sequence = 0;
     state.pending_dir.clear();
     state.pending_bundle.clear();
-    say("write chain head");
+    meter.phase("write", "chain head");
     evidence::ChainHead head;
     head.kit_id = kit_id;
     head.sequence = result.sequence;

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "audit/error.h"
-#include "audit/strict_json.h"
 #include "audit/input_file.h"
+#include "audit/strict_json.h"
 #include "audit/trust/certificate.h"
 
 namespace audit::trust {
@@ -370,6 +370,19 @@ std::vector<std::string> TrustRoot::verify_role(const crypto::Envelope& env,
             signers.push_back(keyid);
         else
             note("key " + short_id(keyid) + " has no valid " + missing + " signature");
+    }
+    if (signers.empty() && !env.signatures.empty()) {
+        // No signature by any key this root knows, in any role: another authority's document.
+        bool known = false;
+        for (const auto& s : env.signatures)
+            for (const auto& [id, key] : keys)
+                for (const auto& c : key.components) known = known || c.keyid == s.keyid;
+        if (!known)
+            throw VerifyError("authority mismatch: signed by key(s) that trust root '" + authority +
+                              "' (version " + std::to_string(version) +
+                              ") does not hold in any role; a document of another authority? (" +
+                              std::string(role) + " role needs " + std::to_string(spec.threshold) +
+                              " signature(s))");
     }
     if (static_cast<long>(signers.size()) < spec.threshold)
         throw VerifyError("role '" + std::string(role) + "' needs " +

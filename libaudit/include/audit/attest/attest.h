@@ -117,8 +117,8 @@ struct MergeOptions {
     std::string now;  // attestation time (RFC 3339 UTC); "" = the real clock at the merge
     std::int64_t clock_tolerance_s = 3600;  // bundles of different kits closer than this are
                                             // not ordered by their (host) clocks
-    // Point in time (RFC 3339 UTC): only bundles that finished by then (and, from a ledger,
-    // were imported by then) are merged. "" = everything.
+    // Point in time (RFC 3339 UTC): only bundles whose scan finished by then are merged.
+    // "" = everything.
     std::string as_of;
 };
 

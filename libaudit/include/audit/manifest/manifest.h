@@ -21,6 +21,7 @@ enum class RuleKind {
     registry,    // Windows registry key paths (globs, '\' separated: "HKLM\SOFTWARE\Vendor\**")
     pe_signer,   // Authenticode signer subjects of PE files (glob, case-insensitive)
     pe_version,  // PE version resource CompanyName / ProductName (globs, case-insensitive)
+    all_of,      // corroboration: what every listed rule of the manifest matched (same subject)
 };
 const char* to_string(RuleKind k);
 
@@ -31,6 +32,21 @@ struct Rule {
     std::string ecosystem;              // package/publisher rules: "deb", "rpm", ... ("" = any)
     std::vector<std::string> patterns;  // names, globs or hex digests (pe_version: CompanyName)
     std::vector<std::string> products;  // pe_version only: ProductName globs
+    // all_of only: the ids of the rules (two or more, none all_of) that must all match one
+    // subject (an inventory item, or a file path: a PE file and a path rule meet on its path).
+    std::vector<std::string> all_of;
+    // false: the rule is a part of all_of rules only, never reported on its own.
+    bool standalone = true;
+    // Records name the installed item that owns the file ("owned_by": a package listing the
+    // path, or a Windows Uninstall/MSI entry whose install folder holds it), so technology
+    // embedded in another vendor's product is reported with that product.
+    bool owner = false;
+    // Owners whose publisher or name matches one of these globs (case-insensitive) drop the
+    // record: the vendor's own products are not "technology inside" anything. Implies owner.
+    std::vector<std::string> exclude_owners;
+    // Records of files under these absolute globs are dropped (compared without case on a
+    // Windows root), e.g. the vendor's own install folders for a "technology inside" rule.
+    std::vector<std::string> exclude_paths;
     // Matches of this rule are residue (left-over configuration or data such as /etc/opt/...),
     // reported with the product but never proof that it is installed.
     bool residue = false;

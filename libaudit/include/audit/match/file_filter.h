@@ -15,7 +15,10 @@ namespace audit::match {
 
 class FileFilter {
   public:
-    explicit FileFilter(const std::vector<manifest::Manifest>& manifests);
+    // case_insensitive_paths: path rules compare without letter case (a Windows root), as
+    // match() does with MatchOptions::case_insensitive_paths.
+    explicit FileFilter(const std::vector<manifest::Manifest>& manifests,
+                        bool case_insensitive_paths = false);
 
     // True for every record a path, service, module or file-hash rule could match (a superset of
     // what match() matches); false for records no rule can reach. Thread-safe.
@@ -27,7 +30,8 @@ class FileFilter {
     bool has_hash_rules() const noexcept { return !digests_.empty(); }
 
   private:
-    std::vector<Glob> globs_;            // path rules, as match() compiles them
+    std::vector<Glob> globs_;  // path rules, as match() compiles them
+    bool case_insensitive_ = false;
     std::vector<std::string> prefixes_;  // service and module rules' directories
     std::unordered_set<std::string> digests_;
     fs::DigestPolicy needed_;

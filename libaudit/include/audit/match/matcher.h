@@ -1,6 +1,8 @@
 // Match inventory and file records against compiled manifest rules.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +26,11 @@ struct Finding {
     // Residue: what matched is left-over configuration (a deb in "config-files" state, ...),
     // reported with the product but not proof that the product is installed.
     bool residue = false;
+    // Why the finding is residue when its rule alone does not say so ("" = nothing to add);
+    // emitted as "reason".
+    std::string reason;
     // The records that matched: {"inventory": {ecosystem,name,version,state,source}} or
-    // {"file": {path, sha256}}.
+    // {"file": {path, type, sha256}}.
     std::vector<nlohmann::json> records;
 
     // A product is present when a definitive or strong, non-residue finding exists.
@@ -72,9 +77,32 @@ std::string registry_key_text(std::string_view key);
 // the literal prefix of each glob, deduplicated and minimal (no entry below another).
 std::vector<std::string> walk_roots(const std::vector<manifest::Manifest>& manifests);
 
+// Entry names of a directory of the root; nullopt when it does not exist or is not a directory.
+// Throws when it exists but cannot be listed.
+using ListDir = std::function<std::optional<std::vector<std::string>>(const std::string& dir)>;
+
+// walk_roots() planned on a real root, so that "/Program Files*/Kaspersky Lab/**" walks
+// "/Program Files/Kaspersky Lab" and "/Program Files (x86)/Kaspersky Lab", never the whole disk
+// although its literal prefix is "/": a wildcard in a glob's first level is looked up by listing
+// "/". A wildcard deeper down walks the directory above it, as walk_roots() does, so the roots
+// do not depend on whether the product is still there (evidence compares them across scans).
+// case_insensitive (a Windows root, where NTFS compares names without case): literal levels are
+// looked up without case too and spelled as on the disk; one that is not there keeps the
+// glob's spelling. A level that matches nothing ends that glob with a root that does not exist
+// (its path as written, which the walker finds empty). A directory that cannot be listed, or a
+// level matching more than 256 entries, is walked whole instead.
+std::vector<std::string> plan_walk_roots(const std::vector<manifest::Manifest>& manifests,
+                                         const ListDir& list_dir, bool case_insensitive);
+
+struct MatchOptions {
+    // Path rules compare without letter case (a Windows root).
+    bool case_insensitive_paths = false;
+};
+
 // All findings, in a deterministic order (product, rule, record).
 std::vector<Finding> match(const std::vector<manifest::Manifest>& manifests,
                            const std::vector<InventoryItem>& inventory,
-                           const std::vector<fs::FileRecord>& files);
+                           const std::vector<fs::FileRecord>& files,
+                           const MatchOptions& options = {});
 
 }  // namespace audit::match

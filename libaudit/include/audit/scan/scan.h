@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "audit/host/identity.h"
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
+#include "audit/sources/source.h"
 #include "audit/trust/trust_root.h"
 
 namespace audit::scan {
@@ -28,6 +30,21 @@ enum class HashScope {
 };
 HashScope scope_from_string(std::string_view s);  // throws UsageError
 const char* to_string(HashScope s);
+
+// What a scan is doing, for a progress display.
+struct Progress {
+    std::string phase;                   // sources, walk, hash, match, write
+    std::string detail;                  // the source or walk root, "" when none
+    std::uint64_t files = 0, bytes = 0;  // entries recorded and bytes hashed so far
+    double seconds = 0;                  // since the scan started
+};
+
+// The process's users and capabilities (/proc/self/status, the running system's /etc/passwd):
+// {"uid", "euid", "name", "cap_eff" (hex), "capabilities" (named read-relevant ones),
+// "reads_everything"}. Call before entering a user namespace or confining the process.
+nlohmann::json effective_user();
+// "nobody (uid 65534) without cap_dac_read_search" for messages, from effective_user()'s JSON.
+std::string describe_user(const nlohmann::json& user);
 
 struct ScanOptions {
     std::string root = "/";
@@ -54,7 +71,19 @@ struct ScanOptions {
     // status "verified" or "unverified"), recorded in the statement. Empty/null: not from a kit.
     std::string kit_manifest_sha256;
     nlohmann::json kit_check;
-    std::function<void(std::string_view)> progress;  // optional, one line per step
+    // Optional progress: called at every phase change and, during the walk and hashing, at most
+    // every progress_interval_ms from the workers (serialized).
+    std::function<void(const Progress&)> progress;
+    unsigned progress_interval_ms = 200;
+    // Who ran the scan (effective_user(), taken before any namespace or confinement), recorded
+    // in the predicate as scan.user; null: not recorded.
+    nlohmann::json user;
+    // Process command lines (redacted) are kept only for processes a rule matched; false drops
+    // them all (--no-cmdlines).
+    bool record_cmdlines = true;
+    // The live source's result when the tool collected it before confining itself (Landlock
+    // denies /proc/PID/exe of every process outside the sandbox): used instead of running it.
+    std::optional<std::pair<sources::SourceReport, std::vector<InventoryItem>>> live;
     // How the tool confined itself before the scan (fs::Confinement::to_json()), recorded in the
     // predicate as "sandbox"; null when it did not try.
     nlohmann::json confinement;

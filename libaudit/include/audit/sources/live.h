@@ -22,6 +22,12 @@ class LiveSource final : public Source {
     std::string proc_;
 };
 
+// A process's arguments as recorded: joined by spaces, control characters as '?', and the value
+// of every argument that looks like a secret replaced by "<redacted>": --password=V, --token V,
+// -pV, NAME_KEY=V, user:V@ in URLs, "Authorization: Bearer V" (names with pass, pwd, secret,
+// token, key, auth, credential, cookie, session, private, cert in them, any case).
+std::string redact_cmdline(const std::vector<std::string>& args);
+
 // Parse /proc/modules ("name size refcount deps state address [taint]"): ecosystem "kmod",
 // state "loaded". Throws UsageError on a malformed line.
 std::vector<InventoryItem> parse_proc_modules(std::string_view text, std::string_view origin);

@@ -1,0 +1,183 @@
+#include "audit/sources/macho.h"
+
+#include <cstdint>
+
+#include "audit/error.h"
+
+namespace audit::macho {
+
+namespace {
+
+// mach-o/loader.h, mach-o/fat.h
+constexpr std::uint32_t kMagic32 = 0xfeedface, kMagic64 = 0xfeedfacf;
+constexpr std::uint32_t kCigam32 = 0xcefaedfe, kCigam64 = 0xcffaedfe;
+constexpr std::uint32_t kFatMagic = 0xcafebabe, kFatMagic64 = 0xcafebabf;  // big-endian on disk
+constexpr std::uint32_t kLcCodeSignature = 0x1d;
+// cs_blobs.h (all big-endian)
+constexpr std::uint32_t kEmbeddedSignature = 0xfade0cc0, kCodeDirectory = 0xfade0c02;
+constexpr std::uint32_t kSlotCodeDirectory = 0, kSlotAlternateFirst = 0x1000,
+                        kSlotAlternateLast = 0x1004;
+constexpr std::uint32_t kSupportsTeamId = 0x20200;
+
+// Bounds on untrusted input.
+constexpr std::size_t kMaxSlices = 16;
+constexpr std::uint32_t kMaxCommands = 4096;
+constexpr std::uint32_t kMaxBlobs = 64;
+constexpr std::size_t kMaxString = 256;
+
+[[noreturn]] void bad(const std::string& why) {
+    throw UsageError("Mach-O: " + why);
+}
+
+std::uint32_t be32(std::string_view b, std::size_t at) {
+    if (at > b.size() || b.size() - at < 4) bad("truncated at offset " + std::to_string(at));
+    const auto* p = reinterpret_cast<const unsigned char*>(b.data() + at);
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           p[3];
+}
+
+std::uint32_t le32(std::string_view b, std::size_t at) {
+    if (at > b.size() || b.size() - at < 4) bad("truncated at offset " + std::to_string(at));
+    const auto* p = reinterpret_cast<const unsigned char*>(b.data() + at);
+    return (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[2]} << 16) | (std::uint32_t{p[1]} << 8) |
+           p[0];
+}
+
+std::uint64_t be64(std::string_view b, std::size_t at) {
+    return (std::uint64_t{be32(b, at)} << 32) | be32(b, at + 4);
+}
+
+std::string cpu_name(std::uint32_t cputype) {
+    switch (cputype) {
+        case 0x01000007:
+            return "x86_64";
+        case 0x0100000c:
+            return "arm64";
+        case 7:
+            return "i386";
+        case 12:
+            return "arm";
+        default:
+            return "cputype:" + std::to_string(cputype);
+    }
+}
+
+// A NUL-terminated string inside blob at offset (bounded, printable ASCII).
+std::string c_string(std::string_view blob, std::uint32_t offset, const char* what) {
+    if (offset >= blob.size()) bad(std::string(what) + " offset outside the CodeDirectory");
+    const auto end = blob.find('\0', offset);
+    if (end == std::string_view::npos) bad(std::string(what) + " is not NUL-terminated");
+    if (end - offset > kMaxString) bad(std::string(what) + " is longer than 256 bytes");
+    std::string out(blob.substr(offset, end - offset));
+    for (char c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
+            bad(std::string(what) + " has a non-printable byte");
+    return out;
+}
+
+// The CodeDirectory blob (cs_blobs.h CS_CodeDirectory): identifier and, from version 0x20200,
+// the team id.
+void code_directory(std::string_view blob, Slice& s) {
+    if (be32(blob, 0) != kCodeDirectory) bad("CodeDirectory magic");
+    const std::uint32_t length = be32(blob, 4);
+    if (length < 44 || length > blob.size()) bad("CodeDirectory length");
+    blob = blob.substr(0, length);
+    const std::uint32_t version = be32(blob, 8);
+    s.identifier = c_string(blob, be32(blob, 20), "identifier");
+    if (version >= kSupportsTeamId) {
+        const std::uint32_t team = be32(blob, 48);
+        if (team != 0) s.team_id = c_string(blob, team, "team id");
+    }
+}
+
+// The embedded signature SuperBlob at [off, off + size) of the slice.
+void signature(std::string_view slice, std::uint32_t off, std::uint32_t size, Slice& s) {
+    if (off > slice.size() || size > slice.size() - off) bad("code signature outside the file");
+    const std::string_view sig = slice.substr(off, size);
+    if (be32(sig, 0) != kEmbeddedSignature) bad("code signature is not an embedded SuperBlob");
+    const std::uint32_t length = be32(sig, 4);
+    if (length < 12 || length > sig.size()) bad("SuperBlob length");
+    const std::string_view super = sig.substr(0, length);
+    const std::uint32_t count = be32(super, 8);
+    if (count > kMaxBlobs || 12 + std::uint64_t{count} * 8 > super.size()) bad("SuperBlob count");
+    s.signed_ = true;
+    bool found = false;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const std::uint32_t type = be32(super, 12 + i * 8);
+        const std::uint32_t at = be32(super, 16 + i * 8);
+        if (at >= super.size()) bad("blob offset outside the SuperBlob");
+        if (type == kSlotCodeDirectory && !found) {
+            code_directory(super.substr(at), s);
+            found = true;
+        } else if (type >= kSlotAlternateFirst && type <= kSlotAlternateLast && !found) {
+            code_directory(super.substr(at), s);
+            found = true;
+        }
+    }
+    if (!found) bad("embedded signature without a CodeDirectory");
+}
+
+Slice thin(std::string_view slice) {
+    Slice s;
+    const std::uint32_t magic = le32(slice, 0);
+    bool swap = false, is64 = false;
+    if (magic == kMagic32 || magic == kMagic64) {
+        is64 = magic == kMagic64;
+    } else if (magic == kCigam32 || magic == kCigam64) {
+        swap = true;
+        is64 = magic == kCigam64;
+    } else {
+        bad("not a Mach-O file");
+    }
+    auto u32 = [&](std::size_t at) { return swap ? be32(slice, at) : le32(slice, at); };
+    s.cpu = cpu_name(u32(4));
+    const std::uint32_t ncmds = u32(16), sizeofcmds = u32(20);
+    const std::size_t header = is64 ? 32 : 28;
+    if (ncmds > kMaxCommands) bad("too many load commands");
+    if (sizeofcmds > slice.size() - std::min(slice.size(), header)) bad("load commands size");
+    std::size_t at = header;
+    const std::size_t end = header + sizeofcmds;
+    for (std::uint32_t i = 0; i < ncmds; ++i) {
+        if (end - at < 8) bad("load command outside sizeofcmds");
+        const std::uint32_t cmd = u32(at), cmdsize = u32(at + 4);
+        if (cmdsize < 8 || cmdsize > end - at) bad("load command size");
+        if (cmd == kLcCodeSignature) {
+            if (cmdsize < 16) bad("LC_CODE_SIGNATURE size");
+            signature(slice, u32(at + 8), u32(at + 12), s);
+        }
+        at += cmdsize;
+    }
+    return s;
+}
+
+}  // namespace
+
+bool looks_like_macho(std::string_view head) {
+    if (head.size() < 4) return false;
+    const std::uint32_t m = le32(head, 0), b = be32(head, 0);
+    return m == kMagic32 || m == kMagic64 || m == kCigam32 || m == kCigam64 || b == kFatMagic ||
+           b == kFatMagic64;
+}
+
+std::vector<Slice> parse(std::string_view file) {
+    const std::uint32_t magic = be32(file, 0);
+    if (magic != kFatMagic && magic != kFatMagic64) return {thin(file)};
+    // Universal file: big-endian fat_header and fat_arch (or fat_arch_64) entries.
+    const std::uint32_t n = be32(file, 4);
+    // 0xcafebabe is also a Java class file's magic; its "count" is a version number, far above
+    // any real slice count.
+    if (n == 0 || n > kMaxSlices) bad("universal file with " + std::to_string(n) + " slices");
+    const bool wide = magic == kFatMagic64;
+    const std::size_t entry = wide ? 32 : 20;
+    std::vector<Slice> out;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::size_t at = 8 + i * entry;
+        const std::uint64_t offset = wide ? be64(file, at + 8) : be32(file, at + 8);
+        const std::uint64_t size = wide ? be64(file, at + 16) : be32(file, at + 12);
+        if (offset > file.size() || size > file.size() - offset) bad("slice outside the file");
+        out.push_back(thin(file.substr(offset, size)));
+    }
+    return out;
+}
+
+}  // namespace audit::macho

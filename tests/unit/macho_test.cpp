@@ -1,0 +1,157 @@
+// Mach-O code signature parser. No Mach-O signing tool is packaged in Debian, so the code
+// signatures here are built by hand from Apple's published layouts (mach-o/loader.h:
+// mach_header_64, linkedit_data_command LC_CODE_SIGNATURE 0x1d; mach-o/fat.h: fat_header/fat_arch,
+// big-endian; cs_blobs.h: CS_SuperBlob 0xfade0cc0 with CS_BlobIndex entries, CS_CodeDirectory
+// 0xfade0c02 whose identOffset and (version >= 0x20200) teamOffset name NUL-terminated strings; all
+// big-endian).
+#include <catch_amalgamated.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "audit/error.h"
+#include "audit/sources/macho.h"
+
+namespace {
+
+void le(std::string& b, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void be(std::string& b, std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) b.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_be(std::string& b, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>((v >> (8 * (3 - i))) & 0xff);
+}
+
+// CS_CodeDirectory version 0x20400: the fixed part (88 bytes) then identifier and team id.
+std::string code_directory(const std::string& ident, const std::string& team) {
+    std::string cd;
+    be(cd, 0xfade0c02);
+    be(cd, 0);                                 // length, set below
+    be(cd, 0x20400);                           // version
+    be(cd, 0);                                 // flags
+    be(cd, 0);                                 // hashOffset
+    be(cd, 88);                                // identOffset
+    be(cd, 0);                                 // nSpecialSlots
+    be(cd, 0);                                 // nCodeSlots
+    be(cd, 0);                                 // codeLimit
+    cd += std::string("\x20\x02\x00\x0c", 4);  // hashSize 32, hashType SHA-256, platform, pageSize
+    be(cd, 0);                                 // spare2
+    be(cd, 0);                                 // scatterOffset
+    be(cd, team.empty() ? 0 : 88 + static_cast<std::uint32_t>(ident.size()) + 1);  // teamOffset
+    be(cd, 0);                                                                     // spare3
+    cd += std::string(8, '\0');                                                    // codeLimit64
+    cd += std::string(24, '\0');  // execSeg base/limit/flags
+    REQUIRE(cd.size() == 88);
+    cd += ident + '\0';
+    if (!team.empty()) cd += team + '\0';
+    put_be(cd, 4, static_cast<std::uint32_t>(cd.size()));
+    return cd;
+}
+
+// A thin 64-bit Mach-O: header, LC_CODE_SIGNATURE (if signed), some data, the signature.
+std::string macho(const std::string& ident, const std::string& team, const std::string& data,
+                  bool signed_ = true) {
+    std::string f;
+    le(f, 0xfeedfacf);
+    le(f, 0x0100000c);  // arm64
+    le(f, 0);
+    le(f, 2);  // MH_EXECUTE
+    le(f, signed_ ? 1 : 0);
+    le(f, signed_ ? 16 : 0);
+    le(f, 0);
+    le(f, 0);
+    const std::size_t cmd = f.size();
+    if (signed_) {
+        le(f, 0x1d);
+        le(f, 16);
+        le(f, 0);  // dataoff, below
+        le(f, 0);  // datasize
+    }
+    f += data;
+    if (!signed_) return f;
+    const std::string cd = code_directory(ident, team);
+    std::string sb;
+    be(sb, 0xfade0cc0);
+    be(sb, static_cast<std::uint32_t>(12 + 8 + cd.size()));
+    be(sb, 1);
+    be(sb, 0);   // CSSLOT_CODEDIRECTORY
+    be(sb, 20);  // its offset
+    sb += cd;
+    const auto off = static_cast<std::uint32_t>(f.size());
+    f += sb;
+    for (int i = 0; i < 4; ++i) f[cmd + 8 + i] = static_cast<char>((off >> (8 * i)) & 0xff);
+    const auto size = static_cast<std::uint32_t>(sb.size());
+    for (int i = 0; i < 4; ++i) f[cmd + 12 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("macho: the team id comes from the CodeDirectory the signature points at", "[macho]") {
+    const std::string kav = macho("com.kaspersky.kav", "2Y8XE5CQ94", std::string(64, '\x90'));
+    CHECK(audit::macho::looks_like_macho(kav));
+    const auto slices = audit::macho::parse(kav);
+    REQUIRE(slices.size() == 1);
+    CHECK(slices[0].cpu == "arm64");
+    CHECK(slices[0].signed_);
+    CHECK(slices[0].identifier == "com.kaspersky.kav");
+    CHECK(slices[0].team_id == "2Y8XE5CQ94");
+
+    // The vendor's team id as a string elsewhere in the file is not a signature: unsigned, or
+    // signed by someone else, the file does not carry that team id.
+    const std::string decoy = "TeamIdentifier 2Y8XE5CQ94 com.kaspersky.kav";
+    const auto unsigned_slices = audit::macho::parse(macho("", "", decoy, false));
+    REQUIRE(unsigned_slices.size() == 1);
+    CHECK_FALSE(unsigned_slices[0].signed_);
+    CHECK(unsigned_slices[0].team_id.empty());
+    const auto other = audit::macho::parse(macho("org.example.tool", "ABCDE12345", decoy));
+    CHECK(other[0].team_id == "ABCDE12345");
+
+    // A CodeDirectory older than 0x20200 has no team id field: whatever lies there is not one.
+    std::string old = macho("com.example.old", "2Y8XE5CQ94", "");
+    const std::size_t cd = old.size() - code_directory("com.example.old", "2Y8XE5CQ94").size();
+    put_be(old, cd + 8, 0x20100);
+    CHECK(audit::macho::parse(old)[0].team_id.empty());
+    CHECK(audit::macho::parse(old)[0].identifier == "com.example.old");
+}
+
+TEST_CASE("macho: universal files, and malformed input refused", "[macho]") {
+    const std::string a = macho("com.kaspersky.kav", "2Y8XE5CQ94", "");
+    const std::string b = macho("com.kaspersky.kav", "2Y8XE5CQ94", "xx");
+    std::string fat;
+    be(fat, 0xcafebabe);
+    be(fat, 2);
+    const std::uint32_t first = 8 + 2 * 20;
+    for (const auto& [off, s] : {std::pair<std::uint32_t, std::size_t>{first, a.size()},
+                                 {first + static_cast<std::uint32_t>(a.size()), b.size()}}) {
+        be(fat, 0x0100000c);
+        be(fat, 0);
+        be(fat, off);
+        be(fat, static_cast<std::uint32_t>(s));
+        be(fat, 0);
+    }
+    fat += a + b;
+    const auto slices = audit::macho::parse(fat);
+    REQUIRE(slices.size() == 2);
+    CHECK(slices[1].team_id == "2Y8XE5CQ94");
+
+    // Every cut of a signed file is refused with a typed error or parsed, never out of bounds.
+    for (std::size_t n = 0; n < a.size(); ++n) {
+        try {
+            (void)audit::macho::parse(std::string_view(a).substr(0, n));
+        } catch (const audit::Error&) {
+        }
+    }
+    CHECK_THROWS_AS(audit::macho::parse("not a mach-o file"), audit::Error);
+    std::string bad_team = a;
+    // teamOffset (CodeDirectory + 48) pointing past the CodeDirectory.
+    const std::size_t cd = a.size() - code_directory("com.kaspersky.kav", "2Y8XE5CQ94").size();
+    put_be(bad_team, cd + 48, 0x7fffffff);
+    CHECK_THROWS_AS(audit::macho::parse(bad_team), audit::Error);
+    std::string java;  // 0xcafebabe with a class-file version where the slice count would be
+    be(java, 0xcafebabe);
+    be(java, 0x00000034);
+    CHECK_THROWS_AS(audit::macho::parse(java), audit::Error);
+}
