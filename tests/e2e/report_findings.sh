@@ -24,7 +24,7 @@ audit-keys certify --trust "$TRUST" --key "$T/auth/kit.key" --collector "$T/auth
 
 base=$(DEB_MAINTAINER="Debian <debian@example.org>" bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" base-files 12.4 /etc/debian_version)
 kesl=$(bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" kesl 11.1.0-3393 /opt/kaspersky/kesl/bin/kesl)
-lead=$(DEB_MAINTAINER="Debian <debian@example.org>" bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" ksc64 14.2 /usr/share/doc/ksc64/README)
+lead=$(DEB_MAINTAINER="Debian <debian@example.org>" bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" klnagent-astra 14.2 /usr/share/doc/klnagent-astra/README)
 host() {
     HOSTNAME_FOR_ROOT=$1 bash "$FIXTURES/dpkg-root.sh" init "$T/$1"
     bash "$FIXTURES/dpkg-root.sh" install "$T/$1" "$base"
@@ -89,7 +89,7 @@ check(any(it.get("name") == "kesl" and it.get("version") == "11.1.0-3393" for it
 check(any(it.get("path") == "/opt/kaspersky/kesl/bin/kesl" for it in items(i)), "infected: path not given")
 check(all(f["rule"] and f["confidence"] in ("definitive", "strong") and f["family"] for f in i["findings"]), "rule/confidence/family")
 check(any(it.get("version") == "11.1.0-3393" for it in items(c)), "cleaned: what was removed is not said")
-check(any(it.get("name") == "ksc64" for f in s["leads"] for it in f["items"]) and all(f["lead"] for f in s["leads"]), f"spotless: lead not shown {s['leads']}")
+check(any(it.get("name") == "klnagent-astra" for f in s["leads"] for it in f["items"]) and all(f["lead"] for f in s["leads"]), f"spotless: lead not shown {s['leads']}")
 check(len(c["residue"]) > 0, "cleaned: residue not listed")
 # Item 3: families and versions.
 fam = {f["family"]: f for f in r["families"]}
@@ -128,7 +128,7 @@ i, c, s = rows["infected"], rows["cleaned"], rows["spotless"]
 assert "11.1.0-3393" in i["versions"] and "/opt/kaspersky/kesl/bin/kesl" in i["where"], i
 assert "kesl 11.1.0-3393" in i["found"] and "deb-packages" in i["rules"], i
 assert c["removed_at"] and c["removed_at"] < c["latest_scan"] and "var/opt/kaspersky" in c["residue"], c
-assert "ksc64" in s["leads"] and s["clean_since"], s
+assert "klnagent-astra" in s["leads"] and s["clean_since"], s
 PY
 H="$T/r/report.html"
 grep -q "11.1.0-3393" "$H" || fail "version not on the page"
@@ -140,7 +140,7 @@ clean = h[h.index('id="clean-table"'):h.index('</table>', h.index('id="clean-tab
 assert ">cleaned<" in clean and ">spotless<" in clean and ">infected<" not in clean, "removed/absent list"
 assert 'id="clean-removed">1<' in h and 'id="clean-absent">1<' in h
 leads = h[h.index('id="leads-table"'):]
-assert "ksc64" in leads[:leads.index("</table>")]
+assert "klnagent-astra" in leads[:leads.index("</table>")]
 # Marks with their calendar dates and labels; a today marker; no line past it.
 for d, label in [(30, "identify and report"), (60, "removal plan"), (90, "begin removal")]:
     assert f"{d} d ({(S + datetime.timedelta(days=d)).isoformat()}): {label}" in h, (d, label)
