@@ -207,10 +207,10 @@ PY
 
 step "the signed statement over the report files"
 expect_exit 0 audit-verify --trust "$TRUST" "$R/report.statement.dsse.json"
-grep -q "report-statement over 6 report files" "$T/out" || fail "not recognised as a report statement: $(cat "$T/out")"
+grep -q "report-statement over 7 report files" "$T/out" || fail "not recognised as a report statement: $(cat "$T/out")"
 expect_exit 0 audit-verify --trust "$TRUST" --json "$R/report.statement.dsse.json"
 [[ $(json_get "$T/out" "sorted(d['results'][0]['detail']['files'])") == \
-   "['far-52.204-23.csv', 'far-52.204-23.json', 'removal-plan.csv', 'report.csv', 'report.html', 'report.json']" ]] \
+   "['attestations/', 'far-52.204-23.csv', 'far-52.204-23.json', 'removal-plan.csv', 'report.csv', 'report.html', 'report.json']" ]] \
     || fail "statement does not cover every report file: $(cat "$T/out")"
 cp -r "$R" "$T/flip"
 python3 - "$T/flip/report.csv" <<'PY'
@@ -222,6 +222,9 @@ grep -q "report.csv changed since it was signed" "$T/out" || fail "flip not name
 cp -r "$R" "$T/gone" && rm "$T/gone/removal-plan.csv"
 expect_exit 3 audit-verify --trust "$TRUST" "$T/gone/report.statement.dsse.json"
 grep -q "removal-plan.csv" "$T/out" || fail "missing file not named: $(cat "$T/out")"
+cp -r "$R" "$T/one-less" && rm "$(ls "$T"/one-less/attestations/*.dsse.json | head -1)"
+expect_exit 3 audit-verify --trust "$TRUST" "$T/one-less/report.statement.dsse.json"
+grep -q "attestations/ changed since it was signed" "$T/out" || fail "a deleted attestation not seen: $(cat "$T/out")"
 
 step "a statement with a damaged signature is refused"
 python3 - "$R/report.statement.dsse.json" "$R/damaged.dsse.json" <<'PY'

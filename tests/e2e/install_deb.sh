@@ -79,6 +79,15 @@ fi
     printf '%s\n' "${COMPREPLY[@]}" | grep -qx -- --lms-pub || fail "audit-kit check options: ${COMPREPLY[*]}"
     COMP_WORDS=(audit-keys ""); COMP_CWORD=1; _audit_toolkit
     printf '%s\n' "${COMPREPLY[@]}" | grep -qx sign-manifest || fail "audit-keys subcommands: ${COMPREPLY[*]}"
+    # A page for every tool and every subcommand the installed tools name.
+    for tool in audit-scan audit-verify audit-attest audit-keys audit-kit; do
+        [[ -f "$R/usr/share/man/man1/$tool.1" ]] || fail "no man page for $tool"
+        COMP_WORDS=("$tool" ""); COMP_CWORD=1; COMPREPLY=(); _audit_toolkit
+        for sub in "${COMPREPLY[@]}"; do
+            [[ -e "$sub" ]] && continue  # a file name offered where a tool has no subcommands
+            [[ -f "$R/usr/share/man/man1/$tool-$sub.1" ]] || fail "no man page for $tool $sub"
+        done
+    done
 )
 
 step "dpkg -r removes every file"

@@ -151,4 +151,20 @@ grep -q "collector.$KIT_ID.state.json: missing" "$T/out" || fail "deleted state 
 expect_exit 4 "$T/kit-nostate/bin/audit-scan" --root "$T/hostA"
 grep -q "is missing" "$T/err" || fail "scan without the kit's state: $(cat "$T/err")"
 [[ $(ls "$T/kit-nostate/evidence"/*.evidence.tar.zst | wc -l) == 3 ]] || fail "a bundle was written without state"
+step "a key on a read-only medium (a disc kit): the state stays in --out, with a warning"
+if [[ $(id -u) -eq 0 ]]; then
+    mkdir -p "$T/ro" && cp "$T/auth/collector.key" "$T/auth/collector.cert.json" "$T/ro/"
+    mount --bind "$T/ro" "$T/ro" && mount -o remount,bind,ro "$T/ro"
+    set +e
+    audit-scan --root "$T/hostA" --manifests "$T/auth/manifests" --trust "$TRUST" \
+        --key "$T/ro/collector.key" --out "$T/ro-out" --json >"$T/out" 2>"$T/err"
+    rc=$?
+    set -e
+    umount "$T/ro"
+    [[ $rc -le 1 ]] || { cat "$T/err" >&2; fail "scan with a read-only key exited $rc"; }
+    grep -q "cannot be written beside the collector key" "$T/err" || fail "no warning: $(cat "$T/err")"
+    [[ -f "$T/ro-out/.kit-$KIT_ID.state.json" ]] || fail "state not kept in --out: $(ls -A "$T/ro-out")"
+else
+    echo "(not root: the read-only key case is not run)"
+fi
 echo "kit chain state: ok"

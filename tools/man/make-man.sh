@@ -11,7 +11,7 @@ declare -A subs=(
     [audit-scan]=""
     [audit-verify]=""
     [audit-keys]="init show generate certify rotate-root revoke sign-manifest"
-    [audit-attest]="import report diff export"
+    [audit-attest]="import report diff report-diff export"
     [audit-kit]="build check lms-keygen"
 )
 declare -A what=(

@@ -396,6 +396,7 @@ void write_agency_files(const std::string& out, const json& report, const json& 
         names.push_back("far-52.204-23.json");
         names.push_back("far-52.204-23.csv");
     }
+    names.push_back("attestations/");  // every attestation: one digest over their list
     sign_report_files(out, names, inspector,
                       {{"generated", str(report, "generated")},
                        {"title", page_title(report)},

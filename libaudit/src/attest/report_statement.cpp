@@ -1,5 +1,11 @@
 #include "audit/attest/report_statement.h"
 
+#include <dirent.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/input_file.h"
@@ -25,13 +31,38 @@ std::string file_sha256(const std::string& path) {
     return crypto::sha256_hex(bytes);
 }
 
+// "attestations/": the SHA-256 of "NAME SHA256\n" for every *.dsse.json in dir/attestations,
+// sorted by name, so that an attestation added, removed or changed is seen.
+std::string attestations_sha256(const std::string& dir) {
+    const std::string sub = dir + "/attestations";
+    DIR* d = ::opendir(sub.c_str());
+    if (!d) throw IoError("cannot read directory " + sub + ": " + std::strerror(errno));
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() > 10 && n.compare(n.size() - 10, 10, ".dsse.json") == 0 && n[0] != '.')
+            names.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    std::string list;
+    for (const auto& n : names) list += n + " " + file_sha256(sub + "/" + n) + "\n";
+    return crypto::sha256_hex(list);
+}
+
+constexpr const char* kAttestationsSubject = "attestations/";
+
 }  // namespace
 
 void sign_report_files(const std::string& dir, const std::vector<std::string>& names,
                        const crypto::SigningKey& inspector, const json& predicate) {
     json subjects = json::array();
     for (const auto& n : names)
-        subjects.push_back({{"name", n}, {"digest", {{"sha256", file_sha256(dir + "/" + n)}}}});
+        subjects.push_back(
+            {{"name", n},
+             {"digest",
+              {{"sha256", n == kAttestationsSubject ? attestations_sha256(dir)
+                                                    : file_sha256(dir + "/" + n)}}}});
     json pred = predicate;
     pred["inspector_keyid"] = inspector.identity().keyid;
     json statement = {{"_type", evidence::kStatementType},
@@ -74,12 +105,13 @@ json verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot
             !s["digest"]["sha256"].is_string())
             throw VerifyError("report statement: malformed subject");
         const std::string name = s["name"].get<std::string>();
-        if (!plain_name(name))
+        if (name != kAttestationsSubject && !plain_name(name))
             throw VerifyError("report statement: subject '" + name + "' is not a file name");
         const std::string want = s["digest"]["sha256"].get<std::string>();
         std::string got;
         try {
-            got = file_sha256(dir + "/" + name);
+            got = name == kAttestationsSubject ? attestations_sha256(dir)
+                                               : file_sha256(dir + "/" + name);
         } catch (const Error& e) {
             throw VerifyError("report statement: " + name + ": " + e.what());
         }

@@ -20,7 +20,9 @@ inline constexpr std::string_view kReportStatementPredicate =
     "urn:audit-toolkit:report-statement:v1";
 inline constexpr std::string_view kReportStatementFile = "report.statement.dsse.json";
 
-// Signs the files named (plain names inside dir) into dir/report.statement.dsse.json.
+// Signs the files named (plain names inside dir) into dir/report.statement.dsse.json. The name
+// "attestations/" stands for every *.dsse.json in dir/attestations: its digest is the SHA-256 of
+// their sorted "NAME SHA256\n" lines.
 void sign_report_files(const std::string& dir, const std::vector<std::string>& names,
                        const crypto::SigningKey& inspector, const nlohmann::json& predicate);
 
