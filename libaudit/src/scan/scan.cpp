@@ -600,12 +600,9 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
                        {"one_filesystem", opt.one_filesystem}};
     json walk_full = walk;
     walk_full["stats"] = stats.to_json();
-    result.coverage = {{"sources", source_json},
-                       {"system", system},
-                       {"walk", walk_full},
-                       {"access", access},
-                       {"products", products},
-                       {"not_examined", not_examined()}};
+    result.coverage = {{"sources", source_json}, {"system", system},
+                       {"walk", walk_full},      {"access", access},
+                       {"products", products},   {"not_examined", not_examined()}};
 
     // Findings summary.
     std::set<std::string> present, residue, leads;
