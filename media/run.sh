@@ -40,8 +40,14 @@ esac
 
 # The private tmpfs: over /dev/shm, which is its own mount on every Linux (a scan never walks
 # into it), and only in this namespace.
+# Sized from the tools themselves (plus 16 MiB for the manifest and digests): a fixed size
+# refused the sanitizer builds' 50-85 MB tools ("No space left on device").
 priv=/dev/shm
-mount -t tmpfs -o mode=0700,nosuid,nodev,size=256m audit-kit-tools "$priv" ||
+bytes=0
+for f in "$kit"/bin/audit-*; do
+    [ -f "$f" ] && bytes=$((bytes + $(wc -c <"$f")))
+done
+mount -t tmpfs -o mode=0700,nosuid,nodev,size=$((bytes / 1024 + 16384))k audit-kit-tools "$priv" ||
     die "cannot mount a private tmpfs on $priv (in the private namespace)"
 mkdir "$priv/bin"
 
