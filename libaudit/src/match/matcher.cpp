@@ -327,6 +327,18 @@ Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
     return f;
 }
 
+// Entries below another entry dropped; sorted.
+std::vector<std::string> minimal(const std::set<std::string>& wanted) {
+    std::vector<std::string> roots;
+    for (const auto& w : wanted) {
+        const bool covered = std::any_of(roots.begin(), roots.end(), [&](const std::string& r) {
+            return r == "/" || (starts_with(w, r) && w.size() > r.size() && w[r.size()] == '/');
+        });
+        if (!covered) roots.push_back(w);
+    }
+    return roots;
+}
+
 }  // namespace
 
 std::string registry_glob_text(std::string_view pattern) {
@@ -383,14 +395,7 @@ std::vector<std::string> walk_roots(const std::vector<Manifest>& manifests) {
             }
         }
     }
-    std::vector<std::string> roots;
-    for (const auto& w : wanted) {
-        const bool covered = std::any_of(roots.begin(), roots.end(), [&](const std::string& r) {
-            return r == "/" || (starts_with(w, r) && w.size() > r.size() && w[r.size()] == '/');
-        });
-        if (!covered) roots.push_back(w);
-    }
-    return roots;
+    return minimal(wanted);
 }
 
 namespace {
@@ -419,18 +424,6 @@ std::vector<std::string> glob_segments(std::string_view pattern) {
 
 std::string join_path(const std::string& dir, std::string_view name) {
     return dir == "/" ? "/" + std::string(name) : dir + "/" + std::string(name);
-}
-
-// Entries below another entry dropped; sorted.
-std::vector<std::string> minimal(const std::set<std::string>& wanted) {
-    std::vector<std::string> roots;
-    for (const auto& w : wanted) {
-        const bool covered = std::any_of(roots.begin(), roots.end(), [&](const std::string& r) {
-            return r == "/" || (starts_with(w, r) && w.size() > r.size() && w[r.size()] == '/');
-        });
-        if (!covered) roots.push_back(w);
-    }
-    return roots;
 }
 
 // The segment's text when it has no wildcard (escapes removed), nullopt otherwise.
