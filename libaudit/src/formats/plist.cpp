@@ -1,4 +1,4 @@
-#include "audit/sources/plist.h"
+#include "audit/formats/plist.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +9,7 @@
 #include <unordered_map>
 
 #include "audit/error.h"
-#include "utf.h"
+#include "formats/utf.h"
 
 namespace audit::plist {
 
