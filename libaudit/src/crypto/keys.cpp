@@ -429,7 +429,7 @@ void write_new_file(const std::string& path, std::string_view bytes, unsigned mo
         if (err == EEXIST) throw UsageError("refusing to overwrite existing " + path);
         throw IoError("cannot create " + path + ": " + std::strerror(err));
     }
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = ::open(dir.string().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         int sync_rc = ::fsync(dfd);
         int err = errno;
