@@ -1,3 +1,9 @@
+# Windows cross-build (the windows preset): the dependencies are built for the target there.
+if(CMAKE_SYSTEM_NAME STREQUAL "Windows")
+    include(${CMAKE_CURRENT_LIST_DIR}/windows/Dependencies.cmake)
+    return()
+endif()
+
 # Botan 3: a system one (>= 3.6) when installed, else built minimal and static from source.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(BOTAN3 QUIET IMPORTED_TARGET botan-3>=3.6)

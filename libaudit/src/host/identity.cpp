@@ -17,8 +17,8 @@
 #include "audit/core/hex.h"
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
-#include "audit/sources/plist.h"
-#include "audit/sources/windows.h"
+#include "audit/formats/plist.h"
+#include "audit/host/windows_registry.h"
 
 namespace audit::host {
 
@@ -345,7 +345,7 @@ HostIdentity identify(const fs::Root& root) {
 
     // A Windows disk has none of the files above; its registry holds the same facts.
     if (!id.live && id.os_id.empty()) {
-        if (auto win = sources::windows_identity(root)) {
+        if (auto win = windows_identity(root)) {
             id.os_id = "windows";
             id.os_family = "windows";
             id.os_evidence = "Windows/System32/config";

@@ -1,4 +1,4 @@
-#include "audit/sources/plist.h"
+#include "audit/formats/plist.h"
 
 #include <algorithm>
 #include <charconv>
@@ -10,7 +10,7 @@
 
 #include "audit/core/utc.h"
 #include "audit/error.h"
-#include "utf.h"
+#include "formats/utf.h"
 
 namespace audit::plist {
 
