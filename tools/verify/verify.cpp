@@ -12,6 +12,7 @@
 #include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
+#include "audit/trust/state.h"
 #include "audit/trust/trust_root.h"
 #include "verify_tool.h"
 
@@ -32,6 +33,8 @@ json limits_of(const json& predicate) {
         self_check = str((*kit)["self_check"], "status");
     return {{"manifests_unsigned", unsigned_manifests}, {"kit_self_check", self_check}};
 }
+
+}  // namespace
 
 // The status the bundles given compute for the attestation's host and product, under the trust
 // root given now and at the attestation's time; refuses a mismatch.
@@ -67,8 +70,6 @@ json recompute(const json& statement, Context& ctx) {
 }
 
 // One file: returns a JSON result {file, kind, valid, detail|error}.
-}  // namespace
-
 json verify_one(const std::string& path, Context& ctx) {
     const auto& trust = ctx.trust;
     json r = {{"file", path}};
