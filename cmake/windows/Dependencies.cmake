@@ -20,8 +20,8 @@ add_library(audit_botan STATIC IMPORTED GLOBAL)
 set_target_properties(audit_botan PROPERTIES
     IMPORTED_LOCATION ${win_botan}/lib/libbotan-3.a
     INTERFACE_INCLUDE_DIRECTORIES ${win_botan}/include/botan-3
-    # system_rng: RtlGenRandom / BCryptGenRandom
-    INTERFACE_LINK_LIBRARIES "bcrypt;advapi32")
+    # system_rng: RtlGenRandom / BCryptGenRandom; ssp: Botan's mingw build uses -fstack-protector
+    INTERFACE_LINK_LIBRARIES "bcrypt;advapi32;ssp")
 message(STATUS "Botan: static 3.7.1 for Windows from ${win_botan}")
 
 add_library(audit_archive INTERFACE)
