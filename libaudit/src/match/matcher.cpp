@@ -7,6 +7,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "audit/core/ascii.h"
 #include "audit/error.h"
 
 namespace audit::match {
@@ -64,13 +65,6 @@ bool in_unit_dir(std::string_view path) {
 std::string module_name(std::string_view s) {
     std::string out(s);
     std::replace(out.begin(), out.end(), '-', '_');
-    return out;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return out;
 }
 
@@ -205,7 +199,7 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
     std::vector<Glob> globs;
     std::unordered_set<std::string> digests;
     if (rule.kind == RuleKind::file_hash) {
-        for (const auto& p : rule.patterns) digests.insert(lower(p));
+        for (const auto& p : rule.patterns) digests.insert(core::ascii_lower(p));
     } else {
         globs = compile(m, rule, rule.kind == RuleKind::path && case_insensitive_paths,
                         rule.kind == RuleKind::module);
@@ -218,8 +212,8 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
                 hit = any_match(globs, file.path);
                 break;
             case RuleKind::file_hash:
-                hit = file.digests && (digests.count(lower(file.digests->sha256)) ||
-                                       digests.count(lower(file.digests->sha384)));
+                hit = file.digests && (digests.count(core::ascii_lower(file.digests->sha256)) ||
+                                       digests.count(core::ascii_lower(file.digests->sha384)));
                 break;
             case RuleKind::service:
                 hit = service_matches(globs, file);
@@ -559,7 +553,7 @@ class Owners {
             const bool folders = item.ecosystem == "windows-uninstall" || item.ecosystem == "msi";
             for (const auto& p : item.paths) {
                 if (folders) {
-                    std::string dir = lower(p);
+                    std::string dir = core::ascii_lower(p);
                     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
                     if (dir.size() > 1) dirs_.emplace_back(dir, &item);
                 } else {
@@ -570,7 +564,7 @@ class Owners {
     }
     const InventoryItem* find(const std::string& path) const {
         if (auto it = exact_.find(path); it != exact_.end()) return it->second;
-        const std::string l = lower(path);
+        const std::string l = core::ascii_lower(path);
         const InventoryItem* best = nullptr;
         std::size_t best_len = 0;
         for (const auto& [dir, item] : dirs_)

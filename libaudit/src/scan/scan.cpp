@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 
+#include "audit/core/utc.h"
 #include "audit/error.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/evidence/kit_state.h"
@@ -42,13 +43,8 @@ struct Clock {
 };
 
 Clock now() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char a[32], b[32];
-    std::strftime(a, sizeof a, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    std::strftime(b, sizeof b, "%Y%m%dT%H%M%SZ", &tm);
-    return {a, b, static_cast<std::int64_t>(t)};
+    const std::int64_t t = core::epoch_now();
+    return {core::format_utc(t), core::format_utc_compact(t), t};
 }
 
 // Text from the host (names, package fields) need not be UTF-8; JSON must be. Bytes that are
