@@ -130,6 +130,8 @@ rows=$(cat <<EOF
 2|audit-attest --trust $TRUST --key $A/inspector.key --out $T/report $B/dir.evidence.tar.zst
 4|audit-attest --trust $TRUST --key $A/inspector.key --out /dev/null $BUNDLE
 4|audit-attest --trust $TRUST --key $A/inspector.key --out $B/garbage $BUNDLE
+2|audit-kit check --trust $TRUST --lms-pub $B/huge.json $B/emptydir
+2|audit-kit check --trust $TRUST --lms-pub $B/fifo $B/emptydir
 EOF
 )
 

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <botan/version.h>
+#include <CLI/CLI.hpp>
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
@@ -81,6 +81,9 @@ std::string parse_error_text(const CLI::ParseError& e, const std::vector<Option>
             arg.resize(eq);
         return "unknown option '" + arg + "' (see --help)";
     }
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) &&
+        what.find("disallowed flag override") != std::string::npos)
+        return "option '--" + what.substr(0, what.find(' ')) + "' takes no value";
     if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) && what.rfind("--", 0) == 0) {
         const std::string name = what.substr(2, what.find(':') - 2);
         for (const auto& o : options)
@@ -135,7 +138,8 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
     for (const auto& o : options) {
         CLI::Option* opt = nullptr;
         if (o.value_name.empty()) {
-            opt = app.add_flag(o.name == "help" ? "-h,--help" : "--" + o.name);
+            opt = app.add_flag(o.name == "help" ? "-h,--help" : "--" + o.name)
+                      ->disable_flag_override();
         } else {
             opt = app.add_option("--" + o.name, values_[o.name])
                       ->type_name(o.value_name)
