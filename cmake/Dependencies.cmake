@@ -1,3 +1,9 @@
+# Windows cross-build (the windows preset): the dependencies are built for the target there.
+if(CMAKE_SYSTEM_NAME STREQUAL "Windows")
+    include(${CMAKE_CURRENT_LIST_DIR}/windows/Dependencies.cmake)
+    return()
+endif()
+
 # Botan 3: a system one (>= 3.6) when installed, else built minimal and static from source.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(BOTAN3 QUIET IMPORTED_TARGET botan-3>=3.6)
@@ -42,6 +48,8 @@ add_library(audit_sqlite INTERFACE)
 target_link_libraries(audit_sqlite INTERFACE ${SQLITE_STATIC} ${CMAKE_DL_LIBS} m)
 
 find_package(nlohmann_json 3.10 REQUIRED)
+# The tools' command lines (tools/common/cli.cpp): CLI11, header-only (Debian libcli11-dev).
+find_package(CLI11 2.1 CONFIG REQUIRED)
 # TOML++ 3.3.0 (Debian's header-only package), patched in the build tree with upstream's fix
 # for undefined behaviour on a line starting with a non-ASCII character (cmake/patch-tomlplusplus.sh,
 # pull request 305); the compiler sees only the patched copy.

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Build a minimal static Botan 3 from the Debian source package's pinned upstream tarball.
-# Usage: build-botan.sh WORKDIR   -> WORKDIR/prefix/{include/botan-3,lib/libbotan-3.a}
-# Only the modules the toolkit uses are enabled; the result is cached in WORKDIR.
+# Usage: build-botan.sh WORKDIR [CONFIGURE_ARG...] -> WORKDIR/prefix/{include/botan-3,lib/libbotan-3.a}
+# Only the modules the toolkit uses are enabled; the result is cached in WORKDIR. Extra arguments
+# go to Botan's configure.py (the Windows cross-build: cmake/windows/build-deps.sh).
 set -euo pipefail
 work=$1
+shift
+target_args=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
 version=3.7.1
 pool=pool/main/b/botan3/botan3_${version}+dfsg.orig.tar.xz
@@ -17,7 +20,7 @@ modules=(
 )
 # Sections per function: the static tools link with --gc-sections and keep only what they use.
 cxxflags="-ffunction-sections -fdata-sections"
-stamp="$work/prefix/.stamp-$version-$(echo "${modules[*]} $cxxflags" | sha256sum | cut -c1-16)"
+stamp="$work/prefix/.stamp-$version-$(echo "${modules[*]} $cxxflags${target_args[*]:+ ${target_args[*]}}" | sha256sum | cut -c1-16)"
 [[ -f "$stamp" ]] && exit 0
 
 mkdir -p "$work"
@@ -28,8 +31,8 @@ cd "$work/src"
 echo "configuring Botan $version (minimized: ${#modules[@]} modules)"
 python3 configure.py --minimized-build --enable-modules="$(IFS=,; echo "${modules[*]}")" \
     --disable-shared-library --amalgamation --without-documentation --build-targets=static \
-    --prefix="$work/prefix" --cc=gcc --extra-cxxflags="$cxxflags" >configure.log 2>&1 || { tail -20 configure.log >&2; exit 1; }
+    --prefix="$work/prefix" --cc=gcc --extra-cxxflags="$cxxflags" "${target_args[@]}" >configure.log 2>&1 || { tail -20 configure.log >&2; exit 1; }
 echo "building Botan $version (about a minute)"
-make -j"$(nproc)" libs >build.log 2>&1 || { tail -20 build.log >&2; exit 1; }
+make -j"${AUDIT_JOBS:-$(nproc)}" libs >build.log 2>&1 || { tail -20 build.log >&2; exit 1; }
 make install >install.log 2>&1 || { tail -20 install.log >&2; exit 1; }
 touch "$stamp"

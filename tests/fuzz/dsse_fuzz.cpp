@@ -2,7 +2,37 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/crypto/dsse.h"
+#include "authority.h"
 #include "fuzz.h"
+
+namespace {
+
+// The target's own seeds (it used to borrow the trust root and the certificate from the other
+// targets' authority, and had none when run first or alone): those two documents, a statement
+// signed by the collector, the same with a second signature, and a bare base64 text.
+void write_seeds() {
+    const auto& a = audit::fuzz::authority();
+    audit::fuzz::write_seed("trust.json", audit::fuzz::read_all(a.dir + "/trust.json"));
+    audit::fuzz::write_seed("collector.cert.json", a.certificate);
+    const nlohmann::json statement = {
+        {"_type", "https://in-toto.io/Statement/v1"},
+        {"subject",
+         {{{"name", "seed.evidence.tar.zst"}, {"digest", {{"sha256", std::string(64, 'a')}}}}}},
+        {"predicateType", "https://example.invalid/audit/evidence/v1"},
+        {"predicate", {{"kit", {{"id", a.kit_id}, {"sequence", 1}}}}}};
+    audit::crypto::Envelope env;
+    env.payload_type = "application/vnd.in-toto+json";
+    env.payload = statement.dump();
+    env.sign(a.collector);
+    audit::fuzz::write_seed("statement.dsse.json", env.to_json());
+    env.signatures.push_back({"second", std::string(64, '\x5a')});
+    audit::fuzz::write_seed("statement-2sig.dsse.json", env.to_json());
+    audit::fuzz::write_seed("base64.txt", audit::crypto::base64_encode(statement.dump()));
+}
+
+}  // namespace
+
+AUDIT_FUZZ_SEEDS(write_seeds)
 
 AUDIT_FUZZ_TARGET(dsse) {
     audit::fuzz::expect_typed_errors([&] {

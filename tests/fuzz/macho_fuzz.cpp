@@ -1,5 +1,5 @@
 // Mach-O code signatures (thin and universal files, SuperBlob, CodeDirectory team id).
-#include "audit/sources/macho.h"
+#include "audit/formats/macho.h"
 #include "fuzz.h"
 
 AUDIT_FUZZ_TARGET(macho) {

@@ -1,6 +1,6 @@
 // PE files: headers, sections, the VERSIONINFO resource and the Authenticode signature
 // (PKCS#7 SignedData in the certificate table, the file digest it signs).
-#include "audit/sources/pe.h"
+#include "audit/formats/pe.h"
 #include "fuzz.h"
 
 AUDIT_FUZZ_TARGET(pe) {

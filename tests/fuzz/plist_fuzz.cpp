@@ -1,5 +1,5 @@
 // Property lists: XML and binary (bplist00), as macOS writes them.
-#include "audit/sources/plist.h"
+#include "audit/formats/plist.h"
 #include "fuzz.h"
 
 AUDIT_FUZZ_TARGET(plist) {

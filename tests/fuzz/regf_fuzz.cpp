@@ -1,7 +1,7 @@
 // Windows registry hives (regf): base block, hive bins, cells, subkey lists, values, security,
 // and transaction-log recovery. The input is the hive, optionally followed by one log file: the
 // log starts at the first 512-aligned "regf" signature past the hive's base block.
-#include "audit/sources/regf.h"
+#include "audit/formats/regf.h"
 #include "fuzz.h"
 
 AUDIT_FUZZ_TARGET(regf) {

@@ -7,7 +7,9 @@
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]        default 60 s; targets: manifest, dpkg_status, ...
 #
 # Builds the fuzz preset first (clang, ASan + UBSan + libFuzzer; AUDIT_DEPS_DIR is passed on when
-# set). Corpora and crash artifacts accumulate in build/fuzz/work/<target>/ across runs. Exits 1
+# set). Corpora and crash artifacts accumulate in build/fuzz/work/<target>/ across runs, and
+# build/fuzz/work/history.tsv gets one line per run (UTC time, target, seconds, CPU seconds,
+# executions, cov, ft, corpus, crashes) to sum a target's fuzzing across runs. Exits 1
 # when any target crashed (the input is in work/<target>/crashes/; make it a regression test:
 # tests/fuzz/regressions/<target>/), 0 otherwise.
 set -euo pipefail
@@ -115,21 +117,14 @@ make_seeds() {
             "Kaspersky Anti-Virus service" avp.exe 11,11,0,452 >/dev/null
         bash "$fx/pe-file.sh" sign "$tmp/avp.exe" "$tmp/avp-signed.exe" "$tmp/pki" >/dev/null
         seed pe "$tmp/avp.exe" "$tmp/avp-signed.exe" ;;
-    dsse)
-        # The signed documents the other targets make: a trust root and a certificate.
-        mkdir -p "$work/dsse/corpus"
-        [[ -f $work/authority/trust.json ]] && cp "$work/authority/trust.json" "$work/authority/collector.cert.json" "$work/dsse/corpus/" ;;
     esac
 }
 
 # --- run ----------------------------------------------------------------------------------------
-printf '%-14s %8s %12s %8s %8s %8s %8s\n' target seconds executions cov ft corpus crashes
+printf '%-14s %8s %8s %12s %8s %8s %8s %8s\n' target seconds cpu-s executions cov ft corpus crashes
 crashed=0
-# Signed-document targets first: they make the authority whose documents seed dsse.
-ordered=()
-for t in "${targets[@]}"; do [[ $t == dsse ]] || ordered+=("$t"); done
-for t in "${targets[@]}"; do [[ $t == dsse ]] && ordered+=("$t"); done
-for t in "${ordered[@]}"; do
+TIMEFORMAT='%U %S'  # the fuzzer's user and system CPU seconds (it runs beside other work)
+for t in "${targets[@]}"; do
     bin=$build/fuzz/${t}_fuzz
     [[ -x $bin ]] || { echo "no fuzz target $t ($bin)" >&2; exit 2; }
     d=$work/$t
@@ -143,11 +138,12 @@ for t in "${ordered[@]}"; do
     esac
     before=$(find "$d/crashes" -type f | wc -l)
     set +e
-    AUDIT_FUZZ_SEEDS=$d/corpus "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
-        -max_len=262144 "${dict[@]}" -print_final_stats=1 -artifact_prefix="$d/crashes/" "$d/corpus" \
-        >"$d/last.log" 2>&1
+    { time AUDIT_FUZZ_SEEDS=$d/corpus "$bin" -max_total_time="$seconds" -timeout=20 \
+        -rss_limit_mb=2048 -max_len=262144 "${dict[@]}" -print_final_stats=1 \
+        -artifact_prefix="$d/crashes/" "$d/corpus" >"$d/last.log" 2>&1; } 2>"$d/last.cpu"
     rc=$?
     set -e
+    cpu=$(awk '{printf "%d", $1 + $2}' "$d/last.cpu")
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/last.log" | tail -1)
     line=$(grep -E '^#[0-9]+' "$d/last.log" | tail -1 || true)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$line")
@@ -159,8 +155,11 @@ for t in "${ordered[@]}"; do
         crashed=1
         [[ $new -eq 0 ]] && new="rc=$rc"
     fi
-    printf '%-14s %8s %12s %8s %8s %8s %8s\n' "$t" "$seconds" "${execs:-?}" "${cov:-?}" \
+    printf '%-14s %8s %8s %12s %8s %8s %8s %8s\n' "$t" "$seconds" "$cpu" "${execs:-?}" "${cov:-?}" \
         "${ft:-?}" "${corp:-?}" "$new"
+    # Every run appended to one history, so cumulative fuzzing per target can be summed.
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$seconds" "$cpu" \
+        "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$new" >>"$work/history.tsv"
     if [[ $rc -ne 0 ]]; then
         grep -E 'ERROR: |SUMMARY: |terminate called|what\(\)' "$d/last.log" | head -4 | sed 's/^/    /'
     fi

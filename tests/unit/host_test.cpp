@@ -10,7 +10,7 @@
 
 #include "audit/fs/root.h"
 #include "audit/host/identity.h"
-#include "audit/sources/windows.h"
+#include "audit/host/windows_registry.h"
 
 namespace {
 
@@ -230,8 +230,8 @@ TEST_CASE("a Windows root's machine SID comes from the SAM hive", "[host]") {
     CHECK(id.os_family == "windows");
     CHECK(id.windows_machine_guid == "6f1c2d3e-aaaa-bbbb-cccc-0123456789ab");
     CHECK(id.windows_machine_sid == "S-1-5-21-1004336348-1177238915-682003330");
-    CHECK(audit::sources::sid_to_string(std::string("\x01\x04\0\0\0\0\0\x05\x15\0\0\0"
-                                                    "\x01\0\0\0\x02\0\0\0\x03\0\0\0",
-                                                    24)) == "S-1-5-21-1-2-3");
-    CHECK(audit::sources::machine_sid_from_v("short").empty());
+    CHECK(audit::host::sid_to_string(std::string("\x01\x04\0\0\0\0\0\x05\x15\0\0\0"
+                                                 "\x01\0\0\0\x02\0\0\0\x03\0\0\0",
+                                                 24)) == "S-1-5-21-1-2-3");
+    CHECK(audit::host::machine_sid_from_v("short").empty());
 }

@@ -1,9 +1,9 @@
 #include <sys/stat.h>
 
 #include "audit/error.h"
+#include "audit/formats/decompress.h"
 #include "audit/fs/root.h"
 #include "audit/fs/walker.h"
-#include "audit/sources/decompress.h"
 #include "audit/sources/kmod.h"
 #include "support.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "audit/error.h"
-#include "audit/sources/macho.h"
+#include "audit/formats/macho.h"
 
 namespace {
 

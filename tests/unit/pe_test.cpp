@@ -12,10 +12,10 @@
 #include <tuple>
 
 #include "audit/error.h"
+#include "audit/formats/pe.h"
 #include "audit/fs/root.h"
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
-#include "audit/sources/pe.h"
 #include "audit/sources/pe_files.h"
 
 namespace {

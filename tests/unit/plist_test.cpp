@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "audit/error.h"
-#include "audit/sources/plist.h"
+#include "audit/formats/plist.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "audit/sources/regf.h"
+#include "audit/formats/regf.h"
 
 namespace regf_test {
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <random>
 
-#include "audit/sources/regf.h"
+#include "audit/formats/regf.h"
 #include "regf_builder.h"
 
 namespace {

@@ -8,11 +8,12 @@
 #include <fstream>
 #include <map>
 
+#include "audit/formats/regf.h"
 #include "audit/fs/root.h"
 #include "audit/host/identity.h"
+#include "audit/host/windows_registry.h"
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
-#include "audit/sources/regf.h"
 #include "audit/sources/windows.h"
 #include "regf_builder.h"
 
@@ -116,7 +117,7 @@ TEST_CASE("case-insensitive paths on a mounted NTFS root", "[windows]") {
     stdfs::create_directories(tmp.path / "WINDOWS/system32/CONFIG");
     std::ofstream(tmp.path / "WINDOWS/system32/CONFIG/software") << "x";
     audit::fs::Root root(tmp.path.string());
-    audit::sources::CaseInsensitivePaths paths(root);
+    audit::host::CaseInsensitivePaths paths(root);
     CHECK(paths.find("Windows/System32/config/SOFTWARE") == "/WINDOWS/system32/CONFIG/software");
     CHECK(paths.find("/windows/SYSTEM32") == "/WINDOWS/system32");
     CHECK_FALSE(paths.find("Windows/System32/config/SYSTEM"));

@@ -1,14 +1,15 @@
 #include "audit/attest/attest.h"
 
 #include <algorithm>
-#include <ctime>
 #include <iterator>
 #include <map>
 #include <optional>
 #include <set>
 #include <tuple>
 
+#include "audit/core/utc.h"
 #include "audit/error.h"
+#include "audit/evidence/chain_check.h"
 #include "audit/fs/walker.h"
 #include "audit/strict_json.h"
 
@@ -52,52 +53,9 @@ int compare_versions(const std::string& a, const std::string& b) {
     return 0;
 }
 
-// Seconds since the epoch of an RFC 3339 time ("2026-01-01T00:00:00Z", fractions and offsets
-// allowed); nullopt when it is not one.
+// Seconds since the epoch of an RFC 3339 time; nullopt when it is not one.
 std::optional<std::int64_t> parse_time(const std::string& s) {
-    auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
-        if (pos + n > s.size()) return std::nullopt;
-        int v = 0;
-        for (std::size_t k = pos; k < pos + n; ++k) {
-            if (s[k] < '0' || s[k] > '9') return std::nullopt;
-            v = v * 10 + (s[k] - '0');
-        }
-        return v;
-    };
-    auto year = digits(0, 4), mon = digits(5, 2), day = digits(8, 2), hour = digits(11, 2),
-         min = digits(14, 2), sec = digits(17, 2);
-    if (!year || !mon || !day || !hour || !min || !sec || s[4] != '-' || s[7] != '-' ||
-        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-        return std::nullopt;
-    if (*mon < 1 || *mon > 12 || *day < 1 || *day > 31 || *hour > 23 || *min > 59 || *sec > 60)
-        return std::nullopt;
-    std::size_t pos = 19;
-    if (pos < s.size() && s[pos] == '.') {
-        ++pos;
-        std::size_t start = pos;
-        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-        if (pos == start) return std::nullopt;
-    }
-    std::int64_t offset = 0;
-    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-        ++pos;
-    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-        auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
-        if (!oh || !om || pos + 3 >= s.size() || s[pos + 3] != ':') return std::nullopt;
-        offset = (*oh * 3600 + *om * 60) * (s[pos] == '+' ? 1 : -1);
-        pos += 6;
-    } else {
-        return std::nullopt;
-    }
-    if (pos != s.size()) return std::nullopt;
-    std::tm tm{};
-    tm.tm_year = *year - 1900;
-    tm.tm_mon = *mon - 1;
-    tm.tm_mday = *day;
-    tm.tm_hour = *hour;
-    tm.tm_min = *min;
-    tm.tm_sec = *sec;
-    return static_cast<std::int64_t>(::timegm(&tm)) - offset;
+    return core::parse_rfc3339(s);
 }
 
 // The identifiers that name a machine (host.ids but the DMI serial, which vendors fill with
@@ -146,92 +104,77 @@ struct ChainNode {
 
 using KitChains = std::map<std::string, std::map<std::uint64_t, std::map<std::string, ChainNode>>>;
 
-// Gaps, forks, broken links and unclosed chains of each kit, given the verified heads.
+// Gaps, forks, broken links and unclosed chains of each kit, given the verified heads
+// (evidence/chain_check.h), as reason codes.
 std::vector<ChainIssue> find_chain_issues(const KitChains& kits,
                                           const std::vector<evidence::ChainHead>& heads) {
-    std::map<std::string, std::vector<const evidence::ChainHead*>> heads_by_kit;
-    for (const auto& h : heads) heads_by_kit[h.kit_id].push_back(&h);
+    using Head = evidence::ChainCheck::Head;
+    using Kind = evidence::ChainEvent::Kind;
+    std::map<std::string, std::vector<evidence::ChainHead>> heads_by_kit;
+    for (const auto& h : heads) heads_by_kit[h.kit_id].push_back(h);
     std::vector<ChainIssue> issues;
     for (const auto& [kit, seqs] : kits) {
         if (seqs.empty()) continue;
-        const std::uint64_t newest = seqs.rbegin()->first;
-        // The head that counts: the highest verified one.
-        std::uint64_t head_seq = 0;
-        std::set<std::string> head_statements;
-        for (const auto* h : heads_by_kit[kit]) {
-            if (h->sequence > head_seq) {
-                head_seq = h->sequence;
-                head_statements.clear();
-            }
-            if (h->sequence == head_seq) head_statements.insert(h->statement_sha256);
-        }
-        if (head_statements.empty()) {
-            issues.push_back({kit, 1,
-                              "chain_unclosed: kit " + kit +
-                                  " has no verified chain head (newest bundle present: sequence " +
-                                  std::to_string(newest) + ")"});
-        } else if (head_statements.size() > 1) {
-            issues.push_back(
-                {kit, head_seq,
-                 "chain_fork: kit " + kit + " has " + std::to_string(head_statements.size()) +
-                     " different signed heads at sequence " + std::to_string(head_seq)});
-        } else if (head_seq > newest) {
-            issues.push_back({kit, newest + 1,
-                              "chain_gap: kit " + kit + "'s chain head is sequence " +
-                                  std::to_string(head_seq) + " but the newest bundle present is " +
-                                  std::to_string(newest)});
-        } else if (head_seq < newest) {
-            issues.push_back({kit, head_seq + 1,
-                              "chain_unclosed: kit " + kit + "'s newest verified chain head is " +
-                                  "sequence " + std::to_string(head_seq) +
-                                  ", older than bundle sequence " + std::to_string(newest)});
-        } else if (!seqs.rbegin()->second.count(*head_statements.begin())) {
-            issues.push_back({kit, head_seq,
-                              "chain_fork: kit " + kit + "'s chain head names another bundle " +
-                                  "than the one present at sequence " + std::to_string(head_seq)});
-        }
-
-        std::uint64_t expect = 1;
-        const std::map<std::string, ChainNode>* prev = nullptr;
-        for (const auto& [seq, nodes] : seqs) {
-            if (seq > expect) {
-                std::string missing = std::to_string(expect);
-                if (seq - 1 > expect) missing += "-" + std::to_string(seq - 1);
-                issues.push_back(
-                    {kit, expect, "chain_gap: kit " + kit + " is missing sequence " + missing});
-                prev = nullptr;
-            }
-            if (nodes.size() > 1)
-                issues.push_back({kit, seq,
+        std::vector<evidence::ChainLink> links;
+        for (const auto& [seq, nodes] : seqs)
+            for (const auto& [statement, node] : nodes)
+                links.push_back({seq, statement, node.files, node.ref->format,
+                                 node.ref->previous_statement_sha256, node.ref->previous_sha256});
+        const auto c = evidence::check_chain(links, heads_by_kit[kit]);
+        const std::string newest = std::to_string(c.newest), head = std::to_string(c.head_sequence);
+        switch (c.head) {
+            case Head::none:
+                issues.push_back({kit, 1,
+                                  "chain_unclosed: kit " + kit +
+                                      " has no verified chain head (newest bundle present: "
+                                      "sequence " +
+                                      newest + ")"});
+                break;
+            case Head::several:
+                issues.push_back({kit, c.head_sequence,
                                   "chain_fork: kit " + kit + " has " +
-                                      std::to_string(nodes.size()) +
-                                      " different bundles with sequence " + std::to_string(seq)});
-            for (const auto& [statement, node] : nodes) {
-                const BundleRef* cur = node.ref;
-                if (seq == 1) {
-                    if (!cur->previous_sha256.empty() || !cur->previous_statement_sha256.empty())
-                        issues.push_back(
-                            {kit, seq,
-                             "chain_broken: kit " + kit + " sequence 1 names a previous bundle"});
-                    continue;
-                }
-                if (!prev || prev->size() != 1) continue;  // gap or fork: said above
-                const ChainNode& p = prev->begin()->second;
-                bool linked;
-                if (!cur->previous_statement_sha256.empty())
-                    linked = cur->previous_statement_sha256 == prev->begin()->first;
-                else if (!cur->previous_sha256.empty())
-                    linked = p.files.count(cur->previous_sha256) > 0;
-                else
-                    linked = false;
-                if (!linked)
-                    issues.push_back({kit, seq,
-                                      "chain_broken: kit " + kit + " sequence " +
-                                          std::to_string(seq) + " does not follow sequence " +
-                                          std::to_string(seq - 1)});
-            }
-            prev = &nodes;
-            expect = seq + 1;
+                                      std::to_string(c.head_statements) +
+                                      " different signed heads at sequence " + head});
+                break;
+            case Head::ahead:
+                issues.push_back({kit, c.newest + 1,
+                                  "chain_gap: kit " + kit + "'s chain head is sequence " + head +
+                                      " but the newest bundle present is " + newest});
+                break;
+            case Head::behind:
+                issues.push_back({kit, c.head_sequence + 1,
+                                  "chain_unclosed: kit " + kit +
+                                      "'s newest verified chain head is sequence " + head +
+                                      ", older than bundle sequence " + newest});
+                break;
+            case Head::other_bundle:
+                issues.push_back({kit, c.head_sequence,
+                                  "chain_fork: kit " + kit +
+                                      "'s chain head names another bundle than the one present "
+                                      "at sequence " +
+                                      head});
+                break;
+            case Head::closed:
+                break;
+        }
+        for (const auto& e : c.events) {
+            const std::string seq = std::to_string(e.from);
+            if (e.kind == Kind::gap && !e.trailing)
+                issues.push_back({kit, e.from,
+                                  "chain_gap: kit " + kit + " is missing sequence " + seq +
+                                      (e.to > e.from ? "-" + std::to_string(e.to) : "")});
+            else if (e.kind == Kind::fork)
+                issues.push_back({kit, e.from,
+                                  "chain_fork: kit " + kit + " has " + std::to_string(e.count) +
+                                      " different bundles with sequence " + seq});
+            else if (e.kind == Kind::first_links)
+                issues.push_back(
+                    {kit, e.from,
+                     "chain_broken: kit " + kit + " sequence 1 names a previous bundle"});
+            else if (e.kind == Kind::broken)
+                issues.push_back({kit, e.from,
+                                  "chain_broken: kit " + kit + " sequence " + seq +
+                                      " does not follow sequence " + std::to_string(e.from - 1)});
         }
     }
     return issues;

@@ -11,13 +11,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/input_file.h"
 
 namespace audit::evidence {
 
@@ -180,13 +179,12 @@ std::string state_text(const KitState& s) {
     return j.dump(2) + "\n";
 }
 
+// A state file is a few hundred bytes; more than 1 MiB is not one.
 std::string read_whole(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot read " + path + ": " + std::strerror(errno));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw IoError("cannot read " + path);
-    return ss.str();
+    constexpr std::size_t kMaxState = 1u << 20;
+    std::string data = read_input_file(path, kMaxState, "kit state");
+    if (data.size() > kMaxState) throw VerifyError(path + ": not a kit state file (too large)");
+    return data;
 }
 
 bool exists(const std::string& path) {

@@ -9,6 +9,8 @@
 
 #include <toml++/toml.h>
 
+#include "audit/core/ascii.h"
+#include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/fs/walker.h"
 #include "audit/input_file.h"
@@ -117,18 +119,6 @@ bool valid_id(std::string_view id) {
     return std::all_of(id.begin() + 1, id.end(), [&](char c) { return ok(c, false); });
 }
 
-bool is_hex(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    });
-}
-
-std::string lower(std::string s) {
-    for (auto& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
-
 // Turns TOML nodes into Manifest fields; every refusal names file, line and column.
 class Reader {
   public:
@@ -219,7 +209,7 @@ class Reader {
     // "HKLM\..." or "HKU\...", separated by '\'; '/' may be part of a key name, so refused.
     std::string registry_key(const toml::node& node, std::string value) const {
         auto hive_ok = [&](std::string_view h) {
-            return value.size() > h.size() && lower(value.substr(0, h.size())) == h;
+            return value.size() > h.size() && core::ascii_lower(value.substr(0, h.size())) == h;
         };
         if (!hive_ok("hklm\\") && !hive_ok("hku\\"))
             fail(node.source(), "registry key \"" + value + "\" must start with HKLM\\ or HKU\\");
@@ -235,10 +225,10 @@ class Reader {
 
     std::string digest(const toml::node& node, std::string value, std::size_t hex_length,
                        std::string_view algorithm) const {
-        if (value.size() != hex_length || !is_hex(value))
+        if (value.size() != hex_length || !core::is_hex(value))
             fail(node.source(), std::string(algorithm) + " digest \"" + value + "\" must be " +
                                     std::to_string(hex_length) + " hex digits");
-        return lower(std::move(value));
+        return core::ascii_lower(std::move(value));
     }
 
     Rule rule(const toml::table& table, std::size_t& patterns_total) const {

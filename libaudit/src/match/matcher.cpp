@@ -7,6 +7,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "audit/core/ascii.h"
 #include "audit/error.h"
 
 namespace audit::match {
@@ -64,13 +65,6 @@ bool in_unit_dir(std::string_view path) {
 std::string module_name(std::string_view s) {
     std::string out(s);
     std::replace(out.begin(), out.end(), '-', '_');
-    return out;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return out;
 }
 
@@ -238,8 +232,8 @@ void match_files(const Rule& rule, const CompiledRule& compiled,
                 hit = any_match(globs, file.path);
                 break;
             case RuleKind::file_hash:
-                hit = file.digests && (digests.count(lower(file.digests->sha256)) ||
-                                       digests.count(lower(file.digests->sha384)));
+                hit = file.digests && (digests.count(core::ascii_lower(file.digests->sha256)) ||
+                                       digests.count(core::ascii_lower(file.digests->sha384)));
                 break;
             case RuleKind::service:
                 hit = service_matches(globs, file);
@@ -584,7 +578,7 @@ class Owners {
             const bool folders = item.ecosystem == "windows-uninstall" || item.ecosystem == "msi";
             for (const auto& p : item.paths) {
                 if (folders) {
-                    std::string dir = lower(p);
+                    std::string dir = core::ascii_lower(p);
                     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
                     if (dir.size() > 1) dirs_.emplace_back(dir, &item);
                 } else {
@@ -595,7 +589,7 @@ class Owners {
     }
     const InventoryItem* find(const std::string& path) const {
         if (auto it = exact_.find(path); it != exact_.end()) return it->second;
-        const std::string l = lower(path);
+        const std::string l = core::ascii_lower(path);
         const InventoryItem* best = nullptr;
         std::size_t best_len = 0;
         for (const auto& [dir, item] : dirs_)
@@ -663,7 +657,7 @@ CompiledRule compile_rule(const Manifest& m, const Rule& rule, bool case_insensi
         c.products = compile(m, products_rule, true);
     } else if (rule.kind != RuleKind::all_of) {
         if (rule.kind == RuleKind::file_hash) {
-            for (const auto& p : rule.patterns) c.digests.insert(lower(p));
+            for (const auto& p : rule.patterns) c.digests.insert(core::ascii_lower(p));
         } else {
             c.files = compile(m, rule, rule.kind == RuleKind::path && case_insensitive_paths,
                               rule.kind == RuleKind::module);

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 
+#include "audit/core/utc.h"
 #include "audit/error.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/evidence/kit_state.h"
@@ -334,13 +335,8 @@ bool ScanResult::attention() const {
 // --- the stages (audit/scan/stages.h) ----------------------------------------------------------
 
 ScanClock ScanClock::now() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char a[32], b[32];
-    std::strftime(a, sizeof a, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    std::strftime(b, sizeof b, "%Y%m%dT%H%M%SZ", &tm);
-    return {a, b, static_cast<std::int64_t>(t)};
+    const std::int64_t t = core::epoch_now();
+    return {core::format_utc(t), core::format_utc_compact(t), t};
 }
 
 Meter::Meter(const ScanOptions& opt)

@@ -2,7 +2,8 @@
 
 #include "audit/error.h"
 #include "audit/host/identity.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -120,12 +121,12 @@ std::vector<InventoryItem> parse_apk_installed(std::string_view t, std::string_v
 }
 
 SourceReport ApkSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     try {
         auto t = root.read_file(kInstalled, kMaxBytes);
         if (!t) {
-            text::require_absent(root, kInstalled, false);
+            require_absent(root, kInstalled, false);
             rep.status = SourceStatus::absent;
             if (root.list_dir("/lib/apk/db"))
                 text::warn(rep.warnings, "/lib/apk/db exists but has no installed file");

@@ -9,7 +9,8 @@
 
 #include "audit/error.h"
 #include "audit/host/identity.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -397,7 +398,7 @@ SourceReport DpkgSource::collect(const fs::Root& root, std::vector<InventoryItem
     try {
         auto text = root.read_file(status_path, kMaxStatusBytes);
         if (!text) {
-            text::require_absent(root, status_path, false);
+            require_absent(root, status_path, false);
             rep.status = SourceStatus::absent;
             if (root.list_dir(kAdmin))
                 warn(rep.warnings, "/" + std::string(kAdmin) + " exists but has no status file");

@@ -1,7 +1,8 @@
 #include "audit/sources/flatpak.h"
 
 #include "audit/error.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -103,7 +104,7 @@ void add_ref(const fs::Root& root, const std::string& kind, const std::string& i
 }  // namespace
 
 SourceReport FlatpakSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     bool any = false;
     try {

@@ -4,9 +4,10 @@
 #include <set>
 
 #include "audit/error.h"
+#include "audit/formats/decompress.h"
 #include "audit/fs/walker.h"
-#include "audit/sources/decompress.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -203,7 +204,7 @@ void walk_dir(Walk& w, const std::string& kernel, const std::string& dir, const 
 }  // namespace
 
 SourceReport KmodSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     std::set<std::string> seen;
     Walk w{root, rep, items, seen};

@@ -16,7 +16,8 @@
 #include <botan/hex.h>
 
 #include "audit/error.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -221,7 +222,7 @@ std::vector<InventoryItem> parse_proc_modules(std::string_view t, std::string_vi
 }
 
 SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     if (!root.is_live()) {
         rep.status = SourceStatus::absent;  // an offline disk has no running processes
         return rep;

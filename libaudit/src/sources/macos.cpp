@@ -3,8 +3,8 @@
 #include <set>
 
 #include "audit/error.h"
+#include "audit/formats/plist.h"
 #include "audit/fs/walker.h"
-#include "audit/sources/plist.h"
 
 namespace audit::sources {
 

@@ -3,7 +3,8 @@
 #include <array>
 
 #include "audit/error.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -85,7 +86,7 @@ void add_package(const fs::Root& root, const std::string& dir, const std::string
 }  // namespace
 
 SourceReport NpmSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     bool any = false;
     try {

@@ -4,7 +4,8 @@
 
 #include "audit/error.h"
 #include "audit/host/identity.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -117,12 +118,12 @@ void parse_pacman_files(std::string_view t, std::string_view origin, InventoryIt
 }
 
 SourceReport PacmanSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     try {
         auto dirs = root.list_dir(kLocal);
         if (!dirs) {
-            text::require_absent(root, kLocal, true);
+            require_absent(root, kLocal, true);
             rep.status = SourceStatus::absent;
             return rep;
         }

@@ -6,8 +6,8 @@
 #include <array>
 
 #include "audit/error.h"
+#include "audit/formats/pe.h"
 #include "audit/fs/walker.h"
-#include "audit/sources/pe.h"
 
 namespace audit::sources {
 

@@ -7,7 +7,8 @@
 #include <set>
 
 #include "audit/error.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -119,7 +120,7 @@ InventoryItem parse_python_metadata(std::string_view t, std::string_view origin)
 }
 
 SourceReport PythonSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     std::set<std::string> sites_seen;
     bool any_site = false;

@@ -10,7 +10,8 @@
 
 #include "audit/error.h"
 #include "audit/host/identity.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -67,7 +68,7 @@ std::vector<Found> find_databases(const fs::Root& root, std::vector<std::string>
         fs::UniqueFd fd = root.open(dir, true);
         if (!fd) {
             if (errno == ENOENT || errno == ENOTDIR) {
-                text::require_absent(root, dir, true);
+                require_absent(root, dir, true);
                 continue;
             }
             throw IoError("cannot open directory " + root.path() + dir + ": " +
@@ -80,7 +81,7 @@ std::vector<Found> find_databases(const fs::Root& root, std::vector<std::string>
         std::optional<DbFile> chosen;
         for (const auto& f : kFiles) {
             if (!file_size(root, std::string(dir) + "/" + f.file)) {
-                text::require_absent(root, std::string(dir) + "/" + f.file, false);
+                require_absent(root, std::string(dir) + "/" + f.file, false);
                 continue;
             }
             if (!chosen)

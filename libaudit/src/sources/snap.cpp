@@ -3,7 +3,8 @@
 #include <algorithm>
 
 #include "audit/error.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -168,7 +169,7 @@ std::vector<InventoryItem> parse_snapd_state(std::string_view t, std::string_vie
 }
 
 SourceReport SnapSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     bool any = false;
     try {

@@ -6,7 +6,8 @@
 #include <set>
 
 #include "audit/error.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -140,7 +141,7 @@ UnitFile parse_unit_file(std::string_view t, std::string_view origin) {
 }
 
 SourceReport SystemdSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::map<std::string, Unit> units;
     std::map<std::string, std::set<std::string>> wanted;  // unit name -> linking directories
     std::size_t links = 0;

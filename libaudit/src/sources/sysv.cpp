@@ -5,7 +5,8 @@
 #include <set>
 
 #include "audit/error.h"
-#include "sources/text.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -77,7 +78,7 @@ std::map<std::string, std::string> parse_init_script(std::string_view t, std::st
 }
 
 SourceReport SysvSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = text::report_for(*this);
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     std::set<std::string> seen;
     bool any = false;

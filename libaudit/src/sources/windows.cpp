@@ -5,15 +5,20 @@
 #include <cctype>
 
 #include "audit/error.h"
+#include "audit/host/windows_registry.h"
 
 namespace audit::sources {
 
 namespace {
 
-constexpr std::string_view kConfigDir = "Windows/System32/config";
-constexpr std::size_t kMaxHiveBytes = 1u << 30;
-constexpr std::size_t kMaxLogBytes = 512u << 20;
-constexpr std::size_t kMaxPathComponents = 64;
+using host::CaseInsensitivePaths;
+using host::current_control_set;
+using host::load_hive;
+using host::LoadedHive;
+using host::number_value;
+using host::registry_text;
+using host::string_value;
+constexpr std::string_view kConfigDir = host::kWindowsConfigDir;
 constexpr std::size_t kMaxWarnings = 200;
 constexpr std::size_t kMaxUsers = 10000;
 constexpr std::size_t kMaxVendorKeys = 100000;  // per hive
@@ -36,62 +41,9 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && regf::names_equal(s.substr(0, prefix.size()), prefix);
 }
 
-// Registry text ends up in reports: printable, bounded.
-std::string clean(std::string_view s, std::size_t max = 1024) {
-    std::string out;
-    for (char c : s) {
-        if (out.size() >= max) break;
-        auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u != 0x7f) out.push_back(c);
-    }
-    return out;
-}
-
-std::string string_value(const regf::Hive& hive, const regf::Key& key, std::string_view name) {
-    auto v = hive.value(key, name);
-    if (!v) return {};
-    if (auto s = v->as_string()) return clean(*s);
-    return {};
-}
-
-std::optional<std::uint64_t> number_value(const regf::Hive& hive, const regf::Key& key,
-                                          std::string_view name) {
-    auto v = hive.value(key, name);
-    if (!v) return std::nullopt;
-    return v->as_number();
-}
-
 std::string join_key(const std::string& prefix, std::string_view sub) {
     std::string out = prefix;
     if (!sub.empty()) out += "\\" + std::string(sub);
-    return out;
-}
-
-// A hive with its logs, as the sources use it.
-struct LoadedHive {
-    std::optional<regf::Hive> hive;
-    std::string origin;  // "/Windows/System32/config/SOFTWARE"
-    std::string error;   // why it could not be opened
-};
-
-LoadedHive load_hive(const fs::Root& root, CaseInsensitivePaths& paths, const std::string& rel) {
-    LoadedHive out;
-    auto found = paths.find(rel);
-    if (!found) return out;
-    out.origin = *found;
-    try {
-        auto bytes = root.read_file(*found, kMaxHiveBytes);
-        if (!bytes) return out;
-        std::vector<std::string> logs;
-        for (const char* ext : {".LOG1", ".LOG2"}) {
-            auto log_path = paths.find(rel + ext);
-            if (!log_path) continue;
-            if (auto log = root.read_file(*log_path, kMaxLogBytes)) logs.push_back(std::move(*log));
-        }
-        out.hive.emplace(std::move(*bytes), logs);
-    } catch (const Error& e) {
-        out.error = e.what();
-    }
     return out;
 }
 
@@ -223,37 +175,6 @@ void add_msi_install_properties(const regf::Hive& hive, InventoryItem& item,
 
 }  // namespace
 
-std::optional<std::string> CaseInsensitivePaths::find(std::string_view rel) {
-    std::string cur;  // resolved so far, "" = the root
-    std::size_t pos = 0, components = 0;
-    while (pos <= rel.size()) {
-        std::size_t sep = rel.find('/', pos);
-        if (sep == std::string_view::npos) sep = rel.size();
-        std::string_view part = rel.substr(pos, sep - pos);
-        pos = sep + 1;
-        if (part.empty() || part == ".") continue;
-        if (part == ".." || ++components > kMaxPathComponents) return std::nullopt;
-        auto it = listings_.find(cur);
-        if (it == listings_.end())
-            it = listings_.emplace(cur, root_.list_dir(cur.empty() ? "/" : cur)).first;
-        if (!it->second) return std::nullopt;
-        const auto& names = *it->second;
-        std::string match;
-        if (std::binary_search(names.begin(), names.end(), std::string(part))) {
-            match = part;
-        } else {
-            for (const auto& n : names)
-                if (regf::names_equal(n, part)) {
-                    match = n;
-                    break;
-                }
-        }
-        if (match.empty()) return std::nullopt;
-        cur += "/" + match;
-    }
-    return cur.empty() ? std::string("/") : cur;
-}
-
 std::string unpack_msi_guid(std::string_view p) {
     if (p.size() != 32 || !std::all_of(p.begin(), p.end(), [](char c) {
             return std::isxdigit(static_cast<unsigned char>(c)) != 0;
@@ -336,12 +257,12 @@ void read_uninstall(const regf::Hive& hive, std::string_view subpath, const std:
         InventoryItem item;
         item.ecosystem = "windows-uninstall";
         std::string display = string_value(hive, key, "DisplayName");
-        item.name = display.empty() ? clean(key.name) : display;
+        item.name = display.empty() ? registry_text(key.name) : display;
         item.version = string_value(hive, key, "DisplayVersion");
         item.publisher = string_value(hive, key, "Publisher");
         item.source = origin + ":" + reg;
         item.extra["registry_key"] = reg;
-        item.extra["key_name"] = clean(key.name);
+        item.extra["key_name"] = registry_text(key.name);
         item.extra["view"] = view;
         if (display.empty()) item.extra["no_display_name"] = true;
         for (const char* f :
@@ -379,27 +300,18 @@ void read_msi_products(const regf::Hive& hive, std::string_view subpath,
         item.ecosystem = "msi";
         item.source = origin + ":" + reg;
         item.extra["registry_key"] = reg;
-        item.extra["packed_code"] = clean(key.name);
+        item.extra["packed_code"] = registry_text(key.name);
         std::string code = unpack_msi_guid(key.name);
         if (code.empty())
             warn(warnings, item.source + ": key name is not a packed product code");
         else
             item.extra["product_code"] = code;
         item.name = string_value(hive, key, "ProductName");
-        if (item.name.empty()) item.name = code.empty() ? clean(key.name) : code;
+        if (item.name.empty()) item.name = code.empty() ? registry_text(key.name) : code;
         if (auto v = number_value(hive, key, "Version")) item.version = msi_version(*v);
         if (key_prefix == "HKLM\\SOFTWARE") add_msi_install_properties(hive, item, key.name);
         out.push_back(std::move(item));
     }
-}
-
-std::optional<std::string> current_control_set(const regf::Hive& system) {
-    auto select = system.find("Select");
-    if (!select) return std::nullopt;
-    auto n = number_value(system, *select, "Current");
-    if (!n || *n == 0 || *n > 999) return std::nullopt;
-    std::string digits = std::to_string(*n);
-    return "ControlSet" + std::string(3 - std::min<std::size_t>(3, digits.size()), '0') + digits;
 }
 
 std::string read_services(const regf::Hive& system, const std::string& origin,
@@ -412,7 +324,7 @@ std::string read_services(const regf::Hive& system, const std::string& origin,
         const std::string reg = "HKLM\\SYSTEM\\" + *cs + "\\Services\\" + key.name;
         InventoryItem item;
         item.ecosystem = "windows-service";
-        item.name = clean(key.name);
+        item.name = registry_text(key.name);
         item.source = origin + ":" + reg;
         item.extra["registry_key"] = reg;
         item.extra["control_set"] = *cs;
@@ -463,103 +375,14 @@ void read_vendor_keys(const regf::Hive& hive, std::string_view subpath,
             regf::names_equal(vendor.name, "Microsoft") ||
             regf::names_equal(vendor.name, "WOW6432Node"))
             continue;
-        const std::string v =
-            subpath.empty() ? clean(vendor.name) : std::string(subpath) + "\\" + clean(vendor.name);
+        const std::string v = subpath.empty()
+                                  ? registry_text(vendor.name)
+                                  : std::string(subpath) + "\\" + registry_text(vendor.name);
         add(v);
-        for (const auto& product : hive.subkeys(vendor)) add(v + "\\" + clean(product.name));
+        for (const auto& product : hive.subkeys(vendor))
+            add(v + "\\" + registry_text(product.name));
     }
     (void)warnings;
-}
-
-namespace {
-
-std::uint32_t le32(std::string_view b, std::size_t at) {
-    return static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 1])) << 8 |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 2])) << 16 |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 3])) << 24;
-}
-
-}  // namespace
-
-std::string machine_sid_from_v(std::string_view v) {
-    if (v.size() < 12) return {};
-    const std::size_t at = v.size() - 12;
-    std::string out = "S-1-5-21";
-    for (std::size_t i = 0; i < 3; ++i) out += "-" + std::to_string(le32(v, at + 4 * i));
-    return out;
-}
-
-std::string sid_to_string(std::string_view sid) {
-    if (sid.size() < 8 || sid[0] != 1) return {};
-    const auto count = static_cast<unsigned char>(sid[1]);
-    if (count == 0 || count > 15 || sid.size() < 8 + 4 * std::size_t{count}) return {};
-    std::uint64_t authority = 0;
-    for (std::size_t i = 2; i < 8; ++i)
-        authority = authority << 8 | static_cast<unsigned char>(sid[i]);
-    std::string out = "S-1-" + std::to_string(authority);
-    for (std::size_t i = 0; i < count; ++i) out += "-" + std::to_string(le32(sid, 8 + 4 * i));
-    return out;
-}
-
-std::optional<WindowsIdentity> windows_identity(const fs::Root& root) {
-    CaseInsensitivePaths paths(root);
-    std::optional<std::string> config;
-    try {
-        config = paths.find(kConfigDir);
-    } catch (const Error&) {
-        return std::nullopt;
-    }
-    if (!config) return std::nullopt;
-    WindowsIdentity id;
-    // Identity is best effort: a damaged hive shows up in the sources' coverage instead.
-    auto software = load_hive(root, paths, std::string(kConfigDir) + "/SOFTWARE");
-    if (software.hive) {
-        try {
-            const auto& h = *software.hive;
-            if (auto k = h.find("Microsoft\\Cryptography"))
-                id.machine_guid = lower_ascii(clean(string_value(h, *k, "MachineGuid"), 64));
-            if (auto k = h.find("Microsoft\\Windows NT\\CurrentVersion")) {
-                id.product_name = string_value(h, *k, "ProductName");
-                id.display_version = string_value(h, *k, "DisplayVersion");
-                if (id.display_version.empty())
-                    id.display_version = string_value(h, *k, "ReleaseId");
-                id.build = string_value(h, *k, "CurrentBuildNumber");
-                if (id.build.empty()) id.build = string_value(h, *k, "CurrentBuild");
-            }
-        } catch (const Error&) {
-        }
-    }
-    auto sam = load_hive(root, paths, std::string(kConfigDir) + "/SAM");
-    if (sam.hive) {
-        try {
-            if (auto k = sam.hive->find("SAM\\Domains\\Account"))
-                if (auto v = sam.hive->value(*k, "V")) id.machine_sid = machine_sid_from_v(v->data);
-        } catch (const Error&) {
-        }
-    }
-    if (id.machine_sid.empty()) {
-        auto security = load_hive(root, paths, std::string(kConfigDir) + "/SECURITY");
-        if (security.hive) {
-            try {
-                if (auto k = security.hive->find("Policy\\PolAcDmS"))
-                    if (auto v = security.hive->value(*k, ""))
-                        id.machine_sid = sid_to_string(v->data);
-            } catch (const Error&) {
-            }
-        }
-    }
-    auto system = load_hive(root, paths, std::string(kConfigDir) + "/SYSTEM");
-    if (system.hive) {
-        try {
-            const auto& h = *system.hive;
-            if (auto cs = current_control_set(h))
-                if (auto k = h.find(*cs + "\\Control\\ComputerName\\ComputerName"))
-                    id.computer_name = clean(string_value(h, *k, "ComputerName"), 253);
-        } catch (const Error&) {
-        }
-    }
-    return id;
 }
 
 SourceReport WindowsSoftwareSource::collect(const fs::Root& root,
@@ -661,7 +484,7 @@ SourceReport WindowsUserSource::collect(const fs::Root& root,
                 continue;
             }
             c.hive_state(h);
-            const std::string prefix = "HKU\\" + clean(user);
+            const std::string prefix = "HKU\\" + registry_text(user);
             c.run(h.origin + " Uninstall", [&] {
                 read_uninstall(*h.hive, "Software\\" + std::string(kUninstall), prefix, h.origin,
                                "user", items, rep.warnings);

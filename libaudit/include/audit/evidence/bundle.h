@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/atomic_file.h"
 #include "audit/crypto/dsse.h"
 #include "audit/crypto/keys.h"
 #include "audit/evidence/predicate.h"
@@ -86,10 +87,8 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
 // when the file is not a bundle, IoError when it cannot be read.
 std::string read_statement_sha256_unverified(const std::string& path);
 
-// Atomically write bytes to path (temp file in the same directory, fsync, rename, dir fsync).
-// When no_replace, an existing file is an error (IoError).
-void write_file_atomic(const std::string& path, std::string_view bytes, bool no_replace = false,
-                       unsigned mode = 0644);
+// Atomically write bytes to path: core/atomic_file.h (kept here for the callers of this name).
+using core::write_file_atomic;
 
 // sha256 (hex) of a whole file, streamed.
 std::string file_sha256(const std::string& path);

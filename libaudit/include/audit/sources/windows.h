@@ -7,16 +7,16 @@
 //   windows-users     Users/*/NTUSER.DAT: per-user Uninstall entries, MSI products, vendor keys
 // Item ecosystems: "windows-uninstall", "msi", "windows-service", "windows-registry". Each item
 // names its registry key in extra["registry_key"] ("HKLM\SOFTWARE\...", "HKU\<profile>\...").
-// The mounted disk is taken as drive C: when registry paths are turned into root paths.
+// The mounted disk is taken as drive C: when registry paths are turned into root paths. Finding
+// and loading the hives is host/windows_registry.h's (host identification reads them too).
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "audit/sources/regf.h"
+#include "audit/formats/regf.h"
 #include "audit/sources/source.h"
 
 namespace audit::sources {
@@ -42,35 +42,6 @@ class WindowsUserSource final : public Source {
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 
-// Finds a root-relative path whose components match rel's case-insensitively (NTFS keeps case
-// but ignores it; a mount shows the recorded case). An exact match is preferred. Directory
-// listings are cached for the resolver's lifetime. Returns "/A/b/C" or nullopt.
-class CaseInsensitivePaths {
-  public:
-    explicit CaseInsensitivePaths(const fs::Root& root) : root_(root) {}
-    std::optional<std::string> find(std::string_view rel);
-
-  private:
-    const fs::Root& root_;
-    std::map<std::string, std::optional<std::vector<std::string>>> listings_;
-};
-
-// What the hives say about the host; empty fields where they say nothing.
-struct WindowsIdentity {
-    std::string machine_guid;   // SOFTWARE Microsoft\Cryptography\MachineGuid, lower case
-    std::string computer_name;  // SYSTEM <current control set>\Control\ComputerName\ComputerName
-    std::string product_name, display_version, build;  // SOFTWARE ...\Windows NT\CurrentVersion
-    // The machine (account domain) SID "S-1-5-21-a-b-c": SAM SAM\Domains\Account value V (its
-    // last 12 bytes are the three sub-authorities), else SECURITY Policy\PolAcDmS.
-    std::string machine_sid;
-};
-// "S-1-5-21-a-b-c" from a SAM Domains\Account V value (its last 12 bytes); "" when too short.
-std::string machine_sid_from_v(std::string_view v);
-// A binary SID (revision 1) as text, "" when malformed.
-std::string sid_to_string(std::string_view sid);
-// nullopt when the root has no Windows/System32/config directory.
-std::optional<WindowsIdentity> windows_identity(const fs::Root& root);
-
 // The pieces, over parsed hives (pure; exposed for tests). origin is the hive's root path,
 // key_prefix the hive's mount point ("HKLM\\SOFTWARE", "HKU\\alice"). A damaged record throws
 // regf::HiveError; the callers count it.
@@ -89,8 +60,6 @@ void read_vendor_keys(const regf::Hive& hive, std::string_view subpath,
                       const std::string& key_prefix, const std::string& origin,
                       std::vector<InventoryItem>& out, std::vector<std::string>& warnings);
 
-// The current control set ("ControlSet001") from SYSTEM's Select\Current; nullopt if unset.
-std::optional<std::string> current_control_set(const regf::Hive& system);
 // A packed MSI product code (32 hex digits, the GUID's fields reversed) as "{XXXXXXXX-...}";
 // "" when malformed.
 std::string unpack_msi_guid(std::string_view packed);

@@ -9,8 +9,8 @@
 #include <botan/x509_key.h>
 
 #include "audit/error.h"
-#include "audit/sources/pe.h"
-#include "der.h"
+#include "audit/formats/pe.h"
+#include "formats/der.h"
 
 namespace audit::pe {
 

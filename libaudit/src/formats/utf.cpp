@@ -1,4 +1,4 @@
-#include "utf.h"
+#include "formats/utf.h"
 
 namespace audit::text {
 

@@ -1,4 +1,4 @@
-#include "audit/sources/regf.h"
+#include "audit/formats/regf.h"
 
 #include <algorithm>
 #include <bit>

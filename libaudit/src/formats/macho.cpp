@@ -1,4 +1,4 @@
-#include "audit/sources/macho.h"
+#include "audit/formats/macho.h"
 
 #include <cstdint>
 

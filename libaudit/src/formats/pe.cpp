@@ -1,11 +1,11 @@
-#include "audit/sources/pe.h"
+#include "audit/formats/pe.h"
 
 #include <algorithm>
 
 #include <botan/hash.h>
 
 #include "audit/error.h"
-#include "utf.h"
+#include "formats/utf.h"
 
 namespace audit::pe {
 

@@ -1,7 +1,7 @@
-#include "der.h"
+#include "formats/der.h"
 
 #include "audit/error.h"
-#include "utf.h"
+#include "formats/utf.h"
 
 namespace audit::der {
 

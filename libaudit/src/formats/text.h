@@ -1,12 +1,10 @@
-// Small bounded text helpers shared by the source parsers (private to libaudit/src/sources).
+// Small bounded text helpers shared by the format and source parsers (private to libaudit/src).
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "audit/sources/source.h"
 
 namespace audit::sources::text {
 
@@ -71,14 +69,6 @@ inline std::string where(std::string_view origin, std::size_t line) {
     return std::string(origin) + ":" + std::to_string(line);
 }
 
-// A report with the source's name and ecosystem filled in.
-inline SourceReport report_for(const Source& s) {
-    SourceReport r;
-    r.name = std::string(s.name());
-    r.ecosystem = std::string(s.ecosystem());
-    return r;
-}
-
 // A path component taken from a directory listing that may be joined into a path.
 inline bool safe_component(std::string_view n) {
     return !n.empty() && n != "." && n != ".." && n.find('/') == std::string_view::npos &&
@@ -87,12 +77,5 @@ inline bool safe_component(std::string_view n) {
 
 // JSON nesting deeper than this is refused before parsing (documents we read are shallow).
 bool json_depth_ok(std::string_view text, std::size_t max_depth);
-
-// A package database the caller found missing (read_file/list_dir gave nullopt) is absent only
-// when every component of its path is cleanly missing. Throws IoError when a component exists
-// but does not lead where it should: a symbolic link whose target is not inside the root, a
-// file where a directory belongs, an entry that cannot be opened. last_is_dir: whether the
-// database itself is a directory.
-void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir);
 
 }  // namespace audit::sources::text

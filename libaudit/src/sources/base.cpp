@@ -1,35 +1,12 @@
-#include "sources/text.h"
+#include "sources/base.h"
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "audit/error.h"
 
-namespace audit::sources::text {
-
-bool json_depth_ok(std::string_view text, std::size_t max_depth) {
-    std::size_t depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max_depth) return false;
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return true;
-}
+namespace audit::sources {
 
 void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir) {
     std::vector<std::string> comps;
@@ -62,4 +39,4 @@ void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir
     }
 }
 
-}  // namespace audit::sources::text
+}  // namespace audit::sources

@@ -1,4 +1,4 @@
-#include "audit/sources/decompress.h"
+#include "audit/formats/decompress.h"
 
 #include <lzma.h>
 #include <zlib.h>

@@ -1,0 +1,64 @@
+# Windows (mingw-w64 cross-build, cmake/windows/toolchain-mingw64.cmake): every library built for
+# the target from its pinned Debian source package by cmake/windows/build-deps.sh, cached in
+# AUDIT_WINDOWS_DEPS_DIR; the header-only ones (nlohmann/json, TOML++) from bookworm's packages
+# through a directory that holds only them (never /usr/include itself on the target's path).
+set(AUDIT_WINDOWS_DEPS_DIR "${CMAKE_SOURCE_DIR}/build/_deps-windows" CACHE PATH
+    "Cache for the dependencies cross-built for Windows")
+set(AUDIT_WINDOWS_JOBS 2 CACHE STRING "make -j of the Windows dependency builds")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env AUDIT_JOBS=${AUDIT_WINDOWS_JOBS}
+                        bash ${CMAKE_CURRENT_LIST_DIR}/build-deps.sh ${AUDIT_WINDOWS_DEPS_DIR}
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "cross-building the Windows dependencies (cmake/windows/build-deps.sh) failed")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/build-deps.sh
+             ${CMAKE_SOURCE_DIR}/cmake/build-botan.sh)
+set(win_prefix ${AUDIT_WINDOWS_DEPS_DIR}/prefix)
+set(win_botan ${AUDIT_WINDOWS_DEPS_DIR}/botan/prefix)
+
+add_library(audit_botan STATIC IMPORTED GLOBAL)
+set_target_properties(audit_botan PROPERTIES
+    IMPORTED_LOCATION ${win_botan}/lib/libbotan-3.a
+    INTERFACE_INCLUDE_DIRECTORIES ${win_botan}/include/botan-3
+    # system_rng: RtlGenRandom / BCryptGenRandom
+    INTERFACE_LINK_LIBRARIES "bcrypt;advapi32")
+message(STATUS "Botan: static 3.7.1 for Windows from ${win_botan}")
+
+add_library(audit_archive INTERFACE)
+target_include_directories(audit_archive SYSTEM INTERFACE ${win_prefix}/include)
+# libarchive before the compressors it calls; bcrypt for its (unused) CNG digest probes.
+target_link_libraries(audit_archive INTERFACE ${win_prefix}/lib/libarchive.a ${win_prefix}/lib/libzstd.a
+                                              ${win_prefix}/lib/liblzma.a ${win_prefix}/lib/libz.a bcrypt)
+add_library(audit_sqlite INTERFACE)
+target_include_directories(audit_sqlite SYSTEM INTERFACE ${win_prefix}/include)
+target_link_libraries(audit_sqlite INTERFACE ${win_prefix}/lib/libsqlite3.a)
+
+set(win_headers ${AUDIT_WINDOWS_DEPS_DIR}/headers)
+find_path(NLOHMANN_SYSTEM_INCLUDE nlohmann/json.hpp PATHS /usr/include NO_CMAKE_FIND_ROOT_PATH REQUIRED)
+find_path(TOMLPP_SYSTEM_INCLUDE toml++/toml.h PATHS /usr/include NO_CMAKE_FIND_ROOT_PATH REQUIRED)
+file(MAKE_DIRECTORY ${win_headers})
+file(CREATE_LINK ${NLOHMANN_SYSTEM_INCLUDE}/nlohmann ${win_headers}/nlohmann SYMBOLIC)
+add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
+target_include_directories(nlohmann_json::nlohmann_json SYSTEM INTERFACE ${win_headers})
+
+set(TOMLPP_INCLUDE ${CMAKE_BINARY_DIR}/_deps/tomlplusplus-patched)
+execute_process(COMMAND bash ${CMAKE_SOURCE_DIR}/cmake/patch-tomlplusplus.sh
+                        ${TOMLPP_SYSTEM_INCLUDE} ${TOMLPP_INCLUDE}
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "patching TOML++ (cmake/patch-tomlplusplus.sh) failed")
+endif()
+add_library(audit_toml INTERFACE)
+target_include_directories(audit_toml BEFORE INTERFACE ${TOMLPP_INCLUDE})
+
+find_package(Threads REQUIRED)
+if(AUDIT_TESTS)
+    message(FATAL_ERROR "the windows preset builds the tools only (AUDIT_TESTS=OFF); the tests run under Wine")
+endif()
+
+# POSIX stand-ins for the portable code (cmake/windows/compat, listed in audit_win_compat.h),
+# force-included everywhere; binmode.o makes every open()/fopen() binary, as on POSIX.
+include_directories(BEFORE SYSTEM ${CMAKE_CURRENT_LIST_DIR}/compat/include)
+add_compile_options(-include audit_win_compat.h)
+find_file(MINGW_BINMODE_OBJ binmode.o PATHS /usr/${AUDIT_MINGW_HOST}/lib NO_CMAKE_FIND_ROOT_PATH REQUIRED)
+add_link_options(${MINGW_BINMODE_OBJ})

@@ -1,0 +1,13 @@
+// Windows stand-in for <sys/statfs.h>: fstatfs() reports the file system type as FAT (0x4d44) for
+// FAT/FAT32/exFAT volumes, which keep no modes, and 0 otherwise (cmake/windows/compat).
+#pragma once
+struct statfs {
+    long f_type;
+};
+#ifdef __cplusplus
+extern "C" {
+#endif
+int fstatfs(int fd, struct statfs* buf);
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,120 @@
+// Windows implementations of the POSIX stand-ins declared in include/ (see audit_win_compat.h).
+#include <windows.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "audit_win_compat.h"
+#include "sys/file.h"
+#include "sys/statfs.h"
+#include "termios.h"
+
+namespace {
+HANDLE handle_of(int fd) {
+    intptr_t h = _get_osfhandle(fd);
+    return h == -1 ? INVALID_HANDLE_VALUE : reinterpret_cast<HANDLE>(h);
+}
+int fail(DWORD e) {
+    errno = e == ERROR_ACCESS_DENIED      ? EACCES
+            : e == ERROR_ALREADY_EXISTS   ? EEXIST
+            : e == ERROR_FILE_EXISTS      ? EEXIST
+            : e == ERROR_FILE_NOT_FOUND   ? ENOENT
+            : e == ERROR_PATH_NOT_FOUND   ? ENOENT
+            : e == ERROR_NOT_SAME_DEVICE  ? EXDEV
+            : e == ERROR_LOCK_VIOLATION   ? EWOULDBLOCK
+            : e == ERROR_INVALID_FUNCTION ? EINVAL
+            : e == ERROR_NOT_SUPPORTED    ? ENOSYS
+                                          : EIO;
+    return -1;
+}
+}  // namespace
+
+extern "C" {
+
+int fsync(int fd) {
+    HANDLE h = handle_of(fd);
+    if (h == INVALID_HANDLE_VALUE) return errno = EBADF, -1;
+    return FlushFileBuffers(h) ? 0 : fail(GetLastError());
+}
+
+int fchmod(int fd, mode_t mode) {
+    HANDLE h = handle_of(fd);
+    if (h == INVALID_HANDLE_VALUE) return errno = EBADF, -1;
+    FILE_BASIC_INFO info{};
+    if (!GetFileInformationByHandleEx(h, FileBasicInfo, &info, sizeof info))
+        return fail(GetLastError());
+    if (mode & S_IWUSR)
+        info.FileAttributes &= ~static_cast<DWORD>(FILE_ATTRIBUTE_READONLY);
+    else
+        info.FileAttributes |= FILE_ATTRIBUTE_READONLY;
+    if (info.FileAttributes == 0) info.FileAttributes = FILE_ATTRIBUTE_NORMAL;
+    // Writing the attributes needs FILE_WRITE_ATTRIBUTES, which a descriptor from mkstemp has.
+    return SetFileInformationByHandle(h, FileBasicInfo, &info, sizeof info) ? 0
+                                                                            : fail(GetLastError());
+}
+
+int link(const char* existing, const char* created) {
+    return CreateHardLinkA(created, existing, nullptr) ? 0 : fail(GetLastError());
+}
+
+int mkostemp(char* tmpl, int flags) {
+    int fd = mkstemp(tmpl);
+    (void)flags;  // mkstemp's descriptor is binary; _O_NOINHERIT cannot be added afterwards
+    return fd;
+}
+
+int renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
+              unsigned flags) {
+    if (olddirfd != AT_FDCWD || newdirfd != AT_FDCWD || (flags & ~RENAME_NOREPLACE) != 0)
+        return errno = EINVAL, -1;
+    DWORD how = MOVEFILE_WRITE_THROUGH;
+    if (!(flags & RENAME_NOREPLACE)) how |= MOVEFILE_REPLACE_EXISTING;
+    return MoveFileExA(oldpath, newpath, how) ? 0 : fail(GetLastError());
+}
+
+int openat(int, const char*, int, ...) {
+    errno = ENOSYS;
+    return -1;
+}
+
+int flock(int fd, int operation) {
+    HANDLE h = handle_of(fd);
+    if (h == INVALID_HANDLE_VALUE) return errno = EBADF, -1;
+    OVERLAPPED ov{};
+    if (operation & LOCK_UN)
+        return UnlockFileEx(h, 0, MAXDWORD, MAXDWORD, &ov) ? 0 : fail(GetLastError());
+    DWORD how = 0;
+    if (operation & LOCK_EX) how |= LOCKFILE_EXCLUSIVE_LOCK;
+    if (operation & LOCK_NB) how |= LOCKFILE_FAIL_IMMEDIATELY;
+    return LockFileEx(h, how, 0, MAXDWORD, MAXDWORD, &ov) ? 0 : fail(GetLastError());
+}
+
+int fstatfs(int fd, struct statfs* buf) {
+    HANDLE h = handle_of(fd);
+    if (h == INVALID_HANDLE_VALUE) return errno = EBADF, -1;
+    char fs[MAX_PATH + 1] = {};
+    wchar_t name[MAX_PATH + 1] = {};
+    if (!GetVolumeInformationByHandleW(h, nullptr, 0, nullptr, nullptr, nullptr, name, MAX_PATH))
+        return fail(GetLastError());
+    WideCharToMultiByte(CP_UTF8, 0, name, -1, fs, MAX_PATH, nullptr, nullptr);
+    buf->f_type = (std::strncmp(fs, "FAT", 3) == 0 || std::strcmp(fs, "exFAT") == 0) ? 0x4d44L : 0L;
+    return 0;
+}
+
+int tcgetattr(int fd, struct termios* t) {
+    DWORD mode = 0;
+    if (!GetConsoleMode(handle_of(fd), &mode)) return fail(GetLastError());
+    t->c_lflag = (mode & ENABLE_ECHO_INPUT) ? ECHO : 0;
+    return 0;
+}
+
+int tcsetattr(int fd, int, const struct termios* t) {
+    HANDLE h = handle_of(fd);
+    DWORD mode = 0;
+    if (!GetConsoleMode(h, &mode)) return fail(GetLastError());
+    mode = (t->c_lflag & ECHO) ? (mode | ENABLE_ECHO_INPUT)
+                               : (mode & ~static_cast<DWORD>(ENABLE_ECHO_INPUT));
+    return SetConsoleMode(h, mode) ? 0 : fail(GetLastError());
+}
+}
