@@ -20,14 +20,6 @@
 
 namespace audit::evidence {
 
-bool valid_kit_id(const std::string& id) {
-    if (id.empty() || id.size() > 64) return false;
-    for (char c : id)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
-            return false;
-    return id.front() != '.';
-}
-
 KitStateLock::KitStateLock(const std::string& dir, const std::string& kit_id)
     : path_(dir + "/.kit-" + kit_id + ".state.json"), dir_(dir), kit_id_(kit_id) {
     if (!valid_kit_id(kit_id)) throw UsageError("invalid kit id '" + kit_id + "'");

@@ -12,6 +12,7 @@
 #include "audit/evidence/chain_check.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/evidence/kit_state.h"
+#include "audit/evidence/predicate.h"
 #include "audit/input_file.h"
 
 namespace audit::kit {

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "audit/catalog.h"
 #include "audit/core/ascii.h"
 #include "audit/error.h"
 
@@ -19,12 +20,16 @@ using manifest::RuleKind;
 
 namespace {
 
-// Where unit files and init scripts live; /etc/rc.d/init.d is the real directory on Red Hat
-// systems, where /etc/init.d is only a symlink the walker does not follow.
-constexpr std::array<std::string_view, 5> kUnitDirs = {"/etc/systemd/system", "/lib/systemd/system",
-                                                       "/usr/lib/systemd/system", "/etc/init.d",
-                                                       "/etc/rc.d/init.d"};
-constexpr std::array<std::string_view, 2> kModuleDirs = {"/lib/modules", "/usr/lib/modules"};
+// Where unit files and init scripts live, and module files: the directories the source catalog
+// gives the sources answering service and module rules (systemd's and sysv's, kmod's).
+const std::vector<std::string>& unit_dirs() {
+    static const std::vector<std::string> dirs = catalog::walk_dirs("service");
+    return dirs;
+}
+const std::vector<std::string>& module_dirs() {
+    static const std::vector<std::string> dirs = catalog::walk_dirs("module");
+    return dirs;
+}
 constexpr std::array<std::string_view, 4> kUnitSuffixes = {".service", ".socket", ".timer",
                                                            ".path"};
 constexpr std::array<std::string_view, 4> kModuleSuffixes = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
@@ -49,7 +54,8 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 bool is_unit_dir(std::string_view dir) {
-    return std::find(kUnitDirs.begin(), kUnitDirs.end(), dir) != kUnitDirs.end();
+    const auto& dirs = unit_dirs();
+    return std::find(dirs.begin(), dirs.end(), dir) != dirs.end();
 }
 
 // A unit file, an init script, or an enablement link in a systemd "*.wants"/"*.requires" dir.
@@ -121,7 +127,7 @@ bool service_matches(const std::vector<Glob>& globs, const fs::FileRecord& file)
 }
 
 bool module_matches(const std::vector<Glob>& globs, const fs::FileRecord& file) {
-    const bool under = std::any_of(kModuleDirs.begin(), kModuleDirs.end(), [&](auto dir) {
+    const bool under = std::any_of(module_dirs().begin(), module_dirs().end(), [&](auto& dir) {
         return starts_with(file.path, dir) && file.path.size() > dir.size() &&
                file.path[dir.size()] == '/';
     });
@@ -404,10 +410,10 @@ std::vector<std::string> walk_roots(const std::vector<Manifest>& manifests) {
                     }
                     break;
                 case RuleKind::service:
-                    for (auto d : kUnitDirs) wanted.emplace(d);
+                    for (const auto& d : unit_dirs()) wanted.insert(d);
                     break;
                 case RuleKind::module:
-                    for (auto d : kModuleDirs) wanted.emplace(d);
+                    for (const auto& d : module_dirs()) wanted.insert(d);
                     break;
                 default:
                     break;

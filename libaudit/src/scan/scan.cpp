@@ -63,56 +63,43 @@ bool ensure_dir(const std::string& dir) {
 json product_coverage(const manifest::Manifest& m,
                       const std::vector<sources::SourceReport>& reports,
                       const std::vector<std::string>& failed_walk_roots) {
-    // A source may produce several ecosystems (a Windows hive: uninstall entries, MSI products,
-    // registry keys), and several sources one ecosystem (machine and user hives).
-    std::multimap<std::string, const sources::SourceReport*> by_ecosystem;
-    for (const auto& r : reports) {
-        by_ecosystem.emplace(r.ecosystem, &r);
-        for (const auto& e : r.covers)
-            if (e != r.ecosystem) by_ecosystem.emplace(e, &r);
-    }
+    // Which sources a rule rests on is the source catalog's: package and publisher rules the
+    // sources covering their ecosystem (several for one ecosystem: machine and user hives; all of
+    // them when the rule names none), other kinds the sources that answer that kind.
     std::set<std::string> gaps, not_examined;
-    auto need = [&](const std::string& ecosystem, bool required) {
-        auto [from, to] = by_ecosystem.equal_range(ecosystem);
-        if (from == to && required) not_examined.insert(ecosystem);
-        for (auto it = from; it != to; ++it)
-            if (it->second->status == sources::SourceStatus::failed)
-                gaps.insert("source " + it->second->name + " failed: " + it->second->error);
-    };
     bool needs_walk = false;
     for (const auto& rule : m.rules) {
         if (rule.kind == manifest::RuleKind::all_of) continue;  // its parts are rules of their own
-        if (rule.kind == manifest::RuleKind::package ||
-            rule.kind == manifest::RuleKind::publisher) {
-            if (rule.ecosystem.empty()) {
-                for (const auto& r : reports)
-                    if (r.status == sources::SourceStatus::failed)
-                        gaps.insert("source " + r.name + " failed: " + r.error);
-                continue;
-            }
-            need(rule.ecosystem, true);
-        } else if (rule.kind == manifest::RuleKind::registry) {
-            // Registry rules match every hive's keys: machine, user and SYSTEM hives.
-            need("windows-registry", false);
-            need("windows-service", false);
-        } else if (rule.kind == manifest::RuleKind::pe_signer ||
-                   rule.kind == manifest::RuleKind::pe_version) {
-            need("pe", true);
-        } else {
-            // Services are unit files and, on Windows, the SYSTEM hive's services.
-            if (rule.kind == manifest::RuleKind::service) need("windows-service", false);
-            needs_walk = true;
-            // Service and module rules are also evaluated on these sources' items.
-            std::vector<std::string> names;
-            if (rule.kind == manifest::RuleKind::service) names = {"systemd", "sysv"};
-            if (rule.kind == manifest::RuleKind::module) names = {"kmod"};
-            for (const auto& r : reports)
-                if (r.status == sources::SourceStatus::failed &&
-                    std::find(names.begin(), names.end(), r.name) != names.end())
-                    gaps.insert("source " + r.name + " failed: " + r.error);
-            // Service rules also match launchd jobs, so they need that source too.
-            if (rule.kind == manifest::RuleKind::service) need("launchd", false);
+        const bool by_ecosystem =
+            rule.kind == manifest::RuleKind::package || rule.kind == manifest::RuleKind::publisher;
+        const std::string_view kind = manifest::to_string(rule.kind);
+        // Path, hash, service and module rules are answered by the walk too.
+        const bool walked = !by_ecosystem && rule.kind != manifest::RuleKind::registry &&
+                            rule.kind != manifest::RuleKind::pe_signer &&
+                            rule.kind != manifest::RuleKind::pe_version;
+        needs_walk = needs_walk || walked;
+        bool examined = false;
+        for (const auto& r : reports) {
+            const catalog::Source* s = catalog::find_source(r.name);
+            bool rests_on = false;
+            if (!by_ecosystem)
+                rests_on = s && catalog::answers(*s, kind);
+            else if (rule.ecosystem.empty())
+                rests_on = true;
+            else
+                rests_on = s ? catalog::covers(*s, rule.ecosystem) : r.ecosystem == rule.ecosystem;
+            if (!rests_on) continue;
+            examined = true;
+            if (r.status == sources::SourceStatus::failed)
+                gaps.insert("source " + r.name + " failed: " + r.error);
         }
+        // A rule no source examined and no walk answers: its ecosystem was not looked at.
+        if (!examined && by_ecosystem && !rule.ecosystem.empty())
+            not_examined.insert(rule.ecosystem);
+        if (!examined && !by_ecosystem && !walked)
+            for (const auto& s : catalog::sources())
+                if (catalog::answers(s, kind) && !s.ecosystems.empty())
+                    not_examined.insert(std::string(s.ecosystems[0]->name));
     }
     if (needs_walk)
         for (const auto& root : failed_walk_roots) gaps.insert("could not walk " + root);
