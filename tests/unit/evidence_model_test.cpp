@@ -96,6 +96,8 @@ TEST_CASE("evidence model: a scanner's predicate reads back and writes the same 
     REQUIRE(p.manifest("kaspersky"));
     CHECK(p.manifest("kaspersky")->signature_status() == "unsigned");
     CHECK(p.kit.self_check_status() == "none");
+    CHECK(p.kit.kit_manifest_sha256_or_empty().empty());
+    CHECK(p.unverified_manifests() == std::vector<std::string>{"kaspersky"});
     // ...and nothing of the predicate is left to the untyped rest.
     CHECK(p.extra.empty());
     CHECK(p.kit.extra.empty());

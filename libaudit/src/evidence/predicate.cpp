@@ -477,6 +477,11 @@ std::string KitRecord::self_check_status() const {
     return opt_string(*self_check, "status").value_or("");
 }
 
+std::string KitRecord::kit_manifest_sha256_or_empty() const {
+    if (!kit_manifest_sha256 || !kit_manifest_sha256->is_string()) return "";
+    return kit_manifest_sha256->get<std::string>();
+}
+
 std::string ManifestRecord::signature_status() const {
     if (!signature) return "";
     return opt_string(*signature, "status").value_or("");
@@ -549,6 +554,14 @@ const ManifestRecord* Predicate::manifest(const std::string& id) const {
     for (const auto& m : *manifests)
         if (m.id.value_or("") == id) return &m;
     return nullptr;
+}
+
+std::vector<std::string> Predicate::unverified_manifests() const {
+    std::vector<std::string> out;
+    if (manifests)
+        for (const auto& m : *manifests)
+            if (m.signature_status() != "verified") out.push_back(m.id.value_or(""));
+    return out;
 }
 
 std::string Predicate::walk_scope() const {

@@ -153,7 +153,7 @@ void Checker::read_bundles() {
         ent.file = n;
         try {
             auto b = evidence::read_bundle((ev_dir_ / n).string(), trust_, false);
-            const auto k = evidence::Predicate::from_json(b.predicate(), b.format).kit;
+            const evidence::KitRecord& k = b.evidence.kit;  // typed by the reader
             ent.sha256 = b.sha256;
             ent.statement_sha256 = b.statement_sha256;
             ent.format = b.format;
@@ -161,9 +161,9 @@ void Checker::read_bundles() {
             ent.sequence = k.sequence;
             ent.previous = k.previous_bundle_sha256.value_or("");
             ent.previous_statement = k.previous_statement_sha256.value_or("");
-            if (k.kit_manifest_sha256 && k.kit_manifest_sha256->is_string())
-                ent.kit_manifest_sha256 = k.kit_manifest_sha256->get<std::string>();
-            if (!k.self_check_status().empty()) ent.self_check = k.self_check_status();
+            ent.kit_manifest_sha256 = k.kit_manifest_sha256_or_empty();
+            if (k.self_check && k.self_check->is_object())
+                ent.self_check = k.self_check->value("status", "none");
             if (ent.self_check == "unverified") unverified_kit_ = true;
         } catch (const Error& e) {
             ent.error = e.what();

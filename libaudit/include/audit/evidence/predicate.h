@@ -35,6 +35,8 @@ struct KitRecord {
 
     // self_check.status ("" when not recorded).
     std::string self_check_status() const;
+    // kit_manifest_sha256 when it is a string, "" otherwise (null: not scanned from a kit).
+    std::string kit_manifest_sha256_or_empty() const;
 };
 
 // "scan": when and how the root was scanned.
@@ -81,6 +83,8 @@ struct Predicate {
 
     // The first manifest record with that id, nullptr when none.
     const ManifestRecord* manifest(const std::string& id) const;
+    // Ids of the manifests whose signature status is not "verified" (audit-verify's limits).
+    std::vector<std::string> unverified_manifests() const;
     // The hash scope: coverage.walk.scope, else scan.scope, "" when neither is recorded.
     std::string walk_scope() const;
 };
