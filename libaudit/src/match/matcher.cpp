@@ -663,7 +663,7 @@ CompiledRule compile_rule(const Manifest& m, const Rule& rule, bool case_insensi
         c.products = compile(m, products_rule, true);
     } else if (rule.kind != RuleKind::all_of) {
         if (rule.kind == RuleKind::file_hash) {
-            for (const auto& p : rule.patterns) c.digests.insert(lower(p));
+            for (const auto& p : rule.patterns) c.digests.insert(core::ascii_lower(p));
         } else {
             c.files = compile(m, rule, rule.kind == RuleKind::path && case_insensitive_paths,
                               rule.kind == RuleKind::module);
