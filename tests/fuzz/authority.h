@@ -13,6 +13,7 @@
 
 #include "audit/crypto/keys.h"
 #include "audit/trust/trust_root.h"
+#include "fuzz.h"
 
 namespace audit::fuzz {
 
@@ -56,8 +57,15 @@ inline const FuzzAuthority& authority() {
     return a;
 }
 
-// Seeds are written to $AUDIT_FUZZ_SEEDS (when set) by targets whose inputs must be signed.
+// Seeds are written to $AUDIT_FUZZ_SEEDS (when set) by targets whose inputs must be signed; the
+// unit tests set seed_dir_override() instead.
+inline std::string& seed_dir_override() {
+    static std::string dir;
+    return dir;
+}
+
 inline std::string seed_dir() {
+    if (!seed_dir_override().empty()) return seed_dir_override();
     const char* s = ::getenv("AUDIT_FUZZ_SEEDS");
     return s && *s ? std::string(s) : std::string();
 }
@@ -68,13 +76,15 @@ inline void write_seed(const std::string& name, std::string_view bytes) {
 
 }  // namespace audit::fuzz
 
-// A hook run once before the corpus is read (libFuzzer) to write this target's signed seeds.
+// A hook run once before the corpus is read (libFuzzer) to write target name's signed seeds;
+// in the unit tests, a registered writer (seed_writers()).
 #ifdef AUDIT_FUZZ_MAIN
-#define AUDIT_FUZZ_SEEDS(body)                           \
+#define AUDIT_FUZZ_SEEDS(name, body)                     \
     extern "C" int LLVMFuzzerInitialize(int*, char***) { \
         if (!audit::fuzz::seed_dir().empty()) body();    \
         return 0;                                        \
     }
 #else
-#define AUDIT_FUZZ_SEEDS(body) [[maybe_unused]] static const auto fuzz_seed_writer = body;
+#define AUDIT_FUZZ_SEEDS(name, body) \
+    static const ::audit::fuzz::SeedRegistration fuzz_seed_registration_##name(#name, body);
 #endif

@@ -26,6 +26,9 @@ std::string scratch_path() {
     return p;
 }
 
+// A bundle the reader accepts, so that mutations start past the signature and the predicate's
+// shape check, in the tar entries and their digests. (The first seeds carried a predicate without
+// bundle_id, host and findings: every input stopped at the shape check, before any entry was read.)
 void write_seeds() {
     const auto& a = audit::fuzz::authority();
     std::map<std::string, std::string> files;
@@ -33,8 +36,19 @@ void write_seeds() {
         files[name] = name.ends_with(".jsonl") ? "{\"n\":1}\n" : "{}";
     const std::string now = audit::trust::utc_now();
     nlohmann::json predicate = {
-        {"kit", {{"id", a.kit_id}, {"sequence", 1}, {"previous_statement_sha256", nullptr}}},
+        {"bundle_id", "fuzz-seed"},
+        {"kit",
+         {{"id", a.kit_id},
+          {"sequence", 1},
+          {"previous_bundle_sha256", nullptr},
+          {"previous_statement_sha256", nullptr}}},
+        {"host", {{"hostname", "fuzz-host"}, {"ids", {{"machine_id", std::string(32, 'a')}}}}},
         {"scan", {{"started", now}, {"finished", now}}},
+        {"findings",
+         {{"present", nlohmann::json::array()},
+          {"residue", nlohmann::json::array()},
+          {"leads", nlohmann::json::array()}}},
+        {"coverage", nlohmann::json::object()},
         {"collector",
          {{"keyid", a.collector.identity().keyid},
           {"certificate", nlohmann::json::parse(a.certificate)}}}};
@@ -42,6 +56,8 @@ void write_seeds() {
     const std::string name = "seed.evidence.tar.zst";
     std::filesystem::remove(dir + "/" + name);
     audit::evidence::write_bundle(dir, name, files, predicate, a.collector, 0);
+    // Throws (the unit test and the fuzz run's start fail) when the reader refuses the seed.
+    audit::evidence::read_bundle(dir + "/" + name, a.trust, true);
     std::string zst = audit::fuzz::read_all(dir + "/" + name);
     std::filesystem::remove(dir + "/" + name);
     audit::fuzz::write_seed("bundle-zst", std::string(1, '\0') + zst);
@@ -58,7 +74,7 @@ void write_seeds() {
 
 }  // namespace
 
-AUDIT_FUZZ_SEEDS(write_seeds)
+AUDIT_FUZZ_SEEDS(bundle, write_seeds)
 
 AUDIT_FUZZ_TARGET(bundle) {
     if (data.empty()) return;

@@ -14,7 +14,7 @@ void write_seeds() {
 
 }  // namespace
 
-AUDIT_FUZZ_SEEDS(write_seeds)
+AUDIT_FUZZ_SEEDS(certificate, write_seeds)
 
 AUDIT_FUZZ_TARGET(certificate) {
     const auto& a = audit::fuzz::authority();

@@ -32,7 +32,7 @@ void write_seeds() {
 
 }  // namespace
 
-AUDIT_FUZZ_SEEDS(write_seeds)
+AUDIT_FUZZ_SEEDS(dsse, write_seeds)
 
 AUDIT_FUZZ_TARGET(dsse) {
     audit::fuzz::expect_typed_errors([&] {

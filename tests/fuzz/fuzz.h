@@ -27,6 +27,20 @@ struct Registration {
     Registration(const char* name, Target t) { targets().emplace(name, t); }
 };
 
+// Targets whose inputs must be signed write their own seeds (AUDIT_FUZZ_SEEDS in authority.h):
+// libFuzzer runs the writer before reading the corpus; the unit tests run them too, so a seed
+// the parser would refuse at its first check is caught in every build, not after a fuzz run.
+using SeedWriter = void (*)();
+
+inline std::map<std::string, SeedWriter>& seed_writers() {
+    static std::map<std::string, SeedWriter> all;
+    return all;
+}
+
+struct SeedRegistration {
+    SeedRegistration(const char* name, SeedWriter w) { seed_writers().emplace(name, w); }
+};
+
 // Runs f, swallowing the library's typed errors only.
 template <typename F>
 void expect_typed_errors(F&& f) {

@@ -14,7 +14,7 @@ void write_seeds() {
 
 }  // namespace
 
-AUDIT_FUZZ_SEEDS(write_seeds)
+AUDIT_FUZZ_SEEDS(trust_root, write_seeds)
 
 AUDIT_FUZZ_TARGET(trust_root) {
     audit::fuzz::expect_typed_errors([&] {
