@@ -204,6 +204,8 @@ TEST_CASE("evidence model: every shape the bundle reader refuses is refused, wit
     CHECK(rejection(v1, 2) ==
           "statement predicate field kit.previous_statement_sha256 is missing or not a string "
           "or null");
+    // Built in memory, a sequence is a signed integer: non-negative, it reads as parsed text does.
+    CHECK_NOTHROW(Predicate::from_json(auth.predicate(), 2));
     CHECK(rejection(json::array()) ==
           "statement predicate field bundle_id is missing or not a string");
 }

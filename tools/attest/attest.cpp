@@ -53,7 +53,7 @@ int attest_bundles(int argc, char** argv) {
     far.generated = opt.as_of.empty() ? merge_options.now : opt.as_of;
     std::vector<std::string> bundle_args;
     for (const auto& a : args.positional())
-        if (!has_suffix(a, evidence::kChainHeadSuffix)) bundle_args.push_back(a);
+        if (!a.ends_with(evidence::kChainHeadSuffix)) bundle_args.push_back(a);
     auto paths = bundle_paths(bundle_args);
     if (paths.empty()) throw UsageError("no bundles given (see --help)");
     auto trust = cli::load_trust(args, "audit-attest", "", args.has("json"));

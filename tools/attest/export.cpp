@@ -10,6 +10,7 @@
 #include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/predicate.h"
 #include "cli.h"
 
 namespace audit::attest_tool {
@@ -84,7 +85,8 @@ int export_cmd(int argc, char** argv) {
     std::string out;
     if (format == "hashdeep")
         out = "%%%% HASHDEEP-1.0\n%%%% size,sha256,filename\n## audit-attest export of " +
-              str(bundle.predicate(), "bundle_id") + "\n## \n";
+              evidence::Predicate::from_json(bundle.predicate(), bundle.format).bundle_id +
+              "\n## \n";
     std::size_t unstable = 0, unlisted = 0;
     const std::string& text = it->second;
     for (std::size_t start = 0, line = 1; start < text.size(); ++line) {

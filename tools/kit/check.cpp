@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "audit/error.h"
+#include "audit/kit/kit_build.h"
 #include "audit/kit/kit_check.h"
 #include "audit/kit/kit_manifest.h"
 #include "audit/kit/lms_seal.h"

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "audit/attest/evidence_check.h"
 #include "audit/error.h"
 #include "audit/evidence/extract.h"
 #include "cli.h"
@@ -10,6 +11,7 @@
 namespace {
 
 using namespace audit::verify_tool;
+namespace attest = audit::attest;
 
 // "… (manifest unsigned: cannot support removed/absent)" for the OK line of a bundle.
 std::string limits_text(const json& limits) {

@@ -9,9 +9,11 @@
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
+#include "audit/evidence/predicate.h"
 #include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
+#include "audit/trust/state.h"
 #include "audit/trust/trust_root.h"
 #include "verify_tool.h"
 
@@ -19,19 +21,16 @@ namespace audit::verify_tool {
 
 namespace {
 
-json limits_of(const json& predicate) {
+json limits_of(const evidence::Predicate& predicate) {
     json unsigned_manifests = json::array();
-    auto m = predicate.find("manifests");
-    if (m != predicate.end() && m->is_array())
-        for (const auto& man : *m)
-            if (str(man.value("signature", json::object()), "status") != "verified")
-                unsigned_manifests.push_back(str(man, "id"));
-    std::string self_check = "none";
-    auto kit = predicate.find("kit");
-    if (kit != predicate.end() && kit->is_object() && kit->contains("self_check"))
-        self_check = str((*kit)["self_check"], "status");
+    for (const auto& man : predicate.manifests.value_or(std::vector<evidence::ManifestRecord>{}))
+        if (man.signature_status() != "verified") unsigned_manifests.push_back(man.id.value_or(""));
+    const std::string self_check =
+        predicate.kit.self_check ? predicate.kit.self_check_status() : "none";
     return {{"manifests_unsigned", unsigned_manifests}, {"kit_self_check", self_check}};
 }
+
+}  // namespace
 
 // The status the bundles given compute for the attestation's host and product, under the trust
 // root given now and at the attestation's time; refuses a mismatch.
@@ -67,32 +66,29 @@ json recompute(const json& statement, Context& ctx) {
 }
 
 // One file: returns a JSON result {file, kind, valid, detail|error}.
-}  // namespace
-
 json verify_one(const std::string& path, Context& ctx) {
     const auto& trust = ctx.trust;
     json r = {{"file", path}};
     if (is_bundle(path)) {
         r["kind"] = "bundle";
         auto b = evidence::read_bundle(path, trust, ctx.keep_summaries || ctx.keep_files);
-        const auto& p = b.predicate();
+        const auto p = evidence::Predicate::from_json(b.predicate(), b.format);
         if (ctx.keep_files) {
             ctx.payload = b.envelope.payload;
             ctx.subjects = b.statement.value("subject", json::array());
             ctx.files = b.files;
         }
-        r["detail"] = {{"bundle_id", p.value("bundle_id", "")},
+        r["detail"] = {{"bundle_id", p.bundle_id},
                        {"sha256", b.sha256},
                        {"statement_sha256", b.statement_sha256},
-                       {"kit", p["kit"].value("id", "")},
-                       {"sequence", p["kit"].value("sequence", 0)},
-                       {"host", p["host"].value("hostname", "")},
-                       {"present", p["findings"].value("present", json::array())},
+                       {"kit", p.kit.id},
+                       {"sequence", p.kit.sequence},
+                       {"host", p.host.hostname},
+                       {"present", p.findings.present},
                        {"signers", b.signers},
                        {"limits", limits_of(p)}};
-        ctx.bundle_ids[b.sha256] = p.value("bundle_id", "");
-        if (!b.statement_sha256.empty())
-            ctx.bundle_ids[b.statement_sha256] = p.value("bundle_id", "");
+        ctx.bundle_ids[b.sha256] = p.bundle_id;
+        if (!b.statement_sha256.empty()) ctx.bundle_ids[b.statement_sha256] = p.bundle_id;
         if (ctx.keep_summaries) {
             ctx.summaries.push_back(attest::summarize(b));
             ctx.summaries.back().path = path;

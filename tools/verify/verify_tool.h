@@ -41,6 +41,9 @@ bool is_head(const std::string& p);
 // At most max bytes of a document named on the command line (VerifyError when larger).
 std::string read_small(const std::string& path, std::size_t max);
 std::string str(const json& j, const char* key);
+// The status the bundles given compute for an attestation's host and product, under the trust
+// root given now and at the attestation's time; refuses a mismatch (VerifyError).
+json recompute(const json& statement, Context& ctx);
 // One file verified (bundle, chain head, attestation, report statement, trust root, certificate,
 // signed manifest): {"path", "kind", "ok", "detail"...} or {"error"}; throws audit::Error.
 json verify_one(const std::string& path, Context& ctx);

@@ -367,67 +367,6 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
     return {target, file_sha256(target), statement_sha256};
 }
 
-namespace {
-
-// The predicate fields consumers index, with their types; a mismatch is a VerifyError naming
-// the field, never a JSON exception (or worse, operator[] on a const object) further on.
-void check_predicate_shape(const nlohmann::json& p, int format) {
-    using nlohmann::json;
-    auto bad = [](const std::string& field, const char* want) {
-        throw VerifyError("statement predicate field " + field + " is missing or not " + want);
-    };
-    auto member = [](const json& obj, const char* key) -> const json* {
-        auto it = obj.find(key);
-        return it == obj.end() ? nullptr : &*it;
-    };
-    auto object = [&](const json& obj, const std::string& path, const char* key) -> const json& {
-        const json* v = member(obj, key);
-        if (!v || !v->is_object()) bad(path + key, "an object");
-        return *v;
-    };
-    auto string = [&](const json& obj, const std::string& path, const char* key, bool nullable) {
-        const json* v = member(obj, key);
-        if (!v || !(v->is_string() || (nullable && v->is_null())))
-            bad(path + key, nullable ? "a string or null" : "a string");
-    };
-    auto strings = [&](const json& obj, const std::string& path, const char* key) {
-        const json* v = member(obj, key);
-        if (!v || !v->is_array()) bad(path + key, "a list of strings");
-        for (const auto& x : *v)
-            if (!x.is_string()) bad(path + key, "a list of strings");
-    };
-    string(p, "", "bundle_id", false);
-    const json& kit = object(p, "", "kit");
-    string(kit, "kit.", "id", false);
-    if (!kit.contains("sequence") || !kit["sequence"].is_number_unsigned())
-        bad("kit.sequence", "an unsigned integer");
-    string(kit, "kit.", "previous_bundle_sha256", true);
-    if (format >= 2) {
-        // v2 chains link by the previous bundle's statement digest.
-        string(kit, "kit.", "previous_statement_sha256", true);
-        const auto& prev = kit["previous_statement_sha256"];
-        if (prev.is_string() && (prev.get_ref<const std::string&>().size() != 64 ||
-                                 prev.get_ref<const std::string&>().find_first_not_of(
-                                     "0123456789abcdef") != std::string::npos))
-            bad("kit.previous_statement_sha256", "a sha256 in lower-case hex or null");
-    }
-    const json& host = object(p, "", "host");
-    string(host, "host.", "hostname", false);
-    const json& ids = object(host, "host.", "ids");
-    for (const auto& [k, v] : ids.items())
-        if (!v.is_string()) bad("host.ids." + k, "a string");
-    const json& scan = object(p, "", "scan");
-    string(scan, "scan.", "started", false);
-    string(scan, "scan.", "finished", false);
-    const json& findings = object(p, "", "findings");
-    strings(findings, "findings.", "present");
-    strings(findings, "findings.", "residue");
-    strings(findings, "findings.", "leads");
-    if (p.contains("coverage") && !p["coverage"].is_object()) bad("coverage", "an object");
-}
-
-}  // namespace
-
 std::string read_statement_sha256_unverified(const std::string& path) {
     ZstdTarSource source(path);
     std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
@@ -547,8 +486,9 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     b.signers = trust::verify_bundle_signer(trust, b.envelope, b.statement["predicate"]);
     b.statement_sha256 = fs::sha256_hex(b.envelope.payload);
     // Signed is not well-formed: a stolen collector key can sign anything. Every field the
-    // verifier, attest and the ledger read must have its type before any of them looks.
-    check_predicate_shape(b.statement["predicate"], b.format);
+    // verifier, attest and the ledger read must have its type before any of them looks: the
+    // typed predicate's reader is the shape check.
+    b.evidence = Predicate::from_json(b.statement["predicate"], b.format);
 
     std::map<std::string, std::pair<std::string, std::string>> expected;  // name -> sha256, sha384
     const auto& allowed = content_files();

@@ -49,9 +49,15 @@ std::optional<bool> opt_bool(const json& obj, const char* key) {
     return std::nullopt;
 }
 
+// A non-negative integer. Parsed JSON holds every one as unsigned; a predicate built in memory
+// (json{{"sequence", 1}}) holds a signed one, which reads the same.
+bool is_unsigned(const json& v) {
+    return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+}
+
 std::optional<std::uint64_t> opt_unsigned(const json& obj, const char* key) {
     const json* v = member(obj, key);
-    if (v && v->is_number_unsigned()) return v->get<std::uint64_t>();
+    if (v && is_unsigned(*v)) return v->get<std::uint64_t>();
     return std::nullopt;
 }
 
@@ -487,7 +493,7 @@ Predicate Predicate::from_json(const json& p, int format) {
     const json& kit = strict_object(p, "", "kit");
     out.kit.id = strict_string(kit, "kit.", "id");
     const json* seq = member(kit, "sequence");
-    if (!seq || !seq->is_number_unsigned()) bad("kit.sequence", "an unsigned integer");
+    if (!seq || !is_unsigned(*seq)) bad("kit.sequence", "an unsigned integer");
     out.kit.sequence = seq->get<std::uint64_t>();
     out.kit.previous_bundle_sha256 = strict_nullable_string(kit, "kit.", "previous_bundle_sha256");
     if (format >= 2) {

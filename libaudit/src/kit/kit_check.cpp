@@ -12,6 +12,7 @@
 #include "audit/evidence/chain_check.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/evidence/kit_state.h"
+#include "audit/evidence/predicate.h"
 #include "audit/input_file.h"
 
 namespace audit::kit {
@@ -34,10 +35,6 @@ struct EvidenceEntry {
     std::string self_check = "none";
     std::string error;
 };
-
-std::string string_field(const json& j, const char* key) {
-    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
-}
 
 // The kit id in a name PREFIX<kit>SUFFIX, "" when it is not one.
 std::string kit_of(const std::string& n, const std::string& prefix, const std::string& suffix) {
@@ -156,17 +153,17 @@ void Checker::read_bundles() {
         ent.file = n;
         try {
             auto b = evidence::read_bundle((ev_dir_ / n).string(), trust_, false);
-            const auto& k = b.predicate().at("kit");
+            const auto k = evidence::Predicate::from_json(b.predicate(), b.format).kit;
             ent.sha256 = b.sha256;
             ent.statement_sha256 = b.statement_sha256;
             ent.format = b.format;
-            ent.kit_id = k.value("id", "");
-            ent.sequence = k.value("sequence", std::uint64_t{0});
-            ent.previous = string_field(k, "previous_bundle_sha256");
-            ent.previous_statement = string_field(k, "previous_statement_sha256");
-            ent.kit_manifest_sha256 = string_field(k, "kit_manifest_sha256");
-            if (k.contains("self_check") && k["self_check"].is_object())
-                ent.self_check = k["self_check"].value("status", "none");
+            ent.kit_id = k.id;
+            ent.sequence = k.sequence;
+            ent.previous = k.previous_bundle_sha256.value_or("");
+            ent.previous_statement = k.previous_statement_sha256.value_or("");
+            if (k.kit_manifest_sha256 && k.kit_manifest_sha256->is_string())
+                ent.kit_manifest_sha256 = k.kit_manifest_sha256->get<std::string>();
+            if (!k.self_check_status().empty()) ent.self_check = k.self_check_status();
             if (ent.self_check == "unverified") unverified_kit_ = true;
         } catch (const Error& e) {
             ent.error = e.what();

@@ -9,6 +9,7 @@
 
 #include <toml++/toml.h>
 
+#include "audit/catalog.h"
 #include "audit/core/ascii.h"
 #include "audit/core/hex.h"
 #include "audit/error.h"
@@ -29,34 +30,16 @@ constexpr std::size_t kMaxString = 4096;
 constexpr std::size_t kMaxId = 64;
 constexpr std::int64_t kSchema = 1;
 
-// Ecosystems the sources report (InventoryItem::ecosystem of some source in
-// libaudit/src/sources); a typo, or a name no source produces ("windows", "macos"), must fail
-// rather than make a rule that silently never matches.
-constexpr std::array<std::string_view, 21> kEcosystems = {"deb",
-                                                          "rpm",
-                                                          "apk",
-                                                          "pacman",
-                                                          "snap",
-                                                          "flatpak",
-                                                          "pypi",
-                                                          "npm",
-                                                          "kmod",
-                                                          "msi",
-                                                          "windows-uninstall",
-                                                          "windows-service",
-                                                          "windows-registry",
-                                                          "macos-app",
-                                                          "macos-ext",
-                                                          "macos-pkg",
-                                                          "launchd",
-                                                          "pe",
-                                                          "systemd",
-                                                          "sysv",
-                                                          "process"};
+// Ecosystems a rule may name: those some source sets on its items (the source catalog); a typo,
+// or a name no source produces ("windows", "macos"), must fail rather than make a rule that
+// silently never matches.
+bool known_ecosystem(std::string_view e) {
+    return catalog::find_ecosystem(e) != nullptr;
+}
 
 std::string ecosystem_list() {
     std::string out;
-    for (auto e : kEcosystems) out += (out.empty() ? "" : ", ") + std::string(e);
+    for (const auto& e : catalog::ecosystem_names()) out += (out.empty() ? "" : ", ") + e;
     return out;
 }
 
@@ -292,8 +275,7 @@ class Reader {
                 if (r.kind != RuleKind::package && r.kind != RuleKind::publisher)
                     fail(key.source(), "'ecosystem' applies to package and publisher rules only");
                 r.ecosystem = string(node, "ecosystem");
-                if (std::find(kEcosystems.begin(), kEcosystems.end(), r.ecosystem) ==
-                    kEcosystems.end())
+                if (!known_ecosystem(r.ecosystem))
                     fail(node.source(), "ecosystem \"" + r.ecosystem +
                                             "\" is not produced by any source (one of " +
                                             ecosystem_list() + ")");
@@ -465,7 +447,7 @@ const char* to_string(RuleKind k) {
 }
 
 std::vector<std::string> known_ecosystems() {
-    return {kEcosystems.begin(), kEcosystems.end()};
+    return catalog::ecosystem_names();
 }
 
 Manifest parse_manifest(std::string_view text, const std::string& filename) {

@@ -14,6 +14,7 @@
 #include "audit/core/atomic_file.h"
 #include "audit/crypto/dsse.h"
 #include "audit/crypto/keys.h"
+#include "audit/evidence/predicate.h"
 #include "audit/trust/trust_root.h"
 
 namespace audit::evidence {
@@ -64,6 +65,7 @@ struct Bundle {
     int format = 1;                // predicate v1 or v2
     crypto::Envelope envelope;
     nlohmann::json statement;
+    Predicate evidence;  // the statement's predicate, typed (read_bundle checked its shape)
     std::vector<std::string> signers;          // collector keyids that signed
     std::map<std::string, std::string> files;  // content kept in memory (when asked and small)
 
