@@ -102,6 +102,21 @@ int fstatfs(int fd, struct statfs* buf) {
     return 0;
 }
 
+int statfs(const char* path, struct statfs* buf) {
+    // Backup semantics: a directory opens too; no access is asked, only the volume's name.
+    HANDLE h = CreateFileA(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+    if (h == INVALID_HANDLE_VALUE) return fail(GetLastError());
+    int fd = _open_osfhandle(reinterpret_cast<intptr_t>(h), _O_RDONLY);
+    if (fd < 0) {
+        CloseHandle(h);
+        return errno = EMFILE, -1;
+    }
+    int rc = fstatfs(fd, buf);
+    _close(fd);
+    return rc;
+}
+
 int tcgetattr(int fd, struct termios* t) {
     DWORD mode = 0;
     if (!GetConsoleMode(handle_of(fd), &mode)) return fail(GetLastError());

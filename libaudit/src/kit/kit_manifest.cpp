@@ -296,7 +296,7 @@ std::vector<TreeProblem> compare_tree(const std::string& kit_dir, const KitManif
         const std::string rel = stdfs::relative(it->path(), kit_dir).generic_string();
         auto st = it->symlink_status(ec);
         struct stat raw {};
-        if (::lstat(it->path().c_str(), &raw) == 0) {
+        if (::lstat(it->path().string().c_str(), &raw) == 0) {
             if (privileged_mode(raw))
                 problems.push_back({rel, "setuid or setgid bit set (refused on a kit)"});
             executable[rel] = (raw.st_mode & 0111) != 0;

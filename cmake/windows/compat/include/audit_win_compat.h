@@ -40,6 +40,10 @@
 #ifndef S_ISSOCK
 #define S_ISSOCK(m) 0
 #endif
+#ifndef S_ISUID  // no setuid/setgid on Windows: nothing ever carries them
+#define S_ISUID 0
+#define S_ISGID 0
+#endif
 #ifndef AT_FDCWD
 #define AT_FDCWD (-100)
 #endif
