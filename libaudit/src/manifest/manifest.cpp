@@ -30,7 +30,7 @@ constexpr std::int64_t kSchema = 1;
 // Ecosystems the sources report (InventoryItem::ecosystem of some source in
 // libaudit/src/sources); a typo, or a name no source produces ("windows", "macos"), must fail
 // rather than make a rule that silently never matches.
-constexpr std::array<std::string_view, 21> kEcosystems = {"deb",
+constexpr std::array<std::string_view, 22> kEcosystems = {"deb",
                                                           "rpm",
                                                           "apk",
                                                           "pacman",
@@ -48,6 +48,7 @@ constexpr std::array<std::string_view, 21> kEcosystems = {"deb",
                                                           "macos-pkg",
                                                           "launchd",
                                                           "pe",
+                                                          "macho",
                                                           "systemd",
                                                           "sysv",
                                                           "process"};
@@ -63,7 +64,7 @@ struct KindInfo {
     std::string_view name;
     std::array<std::string_view, 2> pattern_keys;  // "" = unused slot
 };
-constexpr std::array<KindInfo, 10> kKinds = {{
+constexpr std::array<KindInfo, 11> kKinds = {{
     {RuleKind::package, "package", {"names", ""}},
     {RuleKind::publisher, "publisher", {"publishers", ""}},
     {RuleKind::path, "path", {"paths", ""}},
@@ -73,6 +74,7 @@ constexpr std::array<KindInfo, 10> kKinds = {{
     {RuleKind::registry, "registry", {"keys", ""}},
     {RuleKind::pe_signer, "pe_signer", {"signers", ""}},
     {RuleKind::pe_version, "pe_version", {"companies", "products"}},
+    {RuleKind::macho_team, "macho_team", {"team_ids", ""}},
     {RuleKind::all_of, "all_of", {"rules", ""}},
 }};
 
@@ -255,9 +257,10 @@ class Reader {
         for (const auto& k : kKinds)
             if (k.name == kind_name) info = &k;
         if (!info)
-            fail(kind->source(), "kind \"" + kind_name +
-                                     "\" is not one of package, publisher, path, file_hash, "
-                                     "service, module, registry, pe_signer, pe_version, all_of");
+            fail(kind->source(),
+                 "kind \"" + kind_name +
+                     "\" is not one of package, publisher, path, file_hash, "
+                     "service, module, registry, pe_signer, pe_version, macho_team, all_of");
         r.kind = info->kind;
 
         const toml::node* confidence = table.get("confidence");
@@ -329,6 +332,7 @@ class Reader {
                         case RuleKind::publisher:
                         case RuleKind::pe_signer:
                         case RuleKind::pe_version:
+                        case RuleKind::macho_team:
                             break;
                     }
                     return glob(n, std::move(v), false, false);

@@ -232,6 +232,7 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
             case RuleKind::registry:
             case RuleKind::pe_signer:
             case RuleKind::pe_version:
+            case RuleKind::macho_team:
             case RuleKind::all_of:
                 break;
         }
@@ -306,6 +307,26 @@ void match_pe(const Manifest& m, const Rule& rule, const std::vector<InventoryIt
                 {"subject", extra_string(sig, "subject")},
                 {"digest_matches", sig.value("digest_matches", false)},
                 {"signature_check", extra_string(sig, "signature_check")}};
+        out.add(rule.residue, record);
+    }
+}
+
+// Mach-O files (ecosystem "macho"): the Team ID of any slice's code signature. Only the
+// CodeDirectory the load command points at counts (formats/macho.cpp), never the same string
+// elsewhere in the file.
+void match_macho(const Manifest& m, const Rule& rule, const std::vector<InventoryItem>& inventory,
+                 RuleRecords& out) {
+    const std::vector<Glob> globs = compile(m, rule, false);
+    for (const auto& item : inventory) {
+        if (item.ecosystem != "macho") continue;
+        const auto teams = item.extra.find("team_ids");
+        if (teams == item.extra.end() || !teams->is_array()) continue;
+        bool hit = false;
+        for (const auto& t : *teams)
+            hit = hit || (t.is_string() && any_match(globs, t.get<std::string>()));
+        if (!hit) continue;
+        nlohmann::json record = inventory_record(item);
+        record["inventory"]["team_ids"] = *teams;
         out.add(rule.residue, record);
     }
 }
@@ -528,7 +549,7 @@ std::string subject_of(const nlohmann::json& record) {
     }
     const auto& inv = record.at("inventory");
     const std::string ecosystem = inv.value("ecosystem", "");
-    if (ecosystem == "pe") {
+    if (ecosystem == "pe" || ecosystem == "macho") {
         key = "path";
         key += '\0';
         key += inv.value("source", "");
@@ -541,11 +562,13 @@ std::string subject_of(const nlohmann::json& record) {
     return "inv" + std::string(1, '\0') + key;
 }
 
-// The path a record is about: a file record's, or a PE item's (its source); "" for others.
+// The path a record is about: a file record's, or a PE or Mach-O item's (its source); "" for
+// others.
 std::string record_path(const nlohmann::json& record) {
     if (auto f = record.find("file"); f != record.end()) return f->value("path", "");
     const auto& inv = record.at("inventory");
-    return inv.value("ecosystem", "") == "pe" ? inv.value("source", "") : std::string();
+    const std::string ecosystem = inv.value("ecosystem", "");
+    return ecosystem == "pe" || ecosystem == "macho" ? inv.value("source", "") : std::string();
 }
 
 // Who owns a path: an installed package listing it exactly, or a Windows Uninstall/MSI entry
@@ -554,7 +577,8 @@ class Owners {
   public:
     explicit Owners(const std::vector<InventoryItem>& inventory) {
         for (const auto& item : inventory) {
-            if (!item.installed() || item.ecosystem == "pe" || item.ecosystem == "process")
+            if (!item.installed() || item.ecosystem == "pe" || item.ecosystem == "macho" ||
+                item.ecosystem == "process")
                 continue;
             const bool folders = item.ecosystem == "windows-uninstall" || item.ecosystem == "msi";
             for (const auto& p : item.paths) {
@@ -640,6 +664,8 @@ RuleRecords collect(const Manifest& m, const Rule& rule,
         match_registry(rule, compile(m, as_globs, true), inventory, records);
     } else if (rule.kind == RuleKind::pe_signer || rule.kind == RuleKind::pe_version) {
         match_pe(m, rule, inventory, records);
+    } else if (rule.kind == RuleKind::macho_team) {
+        match_macho(m, rule, inventory, records);
     } else if (rule.kind != RuleKind::all_of) {
         match_files(m, rule, files, dangling, options.case_insensitive_paths, records);
         if (rule.kind == RuleKind::service)

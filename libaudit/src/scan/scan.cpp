@@ -110,6 +110,8 @@ json product_coverage(const manifest::Manifest& m,
         } else if (rule.kind == manifest::RuleKind::pe_signer ||
                    rule.kind == manifest::RuleKind::pe_version) {
             need("pe", true);
+        } else if (rule.kind == manifest::RuleKind::macho_team) {
+            need("macho", true);
         } else {
             // Services are unit files and, on Windows, the SYSTEM hive's services.
             if (rule.kind == manifest::RuleKind::service) need("windows-service", false);
