@@ -48,6 +48,8 @@ add_library(audit_sqlite INTERFACE)
 target_link_libraries(audit_sqlite INTERFACE ${SQLITE_STATIC} ${CMAKE_DL_LIBS} m)
 
 find_package(nlohmann_json 3.10 REQUIRED)
+# The tools' command lines (tools/common/cli.cpp): CLI11, header-only (Debian libcli11-dev).
+find_package(CLI11 2.1 CONFIG REQUIRED)
 # TOML++ 3.3.0 (Debian's header-only package), patched in the build tree with upstream's fix
 # for undefined behaviour on a line starting with a non-ASCII character (cmake/patch-tomlplusplus.sh,
 # pull request 305); the compiler sees only the patched copy.

@@ -19,7 +19,7 @@ esac
 # curl as the fallback fetcher of Debian source files, file (demo.sh shows the link type).
 pkgs=(
     build-essential cmake python3 xz-utils file ca-certificates curl
-    libarchive-dev libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev
+    libarchive-dev libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
     zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
 )
 if [[ $tests -eq 1 ]]; then

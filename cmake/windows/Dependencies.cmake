@@ -1,6 +1,6 @@
 # Windows (mingw-w64 cross-build, cmake/windows/toolchain-mingw64.cmake): every library built for
 # the target from its pinned Debian source package by cmake/windows/build-deps.sh, cached in
-# AUDIT_WINDOWS_DEPS_DIR; the header-only ones (nlohmann/json, TOML++) from bookworm's packages
+# AUDIT_WINDOWS_DEPS_DIR; the header-only ones (nlohmann/json, TOML++, CLI11) from bookworm's packages
 # through a directory that holds only them (never /usr/include itself on the target's path).
 set(AUDIT_WINDOWS_DEPS_DIR "${CMAKE_SOURCE_DIR}/build/_deps-windows" CACHE PATH
     "Cache for the dependencies cross-built for Windows")
@@ -20,8 +20,8 @@ add_library(audit_botan STATIC IMPORTED GLOBAL)
 set_target_properties(audit_botan PROPERTIES
     IMPORTED_LOCATION ${win_botan}/lib/libbotan-3.a
     INTERFACE_INCLUDE_DIRECTORIES ${win_botan}/include/botan-3
-    # system_rng: RtlGenRandom / BCryptGenRandom
-    INTERFACE_LINK_LIBRARIES "bcrypt;advapi32")
+    # system_rng: RtlGenRandom / BCryptGenRandom; ssp: Botan's mingw build uses -fstack-protector
+    INTERFACE_LINK_LIBRARIES "bcrypt;advapi32;ssp")
 message(STATUS "Botan: static 3.7.1 for Windows from ${win_botan}")
 
 add_library(audit_archive INTERFACE)
@@ -35,9 +35,13 @@ target_link_libraries(audit_sqlite INTERFACE ${win_prefix}/lib/libsqlite3.a)
 
 set(win_headers ${AUDIT_WINDOWS_DEPS_DIR}/headers)
 find_path(NLOHMANN_SYSTEM_INCLUDE nlohmann/json.hpp PATHS /usr/include NO_CMAKE_FIND_ROOT_PATH REQUIRED)
+find_path(CLI11_SYSTEM_INCLUDE CLI/CLI.hpp PATHS /usr/include NO_CMAKE_FIND_ROOT_PATH REQUIRED)
 find_path(TOMLPP_SYSTEM_INCLUDE toml++/toml.h PATHS /usr/include NO_CMAKE_FIND_ROOT_PATH REQUIRED)
 file(MAKE_DIRECTORY ${win_headers})
 file(CREATE_LINK ${NLOHMANN_SYSTEM_INCLUDE}/nlohmann ${win_headers}/nlohmann SYMBOLIC)
+file(CREATE_LINK ${CLI11_SYSTEM_INCLUDE}/CLI ${win_headers}/CLI SYMBOLIC)
+add_library(CLI11::CLI11 INTERFACE IMPORTED)
+target_include_directories(CLI11::CLI11 SYSTEM INTERFACE ${win_headers})
 add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
 target_include_directories(nlohmann_json::nlohmann_json SYSTEM INTERFACE ${win_headers})
 

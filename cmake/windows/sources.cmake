@@ -11,9 +11,9 @@ set(AUDIT_WINDOWS_LINUX_ONLY landlock.cpp readonly_view.cpp live.cpp kit_image.c
 # Windows (issue 16; the windows build preset builds audit-verify and audit-keys).
 set(AUDIT_WINDOWS_NOT_PORTED
     root.cpp walker.cpp parallel_walker.cpp hasher.cpp record_sorter.cpp file_evidence.cpp
-    scan.cpp kit_build.cpp kit_manifest.cpp lms_seal.cpp self_check.cpp kit_state.cpp
+    scan.cpp kit_build.cpp kit_manifest.cpp lms_seal.cpp kit_state.cpp
     identity.cpp pe_files.cpp python.cpp rpm.cpp
-    ledger.cpp plan.cpp report.cpp report_statement.cpp)
+    ledger.cpp plan.cpp report.cpp)
 
 foreach(f IN LISTS AUDIT_SOURCES)
     get_filename_component(base ${f} NAME)

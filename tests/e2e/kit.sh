@@ -190,7 +190,7 @@ expect_exit 3 "$T/kit-exp/bin/audit-scan" --root "$T/hostA"
 step "HSS/LMS: the signer killed at every step never signs with an index twice"
 # Small stand-in tools keep each build short, so random kills land in the signing too.
 mkdir "$T/fake-tools" && echo "not a real scanner" >"$T/fake-tools/audit-scan"
-fault_build() { local s=$1; shift; AUDIT_FAULT="lms-sign:$s" build_kit "$@" --tools "$T/fake-tools" --kit-state none; }
+fault_build() { local s=$1; shift; build_kit "$@" --tools "$T/fake-tools" --kit-state none --fault-at "lms-sign:$s"; }
 for s in 1 2 3 4 5; do
     expect_exit 137 fault_build "$s" "$T/kill-$s"
 done

@@ -192,7 +192,7 @@ TEST_CASE("HSS/LMS seal: killed at every step, no index ever signs twice") {
         pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
-            ::setenv("AUDIT_FAULT", ("lms-sign:" + std::to_string(step)).c_str(), 1);
+            kit::arm_fault("lms-sign", step);
             kit::LmsSigner s(key);
             auto sig = s.sign("killed");
             ::_exit(sig.empty() ? 2 : 0);  // not reached: killed inside sign
@@ -211,6 +211,31 @@ TEST_CASE("HSS/LMS seal: killed at every step, no index ever signs twice") {
         CHECK(q >= before);
         CHECK(released.insert(q).second);
     }
+}
+
+TEST_CASE("HSS/LMS seal: the environment arms no fault; only the test's own call does") {
+    TempDir t;
+    const std::string key = (t.path / "seal.key").string();
+    auto pub = kit::lms_generate(key, kSmallLms);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        // What the release tools once obeyed: it must not kill a signer any more.
+        ::setenv("AUDIT_FAULT", "lms-sign:2", 1);
+        kit::LmsSigner s(key);
+        ::_exit(pub.verify("env", s.sign("env")) ? 0 : 2);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK_THROWS_AS(kit::arm_fault("lms-sign"), audit::UsageError);
+    CHECK_THROWS_AS(kit::arm_fault("lms-sign:x"), audit::UsageError);
+    CHECK_THROWS_AS(kit::arm_fault(":2"), audit::UsageError);
+    kit::arm_fault("lms-sign:99");  // a step never reached: signing goes on
+    kit::LmsSigner s(key);
+    CHECK(pub.verify("armed elsewhere", s.sign("armed elsewhere")));
+    kit::disarm_fault();
 }
 
 TEST_CASE("kit state adopts a bundle written before a crash saved the state") {

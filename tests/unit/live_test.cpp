@@ -79,3 +79,24 @@ TEST_CASE("live: secret-looking argument values are redacted", "[live]") {
     // The last flag without its value: nothing to redact, nothing else touched.
     CHECK(redact_cmdline({"tool", "--password"}) == "tool --password");
 }
+
+// /proc/modules used to be read into a fixed bound and silently cut there: modules past it were
+// simply not listed. Now a list over the bound fails the source with the reason.
+TEST_CASE("live: a module list over its bound fails the source, never shortens it", "[live]") {
+    TempDir t;
+    const std::string modules =
+        "kesl_test 16384 0 - Live 0x0000000000000000 (OE)\next4 1011712 2 - Live "
+        "0x0000000000000000\n";
+    write(t.path / "modules", modules);
+    std::vector<audit::InventoryItem> items;
+    auto whole = LiveSource(t.str(), modules.size()).collect(audit::fs::Root("/"), items);
+    CHECK(whole.status == SourceStatus::ran);
+    CHECK(items.size() == 2);
+
+    items.clear();
+    auto over = LiveSource(t.str(), modules.size() - 1).collect(audit::fs::Root("/"), items);
+    CHECK(over.status == SourceStatus::failed);
+    CHECK(over.error == t.str() + "/modules is larger than " + std::to_string(modules.size() - 1) +
+                            " bytes; loaded modules were not listed");
+    CHECK(items.empty());  // no partial list (and no processes in this fake /proc)
+}

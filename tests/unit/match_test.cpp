@@ -178,11 +178,20 @@ TEST_CASE("walk_roots: literal prefixes, unit and module dirs, minimal and sorte
               make_rule("units", RuleKind::service, Confidence::strong, {"kesl"}),
               make_rule("mods", RuleKind::module, Confidence::weak, {"klif"}),
               make_rule("pkgs", RuleKind::package, Confidence::strong, {"kesl"}, "deb")});
-    const std::vector<std::string> expected = {
-        "/etc/init.d",         "/etc/opt",         "/etc/rc.d/init.d",
-        "/etc/systemd/system", "/lib/modules",     "/lib/systemd/system",
-        "/opt/kaspersky",      "/usr/lib/modules", "/usr/lib/systemd/system",
-        "/var/opt/kaspersky"};
+    // The unit directories are the systemd and sysv sources' (the source catalog), including
+    // /run/systemd/system and /usr/local/lib/systemd/system, which the matcher once lacked.
+    const std::vector<std::string> expected = {"/etc/init.d",
+                                               "/etc/opt",
+                                               "/etc/rc.d/init.d",
+                                               "/etc/systemd/system",
+                                               "/lib/modules",
+                                               "/lib/systemd/system",
+                                               "/opt/kaspersky",
+                                               "/run/systemd/system",
+                                               "/usr/lib/modules",
+                                               "/usr/lib/systemd/system",
+                                               "/usr/local/lib/systemd/system",
+                                               "/var/opt/kaspersky"};
     CHECK(audit::match::walk_roots({m}) == expected);
 
     const auto everything =

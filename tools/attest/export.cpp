@@ -1,17 +1,19 @@
 // audit-attest export: turns a verified bundle's files.jsonl into lists that sha256sum -c and
 // hashdeep -a audit a tree against, names given exactly (path_hex for names that are not UTF-8).
-#include "export.h"
+#include "attest_tool.h"
 
 #include <iostream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/evidence/predicate.h"
 #include "cli.h"
 
-namespace audit::tools {
+namespace audit::attest_tool {
 
 namespace {
 
@@ -26,24 +28,10 @@ std::string str(const json& j, const char* key) {
 std::string exact_path(const json& rec) {
     const std::string hex = str(rec, "path_hex");
     if (hex.empty()) return str(rec, "path");
-    std::string out;
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
     if (hex.size() % 2) throw VerifyError("files.jsonl: path_hex of odd length");
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-        if (hi < 0 || lo < 0) throw VerifyError("files.jsonl: path_hex is not hex");
-        out.push_back(static_cast<char>(hi * 16 + lo));
-    }
-    return out;
-}
-
-bool is_sha256(const std::string& s) {
-    return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+    auto bytes = core::hex_decode(hex);
+    if (!bytes) throw VerifyError("files.jsonl: path_hex is not hex");
+    return *bytes;
 }
 
 // A sha256sum line: names with a backslash or a newline are escaped and the line starts with
@@ -83,6 +71,7 @@ int export_cmd(int argc, char** argv) {
         "are names with a newline (its format has none); each is counted on stderr.\n"
         "Exit 0 when the list is complete, 1 when files were left out, 3 when the bundle fails\n"
         "verification.");
+    audit::cli::check_kit(args, "audit-attest");
     const std::string format = args.required("format");
     if (format != "sha256sum" && format != "hashdeep")
         throw UsageError("--format wants sha256sum or hashdeep, not '" + format + "'");
@@ -96,7 +85,8 @@ int export_cmd(int argc, char** argv) {
     std::string out;
     if (format == "hashdeep")
         out = "%%%% HASHDEEP-1.0\n%%%% size,sha256,filename\n## audit-attest export of " +
-              str(bundle.predicate(), "bundle_id") + "\n## \n";
+              evidence::Predicate::from_json(bundle.predicate(), bundle.format).bundle_id +
+              "\n## \n";
     std::size_t unstable = 0, unlisted = 0;
     const std::string& text = it->second;
     for (std::size_t start = 0, line = 1; start < text.size(); ++line) {
@@ -110,7 +100,7 @@ int export_cmd(int argc, char** argv) {
             throw VerifyError("files.jsonl line " + std::to_string(line) + " is not a JSON object");
         const std::string digest = str(rec, "sha256");
         if (str(rec, "type") != "file" || digest.empty()) continue;
-        if (!is_sha256(digest))
+        if (!core::is_lower_hex(digest, 64))
             throw VerifyError("files.jsonl line " + std::to_string(line) + ": bad sha256");
         if (rec.value("unstable", false)) {
             ++unstable;
@@ -140,4 +130,4 @@ int export_cmd(int argc, char** argv) {
     return static_cast<int>(unstable || unlisted ? Exit::attention : Exit::clean);
 }
 
-}  // namespace audit::tools
+}  // namespace audit::attest_tool

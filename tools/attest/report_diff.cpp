@@ -3,15 +3,15 @@
 
 #include <iostream>
 
+#include "attest_tool.h"
 #include "audit/attest/report.h"
 #include "audit/error.h"
 #include "audit/input_file.h"
 #include "audit/strict_json.h"
-#include "cli.h"
+
+namespace audit::attest_tool {
 
 namespace {
-
-using nlohmann::json;
 
 json load_report(const std::string& arg) {
     std::string path = arg;
@@ -49,6 +49,7 @@ int report_diff_cmd(int argc, char** argv) {
         "date, reason codes or versions found changed, the pairs only B has (added) and those\n"
         "only A has (gone). The reports are not verified: their signed attestations are.\n"
         "Exit 0 when nothing changed, 1 when something did, 2 on a usage error.");
+    audit::cli::check_kit(args, "audit-attest");
     if (args.positional().size() != 2)
         throw audit::UsageError("report-diff takes two reports (see --help)");
     json d = audit::attest::report_diff(load_report(args.positional()[0]),
@@ -76,3 +77,5 @@ int report_diff_cmd(int argc, char** argv) {
     }
     return static_cast<int>(same ? audit::Exit::clean : audit::Exit::attention);
 }
+
+}  // namespace audit::attest_tool

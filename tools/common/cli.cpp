@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <CLI/CLI.hpp>
 #include <botan/version.h>
 
 #include "audit/error.h"
@@ -21,9 +22,10 @@ namespace audit::cli {
 
 namespace {
 
-std::optional<kit::SelfCheck> g_kit;
-std::size_t g_kit_warned = 0;
-bool g_json_errors = false;  // --json was on the command line
+// --help or --version: the text run() prints on stdout before it returns 0.
+struct Shown {
+    std::string text;
+};
 
 const char* exit_kind(int code) {
     switch (code) {
@@ -38,24 +40,54 @@ const char* exit_kind(int code) {
     }
 }
 
-// One error: the line on stderr, and under --json the same as a document on stdout.
-int report_error(const std::string& tool, int code, const std::string& message) {
-    std::cerr << tool << ": " << message << "\n";
-    if (g_json_errors)
-        print_json(
-            {{"error",
-              {{"tool", tool}, {"exit", code}, {"kind", exit_kind(code)}, {"message", message}}}});
-    return code;
-}
-
-void print_version(const std::string& tool) {
+std::string version_text(const std::string& tool) {
     std::string digest = "unknown";
     try {
         digest = evidence::file_sha256("/proc/self/exe");
     } catch (const std::exception&) {
     }
-    std::cout << tool << " " << AUDIT_VERSION << "\ncommit " << AUDIT_COMMIT << "\nbotan "
-              << Botan::short_version_string() << "\nsha256 " << digest << " (this binary)\n";
+    return tool + " " + AUDIT_VERSION + "\ncommit " + AUDIT_COMMIT + "\nbotan " +
+           Botan::short_version_string() + "\nsha256 " + digest + " (this binary)\n";
+}
+
+std::string help_text(const std::string& tool, const std::string& synopsis,
+                      const std::string& description, const std::vector<Option>& options) {
+    std::string out = "usage: " + tool + " " + synopsis + "\n";
+    if (!description.empty()) out += "\n" + description + "\n";
+    out += "\noptions:\n";
+    for (const auto& o : options) {
+        if (o.help.empty()) continue;  // hidden (test hooks)
+        std::string left = "  --" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
+        if (left.size() < 28)
+            left.resize(28, ' ');
+        else
+            left += "\n" + std::string(28, ' ');
+        out += left + o.help + "\n";
+    }
+    out +=
+        "\nexit codes: 0 clean, 1 attention needed, 2 usage or input error,\n"
+        "            3 verification failed, 4 I/O or environment error\n";
+    return out;
+}
+
+// CLI11's parse errors in the tools' words (one line, naming the option).
+std::string parse_error_text(const CLI::ParseError& e, const std::vector<Option>& options) {
+    const std::string what = e.what();
+    if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+        const auto colon = what.find(": ");
+        std::string arg = colon == std::string::npos ? what : what.substr(colon + 2);
+        if (auto space = arg.find(' '); space != std::string::npos) arg.resize(space);
+        if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0)
+            arg.resize(eq);
+        return "unknown option '" + arg + "' (see --help)";
+    }
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) && what.rfind("--", 0) == 0) {
+        const std::string name = what.substr(2, what.find(':') - 2);
+        for (const auto& o : options)
+            if (o.name == name && !o.value_name.empty())
+                return "option '--" + name + "' needs a value " + o.value_name;
+    }
+    return what + " (see --help)";
 }
 
 std::string read_fd_line(int fd) {
@@ -97,95 +129,62 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
         {"version", "", "show the version, commit, Botan version and this binary's SHA-256"});
     options.push_back(
         {"kit-unverified", "", "run from a kit even when its self-check fails (bundles say so)"});
-    for (int i = 1; i < argc; ++i) {
-        if (std::string(argv[i]) == "--") break;
-        if (std::string(argv[i]) == "--json") g_json_errors = true;
-    }
-    auto find = [&](const std::string& n) -> const Option* {
-        for (const auto& o : options)
-            if (o.name == n) return &o;
-        return nullptr;
-    };
-    bool only_positional = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (!only_positional && a == "-h") a = "--help";
-        if (only_positional || a.size() < 3 || a.rfind("--", 0) != 0) {
-            if (a == "--") {
-                only_positional = true;
-                continue;
-            }
-            if (!only_positional && a.size() > 1 && a[0] == '-')
-                throw UsageError("unknown option '" + a + "' (see --help)");
-            positional_.push_back(a);
-            continue;
+    CLI::App app(description, tool);
+    app.set_help_flag();  // ours below, printed in the tools' own layout
+    std::map<std::string, CLI::Option*> added;
+    for (const auto& o : options) {
+        CLI::Option* opt = nullptr;
+        if (o.value_name.empty()) {
+            opt = app.add_flag(o.name == "help" ? "-h,--help" : "--" + o.name);
+        } else {
+            opt = app.add_option("--" + o.name, values_[o.name])
+                      ->type_name(o.value_name)
+                      ->allow_extra_args(false)
+                      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
         }
-        std::string name = a.substr(2), value;
-        bool inline_value = false;
-        if (auto eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name = name.substr(0, eq);
-            inline_value = true;
-        }
-        const Option* o = find(name);
-        if (!o) throw UsageError("unknown option '--" + name + "' (see --help)");
-        if (o->value_name.empty()) {
-            if (inline_value) throw UsageError("option '--" + name + "' takes no value");
-            value = "1";
-        } else if (!inline_value) {
-            if (i + 1 >= argc)
-                throw UsageError("option '--" + name + "' needs a value " + o->value_name);
-            value = argv[++i];
-        }
-        auto& slot = values_[name];
-        if (!slot.empty() && !o->repeatable)
-            throw UsageError("option '--" + name + "' given more than once");
-        slot.push_back(value);
+        added[o.name] = opt->description(o.help);
     }
-    if (has("help")) {
-        std::cout << "usage: " << tool << " " << synopsis << "\n";
-        if (!description.empty()) std::cout << "\n" << description << "\n";
-        std::cout << "\noptions:\n";
-        for (const auto& o : options) {
-            std::string left = "  --" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
-            if (left.size() < 28)
-                left.resize(28, ' ');
-            else
-                left += "\n" + std::string(28, ' ');
-            std::cout << left << o.help << "\n";
-        }
-        std::cout << "\nexit codes: 0 clean, 1 attention needed, 2 usage or input error,\n"
-                     "            3 verification failed, 4 I/O or environment error\n";
-        std::exit(0);
+    app.add_option("arguments", positional_);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        throw UsageError(parse_error_text(e, options));
     }
-    if (has("version")) {
-        print_version(tool);
-        std::exit(0);
+    for (const auto& o : options) {
+        const auto n = added.at(o.name)->count();
+        if (n > 1 && !o.repeatable)
+            throw UsageError("option '--" + o.name + "' given more than once");
+        if (n == 0)
+            values_.erase(o.name);
+        else if (o.value_name.empty())
+            values_[o.name] = std::vector<std::string>(n, "1");
     }
-    if (auto where = kit::locate_kit()) {
-        g_kit = kit::self_check(*where);
-        enforce_kit(*this, tool);
-    }
+    if (has("help")) throw Shown{help_text(tool, synopsis, description, options)};
+    if (has("version")) throw Shown{version_text(tool)};
 }
 
 void Args::set_default(const std::string& name, const std::string& value) {
     if (!has(name)) values_[name].push_back(value);
 }
 
-kit::SelfCheck* running_kit() {
-    return g_kit ? &*g_kit : nullptr;
-}
-
-void enforce_kit(const Args& args, const std::string& tool) {
-    if (!g_kit || g_kit->verified()) return;
-    const auto& problems = g_kit->problems;
+void KitCheck::enforce(const Args& args) {
+    if (check_.verified()) return;
+    const auto& problems = check_.problems;
     if (!args.has("kit-unverified"))
         throw VerifyError(
-            "kit self-check failed (" + g_kit->kit_dir() + "): " +
+            "kit self-check failed (" + check_.kit_dir() + "): " +
             (problems.empty() ? std::string("kit manifest does not verify") : problems.front()) +
             "; --kit-unverified runs anyway and marks every bundle");
-    for (; g_kit_warned < problems.size(); ++g_kit_warned)
-        std::cerr << tool << ": warning: KIT UNVERIFIED: " << problems[g_kit_warned] << "\n";
+    for (; warned_ < problems.size(); ++warned_)
+        std::cerr << tool_ << ": warning: KIT UNVERIFIED: " << problems[warned_] << "\n";
+}
+
+std::optional<KitCheck> check_kit(const Args& args, const std::string& tool) {
+    auto where = kit::locate_kit();
+    if (!where) return std::nullopt;
+    std::optional<KitCheck> check(std::in_place, kit::self_check(*where), tool);
+    check->enforce(args);
+    return check;
 }
 
 bool Args::has(const std::string& name) const {
@@ -216,15 +215,31 @@ void print_json(nlohmann::json doc) {
               << std::flush;
 }
 
-int run(const std::string& tool, const std::function<int()>& body) {
+int run(const std::string& tool, int argc, char** argv, const std::function<int()>& body) {
+    bool json_errors = false;  // --json anywhere on the command line (before "--")
+    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i)
+        json_errors = json_errors || std::string_view(argv[i]) == "--json";
+    auto report = [&](int code, const std::string& message) {
+        std::cerr << tool << ": " << message << "\n";
+        if (json_errors)
+            print_json({{"error",
+                         {{"tool", tool},
+                          {"exit", code},
+                          {"kind", exit_kind(code)},
+                          {"message", message}}}});
+        return code;
+    };
     try {
         return body();
+    } catch (const Shown& shown) {
+        std::cout << shown.text << std::flush;
+        return 0;
     } catch (const Error& e) {
-        return report_error(tool, static_cast<int>(e.exit()), e.what());
+        return report(static_cast<int>(e.exit()), e.what());
     } catch (const std::bad_alloc&) {
-        return report_error(tool, static_cast<int>(Exit::io), "out of memory");
+        return report(static_cast<int>(Exit::io), "out of memory");
     } catch (const std::exception& e) {
-        return report_error(tool, static_cast<int>(Exit::io), e.what());
+        return report(static_cast<int>(Exit::io), e.what());
     }
 }
 

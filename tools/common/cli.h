@@ -1,4 +1,5 @@
-// Shared command-line plumbing of the tools: flags, --help/--version, errors to exit codes.
+// Shared command-line plumbing of the tools: flags (parsed by CLI11), --help/--version, the kit
+// self-check, and the one place where an error becomes a line on stderr and an exit code.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,7 @@ namespace audit::cli {
 struct Option {
     std::string name;        // long name without "--"
     std::string value_name;  // "" for a flag without value
-    std::string help;
+    std::string help;        // "" hides the option from --help (test hooks)
     bool repeatable = false;
 };
 
@@ -32,10 +33,13 @@ void print_json(nlohmann::json doc);
 
 class Args {
   public:
-    // Parses argv. --help or -h prints usage and exits 0; --version prints the version (commit,
-    // Botan version, SHA-256 of the running binary) and exits 0. Unknown flags and missing
-    // values throw UsageError. With --json anywhere on the command line, run() also prints an
-    // error as a JSON document on stdout.
+    // Parses argv (argv[0] is the command's name) with CLI11: long options with a value
+    // ("--name VALUE" or "--name=VALUE"), flags, positional arguments ("--" ends the options).
+    // Unknown options, missing values and a non-repeatable option given twice throw UsageError.
+    // --help or -h, and --version, end the command: run() prints the help (usage, description,
+    // options, exit codes) or the version (commit, Botan version, SHA-256 of the running
+    // binary) on stdout and returns 0. Every command also takes --kit-unverified (see
+    // KitCheck).
     Args(int argc, char** argv, std::string tool, std::string synopsis, std::vector<Option> options,
          std::string description = "");
     bool has(const std::string& name) const;
@@ -52,20 +56,35 @@ class Args {
     std::vector<std::string> positional_;
 };
 
-// Every tool started from a kit (its binary is KIT/bin/NAME beside KIT/kit.manifest.dsse.json)
-// checks itself in Args' constructor, before anything else: the kit manifest against the kit's
-// trust root, expiry, and its own binary. A failure is exit 3 unless --kit-unverified, which runs
-// anyway and marks every bundle "kit unverified". nullptr when not started from a kit.
-kit::SelfCheck* running_kit();
-// After a tool compared the files it loads with the kit (running_kit()->check_loaded): refuses
-// (VerifyError) when a check failed, unless --kit-unverified (then warns on stderr once per
-// problem).
-void enforce_kit(const Args& args, const std::string& tool);
+// The self-check of a tool started from a kit (its binary is KIT/bin/NAME beside
+// KIT/kit.manifest.dsse.json): the kit manifest against the kit's trust root, expiry, and the
+// binary itself. Every tool's main calls check_kit() right after parsing its command line, before
+// anything else. A failure is exit 3 unless --kit-unverified, which runs anyway, warns on stderr
+// and marks every bundle "kit unverified".
+class KitCheck {
+  public:
+    KitCheck(kit::SelfCheck check, std::string tool) : check_(std::move(check)), tool_(tool) {}
+    kit::SelfCheck& self_check() { return check_; }
+    const kit::SelfCheck& self_check() const { return check_; }
+    // After the tool compared the files it loads with the kit (self_check().check_loaded):
+    // refuses (VerifyError) when a check failed, unless --kit-unverified (then warns on stderr
+    // once per problem).
+    void enforce(const Args& args);
 
-// Runs a tool body: maps audit::Error to its exit code with one line "tool: message" on stderr
-// (and, under --json, {"schema_version", "error": {"tool", "exit", "kind", "message"}} on
-// stdout); any other exception is an I/O/environment error (exit 4). Never a stack trace.
-int run(const std::string& tool, const std::function<int()>& body);
+  private:
+    kit::SelfCheck check_;
+    std::string tool_;
+    std::size_t warned_ = 0;
+};
+// nullopt when the tool was not started from a kit; else the enforced self-check.
+std::optional<KitCheck> check_kit(const Args& args, const std::string& tool);
+
+// Runs a tool body: the one place where an error ends a command. audit::Error becomes its exit
+// code with one line "tool: message" on stderr (and, with --json anywhere on the command line,
+// {"schema_version", "error": {"tool", "exit", "kind", "message"}} on stdout); any other
+// exception is an I/O or environment error (exit 4). Never a stack trace. --help and --version
+// (see Args) print here and return 0.
+int run(const std::string& tool, int argc, char** argv, const std::function<int()>& body);
 
 // The passphrase for a private key: nullopt with --no-passphrase; else --passphrase-fd N, else the
 // AUDIT_PASSPHRASE environment variable, else a prompt on the TTY (twice when confirm).

@@ -1,200 +1,27 @@
 // audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
-#include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
-#include "audit/evidence/kit_state.h"
-#include "audit/fs/digest.h"
 #include "audit/fs/landlock.h"
 #include "audit/fs/walker.h"
-#include "audit/input_file.h"
-#include "audit/kit/kit_manifest.h"
 #include "audit/manifest/manifest.h"
-#include "audit/scan/scan.h"
 #include "audit/sources/live.h"
-#include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
-#include "audit/trust/trust_root.h"
 #include "cli.h"
+#include "scan_tool.h"
 
-namespace {
-
+using namespace audit::scan_tool;
 using nlohmann::json;
 
-// Names from the host shown on a terminal: control characters (escape sequences a hostile file
-// name could carry) are printed as \xNN.
-std::string safe_text(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
-// "ran: dpkg, systemd; failed: rpm; not on this root: 15" (the statuses are in the bundle).
-std::string sources_line(const json& statuses) {
-    std::string ran, failed;
-    std::size_t absent = 0;
-    for (const auto& [name, status] : statuses.items()) {
-        const std::string st = status.is_string() ? status.get<std::string>() : "";
-        if (st == "ran")
-            ran += (ran.empty() ? "" : ", ") + name;
-        else if (st == "failed")
-            failed += (failed.empty() ? "" : ", ") + name;
-        else
-            ++absent;
-    }
-    std::string out = "ran: " + (ran.empty() ? std::string("none") : ran);
-    if (!failed.empty()) out += "; FAILED: " + failed;
-    return out + "; not on this root: " + std::to_string(absent);
-}
-
-// 1536 -> "1.5 KiB".
-std::string human_bytes(double n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    std::size_t u = 0;
-    while (n >= 1024 && u + 1 < std::size(units)) {
-        n /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
-    return buf;
-}
-
-// One progress line: "audit-scan: walk 1234 files, 56.7 MiB, 12.3 MiB/s, 2 s: /usr".
-std::string progress_line(const audit::scan::Progress& p) {
-    std::string line = "audit-scan: " + p.phase + " " + std::to_string(p.files) + " files, " +
-                       human_bytes(static_cast<double>(p.bytes)) + ", " +
-                       human_bytes(p.seconds > 0 ? static_cast<double>(p.bytes) / p.seconds : 0) +
-                       "/s, " + std::to_string(static_cast<long long>(p.seconds)) + " s";
-    if (!p.detail.empty()) line += ": " + safe_text(p.detail);
-    return line;
-}
-
-// When unreadable entries reduced the scan, the terminal says so, not only the bundle.
-void print_access(const json& access) {
-    const auto denied = access.value("permission_denied", std::uint64_t{0});
-    const json& user = access["user"];
-    const std::string who = audit::scan::describe_user(user);
-    if (denied > 0)
-        std::cerr << "audit-scan: coverage reduced: " << denied << " entries could not be read by "
-                  << who << ", e.g. "
-                  << safe_text(access["examples"].empty()
-                                   ? ""
-                                   : access["examples"].front().get<std::string>())
-                  << "\n";
-    if (access["processes"].is_string())
-        std::cerr << "audit-scan: coverage reduced: "
-                  << safe_text(access["processes"].get<std::string>()) << " by " << who << "\n";
-}
-
-void print_human(const audit::scan::ScanResult& r) {
-    const auto& s = r.summary;
-    std::cout << "host      " << safe_text(r.host.label());
-    if (!r.host.machine_id.empty()) std::cout << " (machine-id " << r.host.machine_id << ")";
-    std::cout << "\n";
-    const auto& system = s["coverage"]["system"];
-    std::cout << "system    "
-              << (system["os"].get<std::string>().empty()
-                      ? "not recognised"
-                      : system["os"].get<std::string>() + " (" +
-                            system["os_evidence"].get<std::string>() + ")")
-              << "; package databases "
-              << system["package_databases"].dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace)
-              << "; identifiers "
-              << system["identifiers"].dump(-1, ' ', false,
-                                            nlohmann::json::error_handler_t::replace)
-              << "\n";
-    std::cout << "sources   " << sources_line(s["coverage"]["sources"]) << "\n";
-    std::cout << "inventory " << s["inventory_items"].get<std::size_t>() << " items, "
-              << s["files"].get<std::size_t>() << " file records\n";
-    for (const auto& p : s["coverage"]["products"])
-        if (!p["sufficient"].get<bool>())
-            std::cout << "coverage  " << p["product"].get<std::string>() << ": INSUFFICIENT: "
-                      << p["gaps"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << "\n";
-    if (r.findings.empty()) std::cout << "findings  none\n";
-    for (const auto& f : r.findings) {
-        std::cout << "finding   " << f.product << " rule " << f.rule << " ("
-                  << audit::manifest::to_string(f.confidence) << (f.residue ? ", residue" : "")
-                  << "): ";
-        std::size_t shown = 0;
-        for (const auto& rec : f.records) {
-            if (shown++ == 3) {
-                std::cout << " …";
-                break;
-            }
-            if (rec.contains("inventory"))
-                std::cout << " " << safe_text(rec["inventory"].value("name", "")) << " "
-                          << safe_text(rec["inventory"].value("version", "")) << " ["
-                          << rec["inventory"].value("state", "") << "]";
-            else if (rec.contains("file"))
-                std::cout << " " << safe_text(rec["file"].value("path", ""));
-        }
-        std::cout << "\n";
-    }
-    for (const auto& p : s["present"]) std::cout << "PRESENT   " << p.get<std::string>() << "\n";
-    std::cout << "bundle    " << r.bundle.path << "\n"
-              << "sha256    " << r.bundle.sha256 << "\n";
-}
-
-std::string read_certificate(const std::string& path) {
-    std::string data;
-    try {
-        data = audit::read_input_file(path, 1u << 20, "collector certificate");
-    } catch (const audit::IoError& e) {
-        throw audit::UsageError(std::string(e.what()) +
-                                " (give --cert; audit-keys certify makes one)");
-    }
-    if (data.size() > (1u << 20))
-        throw audit::VerifyError(path + ": larger than any collector certificate could be");
-    return data;
-}
-
-unsigned parse_jobs(const std::string& text) {
-    unsigned long n = 0;
-    std::size_t used = 0;
-    try {
-        n = std::stoul(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || text.empty() || n > 1024)
-        throw audit::UsageError("--jobs wants a number of workers from 1 to 1024, not '" + text +
-                                "'");
-    return static_cast<unsigned>(n);
-}
-
-// Started from a kit: the kit's own trust root, manifests, collector key and evidence area.
-void kit_defaults(audit::cli::Args& args, const std::string& kit) {
-    args.set_default("out", kit + "/evidence");
-    args.set_default("trust", kit + "/trust/trust.json");
-    args.set_default("manifests", kit + "/manifests");
-    args.set_default("key", kit + "/keys/collector.key");
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-    return audit::cli::run("audit-scan", [&] {
+    return audit::cli::run("audit-scan", argc, argv, [&] {
         audit::cli::Args args(
             argc, argv, "audit-scan",
             "--manifests M --trust TRUST --key KEY --out OUTDIR [--root R] [options]",
@@ -232,7 +59,9 @@ int main(int argc, char** argv) {
             "Process command lines are recorded, redacted, only for processes a rule matched.");
         if (!args.positional().empty())
             throw audit::UsageError("unexpected argument '" + args.positional().front() + "'");
-        auto* kit = audit::cli::running_kit();
+        // Started from a kit: the self-check first, then the kit's own files as defaults.
+        auto kit_check = audit::cli::check_kit(args, "audit-scan");
+        audit::kit::SelfCheck* kit = kit_check ? &kit_check->self_check() : nullptr;
         if (kit) kit_defaults(args, kit->kit_dir());
         audit::scan::ScanOptions opt;
         opt.root = args.get("root", "/");
@@ -254,7 +83,7 @@ int main(int argc, char** argv) {
         if (kit) {
             // Everything the scan loads must be the kit's sealed bytes, checked before any write.
             kit->check_loaded(trust_path);
-            audit::cli::enforce_kit(args, "audit-scan");
+            kit_check->enforce(args);
         }
         // The kit's evidence area remembers the newest trust root it has seen (rollback).
         auto trust = audit::cli::load_trust(
@@ -270,7 +99,7 @@ int main(int argc, char** argv) {
                     kit->check_loaded(path, audit::fs::sha384_hex(bytes));
                     if (std::filesystem::exists(path + ".dsse.json"))
                         kit->check_loaded(path + ".dsse.json");
-                    audit::cli::enforce_kit(args, "audit-scan");
+                    kit_check->enforce(args);
                 }
                 audit::trust::verify_manifest_bytes(trust, path, bytes, allow_unsigned);
             });
@@ -285,7 +114,7 @@ int main(int argc, char** argv) {
             // (The manifests and their signatures were checked before they were parsed.)
             kit->check_loaded(key_path);
             kit->check_loaded(cert_path);
-            audit::cli::enforce_kit(args, "audit-scan");
+            kit_check->enforce(args);
             opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
             opt.kit_check = kit->to_json();
         }
@@ -322,48 +151,9 @@ int main(int argc, char** argv) {
             rl.rlim_cur = rl.rlim_max;
             (void)::setrlimit(RLIMIT_NOFILE, &rl);
         }
-        // The sequence state lives with the collector key, so that every output folder continues
-        // one chain (on a kit: keys/collector.<kit>.state.json, named by the kit manifest). Opened
-        // and locked here, before the process confines itself; its writer stays outside.
+        // The sequence state lives with the collector key (chain_state.cpp).
         std::optional<audit::evidence::KitStateLock> chain_state;
-        {
-            const auto cert = audit::trust::verify_certificate(trust, opt.collector_certificate);
-            std::string state_path = audit::evidence::state_path_for_key(key_path, cert.kit_id);
-            bool must_exist = false, in_out = false;
-            std::error_code ec;
-            if (kit && kit->kit &&
-                std::filesystem::weakly_canonical(key_path, ec) ==
-                    std::filesystem::weakly_canonical(
-                        kit->kit_dir() + "/" + std::string(audit::kit::kCollectorKeyFile), ec)) {
-                if (kit->kit->manifest.state_file.empty()) {
-                    in_out = true;
-                    std::cerr << "audit-scan: note: a kit made before the sequence state moved "
-                                 "to keys/: it stays in "
-                              << opt.out_dir << "\n";
-                } else {
-                    state_path = kit->kit_dir() + "/" + kit->kit->manifest.state_file;
-                    must_exist = true;
-                }
-            }
-            const auto state_dir = std::filesystem::path(state_path).parent_path();
-            if (!in_out &&
-                ::access((state_dir.empty() ? std::string(".") : state_dir.string()).c_str(),
-                         W_OK) != 0) {
-                in_out = true;
-                std::cerr << "audit-scan: warning: " << state_path
-                          << " cannot be written beside the collector key (read-only medium); "
-                             "the sequence state stays in "
-                          << opt.out_dir
-                          << ": use this one evidence folder with this key, or the chain forks\n";
-            }
-            if (!in_out) {
-                chain_state.emplace(key_path, state_path, cert.kit_id, opt.out_dir, must_exist);
-                if (!quiet)
-                    for (const auto& n : chain_state->notes())
-                        std::cerr << "audit-scan: note: " << n << "\n";
-                opt.chain_state = &*chain_state;
-            }
-        }
+        open_chain_state(opt, trust, key_path, kit, quiet, chain_state);
         const auto view = audit::fs::make_readonly_view(opt.root, opt.out_dir);  // no thread yet
         opt.confinement = audit::fs::confine(opt.root, opt.out_dir, view).to_json();
         const bool tty = audit::cli::stderr_is_tty();

@@ -1,14 +1,15 @@
 #include "audit/attest/attest.h"
 
 #include <algorithm>
-#include <ctime>
 #include <iterator>
 #include <map>
 #include <optional>
 #include <set>
 #include <tuple>
 
+#include "audit/core/utc.h"
 #include "audit/error.h"
+#include "audit/evidence/chain_check.h"
 #include "audit/fs/walker.h"
 #include "audit/strict_json.h"
 
@@ -28,14 +29,6 @@ const json& member(const json& j, const char* key) {
     if (!j.is_object()) return null;
     auto it = j.find(key);
     return it == j.end() ? null : *it;
-}
-
-std::vector<std::string> strings(const json& list) {
-    std::vector<std::string> out;
-    if (list.is_array())
-        for (const auto& s : list)
-            if (s.is_string()) out.push_back(s.get<std::string>());
-    return out;
 }
 
 // Compare dotted versions numerically where both segments are numbers.
@@ -60,52 +53,9 @@ int compare_versions(const std::string& a, const std::string& b) {
     return 0;
 }
 
-// Seconds since the epoch of an RFC 3339 time ("2026-01-01T00:00:00Z", fractions and offsets
-// allowed); nullopt when it is not one.
+// Seconds since the epoch of an RFC 3339 time; nullopt when it is not one.
 std::optional<std::int64_t> parse_time(const std::string& s) {
-    auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
-        if (pos + n > s.size()) return std::nullopt;
-        int v = 0;
-        for (std::size_t k = pos; k < pos + n; ++k) {
-            if (s[k] < '0' || s[k] > '9') return std::nullopt;
-            v = v * 10 + (s[k] - '0');
-        }
-        return v;
-    };
-    auto year = digits(0, 4), mon = digits(5, 2), day = digits(8, 2), hour = digits(11, 2),
-         min = digits(14, 2), sec = digits(17, 2);
-    if (!year || !mon || !day || !hour || !min || !sec || s[4] != '-' || s[7] != '-' ||
-        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-        return std::nullopt;
-    if (*mon < 1 || *mon > 12 || *day < 1 || *day > 31 || *hour > 23 || *min > 59 || *sec > 60)
-        return std::nullopt;
-    std::size_t pos = 19;
-    if (pos < s.size() && s[pos] == '.') {
-        ++pos;
-        std::size_t start = pos;
-        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-        if (pos == start) return std::nullopt;
-    }
-    std::int64_t offset = 0;
-    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-        ++pos;
-    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-        auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
-        if (!oh || !om || pos + 3 >= s.size() || s[pos + 3] != ':') return std::nullopt;
-        offset = (*oh * 3600 + *om * 60) * (s[pos] == '+' ? 1 : -1);
-        pos += 6;
-    } else {
-        return std::nullopt;
-    }
-    if (pos != s.size()) return std::nullopt;
-    std::tm tm{};
-    tm.tm_year = *year - 1900;
-    tm.tm_mon = *mon - 1;
-    tm.tm_mday = *day;
-    tm.tm_hour = *hour;
-    tm.tm_min = *min;
-    tm.tm_sec = *sec;
-    return static_cast<std::int64_t>(::timegm(&tm)) - offset;
+    return core::parse_rfc3339(s);
 }
 
 // The identifiers that name a machine (host.ids but the DMI serial, which vendors fill with
@@ -120,10 +70,8 @@ const std::vector<std::string>& strong_id_keys() {
 // host.ids as recorded (string values only).
 std::map<std::string, std::string> ids_of(const BundleSummary& b) {
     std::map<std::string, std::string> out;
-    const json& ids = member(member(b.predicate, "host"), "ids");
-    if (ids.is_object())
-        for (const auto& [k, v] : ids.items())
-            if (v.is_string() && !v.get<std::string>().empty()) out[k] = v.get<std::string>();
+    for (const auto& [k, v] : b.predicate.host.ids)
+        if (!v.empty()) out[k] = v;
     // Summaries built by hand (and v1 readers) may carry the ids in the fields only.
     if (!b.machine_id.empty()) out.emplace("machine_id", b.machine_id);
     if (!b.dmi_product_uuid.empty()) out.emplace("dmi_product_uuid", b.dmi_product_uuid);
@@ -156,121 +104,119 @@ struct ChainNode {
 
 using KitChains = std::map<std::string, std::map<std::uint64_t, std::map<std::string, ChainNode>>>;
 
-// Gaps, forks, broken links and unclosed chains of each kit, given the verified heads.
+// Gaps, forks, broken links and unclosed chains of each kit, given the verified heads
+// (evidence/chain_check.h), as reason codes.
 std::vector<ChainIssue> find_chain_issues(const KitChains& kits,
                                           const std::vector<evidence::ChainHead>& heads) {
-    std::map<std::string, std::vector<const evidence::ChainHead*>> heads_by_kit;
-    for (const auto& h : heads) heads_by_kit[h.kit_id].push_back(&h);
+    using Head = evidence::ChainCheck::Head;
+    using Kind = evidence::ChainEvent::Kind;
+    std::map<std::string, std::vector<evidence::ChainHead>> heads_by_kit;
+    for (const auto& h : heads) heads_by_kit[h.kit_id].push_back(h);
     std::vector<ChainIssue> issues;
     for (const auto& [kit, seqs] : kits) {
         if (seqs.empty()) continue;
-        const std::uint64_t newest = seqs.rbegin()->first;
-        // The head that counts: the highest verified one.
-        std::uint64_t head_seq = 0;
-        std::set<std::string> head_statements;
-        for (const auto* h : heads_by_kit[kit]) {
-            if (h->sequence > head_seq) {
-                head_seq = h->sequence;
-                head_statements.clear();
-            }
-            if (h->sequence == head_seq) head_statements.insert(h->statement_sha256);
-        }
-        if (head_statements.empty()) {
-            issues.push_back({kit, 1,
-                              "chain_unclosed: kit " + kit +
-                                  " has no verified chain head (newest bundle present: sequence " +
-                                  std::to_string(newest) + ")"});
-        } else if (head_statements.size() > 1) {
-            issues.push_back(
-                {kit, head_seq,
-                 "chain_fork: kit " + kit + " has " + std::to_string(head_statements.size()) +
-                     " different signed heads at sequence " + std::to_string(head_seq)});
-        } else if (head_seq > newest) {
-            issues.push_back({kit, newest + 1,
-                              "chain_gap: kit " + kit + "'s chain head is sequence " +
-                                  std::to_string(head_seq) + " but the newest bundle present is " +
-                                  std::to_string(newest)});
-        } else if (head_seq < newest) {
-            issues.push_back({kit, head_seq + 1,
-                              "chain_unclosed: kit " + kit + "'s newest verified chain head is " +
-                                  "sequence " + std::to_string(head_seq) +
-                                  ", older than bundle sequence " + std::to_string(newest)});
-        } else if (!seqs.rbegin()->second.count(*head_statements.begin())) {
-            issues.push_back({kit, head_seq,
-                              "chain_fork: kit " + kit + "'s chain head names another bundle " +
-                                  "than the one present at sequence " + std::to_string(head_seq)});
-        }
-
-        std::uint64_t expect = 1;
-        const std::map<std::string, ChainNode>* prev = nullptr;
-        for (const auto& [seq, nodes] : seqs) {
-            if (seq > expect) {
-                std::string missing = std::to_string(expect);
-                if (seq - 1 > expect) missing += "-" + std::to_string(seq - 1);
-                issues.push_back(
-                    {kit, expect, "chain_gap: kit " + kit + " is missing sequence " + missing});
-                prev = nullptr;
-            }
-            if (nodes.size() > 1)
-                issues.push_back({kit, seq,
+        std::vector<evidence::ChainLink> links;
+        for (const auto& [seq, nodes] : seqs)
+            for (const auto& [statement, node] : nodes)
+                links.push_back({seq, statement, node.files, node.ref->format,
+                                 node.ref->previous_statement_sha256, node.ref->previous_sha256});
+        const auto c = evidence::check_chain(links, heads_by_kit[kit]);
+        const std::string newest = std::to_string(c.newest), head = std::to_string(c.head_sequence);
+        switch (c.head) {
+            case Head::none:
+                issues.push_back({kit, 1,
+                                  "chain_unclosed: kit " + kit +
+                                      " has no verified chain head (newest bundle present: "
+                                      "sequence " +
+                                      newest + ")"});
+                break;
+            case Head::several:
+                issues.push_back({kit, c.head_sequence,
                                   "chain_fork: kit " + kit + " has " +
-                                      std::to_string(nodes.size()) +
-                                      " different bundles with sequence " + std::to_string(seq)});
-            for (const auto& [statement, node] : nodes) {
-                const BundleRef* cur = node.ref;
-                if (seq == 1) {
-                    if (!cur->previous_sha256.empty() || !cur->previous_statement_sha256.empty())
-                        issues.push_back(
-                            {kit, seq,
-                             "chain_broken: kit " + kit + " sequence 1 names a previous bundle"});
-                    continue;
-                }
-                if (!prev || prev->size() != 1) continue;  // gap or fork: said above
-                const ChainNode& p = prev->begin()->second;
-                bool linked;
-                if (!cur->previous_statement_sha256.empty())
-                    linked = cur->previous_statement_sha256 == prev->begin()->first;
-                else if (!cur->previous_sha256.empty())
-                    linked = p.files.count(cur->previous_sha256) > 0;
-                else
-                    linked = false;
-                if (!linked)
-                    issues.push_back({kit, seq,
-                                      "chain_broken: kit " + kit + " sequence " +
-                                          std::to_string(seq) + " does not follow sequence " +
-                                          std::to_string(seq - 1)});
-            }
-            prev = &nodes;
-            expect = seq + 1;
+                                      std::to_string(c.head_statements) +
+                                      " different signed heads at sequence " + head});
+                break;
+            case Head::ahead:
+                issues.push_back({kit, c.newest + 1,
+                                  "chain_gap: kit " + kit + "'s chain head is sequence " + head +
+                                      " but the newest bundle present is " + newest});
+                break;
+            case Head::behind:
+                issues.push_back({kit, c.head_sequence + 1,
+                                  "chain_unclosed: kit " + kit +
+                                      "'s newest verified chain head is sequence " + head +
+                                      ", older than bundle sequence " + newest});
+                break;
+            case Head::other_bundle:
+                issues.push_back({kit, c.head_sequence,
+                                  "chain_fork: kit " + kit +
+                                      "'s chain head names another bundle than the one present "
+                                      "at sequence " +
+                                      head});
+                break;
+            case Head::closed:
+                break;
+        }
+        for (const auto& e : c.events) {
+            const std::string seq = std::to_string(e.from);
+            if (e.kind == Kind::gap && !e.trailing)
+                issues.push_back({kit, e.from,
+                                  "chain_gap: kit " + kit + " is missing sequence " + seq +
+                                      (e.to > e.from ? "-" + std::to_string(e.to) : "")});
+            else if (e.kind == Kind::fork)
+                issues.push_back({kit, e.from,
+                                  "chain_fork: kit " + kit + " has " + std::to_string(e.count) +
+                                      " different bundles with sequence " + seq});
+            else if (e.kind == Kind::first_links)
+                issues.push_back(
+                    {kit, e.from,
+                     "chain_broken: kit " + kit + " sequence 1 names a previous bundle"});
+            else if (e.kind == Kind::broken)
+                issues.push_back({kit, e.from,
+                                  "chain_broken: kit " + kit + " sequence " + seq +
+                                      " does not follow sequence " + std::to_string(e.from - 1)});
         }
     }
     return issues;
 }
 
-bool has_product(const json& list, const std::string& product) {
-    if (!list.is_array()) return false;
-    return std::any_of(list.begin(), list.end(),
-                       [&](const json& p) { return p.is_string() && p == product; });
-}
-
 bool finds(const BundleSummary& b, const std::string& product) {
-    return has_product(member(member(b.predicate, "findings"), "present"), product);
+    return b.predicate.findings.finds(product);
 }
 
-const json* manifest_of(const BundleSummary& b, const std::string& product) {
-    auto it = b.predicate.find("manifests");
-    if (it == b.predicate.end() || !it->is_array()) return nullptr;
-    for (const auto& m : *it)
-        if (str(m, "id") == product) return &m;
-    return nullptr;
+const evidence::ManifestRecord* manifest_of(const BundleSummary& b, const std::string& product) {
+    return b.predicate.manifest(product);
 }
 
-json product_coverage(const BundleSummary& b, const std::string& product) {
-    const json& cov = b.predicate.value("coverage", json::object());
-    if (cov.contains("products") && cov["products"].is_array())
-        for (const auto& p : cov["products"])
-            if (str(p, "product") == product) return p;
-    return json::object();
+// The product's coverage record in b, nullptr when b recorded none.
+const evidence::ProductCoverage* product_coverage(const BundleSummary& b,
+                                                  const std::string& product) {
+    return b.predicate.coverage ? b.predicate.coverage->product(product) : nullptr;
+}
+
+bool sufficient(const BundleSummary& b, const std::string& product) {
+    const auto* p = product_coverage(b, product);
+    return p && p->is_sufficient();
+}
+
+// coverage.walk of b, nullptr when not recorded (v1).
+const evidence::WalkCoverage* walk_of(const BundleSummary& b) {
+    const auto& c = b.predicate.coverage;
+    return c && c->walk ? &*c->walk : nullptr;
+}
+
+std::vector<std::string> list_or_empty(const std::optional<std::vector<std::string>>& v) {
+    return v ? *v : std::vector<std::string>{};
+}
+
+// coverage.sources[name] of b ("" when not recorded).
+std::string source_status(const BundleSummary& b, const std::string& name) {
+    return b.predicate.coverage ? b.predicate.coverage->source_status(name) : "";
+}
+
+// coverage.source_items[name] of b (nullopt when not recorded).
+std::optional<std::int64_t> source_items(const BundleSummary& b, const std::string& name) {
+    return b.predicate.coverage ? b.predicate.coverage->source_item_count(name) : std::nullopt;
 }
 
 std::string name_of(const BundleSummary& b) {
@@ -280,13 +226,13 @@ std::string name_of(const BundleSummary& b) {
 // --- item 1: what the scan established about the system -----------------------------------
 void system_reasons(const BundleSummary& b, const std::string& key,
                     std::vector<std::string>& reasons) {
-    const json& system = member(member(b.predicate, "coverage"), "system");
-    if (system.is_object()) {
-        for (const auto& gap : strings(member(system, "gaps")))
+    const auto& cov = b.predicate.coverage;
+    if (cov && cov->system) {
+        for (const auto& gap : list_or_empty(cov->system->gaps))
             reasons.push_back(gap.find(": ") == std::string::npos ? "not_a_system: " + gap : gap);
     } else {
         // v1: judged by what it recorded.
-        if (str(member(b.predicate, "host"), "os").empty())
+        if (b.predicate.host.os.value_or("").empty())
             reasons.push_back("not_a_system: bundle " + name_of(b) +
                               " recorded no operating system");
         if (strong_ids(ids_of(b)).empty())
@@ -300,13 +246,13 @@ void system_reasons(const BundleSummary& b, const std::string& key,
 // --- item 2: the clean bundle's manifest and kit --------------------------------------------
 void provenance_reasons(const BundleSummary& b, const std::string& product,
                         std::vector<std::string>& reasons) {
-    const json* m = manifest_of(b, product);
-    std::string sig = m ? str(member(*m, "signature"), "status") : "";
+    const auto* m = manifest_of(b, product);
+    std::string sig = m ? m->signature_status() : "";
     if (sig != "verified")
         reasons.push_back("manifest_unsigned: bundle " + name_of(b) + " evaluated " + product +
                           " with a manifest whose signature is " +
                           (sig.empty() ? std::string("not recorded") : "'" + sig + "'"));
-    std::string kit = str(member(member(b.predicate, "kit"), "self_check"), "status");
+    std::string kit = b.predicate.kit.self_check_status();
     if (kit != "none" && kit != "verified")
         reasons.push_back("kit_unverified: bundle " + name_of(b) + " was scanned from a kit " +
                           "whose self-check is " +
@@ -315,8 +261,7 @@ void provenance_reasons(const BundleSummary& b, const std::string& product,
 
 // --- item 3: the clean bundle covers everything that produced a finding ----------------------
 int scope_rank(const BundleSummary& b) {
-    std::string s = str(member(member(b.predicate, "coverage"), "walk"), "scope");
-    if (s.empty()) s = str(member(b.predicate, "scan"), "scope");
+    const std::string s = b.predicate.walk_scope();
     if (s == "matched") return 0;
     if (s == "packages") return 1;
     if (s == "all") return 2;
@@ -357,19 +302,19 @@ void narrower_reasons(const BundleSummary& found, const BundleSummary& clean,
         reasons.push_back("coverage_narrower: " + who + " hashed scope " + scope_name(cs) +
                           ", narrower" + than + " (" + scope_name(fs) + ")");
 
-    const json& fwalk = member(member(found.predicate, "coverage"), "walk");
-    const json& cwalk = member(member(clean.predicate, "coverage"), "walk");
-    if (member(fwalk, "digests").is_array()) {
-        auto have = strings(member(cwalk, "digests"));
-        for (const auto& d : strings(member(fwalk, "digests")))
+    const auto* fwalk = walk_of(found);
+    const auto* cwalk = walk_of(clean);
+    if (fwalk && fwalk->digests) {
+        auto have = cwalk ? list_or_empty(cwalk->digests) : std::vector<std::string>{};
+        for (const auto& d : *fwalk->digests)
             if (std::find(have.begin(), have.end(), d) == have.end())
                 reasons.push_back("coverage_narrower: " + who + " did not compute " + d + than);
     }
-    if (cs != 2 && member(fwalk, "roots").is_array()) {
-        auto froots = strings(member(fwalk, "roots"));
-        auto ffailed = strings(member(fwalk, "failed_roots"));
-        auto croots = strings(member(cwalk, "roots"));
-        auto cfailed = strings(member(cwalk, "failed_roots"));
+    if (cs != 2 && fwalk && fwalk->roots) {
+        const auto& froots = *fwalk->roots;
+        auto ffailed = list_or_empty(fwalk->failed_roots);
+        auto croots = cwalk ? list_or_empty(cwalk->roots) : std::vector<std::string>{};
+        auto cfailed = cwalk ? list_or_empty(cwalk->failed_roots) : std::vector<std::string>{};
         for (const auto& r : froots) {
             if (std::find(ffailed.begin(), ffailed.end(), r) != ffailed.end()) continue;
             bool covered = std::any_of(croots.begin(), croots.end(), [&](const std::string& c) {
@@ -381,12 +326,11 @@ void narrower_reasons(const BundleSummary& found, const BundleSummary& clean,
         }
     }
 
-    const json& fsrc = member(member(found.predicate, "coverage"), "sources");
-    const json& csrc = member(member(clean.predicate, "coverage"), "sources");
-    if (fsrc.is_object())
-        for (const auto& [name, status] : fsrc.items()) {
+    const auto& fcov = found.predicate.coverage;
+    if (fcov && fcov->sources)
+        for (const auto& [name, status] : *fcov->sources) {
             if (status != "ran") continue;
-            std::string now = str(csrc, name.c_str());
+            std::string now = source_status(clean, name);
             // "absent": it looked and found nothing to read; a package database that vanished
             // is coverage_regressed.
             if (now != "ran" && now != "absent")
@@ -394,21 +338,21 @@ void narrower_reasons(const BundleSummary& found, const BundleSummary& clean,
                                   (now.empty() ? std::string() : " (" + now + ")") + than);
         }
 
-    const json* fm = manifest_of(found, product);
-    const json* cm = manifest_of(clean, product);
+    const auto* fm = manifest_of(found, product);
+    const auto* cm = manifest_of(clean, product);
     if (!fm || !cm) return;
-    std::string fv = str(*fm, "version"), cv = str(*cm, "version");
+    std::string fv = fm->version.value_or(""), cv = cm->version.value_or("");
     if (compare_versions(cv, fv) < 0) reasons.push_back("manifest_downgraded: " + fv + " -> " + cv);
-    if (!str(*fm, "sha256").empty() && str(*fm, "sha256") == str(*cm, "sha256")) return;
+    if (!fm->sha256.value_or("").empty() && fm->sha256 == cm->sha256) return;
     auto rules = finding_rules(found, product);
     if (rules.empty()) return;
-    if (!member(*cm, "rules").is_array()) {
+    if (!cm->rules) {
         reasons.push_back("coverage_narrower: " + who + "'s manifest " + product + " " + cv +
                           " does not list its rules and is not the manifest of bundle " +
                           name_of(found) + " that found " + product);
         return;
     }
-    auto have = strings(member(*cm, "rules"));
+    const auto& have = *cm->rules;
     for (const auto& r : rules)
         if (std::find(have.begin(), have.end(), r) == have.end())
             reasons.push_back("coverage_narrower: " + who + "'s manifest " + product + " " + cv +
@@ -418,35 +362,29 @@ void narrower_reasons(const BundleSummary& found, const BundleSummary& clean,
 // Package-database sources of b that ran, with their item counts (-1: not recorded).
 std::map<std::string, std::int64_t> package_dbs(const BundleSummary& b) {
     std::map<std::string, std::int64_t> out;
-    const json& cov = member(b.predicate, "coverage");
-    const json& sources = member(cov, "sources");
-    const json& items = member(cov, "source_items");
+    const auto& cov = b.predicate.coverage;
     std::set<std::string> names(package_db_sources());
-    for (const auto& n : strings(member(member(cov, "system"), "package_databases")))
-        names.insert(n);
+    if (cov && cov->system)
+        for (const auto& n : list_or_empty(cov->system->package_databases)) names.insert(n);
     for (const auto& n : names) {
-        if (str(sources, n.c_str()) != "ran") continue;
-        const json& count = member(items, n.c_str());
-        out[n] = count.is_number_integer() ? count.get<std::int64_t>() : -1;
+        if (source_status(b, n) != "ran") continue;
+        out[n] = source_items(b, n).value_or(-1);
     }
     return out;
 }
 
 void regressed_reasons(const std::vector<const BundleSummary*>& earlier, const BundleSummary& clean,
                        std::vector<std::string>& reasons) {
-    const json& cov = member(clean.predicate, "coverage");
-    const json& sources = member(cov, "sources");
-    const json& items = member(cov, "source_items");
     std::set<std::string> said;
     for (const auto* e : earlier)
         for (const auto& [name, before] : package_dbs(*e)) {
             if (before == 0 || said.count(name)) continue;
-            std::string status = str(sources, name.c_str());
-            const json& count = member(items, name.c_str());
+            std::string status = source_status(clean, name);
+            const auto count = source_items(clean, name);
             std::string what;
             if (status != "ran")
                 what = status.empty() ? "did not run" : status;
-            else if (before > 0 && count.is_number_integer() && count.get<std::int64_t>() == 0)
+            else if (before > 0 && count == 0)
                 what = "read no items";
             if (what.empty()) continue;
             said.insert(name);
@@ -625,37 +563,33 @@ BundleSummary summarize(const std::string& path, const std::string& sha256, json
     return summarize(path, sha256, sha256, std::move(predicate), findings_json);
 }
 
-BundleSummary summarize(const std::string& path, const std::string& sha256,
-                        const std::string& statement_sha256, json predicate,
-                        std::string_view findings_json) {
+namespace {
+
+// The summary's fields from the typed predicate and findings.json.
+BundleSummary summary_of(const std::string& path, const std::string& sha256,
+                         const std::string& statement_sha256, evidence::Predicate predicate,
+                         std::string_view findings_json) {
     BundleSummary s;
     s.path = path;
     s.sha256 = sha256;
     s.statement_sha256 = statement_sha256;
     s.predicate = std::move(predicate);
-    const json& p = s.predicate;
-    try {
-        s.bundle_id = p.at("bundle_id").get<std::string>();
-        s.kit_id = p.at("kit").at("id").get<std::string>();
-        s.sequence = p.at("kit").at("sequence").get<std::uint64_t>();
-        const auto& prev = p.at("kit").at("previous_bundle_sha256");
-        s.previous_sha256 = prev.is_string() ? prev.get<std::string>() : "";
-        const json& kit = p.at("kit");
-        if (kit.contains("previous_statement_sha256")) {
-            s.format = 2;
-            s.previous_statement_sha256 = str(kit, "previous_statement_sha256");
-        }
-        s.finished = p.at("scan").at("finished").get<std::string>();
-        const auto& host = p.at("host");
-        s.hostname = str(host, "hostname");
-        s.machine_id = str(host.value("ids", json::object()), "machine_id");
-        s.dmi_product_uuid = str(host.value("ids", json::object()), "dmi_product_uuid");
-        s.windows_machine_guid = str(host.value("ids", json::object()), "windows_machine_guid");
-        std::string mode = str(p.value("scan", json::object()), "mode");
-        s.live = mode.empty() ? host.value("live", false) == true : mode == "live";
-    } catch (const json::exception& e) {
-        throw VerifyError(path + ": statement predicate is incomplete (" + e.what() + ")");
+    const evidence::Predicate& p = s.predicate;
+    s.bundle_id = p.bundle_id;
+    s.kit_id = p.kit.id;
+    s.sequence = p.kit.sequence;
+    s.previous_sha256 = p.kit.previous_bundle_sha256.value_or("");
+    if (p.kit.has_previous_statement) {
+        s.format = 2;
+        s.previous_statement_sha256 = p.kit.previous_statement_sha256.value_or("");
     }
+    s.finished = p.scan.finished;
+    s.hostname = p.host.hostname;
+    s.machine_id = p.host.id("machine_id");
+    s.dmi_product_uuid = p.host.id("dmi_product_uuid");
+    s.windows_machine_guid = p.host.id("windows_machine_guid");
+    const std::string mode = p.scan.mode.value_or("");
+    s.live = mode.empty() ? p.host.live.value_or(false) : mode == "live";
     if (!findings_json.empty()) {
         try {
             s.findings = json::parse(findings_json);
@@ -667,13 +601,27 @@ BundleSummary summarize(const std::string& path, const std::string& sha256,
     return s;
 }
 
+}  // namespace
+
+BundleSummary summarize(const std::string& path, const std::string& sha256,
+                        const std::string& statement_sha256, json predicate,
+                        std::string_view findings_json) {
+    evidence::Predicate p;
+    try {
+        // Read as v1: the v2 link's form is the bundle reader's check, not the summary's.
+        p = evidence::Predicate::from_json(predicate, 1);
+    } catch (const VerifyError& e) {
+        throw VerifyError(path + ": statement predicate is incomplete (" + e.what() + ")");
+    }
+    return summary_of(path, sha256, statement_sha256, std::move(p), findings_json);
+}
+
 BundleSummary summarize(const evidence::Bundle& bundle) {
     auto it = bundle.files.find("findings.json");
-    auto s =
-        summarize(bundle.path, bundle.sha256,
-                  bundle.statement_sha256.empty() ? bundle.sha256 : bundle.statement_sha256,
-                  bundle.predicate(),
-                  it == bundle.files.end() ? std::string_view() : std::string_view(it->second));
+    auto s = summary_of(
+        bundle.path, bundle.sha256,
+        bundle.statement_sha256.empty() ? bundle.sha256 : bundle.statement_sha256, bundle.evidence,
+        it == bundle.files.end() ? std::string_view() : std::string_view(it->second));
     s.format = bundle.format;
     return s;
 }
@@ -848,14 +796,14 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
 
     std::map<std::string, std::string> products;  // id -> name
     for (const auto* b : list)
-        for (const auto& m : b->predicate.value("manifests", json::array()))
-            products.emplace(str(m, "id"), str(m, "name"));
+        if (b->predicate.manifests)
+            for (const auto& m : *b->predicate.manifests)
+                products.emplace(m.id.value_or(""), m.name.value_or(""));
     for (const auto& [product, name_hint] : products) {
         HostProductStatus st;
         st.host_key = key;
         st.hostname = list.back()->hostname;
-        st.host_ids =
-            list.back()->predicate.value("host", json::object()).value("ids", json::object());
+        st.host_ids = list.back()->predicate.host.ids;
         st.product = product;
         std::vector<const BundleSummary*> evaluated;
         for (const auto* b : list)
@@ -871,10 +819,10 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
                 found_in.push_back(b);
             }
         for (const auto* b : evaluated) {
-            const json* m = manifest_of(*b, product);
+            const auto* m = manifest_of(*b, product);
             st.manifest_versions.push_back({{"bundle_id", b->bundle_id},
-                                            {"version", str(*m, "version")},
-                                            {"sha256", str(*m, "sha256")}});
+                                            {"version", m->version.value_or("")},
+                                            {"sha256", m->sha256.value_or("")}});
         }
         for (const auto& f : latest->findings)
             if (str(f, "product") == product) {
@@ -884,12 +832,11 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
         if (st.product_name.empty()) st.product_name = name_hint.empty() ? product : name_hint;
 
         const bool latest_present = last_finding == latest;
-        json cov = product_coverage(*latest, product);
+        const auto* cov = product_coverage(*latest, product);
         std::vector<std::string> reasons = host_reasons;
-        if (!cov.value("sufficient", false)) {
-            auto gaps = cov.value("gaps", json::array());
-            std::string detail = gaps.empty() || !gaps[0].is_string() ? "no coverage record"
-                                                                      : gaps[0].get<std::string>();
+        if (!cov || !cov->is_sufficient()) {
+            const auto gaps = cov ? list_or_empty(cov->gaps) : std::vector<std::string>{};
+            std::string detail = gaps.empty() ? "no coverage record" : gaps[0];
             reasons.push_back("coverage_gap: " + detail);
         }
         // Bundles of different kits closer in time than the tolerance are not ordered by their
@@ -972,8 +919,7 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
                 const BundleSummary* c = *it;
                 if (finds(*c, product)) continue;  // cannot happen after the last finding
                 std::vector<std::string> why;
-                if (!product_coverage(*c, product).value("sufficient", false))
-                    why.push_back("coverage_gap");
+                if (!sufficient(*c, product)) why.push_back("coverage_gap");
                 system_reasons(*c, key, why);
                 provenance_reasons(*c, product, why);
                 for (const auto* f : found_in) narrower_reasons(*f, *c, product, why);

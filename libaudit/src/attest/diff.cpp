@@ -81,13 +81,7 @@ std::map<ItemKey, std::pair<std::string, std::string>> items_of(const evidence::
 }
 
 std::vector<std::string> present_of(const evidence::Bundle& b) {
-    std::vector<std::string> out;
-    const json& p = b.predicate();
-    auto f = p.find("findings");
-    if (f == p.end() || !f->is_object()) return out;
-    for (const auto& x : f->value("present", json::array()))
-        if (x.is_string()) out.push_back(x.get<std::string>());
-    return out;
+    return b.evidence.findings.present;
 }
 
 json change_json(const FileChange& c) {
@@ -108,10 +102,9 @@ json item_json(const ItemChange& c) {
 }
 
 std::string host_of(const evidence::Bundle& b) {
-    const json& host = b.predicate().value("host", json::object());
-    const json ids = host.is_object() ? host.value("ids", json::object()) : json::object();
-    return host_key(str(ids, "machine_id"), str(ids, "windows_machine_guid"),
-                    str(ids, "dmi_product_uuid"), str(host, "hostname"));
+    const auto& host = b.evidence.host;
+    return host_key(host.id("machine_id"), host.id("windows_machine_guid"),
+                    host.id("dmi_product_uuid"), host.hostname);
 }
 
 }  // namespace

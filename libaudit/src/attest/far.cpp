@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "audit/attest/report.h"
+#include "audit/core/utc.h"
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/input_file.h"
@@ -65,28 +66,12 @@ std::string get_str(const json& j, const char* key) {
 }  // namespace
 
 long civil_day(int y, int m, int d) {
-    y -= m <= 2;
-    const long era = (y >= 0 ? y : y - 399) / 400;
-    const long yoe = y - era * 400;
-    const long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return static_cast<long>(
+        core::days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
 }
 
 std::string civil_date(long z) {
-    z += 719468;
-    const long era = (z >= 0 ? z : z - 146096) / 146097;
-    const long doe = z - era * 146097;
-    const long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const long mp = (5 * doy + 2) / 153;
-    const long d = doy - (153 * mp + 2) / 5 + 1;
-    const long m = mp < 10 ? mp + 3 : mp - 9;
-    const long y = yoe + era * 400 + (m <= 2);
-    char buf[80];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(y), static_cast<int>(m),
-                  static_cast<int>(d));
-    return buf;
+    return core::format_date(z);
 }
 
 long day_of(const std::string& t) {

@@ -246,12 +246,12 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
         p.findings_json = findings_it == b.files.end() ? "[]" : findings_it->second;
         p.summary = summarize(base_name(path), b.sha256, b.statement_sha256, b.predicate(),
                               p.findings_json);
-        const json& pred = p.summary->predicate;
-        p.started = str(pred.value("scan", json::object()), "started");
+        const evidence::Predicate& pred = p.summary->predicate;
+        p.started = pred.scan.started;
         p.signers = json(b.signers).dump();
         p.trust_sha256 = trust.sha256;
         p.trust_version = trust.version;
-        p.present = pred.value("findings", json::object()).value("present", json::array()).dump();
+        p.present = json(pred.findings.present).dump();
         p.envelope_zst = compress(b.envelope.to_json());
         for (const auto& s : b.statement["subject"])
             p.subjects.push_back({s["name"].get<std::string>(),

@@ -11,6 +11,7 @@
 #include "audit/attest/far.h"
 #include "audit/attest/report.h"
 #include "audit/attest/report_statement.h"
+#include "audit/core/ascii.h"
 #include "audit/evidence/bundle.h"
 
 namespace audit::attest {
@@ -24,12 +25,6 @@ constexpr std::size_t kMaxPlanRows = 2000;  // the page; removal-plan.csv has ev
 std::string str(const json& j, const char* key) {
     auto it = j.is_object() ? j.find(key) : j.end();
     return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-std::string lower(std::string s) {
-    for (auto& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
 }
 
 bool proves_presence(const json& f) {
@@ -152,7 +147,7 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
                     const std::string eco = str(inv, "ecosystem");
                     if (!article_ecosystem(eco) || str(inv, "name").empty()) continue;
                     named = true;
-                    const std::string key = lower(str(inv, "name"));
+                    const std::string key = core::ascii_lower(str(inv, "name"));
                     auto [it, fresh] = seen.try_emplace(key);
                     Article& a = it->second.article;
                     if (fresh) {
@@ -187,7 +182,7 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
                         a.ecosystem = eco;
                         if (eco == "windows-uninstall" && a.product_code.empty() &&
                             guid_shaped(str(inv, "key_name")) &&
-                            lower(str(inv, "uninstall_string")).find("msiexec") !=
+                            core::ascii_lower(str(inv, "uninstall_string")).find("msiexec") !=
                                 std::string::npos)
                             a.product_code = str(inv, "key_name");
                     }

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "audit/attest/plan.h"
+#include "audit/core/utc.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/trust/trust_root.h"
@@ -84,30 +85,14 @@ long long epoch_of(const std::string& t) {
     int n = std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s);
     if ((n != 3 && n != 6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
         throw UsageError("'" + t + "' is not a date (YYYY-MM-DD or RFC 3339 UTC)");
-    // Days from civil (proleptic Gregorian), after H. Hinnant's algorithm.
-    y -= mo <= 2;
-    const long long era = (y >= 0 ? y : y - 399) / 400;
-    const long long yoe = y - era * 400;
-    const long long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    const long long days = era * 146097 + doe - 719468;
+    const long long days =
+        core::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
     return days * 86400 + h * 3600 + mi * 60 + s;
 }
 
-// "YYYY-MM-DD" of seconds since the epoch (after H. Hinnant's civil_from_days).
+// "YYYY-MM-DD" of seconds since the epoch.
 std::string date_of(long long epoch) {
-    long long z = (epoch >= 0 ? epoch : epoch - 86399) / 86400 + 719468;
-    const long long era = (z >= 0 ? z : z - 146096) / 146097;
-    const long long doe = z - era * 146097;
-    const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const long long mp = (5 * doy + 2) / 153;
-    const long long d = doy - (153 * mp + 2) / 5 + 1;
-    const long long m = mp < 10 ? mp + 3 : mp - 9;
-    const long long y = yoe + era * 400 + (m <= 2);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", y, m, d);
-    return buf;
+    return core::format_date((epoch >= 0 ? epoch : epoch - 86399) / 86400);
 }
 
 // Whole days from t0 to the time t ("" or malformed: nullopt); a day starts at t0's time.

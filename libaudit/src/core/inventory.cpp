@@ -3,6 +3,8 @@
 #include <map>
 #include <string_view>
 
+#include "audit/catalog.h"
+
 namespace audit {
 
 namespace {
@@ -55,38 +57,41 @@ bool InventoryItem::installed() const {
 }
 
 std::string InventoryItem::purl() const {
-    // Types from the purl specification where one exists, else pkg:generic/<ecosystem>/<name>.
-    std::string type = ecosystem, namespace_, pname = name, ver = version;
+    // The type from the purl specification where the source catalog names one, else
+    // pkg:generic/<ecosystem>/<name>. The namespace of a distribution's package is its os-release
+    // ID (extra.distro), else the catalog's default for the ecosystem.
+    const catalog::Ecosystem* eco = catalog::find_ecosystem(ecosystem);
+    std::string type = eco ? std::string(eco->purl_type) : "generic";
+    std::string namespace_, pname = name, ver = version;
     std::map<std::string, std::string> qualifiers;
     if (!arch.empty()) qualifiers["arch"] = arch;
-    if (ecosystem == "deb") {
-        namespace_ = extra.value("distro", std::string("debian"));
-    } else if (ecosystem == "rpm") {
-        namespace_ = extra_string(extra, "distro");
+    if (type == "generic") {
+        namespace_ = ecosystem.empty() ? "unknown" : ecosystem;
+        if (auto k = extra_string(extra, "kernel"); !k.empty()) qualifiers["kernel"] = k;
+        if (auto h = extra_string(extra, "sha256"); !h.empty())
+            qualifiers["checksum"] = "sha256:" + h;
+    } else {
+        auto distro = extra.find("distro");
+        namespace_ = distro != extra.end() && distro->is_string()
+                         ? distro->get<std::string>()
+                         : std::string(eco->purl_namespace);
+    }
+    if (type == "rpm") {
         // The purl rpm type keeps the epoch out of the version, as the "epoch" qualifier.
         if (auto colon = ver.find(':'); colon != std::string::npos) {
             qualifiers["epoch"] = ver.substr(0, colon);
             ver.erase(0, colon + 1);
         }
-    } else if (ecosystem == "apk") {
-        namespace_ = extra.value("distro", std::string("alpine"));
-    } else if (ecosystem == "pacman") {
-        type = "alpm";
-        namespace_ = extra.value("distro", std::string("arch"));
-    } else if (ecosystem == "pypi") {
+    } else if (type == "pypi") {
+        namespace_.clear();
         pname = pypi_name(name);
-    } else if (ecosystem == "npm") {
+    } else if (type == "npm") {
+        namespace_.clear();
         if (auto slash = name.find('/');
             !name.empty() && name[0] == '@' && slash != std::string::npos) {
             namespace_ = name.substr(0, slash);
             pname = name.substr(slash + 1);
         }
-    } else {
-        type = "generic";
-        namespace_ = ecosystem.empty() ? "unknown" : ecosystem;
-        if (auto k = extra_string(extra, "kernel"); !k.empty()) qualifiers["kernel"] = k;
-        if (auto h = extra_string(extra, "sha256"); !h.empty())
-            qualifiers["checksum"] = "sha256:" + h;
     }
     std::string p = "pkg:" + type + "/";
     if (!namespace_.empty()) p += purl_encode(namespace_) + "/";

@@ -25,6 +25,8 @@
 #include <fstream>
 #include <span>
 
+#include "audit/core/atomic_file.h"
+#include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/input_file.h"
 
@@ -48,10 +50,6 @@ Botan::RandomNumberGenerator& rng() {
 
 std::span<const std::uint8_t> bytes_of(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-std::string errno_text() {
-    return std::strerror(errno);
 }
 
 // The scheme of a Botan public key, or nullopt when it is none of ours (RSA, P-256, Dilithium
@@ -171,12 +169,6 @@ KeyProfile profile_from_string(std::string_view s) {
     if (s == "ecdsa") return KeyProfile::ecdsa;
     if (s == "ed25519") return KeyProfile::ed25519;
     throw UsageError("unknown key profile '" + std::string(s) + "' (hybrid, ecdsa or ed25519)");
-}
-
-std::string sha256_hex(std::string_view bytes) {
-    auto h = Botan::HashFunction::create_or_throw("SHA-256");
-    h->update(bytes_of(bytes));
-    return Botan::hex_encode(h->final(), false);
 }
 
 // ---- PublicKey -------------------------------------------------------------------------------
@@ -379,64 +371,10 @@ std::vector<std::pair<std::string, std::string>> SigningKey::sign(std::string_vi
 // ---- Files -----------------------------------------------------------------------------------
 
 void write_new_file(const std::string& path, std::string_view bytes, unsigned mode) {
-    namespace fs = std::filesystem;
-    const fs::path target(path);
     std::error_code ec;
-    if (fs::symlink_status(target, ec).type() != fs::file_type::not_found)
+    if (std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found)
         throw UsageError("refusing to overwrite existing " + path);
-    fs::path dir = target.parent_path();
-    if (dir.empty()) dir = ".";
-    std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-    int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-    if (fd < 0) throw IoError("cannot create a file in " + dir.string() + ": " + errno_text());
-    auto fail = [&](const std::string& what) {
-        std::string msg = what + " " + path + ": " + errno_text();
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw IoError(msg);
-    };
-    if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) fail("cannot set the mode of");
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) fail("cannot write");
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) fail("cannot sync");
-    if (::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        throw IoError("cannot write " + path + ": " + errno_text());
-    }
-    // renameat2(RENAME_NOREPLACE): atomic, and never replaces a file created meanwhile.
-    int rc = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
-    if (rc != 0 && errno == EINVAL) {
-        // Filesystem without RENAME_NOREPLACE: link() also fails when the target exists.
-        rc = ::link(tmp.c_str(), path.c_str());
-        if (rc == 0)
-            ::unlink(tmp.c_str());
-        else if (errno == EPERM || errno == ENOTSUP) {
-            // No hard links either (FAT): check, then rename; only a racing writer can lose.
-            if (::access(path.c_str(), F_OK) == 0)
-                errno = EEXIST;
-            else
-                rc = ::rename(tmp.c_str(), path.c_str());
-        }
-    }
-    if (rc != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        if (err == EEXIST) throw UsageError("refusing to overwrite existing " + path);
-        throw IoError("cannot create " + path + ": " + std::strerror(err));
-    }
-    int dfd = ::open(dir.string().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        int sync_rc = ::fsync(dfd);
-        int err = errno;
-        ::close(dfd);
-        if (sync_rc != 0)
-            throw IoError("cannot sync directory " + dir.string() + ": " + std::strerror(err));
-    }
+    core::write_file_atomic(path, bytes, /*no_replace=*/true, mode);
 }
 
 }  // namespace audit::crypto

@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -18,6 +17,7 @@
 #include <memory>
 #include <set>
 
+#include "audit/core/atomic_file.h"
 #include "audit/error.h"
 #include "audit/file_lock.h"
 #include "audit/fs/walker.h"
@@ -42,112 +42,6 @@ namespace {
 
 std::string errno_text(int e) {
     return std::strerror(e);
-}
-
-std::string dir_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
-}
-
-void fsync_dir(const std::string& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw IoError("cannot open directory " + dir + ": " + errno_text(errno));
-    int rc = ::fsync(fd);
-    int e = errno;
-    ::close(fd);
-    if (rc != 0 && e != EINVAL)
-        throw IoError("cannot fsync directory " + dir + ": " + errno_text(e));
-}
-
-// A chmod that failed (errno e) on a file system that keeps no Unix modes: FAT and exFAT (a kit
-// stick: the kernel refuses modes it cannot show) and FUSE drivers of them (fusefat: ENOSYS).
-bool keeps_no_modes(int fd, int e) {
-    if (e != EPERM && e != ENOSYS && e != EOPNOTSUPP) return false;
-    struct statfs fs {};
-    if (::fstatfs(fd, &fs) != 0) return false;
-    const auto type = static_cast<unsigned long>(fs.f_type);
-    return type == 0x4d44UL /* MSDOS */ || type == 0x2011BAB0UL /* exFAT */ ||
-           type == 0x65735546UL /* FUSE */;
-}
-
-// Creates a temp file beside the target; removes it unless released.
-class TempFile {
-  public:
-    explicit TempFile(const std::string& target) {
-        auto slash = target.rfind('/');
-        std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
-        path_ = dir_of(target) + "/." + base + ".tmp-XXXXXX";
-        fd_ = ::mkstemp(path_.data());
-        if (fd_ < 0)
-            throw IoError("cannot create a file in " + dir_of(target) + ": " + errno_text(errno));
-    }
-    ~TempFile() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!committed_) ::unlink(path_.c_str());
-    }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    int fd() const { return fd_; }
-    const std::string& path() const { return path_; }
-
-    // fsync, close, move into place (refusing to replace when asked), fsync the directory.
-    void commit(const std::string& target, bool no_replace, unsigned mode) {
-        if (::fchmod(fd_, mode) != 0 && !keeps_no_modes(fd_, errno))
-            throw IoError("cannot chmod " + path_ + ": " + errno_text(errno));
-        if (::fsync(fd_) != 0) throw IoError("cannot write " + target + ": " + errno_text(errno));
-        int rc = ::close(fd_);
-        fd_ = -1;
-        if (rc != 0) throw IoError("cannot write " + target + ": " + errno_text(errno));
-        if (no_replace) {
-            // link(2) fails with EEXIST instead of silently replacing an existing bundle.
-            if (::link(path_.c_str(), target.c_str()) == 0) {
-                ::unlink(path_.c_str());
-            } else {
-                int e = errno;
-                if (e == EEXIST) throw IoError(target + " already exists; refusing to replace it");
-                // FAT and exFAT (a kit stick) have no hard links: rename without replacing.
-                if (e != EPERM && e != EOPNOTSUPP)
-                    throw IoError("cannot create " + target + ": " + errno_text(e));
-                if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(),
-                                RENAME_NOREPLACE) != 0) {
-                    e = errno;
-                    if (e == EEXIST)
-                        throw IoError(target + " already exists; refusing to replace it");
-                    if (e != EINVAL && e != ENOSYS)
-                        throw IoError("cannot create " + target + ": " + errno_text(e));
-                    // No RENAME_NOREPLACE either (some FUSE file systems): the scan holds the
-                    // kit's lock, so nothing of ours races this check.
-                    struct stat st {};
-                    if (::lstat(target.c_str(), &st) == 0)
-                        throw IoError(target + " already exists; refusing to replace it");
-                    if (::rename(path_.c_str(), target.c_str()) != 0)
-                        throw IoError("cannot create " + target + ": " + errno_text(errno));
-                }
-            }
-        } else if (::rename(path_.c_str(), target.c_str()) != 0) {
-            throw IoError("cannot create " + target + ": " + errno_text(errno));
-        }
-        committed_ = true;
-        fsync_dir(dir_of(target));
-    }
-
-  private:
-    std::string path_;
-    int fd_ = -1;
-    bool committed_ = false;
-};
-
-void write_all(int fd, std::string_view bytes, const std::string& what) {
-    while (!bytes.empty()) {
-        ssize_t n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw IoError("cannot write " + what + ": " + errno_text(errno));
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
 }
 
 struct ArchiveDeleter {
@@ -332,13 +226,6 @@ const std::vector<std::string>& content_files() {
     return files;
 }
 
-void write_file_atomic(const std::string& path, std::string_view bytes, bool no_replace,
-                       unsigned mode) {
-    TempFile tmp(path);
-    write_all(tmp.fd(), bytes, path);
-    tmp.commit(path, no_replace, mode);
-}
-
 std::string file_sha256(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw IoError("cannot open " + path + ": " + errno_text(errno));
@@ -428,7 +315,7 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
     const std::string statement_sha256 = fs::sha256_hex(env.payload);
 
     std::string target = out_dir + "/" + file_name;
-    TempFile tmp(target);
+    core::AtomicFile tmp(target);
     std::unique_ptr<archive, ArchiveDeleter> a(archive_write_new());
     if (!a) throw IoError("out of memory");
     // pax restricted: plain ustar headers unless a field needs pax, so plain tar can list it.
@@ -476,70 +363,9 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
     if (archive_write_close(a.get()) != ARCHIVE_OK)
         throw IoError("cannot finish bundle " + target + ": " + archive_error_string(a.get()));
     a.reset();
-    tmp.commit(target, /*no_replace=*/true, 0644);
+    tmp.commit(/*no_replace=*/true, 0644);
     return {target, file_sha256(target), statement_sha256};
 }
-
-namespace {
-
-// The predicate fields consumers index, with their types; a mismatch is a VerifyError naming
-// the field, never a JSON exception (or worse, operator[] on a const object) further on.
-void check_predicate_shape(const nlohmann::json& p, int format) {
-    using nlohmann::json;
-    auto bad = [](const std::string& field, const char* want) {
-        throw VerifyError("statement predicate field " + field + " is missing or not " + want);
-    };
-    auto member = [](const json& obj, const char* key) -> const json* {
-        auto it = obj.find(key);
-        return it == obj.end() ? nullptr : &*it;
-    };
-    auto object = [&](const json& obj, const std::string& path, const char* key) -> const json& {
-        const json* v = member(obj, key);
-        if (!v || !v->is_object()) bad(path + key, "an object");
-        return *v;
-    };
-    auto string = [&](const json& obj, const std::string& path, const char* key, bool nullable) {
-        const json* v = member(obj, key);
-        if (!v || !(v->is_string() || (nullable && v->is_null())))
-            bad(path + key, nullable ? "a string or null" : "a string");
-    };
-    auto strings = [&](const json& obj, const std::string& path, const char* key) {
-        const json* v = member(obj, key);
-        if (!v || !v->is_array()) bad(path + key, "a list of strings");
-        for (const auto& x : *v)
-            if (!x.is_string()) bad(path + key, "a list of strings");
-    };
-    string(p, "", "bundle_id", false);
-    const json& kit = object(p, "", "kit");
-    string(kit, "kit.", "id", false);
-    if (!kit.contains("sequence") || !kit["sequence"].is_number_unsigned())
-        bad("kit.sequence", "an unsigned integer");
-    string(kit, "kit.", "previous_bundle_sha256", true);
-    if (format >= 2) {
-        // v2 chains link by the previous bundle's statement digest.
-        string(kit, "kit.", "previous_statement_sha256", true);
-        const auto& prev = kit["previous_statement_sha256"];
-        if (prev.is_string() && (prev.get_ref<const std::string&>().size() != 64 ||
-                                 prev.get_ref<const std::string&>().find_first_not_of(
-                                     "0123456789abcdef") != std::string::npos))
-            bad("kit.previous_statement_sha256", "a sha256 in lower-case hex or null");
-    }
-    const json& host = object(p, "", "host");
-    string(host, "host.", "hostname", false);
-    const json& ids = object(host, "host.", "ids");
-    for (const auto& [k, v] : ids.items())
-        if (!v.is_string()) bad("host.ids." + k, "a string");
-    const json& scan = object(p, "", "scan");
-    string(scan, "scan.", "started", false);
-    string(scan, "scan.", "finished", false);
-    const json& findings = object(p, "", "findings");
-    strings(findings, "findings.", "present");
-    strings(findings, "findings.", "residue");
-    strings(findings, "findings.", "leads");
-    if (p.contains("coverage") && !p["coverage"].is_object()) bad("coverage", "an object");
-}
-
-}  // namespace
 
 std::string read_statement_sha256_unverified(const std::string& path) {
     ZstdTarSource source(path);
@@ -660,8 +486,9 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     b.signers = trust::verify_bundle_signer(trust, b.envelope, b.statement["predicate"]);
     b.statement_sha256 = fs::sha256_hex(b.envelope.payload);
     // Signed is not well-formed: a stolen collector key can sign anything. Every field the
-    // verifier, attest and the ledger read must have its type before any of them looks.
-    check_predicate_shape(b.statement["predicate"], b.format);
+    // verifier, attest and the ledger read must have its type before any of them looks: the
+    // typed predicate's reader is the shape check.
+    b.evidence = Predicate::from_json(b.statement["predicate"], b.format);
 
     std::map<std::string, std::pair<std::string, std::string>> expected;  // name -> sha256, sha384
     const auto& allowed = content_files();

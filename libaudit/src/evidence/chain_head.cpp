@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/hex.h"
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
@@ -19,12 +20,6 @@ namespace {
 using nlohmann::json;
 constexpr std::size_t kMaxHead = 1u << 20;
 
-bool is_sha256_hex(const std::string& s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-}
-
 bool is_bundle_name(const std::string& s) {
     const std::string suffix(kBundleSuffix);
     return s.size() > suffix.size() && s.size() <= 255 && s.front() != '.' &&
@@ -38,8 +33,8 @@ std::string write_chain_head(const std::string& dir, const ChainHead& head,
                              const crypto::SigningKey& key,
                              const std::string& collector_certificate) {
     if (!valid_kit_id(head.kit_id)) throw UsageError("invalid kit id '" + head.kit_id + "'");
-    if (head.sequence == 0 || !is_sha256_hex(head.statement_sha256) ||
-        !is_sha256_hex(head.bundle_sha256) || !is_bundle_name(head.bundle_file))
+    if (head.sequence == 0 || !core::is_lower_hex(head.statement_sha256, 64) ||
+        !core::is_lower_hex(head.bundle_sha256, 64) || !is_bundle_name(head.bundle_file))
         throw UsageError("chain head of kit " + head.kit_id + " is incomplete");
     const std::string written = head.written.empty() ? trust::utc_now() : head.written;
     json statement = {
@@ -99,7 +94,7 @@ ChainHead read_chain_head(const std::string& path, const trust::TrustRoot& trust
             throw VerifyError("kit.sequence is not a positive integer");
         h.sequence = kit["sequence"].get<std::uint64_t>();
         if (!valid_kit_id(h.kit_id)) throw VerifyError("invalid kit id");
-        if (!is_sha256_hex(h.statement_sha256) || !is_sha256_hex(h.bundle_sha256))
+        if (!core::is_lower_hex(h.statement_sha256, 64) || !core::is_lower_hex(h.bundle_sha256, 64))
             throw VerifyError("kit digests are not sha256 in lower-case hex");
         if (!trust::is_rfc3339_utc(h.written))
             throw VerifyError("written is not an RFC 3339 UTC time");

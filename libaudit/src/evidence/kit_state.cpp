@@ -11,23 +11,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/input_file.h"
 
 namespace audit::evidence {
-
-bool valid_kit_id(const std::string& id) {
-    if (id.empty() || id.size() > 64) return false;
-    for (char c : id)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
-            return false;
-    return id.front() != '.';
-}
 
 KitStateLock::KitStateLock(const std::string& dir, const std::string& kit_id)
     : path_(dir + "/.kit-" + kit_id + ".state.json"), dir_(dir), kit_id_(kit_id) {
@@ -180,13 +171,12 @@ std::string state_text(const KitState& s) {
     return j.dump(2) + "\n";
 }
 
+// A state file is a few hundred bytes; more than 1 MiB is not one.
 std::string read_whole(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot read " + path + ": " + std::strerror(errno));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw IoError("cannot read " + path);
-    return ss.str();
+    constexpr std::size_t kMaxState = 1u << 20;
+    std::string data = read_input_file(path, kMaxState, "kit state");
+    if (data.size() > kMaxState) throw VerifyError(path + ": not a kit state file (too large)");
+    return data;
 }
 
 bool exists(const std::string& path) {

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "audit/catalog.h"
 #include "audit/fs/walker.h"
 
 namespace audit::evidence {
@@ -19,11 +20,12 @@ std::string uuid_from(const std::string& name) {
            "-" + h.substr(20, 12);
 }
 
-// CycloneDX 1.5 component types: language packages are libraries, kernel modules drivers.
-const char* component_type(const std::string& ecosystem) {
-    if (ecosystem == "pypi" || ecosystem == "npm") return "library";
-    if (ecosystem == "kmod") return "device-driver";
-    return "application";
+// CycloneDX 1.5 component type of an item, from the source catalog (language packages are
+// libraries, kernel modules drivers); "" for evidence that is no component (registry keys). An
+// ecosystem the catalog does not know is an application.
+std::string_view component_type(const std::string& ecosystem) {
+    const catalog::Ecosystem* e = catalog::find_ecosystem(ecosystem);
+    return e ? e->sbom_component : std::string_view("application");
 }
 
 }  // namespace
@@ -34,15 +36,13 @@ nlohmann::json cyclonedx(const std::vector<InventoryItem>& inventory,
     nlohmann::json components = nlohmann::json::array();
     std::set<std::string> refs;
     for (const auto& item : inventory) {
-        // Registry keys are evidence for matching, not software components.
-        if (item.ecosystem == "windows-registry") continue;
+        const std::string_view type = component_type(item.ecosystem);
+        if (type.empty()) continue;
         std::string ref = item.purl();
         // bom-refs must be unique; the same package can appear twice (two architectures, states).
         for (int n = 2; !refs.insert(ref).second; ++n) ref = item.purl() + "#" + std::to_string(n);
-        nlohmann::json c = {{"type", component_type(item.ecosystem)},
-                            {"bom-ref", ref},
-                            {"name", item.name},
-                            {"purl", item.purl()}};
+        nlohmann::json c = {
+            {"type", type}, {"bom-ref", ref}, {"name", item.name}, {"purl", item.purl()}};
         // Single-file items (a running executable, a module file) carry that file's digest.
         if (auto h = item.extra.find("sha256"); h != item.extra.end() && h->is_string())
             c["hashes"] = nlohmann::json::array({{{"alg", "SHA-256"}, {"content", *h}}});

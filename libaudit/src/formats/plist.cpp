@@ -8,6 +8,7 @@
 #include <ctime>
 #include <unordered_map>
 
+#include "audit/core/utc.h"
 #include "audit/error.h"
 #include "formats/utf.h"
 
@@ -28,15 +29,7 @@ constexpr std::int64_t kAppleEpoch = 978307200;
     throw UsageError(std::string(origin) + ": " + why);
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
+using core::days_from_civil;
 
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -588,12 +581,8 @@ std::string Value::string_at(std::string_view key) const {
 std::string format_date(double seconds_since_2001) {
     if (!std::isfinite(seconds_since_2001) || std::fabs(seconds_since_2001) > 1e12)
         return "invalid";
-    const auto t = static_cast<std::time_t>(std::floor(seconds_since_2001)) + kAppleEpoch;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    return core::format_utc(static_cast<std::int64_t>(std::floor(seconds_since_2001)) +
+                            kAppleEpoch);
 }
 
 nlohmann::json Value::to_json() const {

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "audit/core/hex.h"
 #include "audit/fs/walker.h"
 
 namespace audit::fs {
@@ -61,17 +62,6 @@ std::string replace_invalid(std::string_view s) {
             out.append(s.substr(i, n));
             i += n;
         }
-    }
-    return out;
-}
-
-std::string hex(std::string_view s) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(s.size() * 2);
-    for (unsigned char c : s) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
     }
     return out;
 }
@@ -154,7 +144,7 @@ void FileRecord::append_json(std::string& out) const {
         append_string(out, link_ok ? link_target : replace_invalid(link_target));
         if (!link_ok) {
             key("link_hex");
-            append_string(out, hex(link_target));
+            append_string(out, core::hex_encode(link_target));
         }
     }
     key("mode");
@@ -165,7 +155,7 @@ void FileRecord::append_json(std::string& out) const {
     append_string(out, path_ok ? path : replace_invalid(path));
     if (!path_ok) {
         key("path_hex");
-        append_string(out, hex(path));
+        append_string(out, core::hex_encode(path));
     }
     if (digests) {
         if (!digests->sha256.empty()) {
@@ -202,10 +192,10 @@ nlohmann::json FileRecord::to_json() const {
     const auto text = [](const std::string& s) { return valid_utf8(s) ? s : replace_invalid(s); };
     nlohmann::json j = {{"path", text(path)}, {"type", type}, {"size", size},  {"mode", mode},
                         {"uid", uid},         {"gid", gid},   {"mtime", mtime}};
-    if (!valid_utf8(path)) j["path_hex"] = hex(path);
+    if (!valid_utf8(path)) j["path_hex"] = core::hex_encode(path);
     if (type == "symlink") {
         j["link"] = text(link_target);
-        if (!valid_utf8(link_target)) j["link_hex"] = hex(link_target);
+        if (!valid_utf8(link_target)) j["link_hex"] = core::hex_encode(link_target);
     }
     if (digests) {
         if (!digests->sha256.empty()) j["sha256"] = digests->sha256;

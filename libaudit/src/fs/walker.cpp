@@ -12,9 +12,6 @@
 
 #include "walk_internal.h"
 
-#include <botan/hash.h>
-#include <botan/hex.h>
-
 namespace audit::fs {
 
 namespace {
@@ -308,18 +305,6 @@ FileRecord inspect(const Root& root, std::string_view rel, bool hash, const Dige
     // A directory inspected alone was not "skipped": depth 0 is what was asked.
     if (out.skipped == "max-depth") out.skipped.clear();
     return out;
-}
-
-std::string sha256_hex(std::string_view bytes) {
-    auto h = Botan::HashFunction::create_or_throw("SHA-256");
-    h->update(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    return Botan::hex_encode(h->final(), false);
-}
-
-std::string sha384_hex(std::string_view bytes) {
-    auto h = Botan::HashFunction::create_or_throw("SHA-384");
-    h->update(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    return Botan::hex_encode(h->final(), false);
 }
 
 }  // namespace audit::fs

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <vector>
 
+#include "audit/core/ascii.h"
+#include "audit/core/hex.h"
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
 #include "audit/formats/plist.h"
@@ -34,20 +36,11 @@ std::optional<std::string> read_small(const fs::Root& root, const char* rel) {
 }
 
 std::string trim(std::string_view s) {
-    std::size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return std::string(s.substr(b, e - b));
+    return std::string(core::trim(s));
 }
 
 std::string first_line(std::string_view s) {
     return trim(s.substr(0, s.find('\n')));
-}
-
-bool is_hex(std::string_view s) {
-    for (char c : s)
-        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-    return true;
 }
 
 // Printable ASCII only, bounded: these values end up in reports and file names.
@@ -120,11 +113,6 @@ void identify_macos(const fs::Root& root, HostIdentity& id) {
     id.hostname = printable(name, 253);
 }
 
-std::string lower(std::string v) {
-    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return v;
-}
-
 std::optional<std::vector<std::string>> list_quiet(const fs::Root& root, const std::string& rel) {
     try {
         return root.list_dir(rel);
@@ -154,7 +142,7 @@ bool placeholder(const std::string& v) {
                                                 "serial",
                                                 "invalid",
                                                 "03000200-0400-0500-0006-000700080009"};
-    std::string l = lower(v);
+    std::string l = core::ascii_lower(v);
     if (known.count(l)) return true;
     // All zeros, all Fs, all spaces or dashes: unset.
     return std::all_of(l.begin(), l.end(),
@@ -181,7 +169,7 @@ std::string fstab_root_uuid(const fs::Root& root) {
         if (!(fields >> dev >> mnt) || dev.empty() || dev.front() == '#') continue;
         if (mnt != "/" || dev.rfind("UUID=", 0) != 0) continue;
         std::string v = unquote(dev.substr(5));
-        if (uuid_text(v)) return lower(v);
+        if (uuid_text(v)) return core::ascii_lower(v);
     }
     return {};
 }
@@ -197,7 +185,7 @@ std::string live_root_uuid(const fs::Root& root) {
         struct stat dev {};
         const std::string p = "/dev/disk/by-uuid/" + n;
         if (::stat(p.c_str(), &dev) != 0 || !S_ISBLK(dev.st_mode)) continue;
-        if (dev.st_rdev == mine.st_dev) return lower(n);
+        if (dev.st_rdev == mine.st_dev) return core::ascii_lower(n);
     }
     return {};
 }
@@ -314,7 +302,7 @@ HostIdentity identify(const fs::Root& root) {
         if (!m) continue;
         std::string v = first_line(*m);
         // "uninitialized" and other placeholders are not identifiers.
-        if (v.size() == 32 && is_hex(v)) {
+        if (v.size() == 32 && core::is_hex(v)) {
             for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             id.machine_id = v;
             break;
@@ -324,8 +312,8 @@ HostIdentity identify(const fs::Root& root) {
     // Only the running system's DMI describes this hardware; a mounted image's /sys is not it.
     if (id.live) {
         if (auto u = read_small(root, "sys/class/dmi/id/product_uuid")) {
-            std::string v = lower(first_line(*u));
-            if (v.size() == 36 && is_hex(v.substr(0, 8)) && !placeholder(v))
+            std::string v = core::ascii_lower(first_line(*u));
+            if (v.size() == 36 && core::is_hex(v.substr(0, 8)) && !placeholder(v))
                 id.dmi_product_uuid = printable(v);
         }
         if (auto u = read_small(root, "sys/class/dmi/id/product_serial")) {

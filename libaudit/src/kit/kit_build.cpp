@@ -9,10 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
+#include "audit/core/utc.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/input_file.h"
 
 extern char** environ;
 
@@ -23,12 +24,7 @@ namespace {
 namespace stdfs = std::filesystem;
 
 std::string read_file(const std::string& path, std::size_t max) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UsageError("cannot read " + path);
-    std::string data(max + 1, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    if (in.bad()) throw IoError("cannot read " + path);
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::string data = read_input_file(path, max, "kit file");
     if (data.size() > max) throw UsageError(path + " is too large for a kit file");
     return data;
 }
@@ -112,6 +108,31 @@ std::vector<KitFile> lay_out_kit(const KitLayout& l) {
 void write_kit_manifest(const std::string& kit_dir, const std::string& envelope_json) {
     evidence::write_file_atomic(kit_dir + "/" + std::string(kKitManifestFile), envelope_json, true,
                                 0644);
+}
+
+KitManifest new_kit_manifest(const trust::TrustRoot& trust, const std::string& kit_id,
+                             const KitVersionRequest& request) {
+    std::optional<std::uint64_t> seen;
+    if (request.state_path) seen = seen_kit_version(*request.state_path, trust.authority, kit_id);
+    KitManifest m;
+    m.kit_id = kit_id;
+    m.version = request.version ? *request.version : seen ? *seen + 1 : 1;
+    if (m.version == 0) throw UsageError("kit versions start at 1");
+    if (seen && m.version <= *seen)
+        throw UsageError("kit " + kit_id + " version " + std::to_string(*seen) +
+                         " exists already; versions only rise (give --kit-version " +
+                         std::to_string(*seen + 1) + " or more)");
+    m.created = core::utc_now();
+    m.expires = request.expires ? *request.expires
+                                : core::utc_in(static_cast<long long>(request.days) * 86400);
+    if (!core::is_rfc3339_utc(m.expires) || m.expires <= m.created)
+        throw UsageError("--expires must be a future RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)");
+    if (m.expires > trust.expires)
+        throw UsageError("the kit would outlive its trust root (expires " + trust.expires + ")");
+    m.authority = trust.authority;
+    m.trust_version = trust.version;
+    m.trust_sha256 = trust.sha256;
+    return m;
 }
 
 std::optional<std::uint64_t> seen_kit_version(const std::string& state_path,

@@ -12,14 +12,15 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
+#include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/kit_state.h"
 #include "audit/file_lock.h"
+#include "audit/input_file.h"
 #include "audit/strict_json.h"
 #include "audit/trust/state.h"
 
@@ -40,20 +41,9 @@ bool excluded(const std::string& rel) {
 }
 
 std::string read_bounded(const std::string& path, std::size_t max) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot read " + path);
-    std::string data(max + 1, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    if (in.bad()) throw IoError("cannot read " + path);
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::string data = read_input_file(path, max, "kit file");
     if (data.size() > max) throw VerifyError(path + ": file is too large");
     return data;
-}
-
-bool is_hex(const std::string& s, std::size_t len) {
-    return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
 }
 
 }  // namespace
@@ -112,7 +102,7 @@ KitManifest KitManifest::from_payload_json(const json& j) {
                       f.at("sha384").get<std::string>(), std::nullopt};
             if (!safe_relative_path(k.path) || excluded(k.path))
                 throw VerifyError("kit manifest lists an unsafe path '" + k.path + "'");
-            if (!is_hex(k.sha384, 96))
+            if (!core::is_lower_hex(k.sha384, 96))
                 throw VerifyError("kit manifest: " + k.path + " has no SHA-384 digest");
             if (f.contains("mode")) {
                 k.mode = f.at("mode").get<unsigned>();

@@ -12,12 +12,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "audit/core/hex.h"
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
+#include "audit/input_file.h"
 #include "audit/trust/trust_root.h"
 
 namespace audit::kit {
@@ -32,18 +33,10 @@ constexpr std::size_t kMaxKeyFile = 64u << 10;
 constexpr std::size_t kIndexOffset = 4;
 constexpr std::size_t kMinPrivate = kIndexOffset + 8;
 
-std::string hex(std::string_view bytes) {
-    return Botan::hex_encode(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(),
-                             false);
-}
-
 std::string unhex(const std::string& text, const std::string& what) {
-    try {
-        auto v = Botan::hex_decode(text);
-        return {v.begin(), v.end()};
-    } catch (const std::exception&) {
-        throw VerifyError(what + " is not hex");
-    }
+    auto v = core::hex_decode(text);
+    if (!v) throw VerifyError(what + " is not hex");
+    return *v;
 }
 
 template <typename Bytes>
@@ -70,11 +63,7 @@ std::string with_index(std::string priv, std::uint64_t q) {
 }
 
 std::string read_bounded(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot read " + path);
-    std::string data(kMaxKeyFile + 1, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::string data = read_input_file(path, kMaxKeyFile, "HSS/LMS key");
     if (data.size() > kMaxKeyFile) throw UsageError(path + ": file is too large for a key");
     return data;
 }
@@ -82,8 +71,8 @@ std::string read_bounded(const std::string& path) {
 std::string private_file_json(const std::string& params, std::string_view priv,
                               const LmsPublicKey& pub) {
     json j = {{"_type", kPrivateType},        {"params", params},
-              {"keyid", pub.keyid},           {"public", hex(pub.public_key)},
-              {"next_index", index_of(priv)}, {"private", hex(priv)}};
+              {"keyid", pub.keyid},           {"public", core::hex_encode(pub.public_key)},
+              {"next_index", index_of(priv)}, {"private", core::hex_encode(priv)}};
     return j.dump(2) + "\n";
 }
 
@@ -109,11 +98,35 @@ void append_durably(const std::string& path, const std::string& line) {
 
 }  // namespace
 
+namespace {
+// "POINT:STEP" of the armed fault, "" when none (set by tests only, before any thread starts).
+std::string g_armed_fault;
+}  // namespace
+
+void arm_fault(std::string_view point, int step) {
+    g_armed_fault = std::string(point) + ":" + std::to_string(step);
+}
+
+void disarm_fault() {
+    g_armed_fault.clear();
+}
+
+void arm_fault(std::string_view spec) {
+    const auto colon = spec.rfind(':');
+    int step = 0;
+    const std::string digits =
+        colon == std::string_view::npos ? std::string() : std::string(spec.substr(colon + 1));
+    if (colon == 0 || digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+        throw UsageError("--fault-at needs POINT:STEP, not '" + std::string(spec) + "'");
+    step = std::stoi(digits);
+    arm_fault(spec.substr(0, colon), step);
+}
+
 void fault_point(std::string_view point, int step) {
-    const char* spec = std::getenv("AUDIT_FAULT");
-    if (!spec) return;
-    std::string want = std::string(point) + ":" + std::to_string(step);
-    if (want == spec) ::kill(::getpid(), SIGKILL);
+    if (g_armed_fault.empty()) return;
+    if (g_armed_fault == std::string(point) + ":" + std::to_string(step))
+        ::kill(::getpid(), SIGKILL);
 }
 
 std::string LmsPublicKey::to_json() const {
@@ -121,7 +134,7 @@ std::string LmsPublicKey::to_json() const {
               {"scheme", kLmsScheme},
               {"params", params},
               {"keyid", keyid},
-              {"public", hex(public_key)}};
+              {"public", core::hex_encode(public_key)}};
     return j.dump(2) + "\n";
 }
 

@@ -5,10 +5,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
+#include "audit/input_file.h"
 
 namespace audit::kit {
 
@@ -17,12 +17,8 @@ namespace {
 namespace stdfs = std::filesystem;
 
 std::string read_small(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot read " + path);
     constexpr std::size_t kMax = 16u << 20;
-    std::string data(kMax + 1, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::string data = read_input_file(path, kMax, "kit file");
     if (data.size() > kMax) throw VerifyError(path + " is too large");
     return data;
 }

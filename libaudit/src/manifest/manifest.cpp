@@ -9,6 +9,9 @@
 
 #include <toml++/toml.h>
 
+#include "audit/catalog.h"
+#include "audit/core/ascii.h"
+#include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/fs/walker.h"
 #include "audit/input_file.h"
@@ -27,35 +30,16 @@ constexpr std::size_t kMaxString = 4096;
 constexpr std::size_t kMaxId = 64;
 constexpr std::int64_t kSchema = 1;
 
-// Ecosystems the sources report (InventoryItem::ecosystem of some source in
-// libaudit/src/sources); a typo, or a name no source produces ("windows", "macos"), must fail
-// rather than make a rule that silently never matches.
-constexpr std::array<std::string_view, 22> kEcosystems = {"deb",
-                                                          "rpm",
-                                                          "apk",
-                                                          "pacman",
-                                                          "snap",
-                                                          "flatpak",
-                                                          "pypi",
-                                                          "npm",
-                                                          "kmod",
-                                                          "msi",
-                                                          "windows-uninstall",
-                                                          "windows-service",
-                                                          "windows-registry",
-                                                          "macos-app",
-                                                          "macos-ext",
-                                                          "macos-pkg",
-                                                          "launchd",
-                                                          "pe",
-                                                          "macho",
-                                                          "systemd",
-                                                          "sysv",
-                                                          "process"};
+// Ecosystems a rule may name: those some source sets on its items (the source catalog); a typo,
+// or a name no source produces ("windows", "macos"), must fail rather than make a rule that
+// silently never matches.
+bool known_ecosystem(std::string_view e) {
+    return catalog::find_ecosystem(e) != nullptr;
+}
 
 std::string ecosystem_list() {
     std::string out;
-    for (auto e : kEcosystems) out += (out.empty() ? "" : ", ") + std::string(e);
+    for (const auto& e : catalog::ecosystem_names()) out += (out.empty() ? "" : ", ") + e;
     return out;
 }
 
@@ -117,18 +101,6 @@ bool valid_id(std::string_view id) {
     };
     if (!ok(id[0], true)) return false;
     return std::all_of(id.begin() + 1, id.end(), [&](char c) { return ok(c, false); });
-}
-
-bool is_hex(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    });
-}
-
-std::string lower(std::string s) {
-    for (auto& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
 }
 
 // Turns TOML nodes into Manifest fields; every refusal names file, line and column.
@@ -221,7 +193,7 @@ class Reader {
     // "HKLM\..." or "HKU\...", separated by '\'; '/' may be part of a key name, so refused.
     std::string registry_key(const toml::node& node, std::string value) const {
         auto hive_ok = [&](std::string_view h) {
-            return value.size() > h.size() && lower(value.substr(0, h.size())) == h;
+            return value.size() > h.size() && core::ascii_lower(value.substr(0, h.size())) == h;
         };
         if (!hive_ok("hklm\\") && !hive_ok("hku\\"))
             fail(node.source(), "registry key \"" + value + "\" must start with HKLM\\ or HKU\\");
@@ -237,10 +209,10 @@ class Reader {
 
     std::string digest(const toml::node& node, std::string value, std::size_t hex_length,
                        std::string_view algorithm) const {
-        if (value.size() != hex_length || !is_hex(value))
+        if (value.size() != hex_length || !core::is_hex(value))
             fail(node.source(), std::string(algorithm) + " digest \"" + value + "\" must be " +
                                     std::to_string(hex_length) + " hex digits");
-        return lower(std::move(value));
+        return core::ascii_lower(std::move(value));
     }
 
     Rule rule(const toml::table& table, std::size_t& patterns_total) const {
@@ -305,8 +277,7 @@ class Reader {
                 if (r.kind != RuleKind::package && r.kind != RuleKind::publisher)
                     fail(key.source(), "'ecosystem' applies to package and publisher rules only");
                 r.ecosystem = string(node, "ecosystem");
-                if (std::find(kEcosystems.begin(), kEcosystems.end(), r.ecosystem) ==
-                    kEcosystems.end())
+                if (!known_ecosystem(r.ecosystem))
                     fail(node.source(), "ecosystem \"" + r.ecosystem +
                                             "\" is not produced by any source (one of " +
                                             ecosystem_list() + ")");
@@ -479,7 +450,7 @@ const char* to_string(RuleKind k) {
 }
 
 std::vector<std::string> known_ecosystems() {
-    return {kEcosystems.begin(), kEcosystems.end()};
+    return catalog::ecosystem_names();
 }
 
 Manifest parse_manifest(std::string_view text, const std::string& filename) {

@@ -2,16 +2,11 @@
 
 #include <algorithm>
 
+#include "audit/core/ascii.h"
+
 namespace audit::match {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 bool under(std::string_view path, std::string_view dir, bool case_insensitive = false) {
     while (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
@@ -19,7 +14,7 @@ bool under(std::string_view path, std::string_view dir, bool case_insensitive = 
     if (path.size() < dir.size() || (path.size() > dir.size() && path[dir.size()] != '/'))
         return false;
     const auto head = path.substr(0, dir.size());
-    return case_insensitive ? lower(head) == lower(dir) : head == dir;
+    return case_insensitive ? core::ascii_lower(head) == core::ascii_lower(dir) : head == dir;
 }
 
 }  // namespace
@@ -50,7 +45,7 @@ FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests,
                 }
                 case manifest::RuleKind::file_hash:
                     for (const auto& p : rule.patterns) {
-                        digests_.insert(lower(p));
+                        digests_.insert(core::ascii_lower(p));
                         if (p.size() == 96)
                             needed_.add(fs::DigestAlgorithm::sha384);
                         else

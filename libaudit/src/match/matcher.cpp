@@ -7,6 +7,8 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "audit/catalog.h"
+#include "audit/core/ascii.h"
 #include "audit/error.h"
 
 namespace audit::match {
@@ -18,12 +20,16 @@ using manifest::RuleKind;
 
 namespace {
 
-// Where unit files and init scripts live; /etc/rc.d/init.d is the real directory on Red Hat
-// systems, where /etc/init.d is only a symlink the walker does not follow.
-constexpr std::array<std::string_view, 5> kUnitDirs = {"/etc/systemd/system", "/lib/systemd/system",
-                                                       "/usr/lib/systemd/system", "/etc/init.d",
-                                                       "/etc/rc.d/init.d"};
-constexpr std::array<std::string_view, 2> kModuleDirs = {"/lib/modules", "/usr/lib/modules"};
+// Where unit files and init scripts live, and module files: the directories the source catalog
+// gives the sources answering service and module rules (systemd's and sysv's, kmod's).
+const std::vector<std::string>& unit_dirs() {
+    static const std::vector<std::string> dirs = catalog::walk_dirs("service");
+    return dirs;
+}
+const std::vector<std::string>& module_dirs() {
+    static const std::vector<std::string> dirs = catalog::walk_dirs("module");
+    return dirs;
+}
 constexpr std::array<std::string_view, 4> kUnitSuffixes = {".service", ".socket", ".timer",
                                                            ".path"};
 constexpr std::array<std::string_view, 4> kModuleSuffixes = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
@@ -48,7 +54,8 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 bool is_unit_dir(std::string_view dir) {
-    return std::find(kUnitDirs.begin(), kUnitDirs.end(), dir) != kUnitDirs.end();
+    const auto& dirs = unit_dirs();
+    return std::find(dirs.begin(), dirs.end(), dir) != dirs.end();
 }
 
 // A unit file, an init script, or an enablement link in a systemd "*.wants"/"*.requires" dir.
@@ -64,13 +71,6 @@ bool in_unit_dir(std::string_view path) {
 std::string module_name(std::string_view s) {
     std::string out(s);
     std::replace(out.begin(), out.end(), '-', '_');
-    return out;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return out;
 }
 
@@ -127,7 +127,7 @@ bool service_matches(const std::vector<Glob>& globs, const fs::FileRecord& file)
 }
 
 bool module_matches(const std::vector<Glob>& globs, const fs::FileRecord& file) {
-    const bool under = std::any_of(kModuleDirs.begin(), kModuleDirs.end(), [&](auto dir) {
+    const bool under = std::any_of(module_dirs().begin(), module_dirs().end(), [&](auto& dir) {
         return starts_with(file.path, dir) && file.path.size() > dir.size() &&
                file.path[dir.size()] == '/';
     });
@@ -143,18 +143,42 @@ bool module_matches(const std::vector<Glob>& globs, const fs::FileRecord& file) 
 // Records of one rule, split by residue, sorted by their JSON text and unique. Host names need
 // not be UTF-8, which dump() refuses: the text key replaces such bytes and the CBOR bytes after
 // it keep two names that differ only there apart.
+constexpr std::size_t kNoItem = static_cast<std::size_t>(-1);
+
+// A matched record and, for an inventory record, the index of its item in match()'s inventory.
+struct Entry {
+    nlohmann::json record;
+    std::size_t item = kNoItem;
+};
+
 struct RuleRecords {
-    std::map<std::string, nlohmann::json> present, residue;
+    std::map<std::string, Entry> present, residue;
     // A path rule matched a regular file, or something that may hold one (a directory that
     // could not be listed or was not descended into, an entry lstat failed on).
     bool may_hold_file = false;
-    void add(bool is_residue, const nlohmann::json& record) {
+    void add(bool is_residue, const nlohmann::json& record, std::size_t item = kNoItem) {
         const auto cbor = nlohmann::json::to_cbor(record);
         std::string key =
             record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\0';
         key.append(cbor.begin(), cbor.end());
-        (is_residue ? residue : present).emplace(std::move(key), record);
+        (is_residue ? residue : present).emplace(std::move(key), Entry{record, item});
     }
+};
+
+std::size_t index_of(const std::vector<InventoryItem>& inventory, const InventoryItem& item) {
+    return static_cast<std::size_t>(&item - inventory.data());
+}
+
+// One rule's globs and digests, compiled once for every match() call (see compile_rule).
+struct CompiledRule {
+    std::vector<Glob> names;     // package, publisher, PE signer/company, Windows service names
+    std::vector<Glob> registry;  // registry keys
+    std::vector<Glob> products;  // PE product names (pe_version)
+    std::vector<Glob> files;     // path, service and module rules on file records
+    std::unordered_set<std::string> digests;  // file_hash rules, lower case
+    std::vector<Glob> units;    // service and module rules on the sources' units and modules
+    std::vector<Glob> launchd;  // service rules on launchd labels
+    std::vector<Glob> exclude_paths, exclude_owners;
 };
 
 void match_inventory(const Rule& rule, const std::vector<Glob>& globs,
@@ -164,7 +188,8 @@ void match_inventory(const Rule& rule, const std::vector<Glob>& globs,
         if (item.state == "not-installed") continue;
         const std::string& field = rule.kind == RuleKind::package ? item.name : item.publisher;
         if (field.empty() || !any_match(globs, field)) continue;
-        out.add(rule.residue || !item.installed(), inventory_record(item));
+        out.add(rule.residue || !item.installed(), inventory_record(item),
+                index_of(inventory, item));
     }
 }
 
@@ -183,7 +208,8 @@ void match_windows_services(const Rule& rule, const std::vector<Glob>& globs,
                             const std::vector<InventoryItem>& inventory, RuleRecords& out) {
     for (const auto& item : inventory)
         if (item.ecosystem == "windows-service" && any_match(globs, item.name))
-            out.add(rule.residue || !item.installed(), inventory_record(item));
+            out.add(rule.residue || !item.installed(), inventory_record(item),
+                    index_of(inventory, item));
 }
 
 // Any inventory item that names its registry key (Windows sources set extra.registry_key).
@@ -195,21 +221,15 @@ void match_registry(const Rule& rule, const std::vector<Glob>& globs,
         if (!any_match(globs, registry_key_text(it->get<std::string>()))) continue;
         nlohmann::json record = inventory_record(item);
         record["inventory"]["registry_key"] = *it;
-        out.add(rule.residue || !item.installed(), record);
+        out.add(rule.residue || !item.installed(), record, index_of(inventory, item));
     }
 }
 
-void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::FileRecord>& files,
-                 const std::set<std::string>& dangling, bool case_insensitive_paths,
+void match_files(const Rule& rule, const CompiledRule& compiled,
+                 const std::vector<fs::FileRecord>& files, const std::set<std::string>& dangling,
                  RuleRecords& out) {
-    std::vector<Glob> globs;
-    std::unordered_set<std::string> digests;
-    if (rule.kind == RuleKind::file_hash) {
-        for (const auto& p : rule.patterns) digests.insert(lower(p));
-    } else {
-        globs = compile(m, rule, rule.kind == RuleKind::path && case_insensitive_paths,
-                        rule.kind == RuleKind::module);
-    }
+    const std::vector<Glob>& globs = compiled.files;
+    const std::unordered_set<std::string>& digests = compiled.digests;
     for (const auto& file : files) {
         if (file.type == "missing") continue;
         bool hit = false;
@@ -218,8 +238,8 @@ void match_files(const Manifest& m, const Rule& rule, const std::vector<fs::File
                 hit = any_match(globs, file.path);
                 break;
             case RuleKind::file_hash:
-                hit = file.digests && (digests.count(lower(file.digests->sha256)) ||
-                                       digests.count(lower(file.digests->sha384)));
+                hit = file.digests && (digests.count(core::ascii_lower(file.digests->sha256)) ||
+                                       digests.count(core::ascii_lower(file.digests->sha384)));
                 break;
             case RuleKind::service:
                 hit = service_matches(globs, file);
@@ -258,7 +278,9 @@ void match_units(const Rule& rule, const std::vector<Glob>& globs,
                   unit_name_matches(globs, item.name);
         else if (rule.kind == RuleKind::module)
             hit = item.ecosystem == "kmod" && any_match(globs, module_name(item.name));
-        if (hit) out.add(rule.residue || !item.installed(), inventory_record(item));
+        if (hit)
+            out.add(rule.residue || !item.installed(), inventory_record(item),
+                    index_of(inventory, item));
     }
 }
 
@@ -267,7 +289,8 @@ void match_launchd(const std::vector<Glob>& globs, const Rule& rule,
                    const std::vector<InventoryItem>& inventory, RuleRecords& out) {
     for (const auto& item : inventory)
         if (item.ecosystem == "launchd" && any_match(globs, item.name))
-            out.add(rule.residue || !item.installed(), inventory_record(item));
+            out.add(rule.residue || !item.installed(), inventory_record(item),
+                    index_of(inventory, item));
 }
 
 std::string extra_string(const nlohmann::json& j, const char* key) {
@@ -276,12 +299,10 @@ std::string extra_string(const nlohmann::json& j, const char* key) {
 }
 
 // PE files (ecosystem "pe"): signer subject (whole DN or its CN) or version-resource strings.
-void match_pe(const Manifest& m, const Rule& rule, const std::vector<InventoryItem>& inventory,
-              RuleRecords& out) {
-    const std::vector<Glob> globs = compile(m, rule, true);
-    Rule products_rule = rule;
-    products_rule.patterns = rule.products;
-    const std::vector<Glob> products = compile(m, products_rule, true);
+void match_pe(const Rule& rule, const CompiledRule& compiled,
+              const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    const std::vector<Glob>& globs = compiled.names;
+    const std::vector<Glob>& products = compiled.products;
     for (const auto& item : inventory) {
         if (item.ecosystem != "pe") continue;
         const auto found = item.extra.find("signature");
@@ -307,16 +328,15 @@ void match_pe(const Manifest& m, const Rule& rule, const std::vector<InventoryIt
                 {"subject", extra_string(sig, "subject")},
                 {"digest_matches", sig.value("digest_matches", false)},
                 {"signature_check", extra_string(sig, "signature_check")}};
-        out.add(rule.residue, record);
+        out.add(rule.residue, record, index_of(inventory, item));
     }
 }
 
 // Mach-O files (ecosystem "macho"): the Team ID of any slice's code signature. Only the
 // CodeDirectory the load command points at counts (formats/macho.cpp), never the same string
 // elsewhere in the file.
-void match_macho(const Manifest& m, const Rule& rule, const std::vector<InventoryItem>& inventory,
-                 RuleRecords& out) {
-    const std::vector<Glob> globs = compile(m, rule, false);
+void match_macho(const Rule& rule, const std::vector<Glob>& globs,
+                 const std::vector<InventoryItem>& inventory, RuleRecords& out) {
     for (const auto& item : inventory) {
         if (item.ecosystem != "macho") continue;
         const auto teams = item.extra.find("team_ids");
@@ -327,13 +347,12 @@ void match_macho(const Manifest& m, const Rule& rule, const std::vector<Inventor
         if (!hit) continue;
         nlohmann::json record = inventory_record(item);
         record["inventory"]["team_ids"] = *teams;
-        out.add(rule.residue, record);
+        out.add(rule.residue, record, index_of(inventory, item));
     }
 }
 
 Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
-                     const std::map<std::string, nlohmann::json>& records,
-                     std::string reason = {}) {
+                     const std::map<std::string, Entry>& records, std::string reason = {}) {
     Finding f;
     f.product = m.id;
     f.product_name = m.name;
@@ -344,7 +363,12 @@ Finding make_finding(const Manifest& m, const Rule& rule, bool residue,
     f.residue = residue;
     f.reason = std::move(reason);
     f.records.reserve(records.size());
-    for (const auto& [key, r] : records) f.records.push_back(r);
+    for (const auto& [key, e] : records) {
+        f.records.push_back(e.record);
+        if (e.item != kNoItem) f.items.push_back(e.item);
+    }
+    std::sort(f.items.begin(), f.items.end());
+    f.items.erase(std::unique(f.items.begin(), f.items.end()), f.items.end());
     return f;
 }
 
@@ -406,10 +430,10 @@ std::vector<std::string> walk_roots(const std::vector<Manifest>& manifests) {
                     }
                     break;
                 case RuleKind::service:
-                    for (auto d : kUnitDirs) wanted.emplace(d);
+                    for (const auto& d : unit_dirs()) wanted.insert(d);
                     break;
                 case RuleKind::module:
-                    for (auto d : kModuleDirs) wanted.emplace(d);
+                    for (const auto& d : module_dirs()) wanted.insert(d);
                     break;
                 default:
                     break;
@@ -583,7 +607,7 @@ class Owners {
             const bool folders = item.ecosystem == "windows-uninstall" || item.ecosystem == "msi";
             for (const auto& p : item.paths) {
                 if (folders) {
-                    std::string dir = lower(p);
+                    std::string dir = core::ascii_lower(p);
                     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
                     if (dir.size() > 1) dirs_.emplace_back(dir, &item);
                 } else {
@@ -594,7 +618,7 @@ class Owners {
     }
     const InventoryItem* find(const std::string& path) const {
         if (auto it = exact_.find(path); it != exact_.end()) return it->second;
-        const std::string l = lower(path);
+        const std::string l = core::ascii_lower(path);
         const InventoryItem* best = nullptr;
         std::size_t best_len = 0;
         for (const auto& [dir, item] : dirs_)
@@ -613,14 +637,12 @@ class Owners {
 
 // The owner of each record's file (file records, PE items) added as "owned_by" (null when none);
 // records whose owner matches the rule's exclude_owners dropped.
-void add_owners(const Manifest& m, const Rule& rule, const Owners& owners, RuleRecords& records) {
-    Rule excluded = rule;
-    excluded.patterns = rule.exclude_owners;
-    const std::vector<Glob> exclude = compile(m, excluded, true);
+void add_owners(const std::vector<Glob>& exclude, const Owners& owners, RuleRecords& records) {
     RuleRecords out;
     out.may_hold_file = records.may_hold_file;
     for (const auto* side : {&records.present, &records.residue}) {
-        for (const auto& [key, record] : *side) {
+        for (const auto& [key, entry] : *side) {
+            const nlohmann::json& record = entry.record;
             const std::string path = record_path(record);
             nlohmann::json owned = nullptr;
             if (const InventoryItem* o = path.empty() ? nullptr : owners.find(path)) {
@@ -632,50 +654,85 @@ void add_owners(const Manifest& m, const Rule& rule, const Owners& owners, RuleR
             }
             nlohmann::json r = record;
             r["owned_by"] = owned;
-            out.add(side == &records.residue, r);
+            out.add(side == &records.residue, r, entry.item);
         }
     }
     records = std::move(out);
 }
 
 // Records whose path lies under one of the rule's exclude_paths, dropped.
-void drop_paths(const Manifest& m, const Rule& rule, bool case_insensitive, RuleRecords& records) {
-    Rule excluded = rule;
-    excluded.patterns = rule.exclude_paths;
-    const std::vector<Glob> globs = compile(m, excluded, case_insensitive);
+void drop_paths(const std::vector<Glob>& globs, RuleRecords& records) {
     for (auto* side : {&records.present, &records.residue})
         for (auto it = side->begin(); it != side->end();) {
-            const std::string path = record_path(it->second);
+            const std::string path = record_path(it->second.record);
             it = !path.empty() && any_match(globs, path) ? side->erase(it) : std::next(it);
         }
 }
 
-// One rule's records, as collected by match().
-RuleRecords collect(const Manifest& m, const Rule& rule,
-                    const std::vector<InventoryItem>& inventory,
-                    const std::vector<fs::FileRecord>& files, const std::set<std::string>& dangling,
-                    const MatchOptions& options, std::string& reason) {
-    RuleRecords records;
+// A rule's globs as match() has always compiled them, each only for the kinds that use it (a
+// bad pattern is a UsageError naming the manifest, rule and pattern).
+CompiledRule compile_rule(const Manifest& m, const Rule& rule, bool case_insensitive_paths) {
+    CompiledRule c;
     if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher) {
-        match_inventory(rule, compile(m, rule, true), inventory, records);
+        c.names = compile(m, rule, true);
     } else if (rule.kind == RuleKind::registry) {
         Rule as_globs = rule;
         for (auto& p : as_globs.patterns) p = registry_glob_text(p);
-        match_registry(rule, compile(m, as_globs, true), inventory, records);
+        c.registry = compile(m, as_globs, true);
     } else if (rule.kind == RuleKind::pe_signer || rule.kind == RuleKind::pe_version) {
-        match_pe(m, rule, inventory, records);
+        c.names = compile(m, rule, true);
+        Rule products_rule = rule;
+        products_rule.patterns = rule.products;
+        c.products = compile(m, products_rule, true);
     } else if (rule.kind == RuleKind::macho_team) {
-        match_macho(m, rule, inventory, records);
+        c.names = compile(m, rule, false);  // Team IDs are upper-case as Apple issues them
     } else if (rule.kind != RuleKind::all_of) {
-        match_files(m, rule, files, dangling, options.case_insensitive_paths, records);
-        if (rule.kind == RuleKind::service)
-            match_windows_services(rule, compile(m, rule, true), inventory, records);
+        if (rule.kind == RuleKind::file_hash) {
+            for (const auto& p : rule.patterns) c.digests.insert(lower(p));
+        } else {
+            c.files = compile(m, rule, rule.kind == RuleKind::path && case_insensitive_paths,
+                              rule.kind == RuleKind::module);
+        }
+        if (rule.kind == RuleKind::service) c.names = compile(m, rule, true);
     }
     if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
-        match_units(rule, compile(m, rule, false, rule.kind == RuleKind::module), inventory,
-                    records);
-    if (rule.kind == RuleKind::service)
-        match_launchd(compile(m, rule, false), rule, inventory, records);
+        c.units = compile(m, rule, false, rule.kind == RuleKind::module);
+    if (rule.kind == RuleKind::service) c.launchd = compile(m, rule, false);
+    if (!rule.exclude_paths.empty()) {
+        Rule excluded = rule;
+        excluded.patterns = rule.exclude_paths;
+        c.exclude_paths = compile(m, excluded, case_insensitive_paths);
+    }
+    if (rule.owner) {
+        Rule excluded = rule;
+        excluded.patterns = rule.exclude_owners;
+        c.exclude_owners = compile(m, excluded, true);
+    }
+    return c;
+}
+
+// One rule's records, as collected by match().
+RuleRecords collect(const Rule& rule, const CompiledRule& c,
+                    const std::vector<InventoryItem>& inventory,
+                    const std::vector<fs::FileRecord>& files, const std::set<std::string>& dangling,
+                    std::string& reason) {
+    RuleRecords records;
+    if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher) {
+        match_inventory(rule, c.names, inventory, records);
+    } else if (rule.kind == RuleKind::registry) {
+        match_registry(rule, c.registry, inventory, records);
+    } else if (rule.kind == RuleKind::pe_signer || rule.kind == RuleKind::pe_version) {
+        match_pe(rule, c, inventory, records);
+    } else if (rule.kind == RuleKind::macho_team) {
+        match_macho(rule, c.names, inventory, records);
+    } else if (rule.kind != RuleKind::all_of) {
+        match_files(rule, c, files, dangling, records);
+        if (rule.kind == RuleKind::service)
+            match_windows_services(rule, c.names, inventory, records);
+    }
+    if (rule.kind == RuleKind::service || rule.kind == RuleKind::module)
+        match_units(rule, c.units, inventory, records);
+    if (rule.kind == RuleKind::service) match_launchd(c.launchd, rule, inventory, records);
     // What a removal leaves behind: the product's directories, empty or holding only links,
     // after the package manager removed every file it owned. Not presence.
     if (rule.kind == RuleKind::path && !records.present.empty() && !records.may_hold_file) {
@@ -685,8 +742,8 @@ RuleRecords collect(const Manifest& m, const Rule& rule,
             "no regular file matched (only directories or links): what a removal leaves "
             "behind, not an installed product";
     }
-    if (!rule.exclude_paths.empty()) drop_paths(m, rule, options.case_insensitive_paths, records);
-    if (rule.owner) add_owners(m, rule, Owners(inventory), records);
+    if (!rule.exclude_paths.empty()) drop_paths(c.exclude_paths, records);
+    if (rule.owner) add_owners(c.exclude_owners, Owners(inventory), records);
     return records;
 }
 
@@ -696,16 +753,16 @@ RuleRecords corroborate(const Rule& rule, const std::map<std::string, RuleRecord
     RuleRecords out;
     // subject -> (parts that matched it, parts that matched it as presence)
     std::map<std::string, std::pair<std::size_t, std::size_t>> count;
-    std::map<std::string, std::vector<const nlohmann::json*>> records;
+    std::map<std::string, std::vector<const Entry*>> records;
     for (const auto& id : rule.all_of) {
         auto it = parts.find(id);
         if (it == parts.end()) return out;
         std::map<std::string, bool> seen;  // subject -> matched as presence
         for (const auto* side : {&it->second.present, &it->second.residue})
-            for (const auto& [key, record] : *side) {
-                const std::string subject = subject_of(record);
+            for (const auto& [key, entry] : *side) {
+                const std::string subject = subject_of(entry.record);
                 seen[subject] = seen[subject] || side == &it->second.present;
-                records[subject].push_back(&record);
+                records[subject].push_back(&entry);
             }
         for (const auto& [subject, present] : seen) {
             ++count[subject].first;
@@ -715,16 +772,40 @@ RuleRecords corroborate(const Rule& rule, const std::map<std::string, RuleRecord
     for (const auto& [subject, n] : count) {
         if (n.first != rule.all_of.size()) continue;
         const bool residue = rule.residue || n.second != rule.all_of.size();
-        for (const auto* r : records[subject]) out.add(residue, *r);
+        for (const auto* r : records[subject]) out.add(residue, r->record, r->item);
     }
     return out;
 }
 
 }  // namespace
 
+struct CompiledRules::Compiled {
+    std::vector<std::vector<CompiledRule>> rules;  // per manifest, per rule (all_of: empty)
+};
+
+CompiledRules::CompiledRules(const std::vector<Manifest>& manifests, const MatchOptions& options)
+    : manifests_(&manifests) {
+    auto compiled = std::make_shared<Compiled>();
+    for (const auto& m : manifests) {
+        auto& rules = compiled->rules.emplace_back();
+        for (const auto& rule : m.rules)
+            rules.push_back(rule.kind == RuleKind::all_of
+                                ? CompiledRule{}
+                                : compile_rule(m, rule, options.case_insensitive_paths));
+    }
+    compiled_ = std::move(compiled);
+}
+
 std::vector<Finding> match(const std::vector<Manifest>& manifests,
                            const std::vector<InventoryItem>& inventory,
                            const std::vector<fs::FileRecord>& files, const MatchOptions& options) {
+    return match(CompiledRules(manifests, options), inventory, files);
+}
+
+std::vector<Finding> match(const CompiledRules& compiled,
+                           const std::vector<InventoryItem>& inventory,
+                           const std::vector<fs::FileRecord>& files) {
+    const std::vector<Manifest>& manifests = compiled.manifests();
     std::vector<Finding> findings;
     const std::set<std::string> dangling = dangling_unit_links(inventory);
     auto emit = [&](const Manifest& m, const Rule& rule, const RuleRecords& records,
@@ -735,12 +816,15 @@ std::vector<Finding> match(const std::vector<Manifest>& manifests,
         if (!records.residue.empty())
             findings.push_back(make_finding(m, rule, true, records.residue, reason));
     };
-    for (const auto& m : manifests) {
+    for (std::size_t mi = 0; mi < manifests.size(); ++mi) {
+        const Manifest& m = manifests[mi];
         std::map<std::string, RuleRecords> by_rule;
-        for (const auto& rule : m.rules) {
+        for (std::size_t ri = 0; ri < m.rules.size(); ++ri) {
+            const Rule& rule = m.rules[ri];
             if (rule.kind == RuleKind::all_of) continue;
             std::string reason;
-            RuleRecords records = collect(m, rule, inventory, files, dangling, options, reason);
+            RuleRecords records = collect(rule, compiled.compiled_->rules[mi][ri], inventory, files,
+                                          dangling, reason);
             emit(m, rule, records, reason);
             by_rule.emplace(rule.id, std::move(records));
         }

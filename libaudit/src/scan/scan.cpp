@@ -1,4 +1,5 @@
 #include "audit/scan/scan.h"
+#include "audit/scan/stages.h"
 
 #include "audit/trust/certificate.h"
 
@@ -19,6 +20,7 @@
 #include <optional>
 #include <set>
 
+#include "audit/core/utc.h"
 #include "audit/error.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/evidence/kit_state.h"
@@ -34,22 +36,6 @@ namespace audit::scan {
 namespace {
 
 using nlohmann::json;
-
-struct Clock {
-    std::string rfc3339;  // 2026-11-23T09:15:00Z
-    std::string compact;  // 20261123T091500Z
-    std::int64_t epoch = 0;
-};
-
-Clock now() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char a[32], b[32];
-    std::strftime(a, sizeof a, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    std::strftime(b, sizeof b, "%Y%m%dT%H%M%SZ", &tm);
-    return {a, b, static_cast<std::int64_t>(t)};
-}
 
 // Text from the host (names, package fields) need not be UTF-8; JSON must be. Bytes that are
 // not become U+FFFD here; files.jsonl keeps exact names in "path_hex" besides.
@@ -71,62 +57,50 @@ bool ensure_dir(const std::string& dir) {
     return true;
 }
 
+}  // namespace
+
 // Which coverage a manifest's rules need, judged against what this scan could examine.
 json product_coverage(const manifest::Manifest& m,
                       const std::vector<sources::SourceReport>& reports,
                       const std::vector<std::string>& failed_walk_roots) {
-    // A source may produce several ecosystems (a Windows hive: uninstall entries, MSI products,
-    // registry keys), and several sources one ecosystem (machine and user hives).
-    std::multimap<std::string, const sources::SourceReport*> by_ecosystem;
-    for (const auto& r : reports) {
-        by_ecosystem.emplace(r.ecosystem, &r);
-        for (const auto& e : r.covers)
-            if (e != r.ecosystem) by_ecosystem.emplace(e, &r);
-    }
+    // Which sources a rule rests on is the source catalog's: package and publisher rules the
+    // sources covering their ecosystem (several for one ecosystem: machine and user hives; all of
+    // them when the rule names none), other kinds the sources that answer that kind.
     std::set<std::string> gaps, not_examined;
-    auto need = [&](const std::string& ecosystem, bool required) {
-        auto [from, to] = by_ecosystem.equal_range(ecosystem);
-        if (from == to && required) not_examined.insert(ecosystem);
-        for (auto it = from; it != to; ++it)
-            if (it->second->status == sources::SourceStatus::failed)
-                gaps.insert("source " + it->second->name + " failed: " + it->second->error);
-    };
     bool needs_walk = false;
     for (const auto& rule : m.rules) {
         if (rule.kind == manifest::RuleKind::all_of) continue;  // its parts are rules of their own
-        if (rule.kind == manifest::RuleKind::package ||
-            rule.kind == manifest::RuleKind::publisher) {
-            if (rule.ecosystem.empty()) {
-                for (const auto& r : reports)
-                    if (r.status == sources::SourceStatus::failed)
-                        gaps.insert("source " + r.name + " failed: " + r.error);
-                continue;
-            }
-            need(rule.ecosystem, true);
-        } else if (rule.kind == manifest::RuleKind::registry) {
-            // Registry rules match every hive's keys: machine, user and SYSTEM hives.
-            need("windows-registry", false);
-            need("windows-service", false);
-        } else if (rule.kind == manifest::RuleKind::pe_signer ||
-                   rule.kind == manifest::RuleKind::pe_version) {
-            need("pe", true);
-        } else if (rule.kind == manifest::RuleKind::macho_team) {
-            need("macho", true);
-        } else {
-            // Services are unit files and, on Windows, the SYSTEM hive's services.
-            if (rule.kind == manifest::RuleKind::service) need("windows-service", false);
-            needs_walk = true;
-            // Service and module rules are also evaluated on these sources' items.
-            std::vector<std::string> names;
-            if (rule.kind == manifest::RuleKind::service) names = {"systemd", "sysv"};
-            if (rule.kind == manifest::RuleKind::module) names = {"kmod"};
-            for (const auto& r : reports)
-                if (r.status == sources::SourceStatus::failed &&
-                    std::find(names.begin(), names.end(), r.name) != names.end())
-                    gaps.insert("source " + r.name + " failed: " + r.error);
-            // Service rules also match launchd jobs, so they need that source too.
-            if (rule.kind == manifest::RuleKind::service) need("launchd", false);
+        const bool by_ecosystem =
+            rule.kind == manifest::RuleKind::package || rule.kind == manifest::RuleKind::publisher;
+        const std::string_view kind = manifest::to_string(rule.kind);
+        // Path, hash, service and module rules are answered by the walk too.
+        const bool walked = !by_ecosystem && rule.kind != manifest::RuleKind::registry &&
+                            rule.kind != manifest::RuleKind::pe_signer &&
+                            rule.kind != manifest::RuleKind::pe_version &&
+                            rule.kind != manifest::RuleKind::macho_team;
+        needs_walk = needs_walk || walked;
+        bool examined = false;
+        for (const auto& r : reports) {
+            const catalog::Source* s = catalog::find_source(r.name);
+            bool rests_on = false;
+            if (!by_ecosystem)
+                rests_on = s && catalog::answers(*s, kind);
+            else if (rule.ecosystem.empty())
+                rests_on = true;
+            else
+                rests_on = s ? catalog::covers(*s, rule.ecosystem) : r.ecosystem == rule.ecosystem;
+            if (!rests_on) continue;
+            examined = true;
+            if (r.status == sources::SourceStatus::failed)
+                gaps.insert("source " + r.name + " failed: " + r.error);
         }
+        // A rule no source examined and no walk answers: its ecosystem was not looked at.
+        if (!examined && by_ecosystem && !rule.ecosystem.empty())
+            not_examined.insert(rule.ecosystem);
+        if (!examined && !by_ecosystem && !walked)
+            for (const auto& s : catalog::sources())
+                if (catalog::answers(s, kind) && !s.ecosystems.empty())
+                    not_examined.insert(std::string(s.ecosystems[0]->name));
     }
     if (needs_walk)
         for (const auto& root : failed_walk_roots) gaps.insert("could not walk " + root);
@@ -141,8 +115,8 @@ json product_coverage(const manifest::Manifest& m,
 // What the scan established about the root as a whole (predicate coverage.system): the
 // operating system, the package databases it uses that were read, the identifiers found, and
 // every reason the root does not prove anything about a host (gaps, "code: detail").
-json system_coverage(const host::HostIdentity& h,
-                     const std::vector<sources::SourceReport>& reports) {
+evidence::SystemCoverage system_coverage(const host::HostIdentity& h,
+                                         const std::vector<sources::SourceReport>& reports) {
     static const std::map<std::string, std::vector<std::string>> kDatabases = {
         {"linux", {"dpkg", "rpm", "apk", "pacman"}},
         {"windows", {"windows-software"}},
@@ -175,39 +149,16 @@ json system_coverage(const host::HostIdentity& h,
             "no_identity: no stable host identifier on the root (machine-id, DMI, root "
             "filesystem UUID, SSH host keys, Windows MachineGuid or SID, macOS hardware UUID); "
             "a hostname alone identifies no host");
-    return {{"os", h.os_family},
-            {"os_evidence", h.os_evidence},
-            {"package_databases", databases},
-            {"identifiers", identifiers},
-            {"gaps", gaps}};
+    evidence::SystemCoverage system;
+    system.os = h.os_family;
+    system.os_evidence = h.os_evidence;
+    system.package_databases = std::move(databases);
+    system.identifiers = std::move(identifiers);
+    system.gaps = std::move(gaps);
+    return system;
 }
 
-// What no scan examines at all, so that "absent" is never read as covering it (predicate
-// coverage.not_examined; optional for readers).
-json not_examined() {
-    return json::array(
-        {{{"what", "containers and container images"},
-          {"why",
-           "image layers and container file systems (Docker, Podman, containerd) are not "
-           "opened; a product inside an image or a stopped container is not seen"}},
-         {{"what", "browser extensions"},
-          {"why",
-           "no source reads browser profiles; vendor extensions installed per user are "
-           "not seen"}},
-         {{"what", "mobile devices"},
-          {"why",
-           "only the scanned root is examined; phones and tablets managed elsewhere are "
-           "not"}},
-         {{"what", "network appliances"},
-          {"why",
-           "appliances and their firmware (e.g. a vendor's web-traffic appliance image) are "
-           "not hosts this tool scans"}},
-         {{"what", "files outside the walk roots"},
-          {"why",
-           "only the directories the manifests' path, service and module rules need are "
-           "walked (coverage.walk.roots), unless the hash scope is 'all'; PE files are read "
-           "under Program Files, ProgramData and the drivers folder only"}}});
-}
+namespace {
 
 // Capabilities that decide what a scan can read: files and directories of other users (DAC),
 // other users' /proc/PID/exe (ptrace).
@@ -255,77 +206,20 @@ bool needs_processes(const manifest::Manifest& m) {
                        [](const manifest::Rule& r) { return r.ecosystem == "process"; });
 }
 
-// Entries the scan was refused (permission denied), counted from concurrent walk workers.
-struct Denied {
-    std::mutex m;
-    std::uint64_t count = 0;
-    std::vector<std::string> examples;  // the first few paths, sorted at the end
-    void add(const fs::FileRecord& r) {
-        std::lock_guard lk(m);
-        ++count;
-        if (examples.size() < 10) examples.push_back(r.path);
-    }
-};
-
-// Counts what the walk recorded and reports it through ScanOptions::progress, at phase changes
-// and at most every interval from the workers.
-class Meter {
-  public:
-    explicit Meter(const ScanOptions& opt)
-        : progress_(opt.progress),
-          interval_(std::chrono::milliseconds(opt.progress_interval_ms)),
-          start_(std::chrono::steady_clock::now()) {}
-    void phase(std::string name, std::string detail = "") {
-        if (!progress_) return;
-        std::lock_guard lk(m_);
-        phase_ = std::move(name);
-        detail_ = std::move(detail);
-        emit();
-    }
-    void record(const fs::FileRecord& r) {
-        files_.fetch_add(1, std::memory_order_relaxed);
-        if (r.digests) bytes_.fetch_add(r.size, std::memory_order_relaxed);
-        if (!progress_) return;
-        std::unique_lock lk(m_, std::try_to_lock);
-        if (!lk.owns_lock() || std::chrono::steady_clock::now() < next_) return;
-        emit();
-    }
-
-  private:
-    void emit() {
-        const auto now = std::chrono::steady_clock::now();
-        next_ = now + interval_;
-        Progress p;
-        p.phase = phase_;
-        p.detail = detail_;
-        p.files = files_.load(std::memory_order_relaxed);
-        p.bytes = bytes_.load(std::memory_order_relaxed);
-        p.seconds = std::chrono::duration<double>(now - start_).count();
-        progress_(p);
-    }
-    const std::function<void(const Progress&)>& progress_;
-    std::chrono::steady_clock::duration interval_;
-    std::chrono::steady_clock::time_point start_, next_{};
-    std::mutex m_;
-    std::string phase_, detail_;
-    std::atomic<std::uint64_t> files_{0}, bytes_{0};
-};
-
 // Command lines carry passwords and tokens, and bundles travel: keep them (redacted by the live
 // source) only for processes a rule matched, by the process item or by its executable's file.
 void keep_matched_cmdlines(std::vector<InventoryItem>& inventory,
                            const std::vector<match::Finding>& findings, bool record) {
     std::set<std::pair<std::string, std::string>> items;  // (name, source)
     std::set<std::string> files;
-    for (const auto& f : findings)
-        for (const auto& rec : f.records) {
-            if (auto it = rec.find("inventory"); it != rec.end() && it->is_object()) {
-                if (it->value("ecosystem", "") == "process")
-                    items.insert({it->value("name", ""), it->value("source", "")});
-            } else if (auto fi = rec.find("file"); fi != rec.end() && fi->is_object()) {
+    for (const auto& f : findings) {
+        for (const std::size_t i : f.items)
+            if (inventory[i].ecosystem == "process")
+                items.insert({inventory[i].name, inventory[i].source});
+        for (const auto& rec : f.records)
+            if (auto fi = rec.find("file"); fi != rec.end() && fi->is_object())
                 files.insert(fi->value("path", ""));
-            }
-        }
+    }
     for (auto& item : inventory) {
         if (item.ecosystem != "process" || !item.extra.contains("cmdlines")) continue;
         bool matched = items.count({item.name, item.source}) > 0;
@@ -426,9 +320,366 @@ bool ScanResult::attention() const {
     return false;
 }
 
-ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
-                    const trust::TrustRoot& trust) {
-    Meter meter(opt);
+// --- the stages (audit/scan/stages.h) ----------------------------------------------------------
+
+ScanClock ScanClock::now() {
+    const std::int64_t t = core::epoch_now();
+    return {core::format_utc(t), core::format_utc_compact(t), t};
+}
+
+Meter::Meter(const ScanOptions& opt)
+    : progress_(opt.progress),
+      interval_(std::chrono::milliseconds(opt.progress_interval_ms)),
+      start_(std::chrono::steady_clock::now()) {}
+
+void Meter::phase(std::string name, std::string detail) {
+    if (!progress_) return;
+    std::lock_guard lk(m_);
+    phase_ = std::move(name);
+    detail_ = std::move(detail);
+    emit();
+}
+
+void Meter::record(const fs::FileRecord& r) {
+    files_.fetch_add(1, std::memory_order_relaxed);
+    if (r.digests) bytes_.fetch_add(r.size, std::memory_order_relaxed);
+    if (!progress_) return;
+    std::unique_lock lk(m_, std::try_to_lock);
+    if (!lk.owns_lock() || std::chrono::steady_clock::now() < next_) return;
+    emit();
+}
+
+void Meter::emit() {
+    const auto now = std::chrono::steady_clock::now();
+    next_ = now + interval_;
+    Progress p;
+    p.phase = phase_;
+    p.detail = detail_;
+    p.files = files_.load(std::memory_order_relaxed);
+    p.bytes = bytes_.load(std::memory_order_relaxed);
+    p.seconds = std::chrono::duration<double>(now - start_).count();
+    progress_(p);
+}
+
+void Denied::add(const fs::FileRecord& r) {
+    std::lock_guard lk(m);
+    ++count;
+    if (examples.size() < 10) examples.push_back(r.path);
+}
+
+Collected collect(const fs::Root& root, const ScanOptions& opt, Meter& meter, ScanLog& log) {
+    Collected c;
+    for (const auto& source : sources::all_sources()) {
+        meter.phase("sources", std::string(source->name()));
+        sources::SourceReport report;
+        if (opt.live && source->name() == opt.live->first.name) {
+            report = opt.live->first;
+            c.inventory.insert(c.inventory.end(), opt.live->second.begin(), opt.live->second.end());
+        } else {
+            report = source->collect(root, c.inventory);
+        }
+        log.push_back({{"time", ScanClock::now().rfc3339},
+                       {"event", "source"},
+                       {"report", report.to_json()}});
+        c.reports.push_back(std::move(report));
+    }
+    return c;
+}
+
+std::vector<std::string> plan_walk(const fs::Root& root, const ScanOptions& opt,
+                                   bool windows_root) {
+    // NTFS compares names without letter case: on a Windows root path rules do too, and each
+    // level of their globs is looked up on the disk to find what to walk.
+    if (opt.scope == HashScope::all) return {"/"};
+    return match::plan_walk_roots(
+        opt.manifests, [&](const std::string& dir) { return root.list_dir(dir); }, windows_root);
+}
+
+ScanRules::ScanRules(const std::vector<manifest::Manifest>& manifests, bool windows_root)
+    : filter(manifests, windows_root), rules(manifests, match::MatchOptions{windows_root}) {}
+
+Walked walk(const fs::Root& root, const ScanOptions& opt, std::vector<std::string> roots,
+            const ScanRules& rules, const Collected& collected, Meter& meter) {
+    // Every record streams into a sorted files.jsonl on disk; only the records a file rule can
+    // match stay in memory for the matcher.
+    Walked w;
+    w.roots = std::move(roots);
+    fs::WalkOptions wopt;
+    wopt.one_filesystem = opt.one_filesystem;
+    wopt.digests = opt.digests;
+    wopt.digests.add(rules.filter.digests_needed());
+    w.digests = wopt.digests;
+    Denied& denied = *w.denied;
+    const match::FileFilter& filter = rules.filter;
+    w.files = std::make_unique<fs::FileEvidence>(
+        root, opt.out_dir, wopt, opt.jobs, [&denied, &filter, &meter](const fs::FileRecord& r) {
+            meter.record(r);
+            if (permission_denied(r)) denied.add(r);
+            return filter.may_match(r);
+        });
+    {
+        std::string text;
+        for (const auto& wr : w.roots) text += (text.empty() ? "" : " ") + wr;
+        meter.phase("walk", text);
+    }
+    w.files->walk(w.roots, w.failed_roots);
+    if (opt.scope == HashScope::packages) {
+        std::set<std::string> listed;
+        for (const auto& item : collected.inventory)
+            listed.insert(item.paths.begin(), item.paths.end());
+        meter.phase("hash", std::to_string(listed.size()) + " files the package databases list");
+        w.files->inspect({listed.begin(), listed.end()});
+    }
+    return w;
+}
+
+std::vector<match::Finding> match(const ScanOptions& opt, const ScanRules& rules,
+                                  const Collected& collected, Walked& walked, Meter& meter) {
+    meter.phase("match");
+    const auto& inventory = collected.inventory;
+    auto findings = match::match(rules.rules, inventory, walked.files->kept());
+    // Files of matched packages are evidence too: hash what the package database lists for
+    // every item of a matched item's ecosystem and name.
+    std::set<std::pair<std::string, std::string>> matched;  // (ecosystem, name)
+    for (const auto& f : findings)
+        for (const std::size_t i : f.items)
+            matched.insert({inventory[i].ecosystem, inventory[i].name});
+    std::set<std::string> have;
+    for (const auto& f : walked.files->kept()) have.insert(f.path);
+    std::set<std::string> package_paths;
+    for (const auto& item : inventory)
+        if (matched.count({item.ecosystem, item.name}))
+            for (const auto& p : item.paths)
+                if (!have.count(p)) package_paths.insert(p);
+    if (!package_paths.empty() && opt.scope != HashScope::packages) {
+        meter.phase("hash", std::to_string(package_paths.size()) + " files of matched packages");
+        walked.files->inspect({package_paths.begin(), package_paths.end()});
+        meter.phase("match");
+        findings = match::match(rules.rules, inventory, walked.files->kept());
+    }
+    return findings;
+}
+
+Coverage coverage(const ScanOptions& opt, const host::HostIdentity& host,
+                  const Collected& collected, const Walked& walked) {
+    const auto& reports = collected.reports;
+    Denied& denied = *walked.denied;
+    json source_json = json::array();
+    for (const auto& r : reports) source_json.push_back(r.to_json());
+    const evidence::SystemCoverage system = system_coverage(host, reports);
+    // What the kernel refused this user: entries of the walk, other users' processes.
+    std::sort(denied.examples.begin(), denied.examples.end());
+    std::string processes_denied;
+    for (const auto& r : reports)
+        if (r.name == "live")
+            for (const auto& w : r.warnings)
+                if (w.rfind("permission_denied: ", 0) == 0) processes_denied = w;
+    const json processes = processes_denied.empty() ? json(nullptr) : json(processes_denied);
+    std::vector<evidence::ProductCoverage> products;
+    for (const auto& m : opt.manifests) {
+        auto p =
+            evidence::ProductCoverage::from_json(product_coverage(m, reports, walked.failed_roots));
+        // An entry the scan could not read may be the product: no absence can rest on that walk.
+        std::set<std::string> refused;
+        if (denied.count > 0 && needs_walk(m))
+            refused.insert("permission_denied: " + std::to_string(denied.count) +
+                           " entries of the walk could not be read by " + describe_user(opt.user) +
+                           " (e.g. " + denied.examples.front() + ")");
+        if (!processes_denied.empty() && needs_processes(m))
+            refused.insert(processes_denied + " by " + describe_user(opt.user));
+        if (!refused.empty()) p.add_gaps({refused.begin(), refused.end()});
+        // Any gap of the system makes every product's coverage insufficient.
+        if (!system.gaps->empty()) p.add_gaps(*system.gaps);
+        products.push_back(std::move(p));
+    }
+    evidence::WalkCoverage walk_cov;
+    walk_cov.scope = to_string(opt.scope);
+    walk_cov.digests = walked.digests.names();
+    walk_cov.roots = walked.roots;
+    walk_cov.failed_roots = walked.failed_roots;
+    walk_cov.one_filesystem = opt.one_filesystem;
+
+    Coverage c;
+    json products_json = json::array();
+    for (const auto& p : products) products_json.push_back(p.to_json());
+    json walk_full = walk_cov.to_json();
+    walk_full["stats"] = walked.files->stats().to_json();
+    c.file = {{"sources", source_json},
+              {"system", system.to_json()},
+              {"walk", walk_full},
+              {"access",
+               {{"user", opt.user},
+                {"permission_denied", denied.count},
+                {"examples", denied.examples},
+                {"processes", processes}}},
+              {"products", products_json},
+              {"not_examined", evidence::not_examined_json()}};
+
+    auto& summary = c.summary;
+    if (!reports.empty()) {
+        summary.sources.emplace();
+        summary.source_items.emplace();
+        for (const auto& r : reports) {
+            (*summary.sources)[r.name] = sources::to_string(r.status);
+            (*summary.source_items)[r.name] = static_cast<std::int64_t>(r.items);
+        }
+    }
+    summary.system = system;
+    summary.walk = walk_cov;
+    summary.access.emplace();
+    summary.access->permission_denied = denied.count;
+    summary.access->processes = processes;
+    summary.products = std::move(products);
+    summary.not_examined = evidence::not_examined_json();
+    summary.files = walked.files->lines();
+    return c;
+}
+
+Assembled assemble(const ScanOptions& opt, const std::string& collector_keyid,
+                   const trust::TrustRoot& trust, const Chain& chain,
+                   const host::HostIdentity& host, const ScanClock& started,
+                   const ScanClock& finished, Collected& collected,
+                   const std::vector<match::Finding>& findings, const Coverage& cov,
+                   const ScanLog& log) {
+    Assembled a;
+    a.bundle_id = host.label() + "_" + finished.compact + "_" + chain.kit_id + "-" +
+                  std::to_string(chain.sequence);
+    auto& inventory = collected.inventory;
+    keep_matched_cmdlines(inventory, findings, opt.record_cmdlines);
+
+    // Findings summary.
+    std::set<std::string> present, residue, leads;
+    for (const auto& f : findings) {
+        if (f.proves_presence())
+            present.insert(f.product);
+        else if (f.residue)
+            residue.insert(f.product);
+        else
+            leads.insert(f.product);
+    }
+    json findings_json = json::array();
+    for (const auto& f : findings) findings_json.push_back(f.to_json());
+
+    std::vector<json> inv_lines;
+    for (const auto& i : inventory) inv_lines.push_back(i.to_json());
+    json sbom = evidence::cyclonedx(inventory, host, a.bundle_id, finished.rfc3339, AUDIT_VERSION);
+    a.content = {
+        {"host.json", dump(host.to_json(), 2) + "\n"},
+        {"inventory.jsonl", jsonl(inv_lines)},
+        {"findings.json", dump(findings_json, 2) + "\n"},
+        {"coverage.json", dump(cov.file, 2) + "\n"},
+        {"sbom.cdx.json", dump(sbom, 2) + "\n"},
+        {"log.jsonl", jsonl(log)},
+    };
+
+    evidence::Predicate& p = a.predicate;
+    p.bundle_id = a.bundle_id;
+    const evidence::KitState& state = chain.state;
+    auto nullable = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+    p.kit.id = chain.kit_id;
+    p.kit.sequence = chain.sequence;
+    if (!state.last_bundle_sha256.empty()) p.kit.previous_bundle_sha256 = state.last_bundle_sha256;
+    p.kit.has_previous_statement = true;
+    if (!state.last_statement_sha256.empty())
+        p.kit.previous_statement_sha256 = state.last_statement_sha256;
+    p.kit.kit_manifest_sha256 = nullable(opt.kit_manifest_sha256);
+    p.kit.self_check = opt.kit_check.is_object() ? opt.kit_check : json{{"status", "none"}};
+    p.host = evidence::HostRecord::of(host);
+    p.tool = {{"name", opt.tool_name}, {"version", AUDIT_VERSION}, {"sha256", opt.tool_sha256}};
+    p.collector_keyid = collector_keyid;
+    p.collector = {{"keyid", collector_keyid},
+                   {"certificate", json::parse(opt.collector_certificate)}};
+    p.trust_root = {{"version", trust.version}, {"sha256", trust.sha256}};
+    p.manifests.emplace();
+    for (const auto& m : opt.manifests) {
+        evidence::ManifestRecord r;
+        r.id = m.id;
+        r.name = m.name;
+        r.version = m.version;
+        r.file = m.file;
+        r.sha256 = m.sha256;
+        r.sha384 = m.sha384;
+        r.rules = rule_ids(m);
+        r.signature = opt.manifest_signatures.count(m.id)
+                          ? opt.manifest_signatures.at(m.id)
+                          : json{{"status", "unsigned"}, {"signers", json::array()}};
+        p.manifests->push_back(std::move(r));
+    }
+    p.scan.started = started.rfc3339;
+    p.scan.finished = finished.rfc3339;
+    p.scan.clock = "host";
+    p.scan.root = opt.root;
+    p.scan.mode = host.live ? "live" : "offline";
+    p.scan.scope = to_string(opt.scope);
+    p.scan.user = opt.user;
+    p.sandbox = opt.confinement.is_null() ? json{{"landlock", false}, {"reason", "not requested"}}
+                                          : opt.confinement;
+    p.coverage = cov.summary;
+    p.findings.count = findings.size();
+    p.findings.present.assign(present.begin(), present.end());
+    p.findings.residue.assign(residue.begin(), residue.end());
+    p.findings.leads.assign(leads.begin(), leads.end());
+    return a;
+}
+
+Written write(const ScanOptions& opt, const crypto::SigningKey& collector,
+              const evidence::KitStateLock& lock, evidence::KitState& state,
+              const Assembled& assembled, const std::string& files_jsonl, const ScanClock& finished,
+              Meter& meter) {
+    const std::uint64_t sequence = assembled.predicate.kit.sequence;
+    const std::string& kit_id = assembled.predicate.kit.id;
+    const std::string file_name = assembled.bundle_id + std::string(evidence::kBundleSuffix);
+    meter.phase("write", "bundle");
+    // The sequence number is reserved where the state lives before the bundle is linked: a
+    // scan stopped in between is resolved by the next one (never the same number twice).
+    state.pending_sequence = sequence;
+    state.pending_dir = std::filesystem::absolute(opt.out_dir).lexically_normal().string();
+    state.pending_bundle = file_name;
+    lock.save(state);
+    Written w;
+    w.bundle = evidence::write_bundle(opt.out_dir, file_name, assembled.content,
+                                      {{"files.jsonl", files_jsonl}}, assembled.predicate.to_json(),
+                                      collector, finished.epoch);
+    // Order: bundle linked, head written, state saved. A crash between leaves a head one behind
+    // (the chain reads as unclosed until the next scan of this kit writes the head again).
+    state.last_sequence = sequence;
+    state.last_bundle_sha256 = w.bundle.sha256;
+    state.last_bundle = file_name;
+    state.last_statement_sha256 = w.bundle.statement_sha256;
+    state.last_dir = state.pending_dir;
+    state.pending_sequence = 0;
+    state.pending_dir.clear();
+    state.pending_bundle.clear();
+    meter.phase("write", "chain head");
+    evidence::ChainHead head;
+    head.kit_id = kit_id;
+    head.sequence = sequence;
+    head.statement_sha256 = w.bundle.statement_sha256;
+    head.bundle_sha256 = w.bundle.sha256;
+    head.bundle_file = state.last_bundle;
+    head.written = finished.rfc3339;
+    // The bundle is complete and linked: a head that cannot be written (a full medium) does not
+    // undo it. The chain reads as unclosed until the next scan of this kit writes its head.
+    w.head_path = nullptr;
+    w.head_error = nullptr;
+    try {
+        w.head_path =
+            evidence::write_chain_head(opt.out_dir, head, collector, opt.collector_certificate);
+    } catch (const IoError& e) {
+        w.head_error = e.what();
+        std::cerr << "audit-scan: warning: the kit's chain head was not written (" << e.what()
+                  << "); it stays unclosed until the next scan with this kit\n";
+    }
+    lock.save(state);
+    return w;
+}
+
+namespace {
+
+// The collector key, its certificate and the manifests, checked before anything is read;
+// returns the certificate's kit.
+std::string preflight(const ScanOptions& opt, const crypto::SigningKey& collector,
+                      const trust::TrustRoot& trust) {
     const std::string& keyid = collector.identity().keyid;
     if (opt.collector_certificate.empty())
         throw UsageError("no collector certificate (audit-keys certify makes one)");
@@ -451,10 +702,18 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
         throw VerifyError("the collector certificate is valid " + cert.not_before + " .. " +
                           cert.not_after + ", not now (" + now_utc + ", host clock)");
     if (opt.manifests.empty()) throw UsageError("no product manifests to match against");
+    return cert.kit_id;
+}
+
+}  // namespace
+
+ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
+                    const trust::TrustRoot& trust) {
+    Meter meter(opt);
+    const std::string kit_id = preflight(opt, collector, trust);
 
     fs::Root root(opt.root);
     ensure_dir(opt.out_dir);
-    const std::string kit_id = cert.kit_id;
     std::optional<evidence::KitStateLock> out_dir_lock;
     if (!opt.chain_state) out_dir_lock.emplace(opt.out_dir, kit_id);
     const evidence::KitStateLock& lock = opt.chain_state ? *opt.chain_state : *out_dir_lock;
@@ -464,303 +723,58 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     evidence::KitState state = lock.load();
     state.kit_id = kit_id;
 
-    std::vector<json> log;
-    Clock started = now();
+    ScanLog log;
+    const ScanClock started = ScanClock::now();
     log.push_back({{"time", started.rfc3339}, {"event", "scan-start"}, {"root", opt.root}});
 
     ScanResult result;
     result.host = host::identify(root);
-
-    // Sources.
-    std::vector<InventoryItem> inventory;
-    std::vector<sources::SourceReport> reports;
-    for (const auto& source : sources::all_sources()) {
-        meter.phase("sources", std::string(source->name()));
-        sources::SourceReport report;
-        if (opt.live && source->name() == opt.live->first.name) {
-            report = opt.live->first;
-            inventory.insert(inventory.end(), opt.live->second.begin(), opt.live->second.end());
-        } else {
-            report = source->collect(root, inventory);
-        }
-        log.push_back({{"time", now().rfc3339}, {"event", "source"}, {"report", report.to_json()}});
-        reports.push_back(std::move(report));
-    }
-
-    // Walk and hash: every record streams into a sorted files.jsonl on disk; only the records a
-    // file rule can match stay in memory for the matcher.
-    // NTFS compares names without letter case: on a Windows root path rules do too, and each
-    // level of their globs is looked up on the disk to find what to walk.
     const bool windows_root = result.host.os_family == "windows";
-    std::vector<std::string> walk_roots =
-        opt.scope == HashScope::all
-            ? std::vector<std::string>{"/"}
-            : match::plan_walk_roots(
-                  opt.manifests, [&](const std::string& dir) { return root.list_dir(dir); },
-                  windows_root);
-    const match::FileFilter filter(opt.manifests, windows_root);
-    const match::MatchOptions match_options{windows_root};
-    fs::WalkOptions wopt;
-    wopt.one_filesystem = opt.one_filesystem;
-    wopt.digests = opt.digests;
-    wopt.digests.add(filter.digests_needed());
-    Denied denied;
-    fs::FileEvidence files(root, opt.out_dir, wopt, opt.jobs, [&](const fs::FileRecord& r) {
-        meter.record(r);
-        if (permission_denied(r)) denied.add(r);
-        return filter.may_match(r);
-    });
-    std::vector<std::string> failed_walk_roots;
-    {
-        std::string roots;
-        for (const auto& wr : walk_roots) roots += (roots.empty() ? "" : " ") + wr;
-        meter.phase("walk", roots);
-    }
-    files.walk(walk_roots, failed_walk_roots);
-    if (opt.scope == HashScope::packages) {
-        std::set<std::string> listed;
-        for (const auto& item : inventory) listed.insert(item.paths.begin(), item.paths.end());
-        meter.phase("hash", std::to_string(listed.size()) + " files the package databases list");
-        files.inspect({listed.begin(), listed.end()});
-    }
 
-    // Files of matched packages are evidence too: hash what the package database lists.
-    meter.phase("match");
-    auto findings = match::match(opt.manifests, inventory, files.kept(), match_options);
-    std::set<std::string> have;
-    for (const auto& f : files.kept()) have.insert(f.path);
-    std::set<std::string> package_paths;
-    for (const auto& f : findings)
-        for (const auto& rec : f.records)
-            if (rec.contains("inventory"))
-                for (const auto& item : inventory)
-                    if (item.ecosystem == rec["inventory"].value("ecosystem", "") &&
-                        item.name == rec["inventory"].value("name", ""))
-                        for (const auto& p : item.paths)
-                            if (!have.count(p)) package_paths.insert(p);
-    if (!package_paths.empty() && opt.scope != HashScope::packages) {
-        meter.phase("hash", std::to_string(package_paths.size()) + " files of matched packages");
-        files.inspect({package_paths.begin(), package_paths.end()});
-        meter.phase("match");
-        findings = match::match(opt.manifests, inventory, files.kept(), match_options);
-    }
+    Collected collected = collect(root, opt, meter, log);
+    const ScanRules rules(opt.manifests, windows_root);
+    Walked walked = walk(root, opt, plan_walk(root, opt, windows_root), rules, collected, meter);
+    auto findings = match(opt, rules, collected, walked, meter);
     meter.phase("write", "sort file records");
-    const std::string& files_jsonl = files.finish();
-    const fs::WalkStats& stats = files.stats();
-    Clock finished = now();
+    const std::string& files_jsonl = walked.files->finish();
+    const ScanClock finished = ScanClock::now();
     log.push_back({{"time", finished.rfc3339},
                    {"event", "scan-end"},
-                   {"files", files.lines()},
-                   {"jobs", files.jobs()}});
+                   {"files", walked.files->lines()},
+                   {"jobs", walked.files->jobs()}});
 
-    // Coverage.
-    json source_json = json::array();
-    for (const auto& r : reports) source_json.push_back(r.to_json());
-    const json system = system_coverage(result.host, reports);
-    // What the kernel refused this user: entries of the walk, other users' processes.
-    std::sort(denied.examples.begin(), denied.examples.end());
-    std::string processes_denied;
-    for (const auto& r : reports)
-        if (r.name == "live")
-            for (const auto& w : r.warnings)
-                if (w.rfind("permission_denied: ", 0) == 0) processes_denied = w;
-    const json access = {
-        {"user", opt.user},
-        {"permission_denied", denied.count},
-        {"examples", denied.examples},
-        {"processes", processes_denied.empty() ? json(nullptr) : json(processes_denied)}};
-    json products = json::array();
-    for (const auto& m : opt.manifests) {
-        json p = product_coverage(m, reports, failed_walk_roots);
-        // An entry the scan could not read may be the product: no absence can rest on that walk.
-        std::set<std::string> refused;
-        if (denied.count > 0 && needs_walk(m))
-            refused.insert("permission_denied: " + std::to_string(denied.count) +
-                           " entries of the walk could not be read by " + describe_user(opt.user) +
-                           " (e.g. " + denied.examples.front() + ")");
-        if (!processes_denied.empty() && needs_processes(m))
-            refused.insert(processes_denied + " by " + describe_user(opt.user));
-        if (!refused.empty()) {
-            std::set<std::string> gaps = p["gaps"].get<std::set<std::string>>();
-            gaps.insert(refused.begin(), refused.end());
-            p["gaps"] = std::vector<std::string>(gaps.begin(), gaps.end());
-            p["sufficient"] = false;
-        }
-        // Any gap of the system makes every product's coverage insufficient.
-        if (!system["gaps"].empty()) {
-            std::set<std::string> gaps = p["gaps"].get<std::set<std::string>>();
-            for (const auto& g : system["gaps"]) gaps.insert(g.get<std::string>());
-            p["gaps"] = std::vector<std::string>(gaps.begin(), gaps.end());
-            p["sufficient"] = false;
-        }
-        products.push_back(std::move(p));
-    }
-    const json walk = {{"scope", to_string(opt.scope)},
-                       {"digests", wopt.digests.names()},
-                       {"roots", walk_roots},
-                       {"failed_roots", failed_walk_roots},
-                       {"one_filesystem", opt.one_filesystem}};
-    json walk_full = walk;
-    walk_full["stats"] = stats.to_json();
-    result.coverage = {{"sources", source_json}, {"system", system},
-                       {"walk", walk_full},      {"access", access},
-                       {"products", products},   {"not_examined", not_examined()}};
+    const Coverage cov = coverage(opt, result.host, collected, walked);
+    const Chain chain{kit_id, state.last_sequence + 1, state};
+    const Assembled assembled = assemble(opt, collector.identity().keyid, trust, chain, result.host,
+                                         started, finished, collected, findings, cov, log);
+    const Written written =
+        write(opt, collector, lock, state, assembled, files_jsonl, finished, meter);
 
-    // Findings summary.
-    std::set<std::string> present, residue, leads;
-    for (const auto& f : findings) {
-        if (f.proves_presence())
-            present.insert(f.product);
-        else if (f.residue)
-            residue.insert(f.product);
-        else
-            leads.insert(f.product);
-    }
+    result.bundle = written.bundle;
+    result.bundle_id = assembled.bundle_id;
+    result.sequence = chain.sequence;
+    result.coverage = cov.file;
     json findings_json = json::array();
     for (const auto& f : findings) findings_json.push_back(f.to_json());
-
-    // Bundle.
-    result.sequence = state.last_sequence + 1;
-    result.bundle_id = result.host.label() + "_" + finished.compact + "_" + kit_id + "-" +
-                       std::to_string(result.sequence);
-    keep_matched_cmdlines(inventory, findings, opt.record_cmdlines);
-    std::vector<json> inv_lines;
-    for (const auto& i : inventory) inv_lines.push_back(i.to_json());
-    json manifests_json = json::array();
-    for (const auto& m : opt.manifests)
-        manifests_json.push_back(
-            {{"id", m.id},
-             {"name", m.name},
-             {"version", m.version},
-             {"file", m.file},
-             {"sha256", m.sha256},
-             {"sha384", m.sha384},
-             {"rules", rule_ids(m)},
-             {"signature", opt.manifest_signatures.count(m.id)
-                               ? opt.manifest_signatures.at(m.id)
-                               : json{{"status", "unsigned"}, {"signers", json::array()}}}});
-    json sbom = evidence::cyclonedx(inventory, result.host, result.bundle_id, finished.rfc3339,
-                                    AUDIT_VERSION);
-    std::map<std::string, std::string> content = {
-        {"host.json", dump(result.host.to_json(), 2) + "\n"},
-        {"inventory.jsonl", jsonl(inv_lines)},
-        {"findings.json", dump(findings_json, 2) + "\n"},
-        {"coverage.json", dump(result.coverage, 2) + "\n"},
-        {"sbom.cdx.json", dump(sbom, 2) + "\n"},
-        {"log.jsonl", jsonl(log)},
-    };
-    json coverage_summary = json::object();
-    for (const auto& r : reports) {
-        coverage_summary["sources"][r.name] = sources::to_string(r.status);
-        coverage_summary["source_items"][r.name] = r.items;
-    }
-    coverage_summary["system"] = system;
-    coverage_summary["walk"] = walk;
-    coverage_summary["access"] = {{"permission_denied", denied.count},
-                                  {"processes", access["processes"]}};
-    coverage_summary["products"] = products;
-    coverage_summary["not_examined"] = result.coverage["not_examined"];
-    coverage_summary["files"] = files.lines();
-    json predicate = {
-        {"bundle_id", result.bundle_id},
-        {"kit",
-         {{"id", kit_id},
-          {"sequence", result.sequence},
-          {"previous_bundle_sha256",
-           state.last_bundle_sha256.empty() ? json(nullptr) : json(state.last_bundle_sha256)},
-          {"previous_statement_sha256",
-           state.last_statement_sha256.empty() ? json(nullptr) : json(state.last_statement_sha256)},
-          {"kit_manifest_sha256",
-           opt.kit_manifest_sha256.empty() ? json(nullptr) : json(opt.kit_manifest_sha256)},
-          {"self_check", opt.kit_check.is_object() ? opt.kit_check : json{{"status", "none"}}}}},
-        {"host",
-         {{"hostname", result.host.hostname},
-          {"ids", result.host.stable_ids()},
-          {"os", result.host.os_pretty_name},
-          {"live", result.host.live}}},
-        {"tool",
-         {{"name", opt.tool_name}, {"version", AUDIT_VERSION}, {"sha256", opt.tool_sha256}}},
-        {"collector_keyid", keyid},
-        {"collector", {{"keyid", keyid}, {"certificate", json::parse(opt.collector_certificate)}}},
-        {"trust_root", {{"version", trust.version}, {"sha256", trust.sha256}}},
-        {"manifests", manifests_json},
-        {"scan",
-         {{"started", started.rfc3339},
-          {"finished", finished.rfc3339},
-          {"clock", "host"},
-          {"root", opt.root},
-          {"mode", result.host.live ? "live" : "offline"},
-          {"scope", to_string(opt.scope)},
-          {"user", opt.user}}},
-        {"sandbox", opt.confinement.is_null()
-                        ? json{{"landlock", false}, {"reason", "not requested"}}
-                        : opt.confinement},
-        {"coverage", coverage_summary},
-        {"findings",
-         {{"count", findings.size()},
-          {"present", std::vector<std::string>(present.begin(), present.end())},
-          {"residue", std::vector<std::string>(residue.begin(), residue.end())},
-          {"leads", std::vector<std::string>(leads.begin(), leads.end())}}},
-    };
-    meter.phase("write", "bundle");
-    // The sequence number is reserved where the state lives before the bundle is linked: a
-    // scan stopped in between is resolved by the next one (never the same number twice).
-    state.pending_sequence = result.sequence;
-    state.pending_dir = std::filesystem::absolute(opt.out_dir).lexically_normal().string();
-    state.pending_bundle = result.bundle_id + std::string(evidence::kBundleSuffix);
-    lock.save(state);
-    result.bundle = evidence::write_bundle(
-        opt.out_dir, result.bundle_id + std::string(evidence::kBundleSuffix), content,
-        {{"files.jsonl", files_jsonl}}, predicate, collector, finished.epoch);
-    // Order: bundle linked, head written, state saved. A crash between leaves a head one behind
-    // (the chain reads as unclosed until the next scan of this kit writes the head again).
-    state.last_sequence = result.sequence;
-    state.last_bundle_sha256 = result.bundle.sha256;
-    state.last_bundle = result.bundle_id + std::string(evidence::kBundleSuffix);
-    state.last_statement_sha256 = result.bundle.statement_sha256;
-    state.last_dir = state.pending_dir;
-    state.pending_sequence = 0;
-    state.pending_dir.clear();
-    state.pending_bundle.clear();
-    meter.phase("write", "chain head");
-    evidence::ChainHead head;
-    head.kit_id = kit_id;
-    head.sequence = result.sequence;
-    head.statement_sha256 = result.bundle.statement_sha256;
-    head.bundle_sha256 = result.bundle.sha256;
-    head.bundle_file = state.last_bundle;
-    head.written = finished.rfc3339;
-    // The bundle is complete and linked: a head that cannot be written (a full medium) does not
-    // undo it. The chain reads as unclosed until the next scan of this kit writes its head.
-    json head_path = nullptr, head_error = nullptr;
-    try {
-        head_path =
-            evidence::write_chain_head(opt.out_dir, head, collector, opt.collector_certificate);
-    } catch (const IoError& e) {
-        head_error = e.what();
-        std::cerr << "audit-scan: warning: the kit's chain head was not written (" << e.what()
-                  << "); it stays unclosed until the next scan with this kit\n";
-    }
-    lock.save(state);
-
     result.findings = std::move(findings);
+    const evidence::Predicate& p = assembled.predicate;
     result.summary = {{"bundle", result.bundle.path},
                       {"bundle_sha256", result.bundle.sha256},
                       {"statement_sha256", result.bundle.statement_sha256},
-                      {"chain_head", head_path},
-                      {"chain_head_error", head_error},
+                      {"chain_head", written.head_path},
+                      {"chain_head_error", written.head_error},
                       {"chain_state", lock.state_path()},
                       {"bundle_id", result.bundle_id},
                       {"kit", kit_id},
                       {"sequence", result.sequence},
                       {"host", result.host.to_json()},
-                      {"present", predicate["findings"]["present"]},
-                      {"residue", predicate["findings"]["residue"]},
-                      {"leads", predicate["findings"]["leads"]},
+                      {"present", p.findings.present},
+                      {"residue", p.findings.residue},
+                      {"leads", p.findings.leads},
                       {"findings", findings_json},
-                      {"coverage", coverage_summary},
-                      {"inventory_items", inventory.size()},
-                      {"files", files.lines()}};
+                      {"coverage", p.coverage->to_json()},
+                      {"inventory_items", collected.inventory.size()},
+                      {"files", walked.files->lines()}};
     return result;
 }
 

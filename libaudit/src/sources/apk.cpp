@@ -1,7 +1,6 @@
 #include "audit/sources/apk.h"
 
 #include "audit/error.h"
-#include "audit/host/identity.h"
 #include "formats/text.h"
 #include "sources/base.h"
 
@@ -138,11 +137,7 @@ SourceReport ApkSource::collect(const fs::Root& root, std::vector<InventoryItem>
         rep.error = e.what();
         return rep;
     }
-    std::string distro = "alpine";
-    auto os = host::os_release(root);
-    if (auto id = os.find("ID");
-        id != os.end() && text::safe_component(id->second) && id->second.size() <= 32)
-        distro = text::lower(id->second);
+    const std::string distro = distro_id(root, "alpine");
     for (auto& i : items) i.extra["distro"] = distro;
     rep.items = items.size();
     for (auto& i : items) out.push_back(std::move(i));

@@ -5,8 +5,18 @@
 #include <vector>
 
 #include "audit/error.h"
+#include "audit/host/identity.h"
 
 namespace audit::sources {
+
+SourceReport report_for(const Source& s) {
+    SourceReport r;
+    r.name = std::string(s.name());
+    r.ecosystem = std::string(s.ecosystem());
+    if (s.info().report_covers)
+        for (const catalog::Ecosystem* e : s.info().ecosystems) r.covers.emplace_back(e->name);
+    return r;
+}
 
 void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir) {
     std::vector<std::string> comps;
@@ -37,6 +47,20 @@ void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir
                           (want_dir ? "directory" : "regular file"));
         throw IoError("cannot open " + prefix + ": " + std::strerror(err));
     }
+}
+
+std::string distro_id(const fs::Root& root, std::string_view fallback) {
+    const auto os = host::os_release(root);
+    const auto it = os.find("ID");
+    if (it == os.end() || it->second.empty() || it->second.size() > 32)
+        return std::string(fallback);
+    std::string id = it->second;
+    for (char& c : id) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return std::string(fallback);
+    }
+    return id;
 }
 
 }  // namespace audit::sources

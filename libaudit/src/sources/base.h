@@ -8,13 +8,9 @@
 
 namespace audit::sources {
 
-// A report with the source's name and ecosystem filled in.
-inline SourceReport report_for(const Source& s) {
-    SourceReport r;
-    r.name = std::string(s.name());
-    r.ecosystem = std::string(s.ecosystem());
-    return r;
-}
+// A report with the source's name and ecosystem filled in from its catalog entry (and the
+// ecosystems it covers, for a source whose entry says its report lists them).
+SourceReport report_for(const Source& s);
 
 // A package database the caller found missing (read_file/list_dir gave nullopt) is absent only
 // when every component of its path is cleanly missing. Throws IoError when a component exists
@@ -22,5 +18,10 @@ inline SourceReport report_for(const Source& s) {
 // file where a directory belongs, an entry that cannot be opened. last_is_dir: whether the
 // database itself is a directory.
 void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir);
+
+// The distribution's ID from the root's os-release, as package sources record it on their items
+// (extra.distro, the purl namespace): lower-cased, then 1 to 32 of [a-z0-9._-]; fallback when
+// the root has none or it is anything else.
+std::string distro_id(const fs::Root& root, std::string_view fallback = {});
 
 }  // namespace audit::sources

@@ -8,7 +8,6 @@
 #include <set>
 
 #include "audit/error.h"
-#include "audit/host/identity.h"
 #include "formats/text.h"
 #include "sources/base.h"
 
@@ -390,9 +389,7 @@ std::vector<InventoryItem> parse_dpkg_status(std::string_view text, std::string_
 }
 
 SourceReport DpkgSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep;
-    rep.name = std::string(name());
-    rep.ecosystem = std::string(ecosystem());
+    SourceReport rep = report_for(*this);
     const std::string status_path = "/" + std::string(kAdmin) + "/status";
     std::vector<InventoryItem> items;
     try {
@@ -445,16 +442,7 @@ SourceReport DpkgSource::collect(const fs::Root& root, std::vector<InventoryItem
         return rep;
     }
 
-    std::string distro;
-    auto os = host::os_release(root);
-    if (auto it = os.find("ID"); it != os.end()) {
-        bool ok = !it->second.empty() && it->second.size() <= 32;
-        for (char c : it->second)
-            ok = ok &&
-                 (std::islower(static_cast<unsigned char>(c)) ||
-                  std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
-        if (ok) distro = it->second;
-    }
+    const std::string distro = distro_id(root);
     for (auto& item : items) {
         if (!distro.empty()) item.extra["distro"] = distro;
         add_info(root, item, rep.warnings);

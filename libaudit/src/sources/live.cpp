@@ -16,6 +16,7 @@
 #include <botan/hex.h>
 
 #include "audit/error.h"
+#include "audit/input_file.h"
 #include "formats/text.h"
 #include "sources/base.h"
 
@@ -27,7 +28,6 @@ constexpr std::size_t kMaxProcesses = 1u << 20;
 constexpr std::uint64_t kMaxExeBytes = 4ull << 30;
 constexpr std::size_t kMaxCmdline = 8192;
 constexpr std::size_t kMaxCmdlinesPerExe = 8;
-constexpr std::size_t kMaxModulesBytes = 16u << 20;
 
 bool all_digits(std::string_view s) {
     return !s.empty() && s.size() <= 10 &&
@@ -41,23 +41,15 @@ bool module_name_ok(std::string_view n) {
     });
 }
 
-// Whole small file read through the running system (/proc entries have no useful size).
+// A /proc file through core/input_file (bounded; /proc entries have no useful size): at most
+// max + 1 bytes, so the caller sees when there was more. nullopt when it is gone or unreadable
+// (a process that exited).
 std::optional<std::string> read_proc(const std::string& path, std::size_t max) {
-    fs::UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!f) return std::nullopt;
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(f.get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return std::nullopt;
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(std::min<std::size_t>(n, max - out.size())));
-        if (out.size() >= max) break;
+    try {
+        return read_input_file_if_exists(path, max, "process file");
+    } catch (const Error&) {
+        return std::nullopt;
     }
-    return out;
 }
 
 struct Exe {
@@ -112,6 +104,9 @@ std::vector<std::string> cmdline_of(const std::string& proc_pid) {
     auto c = read_proc(proc_pid + "/cmdline", kMaxCmdline);
     std::vector<std::string> args;
     if (!c) return args;
+    // A longer command line is recorded by its first kMaxCmdline bytes (it is a record of what
+    // ran, not evidence a rule rests on).
+    if (c->size() > kMaxCmdline) c->resize(kMaxCmdline);
     while (!c->empty() && c->back() == '\0') c->pop_back();
     if (c->empty()) return args;
     std::size_t from = 0;
@@ -190,7 +185,8 @@ std::string redact_cmdline(const std::vector<std::string>& args) {
 }
 
 std::vector<InventoryItem> parse_proc_modules(std::string_view t, std::string_view origin) {
-    if (t.size() > kMaxModulesBytes) throw UsageError(std::string(origin) + ": too large");
+    if (t.size() > LiveSource::kMaxModulesBytes)
+        throw UsageError(std::string(origin) + ": too large");
     std::vector<InventoryItem> items;
     text::for_each_line(t, [&](std::string_view line, std::size_t n) {
         if (line.empty()) return;
@@ -295,19 +291,28 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
                            " kernel thread(s) without an executable");
     for (auto& [k, item] : by_exe) items.push_back(std::move(item));
 
+    std::string modules_error;
     try {
-        auto mods = read_proc(proc_ + "/modules", kMaxModulesBytes);
-        if (!mods)
-            text::warn(rep.warnings, proc_ + "/modules: " + std::strerror(errno));
-        else
+        auto mods = read_input_file_if_exists(proc_ + "/modules", max_modules_bytes_,
+                                              "list of loaded modules");
+        if (!mods) {
+            text::warn(rep.warnings, proc_ + "/modules: " + std::strerror(ENOENT));
+        } else if (mods->size() > max_modules_bytes_) {
+            // Never a silently shortened list: modules past the limit would be missing.
+            modules_error = proc_ + "/modules is larger than " +
+                            std::to_string(max_modules_bytes_) +
+                            " bytes; loaded modules were not listed";
+        } else {
             for (auto& m : parse_proc_modules(*mods, proc_ + "/modules"))
                 items.push_back(std::move(m));
+        }
     } catch (const Error& e) {
         text::warn(rep.warnings, e.what());
     }
     rep.items = items.size();
     for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
+    rep.status = modules_error.empty() ? SourceStatus::ran : SourceStatus::failed;
+    rep.error = modules_error;
     return rep;
 }
 

@@ -5,6 +5,8 @@
 #include "audit/error.h"
 #include "audit/formats/plist.h"
 #include "audit/fs/walker.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -14,15 +16,9 @@ constexpr std::size_t kMaxPlistBytes = 8u << 20;
 constexpr std::size_t kMaxDirsVisited = 200000;  // per source: Library/ is large
 constexpr std::size_t kMaxItems = 100000;
 constexpr int kMaxBundleDepth = 10;
-constexpr std::size_t kMaxWarnings = 200;
 const char* const kSystemVersion = "System/Library/CoreServices/SystemVersion.plist";
 
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
-}
+using text::warn;
 
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -30,13 +26,6 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 std::string join(const std::string& dir, const std::string& name) {
     return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
-SourceReport start(const Source& s) {
-    SourceReport rep;
-    rep.name = std::string(s.name());
-    rep.ecosystem = std::string(s.ecosystem());
-    return rep;
 }
 
 // A real directory (not a symlink to one): bundle searches never follow links, so they end.
@@ -173,7 +162,7 @@ bool is_macos_root(const fs::Root& root) {
 }
 
 SourceReport MacAppSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = start(*this);
+    SourceReport rep = report_for(*this);
     if (!is_macos_root(root)) return rep;
     rep.status = SourceStatus::ran;
     Run run{rep, {}, 0, false};
@@ -195,7 +184,7 @@ SourceReport MacAppSource::collect(const fs::Root& root, std::vector<InventoryIt
 
 SourceReport MacExtensionSource::collect(const fs::Root& root,
                                          std::vector<InventoryItem>& out) const {
-    SourceReport rep = start(*this);
+    SourceReport rep = report_for(*this);
     if (!is_macos_root(root)) return rep;
     rep.status = SourceStatus::ran;
     Run run{rep, {}, 0, false};
@@ -220,7 +209,7 @@ SourceReport MacExtensionSource::collect(const fs::Root& root,
 
 SourceReport MacReceiptSource::collect(const fs::Root& root,
                                        std::vector<InventoryItem>& out) const {
-    SourceReport rep = start(*this);
+    SourceReport rep = report_for(*this);
     if (!is_macos_root(root)) return rep;
     rep.status = SourceStatus::ran;
     Run run{rep, {}, 0, false};
@@ -266,7 +255,7 @@ SourceReport MacReceiptSource::collect(const fs::Root& root,
 }
 
 SourceReport LaunchdSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = start(*this);
+    SourceReport rep = report_for(*this);
     if (!is_macos_root(root)) return rep;
     rep.status = SourceStatus::ran;
     Run run{rep, {}, 0, false};

@@ -3,7 +3,6 @@
 #include <map>
 
 #include "audit/error.h"
-#include "audit/host/identity.h"
 #include "formats/text.h"
 #include "sources/base.h"
 
@@ -129,11 +128,7 @@ SourceReport PacmanSource::collect(const fs::Root& root, std::vector<InventoryIt
         }
         if (dirs->size() > kMaxPackages)
             throw UsageError(std::string(kLocal) + ": too many entries");
-        std::string distro = "arch";
-        auto os = host::os_release(root);
-        if (auto id = os.find("ID");
-            id != os.end() && text::safe_component(id->second) && id->second.size() <= 32)
-            distro = text::lower(id->second);
+        const std::string distro = distro_id(root, "arch");
         for (const auto& d : *dirs) {
             if (!text::safe_component(d) || d == "ALPM_DB_VERSION") continue;
             const std::string dir = std::string(kLocal) + "/" + d;

@@ -8,6 +8,8 @@
 #include "audit/error.h"
 #include "audit/formats/pe.h"
 #include "audit/fs/walker.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -17,16 +19,10 @@ namespace {
 constexpr std::size_t kMaxFiles = 200000;            // regular files looked at
 constexpr std::uint64_t kMaxFileBytes = 256u << 20;  // one PE file read whole
 constexpr std::uint64_t kMaxTotalBytes = 16ull << 30;
-constexpr std::size_t kMaxWarnings = 200;
 constexpr std::array<std::string_view, 4> kDirs = {"Program Files", "Program Files (x86)",
                                                    "ProgramData", "Windows/System32/drivers"};
 
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
-}
+using text::warn;
 
 bool iequal(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -102,9 +98,7 @@ bool is_windows_root(const fs::Root& root) {
 }
 
 SourceReport PeFileSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep;
-    rep.name = std::string(name());
-    rep.ecosystem = std::string(ecosystem());
+    SourceReport rep = report_for(*this);
     if (!is_windows_root(root)) {
         rep.status = SourceStatus::absent;
         return rep;

@@ -1,3 +1,5 @@
+#include <stdexcept>
+
 #include "audit/sources/apk.h"
 #include "audit/sources/dpkg.h"
 #include "audit/sources/flatpak.h"
@@ -17,6 +19,16 @@
 #include "audit/sources/windows.h"
 
 namespace audit::sources {
+
+const catalog::Source& Source::info() const {
+    if (const catalog::Source* s = catalog::find_source(name())) return *s;
+    throw std::logic_error("source " + std::string(name()) + " has no entry in the source catalog");
+}
+
+std::string_view Source::ecosystem() const {
+    const auto& e = info().ecosystems;
+    return e.empty() ? std::string_view() : e[0]->name;
+}
 
 const char* to_string(SourceStatus s) {
     switch (s) {
@@ -41,6 +53,7 @@ nlohmann::json SourceReport::to_json() const {
     return j;
 }
 
+// One line per source, in the catalog's order (a unit test holds the two together).
 std::vector<std::unique_ptr<Source>> all_sources() {
     std::vector<std::unique_ptr<Source>> out;
     out.push_back(std::make_unique<DpkgSource>());

@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "audit/error.h"
-#include "audit/host/identity.h"
 #include "formats/text.h"
 #include "sources/base.h"
 
@@ -101,17 +100,6 @@ std::vector<Found> find_databases(const fs::Root& root, std::vector<std::string>
     return out;
 }
 
-std::string os_id(const fs::Root& root) {
-    auto os = host::os_release(root);
-    auto it = os.find("ID");
-    if (it == os.end() || it->second.empty() || it->second.size() > 32) return {};
-    for (char c : it->second)
-        if (!std::islower(static_cast<unsigned char>(c)) &&
-            !std::isdigit(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
-            return {};
-    return it->second;
-}
-
 InventoryItem to_item(const RpmHeader& h, const std::string& source, const char* backend) {
     InventoryItem item;
     item.ecosystem = "rpm";
@@ -191,9 +179,7 @@ const char* key_name(Backend b) {
 }  // namespace
 
 SourceReport RpmSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep;
-    rep.name = std::string(name());
-    rep.ecosystem = std::string(ecosystem());
+    SourceReport rep = report_for(*this);
     std::vector<InventoryItem> items;
     std::string unread;
     try {
@@ -233,7 +219,7 @@ SourceReport RpmSource::collect(const fs::Root& root, std::vector<InventoryItem>
         rep.error = e.what();
         return rep;
     }
-    const std::string distro = os_id(root);
+    const std::string distro = distro_id(root);
     for (auto& item : items) {
         if (!distro.empty()) item.extra["distro"] = distro;
         out.push_back(std::move(item));

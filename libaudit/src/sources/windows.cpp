@@ -6,6 +6,8 @@
 
 #include "audit/error.h"
 #include "audit/host/windows_registry.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
@@ -18,18 +20,11 @@ using host::LoadedHive;
 using host::number_value;
 using host::registry_text;
 using host::string_value;
+using text::warn;
 constexpr std::string_view kConfigDir = host::kWindowsConfigDir;
-constexpr std::size_t kMaxWarnings = 200;
 constexpr std::size_t kMaxUsers = 10000;
 constexpr std::size_t kMaxVendorKeys = 100000;  // per hive
 constexpr std::string_view kUninstall = "Microsoft\\Windows\\CurrentVersion\\Uninstall";
-
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
-}
 
 std::string lower_ascii(std::string_view s) {
     std::string out(s);
@@ -92,14 +87,6 @@ struct Collector {
         for (std::size_t i = 1; i < failures.size(); ++i) warn(report.warnings, failures[i]);
     }
 };
-
-SourceReport new_report(const Source& s, std::vector<std::string> covers) {
-    SourceReport rep;
-    rep.name = std::string(s.name());
-    rep.ecosystem = std::string(s.ecosystem());
-    rep.covers = std::move(covers);
-    return rep;
-}
 
 // Resolved against the root's real case later, by resolve_paths.
 void add_path(InventoryItem& item, std::string_view windows_path) {
@@ -387,7 +374,7 @@ void read_vendor_keys(const regf::Hive& hive, std::string_view subpath,
 
 SourceReport WindowsSoftwareSource::collect(const fs::Root& root,
                                             std::vector<InventoryItem>& out) const {
-    SourceReport rep = new_report(*this, {"windows-uninstall", "msi", "windows-registry"});
+    SourceReport rep = report_for(*this);
     Collector c{rep, {}};
     std::vector<InventoryItem> items;
     try {
@@ -430,7 +417,7 @@ SourceReport WindowsSoftwareSource::collect(const fs::Root& root,
 
 SourceReport WindowsSystemSource::collect(const fs::Root& root,
                                           std::vector<InventoryItem>& out) const {
-    SourceReport rep = new_report(*this, {"windows-service"});
+    SourceReport rep = report_for(*this);
     Collector c{rep, {}};
     std::vector<InventoryItem> items;
     try {
@@ -460,7 +447,7 @@ SourceReport WindowsSystemSource::collect(const fs::Root& root,
 
 SourceReport WindowsUserSource::collect(const fs::Root& root,
                                         std::vector<InventoryItem>& out) const {
-    SourceReport rep = new_report(*this, {"windows-uninstall", "msi", "windows-registry"});
+    SourceReport rep = report_for(*this);
     Collector c{rep, {}};
     std::vector<InventoryItem> items;
     try {

@@ -1,7 +1,6 @@
 #include "audit/trust/trust_root.h"
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -23,14 +22,6 @@ bool is_known_role(std::string_view role) {
     for (const char* r : kRoles)
         if (role == r) return true;
     return false;
-}
-
-std::string format_utc(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 std::string short_id(const std::string& keyid) {
@@ -72,26 +63,6 @@ nlohmann::json schemes_to_json(const std::vector<crypto::Scheme>& v) {
 }
 
 }  // namespace
-
-// "YYYY-MM-DDTHH:MM:SSZ" exactly, so that times compare as strings.
-bool is_rfc3339_utc(const std::string& s) {
-    static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
-    if (s.size() != kShape.size()) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (kShape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != kShape[i]) return false;
-    }
-    auto num = [&](std::size_t at, std::size_t n) { return std::stoi(s.substr(at, n)); };
-    return num(5, 2) >= 1 && num(5, 2) <= 12 && num(8, 2) >= 1 && num(8, 2) <= 31 &&
-           num(11, 2) <= 23 && num(14, 2) <= 59 && num(17, 2) <= 60;
-}
-
-std::string utc_now() {
-    return format_utc(std::time(nullptr));
-}
-
-std::string utc_in(long long seconds) {
-    return format_utc(std::time(nullptr) + static_cast<std::time_t>(seconds));
-}
 
 Policy Policy::for_profile(crypto::KeyProfile profile) {
     using crypto::Scheme;
@@ -410,7 +381,7 @@ void init_authority(const std::string& dir, crypto::KeyProfile profile,
 
     TrustRoot root;
     root.version = 1;
-    root.expires = format_utc(std::time(nullptr) + static_cast<std::time_t>(validity_days) * 86400);
+    root.expires = core::utc_in(static_cast<long long>(validity_days) * 86400);
     root.policy = Policy::for_profile(profile);
     std::vector<std::pair<std::string, crypto::SigningKey>> role_keys;
     for (const char* r : kRoles) {

@@ -12,6 +12,9 @@
 //                                                    kept (fails with EEXIST)
 #pragma once
 #ifdef _WIN32
+#ifndef _POSIX_THREAD_SAFE_FUNCTIONS
+#define _POSIX_THREAD_SAFE_FUNCTIONS 200112L  // gmtime_r and localtime_r from mingw's <time.h>
+#endif
 #include <fcntl.h>
 #include <io.h>
 #include <sys/stat.h>

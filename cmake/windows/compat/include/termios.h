@@ -1,5 +1,5 @@
 // Windows stand-in for <termios.h>: only ECHO, mapped to the console's ENABLE_ECHO_INPUT, so that
-// a passphrase prompt does not echo (cmake/windows/compat). "/dev/tty" is opened as "CON".
+// a passphrase prompt does not echo (cmake/windows/compat).
 #pragma once
 typedef unsigned int tcflag_t;
 struct termios {

@@ -36,8 +36,8 @@ struct BundleSummary {
     bool live = false;                      // host.live (v2 also scan.mode == "live")
     std::string finished;                   // scan end, host clock (RFC 3339)
     std::string hostname, machine_id, dmi_product_uuid;
-    std::string windows_machine_guid;  // a Windows disk's MachineGuid
-    nlohmann::json predicate;
+    std::string windows_machine_guid;                   // a Windows disk's MachineGuid
+    evidence::Predicate predicate;                      // the signed predicate, typed
     nlohmann::json findings = nlohmann::json::array();  // findings.json
 };
 BundleSummary summarize(const evidence::Bundle& bundle);

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/hex.h"
+
 namespace audit::crypto {
 
 enum class Scheme { ecdsa_p384_sha384, ml_dsa_87, ed25519 };
@@ -72,8 +74,8 @@ class SigningKey {
     std::unique_ptr<Impl> impl_;
 };
 
-// Lowercase hex SHA-256 of bytes.
-std::string sha256_hex(std::string_view bytes);
+// Lowercase hex SHA-256 of bytes: core/hex.h (this name kept for its callers).
+using core::sha256_hex;
 
 // Creates path with bytes atomically (temporary file in the same directory, fsync, rename without
 // replacing, fsync of the directory). Refuses to overwrite (UsageError); IoError on failure.

@@ -11,8 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/atomic_file.h"
 #include "audit/crypto/dsse.h"
 #include "audit/crypto/keys.h"
+#include "audit/evidence/predicate.h"
 #include "audit/trust/trust_root.h"
 
 namespace audit::evidence {
@@ -63,6 +65,7 @@ struct Bundle {
     int format = 1;                // predicate v1 or v2
     crypto::Envelope envelope;
     nlohmann::json statement;
+    Predicate evidence;  // the statement's predicate, typed (read_bundle checked its shape)
     std::vector<std::string> signers;          // collector keyids that signed
     std::map<std::string, std::string> files;  // content kept in memory (when asked and small)
 
@@ -84,10 +87,8 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
 // when the file is not a bundle, IoError when it cannot be read.
 std::string read_statement_sha256_unverified(const std::string& path);
 
-// Atomically write bytes to path (temp file in the same directory, fsync, rename, dir fsync).
-// When no_replace, an existing file is an error (IoError).
-void write_file_atomic(const std::string& path, std::string_view bytes, bool no_replace = false,
-                       unsigned mode = 0644);
+// Atomically write bytes to path: core/atomic_file.h (kept here for the callers of this name).
+using core::write_file_atomic;
 
 // sha256 (hex) of a whole file, streamed.
 std::string file_sha256(const std::string& path);

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/hex.h"
 #include "audit/fs/digest.h"
 #include "audit/fs/root.h"
 
@@ -61,8 +62,8 @@ FileRecord inspect(const Root& root, std::string_view rel, bool hash = true,
 void walk(const Root& root, std::string_view rel, const WalkOptions& options,
           const std::function<void(FileRecord&&)>& sink, WalkStats& stats);
 
-// Hash a byte string (used for evidence files and manifests): lowercase hex.
-std::string sha256_hex(std::string_view bytes);
-std::string sha384_hex(std::string_view bytes);
+// Hash a byte string (used for evidence files and manifests): core/hex.h (names kept for callers).
+using core::sha256_hex;
+using core::sha384_hex;
 
 }  // namespace audit::fs

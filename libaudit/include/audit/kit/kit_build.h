@@ -33,6 +33,21 @@ std::optional<std::uint64_t> seen_kit_version(const std::string& state_path,
                                               const std::string& authority,
                                               const std::string& kit_id);
 
+// What the builder asks of a new kit's version and validity (audit-kit build).
+struct KitVersionRequest {
+    std::optional<std::uint64_t> version;   // --kit-version; default: one above the highest seen
+    std::optional<std::string> expires;     // --expires (RFC 3339 UTC); default: now + days
+    std::uint64_t days = 90;                // --days
+    std::optional<std::string> state_path;  // the builder's kit state; nullopt: none
+};
+
+// The kit version policy: a new kit manifest for kit_id under trust (authority, trust root
+// version and digest, creation time now) whose version rises above the highest one the kit state
+// has seen (1 when none) and whose expiry lies in the future and within the trust root's.
+// UsageError naming what to give otherwise. The files are left for lay_out_kit.
+KitManifest new_kit_manifest(const trust::TrustRoot& trust, const std::string& kit_id,
+                             const KitVersionRequest& request);
+
 // Images of a kit directory, made with the real tools: an ISO 9660 image with Rock Ridge and
 // Joliet (xorriso; read-only medium), or a FAT image (mkfs.vfat + mcopy) with evidence_mib of
 // free space for the writable evidence area. Throws IoError with the tool's message on failure.

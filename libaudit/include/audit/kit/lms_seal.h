@@ -55,8 +55,16 @@ class LmsSigner {
 // bottom tree's q. Throws VerifyError on a malformed signature.
 std::uint64_t lms_signature_index(std::string_view signature);
 
-// Test hook (fault injection): when the environment variable AUDIT_FAULT has the value
-// "<point>:<n>", the process is killed (SIGKILL to itself) on reaching step n of that point.
+// Fault injection for the crash tests, never armed unless a test asks: the signer and the kit
+// builder call fault_point at each numbered step of a point ("lms-sign" 1..5); an armed point
+// kills the process there (SIGKILL to itself), as a power cut would. Nothing reads the
+// environment: a unit test arms it in its own process, the e2e test through audit-kit build's
+// hidden --fault-at POINT:STEP.
+void arm_fault(std::string_view point, int step);
+// Disarms (the default).
+void disarm_fault();
+// "POINT:STEP" (as --fault-at takes it) to arm_fault; UsageError when it is not that shape.
+void arm_fault(std::string_view spec);
 void fault_point(std::string_view point, int step);
 
 }  // namespace audit::kit

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,9 @@ struct Finding {
     // The records that matched: {"inventory": {ecosystem,name,version,state,source}} or
     // {"file": {path, type, sha256}}.
     std::vector<nlohmann::json> records;
+    // The inventory items the inventory records name: indices into the inventory match() was
+    // given, sorted and unique. Not part of to_json() (findings.json keeps the records).
+    std::vector<std::size_t> items;
 
     // A product is present when a definitive or strong, non-residue finding exists.
     bool proves_presence() const;
@@ -99,7 +103,27 @@ struct MatchOptions {
     bool case_insensitive_paths = false;
 };
 
+// The manifests' rules compiled once (globs, digests), for any number of match() calls. Keeps a
+// reference to manifests, which must outlive it. Throws UsageError on a malformed pattern
+// (naming the manifest file, rule and pattern).
+class CompiledRules {
+  public:
+    explicit CompiledRules(const std::vector<manifest::Manifest>& manifests,
+                           const MatchOptions& options = {});
+    const std::vector<manifest::Manifest>& manifests() const noexcept { return *manifests_; }
+
+  private:
+    friend std::vector<Finding> match(const CompiledRules&, const std::vector<InventoryItem>&,
+                                      const std::vector<fs::FileRecord>&);
+    struct Compiled;  // matcher.cpp
+    const std::vector<manifest::Manifest>* manifests_;
+    std::shared_ptr<const Compiled> compiled_;
+};
+
 // All findings, in a deterministic order (product, rule, record).
+std::vector<Finding> match(const CompiledRules& rules, const std::vector<InventoryItem>& inventory,
+                           const std::vector<fs::FileRecord>& files);
+// The same, compiling the rules for this one call.
 std::vector<Finding> match(const std::vector<manifest::Manifest>& manifests,
                            const std::vector<InventoryItem>& inventory,
                            const std::vector<fs::FileRecord>& files,

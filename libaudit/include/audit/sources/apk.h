@@ -12,7 +12,6 @@ namespace audit::sources {
 class ApkSource final : public Source {
   public:
     std::string_view name() const override { return "apk"; }
-    std::string_view ecosystem() const override { return "apk"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

@@ -9,9 +9,8 @@
 namespace audit::sources {
 
 class DpkgSource final : public Source {
-public:
+  public:
     std::string_view name() const override { return "dpkg"; }
-    std::string_view ecosystem() const override { return "deb"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

@@ -15,7 +15,6 @@ namespace audit::sources {
 class FlatpakSource final : public Source {
   public:
     std::string_view name() const override { return "flatpak"; }
-    std::string_view ecosystem() const override { return "flatpak"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

@@ -14,7 +14,6 @@ namespace audit::sources {
 class KmodSource final : public Source {
   public:
     std::string_view name() const override { return "kmod"; }
-    std::string_view ecosystem() const override { return "kmod"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

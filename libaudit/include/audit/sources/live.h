@@ -13,13 +13,18 @@ namespace audit::sources {
 
 class LiveSource final : public Source {
   public:
-    explicit LiveSource(std::string proc = "/proc") : proc_(std::move(proc)) {}
+    static constexpr std::size_t kMaxModulesBytes = 16u << 20;
+    // proc: where the running kernel's /proc is; max_modules_bytes: the bound on /proc/modules,
+    // past which the source fails (a shortened list would hide loaded modules).
+    explicit LiveSource(std::string proc = "/proc",
+                        std::size_t max_modules_bytes = kMaxModulesBytes)
+        : proc_(std::move(proc)), max_modules_bytes_(max_modules_bytes) {}
     std::string_view name() const override { return "live"; }
-    std::string_view ecosystem() const override { return "process"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 
   private:
     std::string proc_;
+    std::size_t max_modules_bytes_;
 };
 
 // A process's arguments as recorded: joined by spaces, control characters as '?', and the value

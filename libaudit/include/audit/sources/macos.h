@@ -15,7 +15,6 @@ namespace audit::sources {
 class MacAppSource final : public Source {
   public:
     std::string_view name() const override { return "macos-apps"; }
-    std::string_view ecosystem() const override { return "macos-app"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 
@@ -24,7 +23,6 @@ class MacAppSource final : public Source {
 class MacExtensionSource final : public Source {
   public:
     std::string_view name() const override { return "macos-extensions"; }
-    std::string_view ecosystem() const override { return "macos-ext"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 
@@ -33,7 +31,6 @@ class MacExtensionSource final : public Source {
 class MacReceiptSource final : public Source {
   public:
     std::string_view name() const override { return "macos-receipts"; }
-    std::string_view ecosystem() const override { return "macos-pkg"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 
@@ -42,7 +39,6 @@ class MacReceiptSource final : public Source {
 class LaunchdSource final : public Source {
   public:
     std::string_view name() const override { return "launchd"; }
-    std::string_view ecosystem() const override { return "launchd"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

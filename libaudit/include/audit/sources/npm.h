@@ -12,7 +12,6 @@ namespace audit::sources {
 class NpmSource final : public Source {
   public:
     std::string_view name() const override { return "npm"; }
-    std::string_view ecosystem() const override { return "npm"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

@@ -11,7 +11,6 @@ namespace audit::sources {
 class PacmanSource final : public Source {
   public:
     std::string_view name() const override { return "pacman"; }
-    std::string_view ecosystem() const override { return "pacman"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

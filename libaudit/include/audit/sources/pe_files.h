@@ -15,7 +15,6 @@ namespace audit::sources {
 class PeFileSource final : public Source {
   public:
     std::string_view name() const override { return "pe-files"; }
-    std::string_view ecosystem() const override { return "pe"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

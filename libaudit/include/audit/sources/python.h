@@ -12,7 +12,6 @@ namespace audit::sources {
 class PythonSource final : public Source {
   public:
     std::string_view name() const override { return "python"; }
-    std::string_view ecosystem() const override { return "pypi"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

@@ -15,7 +15,6 @@ namespace audit::sources {
 class RpmSource final : public Source {
   public:
     std::string_view name() const override { return "rpm"; }
-    std::string_view ecosystem() const override { return "rpm"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

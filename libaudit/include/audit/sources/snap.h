@@ -14,7 +14,6 @@ namespace audit::sources {
 class SnapSource final : public Source {
   public:
     std::string_view name() const override { return "snap"; }
-    std::string_view ecosystem() const override { return "snap"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

@@ -1,4 +1,6 @@
 // One software ecosystem = one Source: given a root, produce inventory records and report coverage.
+// What a source is (its ecosystems, the rule kinds it answers, where it runs) is its entry in the
+// source catalog (audit/catalog.h), found by name.
 #pragma once
 
 #include <memory>
@@ -8,15 +10,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/catalog.h"
 #include "audit/fs/root.h"
 #include "audit/inventory.h"
 
 namespace audit::sources {
 
 enum class SourceStatus {
-    ran,      // the database was there and was read completely
-    absent,   // this ecosystem is not present on the root (no database)
-    failed,   // present but could not be read (fully): never means "nothing installed"
+    ran,     // the database was there and was read completely
+    absent,  // this ecosystem is not present on the root (no database)
+    failed,  // present but could not be read (fully): never means "nothing installed"
 };
 const char* to_string(SourceStatus s);
 
@@ -34,10 +37,13 @@ struct SourceReport {
 };
 
 class Source {
-public:
+  public:
     virtual ~Source() = default;
     virtual std::string_view name() const = 0;
-    virtual std::string_view ecosystem() const = 0;
+    // Its catalog entry; throws std::logic_error when the catalog has none (a test catches that).
+    const catalog::Source& info() const;
+    // The ecosystem its report names: the first of its catalog entry's ecosystems.
+    std::string_view ecosystem() const;
     // Appends this source's items to out; never throws for problems of the root's data (those
     // become status failed / warnings).
     virtual SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const = 0;

@@ -13,7 +13,6 @@ namespace audit::sources {
 class SystemdSource final : public Source {
   public:
     std::string_view name() const override { return "systemd"; }
-    std::string_view ecosystem() const override { return "systemd"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

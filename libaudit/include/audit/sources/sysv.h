@@ -14,7 +14,6 @@ namespace audit::sources {
 class SysvSource final : public Source {
   public:
     std::string_view name() const override { return "sysv"; }
-    std::string_view ecosystem() const override { return "sysv"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

@@ -24,21 +24,18 @@ namespace audit::sources {
 class WindowsSoftwareSource final : public Source {
   public:
     std::string_view name() const override { return "windows-software"; }
-    std::string_view ecosystem() const override { return "windows-uninstall"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 
 class WindowsSystemSource final : public Source {
   public:
     std::string_view name() const override { return "windows-system"; }
-    std::string_view ecosystem() const override { return "windows-service"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 
 class WindowsUserSource final : public Source {
   public:
     std::string_view name() const override { return "windows-users"; }
-    std::string_view ecosystem() const override { return "windows-uninstall"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 

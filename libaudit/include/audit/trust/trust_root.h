@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/utc.h"
 #include "audit/crypto/dsse.h"
 #include "audit/crypto/keys.h"
 
@@ -70,12 +71,11 @@ struct TrustRoot {
     std::vector<std::string> verify_role(const crypto::Envelope& env, std::string_view role) const;
 };
 
-// Current UTC time as RFC 3339 ("2026-11-23T09:00:00Z").
-std::string utc_now();
-// RFC 3339 UTC time `seconds` from now.
-std::string utc_in(long long seconds);
-// "YYYY-MM-DDTHH:MM:SSZ" exactly (so such times compare as strings).
-bool is_rfc3339_utc(const std::string& s);
+// Current UTC time as RFC 3339 ("2026-11-23T09:00:00Z"), that time `seconds` from now, and the
+// shape check "YYYY-MM-DDTHH:MM:SSZ": core/utc.h (these names kept for their callers).
+using core::is_rfc3339_utc;
+using core::utc_in;
+using core::utc_now;
 
 // The envelope of a new root version: `next` (version, keys and roles already set) signed by
 // every key in signers (old root keys and new root keys). The caller checks the result with

@@ -1,0 +1,38 @@
+// audit-scan's pieces (tools/scan/*.cpp): what it prints (output.cpp) and loads (setup.cpp).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/evidence/kit_state.h"
+#include "audit/kit/self_check.h"
+#include "audit/scan/scan.h"
+#include "audit/trust/trust_root.h"
+#include "cli.h"
+
+namespace audit::scan_tool {
+
+// output.cpp
+// Names from the host shown on a terminal: control characters as \xNN.
+std::string safe_text(const std::string& s);
+std::string progress_line(const scan::Progress& p);
+void print_access(const nlohmann::json& access);
+void print_human(const scan::ScanResult& r);
+
+// setup.cpp
+// The collector certificate (UsageError naming --cert when it cannot be read).
+std::string read_certificate(const std::string& path);
+// --jobs N (1 .. 1024).
+unsigned parse_jobs(const std::string& text);
+// Started from a kit: the kit's own trust root, manifests, collector key and evidence area.
+void kit_defaults(cli::Args& args, const std::string& kit);
+// Opens and locks the sequence state of the collector key's chain (beside the
+// key; on a kit the one its manifest names; in --out when the key's medium is read-only) into
+// state, and points opt.chain_state at it; notes and warnings on stderr.
+void open_chain_state(scan::ScanOptions& opt, const trust::TrustRoot& trust,
+                      const std::string& key_path, const kit::SelfCheck* self, bool quiet,
+                      std::optional<evidence::KitStateLock>& state);
+
+}  // namespace audit::scan_tool

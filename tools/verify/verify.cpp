@@ -1,0 +1,159 @@
+// audit-verify: one file verified against the trust root (verify_one).
+#include <filesystem>
+#include <map>
+
+#include "audit/attest/attest.h"
+#include "audit/attest/evidence_check.h"
+#include "audit/attest/report_statement.h"
+#include "audit/crypto/dsse.h"
+#include "audit/error.h"
+#include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
+#include "audit/evidence/predicate.h"
+#include "audit/manifest/manifest.h"
+#include "audit/trust/certificate.h"
+#include "audit/trust/manifest_signature.h"
+#include "audit/trust/state.h"
+#include "audit/trust/trust_root.h"
+#include "verify_tool.h"
+
+namespace audit::verify_tool {
+
+namespace {
+
+json limits_of(const evidence::Predicate& predicate) {
+    json unsigned_manifests = json::array();
+    for (const auto& man : predicate.manifests.value_or(std::vector<evidence::ManifestRecord>{}))
+        if (man.signature_status() != "verified") unsigned_manifests.push_back(man.id.value_or(""));
+    const std::string self_check =
+        predicate.kit.self_check ? predicate.kit.self_check_status() : "none";
+    return {{"manifests_unsigned", unsigned_manifests}, {"kit_self_check", self_check}};
+}
+
+}  // namespace
+
+// The status the bundles given compute for the attestation's host and product, under the trust
+// root given now and at the attestation's time; refuses a mismatch.
+json recompute(const json& statement, Context& ctx) {
+    const json& predicate = statement["predicate"];
+    const json& result = predicate["result"];
+    const std::string host = str(result, "host"), product = str(result, "product"),
+                      status = str(result, "status"), at = str(predicate, "attested_at");
+    auto cached = ctx.merged.find(at);
+    if (cached == ctx.merged.end()) {
+        attest::MergeOptions options;
+        options.now = at;
+        options.clock_tolerance_s = ctx.clock_tolerance_s;
+        cached = ctx.merged.emplace(at, decltype(ctx.merged)::mapped_type{}).first;
+        for (auto& st : attest::merge(ctx.summaries, ctx.heads, options))
+            cached->second.emplace(std::make_pair(st.host_key, st.product), std::move(st));
+    }
+    auto found = cached->second.find({host, product});
+    if (found != cached->second.end()) {
+        const auto& st = found->second;
+        const std::string got = attest::to_string(st.status);
+        if (got != status) {
+            std::string why;
+            for (const auto& r : st.reasons) why += (why.empty() ? "" : "; ") + r;
+            throw VerifyError("attestation says " + status + " for " + host + " " + product +
+                              ", but the bundles given compute " + got +
+                              (why.empty() ? "" : " (" + why + ")"));
+        }
+        return {{"status", got}, {"reason_codes", st.reason_codes}};
+    }
+    throw VerifyError("the bundles given do not evaluate " + product + " on " + host +
+                      ": the attestation's status cannot be recomputed");
+}
+
+// One file: returns a JSON result {file, kind, valid, detail|error}.
+json verify_one(const std::string& path, Context& ctx) {
+    const auto& trust = ctx.trust;
+    json r = {{"file", path}};
+    if (is_bundle(path)) {
+        r["kind"] = "bundle";
+        auto b = evidence::read_bundle(path, trust, ctx.keep_summaries || ctx.keep_files);
+        const auto p = evidence::Predicate::from_json(b.predicate(), b.format);
+        if (ctx.keep_files) {
+            ctx.payload = b.envelope.payload;
+            ctx.subjects = b.statement.value("subject", json::array());
+            ctx.files = b.files;
+        }
+        r["detail"] = {{"bundle_id", p.bundle_id},
+                       {"sha256", b.sha256},
+                       {"statement_sha256", b.statement_sha256},
+                       {"kit", p.kit.id},
+                       {"sequence", p.kit.sequence},
+                       {"host", p.host.hostname},
+                       {"present", p.findings.present},
+                       {"signers", b.signers},
+                       {"limits", limits_of(p)}};
+        ctx.bundle_ids[b.sha256] = p.bundle_id;
+        if (!b.statement_sha256.empty()) ctx.bundle_ids[b.statement_sha256] = p.bundle_id;
+        if (ctx.keep_summaries) {
+            ctx.summaries.push_back(attest::summarize(b));
+            ctx.summaries.back().path = path;
+        }
+        return r;
+    }
+    if (is_head(path)) {
+        r["kind"] = "chain-head";
+        auto h = evidence::read_chain_head(path, trust);
+        r["detail"] = {{"kit", h.kit_id},
+                       {"sequence", h.sequence},
+                       {"statement_sha256", h.statement_sha256},
+                       {"bundle_file", h.bundle_file}};
+        ctx.heads.push_back(std::move(h));
+        return r;
+    }
+    if (path.ends_with(".toml")) {
+        r["kind"] = "manifest";
+        auto ms = manifest::load_manifests(path);
+        auto sig = trust::verify_manifest(trust, ms.at(0), false);
+        r["detail"] = {{"id", ms[0].id}, {"version", ms[0].version}, {"signers", sig.signers}};
+        return r;
+    }
+    std::string text = read_small(path, 64u << 20);
+    auto env = crypto::Envelope::parse(text);
+    if (env.payload_type == trust::kCertificatePayloadType) {
+        r["kind"] = "collector-certificate";
+        auto c = trust::verify_certificate(trust, text);
+        r["detail"] = {{"kit", c.kit_id},
+                       {"collector", c.collector.keyid},
+                       {"not_before", c.not_before},
+                       {"not_after", c.not_after},
+                       {"issuer_role", c.issuer_role}};
+        return r;
+    }
+    if (env.payload_type == trust::kPayloadType) {
+        r["kind"] = "trust-root";
+        // Against the authority pinned now and its history: another authority, an older
+        // version, another document of the same version, or a newer one that does not follow
+        // through root-history/ is refused.
+        auto t = trust::verify_against_trusted(ctx.trust_bytes, path, text);
+        t.check_expiry();
+        r["detail"] = {{"version", t.version},
+                       {"expires", t.expires},
+                       {"authority", t.authority},
+                       {"relation", t.version == trust.version ? "the trust root in use"
+                                                               : "a successor of the one in use"}};
+        return r;
+    }
+    if (attest::is_report_statement(env)) {  // report.statement.dsse.json: the files beside it
+        r["kind"] = "report-statement";
+        auto dir = std::filesystem::path(path).parent_path().string();
+        r["detail"] = attest::verify_report_statement(env, trust, dir.empty() ? "." : dir);
+        return r;
+    }
+    r["kind"] = "attestation";
+    auto st = attest::verify_attestation(env, trust);
+    ctx.payload = env.payload;
+    r["statement"] = st;
+    const auto& res = st["predicate"]["result"];
+    r["detail"] = {{"host", res.value("hostname", "")},
+                   {"product", res.value("product", "")},
+                   {"status", res.value("status", "")},
+                   {"reasons", res.value("reasons", json::array())}};
+    return r;
+}
+
+}  // namespace audit::verify_tool

@@ -1,0 +1,54 @@
+// audit-verify's pieces (tools/verify/*.cpp): what one verification holds and does.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/attest/attest.h"
+#include "audit/evidence/chain_head.h"
+#include "audit/trust/trust_root.h"
+
+namespace audit::verify_tool {
+
+using nlohmann::json;
+
+// What the verifier holds: the trust root given now (and its bytes), the bundles and chain heads
+// verified so far (for the attestations given with them).
+struct Context {
+    const trust::TrustRoot& trust;
+    std::string trust_path, trust_bytes;
+    bool keep_summaries = false;                    // attestations are among the inputs
+    std::map<std::string, std::string> bundle_ids;  // statement and file digest -> bundle id
+    std::vector<attest::BundleSummary> summaries;
+    std::vector<evidence::ChainHead> heads;
+    std::int64_t clock_tolerance_s = 3600;
+    // The merge of the bundles given, per attestation time: (host key, product) -> status.
+    std::map<std::string, std::map<std::pair<std::string, std::string>, attest::HostProductStatus>>
+        merged;
+    // --extract / --print-statement (one input): what its verification established.
+    bool keep_files = false;
+    std::string payload;                       // the verified DSSE payload
+    nlohmann::json subjects;                   // a bundle's statement subjects
+    std::map<std::string, std::string> files;  // a bundle's content, every digest checked
+};
+
+bool is_bundle(const std::string& p);
+bool is_head(const std::string& p);
+// At most max bytes of a document named on the command line (VerifyError when larger).
+std::string read_small(const std::string& path, std::size_t max);
+std::string str(const json& j, const char* key);
+// The status the bundles given compute for an attestation's host and product, under the trust
+// root given now and at the attestation's time; refuses a mismatch (VerifyError).
+json recompute(const json& statement, Context& ctx);
+// One file verified (bundle, chain head, attestation, report statement, trust root, certificate,
+// signed manifest): {"path", "kind", "ok", "detail"...} or {"error"}; throws audit::Error.
+json verify_one(const std::string& path, Context& ctx);
+// A directory stands for the bundles and chain heads in it (sorted); other paths, and a
+// directory holding none, stay as given.
+std::vector<std::string> expand_directories(const std::vector<std::string>& args);
+
+}  // namespace audit::verify_tool
