@@ -30,6 +30,8 @@ if [[ $tests -eq 1 ]]; then
         # to pack), modinfo (kmod) and gcc/objcopy for modules, systemctl --root, Debian's pip.
         pacman-package-manager libarchive-tools kmod binutils gzip systemd python3-pip
         libhivex-bin libwin-hivex-perl
+        # Mach-O fixtures are read back with macholib (tests/e2e/macos_team_id.sh).
+        python3-macholib
         gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 osslsigncode
         # Fuzzing (tests/fuzz/run.sh): clang's libFuzzer, sqlite3 to cut rpm header seeds; the
         # hostile-filesystem and fault tests: setpriv (util-linux), strace (above).

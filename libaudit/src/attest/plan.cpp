@@ -36,8 +36,8 @@ bool proves_presence(const json& f) {
 // Ecosystems whose records name an installed article (not a service, key, unit or module).
 bool article_ecosystem(const std::string& e) {
     static const std::set<std::string> kinds = {
-        "deb",     "rpm", "pacman", "apk", "windows-uninstall", "msi", "macos", "snap",
-        "flatpak", "npm", "python", "pe"};
+        "deb", "rpm",    "pacman", "apk",  "windows-uninstall", "msi", "macos", "snap", "flatpak",
+        "npm", "python", "pe",     "macho"};
     return kinds.count(e) != 0;
 }
 

@@ -30,6 +30,7 @@ constexpr Ecosystem kMacosApp{"macos-app", "generic", "", "application"};
 constexpr Ecosystem kMacosExt{"macos-ext", "generic", "", "application"};
 constexpr Ecosystem kMacosPkg{"macos-pkg", "generic", "", "application"};
 constexpr Ecosystem kLaunchd{"launchd", "generic", "", "application"};
+constexpr Ecosystem kMacho{"macho", "generic", "", "application"};
 
 constexpr unsigned kLinux = kOfflineRoot | kLiveLinux;
 
@@ -192,6 +193,14 @@ constexpr Source kSources[] = {
      .platforms = kOfflineRoot,
      .fuzz_targets = kMacFuzz,
      .seed_generators = kMacSeeds},
+    {.name = "macho-files",
+     .ecosystems = {&kMacho},
+     .answers = {"macho_team"},
+     .reads = {"/Applications", "/Library/Application Support", "/Library/Extensions",
+               "/Library/SystemExtensions", "/Library/PrivilegedHelperTools", "/usr/local"},
+     .platforms = kOfflineRoot,
+     .fuzz_targets = {"macho"},
+     .seed_generators = {"macho-file.py"}},
 };
 
 }  // namespace

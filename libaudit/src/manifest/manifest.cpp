@@ -48,7 +48,7 @@ struct KindInfo {
     std::string_view name;
     std::array<std::string_view, 2> pattern_keys;  // "" = unused slot
 };
-constexpr std::array<KindInfo, 10> kKinds = {{
+constexpr std::array<KindInfo, 11> kKinds = {{
     {RuleKind::package, "package", {"names", ""}},
     {RuleKind::publisher, "publisher", {"publishers", ""}},
     {RuleKind::path, "path", {"paths", ""}},
@@ -58,6 +58,7 @@ constexpr std::array<KindInfo, 10> kKinds = {{
     {RuleKind::registry, "registry", {"keys", ""}},
     {RuleKind::pe_signer, "pe_signer", {"signers", ""}},
     {RuleKind::pe_version, "pe_version", {"companies", "products"}},
+    {RuleKind::macho_team, "macho_team", {"team_ids", ""}},
     {RuleKind::all_of, "all_of", {"rules", ""}},
 }};
 
@@ -228,9 +229,10 @@ class Reader {
         for (const auto& k : kKinds)
             if (k.name == kind_name) info = &k;
         if (!info)
-            fail(kind->source(), "kind \"" + kind_name +
-                                     "\" is not one of package, publisher, path, file_hash, "
-                                     "service, module, registry, pe_signer, pe_version, all_of");
+            fail(kind->source(),
+                 "kind \"" + kind_name +
+                     "\" is not one of package, publisher, path, file_hash, "
+                     "service, module, registry, pe_signer, pe_version, macho_team, all_of");
         r.kind = info->kind;
 
         const toml::node* confidence = table.get("confidence");
@@ -301,6 +303,7 @@ class Reader {
                         case RuleKind::publisher:
                         case RuleKind::pe_signer:
                         case RuleKind::pe_version:
+                        case RuleKind::macho_team:
                             break;
                     }
                     return glob(n, std::move(v), false, false);

@@ -252,6 +252,7 @@ void match_files(const Rule& rule, const CompiledRule& compiled,
             case RuleKind::registry:
             case RuleKind::pe_signer:
             case RuleKind::pe_version:
+            case RuleKind::macho_team:
             case RuleKind::all_of:
                 break;
         }
@@ -327,6 +328,25 @@ void match_pe(const Rule& rule, const CompiledRule& compiled,
                 {"subject", extra_string(sig, "subject")},
                 {"digest_matches", sig.value("digest_matches", false)},
                 {"signature_check", extra_string(sig, "signature_check")}};
+        out.add(rule.residue, record, index_of(inventory, item));
+    }
+}
+
+// Mach-O files (ecosystem "macho"): the Team ID of any slice's code signature. Only the
+// CodeDirectory the load command points at counts (formats/macho.cpp), never the same string
+// elsewhere in the file.
+void match_macho(const Rule& rule, const std::vector<Glob>& globs,
+                 const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory) {
+        if (item.ecosystem != "macho") continue;
+        const auto teams = item.extra.find("team_ids");
+        if (teams == item.extra.end() || !teams->is_array()) continue;
+        bool hit = false;
+        for (const auto& t : *teams)
+            hit = hit || (t.is_string() && any_match(globs, t.get<std::string>()));
+        if (!hit) continue;
+        nlohmann::json record = inventory_record(item);
+        record["inventory"]["team_ids"] = *teams;
         out.add(rule.residue, record, index_of(inventory, item));
     }
 }
@@ -553,7 +573,7 @@ std::string subject_of(const nlohmann::json& record) {
     }
     const auto& inv = record.at("inventory");
     const std::string ecosystem = inv.value("ecosystem", "");
-    if (ecosystem == "pe") {
+    if (ecosystem == "pe" || ecosystem == "macho") {
         key = "path";
         key += '\0';
         key += inv.value("source", "");
@@ -566,11 +586,13 @@ std::string subject_of(const nlohmann::json& record) {
     return "inv" + std::string(1, '\0') + key;
 }
 
-// The path a record is about: a file record's, or a PE item's (its source); "" for others.
+// The path a record is about: a file record's, or a PE or Mach-O item's (its source); "" for
+// others.
 std::string record_path(const nlohmann::json& record) {
     if (auto f = record.find("file"); f != record.end()) return f->value("path", "");
     const auto& inv = record.at("inventory");
-    return inv.value("ecosystem", "") == "pe" ? inv.value("source", "") : std::string();
+    const std::string ecosystem = inv.value("ecosystem", "");
+    return ecosystem == "pe" || ecosystem == "macho" ? inv.value("source", "") : std::string();
 }
 
 // Who owns a path: an installed package listing it exactly, or a Windows Uninstall/MSI entry
@@ -579,7 +601,8 @@ class Owners {
   public:
     explicit Owners(const std::vector<InventoryItem>& inventory) {
         for (const auto& item : inventory) {
-            if (!item.installed() || item.ecosystem == "pe" || item.ecosystem == "process")
+            if (!item.installed() || item.ecosystem == "pe" || item.ecosystem == "macho" ||
+                item.ecosystem == "process")
                 continue;
             const bool folders = item.ecosystem == "windows-uninstall" || item.ecosystem == "msi";
             for (const auto& p : item.paths) {
@@ -661,6 +684,8 @@ CompiledRule compile_rule(const Manifest& m, const Rule& rule, bool case_insensi
         Rule products_rule = rule;
         products_rule.patterns = rule.products;
         c.products = compile(m, products_rule, true);
+    } else if (rule.kind == RuleKind::macho_team) {
+        c.names = compile(m, rule, false);  // Team IDs are upper-case as Apple issues them
     } else if (rule.kind != RuleKind::all_of) {
         if (rule.kind == RuleKind::file_hash) {
             for (const auto& p : rule.patterns) c.digests.insert(core::ascii_lower(p));
@@ -698,6 +723,8 @@ RuleRecords collect(const Rule& rule, const CompiledRule& c,
         match_registry(rule, c.registry, inventory, records);
     } else if (rule.kind == RuleKind::pe_signer || rule.kind == RuleKind::pe_version) {
         match_pe(rule, c, inventory, records);
+    } else if (rule.kind == RuleKind::macho_team) {
+        match_macho(rule, c.names, inventory, records);
     } else if (rule.kind != RuleKind::all_of) {
         match_files(rule, c, files, dangling, records);
         if (rule.kind == RuleKind::service)

@@ -5,6 +5,7 @@
 #include "audit/sources/flatpak.h"
 #include "audit/sources/kmod.h"
 #include "audit/sources/live.h"
+#include "audit/sources/macho_files.h"
 #include "audit/sources/macos.h"
 #include "audit/sources/npm.h"
 #include "audit/sources/pacman.h"
@@ -75,6 +76,7 @@ std::vector<std::unique_ptr<Source>> all_sources() {
     out.push_back(std::make_unique<MacExtensionSource>());
     out.push_back(std::make_unique<MacReceiptSource>());
     out.push_back(std::make_unique<LaunchdSource>());
+    out.push_back(std::make_unique<MachoFileSource>());
     return out;
 }
 

@@ -21,6 +21,7 @@ enum class RuleKind {
     registry,    // Windows registry key paths (globs, '\' separated: "HKLM\SOFTWARE\Vendor\**")
     pe_signer,   // Authenticode signer subjects of PE files (glob, case-insensitive)
     pe_version,  // PE version resource CompanyName / ProductName (globs, case-insensitive)
+    macho_team,  // Apple Team IDs in Mach-O code signatures (exact, case-sensitive globs)
     all_of,      // corroboration: what every listed rule of the manifest matched (same subject)
 };
 const char* to_string(RuleKind k);

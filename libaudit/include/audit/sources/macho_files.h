@@ -1,0 +1,22 @@
+// Mach-O executables of a macOS root (Applications, Library/Application Support, extensions,
+// privileged helpers): one inventory item per code-signed file, with the CodeDirectory's
+// identifier and Team ID, so a renamed app is still found by the developer that signed it.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "audit/sources/source.h"
+
+namespace audit::sources {
+
+// Ecosystem "macho": name = file name, extra.team_ids / extra.identifiers from the embedded code
+// signature of every slice (formats/macho.h). A file with no signature is not an item.
+class MachoFileSource final : public Source {
+  public:
+    std::string_view name() const override { return "macho-files"; }
+    std::string_view ecosystem() const override { return "macho"; }
+    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+};
+
+}  // namespace audit::sources
