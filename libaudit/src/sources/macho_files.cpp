@@ -8,6 +8,7 @@
 #include "audit/formats/macho.h"
 #include "audit/fs/walker.h"
 #include "audit/sources/macos.h"
+#include "base.h"
 
 namespace audit::sources {
 
@@ -69,9 +70,7 @@ InventoryItem to_item(const std::string& path, const std::vector<macho::Slice>& 
 }  // namespace
 
 SourceReport MachoFileSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep;
-    rep.name = std::string(name());
-    rep.ecosystem = std::string(ecosystem());
+    SourceReport rep = report_for(*this);
     if (!is_macos_root(root)) {
         rep.status = SourceStatus::absent;
         return rep;

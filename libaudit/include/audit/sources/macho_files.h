@@ -15,7 +15,6 @@ namespace audit::sources {
 class MachoFileSource final : public Source {
   public:
     std::string_view name() const override { return "macho-files"; }
-    std::string_view ecosystem() const override { return "macho"; }
     SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 };
 
