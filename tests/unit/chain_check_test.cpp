@@ -15,8 +15,8 @@ std::string st(std::uint64_t seq, char variant = 'a') {
 
 // A v2 bundle at seq naming the statement of seq - 1 (variant 'a').
 ev::ChainLink v2(std::uint64_t seq, char variant = 'a') {
-    return {seq, st(seq, variant), {"file-" + st(seq, variant)}, 2,
-            seq == 1 ? "" : st(seq - 1), ""};
+    return {seq, st(seq, variant), {"file-" + st(seq, variant)}, 2, seq == 1 ? "" : st(seq - 1),
+            ""};
 }
 
 ev::ChainHead head(std::uint64_t seq, const std::string& statement) {
