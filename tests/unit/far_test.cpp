@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "audit/attest/far.h"
 #include "audit/attest/plan.h"
@@ -138,4 +139,43 @@ TEST_CASE("articles: signer as supplier, identified by the earliest bundle, impo
     before.collect({&b, &a}, {st});
     REQUIRE(before.list().size() == 1);
     CHECK(before.list()[0].version == "21.3");
+}
+
+TEST_CASE("articles: Mac apps, installer receipts and PyPI packages are articles; extensions not",
+          "[far]") {
+    using nlohmann::json;
+    auto finding = [](const std::string& rule, const std::string& ecosystem,
+                      const std::string& name) {
+        return json{{"product", "kaspersky"},
+                    {"rule", rule},
+                    {"family", "endpoint-mac"},
+                    {"confidence", "strong"},
+                    {"residue", false},
+                    {"records", json::array({{{"inventory",
+                                               {{"ecosystem", ecosystem},
+                                                {"name", name},
+                                                {"version", "12.1"},
+                                                {"source", "/x"}}}}})}};
+    };
+    audit::attest::BundleSummary b;
+    b.bundle_id = "b";
+    b.statement_sha256 = "bb";
+    b.finished = "2026-08-03T10:00:00Z";
+    b.imported_at = "2026-08-04T09:00:00Z";
+    b.findings = json::array({finding("macos-bundles", "macos-app", "com.kaspersky.kav"),
+                              finding("macos-receipts", "macos-pkg", "com.kaspersky.kav.core"),
+                              finding("pypi-lead", "pypi", "kaspersky-sdk"),
+                              finding("macos-extensions", "macos-ext", "com.kaspersky.kext.klif")});
+    audit::attest::HostProductStatus st;
+    st.host_key = "machine-id:2";
+    st.hostname = "mac";
+    st.product = "kaspersky";
+    st.product_name = "Kaspersky";
+    st.status = audit::attest::Status::present;
+    audit::attest::Articles articles;
+    articles.collect({&b}, {st});
+    std::set<std::string> names;
+    for (const auto& a : articles.list()) names.insert(a.name);
+    CHECK(names ==
+          std::set<std::string>{"com.kaspersky.kav", "com.kaspersky.kav.core", "kaspersky-sdk"});
 }

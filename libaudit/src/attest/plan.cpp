@@ -35,9 +35,12 @@ bool proves_presence(const json& f) {
 
 // Ecosystems whose records name an installed article (not a service, key, unit or module).
 bool article_ecosystem(const std::string& e) {
+    // The sources' ecosystem names (core/catalog.cpp): "macos" and "python" were never produced,
+    // so Mac apps, receipts and PyPI packages named no article.
     static const std::set<std::string> kinds = {
-        "deb", "rpm",    "pacman", "apk",  "windows-uninstall", "msi", "macos", "snap", "flatpak",
-        "npm", "python", "pe",     "macho"};
+        "deb", "rpm",       "pacman",    "apk",  "windows-uninstall",
+        "msi", "macos-app", "macos-pkg", "snap", "flatpak",
+        "npm", "pypi",      "pe",        "macho"};
     return kinds.count(e) != 0;
 }
 
