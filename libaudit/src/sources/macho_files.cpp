@@ -8,17 +8,19 @@
 #include "audit/formats/macho.h"
 #include "audit/fs/walker.h"
 #include "audit/sources/macos.h"
-#include "base.h"
+#include "formats/text.h"
+#include "sources/base.h"
 
 namespace audit::sources {
 
 namespace {
 
+using text::warn;
+
 // Bounds: an application folder holds thousands of files, few of them Mach-O.
 constexpr std::size_t kMaxFiles = 500000;            // regular files looked at
 constexpr std::uint64_t kMaxFileBytes = 512u << 20;  // one Mach-O read whole (universal apps)
 constexpr std::uint64_t kMaxTotalBytes = 32ull << 30;
-constexpr std::size_t kMaxWarnings = 200;
 // Where third-party code lives on a Mac; System/ is Apple's own (sealed system volume).
 constexpr const char* kDirs[] = {"/Applications",
                                  "/Library/Application Support",
@@ -26,13 +28,6 @@ constexpr const char* kDirs[] = {"/Applications",
                                  "/Library/SystemExtensions",
                                  "/Library/PrivilegedHelperTools",
                                  "/usr/local"};
-
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
-}
 
 bool starts_like_macho(const fs::Root& root, const std::string& path) {
     fs::UniqueFd fd = root.open(path, false);
