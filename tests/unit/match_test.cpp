@@ -517,6 +517,27 @@ TEST_CASE("plan_walk_roots: Windows globs are looked up level by level without c
     CHECK_FALSE(audit::match::FileFilter({m}, false).may_match(files[0]));
 }
 
+TEST_CASE("match: the walk's filter uses the rules' compiled path globs, compiled once",
+          "[match]") {
+    audit::manifest::Manifest m;
+    m.id = "p";
+    audit::manifest::Rule r;
+    r.id = "opt";
+    r.kind = audit::manifest::RuleKind::path;
+    r.patterns = {"/opt/kaspersky/**", "/Program Files*/Kaspersky Lab/**"};
+    m.rules = {r};
+    const std::vector<audit::manifest::Manifest> ms = {m};
+    const audit::match::CompiledRules rules(ms, audit::match::MatchOptions{true});
+    const auto globs = rules.path_globs();
+    REQUIRE(globs->size() == 2);
+    CHECK((*globs)[0]->pattern() == "/opt/kaspersky/**");
+    // The same objects, not a copy: one compilation serves the filter and match().
+    CHECK(rules.path_globs()->at(1) == (*globs)[1]);
+    const audit::match::FileFilter filter(rules);
+    CHECK(filter.may_match(file("/program files (x86)/kaspersky lab/avp.exe")));
+    CHECK_FALSE(filter.may_match(file("/opt/other/x")));
+}
+
 TEST_CASE("match: all_of needs every part on one subject; parts-only rules stay silent",
           "[match]") {
     Rule name =

@@ -768,10 +768,11 @@ RuleRecords corroborate(const Rule& rule, const std::map<std::string, RuleRecord
 
 struct CompiledRules::Compiled {
     std::vector<std::vector<CompiledRule>> rules;  // per manifest, per rule (all_of: empty)
+    std::vector<const Glob*> path_globs;           // into rules: the path rules' file globs
 };
 
 CompiledRules::CompiledRules(const std::vector<Manifest>& manifests, const MatchOptions& options)
-    : manifests_(&manifests) {
+    : manifests_(&manifests), case_insensitive_paths_(options.case_insensitive_paths) {
     auto compiled = std::make_shared<Compiled>();
     for (const auto& m : manifests) {
         auto& rules = compiled->rules.emplace_back();
@@ -780,7 +781,17 @@ CompiledRules::CompiledRules(const std::vector<Manifest>& manifests, const Match
                                 ? CompiledRule{}
                                 : compile_rule(m, rule, options.case_insensitive_paths));
     }
+    // Pointers taken once every vector has its final size.
+    for (std::size_t mi = 0; mi < manifests.size(); ++mi)
+        for (std::size_t ri = 0; ri < manifests[mi].rules.size(); ++ri)
+            if (manifests[mi].rules[ri].kind == RuleKind::path)
+                for (const auto& g : compiled->rules[mi][ri].files)
+                    compiled->path_globs.push_back(&g);
     compiled_ = std::move(compiled);
+}
+
+std::shared_ptr<const std::vector<const Glob*>> CompiledRules::path_globs() const {
+    return {compiled_, &compiled_->path_globs};
 }
 
 std::vector<Finding> match(const std::vector<Manifest>& manifests,
