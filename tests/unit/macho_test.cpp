@@ -306,3 +306,27 @@ TEST_CASE("macho: ad hoc, other-team, tampered and forged signatures do not back
         }
     }
 }
+
+TEST_CASE("macho: with two CodeDirectories the CMS signature backs the one it covers", "[macho]") {
+    auto& fx = cms_fixtures();
+    for (const std::string over : {"0", "0x1000"}) {
+        INFO(over);
+        const auto s = audit::macho::parse(
+            fx.make("agile" + over, "--team 2Y8XE5CQ94 --alternate 2Y8XE5CQ94 --cms-over " + over +
+                                        " " + fx.signer("vendor")))[0];
+        CHECK(s.cms.digest_matches);
+        CHECK(s.cms.covered_slot == (over == "0" ? 0u : 0x1000u));
+        CHECK(audit::macho::team_check(s).backing == TeamBacking::verified);
+    }
+    // Slot 0 claims the vendor's team; the signer (of another team) covers the alternate
+    // CodeDirectory, which names its own team: the claim in slot 0 is not what was signed.
+    const auto s = audit::macho::parse(fx.make(
+        "agile-split",
+        "--team 2Y8XE5CQ94 --alternate ABCDE12345 --cms-over 0x1000 " + fx.signer("other")))[0];
+    CHECK(s.team_id == "2Y8XE5CQ94");
+    CHECK(s.cms.covered_team_id == "ABCDE12345");
+    CHECK(s.cms.signature_check == "verified");
+    const auto check = audit::macho::team_check(s);
+    CHECK(check.backing == TeamBacking::refuted);
+    CHECK(check.why.find("signed CodeDirectory names team \"ABCDE12345\"") != std::string::npos);
+}
