@@ -7,6 +7,8 @@
 #include <catch_amalgamated.hpp>
 
 #include <cstdint>
+#include <cstdlib>
+#include <random>
 #include <string>
 
 #include "audit/error.h"
@@ -329,4 +331,30 @@ TEST_CASE("macho: with two CodeDirectories the CMS signature backs the one it co
     const auto check = audit::macho::team_check(s);
     CHECK(check.backing == TeamBacking::refuted);
     CHECK(check.why.find("signed CodeDirectory names team \"ABCDE12345\"") != std::string::npos);
+}
+
+TEST_CASE("macho: corrupted CMS blobs are refused or recorded, never crash", "[macho]") {
+    auto& fx = cms_fixtures();
+    for (const std::string ber : {"", "--ber"}) {
+        const std::string good =
+            fx.make("flip" + ber, "--team 2Y8XE5CQ94 " + ber + " " + fx.signer("vendor"));
+        const auto [at, len] = cms_span(good);
+        std::mt19937 rng(18);
+        const char* env = std::getenv("AUDIT_MACHO_FLIPS");  // a longer run by hand
+        const int rounds = env ? std::atoi(env) : 3000;
+        for (int i = 0; i < rounds; ++i) {
+            std::string bad = good;
+            const int flips = 1 + static_cast<int>(rng() % 8);
+            for (int k = 0; k < flips; ++k) {
+                // Mostly the DER headers near the start, where the BER lengths are.
+                const std::size_t off =
+                    rng() % 2 ? rng() % std::min<std::size_t>(len, 96) : rng() % len;
+                bad[at + off] = static_cast<char>(rng());
+            }
+            try {
+                for (const auto& s : audit::macho::parse(bad)) (void)audit::macho::team_check(s);
+            } catch (const audit::Error&) {
+            }
+        }
+    }
 }
