@@ -21,10 +21,15 @@ step "fixture: a Mac with a renamed, vendor-signed app and decoys"
 bash "$FIXTURES/macos-root.sh" init "$T/mac" mac-t
 macho signer "$T/signers/vendor" 2Y8XE5CQ94
 macho signer "$T/signers/other" ABCDE12345
+macho signer "$T/signers/store" store
 app="$T/mac/Applications/Utility Pro.app/Contents/MacOS"
 mkdir -p "$app" "$T/mac/Applications/Other.app/Contents/MacOS" "$T/mac/usr/local/bin"
 # Apple's encoder writes the CMS in BER with indefinite lengths: so does this one (-stream).
 macho "$app/Utility Pro" --identifier com.example.utility --team 2Y8XE5CQ94 --fat --ber --sign "$T/signers/vendor"
+# A Mac App Store copy: Apple re-signs it with a certificate naming no team (laid out like it
+# here); the vendor's team id stays in the CodeDirectory. Not contradicted, so still presence.
+mkdir -p "$T/mac/Applications/Store Copy.app/Contents/MacOS"
+macho "$T/mac/Applications/Store Copy.app/Contents/MacOS/Store Copy" --identifier com.example.store --team 2Y8XE5CQ94 --sign "$T/signers/store"
 # Decoys: the team id as a string in the code of a file another team signed, and in an
 # unsigned file.
 macho "$T/mac/Applications/Other.app/Contents/MacOS/Other" --identifier com.example.other --team ABCDE12345 --decoy 2Y8XE5CQ94 --sign "$T/signers/other"
@@ -99,7 +104,7 @@ cp "$T/out" "$T/scan1.json"
 [[ $(json_get "$T/scan1.json" "sorted({f['rule'] for f in d['findings'] if f['product']=='kaspersky'})") == "['macos-team-id']" ]] \
     || fail "expected only macos-team-id: $(json_get "$T/scan1.json" "sorted({f['rule'] for f in d['findings']})")"
 records=$(json_get "$T/scan1.json" "[r['inventory']['source'] for f in d['findings'] if f['rule']=='macos-team-id' and f['confidence']=='strong' for r in f['records']]")
-[[ $records == "['/Applications/Utility Pro.app/Contents/MacOS/Utility Pro']" ]] || fail "team-id records: $records"
+[[ $records == "['/Applications/Store Copy.app/Contents/MacOS/Store Copy', '/Applications/Utility Pro.app/Contents/MacOS/Utility Pro']" ]] || fail "team-id records: $records"
 # The three claims without the vendor's signer: one weak finding (a lead) with a reason each.
 python3 - "$T/scan1.json" <<'PY' || fail "team-id leads wrong: $(json_get "$T/scan1.json" "d['findings']")"
 import json, sys
@@ -108,13 +113,14 @@ team = [f for f in d["findings"] if f["rule"] == "macos-team-id"]
 strong = [f for f in team if f["confidence"] == "strong"]
 leads = [f for f in team if f["confidence"] == "weak"]
 assert len(strong) == 1 and len(leads) == 1, team
-assert strong[0]["records"][0]["inventory"]["team_signer"] == "verified"
+signer = {r["inventory"]["name"]: r["inventory"]["team_signer"] for r in strong[0]["records"]}
+assert signer == {"Utility Pro": "verified", "Store Copy": "unchecked"}, signer
 assert not leads[0]["residue"] and "not backed by a verified CMS signer" in leads[0]["reason"]
 why = {r["inventory"]["source"]: r["inventory"]["team_signer_why"] for r in leads[0]["records"]}
 assert sorted(why) == ["/usr/local/bin/adhoc", "/usr/local/bin/tampered", "/usr/local/bin/wrong-ou"], why
 assert "ad hoc" in why["/usr/local/bin/adhoc"], why
 assert "changed after signing" in why["/usr/local/bin/tampered"], why
-assert "OU is not the team id" in why["/usr/local/bin/wrong-ou"], why
+assert "OU is another team" in why["/usr/local/bin/wrong-ou"], why
 PY
 after=$(cd "$T/mac" && find . -printf '%p %s %T@ %m\n' | sort | sha256sum)
 [[ "$before" == "$after" ]] || fail "the scan changed the scanned root"
@@ -127,7 +133,7 @@ python3 - "$T/inventory.jsonl" <<'PY' || fail "Mach-O items wrong"
 import json, sys
 items = [json.loads(l) for l in open(sys.argv[1]) if '"macho"' in l]
 by = {i["name"]: i for i in items if i["ecosystem"] == "macho"}
-assert set(by) == {"Utility Pro", "Other", "adhoc", "wrong-ou", "tampered"}, by.keys()   # the unsigned tool is no item
+assert set(by) == {"Utility Pro", "Store Copy", "Other", "adhoc", "wrong-ou", "tampered"}, by.keys()   # the unsigned tool is no item
 up = by["Utility Pro"]["extra"]
 assert up["team_ids"] == ["2Y8XE5CQ94"] and up["signer_verified"] is True
 assert [s["cpu"] for s in up["slices"]] == ["x86_64", "arm64"]
@@ -151,7 +157,7 @@ for l in open(sys.argv[1]):
 [[ $got == "$want" ]] || fail "messageDigest $got, CodeDirectory sha256 $want"
 
 step "remove the renamed app -> clean; attest -> removed"
-rm -rf "$T/mac/Applications/Utility Pro.app"
+rm -rf "$T/mac/Applications/Utility Pro.app" "$T/mac/Applications/Store Copy.app"
 expect_exit 0 scan "$T/mac"
 expect_exit 0 audit-attest --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/report" --json "$T"/evidence/*.evidence.tar.zst
 [[ $(json_get "$T/report/report.json" "[r['status'] for r in d['results'] if r['hostname']=='mac-t']") == "['removed']" ]] \

@@ -169,7 +169,7 @@ using audit_test::TempDir;
 
 // Signed fixtures from tests/fixtures/macho-file.py: the CMS signature is openssl's
 // (`openssl cms -sign` over the CodeDirectory, detached, signed attributes), the signers are
-// throw-away openssl certificates whose OU is the team id.
+// throw-away openssl certificates whose OU is the team id (or, "store", no team at all).
 struct CmsFixtures {
     TempDir dir;
     std::string make(const std::string& name, const std::string& args) {
@@ -179,8 +179,9 @@ struct CmsFixtures {
         return slurp(out);
     }
     CmsFixtures() {
-        for (const auto& [d, ou] :
-             {std::pair<std::string, std::string>{"vendor", "2Y8XE5CQ94"}, {"other", "ABCDE12345"}})
+        for (const auto& [d, ou] : {std::pair<std::string, std::string>{"vendor", "2Y8XE5CQ94"},
+                                    {"other", "ABCDE12345"},
+                                    {"store", "store"}})
             sh("python3 '" + fixture("macho-file.py") + "' signer '" + (dir.path / d).string() +
                "' " + ou);
     }
@@ -260,7 +261,15 @@ TEST_CASE("macho: ad hoc, other-team, tampered and forged signatures do not back
     CHECK(wrong_ou.cms.subject_ou == std::vector<std::string>{"ABCDE12345"});
     check = audit::macho::team_check(wrong_ou);
     CHECK(check.backing == TeamBacking::refuted);
-    CHECK(check.why.find("OU is not the team id") != std::string::npos);
+    CHECK(check.why.find("OU is another team") != std::string::npos);
+
+    // A signer naming no team (Apple re-signs Mac App Store apps with its own certificate): the
+    // CodeDirectory's team id is neither confirmed nor contradicted, so it is not lowered.
+    const auto store = one(fx.make("store-signed", "--team 2Y8XE5CQ94 " + fx.signer("store")));
+    CHECK(store.cms.signature_check == "verified");
+    check = audit::macho::team_check(store);
+    CHECK(check.backing == TeamBacking::unchecked);
+    CHECK(check.why.find("names no team") != std::string::npos);
 
     // The CodeDirectory changed after signing: the messageDigest covers nothing here.
     const auto tampered =

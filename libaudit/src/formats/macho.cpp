@@ -203,6 +203,13 @@ Slice thin(std::string_view slice) {
     return s;
 }
 
+// Apple's team identifiers: ten upper-case letters and digits ("2Y8XE5CQ94").
+bool looks_like_team_id(const std::string& ou) {
+    return ou.size() == 10 && std::all_of(ou.begin(), ou.end(), [](char ch) {
+               return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+           });
+}
+
 }  // namespace
 
 const char* to_string(TeamBacking b) {
@@ -235,11 +242,21 @@ TeamCheck team_check(const Slice& s) {
         return refuted("the signed CodeDirectory names team \"" + c.covered_team_id + "\", not \"" +
                        s.team_id + "\"");
     if (c.subject.empty()) return unchecked("the signer certificate is not in the signature");
-    if (std::find(c.subject_ou.begin(), c.subject_ou.end(), s.team_id) == c.subject_ou.end())
-        return refuted("the signer certificate's OU is not the team id (subject " + c.subject +
-                       ")");
     if (c.signature_check == "failed")
         return refuted("the CMS signature does not verify with its signer certificate's key");
+    const bool own =
+        std::find(c.subject_ou.begin(), c.subject_ou.end(), s.team_id) != c.subject_ou.end();
+    if (!own) {
+        // A Developer ID (or development) certificate names its team in the OU: another team
+        // there contradicts the claim. A signer naming no team at all (Apple re-signs Mac App
+        // Store apps with its own certificate, keeping the developer's team id in the
+        // CodeDirectory) neither confirms nor contradicts it.
+        if (std::any_of(c.subject_ou.begin(), c.subject_ou.end(), looks_like_team_id))
+            return refuted("the signer certificate's OU is another team (subject " + c.subject +
+                           ")");
+        return unchecked("the signer certificate names no team in its OU (subject " + c.subject +
+                         ")");
+    }
     if (c.signature_check != "verified") return unchecked("CMS signature " + c.signature_check);
     return {TeamBacking::verified, ""};
 }

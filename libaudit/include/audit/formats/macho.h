@@ -35,9 +35,10 @@ struct CmsSigner {
 // Whether a slice's CodeDirectory team id is backed by its CMS signer (see team_check).
 enum class TeamBacking {
     verified,   // a verified signer whose OU is the team id signed the CodeDirectory naming it
-    unchecked,  // a CMS signature is there but could not be checked (malformed, unsupported)
+    unchecked,  // a CMS signature is there but could not be checked (malformed, unsupported,
+                // or a signer naming no team in its OU: Apple's Mac App Store re-signing)
     refuted,    // no CMS signature (ad hoc), or one that fails, covers another CodeDirectory
-                // or names another team
+                // or whose signer's OU is another team
 };
 struct TeamCheck {
     TeamBacking backing = TeamBacking::refuted;
@@ -56,7 +57,9 @@ struct Slice {
 // Whether the slice's team id is the CMS signer's: verified only when the signature over the
 // signed attributes verifies with the signer certificate's key, its messageDigest is the digest
 // of a CodeDirectory of the signature whose team id is the slice's, and an OU of the signer
-// certificate equals that team id. Says nothing about who issued the certificate.
+// certificate equals that team id. Refuted only on a definite contradiction (no CMS, a failed
+// signature, a digest of no CodeDirectory, a covered CodeDirectory or a signer OU naming another
+// team); what cannot be checked is unchecked. Says nothing about who issued the certificate.
 TeamCheck team_check(const Slice& s);
 const char* to_string(TeamBacking b);
 
