@@ -181,7 +181,8 @@ struct CmsFixtures {
     CmsFixtures() {
         for (const auto& [d, ou] : {std::pair<std::string, std::string>{"vendor", "2Y8XE5CQ94"},
                                     {"other", "ABCDE12345"},
-                                    {"store", "store"}})
+                                    {"store", "store"},
+                                    {"apple", "apple"}})
             sh("python3 '" + fixture("macho-file.py") + "' signer '" + (dir.path / d).string() +
                "' " + ou);
     }
@@ -270,6 +271,11 @@ TEST_CASE("macho: ad hoc, other-team, tampered and forged signatures do not back
     check = audit::macho::team_check(store);
     CHECK(check.backing == TeamBacking::unchecked);
     CHECK(check.why.find("names no team") != std::string::npos);
+    // Nor does a signer of Apple's own (O=Apple Inc.), whatever its OU looks like.
+    const auto apple = one(fx.make("apple-signed", "--team 2Y8XE5CQ94 " + fx.signer("apple")));
+    check = audit::macho::team_check(apple);
+    CHECK(check.backing == TeamBacking::unchecked);
+    CHECK(check.why.find("Apple's own certificate") != std::string::npos);
 
     // The CodeDirectory changed after signing: the messageDigest covers nothing here.
     const auto tampered =

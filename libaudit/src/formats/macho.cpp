@@ -250,12 +250,16 @@ TeamCheck team_check(const Slice& s) {
         // A Developer ID (or development) certificate names its team in the OU: another team
         // there contradicts the claim. A signer naming no team at all (Apple re-signs Mac App
         // Store apps with its own certificate, keeping the developer's team id in the
-        // CodeDirectory) neither confirms nor contradicts it.
-        if (std::any_of(c.subject_ou.begin(), c.subject_ou.end(), looks_like_team_id))
+        // CodeDirectory) neither confirms nor contradicts it, and neither does Apple's own
+        // certificate (O=Apple Inc.), whatever its OU.
+        const std::string subject = ", " + c.subject + ",";
+        const bool apple = subject.find(", O=Apple Inc.,") != std::string::npos;
+        if (!apple && std::any_of(c.subject_ou.begin(), c.subject_ou.end(), looks_like_team_id))
             return refuted("the signer certificate's OU is another team (subject " + c.subject +
                            ")");
-        return unchecked("the signer certificate names no team in its OU (subject " + c.subject +
-                         ")");
+        return unchecked(std::string(apple ? "the signer is Apple's own certificate"
+                                           : "the signer certificate names no team in its OU") +
+                         " (subject " + c.subject + ")");
     }
     if (c.signature_check != "verified") return unchecked("CMS signature " + c.signature_check);
     return {TeamBacking::verified, ""};
