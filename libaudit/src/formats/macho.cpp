@@ -158,9 +158,18 @@ void signature(std::string_view slice, std::uint32_t off, std::uint32_t size, Sl
         const std::uint32_t at = be32(super, 16 + i * 8);
         if (at >= super.size()) bad("blob offset outside the SuperBlob");
         if (type == kSlotCodeDirectory ||
-            (type >= kSlotAlternateFirst && type <= kSlotAlternateLast))
-            cds.push_back(code_directory(super.substr(at), type));
-        else if (type == kSlotSignature && cms_blob.empty())
+            (type >= kSlotAlternateFirst && type <= kSlotAlternateLast)) {
+            if (cds.empty()) {
+                cds.push_back(code_directory(super.substr(at), type));
+                continue;
+            }
+            // Further CodeDirectories only matter to the CMS check; a malformed one is left
+            // out (as before they were read at all), so it is covered by no CMS signature.
+            try {
+                cds.push_back(code_directory(super.substr(at), type));
+            } catch (const Error&) {
+            }
+        } else if (type == kSlotSignature && cms_blob.empty())
             cms_blob = super.substr(at);
     }
     if (cds.empty()) bad("embedded signature without a CodeDirectory");
