@@ -346,6 +346,21 @@ TEST_CASE("macho: with two CodeDirectories the CMS signature backs the one it co
     const auto check = audit::macho::team_check(s);
     CHECK(check.backing == TeamBacking::refuted);
     CHECK(check.why.find("signed CodeDirectory names team \"ABCDE12345\"") != std::string::npos);
+
+    // A malformed alternate CodeDirectory leaves the file readable (the first one names the
+    // team), and, covered by the CMS, backs nothing.
+    std::string bad = fx.make("agile-bad",
+                              "--team 2Y8XE5CQ94 --alternate 2Y8XE5CQ94 --cms-over "
+                              "0x1000 " +
+                                  fx.signer("vendor"));
+    const std::string magic("\xfa\xde\x0c\x02", 4);
+    const auto second = bad.find(magic, bad.find(magic) + 4);
+    REQUIRE(second != std::string::npos);
+    bad[second + 3] = '\x03';
+    const auto b = audit::macho::parse(bad)[0];
+    CHECK(b.team_id == "2Y8XE5CQ94");
+    CHECK_FALSE(b.cms.digest_matches);
+    CHECK(audit::macho::team_check(b).backing == TeamBacking::refuted);
 }
 
 TEST_CASE("macho: corrupted CMS blobs are refused or recorded, never crash", "[macho]") {
