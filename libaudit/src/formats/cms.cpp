@@ -38,27 +38,6 @@ std::string algorithm_oid(const der::Element& alg, std::string_view what) {
     return der::oid(r.expect(der::kOid, "algorithm").content);
 }
 
-Certificate read_certificate(const der::Element& cert) {
-    const std::string_view what = "certificate";
-    der::Reader outer(cert.content, what);
-    der::Reader tbs(outer.expect(der::kSequence, "tbsCertificate").content, what);
-    der::Element e;
-    tbs.optional(der::kContext0, e);  // version
-    Certificate c;
-    c.serial = tbs.expect(der::kInteger, "serialNumber").content;
-    tbs.expect(der::kSequence, "signature");
-    const der::Element issuer = tbs.expect(der::kSequence, "issuer");
-    tbs.expect(der::kSequence, "validity");
-    const der::Element subject = tbs.expect(der::kSequence, "subject");
-    c.spki = tbs.expect(der::kSequence, "subjectPublicKeyInfo").whole;
-    c.issuer_der = issuer.content;
-    c.issuer = der::name(issuer.content, what);
-    c.subject = der::name(subject.content, what);
-    c.subject_cn = der::common_name(subject.content, what);
-    c.subject_ou = der::attributes(subject.content, kOu, what);
-    return c;
-}
-
 // Botan's verifier names for a SignerInfo signature algorithm and digest.
 bool verifier_params(const std::string& sig_oid, const Hash& digest, std::string& padding,
                      Botan::Signature_Format& format) {
@@ -96,6 +75,27 @@ void read_signed_attrs(SignedData& sd, std::string_view what) {
 }
 
 }  // namespace
+
+Certificate read_certificate(const der::Element& cert) {
+    const std::string_view what = "certificate";
+    der::Reader outer(cert.content, what);
+    der::Reader tbs(outer.expect(der::kSequence, "tbsCertificate").content, what);
+    der::Element e;
+    tbs.optional(der::kContext0, e);  // version
+    Certificate c;
+    c.serial = tbs.expect(der::kInteger, "serialNumber").content;
+    tbs.expect(der::kSequence, "signature");
+    const der::Element issuer = tbs.expect(der::kSequence, "issuer");
+    tbs.expect(der::kSequence, "validity");
+    const der::Element subject = tbs.expect(der::kSequence, "subject");
+    c.spki = tbs.expect(der::kSequence, "subjectPublicKeyInfo").whole;
+    c.issuer_der = issuer.content;
+    c.issuer = der::name(issuer.content, what);
+    c.subject = der::name(subject.content, what);
+    c.subject_cn = der::common_name(subject.content, what);
+    c.subject_ou = der::attributes(subject.content, kOu, what);
+    return c;
+}
 
 const Hash* hash_by_oid(const std::string& oid) {
     for (const auto& h : kHashes)

@@ -31,6 +31,11 @@ struct Certificate {
     std::string_view spki;                // SubjectPublicKeyInfo, whole
 };
 
+// An X.509 certificate (a SEQUENCE element, DER) read for its names, serial and key: the one
+// certificate reader of the formats area (CMS signers, and whoever needs a subject). Throws
+// UsageError("certificate: why") when malformed.
+Certificate read_certificate(const der::Element& cert);
+
 struct SignedData {
     std::string content_type;              // encapContentInfo's eContentType (dotted OID)
     std::optional<der::Element> econtent;  // the one element inside eContent [0]; none: detached
