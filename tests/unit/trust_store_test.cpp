@@ -337,3 +337,22 @@ TEST_CASE("certificate rules: exact subjects, globs, residue", "[certstore][matc
                           "k.toml"),
                       Catch::Matchers::ContainsSubstring("use 'subjects'"));
 }
+
+// Issue 18: the white-label technology manifest is part of the default set, so that a scan with
+// `--manifests manifests` (the demo, a kit built from this directory) never misses a product the
+// BIS determination covers; it reports under its own product id, never as "kaspersky".
+TEST_CASE("the default manifest set loads the technology manifest beside kaspersky.toml",
+          "[manifest]") {
+    const auto all = audit::manifest::load_manifests(std::string(AUDIT_SOURCE_DIR) + "/manifests");
+    std::set<std::string> ids;
+    for (const auto& m : all) ids.insert(m.id);
+    CHECK(ids == std::set<std::string>{"kaspersky", "kaspersky-technology"});
+    for (const auto& m : all) {
+        if (m.id != "kaspersky-technology") continue;
+        for (const auto& r : m.rules) {
+            INFO(r.id);
+            CHECK(r.family == "oem-technology");
+            CHECK(r.owner);  // every record names the product that owns it
+        }
+    }
+}
