@@ -260,4 +260,12 @@ std::vector<std::string> walk_dirs(std::string_view kind) {
     return {out.begin(), out.end()};
 }
 
+std::vector<std::string> system_databases(std::string_view os) {
+    std::vector<std::string> out;
+    for (const auto& s : sources())
+        if (!s.system_database_of.empty() && (os.empty() || s.system_database_of == os))
+            out.emplace_back(s.name);
+    return out;
+}
+
 }  // namespace audit::catalog

@@ -11,11 +11,11 @@
 
 #include "audit/catalog.h"
 #include "audit/core/ascii.h"
+#include "audit/core/glob.h"
 #include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/fs/walker.h"
 #include "audit/input_file.h"
-#include "audit/match/matcher.h"
 
 namespace audit::manifest {
 
@@ -184,7 +184,7 @@ class Reader {
         if (single_segment && value.find('/') != std::string::npos)
             fail(node.source(), "\"" + value + "\" must be a name, without '/'");
         try {
-            match::Glob g(value);
+            core::Glob g(value);
         } catch (const UsageError& e) {
             fail(node.source(), "bad glob \"" + value + "\": " + e.what());
         }
@@ -201,7 +201,7 @@ class Reader {
         if (value.find('/') != std::string::npos)
             fail(node.source(), "registry key \"" + value + "\" must use '\\' between key names");
         try {
-            match::Glob g(match::registry_glob_text(value));
+            core::Glob g(core::registry_glob_text(value));
         } catch (const UsageError& e) {
             fail(node.source(), "bad glob \"" + value + "\": " + e.what());
         }

@@ -411,19 +411,6 @@ std::vector<std::string> minimal(const std::set<std::string>& wanted) {
 
 }  // namespace
 
-std::string registry_glob_text(std::string_view pattern) {
-    std::string out(pattern);
-    std::replace(out.begin(), out.end(), '\\', '/');
-    return out;
-}
-
-std::string registry_key_text(std::string_view key) {
-    std::string out(key);
-    std::replace(out.begin(), out.end(), '/', '\x1f');
-    std::replace(out.begin(), out.end(), '\\', '/');
-    return out;
-}
-
 bool Finding::proves_presence() const {
     return !residue && (confidence == Confidence::definitive || confidence == Confidence::strong);
 }
