@@ -111,6 +111,14 @@ make_seeds() {
             cp "$f" "$work/plist/corpus/seed-$i.plist"
         done < <(find "$tmp/mac" -type f -name '*.plist')
         ;;
+    certstore)
+        # openssl roots as a PEM file, DER and the registry Blob (tests/fixtures/trust-store.sh).
+        bash "$fx/trust-store.sh" root "$tmp/kav.pem" "Kaspersky Anti-Virus Personal Root Certificate"
+        bash "$fx/trust-store.sh" root "$tmp/fan.pem" "Kaspersky Lab Fan Club" "Example Org"
+        cat "$tmp/kav.pem" "$tmp/fan.pem" >"$tmp/bundle.crt"
+        bash "$fx/trust-store.sh" der "$tmp/kav.pem" "$tmp/kav.der"
+        bash "$fx/trust-store.sh" blob "$tmp/kav.pem" "$tmp/kav.blob"
+        seed certstore "$tmp/kav.pem" "$tmp/bundle.crt" "$tmp/kav.der" "$tmp/kav.blob" ;;
     pe)
         bash "$fx/pe-file.sh" ca "$tmp/pki" "/C=RU/O=AO Kaspersky Lab/CN=AO Kaspersky Lab" >/dev/null
         bash "$fx/pe-file.sh" build "$tmp/avp.exe" "AO Kaspersky Lab" "Kaspersky Endpoint Security" \

@@ -31,6 +31,8 @@ constexpr Ecosystem kMacosExt{"macos-ext", "generic", "", "application"};
 constexpr Ecosystem kMacosPkg{"macos-pkg", "generic", "", "application"};
 constexpr Ecosystem kLaunchd{"launchd", "generic", "", "application"};
 constexpr Ecosystem kMacho{"macho", "generic", "", "application"};
+// Trust-store certificates are evidence (a CA a product installed), not software components.
+constexpr Ecosystem kCertificate{"certificate", "generic", "", ""};
 
 constexpr unsigned kLinux = kOfflineRoot | kLiveLinux;
 
@@ -201,6 +203,15 @@ constexpr Source kSources[] = {
      .platforms = kOfflineRoot,
      .fuzz_targets = {"macho"},
      .seed_generators = {"macho-file.py"}},
+    {.name = "trust-store",
+     .ecosystems = {&kCertificate},
+     .answers = {"certificate"},
+     .reads = {"/usr/local/share/ca-certificates", "/etc/ssl/certs",
+               "/etc/pki/ca-trust/source/anchors", "/etc/ca-certificates/trust-source/anchors",
+               "/Windows/System32/config/SOFTWARE", "/Users/*/NTUSER.DAT"},
+     .platforms = kOfflineRoot | kLiveLinux,
+     .fuzz_targets = {"certstore"},
+     .seed_generators = {"trust-store.sh"}},
 };
 
 }  // namespace

@@ -50,6 +50,7 @@ FileFilter::FileFilter(const CompiledRules& rules)
                 case manifest::RuleKind::pe_signer:
                 case manifest::RuleKind::pe_version:
                 case manifest::RuleKind::macho_team:
+                case manifest::RuleKind::certificate:
                 case manifest::RuleKind::all_of:  // its parts are rules of their own
                     break;  // matched on inventory items, never on file records
             }

@@ -263,6 +263,7 @@ void match_files(const Rule& rule, const CompiledRule& compiled,
             case RuleKind::pe_signer:
             case RuleKind::pe_version:
             case RuleKind::macho_team:
+            case RuleKind::certificate:
             case RuleKind::all_of:
                 break;
         }
@@ -387,6 +388,30 @@ void match_macho(const Rule& rule, const std::vector<Glob>& globs,
         } else {
             out.add(rule.residue, record, index_of(inventory, item));
         }
+    }
+}
+
+// Trust-store certificates (ecosystem "certificate"): the subject's CN or the whole subject
+// ("C=RU, O=AO Kaspersky Lab, CN=..."), as pe_signer matches a signer. The record names the
+// store, the certificate and where it lies (files or registry key), so it can be removed.
+void match_certificate(const Rule& rule, const std::vector<Glob>& globs,
+                       const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory) {
+        if (item.ecosystem != "certificate") continue;
+        const std::string cn = extra_string(item.extra, "subject_cn");
+        const std::string subject = extra_string(item.extra, "subject");
+        if (!(!cn.empty() && any_match(globs, cn)) &&
+            !(!subject.empty() && any_match(globs, subject)))
+            continue;
+        nlohmann::json record = inventory_record(item);
+        nlohmann::json cert = nlohmann::json::object();
+        for (const char* key : {"store", "subject", "issuer", "serial", "sha1", "sha256"})
+            cert[key] = extra_string(item.extra, key);
+        if (auto it = item.extra.find("files"); it != item.extra.end()) cert["files"] = *it;
+        record["inventory"]["certificate"] = cert;
+        if (auto it = item.extra.find("registry_key"); it != item.extra.end() && it->is_string())
+            record["inventory"]["registry_key"] = *it;
+        out.add(rule.residue || !item.installed(), record, index_of(inventory, item));
     }
 }
 
@@ -716,6 +741,8 @@ CompiledRule compile_rule(const Manifest& m, const Rule& rule, bool case_insensi
         c.products = compile(m, products_rule, true);
     } else if (rule.kind == RuleKind::macho_team) {
         c.names = compile(m, rule, false);  // Team IDs are upper-case as Apple issues them
+    } else if (rule.kind == RuleKind::certificate) {
+        c.names = compile(m, rule, true);  // X.500 names compare without case (RFC 5280 7.1)
     } else if (rule.kind != RuleKind::all_of) {
         if (rule.kind == RuleKind::file_hash) {
             for (const auto& p : rule.patterns) c.digests.insert(core::ascii_lower(p));
@@ -755,6 +782,8 @@ RuleRecords collect(const Rule& rule, const CompiledRule& c,
         match_pe(rule, c, inventory, records);
     } else if (rule.kind == RuleKind::macho_team) {
         match_macho(rule, c.names, inventory, records);
+    } else if (rule.kind == RuleKind::certificate) {
+        match_certificate(rule, c.names, inventory, records);
     } else if (rule.kind != RuleKind::all_of) {
         match_files(rule, c, files, dangling, records);
         if (rule.kind == RuleKind::service)

@@ -78,7 +78,8 @@ json product_coverage(const manifest::Manifest& m,
         const bool walked = !by_ecosystem && rule.kind != manifest::RuleKind::registry &&
                             rule.kind != manifest::RuleKind::pe_signer &&
                             rule.kind != manifest::RuleKind::pe_version &&
-                            rule.kind != manifest::RuleKind::macho_team;
+                            rule.kind != manifest::RuleKind::macho_team &&
+                            rule.kind != manifest::RuleKind::certificate;
         needs_walk = needs_walk || walked;
         bool examined = false;
         for (const auto& r : reports) {
