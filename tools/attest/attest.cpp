@@ -18,7 +18,10 @@ constexpr const char* kSubcommands =
     "  report   compute every host x product status from a ledger; attestations + report\n"
     "  diff     what changed on a host between two bundles\n"
     "  report-diff  what changed between two reports (report.json)\n"
-    "  export   a bundle's file digests as a sha256sum or hashdeep list";
+    "  export   a bundle's file digests as a sha256sum or hashdeep list\n"
+    "  site-summary    sign a summary of a site's report with the site key\n"
+    "  verify-summary  check a site summary (and its report.json)\n"
+    "  rollup   HQ: verify site summaries and merge them into one report with a site column";
 
 }  // namespace
 
