@@ -95,7 +95,9 @@ int attest_bundles(int argc, char** argv) {
                                    {"statement_sha256", s.statement_sha256},
                                    {"sha256", s.sha256},
                                    {"kit", s.kit_id},
-                                   {"sequence", s.sequence}});
+                                   {"sequence", s.sequence},
+                                   {"finished", s.finished}});
+    attest::restrict_to_as_of(context, opt.as_of);
     auto statuses = attest::merge(summaries, heads, merge_options);
     attest::Articles articles;
     articles.as_of = opt.as_of;

@@ -890,6 +890,25 @@ std::string end_of_day(const std::string& date) {
     return date;
 }
 
+void restrict_to_as_of(ReportContext& context, const std::string& as_of) {
+    if (as_of.empty()) return;
+    const long long limit = epoch_of(as_of);
+    auto after = [&](const json& entry, const char* key) {
+        const std::string t = get_str(entry, key);
+        return trust::is_rfc3339_utc(t) && epoch_of(t) > limit;
+    };
+    auto drop = [&](json& list, const char* key) {
+        if (!list.is_array()) return;
+        json kept = json::array();
+        for (auto& e : list)
+            if (!after(e, key)) kept.push_back(std::move(e));
+        list = std::move(kept);
+    };
+    drop(context.bundles, "finished");
+    drop(context.conflicts, "finished");
+    drop(context.rejected, "rejected_at");
+}
+
 ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
                            const crypto::SigningKey& inspector, const ReportOptions& options,
                            const ReportContext& context) {
