@@ -98,10 +98,12 @@ int attest_bundles(int argc, char** argv) {
                                    {"sequence", s.sequence},
                                    {"finished", s.finished}});
     attest::restrict_to_as_of(context, opt.as_of);
-    auto statuses = attest::merge(summaries, heads, merge_options);
+    // Plan and FAR articles per host as the merge grouped them (the same bundles, the same key).
     attest::Articles articles;
     articles.as_of = opt.as_of;
-    articles.collect_all(summaries, statuses);
+    auto statuses =
+        attest::merge(summaries, heads, merge_options,
+                      [&](const auto& host, const auto& st) { articles.collect(host, st); });
     context.removal_plan = attest::removal_plan(articles);
     context.far = attest::far_draft(articles, far);
     auto summary = attest::write_report(statuses, key, opt, context);
