@@ -679,7 +679,7 @@ json HostProductStatus::to_json() const {
 
 std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all,
                                      const std::vector<evidence::ChainHead>& heads,
-                                     const MergeOptions& options) {
+                                     const MergeOptions& options, const HostMerged& per_host) {
     // The same bundle given twice (or a copy of it under other bytes) counts once.
     std::vector<const BundleSummary*> bundles;
     std::vector<BundleRef> refs;
@@ -693,7 +693,8 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all,
     for (const auto* b : bundles) hosts[host_key(*b)].push_back(b);
     std::vector<HostProductStatus> out;
     for (auto& [key, list] : hosts) {
-        auto statuses = merge_host(std::move(list), fleet);
+        auto statuses = merge_host(list, fleet);
+        if (per_host) per_host(list, statuses);
         std::move(statuses.begin(), statuses.end(), std::back_inserter(out));
     }
     return out;

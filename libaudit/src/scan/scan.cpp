@@ -411,7 +411,7 @@ std::vector<std::string> plan_walk(const fs::Root& root, const ScanOptions& opt,
 }
 
 ScanRules::ScanRules(const std::vector<manifest::Manifest>& manifests, bool windows_root)
-    : filter(manifests, windows_root), rules(manifests, match::MatchOptions{windows_root}) {}
+    : rules(manifests, match::MatchOptions{windows_root}), filter(rules) {}
 
 Walked walk(const fs::Root& root, const ScanOptions& opt, std::vector<std::string> roots,
             const ScanRules& rules, const Collected& collected, Meter& meter) {

@@ -83,12 +83,17 @@ class CompiledRules {
     explicit CompiledRules(const std::vector<manifest::Manifest>& manifests,
                            const MatchOptions& options = {});
     const std::vector<manifest::Manifest>& manifests() const noexcept { return *manifests_; }
+    bool case_insensitive_paths() const noexcept { return case_insensitive_paths_; }
+    // The compiled globs of every path rule, in manifest and rule order; the pointer keeps them
+    // alive (the walk's FileFilter uses them instead of compiling the patterns again).
+    std::shared_ptr<const std::vector<const Glob*>> path_globs() const;
 
   private:
     friend std::vector<Finding> match(const CompiledRules&, const std::vector<InventoryItem>&,
                                       const std::vector<fs::FileRecord>&);
     struct Compiled;  // matcher.cpp
     const std::vector<manifest::Manifest>* manifests_;
+    bool case_insensitive_paths_ = false;
     std::shared_ptr<const Compiled> compiled_;
 };
 
