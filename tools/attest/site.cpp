@@ -39,9 +39,7 @@ SummaryFiles summary_files(const std::string& arg) {
         return f;
     }
     f.summary = arg;
-    const std::string suffix(attest::kSiteSummaryFile);
-    if (arg.size() >= suffix.size() && arg.ends_with(suffix))
-        f.report = arg.substr(0, arg.size() - suffix.size()) + "report.json";
+    f.report = attest::site_report_path(arg);
     return f;
 }
 

@@ -221,6 +221,18 @@ VerifiedSiteSummary verify_site_summary(std::string_view envelope_json,
     return v;
 }
 
+bool is_site_summary(const crypto::Envelope& env) {
+    if (env.payload_type != evidence::kPayloadType) return false;
+    json st = json::parse(env.payload, nullptr, false);
+    return st.is_object() && str(st, "predicateType") == kSiteSummaryPredicate;
+}
+
+std::string site_report_path(const std::string& summary_path) {
+    const std::string suffix(kSiteSummaryFile);
+    if (!summary_path.ends_with(suffix)) return "";
+    return summary_path.substr(0, summary_path.size() - suffix.size()) + "report.json";
+}
+
 void check_site_report(const VerifiedSiteSummary& summary, std::string_view report_json) {
     const std::string got = crypto::sha256_hex(report_json);
     if (got != summary.report_sha256)
@@ -249,8 +261,8 @@ void SiteState::save(const std::string& path) const {
     json list = json::object();
     for (const auto& [site, e] : sites)
         list[site] = {{"sequence", e.sequence},
-                       {"statement_sha256", e.statement_sha256},
-                       {"generated", e.generated}};
+                      {"statement_sha256", e.statement_sha256},
+                      {"generated", e.generated}};
     const auto dir = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
