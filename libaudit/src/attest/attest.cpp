@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "audit/catalog.h"
 #include "audit/core/utc.h"
 #include "audit/error.h"
 #include "audit/evidence/chain_check.h"
@@ -89,11 +90,13 @@ std::map<std::string, std::string> strong_ids(const std::map<std::string, std::s
     return out;
 }
 
-// Sources that read an operating system's package database: one that read items before and
-// reads none now means the scan no longer sees the system it saw.
+// Sources that read an operating system's package database (the catalog's): one that read items
+// before and reads none now means the scan no longer sees the system it saw.
 const std::set<std::string>& package_db_sources() {
-    static const std::set<std::string> names = {
-        "dpkg", "rpm", "apk", "pacman", "windows-software", "macos-receipts"};
+    static const std::set<std::string> names = [] {
+        const auto v = catalog::system_databases();
+        return std::set<std::string>(v.begin(), v.end());
+    }();
     return names;
 }
 
