@@ -103,6 +103,15 @@ TEST_CASE("a site summary verifies only under the key delegated to its site", "[
         audit::attest::verify_site_summary(summary(ka, ca, "site-a", 0, hosts), a.trust),
         VerifyError);
     CHECK_THROWS_AS(audit::attest::check_site_report(v, "{}"), VerifyError);
+    // Malformed entries are refused when verified, not met later by the roll-up.
+    json bad = hosts;
+    bad[0]["ids"].push_back(7);
+    CHECK_THROWS_AS(audit::attest::verify_site_summary(summary(ka, ca, "site-a", 3, bad), a.trust),
+                    VerifyError);
+    bad = hosts;
+    bad[0]["reason_codes"] = "x";
+    CHECK_THROWS_AS(audit::attest::verify_site_summary(summary(ka, ca, "site-a", 3, bad), a.trust),
+                    VerifyError);
 }
 
 TEST_CASE("the roll-up refuses older summaries of a site and flags shared identities", "[site]") {

@@ -211,10 +211,23 @@ VerifiedSiteSummary verify_site_summary(std::string_view envelope_json,
                           cert.not_after);
     if (!p.contains("trust_root") || str(p["trust_root"], "authority") != trust.authority)
         throw VerifyError("site summary of site " + v.site + " is for another authority");
+    auto strings = [](const json& list, bool digests) {
+        return list.is_array() && std::all_of(list.begin(), list.end(), [&](const json& x) {
+                   return x.is_string() && (!digests || is_sha256(x.get<std::string>()));
+               });
+    };
     for (const auto& h : p["hosts"])
         if (!h.is_object() || !is_sha256(str(h, "host")) || !h.contains("ids") ||
-            !h["ids"].is_array() || str(h, "product").empty() || str(h, "status").empty())
+            !strings(h["ids"], true) || str(h, "product").empty() || str(h, "status").empty() ||
+            !strings(h.value("reason_codes", json::array()), false))
             throw VerifyError("site summary of site " + v.site + ": malformed host entry");
+    for (const char* list : {"rejected", "conflicts", "kit_heads"}) {
+        const json l = p.value(list, json::array());
+        if (!l.is_array() ||
+            !std::all_of(l.begin(), l.end(), [](const json& x) { return x.is_object(); }))
+            throw VerifyError("site summary of site " + v.site + ": \"" + list +
+                              "\" is not a list of objects");
+    }
     v.site_keyid = cert.inspector.keyid;
     v.statement_sha256 = crypto::sha256_hex(env.payload);
     v.predicate = std::move(p);
