@@ -50,11 +50,12 @@ json host(const std::string& id, const std::string& status) {
               {"product", "kaspersky"},
               {"status", status}};
     json d = audit::attest::host_identity_digests(r);
-    return {{"host", d["host"]},
-            {"ids", d["ids"]},
-            {"product", "kaspersky"},
-            {"status", status},
-            {"reason_codes", json::array()}};
+    return {
+        {"host", d["host"]},
+        {"ids", d["ids"]},
+        {"results",
+         json::array(
+             {{{"product", "kaspersky"}, {"status", status}, {"reason_codes", json::array()}}})}};
 }
 
 }  // namespace
@@ -109,7 +110,7 @@ TEST_CASE("a site summary verifies only under the key delegated to its site", "[
     CHECK_THROWS_AS(audit::attest::verify_site_summary(summary(ka, ca, "site-a", 3, bad), a.trust),
                     VerifyError);
     bad = hosts;
-    bad[0]["reason_codes"] = "x";
+    bad[0]["results"][0]["reason_codes"] = "x";
     CHECK_THROWS_AS(audit::attest::verify_site_summary(summary(ka, ca, "site-a", 3, bad), a.trust),
                     VerifyError);
 }

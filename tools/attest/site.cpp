@@ -107,7 +107,7 @@ int site_summary_cmd(int argc, char** argv) {
         for (const auto& [product, c] : st["predicate"]["counts"].items())
             std::cout << "product   " << product << " " << c.dump() << "\n";
         std::cout << "summary   " << dir << "/" << attest::kSiteSummaryFile << " ("
-                  << st["predicate"]["hosts"].size() << " host x product)\n";
+                  << st["predicate"]["hosts"].size() << " hosts)\n";
     }
     return 0;
 }
