@@ -72,6 +72,8 @@ expect_exit 3 audit-attest site-summary --trust "$TRUST" --key "$T/site-b.key" \
     --certificate "$T/site-b.cert.json" --site-state "$T/b.state" "$T/site-b-edit"
 expect_exit 0 audit-attest verify-summary --trust "$TRUST" "$T/site-a"
 grep -q "verified  site site-a sequence 2" "$T/out" && grep -q "report    matches" "$T/out" || fail "verify-summary: $(cat "$T/out")"
+expect_exit 0 audit-verify --trust "$TRUST" "$T/site-a/site-summary.dsse.json" "$T/site-a.cert.json"
+grep -q "site-summary of site site-a, sequence 2, report.json matches" "$T/out" || fail "audit-verify: $(cat "$T/out")"
 
 python3 - "$T/site-a/site-summary.dsse.json" "$T/site-a/report.json" <<'PY' || fail "summary content"
 import base64, hashlib, json, sys
@@ -83,8 +85,9 @@ p = st["predicate"]
 assert p["site"] == "site-a" and p["sequence"] == 2 and p["trust_root"]["version"] == 1, p
 assert p["counts"]["kaspersky"]["present"] == 1, p["counts"]
 r = json.loads(report)
-assert len(p["hosts"]) == len(r["results"])
-assert all(len(h["host"]) == 64 and h["ids"] and len(h["attestation_sha256"]) == 64 for h in p["hosts"])
+assert sum(len(h["results"]) for h in p["hosts"]) == len(r["results"])
+assert len(p["hosts"]) == len({x["host"] for x in r["results"]})
+assert all(len(h["host"]) == 64 and h["ids"] and all(len(x["attestation_sha256"]) == 64 for x in h["results"]) for h in p["hosts"])
 # Digests only: no hostname and no identifier in clear.
 mid = open(sys.argv[2].replace("site-a/report.json", "a-infected/etc/machine-id")).read().strip()
 assert mid not in env["payload"] and mid not in json.dumps(p) and "a-infected" not in json.dumps(p)
@@ -150,6 +153,8 @@ cp -r "$T/site-a" "$T/site-a-tampered"
 sed -i '0,/"present"/s//"removed"/' "$T/site-a-tampered/report.json"
 expect_exit 3 audit-attest verify-summary --trust "$TRUST" "$T/site-a-tampered"
 grep -q "report.json of site site-a is not the one its summary signs" "$T/err" || fail "tampered: $(cat "$T/err")"
+expect_exit 3 audit-verify --trust "$TRUST" "$T/site-a-tampered/site-summary.dsse.json"
+expect_exit 3 audit-verify --trust "$TRUST" "$T/forged.site-summary.dsse.json"
 expect_exit 3 audit-attest rollup --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/hq5" \
     --site-state "$T/hq-fresh2.state" "$T/site-a-tampered" "$T/site-b"
 

@@ -39,9 +39,7 @@ SummaryFiles summary_files(const std::string& arg) {
         return f;
     }
     f.summary = arg;
-    const std::string suffix(attest::kSiteSummaryFile);
-    if (arg.size() >= suffix.size() && arg.ends_with(suffix))
-        f.report = arg.substr(0, arg.size() - suffix.size()) + "report.json";
+    f.report = attest::site_report_path(arg);
     return f;
 }
 
@@ -109,7 +107,7 @@ int site_summary_cmd(int argc, char** argv) {
         for (const auto& [product, c] : st["predicate"]["counts"].items())
             std::cout << "product   " << product << " " << c.dump() << "\n";
         std::cout << "summary   " << dir << "/" << attest::kSiteSummaryFile << " ("
-                  << st["predicate"]["hosts"].size() << " host x product)\n";
+                  << st["predicate"]["hosts"].size() << " hosts)\n";
     }
     return 0;
 }

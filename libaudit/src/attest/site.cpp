@@ -86,6 +86,7 @@ json site_summary_predicate(const std::string& report_dir, const json& report,
     const auto cert = trust::verify_site_certificate(trust, certificate.dump());
     json hosts = json::array();
     std::map<std::string, std::map<std::string, long long>> counts;
+    std::map<std::string, std::size_t> index;  // host digest -> entry in hosts
     for (const auto& r : report.value("results", json::array())) {
         json d = host_identity_digests(r);
         std::string att_sha;
@@ -94,13 +95,20 @@ json site_summary_predicate(const std::string& report_dir, const json& report,
             att_sha = crypto::sha256_hex(
                 read_input_file(report_dir + "/" + att, kMaxAttestation, "attestation"));
         counts[str(r, "product")][str(r, "status")]++;
-        hosts.push_back({{"host", d["host"]},
-                         {"ids", d["ids"]},
-                         {"product", str(r, "product")},
-                         {"status", str(r, "status")},
-                         {"reason_codes", string_list(r.value("reason_codes", json::array()))},
-                         {"removed_at", str(r, "removed_at")},
-                         {"attestation_sha256", att_sha}});
+        // One entry per host, its identifiers once, one result per product.
+        const std::string key = d["host"].get<std::string>();
+        auto [it, added] = index.emplace(key, hosts.size());
+        if (added) hosts.push_back({{"host", key}, {"ids", d["ids"]}, {"results", json::array()}});
+        json& h = hosts[it->second];
+        for (const auto& id : d["ids"])
+            if (std::find(h["ids"].begin(), h["ids"].end(), id) == h["ids"].end())
+                h["ids"].push_back(id);
+        h["results"].push_back(
+            {{"product", str(r, "product")},
+             {"status", str(r, "status")},
+             {"reason_codes", string_list(r.value("reason_codes", json::array()))},
+             {"removed_at", str(r, "removed_at")},
+             {"attestation_sha256", att_sha}});
     }
     json rejected = json::array();
     for (const auto& x : report.value("rejected", json::array()))
@@ -211,14 +219,44 @@ VerifiedSiteSummary verify_site_summary(std::string_view envelope_json,
                           cert.not_after);
     if (!p.contains("trust_root") || str(p["trust_root"], "authority") != trust.authority)
         throw VerifyError("site summary of site " + v.site + " is for another authority");
-    for (const auto& h : p["hosts"])
-        if (!h.is_object() || !is_sha256(str(h, "host")) || !h.contains("ids") ||
-            !h["ids"].is_array() || str(h, "product").empty() || str(h, "status").empty())
-            throw VerifyError("site summary of site " + v.site + ": malformed host entry");
+    auto strings = [](const json& list, bool digests) {
+        return list.is_array() && std::all_of(list.begin(), list.end(), [&](const json& x) {
+                   return x.is_string() && (!digests || is_sha256(x.get<std::string>()));
+               });
+    };
+    for (const auto& h : p["hosts"]) {
+        bool ok = h.is_object() && is_sha256(str(h, "host")) && h.contains("ids") &&
+                  strings(h["ids"], true) && h.contains("results") && h["results"].is_array();
+        if (ok)
+            for (const auto& r : h["results"])
+                ok = ok && r.is_object() && !str(r, "product").empty() &&
+                     !str(r, "status").empty() &&
+                     strings(r.value("reason_codes", json::array()), false);
+        if (!ok) throw VerifyError("site summary of site " + v.site + ": malformed host entry");
+    }
+    for (const char* list : {"rejected", "conflicts", "kit_heads"}) {
+        const json l = p.value(list, json::array());
+        if (!l.is_array() ||
+            !std::all_of(l.begin(), l.end(), [](const json& x) { return x.is_object(); }))
+            throw VerifyError("site summary of site " + v.site + ": \"" + list +
+                              "\" is not a list of objects");
+    }
     v.site_keyid = cert.inspector.keyid;
     v.statement_sha256 = crypto::sha256_hex(env.payload);
     v.predicate = std::move(p);
     return v;
+}
+
+bool is_site_summary(const crypto::Envelope& env) {
+    if (env.payload_type != evidence::kPayloadType) return false;
+    json st = json::parse(env.payload, nullptr, false);
+    return st.is_object() && str(st, "predicateType") == kSiteSummaryPredicate;
+}
+
+std::string site_report_path(const std::string& summary_path) {
+    const std::string suffix(kSiteSummaryFile);
+    if (!summary_path.ends_with(suffix)) return "";
+    return summary_path.substr(0, summary_path.size() - suffix.size()) + "report.json";
 }
 
 void check_site_report(const VerifiedSiteSummary& summary, std::string_view report_json) {
@@ -249,8 +287,8 @@ void SiteState::save(const std::string& path) const {
     json list = json::object();
     for (const auto& [site, e] : sites)
         list[site] = {{"sequence", e.sequence},
-                       {"statement_sha256", e.statement_sha256},
-                       {"generated", e.generated}};
+                      {"statement_sha256", e.statement_sha256},
+                      {"generated", e.generated}};
     const auto dir = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);

@@ -19,17 +19,17 @@ std::string str(const json& j, const char* key) {
 constexpr const char* kStatuses[] = {"removed", "absent", "present", "inconclusive"};
 
 // A result row from the summary alone (the site's report.json did not come along).
-json row_from_summary(const json& h) {
-    json codes = h.value("reason_codes", json::array());
+json row_from_summary(const json& h, const json& r) {
+    json codes = r.value("reason_codes", json::array());
     return {{"host", "sha256:" + str(h, "host")},
             {"hostname", ""},
-            {"product", str(h, "product")},
-            {"product_name", str(h, "product")},
-            {"status", str(h, "status")},
+            {"product", str(r, "product")},
+            {"product_name", str(r, "product")},
+            {"status", str(r, "status")},
             {"reasons", codes},
             {"reason_codes", codes},
-            {"removed_at", str(h, "removed_at")},
-            {"attestation_sha256", str(h, "attestation_sha256")},
+            {"removed_at", str(r, "removed_at")},
+            {"attestation_sha256", str(r, "attestation_sha256")},
             {"findings", json::array()},
             {"leads", json::array()},
             {"residue", json::array()}};
@@ -67,7 +67,8 @@ json rollup_report(const RollupSelection& selection, const trust::TrustRoot& tru
         if (!in.report.is_null()) {
             for (const auto& r : in.report.value("results", json::array())) rows.push_back(r);
         } else {
-            for (const auto& h : p["hosts"]) rows.push_back(row_from_summary(h));
+            for (const auto& h : p["hosts"])
+                for (const auto& r : h["results"]) rows.push_back(row_from_summary(h, r));
         }
         for (auto& r : rows) {
             r["site"] = s.site;

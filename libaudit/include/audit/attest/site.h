@@ -65,6 +65,11 @@ struct VerifiedSiteSummary {
 // Throws VerifyError.
 VerifiedSiteSummary verify_site_summary(std::string_view envelope_json,
                                         const trust::TrustRoot& trust);
+// Whether an envelope's payload is a site summary (nothing verified yet).
+bool is_site_summary(const crypto::Envelope& env);
+// Where the report.json of a summary file travels: DIR/report.json beside
+// DIR/site-summary.dsse.json, PREFIX.report.json beside PREFIX.site-summary.dsse.json; "" else.
+std::string site_report_path(const std::string& summary_path);
 // report.json's bytes against the summary's subject. Throws VerifyError.
 void check_site_report(const VerifiedSiteSummary& summary, std::string_view report_json);
 
