@@ -30,13 +30,17 @@ json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(
 # Rollback state of the tools stays inside the test directory.
 export AUDIT_STATE_DIR="$T/state"
 
-# new_authority DIR: a demo authority in DIR, plus signed copies of the shipped manifests in
-# DIR/manifests (the scanner refuses unsigned manifests).
+# new_authority DIR [MANIFEST...]: a demo authority in DIR, plus signed copies of shipped
+# manifests in DIR/manifests (the scanner refuses unsigned manifests): the named files of
+# manifests/, by default kaspersky.toml alone, whose rules the scenarios check (one attestation
+# row per host). The default set, every manifests/*.toml, is e2e.manifest_default_set's.
 new_authority() {
-    audit-keys init --dir "$1" --no-passphrase >/dev/null
-    mkdir -p "$1/manifests"
-    cp "$MANIFESTS"/*.toml "$1/manifests/"
-    audit-keys sign-manifest --trust "$1/trust.json" --key "$1/manifest.key" "$1/manifests" >/dev/null
+    local dir=$1 f
+    shift
+    audit-keys init --dir "$dir" --no-passphrase >/dev/null
+    mkdir -p "$dir/manifests"
+    for f in "${@:-kaspersky.toml}"; do cp "$MANIFESTS/$f" "$dir/manifests/"; done
+    audit-keys sign-manifest --trust "$dir/trust.json" --key "$dir/manifest.key" "$dir/manifests" >/dev/null
 }
 
 # cdx_schema: the directory of the official CycloneDX JSON schemas, from the npm package

@@ -175,12 +175,30 @@ st() { json_get "$1" "[x['status'] for x in d['results'] if x['hostname']=='$2']
 json_get "$T/r60/report.json" "[x['latest_scan'] for x in d['results'] if x['hostname']=='infected'][0]" | grep -q "^$(day 5)" || fail "as of day 60 used a later scan"
 [[ $(json_get "$T/r30/report.json" "d['as_of']") == "$(day 30)T23:59:59Z" ]] || fail "as_of not recorded"
 expect_exit 2 audit-attest --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/r-bad" --as-of "$(date -u -d '2 days' +%Y-%m-%d)" "$T/ev"
-expect_exit 1 audit-attest report-diff "$T/r30" "$T/r60/report.json"
+expect_exit 1 audit-attest report-diff --trust "$TRUST" "$T/r30" "$T/r60/report.json"
 grep -q "changed   cleaned .*kaspersky: present.* -> removed (removed $(day 40)" "$T/out" || fail "report-diff: $(cat "$T/out")"
-expect_exit 1 audit-attest report-diff --json "$T/r30" "$T/r60"
+expect_exit 1 audit-attest report-diff --trust "$TRUST" --json "$T/r30" "$T/r60"
 [[ $(json_get "$T/out" "len(d['changed'])") == 1 ]] || fail "report-diff --json: $(cat "$T/out")"
-expect_exit 0 audit-attest report-diff "$T/r60" "$T/r60"
-expect_exit 2 audit-attest report-diff "$T/r60"
+expect_exit 0 audit-attest report-diff --trust "$TRUST" "$T/r60" "$T/r60"
+expect_exit 2 audit-attest report-diff --trust "$TRUST" "$T/r60"
+# Both reports are verified before they are compared: a changed report.json, an unsigned one or
+# a changed file beside it is exit 3.
+cp -r "$T/r60" "$T/r60-edit"
+python3 - "$T/r60-edit/report.json" <<'PY2'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for x in r["results"]:
+    if x["hostname"] == "infected": x["status"] = "removed"
+json.dump(r, open(sys.argv[1], "w"), indent=2)
+PY2
+expect_exit 3 audit-attest report-diff --trust "$TRUST" "$T/r30" "$T/r60-edit"
+grep -q "report.json changed since it was signed" "$T/err" || fail "report-diff of an edited report: $(cat "$T/err")"
+cp -r "$T/r60" "$T/r60-csv" && printf x >>"$T/r60-csv/report.csv"
+expect_exit 3 audit-attest report-diff --trust "$TRUST" "$T/r60-csv/report.json" "$T/r30"
+rm "$T/r60-edit/report.statement.dsse.json"
+expect_exit 3 audit-attest report-diff --trust "$TRUST" "$T/r60-edit" "$T/r30"
+grep -q "the report is not signed" "$T/err" || fail "report-diff of an unsigned report: $(cat "$T/err")"
+expect_exit 2 audit-attest report-diff "$T/r30" "$T/r60"
 
 step "ledger: the same report, views and findings columns"
 L="$T/l.sqlite"
@@ -194,7 +212,22 @@ sys.exit(0 if k(a) == k(b) else 1)
 PY
 expect_exit 1 audit-attest report --ledger "$L" --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/rl30" --campaign-start "$S" --as-of "$(day 30)"
 [[ $(st "$T/rl30/report.json" cleaned) == present ]] || fail "ledger as of day 30: cleaned is $(st "$T/rl30/report.json" cleaned)"
-expect_exit 0 audit-attest report-diff "$T/r30" "$T/rl30"
+expect_exit 0 audit-attest report-diff --trust "$TRUST" "$T/r30" "$T/rl30"
+# --as-of lists only what existed by then: the bundles scanned by day 30 (days 2, 5 and 10), and
+# no conflict or rejection from later (both forms).
+[[ $(json_get "$T/r30/report.json" "len(d['bundles'])") == 3 ]] || fail "as of day 30 the file report lists $(json_get "$T/r30/report.json" "len(d['bundles'])") bundles"
+[[ $(json_get "$T/rl30/report.json" "len(d['bundles'])") == 3 ]] || fail "as of day 30 the ledger report lists $(json_get "$T/rl30/report.json" "len(d['bundles'])") bundles"
+cp "$L" "$T/l2.sqlite"
+last=$(ls -t "$T"/ev/*.evidence.tar.zst | head -1)
+cp "$last" "$T/fork.evidence.tar.zst"; cp "$T/ev/campaign.chain-head.dsse.json" "$T/fork-head.json"
+python3 "$FIXTURES/redate-chain.py" "$T/auth/collector.key" "$T/fork-head.json" "$T/fork.evidence.tar.zst=$(day 125)T10:00:00Z"
+expect_exit 1 audit-attest import --ledger "$T/l2.sqlite" --trust "$TRUST" "$T/fork.evidence.tar.zst"
+head -c 2000 "$last" >"$T/broken.evidence.tar.zst"
+expect_exit 3 audit-attest import --ledger "$T/l2.sqlite" --trust "$TRUST" "$T/broken.evidence.tar.zst"
+expect_exit 1 audit-attest report --ledger "$T/l2.sqlite" --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/rl2" --campaign-start "$S"
+[[ $(json_get "$T/rl2/report.json" "(len(d['conflicts']), len(d['rejected']))") == "(1, 1)" ]] || fail "ledger conflicts/rejected: $(json_get "$T/rl2/report.json" "(d['conflicts'], d['rejected'])")"
+expect_exit 1 audit-attest report --ledger "$T/l2.sqlite" --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/rl2-30" --campaign-start "$S" --as-of "$(day 30)"
+[[ $(json_get "$T/rl2-30/report.json" "(len(d['bundles']), len(d['conflicts']), len(d['rejected']))") == "(3, 0, 0)" ]] || fail "as of day 30 the ledger report lists later entries: $(json_get "$T/rl2-30/report.json" "(d['conflicts'], d['rejected'])")"
 sq() { python3 -c "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); print('|'.join(str(v) for v in c.execute(sys.argv[2]).fetchone()))" "$1" "$2"; }
 [[ $(sq "$L" "SELECT package, version, path = '' FROM findings_detail WHERE hostname='infected' AND rule='deb-packages' LIMIT 1") == "kesl|11.1.0-3393|1" ]] || fail "findings_detail"
 [[ $(sq "$L" "SELECT count(*) FROM findings WHERE path = '/opt/kaspersky/kesl/bin/kesl'") == 3 ]] || fail "findings.path: $(sq "$L" "SELECT group_concat(path, ' ') FROM findings")"

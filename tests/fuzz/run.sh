@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every libFuzzer target (or the ones named) for SECONDS each, with seed corpora made at run
 # time by the real tools' fixture generators (dpkg, rpm, db_load, pacman, gcc/objcopy, pip, hivex,
-# plistlib, mingw-w64 + osslsigncode) and by
+# plistlib, mingw-w64 + osslsigncode, openssl cms for Mach-O) and by
 # the targets themselves (signed documents), then print executions, coverage and crashes per target.
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]        default 60 s; targets: manifest, dpkg_status, ...
@@ -111,12 +111,37 @@ make_seeds() {
             cp "$f" "$work/plist/corpus/seed-$i.plist"
         done < <(find "$tmp/mac" -type f -name '*.plist')
         ;;
+    certstore)
+        # openssl roots as a PEM file, DER and the registry Blob (tests/fixtures/trust-store.sh).
+        bash "$fx/trust-store.sh" root "$tmp/kav.pem" "Kaspersky Anti-Virus Personal Root Certificate"
+        bash "$fx/trust-store.sh" root "$tmp/fan.pem" "Kaspersky Lab Fan Club" "Example Org"
+        cat "$tmp/kav.pem" "$tmp/fan.pem" >"$tmp/bundle.crt"
+        bash "$fx/trust-store.sh" der "$tmp/kav.pem" "$tmp/kav.der"
+        bash "$fx/trust-store.sh" blob "$tmp/kav.pem" "$tmp/kav.blob"
+        seed certstore "$tmp/kav.pem" "$tmp/bundle.crt" "$tmp/kav.der" "$tmp/kav.blob" ;;
     pe)
         bash "$fx/pe-file.sh" ca "$tmp/pki" "/C=RU/O=AO Kaspersky Lab/CN=AO Kaspersky Lab" >/dev/null
         bash "$fx/pe-file.sh" build "$tmp/avp.exe" "AO Kaspersky Lab" "Kaspersky Endpoint Security" \
             "Kaspersky Anti-Virus service" avp.exe 11,11,0,452 >/dev/null
         bash "$fx/pe-file.sh" sign "$tmp/avp.exe" "$tmp/avp-signed.exe" "$tmp/pki" >/dev/null
         seed pe "$tmp/avp.exe" "$tmp/avp-signed.exe" ;;
+    macho)
+        # Signed by openssl cms (DER and BER), ad hoc, tampered, universal; and the bare CMS
+        # blob, which the target also wraps into a signed file (macho_fuzz.cpp).
+        python3 "$fx/macho-file.py" signer "$tmp/mpki" 2Y8XE5CQ94 >/dev/null
+        python3 "$fx/macho-file.py" "$tmp/macho-der" --identifier com.x --team 2Y8XE5CQ94 --sign "$tmp/mpki"
+        python3 "$fx/macho-file.py" "$tmp/macho-ber" --identifier com.x --team 2Y8XE5CQ94 --sign "$tmp/mpki" --ber
+        python3 "$fx/macho-file.py" "$tmp/macho-fat" --identifier com.x --team 2Y8XE5CQ94 --sign "$tmp/mpki" --fat
+        python3 "$fx/macho-file.py" "$tmp/macho-adhoc" --identifier com.x --team 2Y8XE5CQ94
+        python3 "$fx/macho-file.py" "$tmp/macho-tampered" --identifier com.x --team 2Y8XE5CQ94 --sign "$tmp/mpki" --tamper
+        python3 - "$tmp/macho-ber" "$tmp/macho-cms" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+i = b.find(bytes.fromhex("fade0b01"))
+n = struct.unpack(">I", b[i + 4:i + 8])[0]
+open(sys.argv[2], "wb").write(b[i + 8:i + n])
+PY
+        seed macho "$tmp"/macho-* ;;
     esac
 }
 

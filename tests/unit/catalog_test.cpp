@@ -281,3 +281,16 @@ TEST_CASE("catalog: reports name the catalog's ecosystems; hive sources list wha
     CHECK_FALSE(catalog::covers(*catalog::find_source("live"), "kmod"));  // also_emits only
     CHECK(catalog::answers(*catalog::find_source("pe-files"), "pe_signer"));
 }
+
+TEST_CASE("catalog: the package databases of each system family are the catalog's", "[catalog]") {
+    using V = std::vector<std::string>;
+    CHECK(audit::catalog::system_databases("linux") == V{"dpkg", "rpm", "apk", "pacman"});
+    CHECK(audit::catalog::system_databases("windows") == V{"windows-software"});
+    CHECK(audit::catalog::system_databases("macos") == V{"macos-apps", "macos-receipts"});
+    CHECK(audit::catalog::system_databases("plan9").empty());
+    // Every family's list together: what the attestation's regression check reads.
+    const auto all = audit::catalog::system_databases();
+    CHECK(std::set<std::string>(all.begin(), all.end()) ==
+          std::set<std::string>{"dpkg", "rpm", "apk", "pacman", "windows-software", "macos-apps",
+                                "macos-receipts"});
+}

@@ -7,10 +7,13 @@
 #include <catch_amalgamated.hpp>
 
 #include <cstdint>
+#include <cstdlib>
+#include <random>
 #include <string>
 
 #include "audit/error.h"
 #include "audit/formats/macho.h"
+#include "support.h"
 
 namespace {
 
@@ -154,4 +157,234 @@ TEST_CASE("macho: universal files, and malformed input refused", "[macho]") {
     be(java, 0xcafebabe);
     be(java, 0x00000034);
     CHECK_THROWS_AS(audit::macho::parse(java), audit::Error);
+}
+
+namespace {
+
+using audit::macho::TeamBacking;
+using audit_test::fixture;
+using audit_test::sh;
+using audit_test::slurp;
+using audit_test::TempDir;
+
+// Signed fixtures from tests/fixtures/macho-file.py: the CMS signature is openssl's
+// (`openssl cms -sign` over the CodeDirectory, detached, signed attributes), the signers are
+// throw-away openssl certificates whose OU is the team id (or, "store", no team at all).
+struct CmsFixtures {
+    TempDir dir;
+    std::string make(const std::string& name, const std::string& args) {
+        const std::string out = (dir.path / name).string();
+        sh("python3 '" + fixture("macho-file.py") + "' '" + out +
+           "' --identifier com.example.app " + args);
+        return slurp(out);
+    }
+    CmsFixtures() {
+        for (const auto& [d, ou] : {std::pair<std::string, std::string>{"vendor", "2Y8XE5CQ94"},
+                                    {"other", "ABCDE12345"},
+                                    {"store", "store"},
+                                    {"apple", "apple"}})
+            sh("python3 '" + fixture("macho-file.py") + "' signer '" + (dir.path / d).string() +
+               "' " + ou);
+    }
+    std::string signer(const std::string& d) { return "--sign '" + (dir.path / d).string() + "'"; }
+};
+
+CmsFixtures& cms_fixtures() {
+    static CmsFixtures f;
+    return f;
+}
+
+// Offset and length of the CMS BlobWrapper's content (after its 8-byte header) in a thin file.
+std::pair<std::size_t, std::size_t> cms_span(const std::string& f) {
+    const auto at = f.find(std::string("\xfa\xde\x0b\x01", 4));
+    REQUIRE(at != std::string::npos);
+    std::uint32_t len = 0;
+    for (int i = 0; i < 4; ++i) len = (len << 8) | static_cast<unsigned char>(f[at + 4 + i]);
+    return {at + 8, len - 8};
+}
+
+}  // namespace
+
+TEST_CASE("macho: a CMS signer whose OU is the team id backs it (openssl cms, DER and BER)",
+          "[macho]") {
+    auto& fx = cms_fixtures();
+    for (const std::string ber : {"", "--ber"}) {
+        INFO(ber);
+        const std::string f =
+            fx.make("good" + ber, "--team 2Y8XE5CQ94 " + fx.signer("vendor") + " " + ber);
+        const auto slices = audit::macho::parse(f);
+        REQUIRE(slices.size() == 1);
+        const auto& c = slices[0].cms;
+        CHECK(c.present);
+        CHECK(c.error.empty());
+        CHECK(c.subject ==
+              "UID=2Y8XE5CQ94, CN=Developer ID Application: Audit Toolkit Test (2Y8XE5CQ94), "
+              "OU=2Y8XE5CQ94, O=Audit Toolkit Test, C=XX");
+        CHECK(c.subject_ou == std::vector<std::string>{"2Y8XE5CQ94"});
+        CHECK(c.issuer == "C=XX, O=Audit Toolkit Test, CN=Audit Toolkit Test Apple-like CA");
+        CHECK(c.certificates.size() == 2);  // the leaf and the CA
+        CHECK(c.digest_algorithm == "sha256");
+        CHECK(c.digest_matches);
+        CHECK(c.covered_slot == 0);
+        CHECK(c.covered_team_id == "2Y8XE5CQ94");
+        CHECK(c.signature_check == "verified");
+        const auto check = audit::macho::team_check(slices[0]);
+        CHECK(check.backing == TeamBacking::verified);
+        CHECK(check.why.empty());
+    }
+    // Universal: each slice carries its own signature.
+    const auto fat =
+        audit::macho::parse(fx.make("fat", "--team 2Y8XE5CQ94 --fat --ber " + fx.signer("vendor")));
+    REQUIRE(fat.size() == 2);
+    for (const auto& s : fat) CHECK(audit::macho::team_check(s).backing == TeamBacking::verified);
+}
+
+TEST_CASE("macho: ad hoc, other-team, tampered and forged signatures do not back the team id",
+          "[macho]") {
+    auto& fx = cms_fixtures();
+    const auto one = [](const std::string& f) {
+        const auto slices = audit::macho::parse(f);
+        REQUIRE(slices.size() == 1);
+        return slices[0];
+    };
+    // Ad hoc: the CMS slot holds an empty BlobWrapper, as codesign leaves it.
+    const auto adhoc = one(fx.make("adhoc", "--team 2Y8XE5CQ94"));
+    CHECK(adhoc.team_id == "2Y8XE5CQ94");
+    CHECK_FALSE(adhoc.cms.present);
+    auto check = audit::macho::team_check(adhoc);
+    CHECK(check.backing == TeamBacking::refuted);
+    CHECK(check.why.find("ad hoc") != std::string::npos);
+
+    // A real signature by a certificate of another team.
+    const auto wrong_ou = one(fx.make("wrong-ou", "--team 2Y8XE5CQ94 " + fx.signer("other")));
+    CHECK(wrong_ou.cms.signature_check == "verified");
+    CHECK(wrong_ou.cms.digest_matches);
+    CHECK(wrong_ou.cms.subject_ou == std::vector<std::string>{"ABCDE12345"});
+    check = audit::macho::team_check(wrong_ou);
+    CHECK(check.backing == TeamBacking::refuted);
+    CHECK(check.why.find("OU is another team") != std::string::npos);
+
+    // A signer naming no team (Apple re-signs Mac App Store apps with its own certificate): the
+    // CodeDirectory's team id is neither confirmed nor contradicted, so it is not lowered.
+    const auto store = one(fx.make("store-signed", "--team 2Y8XE5CQ94 " + fx.signer("store")));
+    CHECK(store.cms.signature_check == "verified");
+    check = audit::macho::team_check(store);
+    CHECK(check.backing == TeamBacking::unchecked);
+    CHECK(check.why.find("names no team") != std::string::npos);
+    // Nor does a signer of Apple's own (O=Apple Inc.), whatever its OU looks like.
+    const auto apple = one(fx.make("apple-signed", "--team 2Y8XE5CQ94 " + fx.signer("apple")));
+    check = audit::macho::team_check(apple);
+    CHECK(check.backing == TeamBacking::unchecked);
+    CHECK(check.why.find("Apple's own certificate") != std::string::npos);
+
+    // The CodeDirectory changed after signing: the messageDigest covers nothing here.
+    const auto tampered =
+        one(fx.make("tampered", "--team 2Y8XE5CQ94 --tamper " + fx.signer("vendor")));
+    CHECK(tampered.cms.signature_check == "verified");  // the CMS itself is intact
+    CHECK_FALSE(tampered.cms.digest_matches);
+    check = audit::macho::team_check(tampered);
+    CHECK(check.backing == TeamBacking::refuted);
+    CHECK(check.why.find("changed after signing") != std::string::npos);
+
+    // A forged signature value (its last byte, the DER's last byte).
+    std::string forged = fx.make("forged", "--team 2Y8XE5CQ94 " + fx.signer("vendor"));
+    const auto [at, len] = cms_span(forged);
+    forged[at + len - 1] = static_cast<char>(forged[at + len - 1] ^ 1);
+    const auto f = one(forged);
+    CHECK(f.cms.signature_check == "failed");
+    CHECK(f.cms.digest_matches);
+    CHECK(audit::macho::team_check(f).backing == TeamBacking::refuted);
+
+    // A malformed CMS blob is recorded, the CodeDirectory still read: unchecked, not refuted
+    // (a genuine vendor binary always carries a CMS signature; doubt is not a clean reading).
+    std::string broken = fx.make("broken", "--team 2Y8XE5CQ94 " + fx.signer("vendor"));
+    const auto [bat, blen] = cms_span(broken);
+    broken[bat + 1] = '\x7f';  // the outer SEQUENCE's length byte
+    (void)blen;
+    const auto b = one(broken);
+    CHECK(b.team_id == "2Y8XE5CQ94");
+    CHECK(b.cms.present);
+    CHECK_FALSE(b.cms.error.empty());
+    CHECK(audit::macho::team_check(b).backing == TeamBacking::unchecked);
+
+    // Every cut of the CMS blob is refused, recorded or parsed: never out of bounds.
+    const std::string good = fx.make("cuts", "--team 2Y8XE5CQ94 --ber " + fx.signer("vendor"));
+    const auto [gat, glen] = cms_span(good);
+    for (std::size_t n = 0; n < glen; n += 7) {
+        std::string cut = good;
+        // Shorten the wrapper's length field: the CMS DER ends early.
+        const auto l = static_cast<std::uint32_t>(8 + n);
+        for (int i = 0; i < 4; ++i)
+            cut[gat - 4 + i] = static_cast<char>((l >> (8 * (3 - i))) & 0xff);
+        try {
+            const auto s = audit::macho::parse(cut);
+            CHECK(audit::macho::team_check(s[0]).backing != TeamBacking::verified);
+        } catch (const audit::Error&) {
+        }
+    }
+}
+
+TEST_CASE("macho: with two CodeDirectories the CMS signature backs the one it covers", "[macho]") {
+    auto& fx = cms_fixtures();
+    for (const std::string over : {"0", "0x1000"}) {
+        INFO(over);
+        const auto s = audit::macho::parse(
+            fx.make("agile" + over, "--team 2Y8XE5CQ94 --alternate 2Y8XE5CQ94 --cms-over " + over +
+                                        " " + fx.signer("vendor")))[0];
+        CHECK(s.cms.digest_matches);
+        CHECK(s.cms.covered_slot == (over == "0" ? 0u : 0x1000u));
+        CHECK(audit::macho::team_check(s).backing == TeamBacking::verified);
+    }
+    // Slot 0 claims the vendor's team; the signer (of another team) covers the alternate
+    // CodeDirectory, which names its own team: the claim in slot 0 is not what was signed.
+    const auto s = audit::macho::parse(fx.make(
+        "agile-split",
+        "--team 2Y8XE5CQ94 --alternate ABCDE12345 --cms-over 0x1000 " + fx.signer("other")))[0];
+    CHECK(s.team_id == "2Y8XE5CQ94");
+    CHECK(s.cms.covered_team_id == "ABCDE12345");
+    CHECK(s.cms.signature_check == "verified");
+    const auto check = audit::macho::team_check(s);
+    CHECK(check.backing == TeamBacking::refuted);
+    CHECK(check.why.find("signed CodeDirectory names team \"ABCDE12345\"") != std::string::npos);
+
+    // A malformed alternate CodeDirectory leaves the file readable (the first one names the
+    // team), and, covered by the CMS, backs nothing.
+    std::string bad = fx.make("agile-bad",
+                              "--team 2Y8XE5CQ94 --alternate 2Y8XE5CQ94 --cms-over "
+                              "0x1000 " +
+                                  fx.signer("vendor"));
+    const std::string magic("\xfa\xde\x0c\x02", 4);
+    const auto second = bad.find(magic, bad.find(magic) + 4);
+    REQUIRE(second != std::string::npos);
+    bad[second + 3] = '\x03';
+    const auto b = audit::macho::parse(bad)[0];
+    CHECK(b.team_id == "2Y8XE5CQ94");
+    CHECK_FALSE(b.cms.digest_matches);
+    CHECK(audit::macho::team_check(b).backing == TeamBacking::refuted);
+}
+
+TEST_CASE("macho: corrupted CMS blobs are refused or recorded, never crash", "[macho]") {
+    auto& fx = cms_fixtures();
+    for (const std::string ber : {"", "--ber"}) {
+        const std::string good =
+            fx.make("flip" + ber, "--team 2Y8XE5CQ94 " + ber + " " + fx.signer("vendor"));
+        const auto [at, len] = cms_span(good);
+        std::mt19937 rng(18);
+        const char* env = std::getenv("AUDIT_MACHO_FLIPS");  // a longer run by hand
+        const int rounds = env ? std::atoi(env) : 3000;
+        for (int i = 0; i < rounds; ++i) {
+            std::string bad = good;
+            const int flips = 1 + static_cast<int>(rng() % 8);
+            for (int k = 0; k < flips; ++k) {
+                // Mostly the DER headers near the start, where the BER lengths are.
+                const std::size_t off =
+                    rng() % 2 ? rng() % std::min<std::size_t>(len, 96) : rng() % len;
+                bad[at + off] = static_cast<char>(rng());
+            }
+            try {
+                for (const auto& s : audit::macho::parse(bad)) (void)audit::macho::team_check(s);
+            } catch (const audit::Error&) {
+            }
+        }
+    }
 }

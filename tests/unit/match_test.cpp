@@ -517,6 +517,27 @@ TEST_CASE("plan_walk_roots: Windows globs are looked up level by level without c
     CHECK_FALSE(audit::match::FileFilter({m}, false).may_match(files[0]));
 }
 
+TEST_CASE("match: the walk's filter uses the rules' compiled path globs, compiled once",
+          "[match]") {
+    audit::manifest::Manifest m;
+    m.id = "p";
+    audit::manifest::Rule r;
+    r.id = "opt";
+    r.kind = audit::manifest::RuleKind::path;
+    r.patterns = {"/opt/kaspersky/**", "/Program Files*/Kaspersky Lab/**"};
+    m.rules = {r};
+    const std::vector<audit::manifest::Manifest> ms = {m};
+    const audit::match::CompiledRules rules(ms, audit::match::MatchOptions{true});
+    const auto globs = rules.path_globs();
+    REQUIRE(globs->size() == 2);
+    CHECK((*globs)[0]->pattern() == "/opt/kaspersky/**");
+    // The same objects, not a copy: one compilation serves the filter and match().
+    CHECK(rules.path_globs()->at(1) == (*globs)[1]);
+    const audit::match::FileFilter filter(rules);
+    CHECK(filter.may_match(file("/program files (x86)/kaspersky lab/avp.exe")));
+    CHECK_FALSE(filter.may_match(file("/opt/other/x")));
+}
+
 TEST_CASE("match: all_of needs every part on one subject; parts-only rules stay silent",
           "[match]") {
     Rule name =
@@ -613,4 +634,64 @@ TEST_CASE("match: technology inside another product names its owner; the vendor'
     CHECK(owners.at("/opt/acme/engine/ppl/appinfo.kli")["name"] == "acme-gateway");
     CHECK(owners.at("/Program Files/EXAMPLE/av/appinfo.kli")["name"] == "Example Secure Browser");
     CHECK(owners.at("/opt/portable/appinfo.kli").is_null());  // nobody owns it: still reported
+}
+
+TEST_CASE("match: a Mach-O team id counts only when its CMS signer backs it", "[match]") {
+    // Items as the macho-files source writes them (formats/macho.h team_check per slice).
+    const auto macho = [](const std::string& name, const std::string& team,
+                          const std::string& backing, const std::string& why) {
+        InventoryItem item;
+        item.ecosystem = "macho";
+        item.name = name;
+        item.state = "installed";
+        item.source = "/Applications/" + name;
+        item.paths = {item.source};
+        item.extra["team_ids"] = {team};
+        item.extra["slices"] = {{{"cpu", "arm64"},
+                                 {"team_id", team},
+                                 {"team_signer", backing},
+                                 {"team_signer_why", why}}};
+        return item;
+    };
+    const Manifest m = make_manifest(
+        "kaspersky", {make_rule("team", RuleKind::macho_team, Confidence::strong, {"2Y8XE5CQ94"})});
+    const auto run = [&](const InventoryItem& item) { return match({m}, {item}, {}); };
+
+    auto f = run(macho("Verified", "2Y8XE5CQ94", "verified", ""));
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].proves_presence());
+    CHECK(f[0].confidence == Confidence::strong);
+    CHECK(f[0].records[0]["inventory"]["team_signer"] == "verified");
+
+    // A CMS signature that could not be checked keeps the rule's confidence (a genuine vendor
+    // binary carries one; doubt must not read as clean), and the record says why.
+    f = run(macho("Odd", "2Y8XE5CQ94", "unchecked", "CMS signature unchecked: algorithm"));
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].proves_presence());
+    CHECK(f[0].records[0]["inventory"]["team_signer_why"] == "CMS signature unchecked: algorithm");
+
+    // Ad hoc, failed, other team: a lead with a reason, never presence or residue.
+    f = run(macho("AdHoc", "2Y8XE5CQ94", "refuted", "no CMS signature (ad hoc)"));
+    REQUIRE(f.size() == 1);
+    CHECK_FALSE(f[0].proves_presence());
+    CHECK_FALSE(f[0].residue);
+    CHECK(f[0].confidence == Confidence::weak);
+    CHECK(f[0].reason.find("not backed by a verified CMS signer") != std::string::npos);
+    CHECK(f[0].records[0]["inventory"]["team_signer_why"] == "no CMS signature (ad hoc)");
+
+    // Both on one host: a finding each, presence from the verified one only.
+    f = match({m},
+              {macho("AdHoc", "2Y8XE5CQ94", "refuted", "x"),
+               macho("Verified", "2Y8XE5CQ94", "verified", "")},
+              {});
+    REQUIRE(f.size() == 2);
+    CHECK(std::count_if(f.begin(), f.end(), [](const Finding& x) { return x.proves_presence(); }) ==
+          1);
+    // Another team matches nothing; an item from before team_signer existed is a lead.
+    CHECK(run(macho("Other", "ABCDE12345", "verified", "")).empty());
+    InventoryItem old = macho("Old", "2Y8XE5CQ94", "", "");
+    old.extra["slices"][0].erase("team_signer");
+    f = run(old);
+    REQUIRE(f.size() == 1);
+    CHECK_FALSE(f[0].proves_presence());
 }

@@ -18,7 +18,10 @@ constexpr const char* kSubcommands =
     "  report   compute every host x product status from a ledger; attestations + report\n"
     "  diff     what changed on a host between two bundles\n"
     "  report-diff  what changed between two reports (report.json)\n"
-    "  export   a bundle's file digests as a sha256sum or hashdeep list";
+    "  export   a bundle's file digests as a sha256sum or hashdeep list\n"
+    "  site-summary    sign a summary of a site's report with the site key\n"
+    "  verify-summary  check a site summary (and its report.json)\n"
+    "  rollup   HQ: verify site summaries and merge them into one report with a site column";
 
 }  // namespace
 
@@ -92,11 +95,15 @@ int attest_bundles(int argc, char** argv) {
                                    {"statement_sha256", s.statement_sha256},
                                    {"sha256", s.sha256},
                                    {"kit", s.kit_id},
-                                   {"sequence", s.sequence}});
-    auto statuses = attest::merge(summaries, heads, merge_options);
+                                   {"sequence", s.sequence},
+                                   {"finished", s.finished}});
+    attest::restrict_to_as_of(context, opt.as_of);
+    // Plan and FAR articles per host as the merge grouped them (the same bundles, the same key).
     attest::Articles articles;
     articles.as_of = opt.as_of;
-    articles.collect_all(summaries, statuses);
+    auto statuses =
+        attest::merge(summaries, heads, merge_options,
+                      [&](const auto& host, const auto& st) { articles.collect(host, st); });
     context.removal_plan = attest::removal_plan(articles);
     context.far = attest::far_draft(articles, far);
     auto summary = attest::write_report(statuses, key, opt, context);

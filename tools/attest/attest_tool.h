@@ -10,6 +10,7 @@
 
 #include "audit/attest/far.h"
 #include "audit/attest/report.h"
+#include "audit/attest/site.h"
 #include "audit/crypto/keys.h"
 #include "audit/trust/trust_root.h"
 #include "cli.h"
@@ -18,12 +19,15 @@ namespace audit::attest_tool {
 
 using nlohmann::json;
 
-int attest_bundles(int argc, char** argv);   // attest.cpp: the first form
-int import_cmd(int argc, char** argv);       // ledger.cpp
-int report_cmd(int argc, char** argv);       // ledger.cpp
-int diff_cmd(int argc, char** argv);         // diff.cpp
-int report_diff_cmd(int argc, char** argv);  // report_diff.cpp
-int export_cmd(int argc, char** argv);       // export.cpp
+int attest_bundles(int argc, char** argv);      // attest.cpp: the first form
+int import_cmd(int argc, char** argv);          // ledger.cpp
+int report_cmd(int argc, char** argv);          // ledger.cpp
+int diff_cmd(int argc, char** argv);            // diff.cpp
+int report_diff_cmd(int argc, char** argv);     // report_diff.cpp
+int export_cmd(int argc, char** argv);          // export.cpp
+int site_summary_cmd(int argc, char** argv);    // site.cpp
+int verify_summary_cmd(int argc, char** argv);  // site.cpp
+int rollup_cmd(int argc, char** argv);          // rollup.cpp
 
 // inputs.cpp
 // What the command line names: bundles, and chain heads (*.chain-head.dsse.json); a directory
@@ -40,6 +44,15 @@ std::vector<std::string> chain_head_paths(const std::vector<std::string>& args,
 std::vector<std::string> bundle_paths(const std::vector<std::string>& args);
 // --key: an inspector key of the trust root (UsageError otherwise).
 crypto::SigningKey inspector_key(const cli::Args& args, const trust::TrustRoot& trust);
+
+// site.cpp: a site summary given on the command line (a directory holds site-summary.dsse.json
+// and report.json), verified; report.json, when there, checked against it (need_report: must).
+struct SummaryFiles {
+    std::string summary, report;
+};
+SummaryFiles summary_files(const std::string& arg);
+attest::RollupInput read_summary(const SummaryFiles& f, const trust::TrustRoot& trust,
+                                 bool need_report);
 
 // options.cpp
 void print_results(const json& report, const std::string& out);

@@ -147,6 +147,7 @@ int report_cmd(int argc, char** argv) {
     context.bundles = verified.bundles;
     context.rejected = ledger.rejected();
     context.conflicts = verified.conflicts;
+    attest::restrict_to_as_of(context, opt.as_of);
     for (const auto& nv : verified.not_verified) context.not_verified.push_back(nv.to_json());
     json heads = json::array();
     for (const auto& h : verified.heads)

@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
         if (sub == "diff") return diff_cmd(argc - 1, argv + 1);
         if (sub == "report-diff") return report_diff_cmd(argc - 1, argv + 1);
         if (sub == "export") return export_cmd(argc - 1, argv + 1);
+        if (sub == "site-summary") return site_summary_cmd(argc - 1, argv + 1);
+        if (sub == "verify-summary") return verify_summary_cmd(argc - 1, argv + 1);
+        if (sub == "rollup") return rollup_cmd(argc - 1, argv + 1);
         return attest_bundles(argc, argv);
     });
 }

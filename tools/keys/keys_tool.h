@@ -17,6 +17,8 @@ int cmd_init(const cli::Args& args);
 int cmd_show(const cli::Args& args);
 int cmd_generate(const cli::Args& args);
 int cmd_certify(const cli::Args& args);
+// site.cpp
+int cmd_certify_site(const cli::Args& args);
 // root.cpp
 int cmd_rotate_root(const cli::Args& args);
 int cmd_revoke(const cli::Args& args);

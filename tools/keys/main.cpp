@@ -15,10 +15,12 @@ constexpr const char* kTool = "audit-keys";
 const std::vector<audit::cli::Option> kOptions = {
     {"dir", "DIR", "init: directory for trust.json and the role keys"},
     {"profile", "P", "init, generate: hybrid (ECDSA P-384 + ML-DSA-87, default), ecdsa, ed25519"},
-    {"days", "N", "validity in days (init, rotate-root, revoke: 365; certify: 90)"},
+    {"days", "N",
+     "validity in days (init, rotate-root, revoke: 365; certify: 90; certify-site: 365)"},
     {"trust", "FILE", "the trust root to read (and, for rotate-root/revoke, to succeed)"},
     {"key", "FILE",
-     "signing key (certify: kit or root key; rotate-root/revoke: root keys, "
+     "signing key (certify: kit or root key; certify-site: root key; rotate-root/revoke: root "
+     "keys, "
      "repeatable; sign-manifest: manifest key)",
      true},
     {"role", "R", "generate: root, kit, collector, inspector or manifest"},
@@ -27,6 +29,8 @@ const std::vector<audit::cli::Option> kOptions = {
      "replace --trust)"},
     {"collector", "FILE", "certify: the collector's .pub.json or key file"},
     {"kit", "ID", "certify: the kit id the collector may sign for"},
+    {"site", "NAME", "certify-site: the site the key may sign summaries for"},
+    {"site-key", "FILE", "certify-site: the site inspector's .pub.json or key file"},
     {"not-before", "TIME", "certify: start of validity (RFC 3339 UTC; default now - 5 min)"},
     {"not-after", "TIME",
      "certify: end of validity (default now + --days, at most the root's expiry)"},
@@ -74,6 +78,15 @@ const std::vector<Subcommand> kSubcommands = {
      "certificate is signed by a kit or root key of the trust root.",
      {"trust", "key", "collector", "kit", "not-before", "not-after", "days", "out", "passphrase-fd",
       "json"}},
+    {"certify-site",
+     "delegate site summaries to a site inspector key for one site and a window",
+     "--trust FILE --key ROOT_KEY --site-key PUB --site NAME --out FILE\n"
+     "       [--days N | --not-before TIME --not-after TIME] [--json]",
+     "Delegates the signing of site summaries (audit-attest site-summary) to one site\n"
+     "inspector key for one named site and a validity window; the certificate is signed by\n"
+     "a root key of the trust root (the root role delegates sites).",
+     {"trust", "key", "site-key", "site", "not-before", "not-after", "days", "out", "passphrase-fd",
+      "json"}},
     {"rotate-root",
      "write trust root version N+1, signed by enough old and new root keys",
      "--trust FILE --key ROOT_KEY... [--set ROLE=FILES]... [--root-threshold N]\n"
@@ -101,6 +114,7 @@ int dispatch(const std::string& cmd, const audit::cli::Args& args,
     if (cmd == "show") return cmd_show(args);
     if (cmd == "generate") return cmd_generate(args);
     if (cmd == "certify") return cmd_certify(args);
+    if (cmd == "certify-site") return cmd_certify_site(args);
     if (cmd == "rotate-root") return cmd_rotate_root(args);
     if (cmd == "revoke") return cmd_revoke(args);
     throw UsageError("unknown subcommand '" + cmd + "' (see --help)");

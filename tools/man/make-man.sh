@@ -10,8 +10,8 @@ mkdir -p "$out"
 declare -A subs=(
     [audit-scan]=""
     [audit-verify]=""
-    [audit-keys]="init show generate certify rotate-root revoke sign-manifest"
-    [audit-attest]="import report diff report-diff export"
+    [audit-keys]="init show generate certify certify-site rotate-root revoke sign-manifest"
+    [audit-attest]="import report diff report-diff export site-summary verify-summary rollup"
     [audit-kit]="build check lms-keygen"
 )
 declare -A what=(

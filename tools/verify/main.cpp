@@ -175,6 +175,11 @@ int main(int argc, char** argv) {
                               << d["status"].get<std::string>()
                               << (d.contains("recomputed") ? ", recomputed from the bundles given"
                                                            : "");
+                else if (r["kind"] == "site-summary" || r["kind"] == "site-certificate")
+                    std::cout << " of site " << d["site"].get<std::string>()
+                              << (d.contains("sequence") ? ", sequence " + d["sequence"].dump()
+                                                         : "")
+                              << (d.value("report", "").empty() ? "" : ", report.json matches");
                 else if (r["kind"] == "report-statement")
                     std::cout << " over " << d["files"].size() << " report files, unchanged";
                 else

@@ -5,14 +5,17 @@
 #include "audit/attest/attest.h"
 #include "audit/attest/evidence_check.h"
 #include "audit/attest/report_statement.h"
+#include "audit/attest/site.h"
 #include "audit/crypto/dsse.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/evidence/predicate.h"
+#include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
+#include "audit/trust/site_certificate.h"
 #include "audit/trust/state.h"
 #include "audit/trust/trust_root.h"
 #include "verify_tool.h"
@@ -136,6 +139,29 @@ json verify_one(const std::string& path, Context& ctx) {
                        {"authority", t.authority},
                        {"relation", t.version == trust.version ? "the trust root in use"
                                                                : "a successor of the one in use"}};
+        return r;
+    }
+    if (env.payload_type == trust::kSiteCertificatePayloadType) {
+        r["kind"] = "site-certificate";
+        auto c = trust::verify_site_certificate(trust, text);
+        r["detail"] = {{"site", c.site},
+                       {"site_key", c.inspector.keyid},
+                       {"not_before", c.not_before},
+                       {"not_after", c.not_after}};
+        return r;
+    }
+    if (attest::is_site_summary(env)) {  // and report.json beside it, when there
+        r["kind"] = "site-summary";
+        auto s = attest::verify_site_summary(text, trust);
+        const std::string report = attest::site_report_path(path);
+        auto bytes = report.empty() ? std::nullopt
+                                    : read_input_file_if_exists(report, 4ull << 30, "report.json");
+        if (bytes) attest::check_site_report(s, *bytes);
+        r["detail"] = {{"site", s.site},
+                       {"sequence", s.sequence},
+                       {"generated", s.generated},
+                       {"site_key", s.site_keyid},
+                       {"report", bytes ? report : ""}};
         return r;
     }
     if (attest::is_report_statement(env)) {  // report.statement.dsse.json: the files beside it

@@ -99,5 +99,8 @@ bool covers(const Source& source, std::string_view ecosystem);
 bool answers(const Source& source, std::string_view kind);
 // The walk directories of every source that answers kind, sorted, each once.
 std::vector<std::string> walk_dirs(std::string_view kind);
+// The sources that read the package database of operating system family os, in catalog order
+// ("" = of every family): what system coverage and the attestation's regression check read.
+std::vector<std::string> system_databases(std::string_view os = "");
 
 }  // namespace audit::catalog

@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "audit/catalog.h"
 #include "audit/core/utc.h"
 #include "audit/error.h"
 #include "audit/evidence/chain_check.h"
@@ -89,11 +90,13 @@ std::map<std::string, std::string> strong_ids(const std::map<std::string, std::s
     return out;
 }
 
-// Sources that read an operating system's package database: one that read items before and
-// reads none now means the scan no longer sees the system it saw.
+// Sources that read an operating system's package database (the catalog's): one that read items
+// before and reads none now means the scan no longer sees the system it saw.
 const std::set<std::string>& package_db_sources() {
-    static const std::set<std::string> names = {
-        "dpkg", "rpm", "apk", "pacman", "windows-software", "macos-receipts"};
+    static const std::set<std::string> names = [] {
+        const auto v = catalog::system_databases();
+        return std::set<std::string>(v.begin(), v.end());
+    }();
     return names;
 }
 
@@ -676,7 +679,7 @@ json HostProductStatus::to_json() const {
 
 std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all,
                                      const std::vector<evidence::ChainHead>& heads,
-                                     const MergeOptions& options) {
+                                     const MergeOptions& options, const HostMerged& per_host) {
     // The same bundle given twice (or a copy of it under other bytes) counts once.
     std::vector<const BundleSummary*> bundles;
     std::vector<BundleRef> refs;
@@ -690,7 +693,8 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& all,
     for (const auto* b : bundles) hosts[host_key(*b)].push_back(b);
     std::vector<HostProductStatus> out;
     for (auto& [key, list] : hosts) {
-        auto statuses = merge_host(std::move(list), fleet);
+        auto statuses = merge_host(list, fleet);
+        if (per_host) per_host(list, statuses);
         std::move(statuses.begin(), statuses.end(), std::back_inserter(out));
     }
     return out;

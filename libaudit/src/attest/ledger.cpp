@@ -991,6 +991,7 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
                                  {"kit", s.kit_id},
                                  {"sequence", s.sequence},
                                  {"host", ref.host_key},
+                                 {"finished", s.finished},
                                  {"imported_at", s.imported_at}});
             by_sequence[{s.kit_id, s.sequence}].push_back(v.refs.size());
             v.refs.push_back(std::move(ref));
@@ -1003,7 +1004,10 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
         for (std::size_t k = 1; k < list.size(); ++k) {
             const BundleRef& b = v.refs[list[k]];
             const BundleRef& first = v.refs[list[0]];
+            const std::string fa = v.bundles[list[k]].value("finished", ""),
+                              fb = v.bundles[list[0]].value("finished", "");
             v.conflicts.push_back({{"kit", kit_seq.first},
+                                   {"finished", std::max(fa, fb)},
                                    {"sequence", kit_seq.second},
                                    {"statement_sha256", b.statement_sha256},
                                    {"other_statement_sha256", first.statement_sha256},

@@ -240,18 +240,6 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
     }
 }
 
-void Articles::collect_all(const std::vector<BundleSummary>& bundles,
-                           const std::vector<HostProductStatus>& statuses) {
-    std::map<std::string, std::vector<const BundleSummary*>> by_host;
-    for (const auto& b : bundles) by_host[host_key(b)].push_back(&b);
-    std::map<std::string, std::vector<HostProductStatus>> st_by_host;
-    for (const auto& st : statuses) st_by_host[st.host_key].push_back(st);
-    for (const auto& [key, sts] : st_by_host) {
-        auto it = by_host.find(key);
-        if (it != by_host.end()) collect(it->second, sts);
-    }
-}
-
 json removal_plan(const Articles& articles) {
     std::vector<const Article*> rows;
     for (const auto& a : articles.list())

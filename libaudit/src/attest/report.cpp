@@ -432,7 +432,10 @@ long days_between(const std::string& a, const std::string& b) {
 }
 
 std::string render_csv(const json& report) {
+    // A roll-up of site summaries (it lists "sites"): the site is the first column.
+    const bool by_site = report.contains("sites");
     std::string out =
+        std::string(by_site ? "site," : "") +
         "host,hostname,product,status,reason_codes,reasons,residue_findings,first_scan,"
         "latest_scan,attestation,family,first_found,last_found,removed_at,clean_since,rules,"
         "found,versions,where,leads,residue\r\n";
@@ -441,6 +444,7 @@ std::string render_csv(const json& report) {
         for (const auto& why : r.value("reasons", json::array()))
             if (why.is_string()) reasons += (reasons.empty() ? "" : "; ") + why.get<std::string>();
         for (const auto& code : codes_of(r)) codes += (codes.empty() ? "" : " ") + code;
+        if (by_site) out += csv_field(get_str(r, "site")) + ",";
         out += csv_field(get_str(r, "host")) + "," + csv_field(get_str(r, "hostname")) + "," +
                csv_field(get_str(r, "product")) + "," + csv_field(get_str(r, "status")) + "," +
                csv_field(codes) + "," + csv_field(reasons) + "," +
@@ -491,6 +495,13 @@ std::string render_html(const json& report) {
          ") &middot; inspector key " + html_escape(get_str(report, "inspector_keyid")) +
          "</p></header>\n";
 
+    // A roll-up of site summaries: the site as one more column, and the sites it merged.
+    const bool by_site = report.contains("sites") && report["sites"].is_array();
+    const std::string site_th = by_site ? "<th>Site</th>" : "";
+    auto site_td = [&](const json& r) {
+        return by_site ? "<td class=\"site\">" + html_escape(get_str(r, "site")) + "</td>"
+                       : std::string();
+    };
     h += "<section id=\"summary\"><h2>Summary</h2><div class=\"tiles\">";
     h += "<div class=\"tile\" id=\"count-hosts\"><b>" + fmt_int(get_int(report, "hosts")) +
          "</b>hosts</div>";
@@ -501,6 +512,30 @@ std::string render_html(const json& report) {
          fmt_int(static_cast<long long>(report.value("rejected", json::array()).size())) +
          "</b>bundles rejected</div></div></section>\n";
 
+    if (by_site) {
+        h += "<section id=\"sites\"><h2>Sites (" +
+             fmt_int(static_cast<long long>(report["sites"].size())) +
+             ")</h2><table id=\"sites-table\"><thead><tr><th>Site</th><th>Summary sequence</th>"
+             "<th>Signed</th><th>Rows from</th>";
+        for (const char* s : kStatuses) h += "<th>" + std::string(s) + "</th>";
+        h += "</tr></thead><tbody>";
+        for (const auto& site : report["sites"]) {
+            std::map<std::string, long long> n;
+            const json site_counts = site.value("counts", json::object());
+            for (const auto& [product, c] : site_counts.items())
+                for (const char* s : kStatuses) n[s] += get_int(c, s);
+            h += "<tr data-site=\"" + html_escape(get_str(site, "site")) + "\"><td>" +
+                 html_escape(get_str(site, "site")) + "</td><td class=\"n\">" +
+                 fmt_int(get_int(site, "sequence")) + "</td><td>" +
+                 html_escape(get_str(site, "generated")) + "</td><td>" +
+                 (site.value("report_included", false) ? "report.json" : "summary only") + "</td>";
+            for (const char* s : kStatuses)
+                h += "<td class=\"n\" data-status=\"" + std::string(s) + "\">" + fmt_int(n[s]) +
+                     "</td>";
+            h += "</tr>";
+        }
+        h += "</tbody></table></section>\n";
+    }
     h += "<section id=\"products\"><h2>Status per product</h2>" + product_chart(products);
     h += "<table id=\"product-table\"><thead><tr><th>Product</th>";
     for (const char* s : kStatuses) h += "<th>" + std::string(s) + "</th>";
@@ -616,16 +651,18 @@ std::string render_html(const json& report) {
     };
     h += "<section id=\"attention\"><h2>Hosts needing attention (" +
          fmt_int(static_cast<long long>(attention.size())) +
-         ")</h2><table id=\"attention-table\"><thead><tr><th>Host</th><th>Identifier</th>"
+         ")</h2><table id=\"attention-table\"><thead><tr>" + site_th +
+         "<th>Host</th><th>Identifier</th>"
          "<th>Product</th><th>Status</th><th>Reason codes</th><th>Why</th><th>Family</th>"
          "<th>Found (what, where)</th><th>First found</th><th>Last found</th><th>Latest scan</th>"
          "</tr></thead><tbody>";
     for (std::size_t i = 0; i < attention.size() && i < kMaxAttentionRows; ++i) {
         const json& r = *attention[i];
         std::string st = get_str(r, "status");
-        h += "<tr><td class=\"host\">" + html_escape(get_str(r, "hostname")) + "</td><td>" +
-             html_escape(get_str(r, "host")) + "</td><td>" + html_escape(get_str(r, "product")) +
-             "</td><td class=\"st-" + st + "\">" + html_escape(st) + "</td><td class=\"codes\">";
+        h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(get_str(r, "hostname")) +
+             "</td><td>" + html_escape(get_str(r, "host")) + "</td><td>" +
+             html_escape(get_str(r, "product")) + "</td><td class=\"st-" + st + "\">" +
+             html_escape(st) + "</td><td class=\"codes\">";
         for (const auto& code : codes_of(r)) h += "<code>" + html_escape(code) + "</code> ";
         h += "</td><td><ul class=\"why\">";
         if (st == "present") h += "<li>product found in the latest verified bundle</li>";
@@ -660,15 +697,16 @@ std::string render_html(const json& report) {
     // Removed and absent: counts and a bounded list (every row is in report.csv and .json).
     h += "<section id=\"clean\"><h2>Removed (<span id=\"clean-removed\">" + fmt_int(n_removed) +
          "</span>) and absent (<span id=\"clean-absent\">" + fmt_int(n_absent) +
-         "</span>)</h2><table id=\"clean-table\"><thead><tr><th>Host</th><th>Identifier</th>"
+         "</span>)</h2><table id=\"clean-table\"><thead><tr>" + site_th +
+         "<th>Host</th><th>Identifier</th>"
          "<th>Product</th><th>Status</th><th>Family</th><th>Found (what, where)</th>"
          "<th>Last found</th><th>Clean since</th></tr></thead><tbody>";
     for (std::size_t i = 0; i < clean.size() && i < kMaxListRows; ++i) {
         const json& r = *clean[i];
-        h += "<tr><td class=\"host\">" + html_escape(get_str(r, "hostname")) + "</td><td>" +
-             html_escape(get_str(r, "host")) + "</td><td>" + html_escape(get_str(r, "product")) +
-             "</td><td>" + html_escape(get_str(r, "status")) + "</td><td>" +
-             html_escape(get_str(r, "family")) + "</td><td class=\"found\">" +
+        h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(get_str(r, "hostname")) +
+             "</td><td>" + html_escape(get_str(r, "host")) + "</td><td>" +
+             html_escape(get_str(r, "product")) + "</td><td>" + html_escape(get_str(r, "status")) +
+             "</td><td>" + html_escape(get_str(r, "family")) + "</td><td class=\"found\">" +
              found_cell(r.value("findings", json::array())) + "</td><td>" +
              html_escape(get_str(r, "last_found")) + "</td><td>" +
              html_escape(get_str(r, "clean_since")) + "</td></tr>";
@@ -850,6 +888,25 @@ std::string end_of_day(const std::string& date) {
     if (!trust::is_rfc3339_utc(date))
         throw UsageError("'" + date + "' is not a date (YYYY-MM-DD or RFC 3339 UTC)");
     return date;
+}
+
+void restrict_to_as_of(ReportContext& context, const std::string& as_of) {
+    if (as_of.empty()) return;
+    const long long limit = epoch_of(as_of);
+    auto after = [&](const json& entry, const char* key) {
+        const std::string t = get_str(entry, key);
+        return trust::is_rfc3339_utc(t) && epoch_of(t) > limit;
+    };
+    auto drop = [&](json& list, const char* key) {
+        if (!list.is_array()) return;
+        json kept = json::array();
+        for (auto& e : list)
+            if (!after(e, key)) kept.push_back(std::move(e));
+        list = std::move(kept);
+    };
+    drop(context.bundles, "finished");
+    drop(context.conflicts, "finished");
+    drop(context.rejected, "rejected_at");
 }
 
 ReportSummary write_report(const std::vector<HostProductStatus>& statuses,

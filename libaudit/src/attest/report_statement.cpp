@@ -126,4 +126,23 @@ json verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot
             {"inspector_keyid", st["predicate"].value("inspector_keyid", "")}};
 }
 
+std::string read_verified_report(const std::string& dir, const trust::TrustRoot& trust) {
+    const std::string st_path = dir + "/" + std::string(kReportStatementFile);
+    auto st_bytes = read_input_file_if_exists(st_path, 64u << 20, "report statement");
+    if (!st_bytes)
+        throw VerifyError("no " + std::string(kReportStatementFile) + " beside " + dir +
+                          "/report.json: the report is not signed");
+    const auto env = crypto::Envelope::parse(*st_bytes, 64u << 20);
+    verify_report_statement(env, trust, dir);
+    const json st = parse_json_strict(env.payload, "report statement payload");
+    std::string want;
+    for (const auto& s : st["subject"])
+        if (s["name"] == "report.json") want = s["digest"]["sha256"].get<std::string>();
+    if (want.empty()) throw VerifyError(st_path + " does not sign report.json");
+    std::string bytes = read_input_file(dir + "/report.json", kMaxReportFile, "report.json");
+    if (crypto::sha256_hex(bytes) != want)
+        throw VerifyError(dir + "/report.json changed while it was read");
+    return bytes;
+}
+
 }  // namespace audit::attest

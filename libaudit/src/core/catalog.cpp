@@ -31,6 +31,8 @@ constexpr Ecosystem kMacosExt{"macos-ext", "generic", "", "application"};
 constexpr Ecosystem kMacosPkg{"macos-pkg", "generic", "", "application"};
 constexpr Ecosystem kLaunchd{"launchd", "generic", "", "application"};
 constexpr Ecosystem kMacho{"macho", "generic", "", "application"};
+// Trust-store certificates are evidence (a CA a product installed), not software components.
+constexpr Ecosystem kCertificate{"certificate", "generic", "", ""};
 
 constexpr unsigned kLinux = kOfflineRoot | kLiveLinux;
 
@@ -201,6 +203,15 @@ constexpr Source kSources[] = {
      .platforms = kOfflineRoot,
      .fuzz_targets = {"macho"},
      .seed_generators = {"macho-file.py"}},
+    {.name = "trust-store",
+     .ecosystems = {&kCertificate},
+     .answers = {"certificate"},
+     .reads = {"/usr/local/share/ca-certificates", "/etc/ssl/certs",
+               "/etc/pki/ca-trust/source/anchors", "/etc/ca-certificates/trust-source/anchors",
+               "/Windows/System32/config/SOFTWARE", "/Users/*/NTUSER.DAT"},
+     .platforms = kOfflineRoot | kLiveLinux,
+     .fuzz_targets = {"certstore"},
+     .seed_generators = {"trust-store.sh"}},
 };
 
 }  // namespace
@@ -247,6 +258,14 @@ std::vector<std::string> walk_dirs(std::string_view kind) {
     for (const auto& s : kSources)
         if (answers(s, kind)) out.insert(s.walk_dirs.begin(), s.walk_dirs.end());
     return {out.begin(), out.end()};
+}
+
+std::vector<std::string> system_databases(std::string_view os) {
+    std::vector<std::string> out;
+    for (const auto& s : sources())
+        if (!s.system_database_of.empty() && (os.empty() || s.system_database_of == os))
+            out.emplace_back(s.name);
+    return out;
 }
 
 }  // namespace audit::catalog

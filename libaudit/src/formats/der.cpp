@@ -36,6 +36,7 @@ const char* short_name(const std::string& oid) {
         {"1.3.6.1.4.1.311.60.2.1.2", "jurisdictionST"},
         {"1.3.6.1.4.1.311.60.2.1.3", "jurisdictionC"},
         {"0.9.2342.19200300.100.1.25", "DC"},
+        {"0.9.2342.19200300.100.1.1", "UID"},
     };
     for (const auto& e : kNames)
         if (oid == e.oid) return e.name;
@@ -93,6 +94,40 @@ void for_each_attribute(std::string_view name_content, std::string_view what, Fn
     }
 }
 
+// The offset just past the end-of-contents marker that closes an indefinite-length value whose
+// content starts at pos. Iterative (nesting is a counter, bounded by the input), so a deep
+// nesting costs no stack.
+std::size_t indefinite_end(std::string_view s, std::size_t pos, std::string_view what) {
+    std::size_t depth = 1;
+    while (depth > 0) {
+        if (s.size() - pos < 2) fail(what, "indefinite length without its end-of-contents marker");
+        const auto tag = static_cast<unsigned char>(s[pos++]);
+        std::size_t len = static_cast<unsigned char>(s[pos++]);
+        if (tag == 0) {
+            if (len != 0) fail(what, "malformed end-of-contents marker");
+            --depth;
+            continue;
+        }
+        if ((tag & 0x1f) == 0x1f) fail(what, "multi-byte DER tags are not used here");
+        if (len == 0x80) {
+            if (!(tag & 0x20)) fail(what, "indefinite length of a primitive value");
+            ++depth;
+            continue;
+        }
+        if (len & 0x80) {
+            const std::size_t n = len & 0x7f;
+            if (n > 4) fail(what, "DER length wider than 4 bytes");
+            if (s.size() - pos < n) fail(what, "truncated DER length");
+            len = 0;
+            for (std::size_t i = 0; i < n; ++i)
+                len = (len << 8) | static_cast<unsigned char>(s[pos++]);
+        }
+        if (len > s.size() - pos) fail(what, "DER element longer than what encloses it");
+        pos += len;
+    }
+    return pos;
+}
+
 }  // namespace
 
 std::uint8_t Reader::peek() const {
@@ -106,6 +141,14 @@ Element Reader::next() {
     e.tag = static_cast<std::uint8_t>(s_[pos_++]);
     if ((e.tag & 0x1f) == 0x1f) fail(what_, "multi-byte DER tags are not used here");
     std::size_t len = static_cast<unsigned char>(s_[pos_++]);
+    if (len == 0x80 && ber_) {
+        if (!(e.tag & 0x20)) fail(what_, "indefinite length of a primitive value");
+        const std::size_t end = indefinite_end(s_, pos_, what_);
+        e.content = s_.substr(pos_, end - 2 - pos_);
+        pos_ = end;
+        e.whole = s_.substr(start, pos_ - start);
+        return e;
+    }
     if (len & 0x80) {
         const std::size_t n = len & 0x7f;
         if (n == 0) fail(what_, "indefinite length (BER) where DER is required");
@@ -177,6 +220,16 @@ std::string common_name(std::string_view name_content, std::string_view what) {
                            if (type == "2.5.4.3") cn = directory_string(value);
                        });
     return cn;
+}
+
+std::vector<std::string> attributes(std::string_view name_content, std::string_view type_oid,
+                                    std::string_view what) {
+    std::vector<std::string> out;
+    for_each_attribute(name_content, what,
+                       [&](const std::string& type, const Element& value, bool) {
+                           if (type == type_oid) out.push_back(directory_string(value));
+                       });
+    return out;
 }
 
 std::string hex(std::string_view bytes) {

@@ -10,10 +10,12 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <vector>
+
+#include "audit/error.h"
+#include "audit/input_file.h"
 
 namespace audit::fs {
 
@@ -62,8 +64,17 @@ std::string unescape(const std::string& s) {
 }
 
 bool read_mounts(std::vector<MountEntry>& out) {
-    std::ifstream in("/proc/self/mountinfo");
-    if (!in) return false;
+    // Bounded: a mount table larger than this is refused (the view is then not proven
+    // read-only), never read in part.
+    constexpr std::size_t kMaxMountinfo = 16u << 20;
+    std::string table;
+    try {
+        table = read_input_file("/proc/self/mountinfo", kMaxMountinfo, "mount table");
+    } catch (const Error&) {
+        return false;
+    }
+    if (table.size() > kMaxMountinfo) return false;
+    std::istringstream in(table);
     std::string line;
     while (std::getline(in, line)) {
         std::istringstream fields(line);

@@ -11,11 +11,11 @@
 
 #include "audit/catalog.h"
 #include "audit/core/ascii.h"
+#include "audit/core/glob.h"
 #include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/fs/walker.h"
 #include "audit/input_file.h"
-#include "audit/match/matcher.h"
 
 namespace audit::manifest {
 
@@ -48,7 +48,7 @@ struct KindInfo {
     std::string_view name;
     std::array<std::string_view, 2> pattern_keys;  // "" = unused slot
 };
-constexpr std::array<KindInfo, 11> kKinds = {{
+constexpr std::array<KindInfo, 12> kKinds = {{
     {RuleKind::package, "package", {"names", ""}},
     {RuleKind::publisher, "publisher", {"publishers", ""}},
     {RuleKind::path, "path", {"paths", ""}},
@@ -59,6 +59,7 @@ constexpr std::array<KindInfo, 11> kKinds = {{
     {RuleKind::pe_signer, "pe_signer", {"signers", ""}},
     {RuleKind::pe_version, "pe_version", {"companies", "products"}},
     {RuleKind::macho_team, "macho_team", {"team_ids", ""}},
+    {RuleKind::certificate, "certificate", {"subjects", ""}},
     {RuleKind::all_of, "all_of", {"rules", ""}},
 }};
 
@@ -183,7 +184,7 @@ class Reader {
         if (single_segment && value.find('/') != std::string::npos)
             fail(node.source(), "\"" + value + "\" must be a name, without '/'");
         try {
-            match::Glob g(value);
+            core::Glob g(value);
         } catch (const UsageError& e) {
             fail(node.source(), "bad glob \"" + value + "\": " + e.what());
         }
@@ -200,7 +201,7 @@ class Reader {
         if (value.find('/') != std::string::npos)
             fail(node.source(), "registry key \"" + value + "\" must use '\\' between key names");
         try {
-            match::Glob g(match::registry_glob_text(value));
+            core::Glob g(core::registry_glob_text(value));
         } catch (const UsageError& e) {
             fail(node.source(), "bad glob \"" + value + "\": " + e.what());
         }
@@ -232,7 +233,8 @@ class Reader {
             fail(kind->source(),
                  "kind \"" + kind_name +
                      "\" is not one of package, publisher, path, file_hash, "
-                     "service, module, registry, pe_signer, pe_version, macho_team, all_of");
+                     "service, module, registry, pe_signer, pe_version, macho_team, "
+                     "certificate, all_of");
         r.kind = info->kind;
 
         const toml::node* confidence = table.get("confidence");
@@ -304,6 +306,7 @@ class Reader {
                         case RuleKind::pe_signer:
                         case RuleKind::pe_version:
                         case RuleKind::macho_team:
+                        case RuleKind::certificate:
                             break;
                     }
                     return glob(n, std::move(v), false, false);

@@ -19,22 +19,14 @@ bool under(std::string_view path, std::string_view dir, bool case_insensitive = 
 
 }  // namespace
 
-FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests,
-                       bool case_insensitive_paths)
-    : case_insensitive_(case_insensitive_paths) {
+FileFilter::FileFilter(const CompiledRules& rules)
+    : globs_(rules.path_globs()), case_insensitive_(rules.case_insensitive_paths()) {
     needed_ = fs::DigestPolicy::of({});
-    for (const auto& m : manifests) {
+    for (const auto& m : rules.manifests()) {
         for (const auto& rule : m.rules) {
             switch (rule.kind) {
                 case manifest::RuleKind::path:
-                    for (const auto& p : rule.patterns) {
-                        try {
-                            globs_.emplace_back(p, case_insensitive_paths);
-                        } catch (const std::exception&) {
-                            // match() reports the bad pattern; here it simply matches nothing.
-                        }
-                    }
-                    break;
+                    break;  // compiled by CompiledRules (globs_)
                 case manifest::RuleKind::service:
                 case manifest::RuleKind::module: {
                     // The directories match() looks in for this kind, as walk_roots() names them.
@@ -58,6 +50,7 @@ FileFilter::FileFilter(const std::vector<manifest::Manifest>& manifests,
                 case manifest::RuleKind::pe_signer:
                 case manifest::RuleKind::pe_version:
                 case manifest::RuleKind::macho_team:
+                case manifest::RuleKind::certificate:
                 case manifest::RuleKind::all_of:  // its parts are rules of their own
                     break;  // matched on inventory items, never on file records
             }
@@ -75,8 +68,8 @@ bool FileFilter::may_match(const fs::FileRecord& r) const {
          (!r.digests->sha384.empty() && digests_.count(r.digests->sha384))))
         return true;
     // A glob's literal directory prefix is cheap to test and rules out almost every path.
-    return std::any_of(globs_.begin(), globs_.end(), [&](const Glob& g) {
-        return under(r.path, g.literal_prefix(), case_insensitive_) && g.matches(r.path);
+    return std::any_of(globs_->begin(), globs_->end(), [&](const Glob* g) {
+        return under(r.path, g->literal_prefix(), case_insensitive_) && g->matches(r.path);
     });
 }
 

@@ -153,15 +153,25 @@ struct Entry {
 
 struct RuleRecords {
     std::map<std::string, Entry> present, residue;
+    // Matches the rule's own evidence does not back (a Mach-O team id no verified CMS signer
+    // vouches for): reported as a weak finding with lead_reason, never presence or residue.
+    std::map<std::string, Entry> leads;
+    std::string lead_reason;
     // A path rule matched a regular file, or something that may hold one (a directory that
     // could not be listed or was not descended into, an entry lstat failed on).
     bool may_hold_file = false;
-    void add(bool is_residue, const nlohmann::json& record, std::size_t item = kNoItem) {
+    static std::string key_of(const nlohmann::json& record) {
         const auto cbor = nlohmann::json::to_cbor(record);
         std::string key =
             record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\0';
         key.append(cbor.begin(), cbor.end());
-        (is_residue ? residue : present).emplace(std::move(key), Entry{record, item});
+        return key;
+    }
+    void add(bool is_residue, const nlohmann::json& record, std::size_t item = kNoItem) {
+        (is_residue ? residue : present).emplace(key_of(record), Entry{record, item});
+    }
+    void add_lead(const nlohmann::json& record, std::size_t item) {
+        leads.emplace(key_of(record), Entry{record, item});
     }
 };
 
@@ -253,6 +263,7 @@ void match_files(const Rule& rule, const CompiledRule& compiled,
             case RuleKind::pe_signer:
             case RuleKind::pe_version:
             case RuleKind::macho_team:
+            case RuleKind::certificate:
             case RuleKind::all_of:
                 break;
         }
@@ -334,20 +345,73 @@ void match_pe(const Rule& rule, const CompiledRule& compiled,
 
 // Mach-O files (ecosystem "macho"): the Team ID of any slice's code signature. Only the
 // CodeDirectory the load command points at counts (formats/macho.cpp), never the same string
-// elsewhere in the file.
+// elsewhere in the file. The match carries the rule's confidence when a slice's team id is
+// backed by its CMS signer ("team_signer": verified), or when a CMS signature is there but could
+// not be checked ("unchecked": a genuine vendor binary always carries one, and a check we cannot
+// make must not read as clean). A team id that no CMS signature backs (ad hoc) or that a
+// failed, mismatching or other-team signature contradicts ("refuted") is a lead.
 void match_macho(const Rule& rule, const std::vector<Glob>& globs,
                  const std::vector<InventoryItem>& inventory, RuleRecords& out) {
     for (const auto& item : inventory) {
         if (item.ecosystem != "macho") continue;
         const auto teams = item.extra.find("team_ids");
-        if (teams == item.extra.end() || !teams->is_array()) continue;
-        bool hit = false;
-        for (const auto& t : *teams)
-            hit = hit || (t.is_string() && any_match(globs, t.get<std::string>()));
-        if (!hit) continue;
+        const auto slices = item.extra.find("slices");
+        if (teams == item.extra.end() || !teams->is_array() || slices == item.extra.end() ||
+            !slices->is_array())
+            continue;
+        // The best backing among the slices whose team id the rule names.
+        int best = -1;
+        std::string backing, why;
+        for (const auto& s : *slices) {
+            if (!s.is_object()) continue;
+            const std::string team = extra_string(s, "team_id");
+            if (team.empty() || !any_match(globs, team)) continue;
+            const std::string b = extra_string(s, "team_signer");
+            const int rank = b == "verified" ? 2 : b == "unchecked" ? 1 : 0;
+            if (rank > best) {
+                best = rank;
+                backing = b.empty() ? std::string("refuted") : b;
+                why = extra_string(s, "team_signer_why");
+            }
+        }
+        if (best < 0) continue;
         nlohmann::json record = inventory_record(item);
         record["inventory"]["team_ids"] = *teams;
-        out.add(rule.residue, record, index_of(inventory, item));
+        record["inventory"]["team_signer"] = backing;
+        if (!why.empty()) record["inventory"]["team_signer_why"] = why;
+        if (best == 0 && !rule.residue) {
+            out.add_lead(record, index_of(inventory, item));
+            out.lead_reason =
+                "the team id is not backed by a verified CMS signer whose OU is that team (ad "
+                "hoc, failed or mismatching signature; see each record's team_signer_why): a "
+                "lead, never presence";
+        } else {
+            out.add(rule.residue, record, index_of(inventory, item));
+        }
+    }
+}
+
+// Trust-store certificates (ecosystem "certificate"): the subject's CN or the whole subject
+// ("C=RU, O=AO Kaspersky Lab, CN=..."), as pe_signer matches a signer. The record names the
+// store, the certificate and where it lies (files or registry key), so it can be removed.
+void match_certificate(const Rule& rule, const std::vector<Glob>& globs,
+                       const std::vector<InventoryItem>& inventory, RuleRecords& out) {
+    for (const auto& item : inventory) {
+        if (item.ecosystem != "certificate") continue;
+        const std::string cn = extra_string(item.extra, "subject_cn");
+        const std::string subject = extra_string(item.extra, "subject");
+        if (!(!cn.empty() && any_match(globs, cn)) &&
+            !(!subject.empty() && any_match(globs, subject)))
+            continue;
+        nlohmann::json record = inventory_record(item);
+        nlohmann::json cert = nlohmann::json::object();
+        for (const char* key : {"store", "subject", "issuer", "serial", "sha1", "sha256"})
+            cert[key] = extra_string(item.extra, key);
+        if (auto it = item.extra.find("files"); it != item.extra.end()) cert["files"] = *it;
+        record["inventory"]["certificate"] = cert;
+        if (auto it = item.extra.find("registry_key"); it != item.extra.end() && it->is_string())
+            record["inventory"]["registry_key"] = *it;
+        out.add(rule.residue || !item.installed(), record, index_of(inventory, item));
     }
 }
 
@@ -385,19 +449,6 @@ std::vector<std::string> minimal(const std::set<std::string>& wanted) {
 }
 
 }  // namespace
-
-std::string registry_glob_text(std::string_view pattern) {
-    std::string out(pattern);
-    std::replace(out.begin(), out.end(), '\\', '/');
-    return out;
-}
-
-std::string registry_key_text(std::string_view key) {
-    std::string out(key);
-    std::replace(out.begin(), out.end(), '/', '\x1f');
-    std::replace(out.begin(), out.end(), '\\', '/');
-    return out;
-}
 
 bool Finding::proves_presence() const {
     return !residue && (confidence == Confidence::definitive || confidence == Confidence::strong);
@@ -640,7 +691,8 @@ class Owners {
 void add_owners(const std::vector<Glob>& exclude, const Owners& owners, RuleRecords& records) {
     RuleRecords out;
     out.may_hold_file = records.may_hold_file;
-    for (const auto* side : {&records.present, &records.residue}) {
+    out.lead_reason = records.lead_reason;
+    for (const auto* side : {&records.present, &records.residue, &records.leads}) {
         for (const auto& [key, entry] : *side) {
             const nlohmann::json& record = entry.record;
             const std::string path = record_path(record);
@@ -654,7 +706,10 @@ void add_owners(const std::vector<Glob>& exclude, const Owners& owners, RuleReco
             }
             nlohmann::json r = record;
             r["owned_by"] = owned;
-            out.add(side == &records.residue, r, entry.item);
+            if (side == &records.leads)
+                out.add_lead(r, entry.item);
+            else
+                out.add(side == &records.residue, r, entry.item);
         }
     }
     records = std::move(out);
@@ -662,7 +717,7 @@ void add_owners(const std::vector<Glob>& exclude, const Owners& owners, RuleReco
 
 // Records whose path lies under one of the rule's exclude_paths, dropped.
 void drop_paths(const std::vector<Glob>& globs, RuleRecords& records) {
-    for (auto* side : {&records.present, &records.residue})
+    for (auto* side : {&records.present, &records.residue, &records.leads})
         for (auto it = side->begin(); it != side->end();) {
             const std::string path = record_path(it->second.record);
             it = !path.empty() && any_match(globs, path) ? side->erase(it) : std::next(it);
@@ -686,6 +741,8 @@ CompiledRule compile_rule(const Manifest& m, const Rule& rule, bool case_insensi
         c.products = compile(m, products_rule, true);
     } else if (rule.kind == RuleKind::macho_team) {
         c.names = compile(m, rule, false);  // Team IDs are upper-case as Apple issues them
+    } else if (rule.kind == RuleKind::certificate) {
+        c.names = compile(m, rule, true);  // X.500 names compare without case (RFC 5280 7.1)
     } else if (rule.kind != RuleKind::all_of) {
         if (rule.kind == RuleKind::file_hash) {
             for (const auto& p : rule.patterns) c.digests.insert(core::ascii_lower(p));
@@ -725,6 +782,8 @@ RuleRecords collect(const Rule& rule, const CompiledRule& c,
         match_pe(rule, c, inventory, records);
     } else if (rule.kind == RuleKind::macho_team) {
         match_macho(rule, c.names, inventory, records);
+    } else if (rule.kind == RuleKind::certificate) {
+        match_certificate(rule, c.names, inventory, records);
     } else if (rule.kind != RuleKind::all_of) {
         match_files(rule, c, files, dangling, records);
         if (rule.kind == RuleKind::service)
@@ -781,10 +840,11 @@ RuleRecords corroborate(const Rule& rule, const std::map<std::string, RuleRecord
 
 struct CompiledRules::Compiled {
     std::vector<std::vector<CompiledRule>> rules;  // per manifest, per rule (all_of: empty)
+    std::vector<const Glob*> path_globs;           // into rules: the path rules' file globs
 };
 
 CompiledRules::CompiledRules(const std::vector<Manifest>& manifests, const MatchOptions& options)
-    : manifests_(&manifests) {
+    : manifests_(&manifests), case_insensitive_paths_(options.case_insensitive_paths) {
     auto compiled = std::make_shared<Compiled>();
     for (const auto& m : manifests) {
         auto& rules = compiled->rules.emplace_back();
@@ -793,7 +853,17 @@ CompiledRules::CompiledRules(const std::vector<Manifest>& manifests, const Match
                                 ? CompiledRule{}
                                 : compile_rule(m, rule, options.case_insensitive_paths));
     }
+    // Pointers taken once every vector has its final size.
+    for (std::size_t mi = 0; mi < manifests.size(); ++mi)
+        for (std::size_t ri = 0; ri < manifests[mi].rules.size(); ++ri)
+            if (manifests[mi].rules[ri].kind == RuleKind::path)
+                for (const auto& g : compiled->rules[mi][ri].files)
+                    compiled->path_globs.push_back(&g);
     compiled_ = std::move(compiled);
+}
+
+std::shared_ptr<const std::vector<const Glob*>> CompiledRules::path_globs() const {
+    return {compiled_, &compiled_->path_globs};
 }
 
 std::vector<Finding> match(const std::vector<Manifest>& manifests,
@@ -815,6 +885,11 @@ std::vector<Finding> match(const CompiledRules& compiled,
             findings.push_back(make_finding(m, rule, false, records.present));
         if (!records.residue.empty())
             findings.push_back(make_finding(m, rule, true, records.residue, reason));
+        if (!records.leads.empty()) {
+            Finding lead = make_finding(m, rule, false, records.leads, records.lead_reason);
+            lead.confidence = Confidence::weak;
+            findings.push_back(std::move(lead));
+        }
     };
     for (std::size_t mi = 0; mi < manifests.size(); ++mi) {
         const Manifest& m = manifests[mi];

@@ -13,12 +13,12 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "audit/core/utc.h"
 #include "audit/error.h"
@@ -28,6 +28,7 @@
 #include "audit/fs/file_evidence.h"
 #include "audit/fs/root.h"
 #include "audit/fs/walker.h"
+#include "audit/input_file.h"
 #include "audit/match/file_filter.h"
 #include "audit/sources/source.h"
 
@@ -77,7 +78,8 @@ json product_coverage(const manifest::Manifest& m,
         const bool walked = !by_ecosystem && rule.kind != manifest::RuleKind::registry &&
                             rule.kind != manifest::RuleKind::pe_signer &&
                             rule.kind != manifest::RuleKind::pe_version &&
-                            rule.kind != manifest::RuleKind::macho_team;
+                            rule.kind != manifest::RuleKind::macho_team &&
+                            rule.kind != manifest::RuleKind::certificate;
         needs_walk = needs_walk || walked;
         bool examined = false;
         for (const auto& r : reports) {
@@ -117,17 +119,13 @@ json product_coverage(const manifest::Manifest& m,
 // every reason the root does not prove anything about a host (gaps, "code: detail").
 evidence::SystemCoverage system_coverage(const host::HostIdentity& h,
                                          const std::vector<sources::SourceReport>& reports) {
-    static const std::map<std::string, std::vector<std::string>> kDatabases = {
-        {"linux", {"dpkg", "rpm", "apk", "pacman"}},
-        {"windows", {"windows-software"}},
-        {"macos", {"macos-receipts", "macos-apps"}}};
     std::vector<std::string> databases, gaps;
     if (!h.not_a_system.empty()) gaps.push_back("not_a_system: " + h.not_a_system);
-    if (auto it = kDatabases.find(h.os_family); it != kDatabases.end()) {
+    if (const auto known = catalog::system_databases(h.os_family);
+        !h.os_family.empty() && !known.empty()) {
         bool failed = false;
         for (const auto& r : reports) {
-            if (std::find(it->second.begin(), it->second.end(), r.name) == it->second.end())
-                continue;
+            if (std::find(known.begin(), known.end(), r.name) == known.end()) continue;
             if (r.status == sources::SourceStatus::ran) databases.push_back(r.name);
             if (r.status == sources::SourceStatus::failed) {
                 failed = true;
@@ -136,7 +134,7 @@ evidence::SystemCoverage system_coverage(const host::HostIdentity& h,
         }
         if (databases.empty() && !failed && h.not_a_system.empty()) {
             std::string names;
-            for (const auto& n : it->second) names += (names.empty() ? "" : ", ") + n;
+            for (const auto& n : known) names += (names.empty() ? "" : ", ") + n;
             gaps.push_back("not_a_system: a " + h.os_family +
                            " root without a package database (none of " + names + " found)");
         }
@@ -171,9 +169,19 @@ constexpr NamedCap kReadCaps[] = {{1, "cap_dac_override"},
                                   {19, "cap_sys_ptrace"},
                                   {21, "cap_sys_admin"}};
 
+// Bound on the running system's small text files read here (/etc/passwd, /proc/self/status).
+constexpr std::size_t kMaxSystemFile = 16u << 20;
+
 // The account name of uid in the running system's /etc/passwd, "" when none.
 std::string passwd_name(std::uint64_t uid) {
-    std::ifstream f("/etc/passwd");
+    // The running system's account file, bounded: an unreadable or oversized one names nobody.
+    std::optional<std::string> text;
+    try {
+        text = read_input_file_if_exists("/etc/passwd", kMaxSystemFile, "account file");
+    } catch (const Error&) {
+    }
+    if (!text || text->size() > kMaxSystemFile) return "";
+    std::istringstream f(*text);
     std::string line;
     for (int n = 0; n < 100000 && std::getline(f, line); ++n) {
         const auto a = line.find(':'), b = line.find(':', a == std::string::npos ? a : a + 1);
@@ -274,7 +282,14 @@ json effective_user() {
     std::uint64_t uid = ::getuid(), euid = ::geteuid();
     json cap_eff = nullptr;
     std::uint64_t caps = 0;
-    std::ifstream f("/proc/self/status");
+    std::string status;
+    try {
+        status = read_input_file("/proc/self/status", kMaxSystemFile, "process status");
+    } catch (const Error&) {
+        // no /proc: the getuid() values stay
+    }
+    if (status.size() > kMaxSystemFile) status.clear();
+    std::istringstream f(status);
     std::string line;
     for (int n = 0; n < 1000 && std::getline(f, line); ++n) {
         try {
@@ -396,7 +411,7 @@ std::vector<std::string> plan_walk(const fs::Root& root, const ScanOptions& opt,
 }
 
 ScanRules::ScanRules(const std::vector<manifest::Manifest>& manifests, bool windows_root)
-    : filter(manifests, windows_root), rules(manifests, match::MatchOptions{windows_root}) {}
+    : rules(manifests, match::MatchOptions{windows_root}), filter(rules) {}
 
 Walked walk(const fs::Root& root, const ScanOptions& opt, std::vector<std::string> roots,
             const ScanRules& rules, const Collected& collected, Meter& meter) {

@@ -6,6 +6,7 @@
 
 #include "audit/error.h"
 #include "audit/host/identity.h"
+#include "formats/text.h"
 
 namespace audit::sources {
 
@@ -61,6 +62,22 @@ std::string distro_id(const fs::Root& root, std::string_view fallback) {
             return std::string(fallback);
     }
     return id;
+}
+
+void hive_state(const host::LoadedHive& h, std::vector<std::string>& warnings,
+                std::vector<std::string>& failures) {
+    const auto& st = h.hive->status();
+    for (const auto& n : st.notes) text::warn(warnings, h.origin + ": " + n);
+    if (!st.dirty) return;
+    if (st.recovered)
+        text::warn(warnings,
+                   h.origin + ": dirty hive (sequence " + std::to_string(st.primary_sequence) +
+                       "/" + std::to_string(st.secondary_sequence) + "), recovered from " +
+                       std::to_string(st.log_entries_applied) + " transaction log entries");
+    else
+        failures.push_back(h.origin +
+                           ": dirty hive and its transaction logs could not be applied; "
+                           "inventory from it is incomplete");
 }
 
 }  // namespace audit::sources

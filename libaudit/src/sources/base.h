@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "audit/host/windows_registry.h"
 #include "audit/sources/source.h"
 
 namespace audit::sources {
@@ -23,5 +24,11 @@ void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir
 // (extra.distro, the purl namespace): lower-cased, then 1 to 32 of [a-z0-9._-]; fallback when
 // the root has none or it is anything else.
 std::string distro_id(const fs::Root& root, std::string_view fallback = {});
+
+// A loaded hive's state: what recovery noted becomes warnings (a dirty hive recovered from its
+// logs says so); a dirty hive its logs could not make consistent is a failure, since the
+// inventory read from it is incomplete.
+void hive_state(const host::LoadedHive& h, std::vector<std::string>& warnings,
+                std::vector<std::string>& failures);
 
 }  // namespace audit::sources

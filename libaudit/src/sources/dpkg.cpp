@@ -20,7 +20,6 @@ constexpr std::size_t kMaxInfoBytes = 64u << 20;
 constexpr std::size_t kMaxLine = 64 * 1024;
 constexpr std::size_t kMaxFieldsPerStanza = 512;
 constexpr std::size_t kMaxStanzas = 4u << 20;
-constexpr std::size_t kMaxWarnings = 200;
 constexpr std::size_t kMaxJournalFiles = 10000;
 const char* const kAdmin = "var/lib/dpkg";
 
@@ -31,12 +30,7 @@ const std::set<std::string> kStates = {"not-installed",    "config-files",    "h
                                        "triggers-pending", "installed"};
 
 // Warnings are bounded too: a file of junk must not become a gigabyte of warnings.
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
-}
+using text::warn;  // bounded (formats/text.h)
 
 std::string lower(std::string_view s) {
     std::string out(s);

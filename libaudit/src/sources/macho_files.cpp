@@ -45,20 +45,43 @@ InventoryItem to_item(const std::string& path, const std::vector<macho::Slice>& 
     item.source = path;
     std::set<std::string> teams, identifiers;
     nlohmann::json js = nlohmann::json::array();
+    bool any_verified = false;
     for (const auto& s : slices) {
         if (!s.team_id.empty()) teams.insert(s.team_id);
         if (!s.identifier.empty()) identifiers.insert(s.identifier);
+        const macho::CmsSigner& c = s.cms;
+        nlohmann::json cms = {{"present", c.present}};
+        if (!c.error.empty()) cms["error"] = c.error;
+        if (c.present && c.error.empty())
+            cms.update({{"subject", c.subject},
+                        {"subject_cn", c.subject_cn},
+                        {"subject_ou", c.subject_ou},
+                        {"issuer", c.issuer},
+                        {"digest_algorithm", c.digest_algorithm},
+                        {"message_digest", c.message_digest},
+                        {"digest_matches", c.digest_matches},
+                        {"covered_slot", c.covered_slot},
+                        {"covered_team_id", c.covered_team_id},
+                        {"signature_check", c.signature_check},
+                        {"certificates", c.certificates},
+                        {"chain_checked", false}});
+        // What the macho_team rule reads: is the team id the CMS signer's (match/matcher.cpp)?
+        const macho::TeamCheck check = macho::team_check(s);
+        any_verified = any_verified || check.backing == macho::TeamBacking::verified;
         js.push_back({{"cpu", s.cpu},
                       {"signed", s.signed_},
                       {"identifier", s.identifier},
-                      {"team_id", s.team_id}});
+                      {"team_id", s.team_id},
+                      {"cms", std::move(cms)},
+                      {"team_signer", macho::to_string(check.backing)},
+                      {"team_signer_why", check.why}});
     }
     item.extra["slices"] = std::move(js);
     item.extra["team_ids"] = std::vector<std::string>(teams.begin(), teams.end());
     item.extra["identifiers"] = std::vector<std::string>(identifiers.begin(), identifiers.end());
-    // The signature's CMS signer (the certificate chain) is not read: a Team ID is the developer
-    // the CodeDirectory names, which an unsigned copy can also carry (see manifests/README.md).
-    item.extra["signer_verified"] = false;
+    // A slice's team id backed by a verified CMS signer with that OU (no certificate chain is
+    // checked: see manifests/README.md, "Mach-O files").
+    item.extra["signer_verified"] = any_verified;
     return item;
 }
 

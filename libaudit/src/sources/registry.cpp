@@ -16,6 +16,7 @@
 #include "audit/sources/source.h"
 #include "audit/sources/systemd.h"
 #include "audit/sources/sysv.h"
+#include "audit/sources/trust_store.h"
 #include "audit/sources/windows.h"
 
 namespace audit::sources {
@@ -77,6 +78,7 @@ std::vector<std::unique_ptr<Source>> all_sources() {
     out.push_back(std::make_unique<MacReceiptSource>());
     out.push_back(std::make_unique<LaunchdSource>());
     out.push_back(std::make_unique<MachoFileSource>());
+    out.push_back(std::make_unique<TrustStoreSource>());
     return out;
 }
 

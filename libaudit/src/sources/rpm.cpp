@@ -17,7 +17,6 @@ namespace audit::sources {
 namespace {
 
 constexpr std::size_t kMaxDbBytes = std::size_t{2} << 30;
-constexpr std::size_t kMaxWarnings = 200;
 
 // Where rpm keeps its database: the newer location first (Fedora 36+, openSUSE), where
 // var/lib/rpm is often a link to it; the same directory reached twice is read once.
@@ -34,12 +33,7 @@ const DbFile kFiles[] = {{"rpmdb.sqlite", Backend::sqlite, "sqlite"},
                          {"Packages.db", Backend::ndb, "ndb"},
                          {"Packages", Backend::bdb, "bdb"}};
 
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
-}
+using text::warn;  // bounded (formats/text.h)
 
 // Size of a regular file in the root, nullopt when it does not exist.
 std::optional<std::uint64_t> file_size(const fs::Root& root, const std::string& path) {

@@ -6,6 +6,7 @@
 
 #include "audit/error.h"
 #include "audit/sources/rpm.h"
+#include "formats/text.h"
 
 namespace audit::sources {
 
@@ -15,7 +16,6 @@ constexpr std::uint32_t kHashMagic = 0x00061561;
 constexpr std::uint32_t kBtreeMagic = 0x00053162;
 constexpr std::size_t kPageHeader = 26;  // lsn, pgno, prev, next, entries, hf_offset, level, type
 constexpr std::size_t kMaxBlob = 0x0fffffff + 8;  // a header rpm itself would accept
-constexpr std::size_t kMaxWarnings = 200;
 
 // Page types (db_page.h).
 constexpr unsigned kHashUnsorted = 2, kOverflow = 7, kHashMeta = 8, kHash = 13;
@@ -26,12 +26,7 @@ constexpr unsigned kKeyData = 1, kDuplicate = 2, kOffPage = 3, kOffDup = 4;
     throw UsageError("Berkeley DB hash: " + why);
 }
 
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
-}
+using text::warn;  // bounded (formats/text.h)
 
 class HashFile {
   public:

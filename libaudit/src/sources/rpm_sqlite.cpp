@@ -9,12 +9,12 @@
 
 #include "audit/error.h"
 #include "audit/sources/rpm.h"
+#include "formats/text.h"
 
 namespace audit::sources {
 
 namespace {
 
-constexpr std::size_t kMaxWarnings = 200;
 constexpr std::size_t kMaxImage = std::size_t{4} << 30;
 constexpr int kMaxBlob = 0x0fffffff + 8;
 constexpr unsigned kProgressEvery = 10000;  // VM steps between progress checks
@@ -23,12 +23,7 @@ constexpr unsigned kProgressEvery = 10000;  // VM steps between progress checks
     throw UsageError("sqlite: " + why);
 }
 
-void warn(std::vector<std::string>& w, std::string msg) {
-    if (w.size() < kMaxWarnings)
-        w.push_back(std::move(msg));
-    else if (w.size() == kMaxWarnings)
-        w.push_back("further warnings suppressed");
-}
+using text::warn;  // bounded (formats/text.h)
 
 struct DbClose {
     void operator()(sqlite3* db) const { sqlite3_close(db); }

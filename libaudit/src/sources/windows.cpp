@@ -59,20 +59,7 @@ struct Collector {
     }
 
     // Dirty hive: recovered is a warning, unrecoverable makes the inventory incomplete.
-    void hive_state(const LoadedHive& h) {
-        const auto& st = h.hive->status();
-        for (const auto& n : st.notes) warn(report.warnings, h.origin + ": " + n);
-        if (!st.dirty) return;
-        if (st.recovered)
-            warn(report.warnings,
-                 h.origin + ": dirty hive (sequence " + std::to_string(st.primary_sequence) + "/" +
-                     std::to_string(st.secondary_sequence) + "), recovered from " +
-                     std::to_string(st.log_entries_applied) + " transaction log entries");
-        else
-            failures.push_back(h.origin +
-                               ": dirty hive and its transaction logs could not be applied; "
-                               "inventory from it is incomplete");
-    }
+    void hive_state(const LoadedHive& h) { sources::hive_state(h, report.warnings, failures); }
 
     void finish(std::size_t items) {
         report.items = items;

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/atomic_file.h"
 #include "audit/error.h"
-#include "audit/evidence/bundle.h"
 #include "audit/file_lock.h"
 #include "audit/input_file.h"
 
@@ -163,7 +163,7 @@ TrustedLoad load_trusted(const std::string& trust_path,
                                             {"sha256", candidate.sha256},
                                             {"envelope", *bytes},
                                             {"accepted", utc_now()}};
-        evidence::write_file_atomic(*state_path, state.dump(2) + "\n", false, 0600);
+        core::write_file_atomic(*state_path, state.dump(2) + "\n", false, 0600);
     }
     out.root = std::move(candidate);
     return out;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -157,10 +158,17 @@ class FleetFacts {
 std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> host,
                                           const FleetFacts& fleet);
 
+// Called once per host the merge formed, with that host's bundles (duplicates dropped) and the
+// statuses merged from them: what else is derived per host (removal plan, FAR articles) sees
+// exactly the merge's grouping, never a second keying of its own.
+using HostMerged = std::function<void(const std::vector<const BundleSummary*>& host,
+                                      const std::vector<HostProductStatus>& statuses)>;
+
 // All of it in memory: group by host, then merge_host. Bundles may come in any order.
 std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& bundles,
                                      const std::vector<evidence::ChainHead>& heads,
-                                     const MergeOptions& options);
+                                     const MergeOptions& options,
+                                     const HostMerged& per_host = nullptr);
 
 // in-toto Statement for one host x product, DSSE-signed by the inspector key.
 crypto::Envelope attestation(const HostProductStatus& status, const crypto::SigningKey& inspector,

@@ -35,9 +35,6 @@ class Articles {
     // One host's verified bundles (any order) and the statuses merge_host computed from them.
     void collect(const std::vector<const BundleSummary*>& host,
                  const std::vector<HostProductStatus>& statuses);
-    // All hosts at once (file mode): the bundles are grouped by host key.
-    void collect_all(const std::vector<BundleSummary>& bundles,
-                     const std::vector<HostProductStatus>& statuses);
     const std::vector<Article>& list() const { return list_; }
 
   private:

@@ -52,6 +52,12 @@ struct ReportContext {
     nlohmann::json far;           // far.h far_draft(); null = none
 };
 
+// A point-in-time report (--as-of): drops from context the bundles whose scan finished after
+// as_of ("finished"), the conflicts whose bundles had not all finished by then ("finished": the
+// later of the two) and the rejections recorded after it ("rejected_at", a ledger's time).
+// Entries without such a time stay (a rejected file in the first form has no trusted date).
+void restrict_to_as_of(ReportContext& context, const std::string& as_of);
+
 struct ReportSummary {
     nlohmann::json report;  // what report.json holds
     bool all_clear = true;  // every status removed or absent

@@ -35,4 +35,9 @@ bool is_report_statement(const crypto::Envelope& env);
 nlohmann::json verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot& trust,
                                        const std::string& dir);
 
+// The bytes of dir/report.json, once dir's report statement verifies (inspector role, every
+// file it signs) and signs report.json with exactly these bytes. Throws VerifyError (no
+// statement, a bad one, report.json not signed or changed), IoError.
+std::string read_verified_report(const std::string& dir, const trust::TrustRoot& trust);
+
 }  // namespace audit::attest

@@ -22,7 +22,9 @@ enum class RuleKind {
     pe_signer,   // Authenticode signer subjects of PE files (glob, case-insensitive)
     pe_version,  // PE version resource CompanyName / ProductName (globs, case-insensitive)
     macho_team,  // Apple Team IDs in Mach-O code signatures (exact, case-sensitive globs)
-    all_of,      // corroboration: what every listed rule of the manifest matched (same subject)
+    // Trust-store certificates by subject CN or whole subject (globs, case-insensitive)
+    certificate,
+    all_of,  // corroboration: what every listed rule of the manifest matched (same subject)
 };
 const char* to_string(RuleKind k);
 

@@ -2,6 +2,7 @@
 // scan keeps only those in memory for match() and streams the rest to the bundle.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -15,10 +16,13 @@ namespace audit::match {
 
 class FileFilter {
   public:
-    // case_insensitive_paths: path rules compare without letter case (a Windows root), as
-    // match() does with MatchOptions::case_insensitive_paths.
+    // The rules' own compiled path globs (no second compilation); path rules compare without
+    // letter case when the rules were compiled so (a Windows root).
+    explicit FileFilter(const CompiledRules& rules);
+    // Compiles the manifests' rules for this filter alone (throws on a malformed pattern).
     explicit FileFilter(const std::vector<manifest::Manifest>& manifests,
-                        bool case_insensitive_paths = false);
+                        bool case_insensitive_paths = false)
+        : FileFilter(CompiledRules(manifests, MatchOptions{case_insensitive_paths})) {}
 
     // True for every record a path, service, module or file-hash rule could match (a superset of
     // what match() matches); false for records no rule can reach. Thread-safe.
@@ -30,7 +34,7 @@ class FileFilter {
     bool has_hash_rules() const noexcept { return !digests_.empty(); }
 
   private:
-    std::vector<Glob> globs_;  // path rules, as match() compiles them
+    std::shared_ptr<const std::vector<const Glob*>> globs_;  // the path rules' globs
     bool case_insensitive_ = false;
     std::vector<std::string> prefixes_;  // service and module rules' directories
     std::unordered_set<std::string> digests_;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/core/glob.h"
 #include "audit/fs/walker.h"
 #include "audit/inventory.h"
 #include "audit/manifest/manifest.h"
@@ -42,40 +43,11 @@ struct Finding {
     nlohmann::json to_json() const;
 };
 
-// Glob with '*' (within a path segment), '?', '[...]' and '**' (any number of segments).
-// Syntax in manifests/README.md. A malformed pattern never matches (Glob says why).
-bool glob_match(std::string_view pattern, std::string_view text, bool case_insensitive = false);
-
-// A compiled glob: matching is a bounded state-set simulation, O(pattern x text), never
-// backtracking. Throws UsageError (message without position) on a malformed pattern.
-class Glob {
-  public:
-    explicit Glob(std::string_view pattern, bool case_insensitive = false);
-    Glob(const Glob&);
-    Glob(Glob&&) noexcept;
-    Glob& operator=(const Glob&);
-    Glob& operator=(Glob&&) noexcept;
-    ~Glob();
-    bool matches(std::string_view text) const;
-    const std::string& pattern() const { return pattern_; }
-    // The directory part before the first wildcard, unescaped ("/opt/kaspersky" for
-    // "/opt/kaspersky/**", "/opt" for "/opt/kasp*/bin", the whole text when literal).
-    const std::string& literal_prefix() const { return prefix_; }
-
-    struct Node;  // one NFA state; defined in glob.cpp
-
-  private:
-    std::string pattern_;
-    std::string prefix_;
-    bool case_insensitive_;
-    std::vector<Node> nodes_;
-};
-
-// Registry key paths are matched as globs whose separator is '\' (no escapes): a pattern
-// "HKLM\SOFTWARE\Kasp*\**" is compiled from registry_glob_text(pattern) and tested against
-// registry_key_text(key), where a '/' inside a key name cannot act as a separator.
-std::string registry_glob_text(std::string_view pattern);
-std::string registry_key_text(std::string_view key);
+// Globs and registry key text (core/glob.h), named here as the matcher's.
+using core::Glob;
+using core::glob_match;
+using core::registry_glob_text;
+using core::registry_key_text;
 
 // Directories the walker must cover so that the path/service/module rules can be evaluated:
 // the literal prefix of each glob, deduplicated and minimal (no entry below another).
@@ -111,12 +83,17 @@ class CompiledRules {
     explicit CompiledRules(const std::vector<manifest::Manifest>& manifests,
                            const MatchOptions& options = {});
     const std::vector<manifest::Manifest>& manifests() const noexcept { return *manifests_; }
+    bool case_insensitive_paths() const noexcept { return case_insensitive_paths_; }
+    // The compiled globs of every path rule, in manifest and rule order; the pointer keeps them
+    // alive (the walk's FileFilter uses them instead of compiling the patterns again).
+    std::shared_ptr<const std::vector<const Glob*>> path_globs() const;
 
   private:
     friend std::vector<Finding> match(const CompiledRules&, const std::vector<InventoryItem>&,
                                       const std::vector<fs::FileRecord>&);
     struct Compiled;  // matcher.cpp
     const std::vector<manifest::Manifest>* manifests_;
+    bool case_insensitive_paths_ = false;
     std::shared_ptr<const Compiled> compiled_;
 };
 

@@ -68,8 +68,8 @@ std::vector<std::string> plan_walk(const fs::Root& root, const ScanOptions& opt,
 // The manifests' rules, compiled once for the walk's filter and every match.
 struct ScanRules {
     ScanRules(const std::vector<manifest::Manifest>& manifests, bool windows_root);
+    match::CompiledRules rules;  // before filter, which uses its compiled path globs
     match::FileFilter filter;
-    match::CompiledRules rules;
 };
 
 // Entries the scan was refused (permission denied), counted from concurrent walk workers.

@@ -1,12 +1,13 @@
 // Globs compiled to a small NFA and run as a state-set simulation: time is bounded by
 // O(pattern x text) whatever the pattern, so "*a*a*a*a*b" cannot backtrack exponentially.
+#include <algorithm>
 #include <bitset>
 #include <cstdint>
 
+#include "audit/core/glob.h"
 #include "audit/error.h"
-#include "audit/match/matcher.h"
 
-namespace audit::match {
+namespace audit::core {
 
 struct Glob::Node {
     enum class Step : std::uint8_t { none, literal, set };
@@ -235,4 +236,17 @@ bool glob_match(std::string_view pattern, std::string_view text, bool case_insen
     }
 }
 
-}  // namespace audit::match
+std::string registry_glob_text(std::string_view pattern) {
+    std::string out(pattern);
+    std::replace(out.begin(), out.end(), '\\', '/');
+    return out;
+}
+
+std::string registry_key_text(std::string_view key) {
+    std::string out(key);
+    std::replace(out.begin(), out.end(), '/', '\x1f');
+    std::replace(out.begin(), out.end(), '\\', '/');
+    return out;
+}
+
+}  // namespace audit::core

@@ -1,0 +1,332 @@
+#include "audit/sources/trust_store.h"
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <map>
+
+#include "audit/error.h"
+#include "audit/formats/certstore.h"
+#include "audit/host/windows_registry.h"
+#include "formats/text.h"
+#include "sources/base.h"
+
+namespace audit::sources {
+
+namespace {
+
+using host::CaseInsensitivePaths;
+using host::registry_text;
+using text::warn;
+
+// Bounds: a CA directory holds hundreds of files, a bundle a few hundred certificates.
+constexpr std::size_t kMaxFiles = 20000;                  // files read over every directory
+constexpr std::size_t kMaxFileBytes = 8u << 20;           // one PEM bundle or DER file
+constexpr std::size_t kMaxCertificatesPerFile = 10000;    // PEM blocks of one file
+constexpr std::size_t kMaxDepth = 8;                      // subdirectories below a store dir
+constexpr std::size_t kMaxFilesPerItem = 16;              // files listed on one item
+constexpr std::size_t kMaxRegistryCertificates = 100000;  // per hive
+constexpr std::size_t kMaxStores = 1000;                  // store keys below one base key
+constexpr std::size_t kMaxUsers = 10000;
+
+// The Linux anchor directories: Debian's update-ca-certificates input (/usr/local/share/
+// ca-certificates, subdirectories included) and output (/etc/ssl/certs: links and the
+// ca-certificates.crt bundle; on Red Hat a link to /etc/pki/tls/certs), p11-kit's anchors on Red
+// Hat (update-ca-trust) and Arch (trust anchor).
+constexpr const char* kLinuxStores[] = {"/usr/local/share/ca-certificates", "/etc/ssl/certs",
+                                        "/etc/pki/ca-trust/source/anchors",
+                                        "/etc/ca-certificates/trust-source/anchors"};
+
+// Registry locations of certificate stores: below each, <store>\Certificates\<SHA-1>\Blob.
+struct RegistryBase {
+    const char* subpath;  // in the hive
+};
+constexpr RegistryBase kMachineBases[] = {{"Microsoft\\SystemCertificates"},
+                                          {"Policies\\Microsoft\\SystemCertificates"},
+                                          {"Microsoft\\EnterpriseCertificates"}};
+constexpr RegistryBase kUserBases[] = {{"Software\\Microsoft\\SystemCertificates"},
+                                       {"Software\\Policies\\Microsoft\\SystemCertificates"}};
+
+InventoryItem to_item(const certstore::Certificate& c, const std::string& store,
+                      const std::string& source) {
+    InventoryItem item;
+    item.ecosystem = "certificate";
+    item.name = c.subject_cn.empty() ? c.subject : c.subject_cn;
+    item.state = "installed";
+    item.source = source;
+    item.extra["store"] = store;
+    item.extra["subject"] = c.subject;
+    item.extra["subject_cn"] = c.subject_cn;
+    item.extra["issuer"] = c.issuer;
+    item.extra["issuer_cn"] = c.issuer_cn;
+    item.extra["serial"] = c.serial;
+    item.extra["sha1"] = c.sha1;
+    item.extra["sha256"] = c.sha256;
+    return item;
+}
+
+struct Reading {
+    SourceReport& rep;
+    std::vector<std::string> failures;
+    std::size_t files = 0, certificates = 0, not_certificates = 0;
+};
+
+// --- Linux: anchor directories ------------------------------------------------------------
+
+class LinuxStore {
+  public:
+    LinuxStore(const fs::Root& root, Reading& r, std::string store)
+        : root_(root), r_(r), store_(std::move(store)) {}
+
+    // Reads the directory; false when it does not exist.
+    bool read() {
+        auto names = root_.list_dir(store_);  // throws when it exists but cannot be listed
+        if (!names) return false;
+        read_dir(store_, *names, 0);
+        return true;
+    }
+
+    void emit(std::vector<InventoryItem>& out) {
+        for (auto& [sha256, item] : items_) out.push_back(std::move(item));
+    }
+
+  private:
+    const fs::Root& root_;
+    Reading& r_;
+    std::string store_;
+    std::map<std::string, InventoryItem> items_;  // by sha256: one item per certificate
+
+    void read_dir(const std::string& dir, const std::vector<std::string>& names,
+                  std::size_t depth) {
+        for (const auto& name : names) {
+            const std::string path = dir + "/" + name;
+            if (!text::safe_component(name)) {
+                r_.failures.push_back(path + ": entry name that cannot be read safely");
+                continue;
+            }
+            fs::UniqueFd fd = root_.open(path, false);
+            if (!fd) {
+                const int err = errno;
+                if (err == EISDIR) {
+                    if (depth >= kMaxDepth) {
+                        r_.failures.push_back(path + ": directories nested deeper than " +
+                                              std::to_string(kMaxDepth) + " not examined");
+                        continue;
+                    }
+                    std::optional<std::vector<std::string>> sub;
+                    try {
+                        sub = root_.list_dir(path);
+                    } catch (const Error& e) {
+                        r_.failures.push_back(e.what());
+                        continue;
+                    }
+                    if (sub) read_dir(path, *sub, depth + 1);
+                } else if (err == ENOENT) {
+                    // A link to nothing: update-ca-certificates leaves none; say so, it is not a
+                    // certificate.
+                    warn(r_.rep.warnings, path + ": link that leads nowhere inside the root");
+                } else if (err != ENXIO) {  // FIFOs, sockets, devices are not certificates
+                    r_.failures.push_back("cannot open " + path + ": " + std::strerror(err));
+                }
+                continue;
+            }
+            fd = fs::UniqueFd();
+            read_file(path);
+        }
+    }
+
+    void read_file(const std::string& path) {
+        if (++r_.files > kMaxFiles)
+            throw IoError("more than " + std::to_string(kMaxFiles) +
+                          " files in the CA directories: certificates not all examined");
+        std::optional<std::string> data;
+        try {
+            data = root_.read_file(path, kMaxFileBytes);
+        } catch (const Error& e) {
+            r_.failures.push_back(e.what());  // too large or unreadable: not examined
+            return;
+        }
+        if (!data) return;
+        std::vector<std::string> ders;
+        if (certstore::has_pem_certificate(*data)) {
+            std::size_t malformed = 0;
+            try {
+                ders = certstore::pem_certificates(*data, kMaxCertificatesPerFile, malformed);
+            } catch (const Error& e) {
+                r_.failures.push_back(path + ": " + e.what());
+                return;
+            }
+            if (malformed > 0)
+                r_.failures.push_back(path + ": " + std::to_string(malformed) +
+                                      " PEM certificate block(s) that cannot be decoded");
+        } else if (!data->empty() && (*data)[0] == 0x30) {
+            ders.push_back(std::move(*data));  // DER, or something else that starts alike
+        } else {
+            ++r_.not_certificates;  // README, a Java keystore, a CRL in PEM
+            return;
+        }
+        for (std::size_t i = 0; i < ders.size(); ++i) {
+            certstore::Certificate c;
+            try {
+                c = certstore::read_certificate(ders[i]);
+            } catch (const Error& e) {
+                if (ders.size() == 1 && !certstore::has_pem_certificate(*data)) {
+                    ++r_.not_certificates;  // a DER file that is not a certificate (a CRL)
+                    warn(r_.rep.warnings, path + ": not a DER certificate: " + e.what());
+                } else {
+                    r_.failures.push_back(path + " (certificate " + std::to_string(i + 1) +
+                                          "): " + e.what());
+                }
+                continue;
+            }
+            ++r_.certificates;
+            const std::string where = ders.size() > 1 ? path + "#" + std::to_string(i + 1) : path;
+            auto [it, fresh] = items_.try_emplace(c.sha256);
+            if (fresh) {
+                it->second = to_item(c, store_, where);
+                it->second.extra["files"] = nlohmann::json::array();
+            }
+            auto& files = it->second.extra["files"];
+            if (files.size() < kMaxFilesPerItem)
+                files.push_back(where);
+            else
+                it->second.extra["files_truncated"] = true;
+        }
+    }
+};
+
+// --- Windows: registry certificate stores --------------------------------------------------
+
+void read_registry_stores(const regf::Hive& hive, const RegistryBase* bases, std::size_t n,
+                          const std::string& key_prefix, const std::string& origin, Reading& r,
+                          std::vector<InventoryItem>& out) {
+    std::size_t count = 0;
+    for (std::size_t b = 0; b < n; ++b) {
+        const std::string base_path = bases[b].subpath;
+        try {
+            auto base = hive.find(base_path);
+            if (!base) continue;
+            const auto stores = hive.subkeys(*base);
+            if (stores.size() > kMaxStores)
+                throw regf::HiveError(base_path + ": more than " + std::to_string(kMaxStores) +
+                                      " stores");
+            for (const auto& store : stores) {
+                auto certs = hive.find(store, "Certificates");
+                if (!certs) continue;
+                const std::string store_key =
+                    key_prefix + "\\" + base_path + "\\" + registry_text(store.name);
+                for (const auto& key : hive.subkeys(*certs)) {
+                    if (++count > kMaxRegistryCertificates)
+                        throw regf::HiveError("more than " +
+                                              std::to_string(kMaxRegistryCertificates) +
+                                              " certificates");
+                    const std::string reg_key =
+                        store_key + "\\Certificates\\" + registry_text(key.name);
+                    auto blob = hive.value(key, "Blob");
+                    if (!blob) {
+                        ++r.not_certificates;
+                        warn(r.rep.warnings, origin + ":" + reg_key + ": no Blob value");
+                        continue;
+                    }
+                    certstore::Certificate c;
+                    try {
+                        c = certstore::read_certificate(certstore::blob_certificate(blob->data));
+                    } catch (const Error& e) {
+                        // It could be the product's root: unread is not absent.
+                        r.failures.push_back(origin + ":" + reg_key + ": " + e.what());
+                        continue;
+                    }
+                    ++r.certificates;
+                    InventoryItem item = to_item(c, store_key, origin + ":" + reg_key);
+                    item.extra["registry_key"] = reg_key;
+                    if (!text::lower(key.name).empty() && text::lower(key.name) != c.sha1)
+                        warn(r.rep.warnings, origin + ":" + reg_key +
+                                                 ": key name is not the certificate's SHA-1 " +
+                                                 c.sha1);
+                    out.push_back(std::move(item));
+                }
+            }
+        } catch (const Error& e) {
+            r.failures.push_back(origin + " " + base_path + ": " + e.what());
+        }
+    }
+}
+
+// True when the root is a Windows system disk (its stores were read, or failed).
+bool read_windows(const fs::Root& root, Reading& r, std::vector<InventoryItem>& out) {
+    CaseInsensitivePaths paths(root);
+    if (!paths.find(host::kWindowsConfigDir)) return false;
+    auto h = host::load_hive(root, paths, std::string(host::kWindowsConfigDir) + "/SOFTWARE");
+    if (!h.hive) {
+        r.failures.push_back(h.error.empty() ? "Windows root without a SOFTWARE hive"
+                                             : h.origin + ": " + h.error);
+    } else {
+        hive_state(h, r.rep.warnings, r.failures);
+        read_registry_stores(*h.hive, kMachineBases, std::size(kMachineBases), "HKLM\\SOFTWARE",
+                             h.origin, r, out);
+    }
+    auto users = paths.find("Users");
+    std::vector<std::string> names;
+    if (users)
+        if (auto listed = root.list_dir(*users)) names = std::move(*listed);
+    if (names.size() > kMaxUsers)
+        throw IoError(*users + ": more than " + std::to_string(kMaxUsers) + " entries");
+    for (const auto& user : names) {
+        const std::string rel = *users + "/" + user + "/NTUSER.DAT";
+        if (!paths.find(rel)) continue;
+        auto u = host::load_hive(root, paths, rel);
+        if (!u.hive) {
+            r.failures.push_back((u.origin.empty() ? rel : u.origin) + ": " +
+                                 (u.error.empty() ? "unreadable" : u.error));
+            continue;
+        }
+        hive_state(u, r.rep.warnings, r.failures);
+        read_registry_stores(*u.hive, kUserBases, std::size(kUserBases),
+                             "HKU\\" + registry_text(user), u.origin, r, out);
+    }
+    return true;
+}
+
+}  // namespace
+
+SourceReport TrustStoreSource::collect(const fs::Root& root,
+                                       std::vector<InventoryItem>& out) const {
+    SourceReport rep = report_for(*this);
+    Reading r{rep, {}};
+    std::vector<InventoryItem> items;
+    bool any = false;
+    try {
+        for (const char* dir : kLinuxStores) {
+            LinuxStore store(root, r, dir);
+            try {
+                if (!store.read()) continue;
+            } catch (const Error& e) {
+                r.failures.push_back(e.what());  // what was read is still reported
+            }
+            any = true;
+            store.emit(items);
+        }
+        any = read_windows(root, r, items) || any;
+    } catch (const Error& e) {
+        r.failures.push_back(e.what());
+        any = true;
+    }
+    warn(rep.warnings, std::to_string(r.certificates) + " certificates read from " +
+                           std::to_string(r.files) + " files and the registry stores, " +
+                           std::to_string(r.not_certificates) + " entries not certificates");
+    rep.items = items.size();
+    for (auto& i : items) out.push_back(std::move(i));
+    if (!r.failures.empty()) {
+        // A store that could not be read completely must not read as a store without the root.
+        rep.status = SourceStatus::failed;
+        rep.error = r.failures.front();
+        if (r.failures.size() > 1)
+            rep.error += " (and " + std::to_string(r.failures.size() - 1) + " more)";
+        for (std::size_t i = 1; i < r.failures.size(); ++i) warn(rep.warnings, r.failures[i]);
+        return rep;
+    }
+    rep.status = any ? SourceStatus::ran : SourceStatus::absent;
+    return rep;
+}
+
+}  // namespace audit::sources
