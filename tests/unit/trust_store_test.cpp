@@ -113,6 +113,23 @@ TEST_CASE("certstore: an openssl root read from DER, PEM and a registry Blob", "
     CHECK(certstore::read_certificate(certstore::blob_certificate(blob)).sha1 == c.sha1);
 }
 
+// The Blob Windows' crypt32 writes, as Wine's implementation writes it: a program built with
+// mingw-w64 adds the root to the LOCAL_MACHINE Root store under Wine, and the bytes are taken
+// from the prefix's registry. Opt-in (AUDIT_WITH_WINE=1): a fresh Wine prefix takes seconds.
+TEST_CASE("certstore: a Blob written by Wine's crypt32", "[certstore][wine]") {
+    const char* with_wine = std::getenv("AUDIT_WITH_WINE");
+    if (!with_wine || std::string(with_wine) != "1") SKIP("AUDIT_WITH_WINE=1 not set");
+    const std::string pem = make_root(kKes);
+    TempDir t;
+    store_sh("wine-blob " + pem + " " + (t.path / "wine.blob").string());
+    const std::string blob = slurp(t.path / "wine.blob");
+    store_sh("der " + pem + " " + (t.path / "c.der").string());
+    CHECK(certstore::blob_certificate(blob) == slurp(t.path / "c.der"));
+    const auto c = certstore::read_certificate(certstore::blob_certificate(blob));
+    CHECK(c.subject_cn == kKes);
+    CHECK(c.sha1 == openssl_fingerprint(pem, "sha1"));
+}
+
 TEST_CASE("certstore: the Blob parser refuses what is out of bounds", "[certstore]") {
     const std::string der = "\x30\x03\x02\x01\x01";  // not a certificate, but a property
     CHECK(certstore::blob_properties("").empty());

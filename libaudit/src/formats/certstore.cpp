@@ -1,9 +1,9 @@
 #include "audit/formats/certstore.h"
 
 #include <botan/base64.h>
-#include <botan/hash.h>
 
 #include "audit/error.h"
+#include "formats/cms.h"
 #include "formats/der.h"
 
 namespace audit::certstore {
@@ -20,12 +20,8 @@ std::uint32_t u32le(std::string_view s, std::size_t at) {
     return v;
 }
 
-std::string digest_hex(const char* algorithm, std::string_view bytes) {
-    auto h = Botan::HashFunction::create_or_throw(algorithm);
-    h->update(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    const auto d = h->final();
-    return der::hex(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
-}
+constexpr const char* kSha1 = "1.3.14.3.2.26";
+constexpr const char* kSha256 = "2.16.840.1.101.3.4.2.1";
 
 constexpr std::string_view kBegin = "-----BEGIN ";
 constexpr std::string_view kEnd = "-----END ";
@@ -44,25 +40,15 @@ Certificate read_certificate(std::string_view bytes) {
                          " bytes");
     der::Reader top(bytes, what);
     const der::Element cert = top.expect(der::kSequence, "Certificate");
-    der::Reader outer(cert.content, what);
-    der::Reader tbs(outer.expect(der::kSequence, "tbsCertificate").content, what);
-    outer.expect(der::kSequence, "signatureAlgorithm");
-    outer.expect(der::kBitString, "signatureValue");
-    der::Element e;
-    tbs.optional(der::kContext0, e);  // version
+    const cms::Certificate x = cms::read_certificate(cert);  // the formats area's one reader
     Certificate c;
-    c.serial = der::serial_hex(tbs.expect(der::kInteger, "serialNumber").content);
-    tbs.expect(der::kSequence, "signature");
-    const der::Element issuer = tbs.expect(der::kSequence, "issuer");
-    tbs.expect(der::kSequence, "validity");
-    const der::Element subject = tbs.expect(der::kSequence, "subject");
-    tbs.expect(der::kSequence, "subjectPublicKeyInfo");
-    c.issuer = der::name(issuer.content, what);
-    c.issuer_cn = der::common_name(issuer.content, what);
-    c.subject = der::name(subject.content, what);
-    c.subject_cn = der::common_name(subject.content, what);
-    c.sha1 = digest_hex("SHA-1", cert.whole);
-    c.sha256 = digest_hex("SHA-256", cert.whole);
+    c.subject = x.subject;
+    c.subject_cn = x.subject_cn;
+    c.issuer = x.issuer;
+    c.issuer_cn = der::common_name(x.issuer_der, what);
+    c.serial = der::serial_hex(x.serial);
+    c.sha1 = der::hex(cms::digest(*cms::hash_by_oid(kSha1), cert.whole));
+    c.sha256 = der::hex(cms::digest(*cms::hash_by_oid(kSha256), cert.whole));
     return c;
 }
 

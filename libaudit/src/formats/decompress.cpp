@@ -19,6 +19,12 @@ constexpr std::uint64_t kXzMemLimit = 256u << 20;  // the decoder's own dictiona
     throw UsageError("decompressed data is larger than " + std::to_string(max_out) + " bytes");
 }
 
+// Every decoder's output goes through here: never more than max_out bytes in all.
+void append_bounded(std::string& out, const char* buf, std::size_t n, std::size_t max_out) {
+    if (out.size() + n > max_out) too_large(max_out);
+    out.append(buf, n);
+}
+
 std::string xz(std::string_view in, std::size_t max_out) {
     lzma_stream s = LZMA_STREAM_INIT;
     if (lzma_stream_decoder(&s, kXzMemLimit, LZMA_CONCATENATED) != LZMA_OK)
@@ -32,9 +38,7 @@ std::string xz(std::string_view in, std::size_t max_out) {
         s.next_out = reinterpret_cast<std::uint8_t*>(buf);
         s.avail_out = sizeof buf;
         lzma_ret r = lzma_code(&s, LZMA_FINISH);
-        std::size_t n = sizeof buf - s.avail_out;
-        if (out.size() + n > max_out) too_large(max_out);
-        out.append(buf, n);
+        append_bounded(out, buf, sizeof buf - s.avail_out, max_out);
         if (r == LZMA_STREAM_END) return out;
         if (r != LZMA_OK) {
             if (r == LZMA_BUF_ERROR) throw UsageError("xz: truncated data");
@@ -52,26 +56,21 @@ std::string zstd(std::string_view in, std::size_t max_out) {
     ZSTD_inBuffer ib{in.data(), in.size(), 0};
     std::string out;
     char buf[kChunk];
+    // One decoder step: what it wrote into buf, and its hint (0: a frame is complete).
+    auto step = [&](std::size_t& hint) {
+        ZSTD_outBuffer ob{buf, sizeof buf, 0};
+        hint = ZSTD_decompressStream(d.get(), &ob, &ib);
+        if (ZSTD_isError(hint))
+            throw UsageError(std::string("zstd: corrupt data (") + ZSTD_getErrorName(hint) + ")");
+        append_bounded(out, buf, ob.pos, max_out);
+        return ob.pos;
+    };
     std::size_t last = 1;
-    while (ib.pos < ib.size) {
-        ZSTD_outBuffer ob{buf, sizeof buf, 0};
-        last = ZSTD_decompressStream(d.get(), &ob, &ib);
-        if (ZSTD_isError(last))
-            throw UsageError(std::string("zstd: corrupt data (") + ZSTD_getErrorName(last) + ")");
-        if (out.size() + ob.pos > max_out) too_large(max_out);
-        out.append(buf, ob.pos);
-        if (ob.pos == 0 && ib.pos == ib.size) break;
-    }
+    while (ib.pos < ib.size)
+        if (step(last) == 0 && ib.pos == ib.size) break;
     // Flush what the decoder still holds.
-    while (last != 0) {
-        ZSTD_outBuffer ob{buf, sizeof buf, 0};
-        last = ZSTD_decompressStream(d.get(), &ob, &ib);
-        if (ZSTD_isError(last))
-            throw UsageError(std::string("zstd: corrupt data (") + ZSTD_getErrorName(last) + ")");
-        if (out.size() + ob.pos > max_out) too_large(max_out);
-        out.append(buf, ob.pos);
-        if (ob.pos == 0 && last != 0) throw UsageError("zstd: truncated data");
-    }
+    while (last != 0)
+        if (step(last) == 0 && last != 0) throw UsageError("zstd: truncated data");
     return out;
 }
 
@@ -93,9 +92,7 @@ std::string gzip(std::string_view in, std::size_t max_out) {
         s.next_out = reinterpret_cast<Bytef*>(buf);
         s.avail_out = sizeof buf;
         int r = inflate(&s, Z_NO_FLUSH);
-        std::size_t n = sizeof buf - s.avail_out;
-        if (out.size() + n > max_out) too_large(max_out);
-        out.append(buf, n);
+        append_bounded(out, buf, sizeof buf - s.avail_out, max_out);
         if (r == Z_STREAM_END) return out;
         if (r == Z_BUF_ERROR && s.avail_in == 0 && pos >= in.size())
             throw UsageError("gzip: truncated data");

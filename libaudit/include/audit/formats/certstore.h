@@ -1,6 +1,6 @@
-// Certificates as trust stores hold them: X.509 DER (subject, issuer, serial, fingerprints read
-// with the bounded DER reader), PEM text (Linux CA directories and bundles) and the "Blob" value
-// of a Windows registry certificate store
+// Certificates as trust stores hold them: X.509 DER (subject, issuer, serial, fingerprints, read
+// with the formats area's one certificate reader, formats/cms.h), PEM text (Linux CA directories
+// and bundles) and the "Blob" value of a Windows registry certificate store
 // (SOFTWARE\Microsoft\SystemCertificates\<store>\Certificates\<SHA-1>\Blob). Bounded;
 // malformed input is refused with audit::UsageError.
 //
