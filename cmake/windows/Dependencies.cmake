@@ -61,8 +61,24 @@ if(AUDIT_TESTS)
 endif()
 
 # POSIX stand-ins for the portable code (cmake/windows/compat, listed in audit_win_compat.h),
-# force-included everywhere; binmode.o makes every open()/fopen() binary, as on POSIX.
+# force-included everywhere. binmode.o is linked for fopen()s without "b", but it does not reach
+# the descriptors of open() in a static .exe (Wine 8): O_CLOEXEC carries _O_BINARY there.
 include_directories(BEFORE SYSTEM ${CMAKE_CURRENT_LIST_DIR}/compat/include)
 add_compile_options(-include audit_win_compat.h)
 find_file(MINGW_BINMODE_OBJ binmode.o PATHS /usr/${AUDIT_MINGW_HOST}/lib NO_CMAKE_FIND_ROOT_PATH REQUIRED)
 add_link_options(${MINGW_BINMODE_OBJ})
+
+# Every .exe carries cmake/windows/resources/audit.manifest: the UTF-8 process code page, so that
+# the narrow (UTF-8) paths the portable code passes to open(), fopen() and the A functions name
+# the right files (Windows 10 1903+; older Windows use the ANSI code page: non-ASCII paths fail
+# there), and long paths. Compiled once at configure time, linked like binmode.o.
+set(AUDIT_WIN_MANIFEST_OBJ ${CMAKE_BINARY_DIR}/audit-manifest.res.o)
+execute_process(COMMAND ${CMAKE_RC_COMPILER} ${CMAKE_CURRENT_LIST_DIR}/resources/audit.rc -O coff
+                        -o ${AUDIT_WIN_MANIFEST_OBJ}
+                WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR}/resources RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "windres cmake/windows/resources/audit.rc failed")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${CMAKE_CURRENT_LIST_DIR}/resources/audit.rc ${CMAKE_CURRENT_LIST_DIR}/resources/audit.manifest)
+add_link_options(${AUDIT_WIN_MANIFEST_OBJ})

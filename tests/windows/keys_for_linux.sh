@@ -12,6 +12,16 @@ expect_exit 0 wine "$WIN_BIN/audit-keys.exe" init --dir "$T/auth" --no-passphras
 for f in trust.json root.key kit.key collector.key collector.cert.json inspector.key manifest.key; do
     [[ -s "$T/auth/$f" ]] || fail "audit-keys.exe init did not write $f: $(ls "$T/auth")"
 done
+step "wine audit-keys.exe init again into the same directory: refused, nothing replaced"
+sum_before=$(sha256sum "$T/auth"/*.key | sha256sum)
+set +e
+wine "$WIN_BIN/audit-keys.exe" init --dir "$T/auth" --no-passphrase >"$T/out" 2>"$T/err"
+again=$?
+set -e
+[[ $again -ne 0 ]] || fail "a second audit-keys.exe init replaced the authority"
+[[ "$(sha256sum "$T/auth"/*.key | sha256sum)" == "$sum_before" ]] || fail "the keys changed"
+[[ -z "$(find "$T/auth" -name '*.tmp-*')" ]] || fail "temporary files left: $(ls -a "$T/auth")"
+
 mkdir -p "$T/auth/manifests" "$T/root/var/lib/dpkg"
 cp "$MANIFESTS"/*.toml "$T/auth/manifests/"
 expect_exit 0 wine "$WIN_BIN/audit-keys.exe" sign-manifest --trust "$T/auth/trust.json" \

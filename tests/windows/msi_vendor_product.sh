@@ -9,7 +9,7 @@
 # (work in progress)"); the live-registry source of audit-scan.exe is the issue's next step.
 source "$(dirname "$0")/lib.sh"
 command -v wixl >/dev/null || fail "wixl missing (bash cmake/install-deps.sh --windows)"
-FIX="$(dirname "$0")/fixtures"
+FIX="$AUDIT_SOURCE_DIR/tests/windows/fixtures"
 
 step "authority"
 audit-keys init --dir "$T/auth" --no-passphrase >/dev/null

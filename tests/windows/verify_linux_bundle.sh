@@ -44,6 +44,18 @@ grep -q '^OK ' "$T/out" || fail "no OK line: $(cat "$T/out")"
 $(cat "$T/out")
 $linux_ok"
 
+step "wine audit-verify.exe again: the pinned trust state is replaced in place, no temporary left"
+[[ -s "$T/state-win/trust-state.json" ]] || fail "audit-verify.exe wrote no trust state: $(ls -a "$T/state-win")"
+expect_exit 0 wine "$WIN_BIN/audit-verify.exe" --trust "$T/auth/trust.json" "$bundle"
+leftover=$(find "$T/state-win" -name '*.tmp-*')
+[[ -z "$leftover" ]] || fail "temporary files left beside the state: $leftover"
+
+step "wine audit-verify.exe: a bundle under a non-ASCII path (UTF-8 code page of the manifest)"
+mkdir -p "$T/évidence-ü"
+cp "$bundle" "$T/évidence-ü/"
+expect_exit 0 wine "$WIN_BIN/audit-verify.exe" --trust "$T/auth/trust.json" "$T/évidence-ü/$(basename "$bundle")"
+grep -q '^OK ' "$T/out" || fail "no OK line: $(cat "$T/out")"
+
 step "wine audit-verify.exe: the tampered copy rejected with the Linux exit code ($linux_bad)"
 expect_exit "$linux_bad" wine "$WIN_BIN/audit-verify.exe" --trust "$T/auth/trust.json" "$T/bad.evidence.tar.zst"
 grep -q 'INVALID' "$T/out" || fail "no INVALID line: $(cat "$T/out") $(cat "$T/err")"

@@ -134,6 +134,9 @@ Args::Args(int argc, char** argv, std::string tool, std::string synopsis,
         {"kit-unverified", "", "run from a kit even when its self-check fails (bundles say so)"});
     CLI::App app(description, tool);
     app.set_help_flag();  // ours below, printed in the tools' own layout
+    // The same flags on every platform: CLI11 would read "/x" as an option on Windows, and a
+    // path such as "/tmp/b.evidence.tar.zst" (Wine: the current drive) is an operand.
+    app.allow_windows_style_options(false);
     std::map<std::string, CLI::Option*> added;
     for (const auto& o : options) {
         CLI::Option* opt = nullptr;

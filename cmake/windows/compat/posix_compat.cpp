@@ -38,41 +38,6 @@ int fsync(int fd) {
     return FlushFileBuffers(h) ? 0 : fail(GetLastError());
 }
 
-int fchmod(int fd, mode_t mode) {
-    HANDLE h = handle_of(fd);
-    if (h == INVALID_HANDLE_VALUE) return errno = EBADF, -1;
-    FILE_BASIC_INFO info{};
-    if (!GetFileInformationByHandleEx(h, FileBasicInfo, &info, sizeof info))
-        return fail(GetLastError());
-    if (mode & S_IWUSR)
-        info.FileAttributes &= ~static_cast<DWORD>(FILE_ATTRIBUTE_READONLY);
-    else
-        info.FileAttributes |= FILE_ATTRIBUTE_READONLY;
-    if (info.FileAttributes == 0) info.FileAttributes = FILE_ATTRIBUTE_NORMAL;
-    // Writing the attributes needs FILE_WRITE_ATTRIBUTES, which a descriptor from mkstemp has.
-    return SetFileInformationByHandle(h, FileBasicInfo, &info, sizeof info) ? 0
-                                                                            : fail(GetLastError());
-}
-
-int link(const char* existing, const char* created) {
-    return CreateHardLinkA(created, existing, nullptr) ? 0 : fail(GetLastError());
-}
-
-int mkostemp(char* tmpl, int flags) {
-    int fd = mkstemp(tmpl);
-    (void)flags;  // mkstemp's descriptor is binary; _O_NOINHERIT cannot be added afterwards
-    return fd;
-}
-
-int renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
-              unsigned flags) {
-    if (olddirfd != AT_FDCWD || newdirfd != AT_FDCWD || (flags & ~RENAME_NOREPLACE) != 0)
-        return errno = EINVAL, -1;
-    DWORD how = MOVEFILE_WRITE_THROUGH;
-    if (!(flags & RENAME_NOREPLACE)) how |= MOVEFILE_REPLACE_EXISTING;
-    return MoveFileExA(oldpath, newpath, how) ? 0 : fail(GetLastError());
-}
-
 int openat(int, const char*, int, ...) {
     errno = ENOSYS;
     return -1;

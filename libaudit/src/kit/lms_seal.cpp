@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include <botan/auto_rng.h>
 #include <botan/hex.h>
@@ -125,8 +128,13 @@ void arm_fault(std::string_view spec) {
 
 void fault_point(std::string_view point, int step) {
     if (g_armed_fault.empty()) return;
-    if (g_armed_fault == std::string(point) + ":" + std::to_string(step))
+    if (g_armed_fault == std::string(point) + ":" + std::to_string(step)) {
+#ifdef _WIN32
+        ::TerminateProcess(::GetCurrentProcess(), 128 + 9);  // no signals: the same exit status
+#else
         ::kill(::getpid(), SIGKILL);
+#endif
+    }
 }
 
 std::string LmsPublicKey::to_json() const {

@@ -38,6 +38,11 @@ std::string default_state_path() {
         return (stdfs::path(d) / "trust-state.json").string();
     if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
         return (stdfs::path(x) / "audit-toolkit" / "trust-state.json").string();
+#ifdef _WIN32
+    // The user's local (not roaming) application data: %LOCALAPPDATA%\audit-toolkit.
+    if (const char* l = std::getenv("LOCALAPPDATA"); l && *l)
+        return (stdfs::path(l) / "audit-toolkit" / "trust-state.json").string();
+#endif
     const char* home = std::getenv("HOME");
     if (!home || !*home)
         throw IoError("no HOME for the trust state file: give --state FILE or AUDIT_STATE_DIR");
