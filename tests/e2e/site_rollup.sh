@@ -117,6 +117,7 @@ rows = list(csv.DictReader(open(sys.argv[2], newline="")))
 assert list(rows[0].keys())[0] == "site" and {x["site"] for x in rows} == {"site-a", "site-b"}
 PY
 grep -q '<th>Site</th>' "$T/hq/report.html" && grep -q 'data-site="site-b"' "$T/hq/report.html" || fail "no site column on the page"
+grep -q 'It merges the site summaries' "$T/hq/report.html" || fail "the page does not say what it merges"
 expect_exit 0 audit-verify --trust "$TRUST" "$T/hq/report.statement.dsse.json"
 
 step "the same summaries again are accepted (nothing newer); a replayed older one is refused"

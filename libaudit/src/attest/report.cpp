@@ -787,10 +787,17 @@ std::string render_html(const json& report) {
              "</td><td>" + html_escape(get_str(c, "other_sha256")) + "</td></tr>";
     h += "</tbody></table></section>\n";
 
-    h += "<footer><p>This page holds no scripts and loads nothing. The signed attestations in "
-         "<code>attestations/</code> are the authority: check them with <code>audit-verify "
-         "--trust TRUST attestations/*.dsse.json</code>. Every row is in report.csv and "
-         "report.json.</p></footer>\n</body></html>\n";
+    h +=
+        by_site
+            ? "<footer><p>This page holds no scripts and loads nothing. It merges the site "
+              "summaries listed above, each verified against the trust root and its site's "
+              "certificate; the sites' signed attestations are the authority (the summaries "
+              "carry their digests): check a sampled host's with <code>audit-verify</code> at "
+              "its site. Every row is in report.csv and report.json.</p></footer>\n</body></html>\n"
+            : "<footer><p>This page holds no scripts and loads nothing. The signed attestations "
+              "in <code>attestations/</code> are the authority: check them with "
+              "<code>audit-verify --trust TRUST attestations/*.dsse.json</code>. Every row is in "
+              "report.csv and report.json.</p></footer>\n</body></html>\n";
     return h;
 }
 
