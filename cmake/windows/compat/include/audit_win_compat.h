@@ -1,8 +1,8 @@
 // Windows (mingw-w64) stand-ins for the few POSIX calls the portable part of the library and the
 // tools use, force-included into every file of the windows preset (cmake/windows/sources.cmake).
 // They keep the calls' contracts where Windows can (binary I/O, exclusive create, handles not
-// inherited, byte-range locks (flock = LockFileEx), console echo off); what Windows has no equivalent for is a documented no-op listed
-// here and in the README ("Windows"):
+// inherited, byte-range locks (flock = LockFileEx), console echo off); what Windows has no
+// equivalent for is a documented no-op listed here and in the README ("Windows"):
 //   O_NOFOLLOW, O_DIRECTORY, O_NOCTTY, O_NONBLOCK  -> 0 (the tools' inputs are opened by path;
 //                                                    a reparse point in it is followed, as a
 //                                                    symlink is by the Linux tools' input reads)
