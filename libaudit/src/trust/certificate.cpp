@@ -4,6 +4,7 @@
 
 #include "audit/error.h"
 #include "audit/strict_json.h"
+#include "trust/certificate_common.h"
 
 namespace audit::trust {
 
@@ -17,11 +18,7 @@ std::string short_id(const std::string& keyid) {
 }
 
 const std::string& time_field(const nlohmann::json& j, const char* key) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_string() || !is_rfc3339_utc(it->get<std::string>()))
-        throw VerifyError(std::string("collector certificate: \"") + key +
-                          "\" must be an RFC 3339 UTC time");
-    return it->get_ref<const std::string&>();
+    return certificate_common::time_field(j, key, "collector certificate");
 }
 
 }  // namespace
@@ -67,17 +64,9 @@ std::string issue_certificate(const TrustRoot& trust, const crypto::SigningKey& 
     };
     if (!in_role("kit") && !in_role("root"))
         throw UsageError("key " + short_id(id) + " is not a kit or root key of the trust root");
-    if (kit_id.empty() || kit_id.size() > 64 ||
-        !std::all_of(kit_id.begin(), kit_id.end(), [](char ch) {
-            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                   (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
-        }))
+    if (!certificate_common::valid_name(kit_id))
         throw UsageError("kit id '" + kit_id + "' must be 1-64 characters of A-Z a-z 0-9 - .");
-    if (!is_rfc3339_utc(not_before) || !is_rfc3339_utc(not_after) || not_after <= not_before)
-        throw UsageError("the validity window must be two RFC 3339 UTC times, the second later");
-    if (not_after > trust.expires)
-        throw UsageError("the certificate would outlive the trust root (expires " + trust.expires +
-                         ")");
+    certificate_common::check_issue_window(trust, not_before, not_after);
     if (auto why = trust.policy.refusal(collector); !why.empty())
         throw UsageError("collector " + why);
     CollectorCertificate c;
@@ -87,11 +76,7 @@ std::string issue_certificate(const TrustRoot& trust, const crypto::SigningKey& 
     c.not_before = not_before;
     c.not_after = not_after;
     c.issued = utc_now();
-    crypto::Envelope env;
-    env.payload_type = std::string(kCertificatePayloadType);
-    env.payload = c.to_payload_json().dump(2) + "\n";
-    env.sign(issuer);
-    return env.to_json() + "\n";
+    return certificate_common::sign(issuer, kCertificatePayloadType, c.to_payload_json());
 }
 
 CollectorCertificate verify_certificate(const TrustRoot& trust, std::string_view envelope_json) {
@@ -177,5 +162,41 @@ std::vector<std::string> verify_bundle_signer(const TrustRoot& trust, const cryp
     check_bundle_signer(cert, env, predicate);
     return {cert.collector.keyid};
 }
+
+namespace certificate_common {
+
+bool valid_name(std::string_view name) {
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+               ch == '-' || ch == '.';
+    });
+}
+
+void check_issue_window(const TrustRoot& trust, const std::string& not_before,
+                        const std::string& not_after) {
+    if (!is_rfc3339_utc(not_before) || !is_rfc3339_utc(not_after) || not_after <= not_before)
+        throw UsageError("the validity window must be two RFC 3339 UTC times, the second later");
+    if (not_after > trust.expires)
+        throw UsageError("the certificate would outlive the trust root (expires " + trust.expires +
+                         ")");
+}
+
+const std::string& time_field(const nlohmann::json& j, const char* key, std::string_view what) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string() || !is_rfc3339_utc(it->get<std::string>()))
+        throw VerifyError(std::string(what) + ": \"" + key + "\" must be an RFC 3339 UTC time");
+    return it->get_ref<const std::string&>();
+}
+
+std::string sign(const crypto::SigningKey& issuer, std::string_view payload_type,
+                 const nlohmann::json& payload) {
+    crypto::Envelope env;
+    env.payload_type = std::string(payload_type);
+    env.payload = payload.dump(2) + "\n";
+    env.sign(issuer);
+    return env.to_json() + "\n";
+}
+
+}  // namespace certificate_common
 
 }  // namespace audit::trust

@@ -4,6 +4,7 @@
 
 #include "audit/error.h"
 #include "audit/strict_json.h"
+#include "trust/certificate_common.h"
 
 namespace audit::trust {
 
@@ -13,20 +14,13 @@ constexpr std::string_view kType = "audit-toolkit/site-certificate";
 constexpr std::size_t kMaxCertificate = 1u << 20;
 
 const std::string& time_field(const nlohmann::json& j, const char* key) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_string() || !is_rfc3339_utc(it->get<std::string>()))
-        throw VerifyError(std::string("site certificate: \"") + key +
-                          "\" must be an RFC 3339 UTC time");
-    return it->get_ref<const std::string&>();
+    return certificate_common::time_field(j, key, "site certificate");
 }
 
 }  // namespace
 
 bool valid_site_name(std::string_view site) {
-    return !site.empty() && site.size() <= 64 && std::all_of(site.begin(), site.end(), [](char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               ch == '-' || ch == '.';
-    });
+    return certificate_common::valid_name(site);
 }
 
 nlohmann::json SiteCertificate::to_payload_json() const {
@@ -74,11 +68,7 @@ std::string issue_site_certificate(const TrustRoot& trust, const crypto::Signing
                          " is not a root key of the trust root (the root delegates sites)");
     if (!valid_site_name(site))
         throw UsageError("site '" + site + "' must be 1-64 characters of A-Z a-z 0-9 - .");
-    if (!is_rfc3339_utc(not_before) || !is_rfc3339_utc(not_after) || not_after <= not_before)
-        throw UsageError("the validity window must be two RFC 3339 UTC times, the second later");
-    if (not_after > trust.expires)
-        throw UsageError("the certificate would outlive the trust root (expires " + trust.expires +
-                         ")");
+    certificate_common::check_issue_window(trust, not_before, not_after);
     if (auto why = trust.policy.refusal(inspector); !why.empty())
         throw UsageError("site key " + why);
     SiteCertificate c;
@@ -88,11 +78,7 @@ std::string issue_site_certificate(const TrustRoot& trust, const crypto::Signing
     c.not_before = not_before;
     c.not_after = not_after;
     c.issued = utc_now();
-    crypto::Envelope env;
-    env.payload_type = std::string(kSiteCertificatePayloadType);
-    env.payload = c.to_payload_json().dump(2) + "\n";
-    env.sign(issuer);
-    return env.to_json() + "\n";
+    return certificate_common::sign(issuer, kSiteCertificatePayloadType, c.to_payload_json());
 }
 
 SiteCertificate verify_site_certificate(const TrustRoot& trust, std::string_view envelope_json) {
