@@ -80,4 +80,30 @@ void hive_state(const host::LoadedHive& h, std::vector<std::string>& warnings,
                            "inventory from it is incomplete");
 }
 
+std::size_t for_each_user_hive(
+    const fs::Root& root, host::CaseInsensitivePaths& paths, std::vector<std::string>& failures,
+    const std::function<void(const std::string& user, const host::LoadedHive& hive)>& fn) {
+    constexpr std::size_t kMaxUsers = 10000;
+    auto users = paths.find("Users");
+    std::vector<std::string> names;
+    if (users)
+        if (auto listed = root.list_dir(*users)) names = std::move(*listed);
+    if (names.size() > kMaxUsers)
+        throw IoError(*users + ": more than " + std::to_string(kMaxUsers) + " entries");
+    std::size_t hives = 0;
+    for (const auto& user : names) {
+        const std::string rel = *users + "/" + user + "/NTUSER.DAT";
+        if (!paths.find(rel)) continue;
+        ++hives;
+        auto h = host::load_hive(root, paths, rel);
+        if (!h.hive) {
+            failures.push_back((h.origin.empty() ? rel : h.origin) + ": " +
+                               (h.error.empty() ? "unreadable" : h.error));
+            continue;
+        }
+        fn(user, h);
+    }
+    return hives;
+}
+
 }  // namespace audit::sources

@@ -1,8 +1,11 @@
 // What every source shares (private to libaudit/src/sources).
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "audit/host/windows_registry.h"
 #include "audit/sources/source.h"
@@ -30,5 +33,12 @@ std::string distro_id(const fs::Root& root, std::string_view fallback = {});
 // inventory read from it is incomplete.
 void hive_state(const host::LoadedHive& h, std::vector<std::string>& warnings,
                 std::vector<std::string>& failures);
+
+// Each user's NTUSER.DAT under the Windows root's Users folder (at most 10000 entries there, else
+// IoError), loaded; fn(user, hive) for each loaded one. A hive that exists but cannot be loaded
+// is a failure, never skipped. Returns how many users have an NTUSER.DAT.
+std::size_t for_each_user_hive(
+    const fs::Root& root, host::CaseInsensitivePaths& paths, std::vector<std::string>& failures,
+    const std::function<void(const std::string& user, const host::LoadedHive& hive)>& fn);
 
 }  // namespace audit::sources

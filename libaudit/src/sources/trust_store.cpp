@@ -27,7 +27,6 @@ constexpr std::size_t kMaxDepth = 8;                      // subdirectories belo
 constexpr std::size_t kMaxFilesPerItem = 16;              // files listed on one item
 constexpr std::size_t kMaxRegistryCertificates = 100000;  // per hive
 constexpr std::size_t kMaxStores = 1000;                  // store keys below one base key
-constexpr std::size_t kMaxUsers = 10000;
 
 // The Linux anchor directories: Debian's update-ca-certificates input (/usr/local/share/
 // ca-certificates, subdirectories included) and output (/etc/ssl/certs: links and the
@@ -265,25 +264,12 @@ bool read_windows(const fs::Root& root, Reading& r, std::vector<InventoryItem>& 
         read_registry_stores(*h.hive, kMachineBases, std::size(kMachineBases), "HKLM\\SOFTWARE",
                              h.origin, r, out);
     }
-    auto users = paths.find("Users");
-    std::vector<std::string> names;
-    if (users)
-        if (auto listed = root.list_dir(*users)) names = std::move(*listed);
-    if (names.size() > kMaxUsers)
-        throw IoError(*users + ": more than " + std::to_string(kMaxUsers) + " entries");
-    for (const auto& user : names) {
-        const std::string rel = *users + "/" + user + "/NTUSER.DAT";
-        if (!paths.find(rel)) continue;
-        auto u = host::load_hive(root, paths, rel);
-        if (!u.hive) {
-            r.failures.push_back((u.origin.empty() ? rel : u.origin) + ": " +
-                                 (u.error.empty() ? "unreadable" : u.error));
-            continue;
-        }
-        hive_state(u, r.rep.warnings, r.failures);
-        read_registry_stores(*u.hive, kUserBases, std::size(kUserBases),
-                             "HKU\\" + registry_text(user), u.origin, r, out);
-    }
+    for_each_user_hive(root, paths, r.failures,
+                       [&](const std::string& user, const host::LoadedHive& u) {
+                           hive_state(u, r.rep.warnings, r.failures);
+                           read_registry_stores(*u.hive, kUserBases, std::size(kUserBases),
+                                                "HKU\\" + registry_text(user), u.origin, r, out);
+                       });
     return true;
 }
 

@@ -22,7 +22,6 @@ using host::registry_text;
 using host::string_value;
 using text::warn;
 constexpr std::string_view kConfigDir = host::kWindowsConfigDir;
-constexpr std::size_t kMaxUsers = 10000;
 constexpr std::size_t kMaxVendorKeys = 100000;  // per hive
 constexpr std::string_view kUninstall = "Microsoft\\Windows\\CurrentVersion\\Uninstall";
 
@@ -440,37 +439,22 @@ SourceReport WindowsUserSource::collect(const fs::Root& root,
     try {
         CaseInsensitivePaths paths(root);
         if (!paths.find(kConfigDir)) return rep;
-        auto users = paths.find("Users");
-        std::vector<std::string> names;
-        if (users)
-            if (auto listed = root.list_dir(*users)) names = std::move(*listed);
-        if (names.size() > kMaxUsers)
-            throw IoError(*users + ": more than " + std::to_string(kMaxUsers) + " entries");
-        std::size_t hives = 0;
-        for (const auto& user : names) {
-            const std::string rel = *users + "/" + user + "/NTUSER.DAT";
-            if (!paths.find(rel)) continue;
-            ++hives;
-            auto h = load_hive(root, paths, rel);
-            if (!h.hive) {
-                c.failures.push_back((h.origin.empty() ? rel : h.origin) + ": " +
-                                     (h.error.empty() ? "unreadable" : h.error));
-                continue;
-            }
-            c.hive_state(h);
-            const std::string prefix = "HKU\\" + registry_text(user);
-            c.run(h.origin + " Uninstall", [&] {
-                read_uninstall(*h.hive, "Software\\" + std::string(kUninstall), prefix, h.origin,
-                               "user", items, rep.warnings);
+        const std::size_t hives = for_each_user_hive(
+            root, paths, c.failures, [&](const std::string& user, const LoadedHive& h) {
+                c.hive_state(h);
+                const std::string prefix = "HKU\\" + registry_text(user);
+                c.run(h.origin + " Uninstall", [&] {
+                    read_uninstall(*h.hive, "Software\\" + std::string(kUninstall), prefix,
+                                   h.origin, "user", items, rep.warnings);
+                });
+                c.run(h.origin + " Installer Products", [&] {
+                    read_msi_products(*h.hive, "Software\\Microsoft\\Installer\\Products", prefix,
+                                      h.origin, items, rep.warnings);
+                });
+                c.run(h.origin + " vendor keys", [&] {
+                    read_vendor_keys(*h.hive, "Software", prefix, h.origin, items, rep.warnings);
+                });
             });
-            c.run(h.origin + " Installer Products", [&] {
-                read_msi_products(*h.hive, "Software\\Microsoft\\Installer\\Products", prefix,
-                                  h.origin, items, rep.warnings);
-            });
-            c.run(h.origin + " vendor keys", [&] {
-                read_vendor_keys(*h.hive, "Software", prefix, h.origin, items, rep.warnings);
-            });
-        }
         for (auto& item : items)
             if (auto p = item.source.find(':'); p != std::string::npos)
                 item.extra["user_hive"] = item.source.substr(0, p);
