@@ -18,7 +18,7 @@ wine_cleanup() {
 trap wine_cleanup EXIT
 
 command -v wine >/dev/null || fail "wine missing (bash cmake/install-deps.sh --windows)"
-for t in audit-keys audit-verify; do
+for t in audit-keys audit-verify; do  # (audit-scan.exe: checked by the tests that run it)
     [[ -x "$AUDIT_BIN/$t" ]] || fail "$AUDIT_BIN/$t missing (build the release preset)"
     [[ -f "$WIN_BIN/$t.exe" ]] || fail "$WIN_BIN/$t.exe missing (cmake --build --preset windows)"
 done
@@ -33,3 +33,29 @@ new_prefix() {
 
 # Windows path of a Linux path inside the prefix's Z: drive (Wine maps / to Z:).
 winpath() { printf 'Z:%s' "${1//\//\\}"; }
+
+# win_scan EXIT [ARGS...]: `wine audit-scan.exe` with the test authority ($T/auth: trust.json,
+# collector.key, manifests), bundles into $T/evidence; requires exit EXIT; stdout (--json) in $T/out.
+win_scan() {
+    local want=$1
+    shift
+    expect_exit "$want" wine "$WIN_BIN/audit-scan.exe" --manifests "$(winpath "$T/auth/manifests")" \
+        --trust "$(winpath "$T/auth/trust.json")" --key "$(winpath "$T/auth/collector.key")" \
+        --out "$(winpath "$T/evidence")" --progress never --json "$@"
+    tr -d '\r' <"$T/out" >"$T/out.json" && mv "$T/out.json" "$T/out"
+}
+
+# Wine shows the Linux file system as drive Z:, a fixed drive to GetDriveType: a live scan then
+# reports it as a fixed drive not walked (not_a_system). Declared a network drive, the prefix's
+# only fixed drive is C:, as on a one-disk Windows host. wineserver restarts to read it.
+z_drive_network() {
+    wine reg add 'HKLM\Software\Wine\Drives' /v 'z:' /d network /f >/dev/null 2>&1 ||
+        fail "cannot declare Z: a network drive"
+    wineserver -w
+}
+
+# A digest of everything under drive_c: path, type, size, mtime, mode and content hash.
+digest_drive_c() {
+    (cd "$WINEPREFIX/drive_c" && find . -printf '%p %y %s %T@ %m\n' | LC_ALL=C sort &&
+        find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) >"$1"
+}

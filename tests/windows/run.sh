@@ -3,8 +3,8 @@
 # missing, cross-build the dependencies (cached in build/_deps-windows) and the windows preset's
 # .exe tools, check that each imports only Windows system DLLs, then run every Wine test here
 # (one fresh WINEPREFIX each). The Linux tools the tests compare with come from the release
-# preset (built here when missing: only audit-scan, audit-keys, audit-verify). Prints each
-# phase's duration and the total. Exits non-zero when anything fails.
+# preset (built here when missing: only audit-scan, audit-keys, audit-verify, audit-attest).
+# Prints each phase's duration and the total. Exits non-zero when anything fails.
 #   AUDIT_JOBS  make -j for the builds (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,9 +23,10 @@ phase "cross-build (deps + tools)"
 
 start=$SECONDS
 bash tests/windows/check_imports.sh build/windows/bin/*.exe
-if [[ ! -x build/release/bin/audit-scan || ! -x build/release/bin/audit-verify || ! -x build/release/bin/audit-keys ]]; then
+if [[ ! -x build/release/bin/audit-scan || ! -x build/release/bin/audit-verify ||
+      ! -x build/release/bin/audit-keys || ! -x build/release/bin/audit-attest ]]; then
     cmake --preset release >/dev/null
-    cmake --build --preset release -j"$jobs" --target audit-scan audit-verify audit-keys
+    cmake --build --preset release -j"$jobs" --target audit-scan audit-verify audit-keys audit-attest
 fi
 phase "imports check + Linux tools"
 

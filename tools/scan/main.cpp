@@ -1,5 +1,7 @@
 // audit-scan: enumerate, hash and match a root read-only; write one signed evidence bundle.
+#ifndef _WIN32
 #include <sys/resource.h>
+#endif
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -9,10 +11,14 @@
 
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
-#include "audit/fs/landlock.h"
 #include "audit/fs/walker.h"
 #include "audit/manifest/manifest.h"
+#ifdef _WIN32
+#include "windows_scan.h"
+#else
+#include "audit/fs/landlock.h"
 #include "audit/sources/live.h"
+#endif
 #include "audit/trust/manifest_signature.h"
 #include "cli.h"
 #include "scan_tool.h"
@@ -64,7 +70,12 @@ int main(int argc, char** argv) {
         audit::kit::SelfCheck* kit = kit_check ? &kit_check->self_check() : nullptr;
         if (kit) kit_defaults(args, kit->kit_dir());
         audit::scan::ScanOptions opt;
+#ifdef _WIN32
+        // The running Windows by default: its system drive (README "Windows").
+        opt.root = args.get("root", audit::scan_tool::windows_system_drive());
+#else
         opt.root = args.get("root", "/");
+#endif
         opt.out_dir = args.required("out");
         opt.kit_id = args.get("kit");
         opt.scope = audit::scan::scope_from_string(args.get("hash-scope", "matched"));
@@ -128,7 +139,11 @@ int main(int argc, char** argv) {
         opt.collector_certificate = read_certificate(cert_path);
         auto key = audit::cli::load_key(args, key_path);
         try {
+#ifdef _WIN32
+            opt.tool_sha256 = audit::evidence::file_sha256(audit::scan_tool::own_image_path());
+#else
             opt.tool_sha256 = audit::evidence::file_sha256("/proc/self/exe");
+#endif
         } catch (const audit::IoError&) {
             opt.tool_sha256 = "";  // no /proc: recorded as unknown
         }
@@ -136,26 +151,34 @@ int main(int argc, char** argv) {
         opt.user = audit::scan::effective_user();
         // The running processes, while /proc/PID/exe is still readable: Landlock (below) denies
         // it for every process outside this one's sandbox.
+#ifndef _WIN32
         if (audit::fs::Root live_root(opt.root); live_root.is_live()) {
             std::vector<audit::InventoryItem> items;
             auto report = audit::sources::LiveSource().collect(live_root, items);
             opt.live.emplace(std::move(report), std::move(items));
         }
+#endif
         // From here on the process reads only under the root and writes only under --out.
         if (::mkdir(opt.out_dir.c_str(), 0755) != 0 && errno != EEXIST)
             throw audit::IoError("cannot create output directory " + opt.out_dir + ": " +
                                  std::strerror(errno));
+#ifndef _WIN32
         // The walk holds one descriptor per directory level (down to --max-depth 4096): take
         // the whole hard limit rather than the 1024 soft default, or deep trees hit EMFILE.
         if (struct rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
             rl.rlim_cur = rl.rlim_max;
             (void)::setrlimit(RLIMIT_NOFILE, &rl);
         }
+#endif
         // The sequence state lives with the collector key (chain_state.cpp).
         std::optional<audit::evidence::KitStateLock> chain_state;
         open_chain_state(opt, trust, key_path, kit, quiet, chain_state);
+#ifdef _WIN32
+        opt.confinement = audit::scan_tool::windows_confinement(opt.root, opt.out_dir);
+#else
         const auto view = audit::fs::make_readonly_view(opt.root, opt.out_dir);  // no thread yet
         opt.confinement = audit::fs::confine(opt.root, opt.out_dir, view).to_json();
+#endif
         const bool tty = audit::cli::stderr_is_tty();
         bool drawn = false;
         if (!quiet && (when == "always" || (when == "auto" && tty && !args.has("json")))) {

@@ -4,11 +4,15 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "audit_win_compat.h"
 #include "sys/file.h"
 #include "sys/statfs.h"
 #include "termios.h"
+
+// RtlGenRandom (advapi32), as Botan's system RNG uses it.
+extern "C" BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
 
 namespace {
 HANDLE handle_of(int fd) {
@@ -41,6 +45,42 @@ int fsync(int fd) {
 int openat(int, const char*, int, ...) {
     errno = ENOSYS;
     return -1;
+}
+
+char* mkdtemp(char* tmpl) {
+    const std::size_t n = std::strlen(tmpl);
+    if (n < 6 || std::strcmp(tmpl + n - 6, "XXXXXX") != 0) return errno = EINVAL, nullptr;
+    static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        unsigned char random[6];
+        if (!SystemFunction036(random, sizeof random)) return errno = EIO, nullptr;
+        for (int i = 0; i < 6; ++i) tmpl[n - 6 + i] = kChars[random[i] % 36];
+        const int wn = MultiByteToWideChar(CP_UTF8, 0, tmpl, -1, nullptr, 0);
+        if (wn <= 0) return errno = EINVAL, nullptr;
+        std::wstring w(static_cast<std::size_t>(wn), L'\0');
+        MultiByteToWideChar(CP_UTF8, 0, tmpl, -1, w.data(), wn);
+        if (CreateDirectoryW(w.c_str(), nullptr)) return tmpl;
+        if (GetLastError() != ERROR_ALREADY_EXISTS) return fail(GetLastError()), nullptr;
+    }
+    return errno = EEXIST, nullptr;
+}
+
+ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
+    HANDLE h = handle_of(fd);
+    if (h == INVALID_HANDLE_VALUE) return errno = EBADF, -1;
+    if (offset < 0) return errno = EINVAL, -1;
+    OVERLAPPED ov{};
+    const auto off = static_cast<unsigned long long>(offset);
+    ov.Offset = static_cast<DWORD>(off & 0xffffffffu);
+    ov.OffsetHigh = static_cast<DWORD>(off >> 32);
+    DWORD got = 0;
+    const DWORD want = count > 0x7fffffffu ? 0x7fffffffu : static_cast<DWORD>(count);
+    if (!ReadFile(h, buf, want, &got, &ov)) {
+        const DWORD e = GetLastError();
+        if (e == ERROR_HANDLE_EOF) return 0;
+        return fail(e);
+    }
+    return static_cast<ssize_t>(got);
 }
 
 int flock(int fd, int operation) {

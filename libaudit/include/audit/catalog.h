@@ -40,7 +40,7 @@ class List {
 enum Platform : unsigned {
     kOfflineRoot = 1u << 0,  // a mounted disk or image of any system
     kLiveLinux = 1u << 1,    // the running Linux system ("/")
-    kLiveWindows = 1u << 2,  // the running Windows system (no source yet: issue 16)
+    kLiveWindows = 1u << 2,  // the running Windows system (audit-scan.exe: sources/windows_live.h)
 };
 
 struct Ecosystem {

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#ifndef _WIN32
 #include <sys/wait.h>
+#endif
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,11 +37,13 @@ KitStateLock::KitStateLock(const std::string& dir, const std::string& kit_id)
 KitStateLock::~KitStateLock() {
     if (to_writer_ >= 0) ::close(to_writer_);  // the writer reads EOF and ends
     if (from_writer_ >= 0) ::close(from_writer_);
+#ifndef _WIN32
     if (writer_pid_ > 0) {
         int status = 0;
         while (::waitpid(writer_pid_, &status, 0) < 0 && errno == EINTR) {
         }
     }
+#endif
     if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -190,6 +194,7 @@ std::string absolute(const std::string& dir) {
     return ec ? dir : p.lexically_normal().string();
 }
 
+#ifndef _WIN32  // Windows: no sandbox, save() writes the state itself
 bool write_all_fd(int fd, const void* data, std::size_t n) {
     const char* p = static_cast<const char*>(data);
     while (n > 0) {
@@ -263,6 +268,8 @@ std::string save_atomic(const std::string& path, const std::string& text) {
         }
     }
 }
+
+#endif
 
 }  // namespace
 
@@ -351,6 +358,8 @@ KitStateLock::KitStateLock(const std::string& key_path, const std::string& state
     // Written now, before the scan: an unwritable place fails at once, not after the scan.
     write_file_atomic(path_, state_text(cached_), false, 0600);
 
+    beside_key_ = true;
+#ifndef _WIN32
     int down[2], up[2];
     if (::pipe2(down, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
     if (::pipe2(up, O_CLOEXEC) != 0) {
@@ -372,6 +381,7 @@ KitStateLock::KitStateLock(const std::string& key_path, const std::string& state
     ::close(up[1]);
     to_writer_ = down[1];
     from_writer_ = up[0];
+#endif
 }
 
 KitState KitStateLock::load() const {
@@ -401,6 +411,10 @@ void KitStateLock::save(const KitState& s) const {
         write_file_atomic(path_, text);
         return;
     }
+#ifdef _WIN32
+    // No sandbox on Windows (README "Windows"): this process saves the state itself.
+    write_file_atomic(path_, text, false, 0600);
+#else
     const std::uint64_t len = text.size();
     char status = 1;
     if (!write_all_fd(to_writer_, &len, sizeof len) ||
@@ -415,6 +429,7 @@ void KitStateLock::save(const KitState& s) const {
         }
         throw IoError("cannot save " + path_ + ": " + message);
     }
+#endif
 }
 
 }  // namespace audit::evidence

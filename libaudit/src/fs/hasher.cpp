@@ -1,6 +1,8 @@
 #include <fcntl.h>
+#ifndef _WIN32  // the Windows walk opens its handles itself (fs/walker_win.cpp)
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#endif
 #include <unistd.h>
 #include <algorithm>
 
@@ -41,6 +43,7 @@ std::string* slot(FileDigests& d, DigestAlgorithm a) {
     return nullptr;
 }
 
+#ifndef _WIN32
 bool has_cap_fowner() {
     __user_cap_header_struct header{};
     header.version = _LINUX_CAPABILITY_VERSION_3;
@@ -49,6 +52,7 @@ bool has_cap_fowner() {
     if (::syscall(SYS_capget, &header, data) != 0) return ::geteuid() == 0;
     return (data[0].effective & (1u << CAP_FOWNER)) != 0;
 }
+#endif
 
 }  // namespace
 
@@ -111,7 +115,9 @@ FileHasher::Result FileHasher::hash(int fd, std::uint64_t size_hint) {
     Result r;
     auto& buf = impl_->buf;
     // Read-ahead hint only where it can matter: a file that takes more than one read.
+#ifndef _WIN32  // Windows: FILE_FLAG_SEQUENTIAL_SCAN on the handle (fs/win_fs_win.cpp)
     if (size_hint > buf.size()) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
     for (;;) {
         const std::uint64_t want = r.bytes < size_hint ? size_hint - r.bytes : 1;
         const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(want, buf.size()));
@@ -137,6 +143,7 @@ FileHasher::Result FileHasher::hash(int fd, std::uint64_t size_hint) {
     return r;
 }
 
+#ifndef _WIN32
 bool noatime_everywhere() {
     static const bool cap = has_cap_fowner();
     return cap;
@@ -150,5 +157,7 @@ int open_read_only(int dirfd, const char* name, int extra_flags, long owner) {
     }
     return ::openat(dirfd, name, flags);
 }
+
+#endif
 
 }  // namespace audit::fs

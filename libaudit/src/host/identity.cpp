@@ -1,7 +1,12 @@
 #include "audit/host/identity.h"
+#ifdef _WIN32
+#include "host/identity_live.h"
+#endif
 
 #include <sys/stat.h>
+#ifndef _WIN32
 #include <sys/utsname.h>
+#endif
 
 #include <botan/hash.h>
 
@@ -174,6 +179,7 @@ std::string fstab_root_uuid(const fs::Root& root) {
     return {};
 }
 
+#ifndef _WIN32
 // Live: the /dev/disk/by-uuid link whose block device is the one the root lives on.
 std::string live_root_uuid(const fs::Root& root) {
     struct stat mine {};
@@ -189,6 +195,7 @@ std::string live_root_uuid(const fs::Root& root) {
     }
     return {};
 }
+#endif
 
 std::string ssh_host_keys(const fs::Root& root) {
     auto names = list_quiet(root, "etc/ssh");
@@ -292,10 +299,20 @@ HostIdentity identify(const fs::Root& root) {
     id.live = root.is_live();
 
     if (auto h = read_small(root, "etc/hostname")) id.hostname = printable(first_line(*h), 253);
+#ifdef _WIN32
+    // The running Windows (audit-scan.exe on its system drive): the Win32 API says who it is.
+    if (id.live) {
+        std::vector<std::string> notes;
+        identify_live_windows(id, notes);
+        for (const auto& n : notes) id.notes.push_back(n);
+        return id;
+    }
+#else
     if (id.hostname.empty() && id.live) {
         struct utsname u {};
         if (::uname(&u) == 0) id.hostname = printable(u.nodename, 253);
     }
+#endif
 
     for (const char* p : {"etc/machine-id", "var/lib/dbus/machine-id"}) {
         auto m = read_small(root, p);
@@ -320,7 +337,9 @@ HostIdentity identify(const fs::Root& root) {
             std::string v = printable(first_line(*u), 128);
             if (!placeholder(v)) id.dmi_product_serial = v;
         }
+#ifndef _WIN32
         id.root_fs_uuid = live_root_uuid(root);
+#endif
     }
     if (id.root_fs_uuid.empty()) id.root_fs_uuid = fstab_root_uuid(root);
     id.ssh_host_keys = ssh_host_keys(root);
@@ -372,23 +391,25 @@ HostIdentity identify(const fs::Root& root) {
 }
 
 nlohmann::json HostIdentity::to_json() const {
-    return {{"hostname", hostname},
-            {"label", label()},
-            {"machine_id", machine_id},
-            {"dmi_product_uuid", dmi_product_uuid},
-            {"dmi_product_serial", dmi_product_serial},
-            {"root_fs_uuid", root_fs_uuid},
-            {"ssh_host_keys", ssh_host_keys},
-            {"windows_machine_guid", windows_machine_guid},
-            {"windows_machine_sid", windows_machine_sid},
-            {"macos_hardware_uuid", macos_hardware_uuid},
-            {"os_family", os_family},
-            {"os_evidence", os_evidence},
-            {"os_id", os_id},
-            {"os_version_id", os_version_id},
-            {"os_pretty_name", os_pretty_name},
-            {"live", live},
-            {"root", root}};
+    nlohmann::json j = {{"hostname", hostname},
+                        {"label", label()},
+                        {"machine_id", machine_id},
+                        {"dmi_product_uuid", dmi_product_uuid},
+                        {"dmi_product_serial", dmi_product_serial},
+                        {"root_fs_uuid", root_fs_uuid},
+                        {"ssh_host_keys", ssh_host_keys},
+                        {"windows_machine_guid", windows_machine_guid},
+                        {"windows_machine_sid", windows_machine_sid},
+                        {"macos_hardware_uuid", macos_hardware_uuid},
+                        {"os_family", os_family},
+                        {"os_evidence", os_evidence},
+                        {"os_id", os_id},
+                        {"os_version_id", os_version_id},
+                        {"os_pretty_name", os_pretty_name},
+                        {"live", live},
+                        {"root", root}};
+    if (!notes.empty()) j["notes"] = notes;
+    return j;
 }
 
 std::string HostIdentity::label() const {

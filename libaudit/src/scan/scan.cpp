@@ -31,6 +31,9 @@
 #include "audit/input_file.h"
 #include "audit/match/file_filter.h"
 #include "audit/sources/source.h"
+#ifdef _WIN32
+#include "host/identity_live.h"
+#endif
 
 namespace audit::scan {
 
@@ -173,7 +176,7 @@ constexpr NamedCap kReadCaps[] = {{1, "cap_dac_override"},
 constexpr std::size_t kMaxSystemFile = 16u << 20;
 
 // The account name of uid in the running system's /etc/passwd, "" when none.
-std::string passwd_name(std::uint64_t uid) {
+[[maybe_unused]] std::string passwd_name(std::uint64_t uid) {
     // The running system's account file, bounded: an unreadable or oversized one names nobody.
     std::optional<std::string> text;
     try {
@@ -279,6 +282,10 @@ std::string describe_user(const json& user) {
 }
 
 json effective_user() {
+#ifdef _WIN32
+    // Account, elevation and SeBackupPrivilege (host/identity_live.h): no uid on Windows.
+    return host::windows_scan_user();
+#else
     std::uint64_t uid = ::getuid(), euid = ::geteuid();
     json cap_eff = nullptr;
     std::uint64_t caps = 0;
@@ -319,6 +326,7 @@ json effective_user() {
             {"cap_eff", cap_eff},
             {"capabilities", names},
             {"reads_everything", reads_all}};
+#endif
 }
 
 bool ScanResult::attention() const {

@@ -8,6 +8,9 @@
 #include "audit/host/windows_registry.h"
 #include "formats/text.h"
 #include "sources/base.h"
+#ifdef _WIN32
+#include "sources/windows_live.h"
+#endif
 
 namespace audit::sources {
 
@@ -360,6 +363,10 @@ void read_vendor_keys(const regf::Hive& hive, std::string_view subpath,
 
 SourceReport WindowsSoftwareSource::collect(const fs::Root& root,
                                             std::vector<InventoryItem>& out) const {
+#ifdef _WIN32
+    // The running Windows: its registry and SCM through the Win32 API (sources/windows_live.h).
+    if (root.is_live()) return windows_live::report(*this, windows_live::software(), out);
+#endif
     SourceReport rep = report_for(*this);
     Collector c{rep, {}};
     std::vector<InventoryItem> items;
@@ -403,6 +410,10 @@ SourceReport WindowsSoftwareSource::collect(const fs::Root& root,
 
 SourceReport WindowsSystemSource::collect(const fs::Root& root,
                                           std::vector<InventoryItem>& out) const {
+#ifdef _WIN32
+    // The running Windows: its registry and SCM through the Win32 API (sources/windows_live.h).
+    if (root.is_live()) return windows_live::report(*this, windows_live::services(), out);
+#endif
     SourceReport rep = report_for(*this);
     Collector c{rep, {}};
     std::vector<InventoryItem> items;
@@ -433,6 +444,10 @@ SourceReport WindowsSystemSource::collect(const fs::Root& root,
 
 SourceReport WindowsUserSource::collect(const fs::Root& root,
                                         std::vector<InventoryItem>& out) const {
+#ifdef _WIN32
+    // The running Windows: its registry and SCM through the Win32 API (sources/windows_live.h).
+    if (root.is_live()) return windows_live::report(*this, windows_live::users(root), out);
+#endif
     SourceReport rep = report_for(*this);
     Collector c{rep, {}};
     std::vector<InventoryItem> items;

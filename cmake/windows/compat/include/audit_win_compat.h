@@ -60,6 +60,12 @@ extern "C" {
 int fsync(int fd);
 // No directory descriptors on Windows: fails with ENOSYS (audit-verify --extract is not ported).
 int openat(int dirfd, const char* path, int flags, ...);
+// A new directory path (template ending in XXXXXX, UTF-8) created with CreateDirectoryW; the
+// directory's ACL is inherited from its parent (the scan's scratch directory under --out).
+char* mkdtemp(char* tmpl);
+// ReadFile at an offset (OVERLAPPED); moves the descriptor's file pointer, which POSIX pread
+// does not (the callers read by offset only).
+ssize_t pread(int fd, void* buf, size_t count, off_t offset);
 #ifdef __cplusplus
 }
 // POSIX mkdir(path, mode): the mode has no Windows meaning (the ACL is inherited).

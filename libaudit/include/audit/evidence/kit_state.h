@@ -60,7 +60,7 @@ class KitStateLock {
     void save(const KitState& state) const;  // atomic and fsynced
     const std::string& kit_id() const { return kit_id_; }
     const std::string& state_path() const { return path_; }
-    bool beside_key() const { return writer_pid_ > 0; }
+    bool beside_key() const { return beside_key_; }
     const std::vector<std::string>& notes() const { return notes_; }
     // No state was beside the key and nothing to take over: this key starts a new chain.
     bool fresh() const { return fresh_; }
@@ -77,6 +77,7 @@ class KitStateLock {
     int to_writer_ = -1, from_writer_ = -1;
     std::vector<std::string> notes_;
     bool fresh_ = false;
+    bool beside_key_ = false;
 };
 
 // A new key's (or kit's) empty state file at path: sequence 0 (audit-kit build writes it).

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,7 +33,10 @@ struct HostIdentity {
     std::string os_family, os_evidence, not_a_system;
     std::string os_id, os_version_id, os_pretty_name;  // etc/os-release
     bool live = false;                                 // scanned the running system
-    std::string root;                                  // the path that was scanned
+    // What could not be read about the host and why (live Windows: "SMBIOS unavailable: ...");
+    // host.json lists them only when there are any.
+    std::vector<std::string> notes;
+    std::string root;  // the path that was scanned
 
     nlohmann::json to_json() const;  // host.json
     // Stable identifiers only (every field above but the hostname and the OS fields), keys

@@ -1,0 +1,40 @@
+// Windows only: the running system read through the Win32 API (sources/windows_live_win.cpp),
+// when audit-scan.exe scans the system drive of the Windows it runs on (Root::is_live()). The
+// three Windows sources (windows.h) then read the live registry and the Service Control Manager
+// instead of hive files (which the running kernel holds open), with the same item shapes:
+//   windows-software  HKLM\SOFTWARE Uninstall (64-bit view, and the 32-bit view reported as
+//                     HKLM\SOFTWARE\WOW6432Node\...), Classes\Installer\Products with their
+//                     InstallProperties, vendor keys of both views
+//   windows-system    every service and driver the SCM knows (EnumServicesStatusExW,
+//                     QueryServiceConfigW): state, start type, binary path
+//   windows-users     every hive loaded under HKEY_USERS (Uninstall of both key paths, Installer
+//                     Products, vendor keys); a profile of ProfileList whose hive is not loaded
+//                     is read from its NTUSER.DAT with the regf parser
+// Every key is opened with KEY_READ (and a view flag) only. Anything that exists but cannot be
+// read is a failure (the source is then `failed`, coverage insufficient), never skipped.
+#pragma once
+#ifdef _WIN32
+
+#include <string>
+#include <vector>
+
+#include "audit/fs/root.h"
+#include "audit/inventory.h"
+#include "audit/sources/source.h"
+
+namespace audit::sources::windows_live {
+
+struct Result {
+    std::vector<InventoryItem> items;
+    std::vector<std::string> warnings, failures;
+};
+Result software();
+Result services();
+Result users(const fs::Root& root);
+// The source's report from a Result: ran, or failed naming the first failure (the others become
+// warnings); the items appended to out.
+SourceReport report(const Source& source, Result r, std::vector<InventoryItem>& out);
+
+}  // namespace audit::sources::windows_live
+
+#endif
