@@ -5,8 +5,9 @@
 // other process's memory: reading them needs PROCESS_VM_READ).
 #include "audit/sources/live.h"
 
-#include <tlhelp32.h>
 #include <windows.h>
+// (after windows.h, which it needs)
+#include <tlhelp32.h>
 
 #include <cerrno>
 #include <cstring>

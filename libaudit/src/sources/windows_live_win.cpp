@@ -37,6 +37,11 @@ std::wstring wide(const std::string& s) {
     return w;
 }
 
+// A string the SCM returned, "" for a null pointer (Wine leaves an unset display name null).
+std::string text_of(const wchar_t* p) {
+    return p ? registry_text(utf8_of(std::wstring(p))) : std::string();
+}
+
 std::string err(const std::string& what, LONG code) {
     return what + ": " + core::win_error_text(static_cast<unsigned long>(code)) + " (" +
            std::to_string(code) + ")";
@@ -416,14 +421,14 @@ Result services() {
                 r.failures.push_back("more than " + std::to_string(kMaxServices) + " services");
                 return r;
             }
-            const std::string name = registry_text(utf8_of(s[i].lpServiceName));
+            const std::string name = text_of(s[i].lpServiceName);
             const std::string reg = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\" + name;
             InventoryItem item;
             item.ecosystem = "windows-service";
             item.name = name.empty() ? "(unnamed)" : name;
             item.source = "scm:" + name;
             item.extra["registry_key"] = reg;
-            item.extra["display_name"] = registry_text(utf8_of(s[i].lpDisplayName));
+            item.extra["display_name"] = text_of(s[i].lpDisplayName);
             item.extra["state"] = state_name(s[i].ServiceStatusProcess.dwCurrentState);
             item.extra["type"] = s[i].ServiceStatusProcess.dwServiceType;
             item.extra["type_name"] = service_type_name(s[i].ServiceStatusProcess.dwServiceType);
@@ -449,16 +454,16 @@ Result services() {
             } else {
                 const auto* c = reinterpret_cast<const QUERY_SERVICE_CONFIGW*>(cfg.data());
                 if (c->lpBinaryPathName && *c->lpBinaryPathName) {
-                    const std::string image = registry_text(utf8_of(c->lpBinaryPathName));
+                    const std::string image = text_of(c->lpBinaryPathName);
                     item.extra["image_path"] = image;
                     add_path(item, image);
                 }
                 item.extra["start"] = c->dwStartType;
                 item.extra["start_name"] = start_name(c->dwStartType);
                 if (c->lpLoadOrderGroup && *c->lpLoadOrderGroup)
-                    item.extra["group"] = registry_text(utf8_of(c->lpLoadOrderGroup));
+                    item.extra["group"] = text_of(c->lpLoadOrderGroup);
                 if (c->lpServiceStartName && *c->lpServiceStartName)
-                    item.extra["account"] = registry_text(utf8_of(c->lpServiceStartName));
+                    item.extra["account"] = text_of(c->lpServiceStartName);
             }
             r.items.push_back(std::move(item));
         }
