@@ -130,7 +130,10 @@ printf 'MZ%062d' 0 >"$W/Program Files/Vendor/agent.exe"
 chmod -R a+rX "$W"
 chown 12345:12345 "$W/Program Files/Vendor/agent.exe"
 chmod 600 "$W/Program Files/Vendor/agent.exe"
-pe_status() { json_get "$T/out" "[s['status'] + ' ' + s.get('error', '') for s in d['coverage']['sources'] if s['name'] == 'pe-files'][0]"; }
+pe_status() {
+    tar --zstd -xOf "$(json_get "$T/out" "d['bundle']")" coverage.json >"$T/coverage.json"
+    json_get "$T/coverage.json" "[s['status'] + ' ' + s.get('error', '') for s in d['sources'] if s['name'] == 'pe-files'][0]"
+}
 set +e
 audit-scan --root "$W" --manifests "$A/manifests" --trust "$A/trust.json" \
     --key "$A/collector.key" --out "$T/ev-root" --json --state none >"$T/out" 2>"$T/err"

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "audit/core/ascii.h"
 #include "audit/error.h"
 #include "formats/text.h"
 #include "sources/base.h"
@@ -31,12 +32,6 @@ const std::set<std::string> kStates = {"not-installed",    "config-files",    "h
 
 // Warnings are bounded too: a file of junk must not become a gigabyte of warnings.
 using text::warn;  // bounded (formats/text.h)
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string trim(std::string_view s) {
     std::size_t b = 0, e = s.size();
@@ -125,7 +120,7 @@ nlohmann::json parse_conffiles(const std::string& value, const std::string& wher
         }
         std::string path = w.front();
         for (std::size_t i = 1; i + 1 < w.size(); ++i) path += " " + w[i];
-        nlohmann::json e = {{"path", fs::normalize(path)}, {"md5", lower(w.back())}};
+        nlohmann::json e = {{"path", fs::normalize(path)}, {"md5", core::ascii_lower(w.back())}};
         if (obsolete) e["obsolete"] = true;
         if (remove_on_upgrade) e["remove_on_upgrade"] = true;
         out.push_back(std::move(e));
@@ -262,7 +257,7 @@ void add_info(const fs::Root& root, InventoryItem& item, std::vector<std::string
                     ++bad;
                     return;
                 }
-                item.md5sums[fs::normalize(rest)] = lower(line.substr(0, 32));
+                item.md5sums[fs::normalize(rest)] = core::ascii_lower(line.substr(0, 32));
             });
             if (bad) warn(warnings, shown + ": " + std::to_string(bad) + " malformed lines");
         }
@@ -366,7 +361,7 @@ std::vector<InventoryItem> parse_dpkg_status(std::string_view text, std::string_
             last_field.clear();
             continue;
         }
-        std::string key = lower(fname);
+        std::string key = core::ascii_lower(fname);
         if (cur.fields.count(key)) {
             warn(warnings, where + ": duplicate field " + std::string(fname));
             cur.bad = true;

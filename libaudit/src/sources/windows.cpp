@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "audit/core/ascii.h"
 #include "audit/error.h"
 #include "audit/host/windows_registry.h"
 #include "formats/text.h"
@@ -24,12 +25,6 @@ using text::warn;
 constexpr std::string_view kConfigDir = host::kWindowsConfigDir;
 constexpr std::size_t kMaxVendorKeys = 100000;  // per hive
 constexpr std::string_view kUninstall = "Microsoft\\Windows\\CurrentVersion\\Uninstall";
-
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && regf::names_equal(s.substr(0, prefix.size()), prefix);
@@ -153,7 +148,7 @@ std::string windows_path_to_root(std::string_view in) {
         s = s.substr(1, end == std::string::npos ? std::string::npos : end - 1);
     } else {
         // Unquoted, with arguments: cut after the first executable-looking name.
-        std::string low = lower_ascii(s);
+        std::string low = core::ascii_lower(s);
         std::size_t cut = std::string::npos;
         for (const char* ext : {".exe", ".sys", ".dll"}) {
             auto at = low.find(ext);
