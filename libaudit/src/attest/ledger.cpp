@@ -1,5 +1,6 @@
 #include "audit/attest/ledger.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -8,7 +9,9 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -20,6 +23,7 @@
 #include <unordered_map>
 
 #include "attest/sqlite_db.h"
+#include "audit/core/hex.h"
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/input_file.h"
@@ -464,6 +468,39 @@ Checked check_statement(const std::string& file, const std::string& file_sha256,
         throw VerifyError(std::string("statement predicate is malformed: ") + e.what());
     }
     return c;
+}
+
+// A SHA-256 in hex (64 digits) as its 32 bytes; a digest of another form cannot be held.
+std::array<unsigned char, 32> digest_bytes(const std::string& hex) {
+    std::array<unsigned char, 32> out{};
+    auto bytes = core::hex_decode(hex);
+    if (!bytes || bytes->size() != out.size())
+        throw VerifyError("ledger: a verified digest is not a SHA-256");
+    std::memcpy(out.data(), bytes->data(), out.size());
+    return out;
+}
+
+std::string digest_hex(const std::array<unsigned char, 32>& d) {
+    return core::hex_encode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+}
+
+// An unnamed scratch file in TMPDIR (unlinked from the start), closed with its last owner.
+std::shared_ptr<std::FILE> scratch_file() {
+    const char* tmp = std::getenv("TMPDIR");
+    const std::string dir = tmp && *tmp ? tmp : "/tmp";
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        std::string tmpl = dir + "/audit-ledger.XXXXXX";
+        fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+        if (fd < 0) throw IoError("cannot create a scratch file in " + dir);
+        ::unlink(tmpl.c_str());
+    }
+    std::FILE* f = ::fdopen(fd, "w+");
+    if (!f) {
+        ::close(fd);
+        throw IoError("cannot open a scratch file in " + dir);
+    }
+    return std::shared_ptr<std::FILE>(f, [](std::FILE* p) { std::fclose(p); });
 }
 
 // A directory of our own for chain heads re-verified from stored bytes (the head reader takes
@@ -934,8 +971,17 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
         sql::Stmt c(*db_, "SELECT count(*) FROM bundles");
         if (c.step()) total = static_cast<std::size_t>(c.integer(0));
     }
-    std::set<std::string> statements;
+    std::set<std::array<unsigned char, 32>> statements;
     std::map<std::pair<std::string, std::uint64_t>, std::vector<std::size_t>> by_sequence;
+    std::vector<std::pair<std::string, std::string>> finished_file;  // per ref: for conflicts
+    std::unordered_map<std::string, std::uint32_t> host_index, time_index;
+    auto intern = [](std::unordered_map<std::string, std::uint32_t>& index,
+                     std::vector<std::string>& list, const std::string& s) {
+        auto [it, fresh] = index.try_emplace(s, static_cast<std::uint32_t>(list.size()));
+        if (fresh) list.push_back(s);
+        return it->second;
+    };
+    v.bundles_ = scratch_file();
     SignerCheck signer(trust);
     sql::Stmt q(*db_,
                 "SELECT id, file_name, sha256, statement_sha256, kit_id, envelope_zst, "
@@ -976,23 +1022,36 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
             }
             const Checked& c = *r.checked;
             // The same statement twice (a copied row) is one bundle.
-            if (!statements.insert(c.statement_sha256).second) continue;
-            BundleSummary s = c.summary;
+            const auto statement = digest_bytes(c.statement_sha256);
+            if (!statements.insert(statement).second) continue;
+            const BundleSummary& s = c.summary;
             // The import time is the ledger's own claim (no key signs it): never later than now.
-            s.imported_at =
+            const std::string imported_at =
                 trust::is_rfc3339_utc(r.imported_at) && r.imported_at <= now ? r.imported_at : now;
             BundleRef ref = ref_of(s);
-            v.entries_.push_back(
-                {r.id, ref.host_key, c.statement_sha256, c.findings_sha256, s.imported_at});
-            v.bundles.push_back({{"file", s.path},
-                                 {"bundle_id", s.bundle_id},
-                                 {"sha256", s.sha256},
-                                 {"statement_sha256", c.statement_sha256},
-                                 {"kit", s.kit_id},
-                                 {"sequence", s.sequence},
-                                 {"host", ref.host_key},
-                                 {"finished", s.finished},
-                                 {"imported_at", s.imported_at}});
+            VerifiedLedger::Entry e;
+            e.id = r.id;
+            e.host = intern(host_index, v.hosts_, ref.host_key);
+            e.imported_at = intern(time_index, v.times_, imported_at);
+            e.statement_sha256 = statement;
+            e.has_findings = !c.findings_sha256.empty();
+            if (e.has_findings) e.findings_sha256 = digest_bytes(c.findings_sha256);
+            v.entries_.push_back(e);
+            const std::string line = json{{"file", s.path},
+                                          {"bundle_id", s.bundle_id},
+                                          {"sha256", s.sha256},
+                                          {"statement_sha256", c.statement_sha256},
+                                          {"kit", s.kit_id},
+                                          {"sequence", s.sequence},
+                                          {"host", ref.host_key},
+                                          {"finished", s.finished},
+                                          {"imported_at", imported_at}}
+                                         .dump() +
+                                     "\n";
+            if (std::fwrite(line.data(), 1, line.size(), v.bundles_.get()) != line.size())
+                throw IoError("cannot write a scratch file: " + std::string(std::strerror(errno)));
+            ++v.bundle_count_;
+            finished_file.emplace_back(s.finished, s.path);
             by_sequence[{s.kit_id, s.sequence}].push_back(v.refs.size());
             v.refs.push_back(std::move(ref));
         }
@@ -1004,8 +1063,8 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
         for (std::size_t k = 1; k < list.size(); ++k) {
             const BundleRef& b = v.refs[list[k]];
             const BundleRef& first = v.refs[list[0]];
-            const std::string fa = v.bundles[list[k]].value("finished", ""),
-                              fb = v.bundles[list[0]].value("finished", "");
+            const std::string& fa = finished_file[list[k]].first;
+            const std::string& fb = finished_file[list[0]].first;
             v.conflicts.push_back({{"kit", kit_seq.first},
                                    {"finished", std::max(fa, fb)},
                                    {"sequence", kit_seq.second},
@@ -1013,12 +1072,12 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
                                    {"other_statement_sha256", first.statement_sha256},
                                    {"sha256", b.sha256},
                                    {"other_sha256", first.sha256},
-                                   {"file", v.bundles[list[k]]["file"]},
+                                   {"file", finished_file[list[k]].second},
                                    {"host", b.host_key}});
         }
     std::stable_sort(v.entries_.begin(), v.entries_.end(),
-                     [](const VerifiedLedger::Entry& a, const VerifiedLedger::Entry& b) {
-                         return a.host_key < b.host_key;
+                     [&](const VerifiedLedger::Entry& a, const VerifiedLedger::Entry& b) {
+                         return v.hosts_[a.host] < v.hosts_[b.host];
                      });
 
     // Chain heads: re-verified; per kit the highest that verifies counts.
@@ -1049,13 +1108,13 @@ void Ledger::for_each_host(const VerifiedLedger& verified,
     sql::Stmt q(*db_,
                 "SELECT file_name, sha256, envelope_zst, findings_json FROM bundles WHERE id = ?1");
     std::vector<BundleSummary> host;
-    const std::string* current = nullptr;
+    std::optional<std::uint32_t> current;
     for (const auto& e : verified.entries_) {
-        if (current && *current != e.host_key && !host.empty()) {
+        if (current && *current != e.host && !host.empty()) {
             fn(std::move(host));
             host.clear();
         }
-        current = &e.host_key;
+        current = e.host;
         q.bind(1, e.id);
         if (!q.step()) throw VerifyError("ledger: a verified bundle vanished during the report");
         const std::string file = q.text(0), sha256 = q.text(1);
@@ -1063,19 +1122,36 @@ void Ledger::for_each_host(const VerifiedLedger& verified,
         const std::string findings = q.text(3);
         q.reset();
         // Verified a moment ago; these bytes must still be those.
-        if (crypto::sha256_hex(env.payload) != e.statement_sha256 ||
-            (!e.findings_sha256.empty() && crypto::sha256_hex(findings) != e.findings_sha256))
+        const std::string statement_sha256 = digest_hex(e.statement_sha256);
+        if (crypto::sha256_hex(env.payload) != statement_sha256 ||
+            (e.has_findings && crypto::sha256_hex(findings) != digest_hex(e.findings_sha256)))
             throw VerifyError("ledger: stored statement of " + file + " changed during the report");
         json statement = parse_json_strict(env.payload, "stored statement of " + file);
         if (!statement.is_object() || !statement.contains("predicate"))
             throw VerifyError("ledger: stored statement of " + file + " is damaged");
         BundleSummary s =
-            summarize(file, sha256, e.statement_sha256, std::move(statement["predicate"]),
-                      e.findings_sha256.empty() ? std::string_view() : std::string_view(findings));
-        s.imported_at = e.imported_at;
+            summarize(file, sha256, statement_sha256, std::move(statement["predicate"]),
+                      e.has_findings ? std::string_view(findings) : std::string_view());
+        s.imported_at = verified.times_[e.imported_at];
         host.push_back(std::move(s));
     }
     if (!host.empty()) fn(std::move(host));
+}
+
+void VerifiedLedger::for_each_bundle(const std::function<void(const json&)>& fn) const {
+    if (!bundles_) return;
+    std::FILE* f = bundles_.get();
+    if (std::fflush(f) != 0 || std::fseek(f, 0, SEEK_SET) != 0)
+        throw IoError("cannot read a scratch file");
+    char* line = nullptr;
+    std::size_t cap = 0;
+    struct Free {
+        char*& p;
+        ~Free() { std::free(p); }
+    } free_line{line};
+    for (ssize_t n; (n = ::getline(&line, &cap, f)) > 0;)
+        fn(json::parse(std::string_view(line, static_cast<std::size_t>(n))));
+    std::fseek(f, 0, SEEK_END);
 }
 
 LedgerStats Ledger::stats() {
