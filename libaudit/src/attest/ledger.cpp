@@ -38,9 +38,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::int64_t kApplicationId = 0x41554447;  // "AUDG"
-constexpr std::int64_t kSchemaVersion = 3;           // 3: findings columns, views
-constexpr std::size_t kMaxStatement = 16u << 20;     // as the bundle reader's bound
-constexpr std::size_t kMaxHead = 1u << 20;           // a chain head is a few KiB
+constexpr std::int64_t kSchemaVersion = 4;  // 3: findings columns, views; 4: statement_zst, zdicts
+constexpr std::size_t kMaxStatement = 16u << 20;  // as the bundle reader's bound
+constexpr std::size_t kMaxHead = 1u << 20;        // a chain head is a few KiB
 constexpr std::size_t kMaxTrustFile = 16u << 20;
 constexpr std::size_t kVerifyBatch = 256;  // stored statements verified in parallel per batch
 constexpr std::size_t kMaxJsonlLines = 4'000'000;
@@ -63,7 +63,10 @@ CREATE TABLE bundles(
   present TEXT NOT NULL,        -- JSON list of products found present
   envelope_zst BLOB NOT NULL,   -- the signed statement (DSSE JSON, zstd): re-verifiable
   findings_json TEXT NOT NULL,  -- findings.json as signed (digest in the statement)
-  imported_at TEXT NOT NULL);
+  imported_at TEXT NOT NULL,
+  -- schema 4: the statement (payload bytes) apart, zstd with the dictionary zdicts(dict): then
+  -- envelope_zst holds the envelope with an empty payload. NULL: envelope_zst holds it all.
+  statement_zst BLOB, dict INTEGER REFERENCES zdicts(id));
 CREATE INDEX bundles_host ON bundles(host_key, id);
 CREATE INDEX bundles_kit ON bundles(kit_id, sequence);
 CREATE TABLE bundle_files(
@@ -101,6 +104,8 @@ CREATE TABLE chain_heads(       -- per kit the highest verified head seen
   kit_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, statement_sha256 TEXT NOT NULL,
   bundle_sha256 TEXT NOT NULL, bundle_file TEXT NOT NULL, file_name TEXT NOT NULL,
   file_sha256 TEXT NOT NULL, envelope TEXT NOT NULL, imported_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE zdicts(            -- compression dictionaries: a kit's collector certificate
+  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
 CREATE TABLE authority(         -- the one authority whose evidence this ledger holds
   id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, version INTEGER NOT NULL,
   sha256 TEXT NOT NULL, envelope TEXT NOT NULL, pinned_at TEXT NOT NULL);
@@ -169,23 +174,58 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string compress(std::string_view bytes) {
+// zstd, with a raw-content dictionary when dict is not empty: a kit's bundles all carry its
+// collector certificate (12 KB of keys and signatures that compress poorly on their own), which
+// the dictionary holds once.
+std::string compress(std::string_view bytes, std::string_view dict = {}) {
     std::string out(ZSTD_compressBound(bytes.size()), '\0');
-    std::size_t n = ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(), 3);
+    std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    if (!cctx) throw IoError("zstd: out of memory");
+    std::size_t n = ZSTD_compress_usingDict(cctx.get(), out.data(), out.size(), bytes.data(),
+                                            bytes.size(), dict.data(), dict.size(), 3);
     if (ZSTD_isError(n)) throw IoError(std::string("zstd: ") + ZSTD_getErrorName(n));
     out.resize(n);
     return out;
 }
 
-std::string decompress(std::string_view bytes, const std::string& what) {
+std::string decompress(std::string_view bytes, const std::string& what,
+                       std::string_view dict = {}) {
     unsigned long long size = ZSTD_getFrameContentSize(bytes.data(), bytes.size());
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMaxStatement)
         throw VerifyError("ledger: stored statement of " + what + " is damaged");
     std::string out(static_cast<std::size_t>(size), '\0');
-    std::size_t n = ZSTD_decompress(out.data(), out.size(), bytes.data(), bytes.size());
+    std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    if (!dctx) throw IoError("zstd: out of memory");
+    std::size_t n = ZSTD_decompress_usingDict(dctx.get(), out.data(), out.size(), bytes.data(),
+                                              bytes.size(), dict.data(), dict.size());
     if (ZSTD_isError(n) || n != size)
         throw VerifyError("ledger: stored statement of " + what + " is damaged");
     return out;
+}
+
+// The compression dictionaries of a ledger (zdicts), read once: few (one per certificate).
+using Dicts = std::map<std::int64_t, std::string>;
+
+// A stored signed statement as it was signed: envelope_zst alone (before schema 4, or without
+// a dictionary), or the envelope with its payload from statement_zst. Nothing here is trusted:
+// the caller verifies the signature over the payload and its digest.
+crypto::Envelope stored_envelope(std::string_view envelope_zst,
+                                 const std::optional<std::string>& statement_zst,
+                                 std::optional<std::int64_t> dict, const Dicts& dicts,
+                                 const std::string& what) {
+    auto env = crypto::Envelope::parse(decompress(envelope_zst, what), kMaxStatement);
+    if (!statement_zst) return env;
+    std::string_view d;
+    if (dict) {
+        auto it = dicts.find(*dict);
+        if (it == dicts.end())
+            throw VerifyError("ledger: the compression dictionary of " + what + " is missing");
+        d = it->second;
+    }
+    if (!env.payload.empty())
+        throw VerifyError("ledger: stored statement of " + what + " is damaged");
+    env.payload = decompress(*statement_zst, what, d);
+    return env;
 }
 
 // Each line of a JSONL content file, parsed; a bad line names the file and line.
@@ -223,6 +263,7 @@ struct Prepared {
     std::uint64_t size = 0;
     std::optional<BundleSummary> summary;
     std::string started, signers, trust_sha256, present, envelope_zst, findings_json;
+    std::string statement_zst, dict, dict_sha256;  // dict: the collector certificate's text
     std::int64_t trust_version = 0;
     std::vector<std::array<std::string, 3>> subjects;                       // name, sha256, sha384
     std::vector<std::pair<std::array<std::string, 5>, std::string>> items;  // package, state
@@ -256,7 +297,13 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
         p.trust_sha256 = trust.sha256;
         p.trust_version = trust.version;
         p.present = json(pred.findings.present).dump();
-        p.envelope_zst = compress(b.envelope.to_json());
+        // The statement apart, compressed with its collector certificate as the dictionary.
+        p.dict = trust::bundle_certificate_text(b.statement["predicate"]);
+        p.dict_sha256 = crypto::sha256_hex(p.dict);
+        p.statement_zst = compress(b.envelope.payload, p.dict);
+        crypto::Envelope bare = b.envelope;
+        bare.payload.clear();
+        p.envelope_zst = compress(bare.to_json());
         for (const auto& s : b.statement["subject"])
             p.subjects.push_back({s["name"].get<std::string>(),
                                   s["digest"]["sha256"].get<std::string>(),
@@ -432,9 +479,8 @@ class SignerCheck {
 // its digest recomputed, and the stored findings.json checked against the digest it signs.
 // Throws VerifyError with the reason.
 Checked check_statement(const std::string& file, const std::string& file_sha256,
-                        std::string_view envelope_json, const std::string& findings_json,
+                        const crypto::Envelope& env, const std::string& findings_json,
                         SignerCheck& signer) {
-    auto env = crypto::Envelope::parse(envelope_json, kMaxStatement);
     if (env.payload_type != evidence::kPayloadType)
         throw VerifyError("statement has payloadType '" + env.payload_type.substr(0, 80) + "'");
     json statement = parse_json_strict(env.payload, "stored statement");
@@ -599,8 +645,9 @@ Ledger::Ledger(const std::string& path, bool create) {
         create_schema();
     } else if (app != kApplicationId) {
         throw UsageError(path + " is an SQLite database but not an evidence ledger");
-    } else if (version == 2) {
-        migrate_2_to_3();
+    } else if (version == 2 || version == 3) {
+        if (version == 2) migrate_2_to_3();
+        migrate_3_to_4();
     } else if (version != kSchemaVersion) {
         throw UsageError(path + " has ledger schema " + std::to_string(version) +
                          "; this tool reads schema " + std::to_string(kSchemaVersion) +
@@ -649,6 +696,19 @@ void Ledger::migrate_2_to_3() {
         }
     }
     db_->exec(kViews);
+    db_->exec("PRAGMA user_version = 3");
+    tx.commit();
+}
+
+// Schema 3 -> 4: statements stored apart with a dictionary (new rows only: older rows keep
+// everything in envelope_zst and read as before).
+void Ledger::migrate_3_to_4() {
+    sql::Transaction tx(*db_);
+    db_->exec(
+        "CREATE TABLE zdicts(id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, "
+        "bytes BLOB NOT NULL);"
+        "ALTER TABLE bundles ADD COLUMN statement_zst BLOB;"
+        "ALTER TABLE bundles ADD COLUMN dict INTEGER REFERENCES zdicts(id);");
     db_->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     tx.commit();
 }
@@ -741,7 +801,11 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                        "first_scan = min(first_scan, ?3), last_scan = max(last_scan, ?3)");
     sql::Stmt add_bundle(db,
                          "INSERT INTO bundles VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                         "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
+                         "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
+                         "?24)");
+    sql::Stmt find_dict(db, "SELECT id FROM zdicts WHERE sha256 = ?1");
+    sql::Stmt add_dict(db, "INSERT INTO zdicts VALUES (NULL, ?1, ?2)");
+    std::unordered_map<std::string, std::int64_t> dict_ids;  // sha256 -> id
     sql::Stmt add_file(db, "INSERT OR IGNORE INTO bundle_files VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt add_id(db, "INSERT OR IGNORE INTO identities VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt other_host(db,
@@ -810,6 +874,17 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                        " is already held by bundle " + other.substr(0, 16);
         }
         add_host.bind(1, key).bind(2, s.hostname).bind(3, s.finished).run();
+        auto [dict_it, fresh_dict] = dict_ids.try_emplace(p.dict_sha256, 0);
+        if (fresh_dict) {
+            find_dict.bind(1, p.dict_sha256);
+            if (find_dict.step()) dict_it->second = find_dict.integer(0);
+            find_dict.reset();
+            if (dict_it->second == 0) {
+                add_dict.bind(1, p.dict_sha256).bind_blob(2, p.dict).run();
+                dict_it->second = sqlite3_last_insert_rowid(db.handle());
+            }
+        }
+        const std::int64_t dict_id = dict_it->second;
         add_bundle.bind(1, p.sha256)
             .bind(2, static_cast<std::int64_t>(p.size))
             .bind(3, p.statement_sha256)
@@ -832,6 +907,8 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
             .bind_blob(20, p.envelope_zst)
             .bind(21, p.findings_json)
             .bind(22, now)
+            .bind_blob(23, p.statement_zst)
+            .bind(24, dict_id)
             .run();
         const std::int64_t id = sqlite3_last_insert_rowid(db.handle());
         for (const auto& [name, sha256, sha384] : p.subjects)
@@ -963,6 +1040,8 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
     struct Row {
         std::int64_t id = 0;
         std::string file, sha256, statement_sha256, kit, envelope_zst, findings_json, imported_at;
+        std::optional<std::string> statement_zst;
+        std::optional<std::int64_t> dict;
         std::optional<Checked> checked;
         std::string reason;
     };
@@ -985,7 +1064,8 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
     SignerCheck signer(trust);
     sql::Stmt q(*db_,
                 "SELECT id, file_name, sha256, statement_sha256, kit_id, envelope_zst, "
-                "findings_json, imported_at FROM bundles ORDER BY id");
+                "findings_json, imported_at, statement_zst, dict FROM bundles ORDER BY id");
+    const Dicts dicts = load_dicts();
     bool more = true;
     while (more) {
         std::vector<Row> batch;
@@ -999,18 +1079,23 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
             r.envelope_zst = q.blob(5);
             r.findings_json = q.text(6);
             r.imported_at = q.text(7);
+            if (!q.is_null(8)) r.statement_zst = q.blob(8);
+            if (!q.is_null(9)) r.dict = q.integer(9);
             batch.push_back(std::move(r));
         }
         parallel_for(batch.size(), [&](std::size_t i) {
             Row& r = batch[i];
             try {
-                r.checked = check_statement(r.file, r.sha256, decompress(r.envelope_zst, r.file),
-                                            r.findings_json, signer);
+                r.checked = check_statement(
+                    r.file, r.sha256,
+                    stored_envelope(r.envelope_zst, r.statement_zst, r.dict, dicts, r.file),
+                    r.findings_json, signer);
             } catch (const Error& e) {
                 r.reason = e.what();
             }
             r.envelope_zst.clear();
             r.envelope_zst.shrink_to_fit();
+            r.statement_zst.reset();
             r.findings_json.clear();
             r.findings_json.shrink_to_fit();
         });
@@ -1106,7 +1191,9 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
 void Ledger::for_each_host(const VerifiedLedger& verified,
                            const std::function<void(std::vector<BundleSummary>&&)>& fn) {
     sql::Stmt q(*db_,
-                "SELECT file_name, sha256, envelope_zst, findings_json FROM bundles WHERE id = ?1");
+                "SELECT file_name, sha256, envelope_zst, findings_json, statement_zst, dict FROM "
+                "bundles WHERE id = ?1");
+    const Dicts dicts = load_dicts();
     std::vector<BundleSummary> host;
     std::optional<std::uint32_t> current;
     for (const auto& e : verified.entries_) {
@@ -1118,7 +1205,11 @@ void Ledger::for_each_host(const VerifiedLedger& verified,
         q.bind(1, e.id);
         if (!q.step()) throw VerifyError("ledger: a verified bundle vanished during the report");
         const std::string file = q.text(0), sha256 = q.text(1);
-        auto env = crypto::Envelope::parse(decompress(q.blob(2), file), kMaxStatement);
+        std::optional<std::string> statement_zst;
+        std::optional<std::int64_t> dict;
+        if (!q.is_null(4)) statement_zst = q.blob(4);
+        if (!q.is_null(5)) dict = q.integer(5);
+        auto env = stored_envelope(q.blob(2), statement_zst, dict, dicts, file);
         const std::string findings = q.text(3);
         q.reset();
         // Verified a moment ago; these bytes must still be those.
@@ -1152,6 +1243,13 @@ void VerifiedLedger::for_each_bundle(const std::function<void(const json&)>& fn)
     for (ssize_t n; (n = ::getline(&line, &cap, f)) > 0;)
         fn(json::parse(std::string_view(line, static_cast<std::size_t>(n))));
     std::fseek(f, 0, SEEK_END);
+}
+
+std::map<std::int64_t, std::string> Ledger::load_dicts() {
+    std::map<std::int64_t, std::string> out;
+    sql::Stmt q(*db_, "SELECT id, bytes FROM zdicts");
+    while (q.step()) out.emplace(q.integer(0), q.blob(1));
+    return out;
 }
 
 LedgerStats Ledger::stats() {

@@ -5,13 +5,14 @@
 // statement and chain head under the trust root given now (revocations included) and every fact a
 // report uses comes from what verifies. The other tables (hosts, identities, findings, ...) and the
 // views (host_status, findings_detail) are query conveniences only; editing them changes no
-// status. A schema-2 ledger is migrated to schema 3 when opened; other schemas are refused.
+// status. A schema-2 or -3 ledger is migrated to schema 4 when opened; other schemas are refused.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -137,6 +138,8 @@ class Ledger {
     std::unique_ptr<sql::Db> db_;
     void create_schema();
     void migrate_2_to_3();
+    void migrate_3_to_4();
+    std::map<std::int64_t, std::string> load_dicts();  // zdicts: id -> bytes
     void check_authority_locked(const trust::TrustRoot& trust, const std::string& trust_path,
                                 bool pin);
 };
