@@ -104,8 +104,8 @@ CREATE TABLE chain_heads(       -- per kit the highest verified head seen
   kit_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, statement_sha256 TEXT NOT NULL,
   bundle_sha256 TEXT NOT NULL, bundle_file TEXT NOT NULL, file_name TEXT NOT NULL,
   file_sha256 TEXT NOT NULL, envelope TEXT NOT NULL, imported_at TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE zdicts(            -- compression dictionaries: a kit's collector certificate
-  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
+CREATE TABLE zdicts(            -- compression dictionaries, one per collector certificate
+  id INTEGER PRIMARY KEY, certificate_sha256 TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
 CREATE TABLE authority(         -- the one authority whose evidence this ledger holds
   id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, version INTEGER NOT NULL,
   sha256 TEXT NOT NULL, envelope TEXT NOT NULL, pinned_at TEXT NOT NULL);
@@ -174,9 +174,7 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// zstd, with a raw-content dictionary when dict is not empty: a kit's bundles all carry its
-// collector certificate (12 KB of keys and signatures that compress poorly on their own), which
-// the dictionary holds once.
+// zstd, with a raw-content dictionary when dict is not empty.
 std::string compress(std::string_view bytes, std::string_view dict = {}) {
     std::string out(ZSTD_compressBound(bytes.size()), '\0');
     std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
@@ -263,7 +261,8 @@ struct Prepared {
     std::uint64_t size = 0;
     std::optional<BundleSummary> summary;
     std::string started, signers, trust_sha256, present, envelope_zst, findings_json;
-    std::string statement_zst, dict, dict_sha256;  // dict: the collector certificate's text
+    std::string statement_zst, certificate_sha256;
+    std::shared_ptr<const std::string> dict;  // what statement_zst is compressed with
     std::int64_t trust_version = 0;
     std::vector<std::array<std::string, 3>> subjects;                       // name, sha256, sha384
     std::vector<std::pair<std::array<std::string, 5>, std::string>> items;  // package, state
@@ -277,7 +276,30 @@ struct Prepared {
     std::vector<std::tuple<std::string, std::string, bool, std::string>> products;
 };
 
-Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
+// The compression dictionary of each collector certificate: its text followed by the first
+// statement it signed here (the ledger's, or the first this import sees). A kit's statements
+// share the certificate (12 KB of keys and signatures, which compress poorly alone) and most of
+// their structure, so each is stored as what differs. Shared by the import's workers.
+class DictCache {
+  public:
+    void preload(const std::string& certificate_sha256, std::string bytes) {
+        dicts_.emplace(certificate_sha256, std::make_shared<const std::string>(std::move(bytes)));
+    }
+    std::shared_ptr<const std::string> get(const std::string& certificate_sha256,
+                                           const std::string& certificate,
+                                           const std::string& payload) {
+        std::lock_guard<std::mutex> g(m_);
+        auto& d = dicts_[certificate_sha256];
+        if (!d) d = std::make_shared<const std::string>(certificate + "\n" + payload);
+        return d;
+    }
+
+  private:
+    std::mutex m_;
+    std::map<std::string, std::shared_ptr<const std::string>> dicts_;
+};
+
+Prepared prepare(const std::string& path, const trust::TrustRoot& trust, DictCache& dicts) {
     Prepared p;
     p.file = path;
     try {
@@ -297,10 +319,11 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
         p.trust_sha256 = trust.sha256;
         p.trust_version = trust.version;
         p.present = json(pred.findings.present).dump();
-        // The statement apart, compressed with its collector certificate as the dictionary.
-        p.dict = trust::bundle_certificate_text(b.statement["predicate"]);
-        p.dict_sha256 = crypto::sha256_hex(p.dict);
-        p.statement_zst = compress(b.envelope.payload, p.dict);
+        // The statement apart, compressed with its certificate's dictionary.
+        const std::string certificate = trust::bundle_certificate_text(b.statement["predicate"]);
+        p.certificate_sha256 = crypto::sha256_hex(certificate);
+        p.dict = dicts.get(p.certificate_sha256, certificate, b.envelope.payload);
+        p.statement_zst = compress(b.envelope.payload, *p.dict);
         crypto::Envelope bare = b.envelope;
         bare.payload.clear();
         p.envelope_zst = compress(bare.to_json());
@@ -347,8 +370,8 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
 // prepared bundles wait in memory, so a large batch does not grow memory.
 class Pipeline {
   public:
-    Pipeline(const std::vector<std::string>& paths, const trust::TrustRoot& trust)
-        : paths_(paths), trust_(trust), slots_(paths.size()) {
+    Pipeline(const std::vector<std::string>& paths, const trust::TrustRoot& trust, DictCache& dicts)
+        : paths_(paths), trust_(trust), dicts_(dicts), slots_(paths.size()) {
         unsigned n = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
         window_ = 4 * n;
         for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
@@ -382,7 +405,7 @@ class Pipeline {
                 if (stop_ || next_ >= paths_.size()) return;
                 i = next_++;
             }
-            Prepared p = prepare(paths_[i], trust_);
+            Prepared p = prepare(paths_[i], trust_, dicts_);
             {
                 std::lock_guard<std::mutex> g(m_);
                 slots_[i] = std::move(p);
@@ -393,6 +416,7 @@ class Pipeline {
 
     const std::vector<std::string>& paths_;
     const trust::TrustRoot& trust_;
+    DictCache& dicts_;
     std::vector<std::optional<Prepared>> slots_;
     std::vector<std::thread> workers_;
     std::mutex m_;
@@ -659,6 +683,9 @@ Ledger::Ledger(const std::string& path, bool create) {
 Ledger::~Ledger() = default;
 
 void Ledger::create_schema() {
+    // 2 KiB pages: a bundle row (6-7 KB, most of it the statement's signatures) splits into
+    // overflow pages with little left unused; with 4 KiB pages a quarter of the file was empty.
+    db_->exec("PRAGMA page_size = 2048");
     sql::Transaction tx(*db_);
     db_->exec(kSchema);
     db_->exec(kViews);
@@ -705,7 +732,7 @@ void Ledger::migrate_2_to_3() {
 void Ledger::migrate_3_to_4() {
     sql::Transaction tx(*db_);
     db_->exec(
-        "CREATE TABLE zdicts(id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, "
+        "CREATE TABLE zdicts(id INTEGER PRIMARY KEY, certificate_sha256 TEXT NOT NULL UNIQUE, "
         "bytes BLOB NOT NULL);"
         "ALTER TABLE bundles ADD COLUMN statement_zst BLOB;"
         "ALTER TABLE bundles ADD COLUMN dict INTEGER REFERENCES zdicts(id);");
@@ -803,9 +830,16 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                          "INSERT INTO bundles VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
                          "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
                          "?24)");
-    sql::Stmt find_dict(db, "SELECT id FROM zdicts WHERE sha256 = ?1");
     sql::Stmt add_dict(db, "INSERT INTO zdicts VALUES (NULL, ?1, ?2)");
-    std::unordered_map<std::string, std::int64_t> dict_ids;  // sha256 -> id
+    std::unordered_map<std::string, std::int64_t> dict_ids;  // certificate sha256 -> id
+    DictCache dicts;
+    {
+        sql::Stmt q(db, "SELECT id, certificate_sha256, bytes FROM zdicts");
+        while (q.step()) {
+            dict_ids.emplace(q.text(1), q.integer(0));
+            dicts.preload(q.text(1), q.blob(2));
+        }
+    }
     sql::Stmt add_file(db, "INSERT OR IGNORE INTO bundle_files VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt add_id(db, "INSERT OR IGNORE INTO identities VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt other_host(db,
@@ -824,7 +858,7 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
 
     sql::Transaction tx(db);
     if (!options.trust_path.empty()) check_authority_locked(trust, options.trust_path, true);
-    Pipeline pipeline(paths, trust);
+    Pipeline pipeline(paths, trust, dicts);
     for (std::size_t i = 0; i < paths.size(); ++i) {
         Prepared p = pipeline.take(i);
         ImportOutcome o{p.file, p.sha256, ImportResult::added, ""};
@@ -874,15 +908,10 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                        " is already held by bundle " + other.substr(0, 16);
         }
         add_host.bind(1, key).bind(2, s.hostname).bind(3, s.finished).run();
-        auto [dict_it, fresh_dict] = dict_ids.try_emplace(p.dict_sha256, 0);
+        auto [dict_it, fresh_dict] = dict_ids.try_emplace(p.certificate_sha256, 0);
         if (fresh_dict) {
-            find_dict.bind(1, p.dict_sha256);
-            if (find_dict.step()) dict_it->second = find_dict.integer(0);
-            find_dict.reset();
-            if (dict_it->second == 0) {
-                add_dict.bind(1, p.dict_sha256).bind_blob(2, p.dict).run();
-                dict_it->second = sqlite3_last_insert_rowid(db.handle());
-            }
+            add_dict.bind(1, p.certificate_sha256).bind_blob(2, *p.dict).run();
+            dict_it->second = sqlite3_last_insert_rowid(db.handle());
         }
         const std::int64_t dict_id = dict_it->second;
         add_bundle.bind(1, p.sha256)
