@@ -732,10 +732,18 @@ void Ledger::migrate_2_to_3() {
 void Ledger::migrate_3_to_4() {
     sql::Transaction tx(*db_);
     db_->exec(
-        "CREATE TABLE zdicts(id INTEGER PRIMARY KEY, certificate_sha256 TEXT NOT NULL UNIQUE, "
-        "bytes BLOB NOT NULL);"
-        "ALTER TABLE bundles ADD COLUMN statement_zst BLOB;"
-        "ALTER TABLE bundles ADD COLUMN dict INTEGER REFERENCES zdicts(id);");
+        "CREATE TABLE IF NOT EXISTS zdicts(id INTEGER PRIMARY KEY, certificate_sha256 TEXT NOT "
+        "NULL UNIQUE, bytes BLOB NOT NULL);");
+    bool has_statement = false;  // a ledger made schema 3 by hand (tests) may have the columns
+    {
+        sql::Stmt q(*db_,
+                    "SELECT 1 FROM pragma_table_info('bundles') WHERE name = 'statement_zst'");
+        has_statement = q.step();
+    }
+    if (!has_statement)
+        db_->exec(
+            "ALTER TABLE bundles ADD COLUMN statement_zst BLOB;"
+            "ALTER TABLE bundles ADD COLUMN dict INTEGER REFERENCES zdicts(id);");
     db_->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     tx.commit();
 }
