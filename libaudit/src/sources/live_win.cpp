@@ -64,17 +64,13 @@ Exe hash_image(const std::wstring& path, fs::FileHasher& hasher) {
 
 }  // namespace
 
-SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    if (!root.is_live()) {
-        rep.status = SourceStatus::absent;  // an offline disk has no running processes
-        return rep;
-    }
+void LiveSource::read(const fs::Root& root, Collection& c) const {
+    if (!root.is_live()) return;  // absent: an offline disk has no running processes
+    c.found = true;
     HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
     if (snap == INVALID_HANDLE_VALUE) {
-        rep.status = SourceStatus::failed;
-        rep.error = "cannot list processes: " + core::win_error_text(GetLastError());
-        return rep;
+        c.failures.push_back("cannot list processes: " + core::win_error_text(GetLastError()));
+        return;
     }
     std::vector<DWORD> pids;
     PROCESSENTRY32W e{};
@@ -129,16 +125,13 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
         item.extra["pids"].push_back(pid);
     }
     if (unreadable)
-        text::warn(rep.warnings, std::to_string(unreadable) +
+        text::warn(c.warnings(), std::to_string(unreadable) +
                                      " process executable(s) could not be read (access, exited)");
     if (denied)
-        text::warn(rep.warnings, "permission_denied: " + std::to_string(denied) +
+        text::warn(c.warnings(), "permission_denied: " + std::to_string(denied) +
                                      " process executable(s) could not be read");
-    rep.warnings.push_back(std::to_string(system) + " system process(es) without an executable");
-    for (auto& [k, item] : by_exe) out.push_back(std::move(item));
-    rep.items = by_exe.size();
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.warnings().push_back(std::to_string(system) + " system process(es) without an executable");
+    for (auto& [k, item] : by_exe) c.items.push_back(std::move(item));
 }
 
 }  // namespace audit::sources

@@ -31,9 +31,8 @@ struct Result {
 Result software();
 Result services();
 Result users(const fs::Root& root);
-// The source's report from a Result: ran, or failed naming the first failure (the others become
-// warnings); the items appended to out.
-SourceReport report(const Source& source, Result r, std::vector<InventoryItem>& out);
+// A live Result into the source's Collection (found; its items, failures and warnings).
+void read_into(Collection& c, Result r);
 
 }  // namespace audit::sources::windows_live
 

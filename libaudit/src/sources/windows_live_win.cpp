@@ -533,22 +533,13 @@ Result users(const fs::Root& root) {
     return r;
 }
 
-SourceReport report(const Source& source, Result r, std::vector<InventoryItem>& out) {
-    SourceReport rep = report_for(source);
-    rep.items = r.items.size();
-    rep.warnings = std::move(r.warnings);
-    rep.status = SourceStatus::ran;
-    if (!r.failures.empty()) {
-        rep.status = SourceStatus::failed;
-        rep.error = r.failures.front();
-        if (r.failures.size() > 1)
-            rep.error += " (and " + std::to_string(r.failures.size() - 1) + " more)";
-        for (std::size_t i = 1; i < r.failures.size(); ++i) text::warn(rep.warnings, r.failures[i]);
-    }
-    text::warn(rep.warnings,
+void read_into(Collection& c, Result r) {
+    c.found = true;
+    for (auto& w : r.warnings) text::warn(c.warnings(), w);
+    text::warn(c.warnings(),
                "live: read through the Win32 API (registry, Service Control Manager)");
-    for (auto& i : r.items) out.push_back(std::move(i));
-    return rep;
+    for (auto& f : r.failures) c.failures.push_back(std::move(f));
+    for (auto& i : r.items) c.items.push_back(std::move(i));
 }
 
 }  // namespace audit::sources::windows_live
