@@ -125,7 +125,8 @@ grep -q "findings.json" <(json_get "$T/r3/report.json" "json.dumps(d['not_verifi
 
 step "flip a byte of a compressed statement in the SQLite file itself -> that bundle not_verified"
 cp "$L" "$T/l4.sqlite"
-victim=$(sql "$T/l4.sqlite" "SELECT id FROM bundles WHERE statement_zst IS NOT NULL ORDER BY id LIMIT 1 OFFSET 2")
+victim=$(sql "$T/l4.sqlite" "SELECT id FROM bundles WHERE statement_zst IS NOT NULL AND statement_sha256 = '$target'")
+[[ -n "$victim" ]] || fail "the removed host's latest bundle has no statement_zst"
 python3 - "$T/l4.sqlite" "$victim" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])

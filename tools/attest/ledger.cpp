@@ -133,6 +133,7 @@ int report_cmd(int argc, char** argv) {
     merge_options.clock_tolerance_s = tolerance;
     merge_options.as_of = opt.as_of;
     attest::FleetFacts fleet(verified.refs, verified.heads, merge_options);
+    verified.refs = {};  // the facts are drawn: every bundle's reference is not needed any more
     // Streamed: one host's evidence and results at a time; memory does not hold the fleet's.
     far.generated = opt.as_of.empty() ? now : opt.as_of;
     attest::ReportStream stream(key, opt, far);

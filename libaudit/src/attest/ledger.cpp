@@ -105,7 +105,8 @@ CREATE TABLE chain_heads(       -- per kit the highest verified head seen
   bundle_sha256 TEXT NOT NULL, bundle_file TEXT NOT NULL, file_name TEXT NOT NULL,
   file_sha256 TEXT NOT NULL, envelope TEXT NOT NULL, imported_at TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE zdicts(            -- compression dictionaries, one per collector certificate
-  id INTEGER PRIMARY KEY, certificate_sha256 TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
+  id INTEGER PRIMARY KEY, certificate_sha256 TEXT NOT NULL UNIQUE,  -- of its payload field
+  bytes BLOB NOT NULL);
 CREATE TABLE authority(         -- the one authority whose evidence this ledger holds
   id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, version INTEGER NOT NULL,
   sha256 TEXT NOT NULL, envelope TEXT NOT NULL, pinned_at TEXT NOT NULL);
@@ -285,12 +286,13 @@ class DictCache {
     void preload(const std::string& certificate_sha256, std::string bytes) {
         dicts_.emplace(certificate_sha256, std::make_shared<const std::string>(std::move(bytes)));
     }
+    // certificate: the predicate's collector.certificate (a DSSE envelope as JSON), dumped only
+    // the first time its payload is seen (the key: SHA-256 of its payload field).
     std::shared_ptr<const std::string> get(const std::string& certificate_sha256,
-                                           const std::string& certificate,
-                                           const std::string& payload) {
+                                           const json& certificate, const std::string& payload) {
         std::lock_guard<std::mutex> g(m_);
         auto& d = dicts_[certificate_sha256];
-        if (!d) d = std::make_shared<const std::string>(certificate + "\n" + payload);
+        if (!d) d = std::make_shared<const std::string>(certificate.dump() + "\n" + payload);
         return d;
     }
 
@@ -320,8 +322,9 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust, DictCac
         p.trust_version = trust.version;
         p.present = json(pred.findings.present).dump();
         // The statement apart, compressed with its certificate's dictionary.
-        const std::string certificate = trust::bundle_certificate_text(b.statement["predicate"]);
-        p.certificate_sha256 = crypto::sha256_hex(certificate);
+        // (The signer check made sure there is one.)
+        const json& certificate = b.statement["predicate"]["collector"]["certificate"];
+        p.certificate_sha256 = crypto::sha256_hex(str(certificate, "payload"));
         p.dict = dicts.get(p.certificate_sha256, certificate, b.envelope.payload);
         p.statement_zst = compress(b.envelope.payload, *p.dict);
         crypto::Envelope bare = b.envelope;
@@ -1089,7 +1092,6 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
     }
     std::set<std::array<unsigned char, 32>> statements;
     std::map<std::pair<std::string, std::uint64_t>, std::vector<std::size_t>> by_sequence;
-    std::vector<std::pair<std::string, std::string>> finished_file;  // per ref: for conflicts
     std::unordered_map<std::string, std::uint32_t> host_index, time_index;
     auto intern = [](std::unordered_map<std::string, std::uint32_t>& index,
                      std::vector<std::string>& list, const std::string& s) {
@@ -1173,14 +1175,25 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
             if (std::fwrite(line.data(), 1, line.size(), v.bundles_.get()) != line.size())
                 throw IoError("cannot write a scratch file: " + std::string(std::strerror(errno)));
             ++v.bundle_count_;
-            finished_file.emplace_back(s.finished, s.path);
             by_sequence[{s.kit_id, s.sequence}].push_back(v.refs.size());
             v.refs.push_back(std::move(ref));
         }
         done += batch.size();
         if (progress) progress(done, std::max(done, total));
     }
-    // Conflicts from the verified statements alone: a kit sequence held by two statements.
+    // Conflicts from the verified statements alone: a kit sequence held by two statements. Their
+    // scan end and file name come from the bundle list (rare: not kept for every bundle).
+    std::map<std::size_t, std::pair<std::string, std::string>> finished_file;
+    for (const auto& [kit_seq, list] : by_sequence)
+        if (list.size() > 1)
+            for (std::size_t i : list) finished_file[i];
+    if (!finished_file.empty()) {
+        std::size_t i = 0;
+        v.for_each_bundle([&](const json& b) {
+            auto it = finished_file.find(i++);
+            if (it != finished_file.end()) it->second = {str(b, "finished"), str(b, "file")};
+        });
+    }
     for (const auto& [kit_seq, list] : by_sequence)
         for (std::size_t k = 1; k < list.size(); ++k) {
             const BundleRef& b = v.refs[list[k]];
