@@ -42,7 +42,7 @@ print($2)" "$1"
 [[ $(head_field "$HEAD" "s['predicate']['kit']['sequence']") == 2 ]] || fail "head is not at sequence 2"
 [[ $(head_field "$HEAD" "s['subject'][0]['name']") == "$(basename "$b2")" ]] || fail "head names another bundle"
 
-step "the intact kit checks clean; every bundle is v2 and linked by statement digest"
+step "the intact kit checks clean; every bundle is v3 and linked by statement digest"
 expect_exit 0 audit-kit check --trust "$TRUST" --kit-state "$T/ks" --json "$T/kit"
 cp "$T/out" "$T/check.json"
 python3 - "$T/check.json" "$b1" "$b2" <<'PY' || fail "check output lacks statement digests, head or v2 links"
@@ -55,9 +55,9 @@ for b in sys.argv[2:]:
                                     capture_output=True, check=True).stdout)
     payload = base64.b64decode(env['payload'])
     assert e['statement_sha256'] == hashlib.sha256(payload).hexdigest(), e
-    assert e['format'] == 2, e
+    assert e['format'] == 3, e
     s = json.loads(payload)
-    assert s['predicateType'] == 'urn:audit-toolkit:evidence-bundle:v2', s['predicateType']
+    assert s['predicateType'] == 'urn:audit-toolkit:evidence-bundle:v3', s['predicateType']
     if s['predicate']['kit']['sequence'] == 2:
         assert s['predicate']['kit']['previous_statement_sha256'] == ev[os.path.basename(sys.argv[2])]['statement_sha256']
 c = list(d['chains'].values())[0]

@@ -384,8 +384,9 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 TEST_CASE("the statement digest is the bundle's identity, v2 links by it", "[bundle]") {
     TempDir dir;
     audit::testing::TestAuthority auth;
+    // A v2 bundle, as kits before format v3 wrote them (v3 links the same way).
     auto w = write_bundle(dir.path, "a.evidence.tar.zst", contents("a"),
-                          auth.predicate({{"bundle_id", "a"}}), auth.collector, 0);
+                          auth.predicate({{"bundle_id", "a"}}), auth.collector, 0, 2);
     auto b = read_bundle(w.path, auth.trust);
     CHECK(b.format == 2);
     CHECK(b.statement["predicateType"] == audit::evidence::kEvidencePredicateV2);

@@ -76,7 +76,7 @@ TEST_CASE("evidence model: a scanner's predicate reads back and writes the same 
     const auto result = audit::scan::run_scan(opt, auth.collector, auth.trust);
 
     const auto bundle = audit::evidence::read_bundle(result.bundle.path, auth.trust);
-    REQUIRE(bundle.format == 2);
+    REQUIRE(bundle.format == audit::evidence::kBundleFormat);
     const Predicate p = Predicate::from_json(bundle.predicate(), bundle.format);
     // The typed members hold what the scan recorded...
     CHECK(p.bundle_id == result.bundle_id);

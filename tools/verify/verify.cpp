@@ -1,6 +1,9 @@
 // audit-verify: one file verified against the trust root (verify_one).
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "audit/attest/attest.h"
 #include "audit/attest/evidence_check.h"
@@ -11,6 +14,7 @@
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/evidence/predicate.h"
+#include "audit/fs/parallel_walker.h"
 #include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
@@ -68,35 +72,97 @@ json recompute(const json& statement, Context& ctx) {
                       ": the attestation's status cannot be recomputed");
 }
 
-// One file: returns a JSON result {file, kind, valid, detail|error}.
-json verify_one(const std::string& path, Context& ctx) {
-    const auto& trust = ctx.trust;
-    json r = {{"file", path}};
-    if (is_bundle(path)) {
-        r["kind"] = "bundle";
-        auto b = evidence::read_bundle(path, trust, ctx.keep_summaries || ctx.keep_files);
-        const auto p = evidence::Predicate::from_json(b.predicate(), b.format);
-        if (ctx.keep_files) {
-            ctx.payload = b.envelope.payload;
-            ctx.subjects = b.statement.value("subject", json::array());
-            ctx.files = b.files;
-        }
+BundleOutcome verify_bundle(const std::string& path, const Context& ctx) {
+    BundleOutcome out;
+    try {
+        json r = {{"file", path}, {"kind", "bundle"}};
+        auto b = evidence::read_bundle(path, ctx.trust, ctx.keep_summaries || ctx.keep_files);
+        const evidence::Predicate& p = b.evidence;  // typed (and shape-checked) by the reader
         r["detail"] = {{"bundle_id", p.bundle_id},
                        {"sha256", b.sha256},
                        {"statement_sha256", b.statement_sha256},
+                       {"format", b.format},
                        {"kit", p.kit.id},
                        {"sequence", p.kit.sequence},
                        {"host", p.host.hostname},
                        {"present", p.findings.present},
                        {"signers", b.signers},
                        {"limits", limits_of(p)}};
-        ctx.bundle_ids[b.sha256] = p.bundle_id;
-        if (!b.statement_sha256.empty()) ctx.bundle_ids[b.statement_sha256] = p.bundle_id;
+        out.ids.emplace_back(b.sha256, p.bundle_id);
+        if (!b.statement_sha256.empty()) out.ids.emplace_back(b.statement_sha256, p.bundle_id);
         if (ctx.keep_summaries) {
-            ctx.summaries.push_back(attest::summarize(b));
-            ctx.summaries.back().path = path;
+            out.summary = attest::summarize(b);
+            out.summary->path = path;
         }
-        return r;
+        if (ctx.keep_files) {
+            out.subjects = b.statement.value("subject", json::array());
+            out.payload = std::move(b.envelope.payload);
+            out.files = std::move(b.files);
+        }
+        out.result = std::move(r);
+    } catch (const Error& e) {
+        out.error = e.what();
+        out.failure = e.exit();
+    } catch (...) {
+        out.unexpected = std::current_exception();
+    }
+    return out;
+}
+
+json apply_bundle(BundleOutcome& outcome, Context& ctx) {
+    for (const auto& [digest, id] : outcome.ids) ctx.bundle_ids[digest] = id;
+    if (outcome.summary) ctx.summaries.push_back(std::move(*outcome.summary));
+    if (ctx.keep_files) {
+        ctx.payload = std::move(outcome.payload);
+        ctx.subjects = std::move(outcome.subjects);
+        ctx.files = std::move(outcome.files);
+    }
+    return std::move(outcome.result);
+}
+
+std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths, const Context& ctx,
+                                          unsigned jobs) {
+    std::vector<BundleOutcome> out(paths.size());
+    jobs = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(paths.size())));
+    std::atomic<std::size_t> next{0};
+    // Each worker writes only the slots it took: no outcome depends on another's.
+    auto work = [&] {
+        for (std::size_t i = next++; i < paths.size(); i = next++)
+            out[i] = verify_bundle(paths[i], ctx);
+    };
+    if (jobs <= 1) {
+        work();
+        return out;
+    }
+    std::vector<std::thread> pool;
+    pool.reserve(jobs);
+    for (unsigned j = 0; j < jobs; ++j) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+    return out;
+}
+
+unsigned parse_jobs(const std::string& text) {
+    unsigned long n = 0;
+    std::size_t used = 0;
+    try {
+        n = std::stoul(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty() || n > 1024)
+        throw UsageError("--jobs wants a number of workers from 1 to 1024, not '" + text + "'");
+    return n == 0 ? fs::default_jobs() : static_cast<unsigned>(n);
+}
+
+// One file: returns a JSON result {file, kind, valid, detail|error}.
+json verify_one(const std::string& path, Context& ctx) {
+    const auto& trust = ctx.trust;
+    json r = {{"file", path}};
+    if (is_bundle(path)) {
+        auto outcome = verify_bundle(path, ctx);
+        if (outcome.unexpected) std::rethrow_exception(outcome.unexpected);
+        if (!outcome.error.empty()) throw Error(outcome.failure, outcome.error);
+        return apply_bundle(outcome, ctx);
     }
     if (is_head(path)) {
         r["kind"] = "chain-head";

@@ -2,13 +2,16 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "audit/attest/attest.h"
+#include "audit/error.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
 
@@ -47,6 +50,29 @@ json recompute(const json& statement, Context& ctx);
 // One file verified (bundle, chain head, attestation, report statement, trust root, certificate,
 // signed manifest): {"path", "kind", "ok", "detail"...} or {"error"}; throws audit::Error.
 json verify_one(const std::string& path, Context& ctx);
+
+// One bundle verified without touching the context (a worker's job; ctx is only read): its
+// result, or its error, and what the context takes from it (apply_bundle, in input order).
+struct BundleOutcome {
+    json result;                    // {"file", "kind", "detail"} when it verified
+    std::string error;              // why it did not ("" when it did)
+    Exit failure = Exit::clean;     // the error's exit code
+    std::exception_ptr unexpected;  // anything else thrown: rethrown in input order
+    std::optional<attest::BundleSummary> summary;
+    std::string payload;  // --extract / --print-statement
+    json subjects;
+    std::map<std::string, std::string> files;
+    std::vector<std::pair<std::string, std::string>> ids;  // digest -> bundle id
+};
+BundleOutcome verify_bundle(const std::string& path, const Context& ctx);
+// The context's share of a verified bundle (bundle ids, summary, kept files); the result's JSON.
+json apply_bundle(BundleOutcome& outcome, Context& ctx);
+// Every bundle of paths verified by a pool of jobs workers (jobs == 1: on this thread), the
+// outcomes in the order of paths. One bundle's failure is its own outcome only.
+std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths, const Context& ctx,
+                                          unsigned jobs);
+// --jobs: 1..1024 workers; "0" or absent = one per CPU.
+unsigned parse_jobs(const std::string& text);
 // A directory stands for the bundles and chain heads in it (sorted); other paths, and a
 // directory holding none, stay as given.
 std::vector<std::string> expand_directories(const std::vector<std::string>& args);

@@ -52,6 +52,9 @@ struct Ecosystem {
     std::string_view purl_namespace;
     // CycloneDX component type of its items in the SBOM; "" = evidence only, not a component.
     std::string_view sbom_component;
+    // Its items' paths are a package database's file list (dpkg .list, rpm, apk, pacman, a
+    // wheel's RECORD): bundle format v3 keeps them only for the items a finding names.
+    bool lists_package_files = false;
 };
 
 using Names = List<std::string_view, 8>;

@@ -517,8 +517,7 @@ Checked check_statement(const std::string& file, const std::string& file_sha256,
     };
     if (statement.is_discarded() || !statement.is_object() ||
         !is("_type", evidence::kStatementType) ||
-        !(is("predicateType", evidence::kEvidencePredicate) ||
-          is("predicateType", evidence::kEvidencePredicateV2)) ||
+        evidence::evidence_format(str(statement, "predicateType")) == 0 ||
         !statement.contains("subject") || !statement["subject"].is_array() ||
         !statement.contains("predicate") || !statement["predicate"].is_object())
         throw VerifyError("stored statement is not an evidence statement");

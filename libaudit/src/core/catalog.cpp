@@ -7,18 +7,19 @@ namespace audit::catalog {
 
 namespace {
 
-// --- ecosystems: name, purl type, purl namespace when the item names no distro, SBOM type ------
-constexpr Ecosystem kDeb{"deb", "deb", "debian", "application"};
-constexpr Ecosystem kRpm{"rpm", "rpm", "", "application"};
-constexpr Ecosystem kApk{"apk", "apk", "alpine", "application"};
-constexpr Ecosystem kPacman{"pacman", "alpm", "arch", "application"};
+// --- ecosystems: name, purl type, purl namespace when the item names no distro, SBOM type,
+// whether its items' paths are a package's file list ----------------------------------------
+constexpr Ecosystem kDeb{"deb", "deb", "debian", "application", true};
+constexpr Ecosystem kRpm{"rpm", "rpm", "", "application", true};
+constexpr Ecosystem kApk{"apk", "apk", "alpine", "application", true};
+constexpr Ecosystem kPacman{"pacman", "alpm", "arch", "application", true};
 constexpr Ecosystem kSnap{"snap", "generic", "", "application"};
 constexpr Ecosystem kFlatpak{"flatpak", "generic", "", "application"};
 constexpr Ecosystem kSystemd{"systemd", "generic", "", "application"};
 constexpr Ecosystem kSysv{"sysv", "generic", "", "application"};
 constexpr Ecosystem kKmod{"kmod", "generic", "", "device-driver"};
 constexpr Ecosystem kProcess{"process", "generic", "", "application"};
-constexpr Ecosystem kPypi{"pypi", "pypi", "", "library"};
+constexpr Ecosystem kPypi{"pypi", "pypi", "", "library", true};
 constexpr Ecosystem kNpm{"npm", "npm", "", "library"};
 constexpr Ecosystem kWindowsUninstall{"windows-uninstall", "generic", "", "application"};
 constexpr Ecosystem kMsi{"msi", "generic", "", "application"};

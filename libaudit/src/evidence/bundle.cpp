@@ -10,6 +10,7 @@
 #include <botan/hash.h>
 #include <botan/hex.h>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -69,7 +70,10 @@ struct Digests {
 
 // The bundle's zstd stream, decompressed here instead of by libarchive's filter, so the reader
 // knows where the frames and the tar stream end: a bundle is refused when anything follows
-// either (bytes that no signature covers and different readers treat differently).
+// either (bytes that no signature covers and different readers treat differently). The file's
+// own SHA-256 is taken from the same reads (one pass over the file, and the digest is of the
+// bytes that were verified). Decompressed chunks go into a ring of buffers: the last few handed
+// to libarchive stay readable for the tail check without copying every chunk.
 class ZstdTarSource {
   public:
     explicit ZstdTarSource(const std::string& path) : path_(path) {
@@ -79,7 +83,7 @@ class ZstdTarSource {
         if (!ds_) throw IoError("out of memory");
         ZSTD_DCtx_setParameter(ds_, ZSTD_d_windowLogMax, 27);
         in_.resize(ZSTD_DStreamInSize());
-        out_.resize(1 << 16);
+        for (auto& b : ring_) b.resize(kChunk);
     }
     ~ZstdTarSource() {
         if (ds_) ZSTD_freeDStream(ds_);
@@ -94,7 +98,7 @@ class ZstdTarSource {
         auto* src = static_cast<ZstdTarSource*>(self);
         try {
             std::size_t n = src->next();
-            *buffer = src->out_.data();
+            *buffer = src->ring_[src->cur_].data();
             return static_cast<la_ssize_t>(n);
         } catch (const std::exception& e) {
             src->error_ = e.what();
@@ -115,12 +119,17 @@ class ZstdTarSource {
         for (const auto& chunk : recent_) offset -= chunk.size();
         if (consumed < offset)
             throw VerifyError("bundle: cannot check what follows the end of the archive");
-        for (const auto& chunk : recent_) {
-            for (std::size_t i = 0; i < chunk.size(); ++i, ++offset)
-                if (offset >= consumed && chunk[i] != 0)
-                    throw VerifyError(
-                        "bundle has data after the tar end-of-archive marker (refused: no "
-                        "signature covers it)");
+        for (const auto& chunk : recent_) {  // from the tar's end on (not the whole chunks)
+            const std::size_t from = consumed > offset
+                                         ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                               consumed - offset, chunk.size()))
+                                         : 0;
+            if (std::any_of(chunk.begin() + static_cast<std::ptrdiff_t>(from), chunk.end(),
+                            [](char c) { return c != 0; }))
+                throw VerifyError(
+                    "bundle has data after the tar end-of-archive marker (refused: no "
+                    "signature covers it)");
+            offset += chunk.size();
         }
         recent_.clear();
         std::uint64_t trailer = delivered_ - consumed;
@@ -130,13 +139,21 @@ class ZstdTarSource {
             trailer += n;
             if (trailer > kMaxTrailer)
                 throw VerifyError("bundle has more than 1 MiB after the tar end-of-archive marker");
+            const char* out = ring_[cur_].data();
             for (std::size_t i = 0; i < n; ++i)
-                if (out_[i] != 0)
+                if (out[i] != 0)
                     throw VerifyError(
                         "bundle has data after the tar end-of-archive marker (refused: no "
                         "signature covers it)");
             recent_.clear();
         }
+    }
+
+    // The SHA-256 of the whole file, once check_trailer has read it to its end.
+    std::string file_sha256() {
+        if (!in_eof_ || ib_.pos < ib_.size)
+            throw VerifyError("bundle: the file was not read to its end");
+        return Botan::hex_encode(file_hash_->final(), false);
     }
 
   private:
@@ -147,6 +164,8 @@ class ZstdTarSource {
             ssize_t n = ::read(fd_, in_.data(), in_.size());
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) throw IoError("cannot read " + path_ + ": " + errno_text(errno));
+            file_hash_->update(reinterpret_cast<const std::uint8_t*>(in_.data()),
+                               static_cast<std::size_t>(n));
             ib_ = {in_.data(), static_cast<std::size_t>(n), 0};
             if (n == 0) in_eof_ = true;
             return n > 0;
@@ -173,7 +192,7 @@ class ZstdTarSource {
                                            : "bundle has bytes after its last zstd frame");
         ++frames_;
         ZSTD_inBuffer head{magic, 4, 0};
-        ZSTD_outBuffer ob{out_.data(), 0, 0};
+        ZSTD_outBuffer ob{ring_[cur_].data(), 0, 0};
         std::size_t r = ZSTD_decompressStream(ds_, &ob, &head);
         if (ZSTD_isError(r) || head.pos != 4)
             throw VerifyError(std::string("bundle: corrupt zstd data (") +
@@ -181,15 +200,17 @@ class ZstdTarSource {
         last_ = r;
     }
 
-    // Up to out_.size() decompressed bytes into out_; 0 at the end of the last frame.
+    // Up to kChunk decompressed bytes into the next buffer of the ring (ring_[cur_]); 0 at the
+    // end of the last frame. The kRecent buffers before it keep what they were given.
     std::size_t next() {
+        cur_ = (cur_ + 1) % ring_.size();
         for (;;) {
             if (last_ == 0) {  // between frames
                 check_frame_start();
                 if (last_ == 0) return 0;  // the file ended cleanly
             }
             const bool more = fill();  // the decoder may still hold output without input
-            ZSTD_outBuffer ob{out_.data(), out_.size(), 0};
+            ZSTD_outBuffer ob{ring_[cur_].data(), kChunk, 0};
             std::size_t r = ZSTD_decompressStream(ds_, &ob, &ib_);
             if (ZSTD_isError(r))
                 throw VerifyError(std::string("bundle: corrupt zstd data (") +
@@ -197,8 +218,8 @@ class ZstdTarSource {
             last_ = r;
             if (ob.pos > 0) {
                 delivered_ += ob.pos;
-                recent_.emplace_back(out_.data(), ob.pos);
-                while (recent_.size() > 4) recent_.pop_front();
+                recent_.emplace_back(ring_[cur_].data(), ob.pos);
+                while (recent_.size() > kRecent) recent_.pop_front();
                 return ob.pos;
             }
             if (!more && last_ != 0)
@@ -209,15 +230,39 @@ class ZstdTarSource {
     std::string path_;
     int fd_ = -1;
     ZSTD_DStream* ds_ = nullptr;
-    std::vector<char> in_, out_;
+    static constexpr std::size_t kChunk = 1 << 17, kRecent = 4;
+    std::vector<char> in_;
+    std::array<std::vector<char>, kRecent + 1> ring_;  // kRecent kept + the one being filled
+    std::size_t cur_ = 0;
+    std::unique_ptr<Botan::HashFunction> file_hash_ =
+        Botan::HashFunction::create_or_throw("SHA-256");
     ZSTD_inBuffer ib_{nullptr, 0, 0};
     bool in_eof_ = false;
     std::size_t last_ = 0;  // ZSTD_decompressStream's hint: 0 = at a frame boundary
     std::uint64_t frames_ = 0, delivered_ = 0;
-    std::deque<std::string> recent_;  // the last chunks handed to libarchive (tail check)
+    std::deque<std::string_view> recent_;  // the last chunks handed to libarchive (tail check)
     std::string error_;
 };
 }  // namespace
+
+std::string_view evidence_predicate_type(int format) {
+    switch (format) {
+        case 1:
+            return kEvidencePredicate;
+        case 2:
+            return kEvidencePredicateV2;
+        case 3:
+            return kEvidencePredicateV3;
+        default:
+            throw UsageError("no bundle format " + std::to_string(format));
+    }
+}
+
+int evidence_format(std::string_view predicate_type) {
+    for (int format = 1; format <= kBundleFormat; ++format)
+        if (predicate_type == evidence_predicate_type(format)) return format;
+    return 0;
+}
 
 const std::vector<std::string>& content_files() {
     static const std::vector<std::string> files = {
@@ -249,21 +294,22 @@ std::string file_sha256(const std::string& path) {
 WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,
                            const std::map<std::string, std::string>& files,
                            const nlohmann::json& predicate, const crypto::SigningKey& key,
-                           std::int64_t entry_mtime) {
-    return write_bundle(out_dir, file_name, files, {}, predicate, key, entry_mtime);
+                           std::int64_t entry_mtime, int format) {
+    return write_bundle(out_dir, file_name, files, {}, predicate, key, entry_mtime, format);
 }
 
 WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,
                            const std::map<std::string, std::string>& files,
                            const std::map<std::string, std::string>& files_on_disk,
                            const nlohmann::json& predicate, const crypto::SigningKey& key,
-                           std::int64_t entry_mtime) {
+                           std::int64_t entry_mtime, int format) {
+    const std::string_view predicate_type = evidence_predicate_type(format);
     const auto& allowed = content_files();
     std::set<std::string> names;
     for (const auto* m : {&files, &files_on_disk})
         for (const auto& [name, unused] : *m) {
             if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-                throw UsageError("bundle v1 has no content file named " + name);
+                throw UsageError("a bundle has no content file named " + name);
             if (!names.insert(name).second)
                 throw UsageError("bundle content file " + name + " given twice");
         }
@@ -303,7 +349,7 @@ WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_n
     }
     nlohmann::json statement = {{"_type", kStatementType},
                                 {"subject", subjects},
-                                {"predicateType", kEvidencePredicateV2},
+                                {"predicateType", predicate_type},
                                 {"predicate", predicate}};
     crypto::Envelope env;
     env.payload_type = std::string(kPayloadType);
@@ -400,9 +446,8 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
 
     Bundle b;
     b.path = path;
-    b.sha256 = file_sha256(path);
 
-    ZstdTarSource source(path);
+    ZstdTarSource source(path);  // b.sha256 comes from its reads
     std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
     if (!a) throw IoError("out of memory");
     archive_read_support_format_tar(a.get());
@@ -419,18 +464,33 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
         return std::string(e ? e : fallback);
     };
 
-    std::vector<char> buf(1 << 16);
+    // libarchive's own blocks (no copy into a buffer of ours); a gap between blocks (a sparse
+    // entry's hole) reads as zeros, as archive_read_data would give it.
+    static const std::vector<char> zeros(1 << 16, 0);
     auto read_entry = [&](archive_entry* e, const std::string& name, std::uint64_t max,
                           Digests* digests, std::string* keep) {
         std::uint64_t total = 0;
-        for (;;) {
-            la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-            if (n < 0) throw VerifyError("entry " + name + " is corrupt: " + archive_error("?"));
-            if (n == 0) break;
-            total += static_cast<std::uint64_t>(n);
+        if (keep && archive_entry_size_is_set(e) && archive_entry_size(e) > 0)
+            keep->reserve(static_cast<std::size_t>(
+                std::min<std::uint64_t>(static_cast<std::uint64_t>(archive_entry_size(e)), max)));
+        auto take = [&](const char* p, std::size_t n) {
+            total += n;
             if (total > max) throw VerifyError("entry " + name + " exceeds its size bound");
-            if (digests) digests->update(buf.data(), static_cast<std::size_t>(n));
-            if (keep) keep->append(buf.data(), static_cast<std::size_t>(n));
+            if (digests) digests->update(p, n);
+            if (keep) keep->append(p, n);
+        };
+        for (;;) {
+            const void* block = nullptr;
+            std::size_t size = 0;
+            la_int64_t offset = 0;
+            int r = archive_read_data_block(a.get(), &block, &size, &offset);
+            if (r == ARCHIVE_EOF) break;
+            if (r != ARCHIVE_OK || offset < 0 || static_cast<std::uint64_t>(offset) < total)
+                throw VerifyError("entry " + name + " is corrupt: " + archive_error("?"));
+            while (total < static_cast<std::uint64_t>(offset))
+                take(zeros.data(), static_cast<std::size_t>(std::min<std::uint64_t>(
+                                       zeros.size(), static_cast<std::uint64_t>(offset) - total)));
+            if (size > 0) take(static_cast<const char*>(block), size);
         }
         if (archive_entry_size_is_set(e) &&
             static_cast<std::uint64_t>(archive_entry_size(e)) != total)
@@ -474,12 +534,11 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     };
     if (!b.statement.is_object() || !is("_type", kStatementType))
         throw VerifyError("statement is not an in-toto statement v1");
-    if (is("predicateType", kEvidencePredicateV2))
-        b.format = 2;
-    else if (is("predicateType", kEvidencePredicate))
-        b.format = 1;
+    if (auto t = b.statement.find("predicateType"); t != b.statement.end() && t->is_string())
+        b.format = evidence_format(t->get_ref<const std::string&>());
     else
-        throw VerifyError("statement is not an evidence statement (v1 or v2)");
+        b.format = 0;
+    if (b.format == 0) throw VerifyError("statement is not an evidence statement (v1, v2 or v3)");
     if (!b.statement.contains("subject") || !b.statement["subject"].is_array() ||
         !b.statement.contains("predicate") || !b.statement["predicate"].is_object())
         throw VerifyError("statement is not an evidence statement v" + std::to_string(b.format));
@@ -533,6 +592,7 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     source.check_trailer(static_cast<std::uint64_t>(archive_filter_bytes(a.get(), 0)));
     for (const auto& [name, digests] : expected)
         if (!seen.count(name)) throw VerifyError("content file " + name + " is missing");
+    b.sha256 = source.file_sha256();
     return b;
 }
 

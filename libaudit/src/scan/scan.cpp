@@ -23,6 +23,7 @@
 #include "audit/core/utc.h"
 #include "audit/error.h"
 #include "audit/evidence/chain_head.h"
+#include "audit/evidence/inventory_lines.h"
 #include "audit/evidence/kit_state.h"
 #include "audit/evidence/sbom.h"
 #include "audit/fs/file_evidence.h"
@@ -583,15 +584,19 @@ Assembled assemble(const ScanOptions& opt, const std::string& collector_keyid,
     json findings_json = json::array();
     for (const auto& f : findings) findings_json.push_back(f.to_json());
 
-    std::vector<json> inv_lines;
-    for (const auto& i : inventory) inv_lines.push_back(i.to_json());
+    // Bundle format v3: a package's file list only for the items a finding names (the files of
+    // those packages were hashed: scan::match); the SBOM without indentation.
+    evidence::MatchedItems matched_items;
+    for (const auto& f : findings)
+        for (const std::size_t i : f.items)
+            matched_items.insert({inventory[i].ecosystem, inventory[i].name});
     json sbom = evidence::cyclonedx(inventory, host, a.bundle_id, finished.rfc3339, AUDIT_VERSION);
     a.content = {
         {"host.json", dump(host.to_json(), 2) + "\n"},
-        {"inventory.jsonl", jsonl(inv_lines)},
+        {"inventory.jsonl", evidence::inventory_jsonl(inventory, matched_items)},
         {"findings.json", dump(findings_json, 2) + "\n"},
         {"coverage.json", dump(cov.file, 2) + "\n"},
-        {"sbom.cdx.json", dump(sbom, 2) + "\n"},
+        {"sbom.cdx.json", dump(sbom) + "\n"},
         {"log.jsonl", jsonl(log)},
     };
 

@@ -1,6 +1,7 @@
 // Evidence bundle: a deterministic pax tar + zstd whose first entry is a DSSE-signed in-toto
-// Statement listing every content file with its sha384 and sha256 digest. Predicate v2 (written
-// now) links a kit's chain by the statement digest; v1 bundles still verify.
+// Statement listing every content file with its sha384 and sha256 digest. Predicate v2 links a
+// kit's chain by the statement digest; v3 (written now) is v2 whose inventory items no longer
+// repeat a package database's file list (inventory_line). v1 and v2 bundles still verify.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +24,17 @@ inline constexpr std::string_view kStatementType = "https://in-toto.io/Statement
 inline constexpr std::string_view kPayloadType = "application/vnd.in-toto+json";
 inline constexpr std::string_view kEvidencePredicate = "urn:audit-toolkit:evidence-bundle:v1";
 inline constexpr std::string_view kEvidencePredicateV2 = "urn:audit-toolkit:evidence-bundle:v2";
+inline constexpr std::string_view kEvidencePredicateV3 = "urn:audit-toolkit:evidence-bundle:v3";
+// The bundle format the writer writes (the predicate version); the reader accepts 1..3.
+inline constexpr int kBundleFormat = 3;
+// The predicate type of a bundle format (1..3).
+std::string_view evidence_predicate_type(int format);
+// The bundle format (1..3) a predicate type names; 0 when it names none.
+int evidence_format(std::string_view predicate_type);
 inline constexpr std::string_view kStatementEntry = "statement.dsse.json";
 inline constexpr std::string_view kBundleSuffix = ".evidence.tar.zst";
 
-// The content files a v1 bundle may (and, but for none, must) carry.
+// The content files a bundle may (and, but for none, must) carry.
 const std::vector<std::string>& content_files();
 
 // Bounds of the reader: anything past them is refused, never buffered.
@@ -46,23 +54,25 @@ struct WrittenBundle {
 // Build the statement (subject = every file with sha384 + sha256), sign it with key, and write
 // out_dir/file_name atomically (temp file, fsync, no-replace rename, directory fsync).
 // entry_mtime: the fixed mtime of every entry, so the same evidence gives the same bytes.
+// format: the predicate version to write (kBundleFormat; older ones for tests of old kits'
+// bundles).
 WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,
                            const std::map<std::string, std::string>& files,
                            const nlohmann::json& predicate, const crypto::SigningKey& key,
-                           std::int64_t entry_mtime);
+                           std::int64_t entry_mtime, int format = kBundleFormat);
 // The same, with some content files given as paths of files on disk (name -> path), streamed
 // into the bundle instead of held in memory (files.jsonl of a large scan).
 WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,
                            const std::map<std::string, std::string>& files,
                            const std::map<std::string, std::string>& files_on_disk,
                            const nlohmann::json& predicate, const crypto::SigningKey& key,
-                           std::int64_t entry_mtime);
+                           std::int64_t entry_mtime, int format = kBundleFormat);
 
 struct Bundle {
     std::string path;
     std::string sha256;            // of the bundle file
     std::string statement_sha256;  // of the DSSE payload bytes: the bundle's identity
-    int format = 1;                // predicate v1 or v2
+    int format = 1;                // predicate v1, v2 or v3
     crypto::Envelope envelope;
     nlohmann::json statement;
     Predicate evidence;  // the statement's predicate, typed (read_bundle checked its shape)

@@ -1,4 +1,4 @@
-// The signed evidence predicate (urn:audit-toolkit:evidence-bundle:v1/v2) as typed structs: what
+// The signed evidence predicate (urn:audit-toolkit:evidence-bundle:v1/v2/v3) as typed structs: what
 // the scanner writes, what the bundle reader's shape check demands, what verify, attest and the
 // ledger read. The only place the predicate meets JSON is evidence/predicate.cpp; the rules
 // (required members strict, optional members as tolerant as the readers always were, unknown
@@ -77,8 +77,9 @@ struct Predicate {
     nlohmann::json to_json() const;
     // The bundle reader's shape check: a required member missing or of another type is a
     // VerifyError "statement predicate field <path> is missing or not <type>", in the order the
-    // reader has always checked them. format: 1 or 2 (v2 also requires
-    // kit.previous_statement_sha256, a lower-case hex sha256 or null).
+    // reader has always checked them. format: 1, 2 or 3 (v2 and v3 also require
+    // kit.previous_statement_sha256, a lower-case hex sha256 or null; v3 is v2's predicate over
+    // an inventory.jsonl without unmatched packages' file lists: evidence/inventory_lines.h).
     static Predicate from_json(const nlohmann::json& j, int format);
 
     // The first manifest record with that id, nullptr when none.
