@@ -39,8 +39,11 @@ print(f"{secs:.1f} {rss:.0f} {cpu:.1f}")
 PY
 }
 
-# import_s / report_s: wall seconds (peak RSS, CPU seconds user+sys)
-printf '%-7s %-8s %-9s %-24s %-24s %-10s %-6s %s\n' hosts bundles gen_s import_s report_s ledger_MiB cores load
+# Per N: import and report each as wall seconds, CPU seconds (user+sys) and peak RSS (MiB); the
+# ledger's bytes per bundle; the load average (1 min) before the import and after the report.
+# The machine may be shared: compare CPU seconds rather than wall time when the load is high.
+printf '%-7s %-8s %-6s %-28s %-28s %-13s %-5s %s\n' hosts bundles gen_s \
+    "import: wall cpu-s MiB" "report: wall cpu-s MiB" "ledger B/bndl" cores "load before/after"
 for n in "${sizes[@]}"; do
     ev="$W/ev-$n"
     L="$W/ledger-$n.sqlite"
@@ -53,10 +56,12 @@ for n in "${sizes[@]}"; do
         gen="-"
     fi
     bundles=$(find "$ev" -name '*.evidence.tar.zst' | wc -l)
-    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    load0=$(cut -d' ' -f1 /proc/loadavg)
     read -r is ir ic < <(measure "import-$n" "$BIN/audit-attest" import --ledger "$L" --trust "$W/auth/trust.json" "$ev")
     read -r rs rr rc < <(measure "report-$n" "$BIN/audit-attest" report --ledger "$L" --trust "$W/auth/trust.json" --key "$W/auth/inspector.key" --out "$W/report-$n")
-    size=$(python3 -c "import os; print(f'{os.path.getsize(\"$L\") / 1048576:.0f}')")
-    printf '%-7s %-8s %-9s %-24s %-24s %-10s %-6s %s\n' "$n" "$bundles" "$gen" "$is (${ir} MiB, ${ic} cpu-s)" \
-        "$rs (${rr} MiB, ${rc} cpu-s)" "$size" "$(nproc)" "$load"
+    load1=$(cut -d' ' -f1 /proc/loadavg)
+    stored=$(sqlite3 "$L" "SELECT count(*) FROM bundles" 2>/dev/null || echo "$bundles")
+    per=$(python3 -c "import os; print(f'{os.path.getsize(\"$L\") / max(1, $stored):.0f}')")
+    printf '%-7s %-8s %-6s %-28s %-28s %-13s %-5s %s\n' "$n" "$bundles" "$gen" "${is}s ${ic} ${ir}MiB" \
+        "${rs}s ${rc} ${rr}MiB" "$per" "$(nproc)" "$load0 / $load1"
 done

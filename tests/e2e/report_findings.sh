@@ -246,7 +246,7 @@ for col in ("family", "package", "version", "path", "registry_key"):
 c.execute("PRAGMA user_version = 2"); c.commit()
 PY
 expect_exit 1 audit-attest report --ledger "$T/old.sqlite" --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/rold" --campaign-start "$S"
-[[ $(sq "$T/old.sqlite" "PRAGMA user_version") == 3 ]] || fail "not migrated"
+[[ $(sq "$T/old.sqlite" "PRAGMA user_version") == 4 ]] || fail "not migrated"
 [[ $(sq "$T/old.sqlite" "SELECT package, version FROM findings_detail WHERE hostname='infected' AND rule='deb-packages' LIMIT 1") == "kesl|11.1.0-3393" ]] || fail "migration did not fill the columns"
 python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 1'); c.commit()" "$T/old.sqlite"
 expect_exit 2 audit-attest report --ledger "$T/old.sqlite" --trust "$TRUST" --key "$T/auth/inspector.key" --out "$T/rold2"

@@ -123,4 +123,27 @@ expect_exit 1 setpriv --inh-caps=-all --bounding-set=-dac_read_search,-dac_overr
     --key "$A/collector.key" --out "$T/ev-root" --json --state none
 grep -q "coverage reduced: .* by root (uid 0) without cap_dac_read_search" "$T/err" ||
     { cat "$T/err" >&2; fail "no 'coverage reduced' line without the capability"; }
+step "a Windows disk whose Program Files holds a PE file nobody may open: pe-files failed, not ran"
+W="$T/win"
+mkdir -p "$W/Windows/System32/config" "$W/Program Files/Vendor"
+printf 'MZ%062d' 0 >"$W/Program Files/Vendor/agent.exe"
+chmod -R a+rX "$W"
+chown 12345:12345 "$W/Program Files/Vendor/agent.exe"
+chmod 600 "$W/Program Files/Vendor/agent.exe"
+pe_status() {
+    tar --zstd -xOf "$(json_get "$T/out" "d['bundle']")" coverage.json >"$T/coverage.json"
+    json_get "$T/coverage.json" "[s['status'] + ' ' + s.get('error', '') for s in d['sources'] if s['name'] == 'pe-files'][0]"
+}
+set +e
+audit-scan --root "$W" --manifests "$A/manifests" --trust "$A/trust.json" \
+    --key "$A/collector.key" --out "$T/ev-root" --json --state none >"$T/out" 2>"$T/err"
+set -e
+[[ $(pe_status) == ran* ]] || { pe_status >&2; fail "pe-files as root on the Windows disk"; }
+set +e
+runuser -u nobody -- env PATH="$PATH" AUDIT_STATE_DIR="$T/state-nobody" \
+    audit-scan --root "$W" --manifests "$A/manifests" --trust "$A/trust.json" \
+    --key "$A/collector.key" --out "$T/ev-nobody" --json --state none >"$T/out" 2>"$T/err"
+set -e
+[[ $(pe_status) == "failed 1 PE file(s) or directories could not be read" ]] ||
+    { pe_status >&2; fail "an unopenable PE file was skipped silently by pe-files"; }
 echo "PASS"

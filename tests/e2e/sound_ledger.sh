@@ -78,18 +78,18 @@ step "edit a stored statement (the latest bundle of a removed host, re-compresse
 target=$(json_get "$T/r0/report.json" "[e['statement_sha256'] for r in d['results'] if r['status']=='removed' for e in r['evidence'] if e['role']=='latest'][0]")
 [[ -n "$target" ]] || fail "no removed host in the baseline"
 cp "$L" "$T/l2.sqlite"
-sql "$T/l2.sqlite" "SELECT writefile('$T/stmt.zst', envelope_zst) FROM bundles WHERE statement_sha256 = '$target'" >/dev/null
-zstd -q -d "$T/stmt.zst" -o "$T/stmt.json"
+# Schema 4: the statement is stored apart (statement_zst), zstd with the kit's collector
+# certificate's dictionary (zdicts); the zstd tool reads and writes it with -D.
+sql "$T/l2.sqlite" "SELECT writefile('$T/stmt.zst', statement_zst), writefile('$T/dict', (SELECT bytes FROM zdicts WHERE id = dict)) FROM bundles WHERE statement_sha256 = '$target'" >/dev/null
+zstd -q -d -D "$T/dict" "$T/stmt.zst" -o "$T/stmt.json"
 python3 - "$T/stmt.json" <<'PY'
-import base64, json, sys
-env = json.load(open(sys.argv[1]))
-st = json.loads(base64.b64decode(env["payload"]))
+import json, sys
+st = json.load(open(sys.argv[1]))
 st["predicate"]["host"]["hostname"] = "edited-in-the-ledger"
-env["payload"] = base64.b64encode(json.dumps(st).encode()).decode()
-json.dump(env, open(sys.argv[1], "w"))
+json.dump(st, open(sys.argv[1], "w"))
 PY
-rm -f "$T/stmt.zst" && zstd -q "$T/stmt.json" -o "$T/stmt.zst"
-sql "$T/l2.sqlite" "UPDATE bundles SET envelope_zst = readfile('$T/stmt.zst') WHERE statement_sha256 = '$target'"
+rm -f "$T/stmt.zst" && zstd -q -D "$T/dict" "$T/stmt.json" -o "$T/stmt.zst"
+sql "$T/l2.sqlite" "UPDATE bundles SET statement_zst = readfile('$T/stmt.zst') WHERE statement_sha256 = '$target'"
 expect_exit 3 audit-attest report --ledger "$T/l2.sqlite" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/r2"
 grep -q "not verified" "$T/err" || fail "the edited statement is not named on stderr: $(cat "$T/err")"
 [[ $(json_get "$T/r2/report.json" "len(d['not_verified'])") == 1 ]] || fail "not_verified: $(json_get "$T/r2/report.json" "d['not_verified']")"
@@ -122,6 +122,47 @@ sql "$T/l3.sqlite" "UPDATE bundles SET findings_json = '[]' WHERE id = $second"
 expect_exit 3 audit-attest report --ledger "$T/l3.sqlite" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/r3"
 [[ $(json_get "$T/r3/report.json" "len(d['not_verified'])") == 2 ]] || fail "not_verified: $(json_get "$T/r3/report.json" "d['not_verified']")"
 grep -q "findings.json" <(json_get "$T/r3/report.json" "json.dumps(d['not_verified'])") || fail "the edited findings.json is not named"
+
+step "flip a byte of a compressed statement in the SQLite file itself -> that bundle not_verified"
+cp "$L" "$T/l4.sqlite"
+victim=$(sql "$T/l4.sqlite" "SELECT id FROM bundles WHERE statement_zst IS NOT NULL ORDER BY id LIMIT 1 OFFSET 2")
+python3 - "$T/l4.sqlite" "$victim" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+blob = c.execute("SELECT statement_zst FROM bundles WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0]
+c.close()
+data = bytearray(open(sys.argv[1], "rb").read())
+probe = blob[len(blob) // 2: len(blob) // 2 + 48]  # within one page of the file
+at = data.find(probe)
+assert at > 0 and data.find(probe, at + 1) < 0, "the compressed statement is not in the file once"
+data[at + 8] ^= 0x20
+open(sys.argv[1], "wb").write(bytes(data))
+PY
+expect_exit 3 audit-attest report --ledger "$T/l4.sqlite" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/r4"
+[[ $(json_get "$T/r4/report.json" "len(d['not_verified'])") == 1 ]] || fail "not_verified: $(json_get "$T/r4/report.json" "d['not_verified']")"
+statuses "$T/r4/report.json" >"$T/s4"
+python3 - "$T/s0" "$T/s4" <<'PY' || fail "a ledger edited in the file produced a better status"
+import sys
+a = {l.split(' ')[0] + ' ' + l.split(' ')[1]: l.split(' ')[2] for l in open(sys.argv[1])}
+b = {l.split(' ')[0] + ' ' + l.split(' ')[1]: l.split(' ')[2] for l in open(sys.argv[2])}
+sys.exit(1 if [k for k in b if b[k] in ('removed', 'absent') and a.get(k) != b[k]] else 0)
+PY
+
+step "edit a compression dictionary (a kit's certificate) -> every bundle compressed with it not_verified"
+cp "$L" "$T/l5.sqlite"
+d=$(sql "$T/l5.sqlite" "SELECT dict FROM bundles WHERE dict IS NOT NULL GROUP BY dict ORDER BY count(*) DESC LIMIT 1")
+n=$(sql "$T/l5.sqlite" "SELECT count(*) FROM bundles WHERE dict = $d")
+python3 - "$T/l5.sqlite" "$d" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+b = bytearray(c.execute("SELECT bytes FROM zdicts WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])
+b[len(b) // 3] ^= 0x01
+c.execute("UPDATE zdicts SET bytes = ? WHERE id = ?", (bytes(b), int(sys.argv[2])))
+c.commit()
+PY
+expect_exit 3 audit-attest report --ledger "$T/l5.sqlite" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/r5"
+[[ $(json_get "$T/r5/report.json" "len(d['not_verified'])") == "$n" ]] || fail "not_verified $(json_get "$T/r5/report.json" "len(d['not_verified'])"), want $n"
+[[ $(json_get "$T/r5/report.json" "d['counts']['removed'] + d['counts']['absent']") -le $(json_get "$T/r0/report.json" "d['counts']['removed'] + d['counts']['absent']") ]] || fail "more removed/absent than before"
 
 step "audit-verify's OK line says when a bundle's manifests were unsigned"
 deb=$(bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" kesl 11.1.0-3393 /opt/kaspersky/kesl/bin/kesl)

@@ -3,9 +3,11 @@
 
 #include "audit/attest/attest.h"
 #include "audit/attest/ledger.h"
+#include "audit/attest/report_stream.h"
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
+#include "audit/input_file.h"
 
 #include "attest_tool.h"
 
@@ -131,20 +133,17 @@ int report_cmd(int argc, char** argv) {
     merge_options.clock_tolerance_s = tolerance;
     merge_options.as_of = opt.as_of;
     attest::FleetFacts fleet(verified.refs, verified.heads, merge_options);
-    std::vector<attest::HostProductStatus> statuses;
-    attest::Articles articles;
-    articles.as_of = opt.as_of;
+    // Streamed: one host's evidence and results at a time; memory does not hold the fleet's.
+    far.generated = opt.as_of.empty() ? now : opt.as_of;
+    attest::ReportStream stream(key, opt, far);
     ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
         std::vector<const attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
-        auto st = attest::merge_host(list, fleet);
-        articles.collect(list, st);
-        std::move(st.begin(), st.end(), std::back_inserter(statuses));
+        stream.add_host(list, attest::merge_host(list, fleet));
     });
     attest::ReportContext context;
     context.trust_root = {
         {"version", trust.version}, {"sha256", trust.sha256}, {"authority", trust.authority}};
-    context.bundles = verified.bundles;
     context.rejected = ledger.rejected();
     context.conflicts = verified.conflicts;
     attest::restrict_to_as_of(context, opt.as_of);
@@ -158,12 +157,12 @@ int report_cmd(int argc, char** argv) {
     context.ledger = ledger.stats().to_json();
     context.ledger["chain_heads_verified"] = heads;
     context.ledger["clock_tolerance_s"] = tolerance;
-    context.removal_plan = attest::removal_plan(articles);
-    far.generated = opt.as_of.empty() ? now : opt.as_of;
-    context.far = attest::far_draft(articles, far);
-    auto summary = attest::write_report(statuses, key, opt, context);
+    auto summary = stream.finish(
+        context, [&](const std::function<void(const json&)>& fn) { verified.for_each_bundle(fn); });
     if (args.has("json")) {
-        cli::print_json(summary.report);
+        // The whole report.json (read back: memory grows with the fleet only when asked).
+        cli::print_json(json::parse(
+            read_input_file(out + "/report.json", std::size_t{4} << 30, "report.json")));
     } else {
         const auto& c = summary.report["counts"];
         std::cout << "hosts         " << summary.report["hosts"] << "\n";
@@ -173,7 +172,7 @@ int report_cmd(int argc, char** argv) {
             std::cout << "not verified  " << verified.not_verified.size()
                       << " (stored evidence that no longer verifies; not used)\n";
         std::cout << "report        " << out << "/report.json, report.csv, report.html ("
-                  << statuses.size() << " attestations)\n";
+                  << stream.results() << " attestations)\n";
     }
     if (!verified.not_verified.empty()) return static_cast<int>(Exit::verification);
     bool clean = summary.all_clear && context.rejected.empty() && context.conflicts.empty();

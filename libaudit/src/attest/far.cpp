@@ -154,71 +154,14 @@ std::vector<std::string> federal_holidays(int year) {
 }
 
 json far_draft(const Articles& articles, const FarOptions& options) {
-    const long generated = options.generated.empty() ? 0 : day_of(options.generated);
-    const bool submitted = !options.submitted.empty();
-    const long submitted_day = submitted ? day_of(options.submitted) : 0;
+    json draft = far_draft_head(options);
     json records = json::array();
-    for (const auto& a : articles.list()) {
-        // The finding scan's time (the host's clock), never later than the bundle's import
-        // (ledger) or, for bundles given on the command line, the report's own time.
-        std::string identified = a.first.finished, basis = "scan";
-        const std::string bound =
-            !a.first.imported_at.empty() ? a.first.imported_at : options.generated;
-        if (identified.empty() || (!bound.empty() && day_of(bound) < day_of(identified))) {
-            identified = bound;
-            basis = a.first.imported_at.empty() ? "report" : "import";
-        }
-        const long id_day = day_of(identified);
-        const long due = options.holidays.add_business_days(id_day, 3);
-        // Follow-up: ten business days after the 3-day report went in; until it has (or for an
-        // article identified after that submission), ten after the 3-day due date.
-        const bool in_submission = submitted && submitted_day >= id_day;
-        const long followup =
-            options.holidays.add_business_days(in_submission ? submitted_day : due, 10);
-        std::string model = a.version;
-        if (!a.product_code.empty())
-            model +=
-                (model.empty() ? "" : "; ") + std::string("MSI product code ") + a.product_code;
-        std::string mitigation;
-        if (a.status == "present")
-            mitigation = "Found on " + a.hostname + "; removal planned" +
-                         (a.uninstall_command.empty() ? "" : " (" + a.uninstall_command + ")") +
-                         ", to be proven by a later verified scan.";
-        else if (a.status == "removed")
-            mitigation = "Removed from " + a.hostname +
-                         ": a later verified scan proves it gone (signed removal attestation).";
-        else
-            mitigation = "Found on " + a.hostname + "; removal not yet proven (" + a.status +
-                         "): under review.";
-        std::string description = a.name + (a.version.empty() ? "" : " " + a.version);
-        if (!a.ecosystem.empty()) description += " (" + a.ecosystem + ")";
-        description += " on host " + a.hostname;
-        json rec = {
-            {"contract_number", options.contract},
-            {"order_numbers", options.orders},
-            {"supplier_name", a.publisher},
-            {"supplier_unique_entity_id", ""},
-            {"brand", a.product_name},
-            {"model_number", model},
-            {"item_description", description},
-            {"mitigation", mitigation},
-            {"identified_at", identified},
-            {"identification_basis", basis},
-            {"identification_date", civil_date(id_day)},
-            {"report_due", civil_date(due)},
-            {"report_overdue", !in_submission && generated > due},
-            {"followup_due", civil_date(followup)},
-            {"followup_basis", in_submission ? "submitted" : "due_date"},
-            {"host", a.host_key},
-            {"hostname", a.hostname},
-            {"product", a.product},
-            {"family", a.family},
-            {"status", a.status},
-            {"where", a.where},
-            {"rules", a.rules},
-            {"evidence", {{"identified_by", a.first.to_json()}, {"latest", a.last.to_json()}}}};
-        records.push_back(std::move(rec));
-    }
+    for (const auto& a : articles.list()) records.push_back(far_record(a, options));
+    draft["records"] = std::move(records);
+    return draft;
+}
+
+json far_draft_head(const FarOptions& options) {
     return {{"clause", "FAR 52.204-23 (c)(2)"},
             {"draft", true},
             {"generated", options.generated},
@@ -228,49 +171,118 @@ json far_draft(const Articles& articles, const FarOptions& options) {
             {"submit_to", "the Contracting Officer, or for DoD contracts https://dibnet.dod.mil"},
             {"business_days",
              {{"report", 3}, {"followup", 10}, {"holidays", options.holidays.source()}}},
-            {"records", std::move(records)}};
+            {"records", json::array()}};
+}
+
+json far_record(const Article& a, const FarOptions& options) {
+    const long generated = options.generated.empty() ? 0 : day_of(options.generated);
+    const bool submitted = !options.submitted.empty();
+    const long submitted_day = submitted ? day_of(options.submitted) : 0;
+    // The finding scan's time (the host's clock), never later than the bundle's import
+    // (ledger) or, for bundles given on the command line, the report's own time.
+    std::string identified = a.first.finished, basis = "scan";
+    const std::string bound =
+        !a.first.imported_at.empty() ? a.first.imported_at : options.generated;
+    if (identified.empty() || (!bound.empty() && day_of(bound) < day_of(identified))) {
+        identified = bound;
+        basis = a.first.imported_at.empty() ? "report" : "import";
+    }
+    const long id_day = day_of(identified);
+    const long due = options.holidays.add_business_days(id_day, 3);
+    // Follow-up: ten business days after the 3-day report went in; until it has (or for an
+    // article identified after that submission), ten after the 3-day due date.
+    const bool in_submission = submitted && submitted_day >= id_day;
+    const long followup =
+        options.holidays.add_business_days(in_submission ? submitted_day : due, 10);
+    std::string model = a.version;
+    if (!a.product_code.empty())
+        model += (model.empty() ? "" : "; ") + std::string("MSI product code ") + a.product_code;
+    std::string mitigation;
+    if (a.status == "present")
+        mitigation = "Found on " + a.hostname + "; removal planned" +
+                     (a.uninstall_command.empty() ? "" : " (" + a.uninstall_command + ")") +
+                     ", to be proven by a later verified scan.";
+    else if (a.status == "removed")
+        mitigation = "Removed from " + a.hostname +
+                     ": a later verified scan proves it gone (signed removal attestation).";
+    else
+        mitigation =
+            "Found on " + a.hostname + "; removal not yet proven (" + a.status + "): under review.";
+    std::string description = a.name + (a.version.empty() ? "" : " " + a.version);
+    if (!a.ecosystem.empty()) description += " (" + a.ecosystem + ")";
+    description += " on host " + a.hostname;
+    json rec = {{"contract_number", options.contract},
+                {"order_numbers", options.orders},
+                {"supplier_name", a.publisher},
+                {"supplier_unique_entity_id", ""},
+                {"brand", a.product_name},
+                {"model_number", model},
+                {"item_description", description},
+                {"mitigation", mitigation},
+                {"identified_at", identified},
+                {"identification_basis", basis},
+                {"identification_date", civil_date(id_day)},
+                {"report_due", civil_date(due)},
+                {"report_overdue", !in_submission && generated > due},
+                {"followup_due", civil_date(followup)},
+                {"followup_basis", in_submission ? "submitted" : "due_date"},
+                {"host", a.host_key},
+                {"hostname", a.hostname},
+                {"product", a.product},
+                {"family", a.family},
+                {"status", a.status},
+                {"where", a.where},
+                {"rules", a.rules},
+                {"evidence", {{"identified_by", a.first.to_json()}, {"latest", a.last.to_json()}}}};
+    return rec;
+}
+
+std::string far_csv_header() {
+    return "contract_number,order_numbers,supplier_name,supplier_unique_entity_id,brand,"
+           "model_number,item_description,mitigation,identification_date,identified_at,"
+           "identification_basis,report_due,followup_due,host,hostname,product,family,status,"
+           "where,identified_by_statement_sha256,identified_by_bundle_sha256,"
+           "latest_statement_sha256\r\n";
 }
 
 std::string render_far_csv(const json& draft) {
-    std::string out =
-        "contract_number,order_numbers,supplier_name,supplier_unique_entity_id,brand,"
-        "model_number,item_description,mitigation,identification_date,identified_at,"
-        "identification_basis,report_due,followup_due,host,hostname,product,family,status,where,"
-        "identified_by_statement_sha256,identified_by_bundle_sha256,latest_statement_sha256\r\n";
-    for (const auto& r : draft.value("records", json::array())) {
-        std::string orders;
-        for (const auto& o : r.value("order_numbers", json::array()))
-            if (o.is_string()) orders += (orders.empty() ? "" : " ") + o.get<std::string>();
-        const json ev = r.value("evidence", json::object());
-        const json first = ev.value("identified_by", json::object());
-        const json last = ev.value("latest", json::object());
-        std::string row;
-        for (const std::string& v : {get_str(r, "contract_number"),
-                                     orders,
-                                     get_str(r, "supplier_name"),
-                                     get_str(r, "supplier_unique_entity_id"),
-                                     get_str(r, "brand"),
-                                     get_str(r, "model_number"),
-                                     get_str(r, "item_description"),
-                                     get_str(r, "mitigation"),
-                                     get_str(r, "identification_date"),
-                                     get_str(r, "identified_at"),
-                                     get_str(r, "identification_basis"),
-                                     get_str(r, "report_due"),
-                                     get_str(r, "followup_due"),
-                                     get_str(r, "host"),
-                                     get_str(r, "hostname"),
-                                     get_str(r, "product"),
-                                     get_str(r, "family"),
-                                     get_str(r, "status"),
-                                     get_str(r, "where"),
-                                     get_str(first, "statement_sha256"),
-                                     get_str(first, "sha256"),
-                                     get_str(last, "statement_sha256")})
-            row += (row.empty() ? "" : ",") + csv_field(v);
-        out += row + "\r\n";
-    }
+    std::string out = far_csv_header();
+    for (const auto& r : draft.value("records", json::array())) out += far_csv_row(r);
     return out;
+}
+
+std::string far_csv_row(const json& r) {
+    std::string orders;
+    for (const auto& o : r.value("order_numbers", json::array()))
+        if (o.is_string()) orders += (orders.empty() ? "" : " ") + o.get<std::string>();
+    const json ev = r.value("evidence", json::object());
+    const json first = ev.value("identified_by", json::object());
+    const json last = ev.value("latest", json::object());
+    std::string row;
+    for (const std::string& v : {get_str(r, "contract_number"),
+                                 orders,
+                                 get_str(r, "supplier_name"),
+                                 get_str(r, "supplier_unique_entity_id"),
+                                 get_str(r, "brand"),
+                                 get_str(r, "model_number"),
+                                 get_str(r, "item_description"),
+                                 get_str(r, "mitigation"),
+                                 get_str(r, "identification_date"),
+                                 get_str(r, "identified_at"),
+                                 get_str(r, "identification_basis"),
+                                 get_str(r, "report_due"),
+                                 get_str(r, "followup_due"),
+                                 get_str(r, "host"),
+                                 get_str(r, "hostname"),
+                                 get_str(r, "product"),
+                                 get_str(r, "family"),
+                                 get_str(r, "status"),
+                                 get_str(r, "where"),
+                                 get_str(first, "statement_sha256"),
+                                 get_str(first, "sha256"),
+                                 get_str(last, "statement_sha256")})
+        row += (row.empty() ? "" : ",") + csv_field(v);
+    return row + "\r\n";
 }
 
 }  // namespace audit::attest

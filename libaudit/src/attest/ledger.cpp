@@ -1,5 +1,6 @@
 #include "audit/attest/ledger.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -8,7 +9,9 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -20,6 +23,7 @@
 #include <unordered_map>
 
 #include "attest/sqlite_db.h"
+#include "audit/core/hex.h"
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/input_file.h"
@@ -34,9 +38,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::int64_t kApplicationId = 0x41554447;  // "AUDG"
-constexpr std::int64_t kSchemaVersion = 3;           // 3: findings columns, views
-constexpr std::size_t kMaxStatement = 16u << 20;     // as the bundle reader's bound
-constexpr std::size_t kMaxHead = 1u << 20;           // a chain head is a few KiB
+constexpr std::int64_t kSchemaVersion = 4;  // 3: findings columns, views; 4: statement_zst, zdicts
+constexpr std::size_t kMaxStatement = 16u << 20;  // as the bundle reader's bound
+constexpr std::size_t kMaxHead = 1u << 20;        // a chain head is a few KiB
 constexpr std::size_t kMaxTrustFile = 16u << 20;
 constexpr std::size_t kVerifyBatch = 256;  // stored statements verified in parallel per batch
 constexpr std::size_t kMaxJsonlLines = 4'000'000;
@@ -59,7 +63,10 @@ CREATE TABLE bundles(
   present TEXT NOT NULL,        -- JSON list of products found present
   envelope_zst BLOB NOT NULL,   -- the signed statement (DSSE JSON, zstd): re-verifiable
   findings_json TEXT NOT NULL,  -- findings.json as signed (digest in the statement)
-  imported_at TEXT NOT NULL);
+  imported_at TEXT NOT NULL,
+  -- schema 4: the statement (payload bytes) apart, zstd with the dictionary zdicts(dict): then
+  -- envelope_zst holds the envelope with an empty payload. NULL: envelope_zst holds it all.
+  statement_zst BLOB, dict INTEGER REFERENCES zdicts(id));
 CREATE INDEX bundles_host ON bundles(host_key, id);
 CREATE INDEX bundles_kit ON bundles(kit_id, sequence);
 CREATE TABLE bundle_files(
@@ -97,6 +104,8 @@ CREATE TABLE chain_heads(       -- per kit the highest verified head seen
   kit_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, statement_sha256 TEXT NOT NULL,
   bundle_sha256 TEXT NOT NULL, bundle_file TEXT NOT NULL, file_name TEXT NOT NULL,
   file_sha256 TEXT NOT NULL, envelope TEXT NOT NULL, imported_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE zdicts(            -- compression dictionaries, one per collector certificate
+  id INTEGER PRIMARY KEY, certificate_sha256 TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
 CREATE TABLE authority(         -- the one authority whose evidence this ledger holds
   id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, version INTEGER NOT NULL,
   sha256 TEXT NOT NULL, envelope TEXT NOT NULL, pinned_at TEXT NOT NULL);
@@ -165,23 +174,56 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string compress(std::string_view bytes) {
+// zstd, with a raw-content dictionary when dict is not empty.
+std::string compress(std::string_view bytes, std::string_view dict = {}) {
     std::string out(ZSTD_compressBound(bytes.size()), '\0');
-    std::size_t n = ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(), 3);
+    std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    if (!cctx) throw IoError("zstd: out of memory");
+    std::size_t n = ZSTD_compress_usingDict(cctx.get(), out.data(), out.size(), bytes.data(),
+                                            bytes.size(), dict.data(), dict.size(), 3);
     if (ZSTD_isError(n)) throw IoError(std::string("zstd: ") + ZSTD_getErrorName(n));
     out.resize(n);
     return out;
 }
 
-std::string decompress(std::string_view bytes, const std::string& what) {
+std::string decompress(std::string_view bytes, const std::string& what,
+                       std::string_view dict = {}) {
     unsigned long long size = ZSTD_getFrameContentSize(bytes.data(), bytes.size());
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMaxStatement)
         throw VerifyError("ledger: stored statement of " + what + " is damaged");
     std::string out(static_cast<std::size_t>(size), '\0');
-    std::size_t n = ZSTD_decompress(out.data(), out.size(), bytes.data(), bytes.size());
+    std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    if (!dctx) throw IoError("zstd: out of memory");
+    std::size_t n = ZSTD_decompress_usingDict(dctx.get(), out.data(), out.size(), bytes.data(),
+                                              bytes.size(), dict.data(), dict.size());
     if (ZSTD_isError(n) || n != size)
         throw VerifyError("ledger: stored statement of " + what + " is damaged");
     return out;
+}
+
+// The compression dictionaries of a ledger (zdicts), read once: few (one per certificate).
+using Dicts = std::map<std::int64_t, std::string>;
+
+// A stored signed statement as it was signed: envelope_zst alone (before schema 4, or without
+// a dictionary), or the envelope with its payload from statement_zst. Nothing here is trusted:
+// the caller verifies the signature over the payload and its digest.
+crypto::Envelope stored_envelope(std::string_view envelope_zst,
+                                 const std::optional<std::string>& statement_zst,
+                                 std::optional<std::int64_t> dict, const Dicts& dicts,
+                                 const std::string& what) {
+    auto env = crypto::Envelope::parse(decompress(envelope_zst, what), kMaxStatement);
+    if (!statement_zst) return env;
+    std::string_view d;
+    if (dict) {
+        auto it = dicts.find(*dict);
+        if (it == dicts.end())
+            throw VerifyError("ledger: the compression dictionary of " + what + " is missing");
+        d = it->second;
+    }
+    if (!env.payload.empty())
+        throw VerifyError("ledger: stored statement of " + what + " is damaged");
+    env.payload = decompress(*statement_zst, what, d);
+    return env;
 }
 
 // Each line of a JSONL content file, parsed; a bad line names the file and line.
@@ -219,6 +261,8 @@ struct Prepared {
     std::uint64_t size = 0;
     std::optional<BundleSummary> summary;
     std::string started, signers, trust_sha256, present, envelope_zst, findings_json;
+    std::string statement_zst, certificate_sha256;
+    std::shared_ptr<const std::string> dict;  // what statement_zst is compressed with
     std::int64_t trust_version = 0;
     std::vector<std::array<std::string, 3>> subjects;                       // name, sha256, sha384
     std::vector<std::pair<std::array<std::string, 5>, std::string>> items;  // package, state
@@ -232,7 +276,30 @@ struct Prepared {
     std::vector<std::tuple<std::string, std::string, bool, std::string>> products;
 };
 
-Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
+// The compression dictionary of each collector certificate: its text followed by the first
+// statement it signed here (the ledger's, or the first this import sees). A kit's statements
+// share the certificate (12 KB of keys and signatures, which compress poorly alone) and most of
+// their structure, so each is stored as what differs. Shared by the import's workers.
+class DictCache {
+  public:
+    void preload(const std::string& certificate_sha256, std::string bytes) {
+        dicts_.emplace(certificate_sha256, std::make_shared<const std::string>(std::move(bytes)));
+    }
+    std::shared_ptr<const std::string> get(const std::string& certificate_sha256,
+                                           const std::string& certificate,
+                                           const std::string& payload) {
+        std::lock_guard<std::mutex> g(m_);
+        auto& d = dicts_[certificate_sha256];
+        if (!d) d = std::make_shared<const std::string>(certificate + "\n" + payload);
+        return d;
+    }
+
+  private:
+    std::mutex m_;
+    std::map<std::string, std::shared_ptr<const std::string>> dicts_;
+};
+
+Prepared prepare(const std::string& path, const trust::TrustRoot& trust, DictCache& dicts) {
     Prepared p;
     p.file = path;
     try {
@@ -252,7 +319,14 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
         p.trust_sha256 = trust.sha256;
         p.trust_version = trust.version;
         p.present = json(pred.findings.present).dump();
-        p.envelope_zst = compress(b.envelope.to_json());
+        // The statement apart, compressed with its certificate's dictionary.
+        const std::string certificate = trust::bundle_certificate_text(b.statement["predicate"]);
+        p.certificate_sha256 = crypto::sha256_hex(certificate);
+        p.dict = dicts.get(p.certificate_sha256, certificate, b.envelope.payload);
+        p.statement_zst = compress(b.envelope.payload, *p.dict);
+        crypto::Envelope bare = b.envelope;
+        bare.payload.clear();
+        p.envelope_zst = compress(bare.to_json());
         for (const auto& s : b.statement["subject"])
             p.subjects.push_back({s["name"].get<std::string>(),
                                   s["digest"]["sha256"].get<std::string>(),
@@ -296,8 +370,8 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust) {
 // prepared bundles wait in memory, so a large batch does not grow memory.
 class Pipeline {
   public:
-    Pipeline(const std::vector<std::string>& paths, const trust::TrustRoot& trust)
-        : paths_(paths), trust_(trust), slots_(paths.size()) {
+    Pipeline(const std::vector<std::string>& paths, const trust::TrustRoot& trust, DictCache& dicts)
+        : paths_(paths), trust_(trust), dicts_(dicts), slots_(paths.size()) {
         unsigned n = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
         window_ = 4 * n;
         for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
@@ -331,7 +405,7 @@ class Pipeline {
                 if (stop_ || next_ >= paths_.size()) return;
                 i = next_++;
             }
-            Prepared p = prepare(paths_[i], trust_);
+            Prepared p = prepare(paths_[i], trust_, dicts_);
             {
                 std::lock_guard<std::mutex> g(m_);
                 slots_[i] = std::move(p);
@@ -342,6 +416,7 @@ class Pipeline {
 
     const std::vector<std::string>& paths_;
     const trust::TrustRoot& trust_;
+    DictCache& dicts_;
     std::vector<std::optional<Prepared>> slots_;
     std::vector<std::thread> workers_;
     std::mutex m_;
@@ -428,9 +503,8 @@ class SignerCheck {
 // its digest recomputed, and the stored findings.json checked against the digest it signs.
 // Throws VerifyError with the reason.
 Checked check_statement(const std::string& file, const std::string& file_sha256,
-                        std::string_view envelope_json, const std::string& findings_json,
+                        const crypto::Envelope& env, const std::string& findings_json,
                         SignerCheck& signer) {
-    auto env = crypto::Envelope::parse(envelope_json, kMaxStatement);
     if (env.payload_type != evidence::kPayloadType)
         throw VerifyError("statement has payloadType '" + env.payload_type.substr(0, 80) + "'");
     json statement = parse_json_strict(env.payload, "stored statement");
@@ -464,6 +538,39 @@ Checked check_statement(const std::string& file, const std::string& file_sha256,
         throw VerifyError(std::string("statement predicate is malformed: ") + e.what());
     }
     return c;
+}
+
+// A SHA-256 in hex (64 digits) as its 32 bytes; a digest of another form cannot be held.
+std::array<unsigned char, 32> digest_bytes(const std::string& hex) {
+    std::array<unsigned char, 32> out{};
+    auto bytes = core::hex_decode(hex);
+    if (!bytes || bytes->size() != out.size())
+        throw VerifyError("ledger: a verified digest is not a SHA-256");
+    std::memcpy(out.data(), bytes->data(), out.size());
+    return out;
+}
+
+std::string digest_hex(const std::array<unsigned char, 32>& d) {
+    return core::hex_encode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+}
+
+// An unnamed scratch file in TMPDIR (unlinked from the start), closed with its last owner.
+std::shared_ptr<std::FILE> scratch_file() {
+    const char* tmp = std::getenv("TMPDIR");
+    const std::string dir = tmp && *tmp ? tmp : "/tmp";
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        std::string tmpl = dir + "/audit-ledger.XXXXXX";
+        fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+        if (fd < 0) throw IoError("cannot create a scratch file in " + dir);
+        ::unlink(tmpl.c_str());
+    }
+    std::FILE* f = ::fdopen(fd, "w+");
+    if (!f) {
+        ::close(fd);
+        throw IoError("cannot open a scratch file in " + dir);
+    }
+    return std::shared_ptr<std::FILE>(f, [](std::FILE* p) { std::fclose(p); });
 }
 
 // A directory of our own for chain heads re-verified from stored bytes (the head reader takes
@@ -562,8 +669,9 @@ Ledger::Ledger(const std::string& path, bool create) {
         create_schema();
     } else if (app != kApplicationId) {
         throw UsageError(path + " is an SQLite database but not an evidence ledger");
-    } else if (version == 2) {
-        migrate_2_to_3();
+    } else if (version == 2 || version == 3) {
+        if (version == 2) migrate_2_to_3();
+        migrate_3_to_4();
     } else if (version != kSchemaVersion) {
         throw UsageError(path + " has ledger schema " + std::to_string(version) +
                          "; this tool reads schema " + std::to_string(kSchemaVersion) +
@@ -575,6 +683,9 @@ Ledger::Ledger(const std::string& path, bool create) {
 Ledger::~Ledger() = default;
 
 void Ledger::create_schema() {
+    // 2 KiB pages: a bundle row (6-7 KB, most of it the statement's signatures) splits into
+    // overflow pages with little left unused; with 4 KiB pages a quarter of the file was empty.
+    db_->exec("PRAGMA page_size = 2048");
     sql::Transaction tx(*db_);
     db_->exec(kSchema);
     db_->exec(kViews);
@@ -612,6 +723,27 @@ void Ledger::migrate_2_to_3() {
         }
     }
     db_->exec(kViews);
+    db_->exec("PRAGMA user_version = 3");
+    tx.commit();
+}
+
+// Schema 3 -> 4: statements stored apart with a dictionary (new rows only: older rows keep
+// everything in envelope_zst and read as before).
+void Ledger::migrate_3_to_4() {
+    sql::Transaction tx(*db_);
+    db_->exec(
+        "CREATE TABLE IF NOT EXISTS zdicts(id INTEGER PRIMARY KEY, certificate_sha256 TEXT NOT "
+        "NULL UNIQUE, bytes BLOB NOT NULL);");
+    bool has_statement = false;  // a ledger made schema 3 by hand (tests) may have the columns
+    {
+        sql::Stmt q(*db_,
+                    "SELECT 1 FROM pragma_table_info('bundles') WHERE name = 'statement_zst'");
+        has_statement = q.step();
+    }
+    if (!has_statement)
+        db_->exec(
+            "ALTER TABLE bundles ADD COLUMN statement_zst BLOB;"
+            "ALTER TABLE bundles ADD COLUMN dict INTEGER REFERENCES zdicts(id);");
     db_->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     tx.commit();
 }
@@ -704,7 +836,18 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                        "first_scan = min(first_scan, ?3), last_scan = max(last_scan, ?3)");
     sql::Stmt add_bundle(db,
                          "INSERT INTO bundles VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                         "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
+                         "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
+                         "?24)");
+    sql::Stmt add_dict(db, "INSERT INTO zdicts VALUES (NULL, ?1, ?2)");
+    std::unordered_map<std::string, std::int64_t> dict_ids;  // certificate sha256 -> id
+    DictCache dicts;
+    {
+        sql::Stmt q(db, "SELECT id, certificate_sha256, bytes FROM zdicts");
+        while (q.step()) {
+            dict_ids.emplace(q.text(1), q.integer(0));
+            dicts.preload(q.text(1), q.blob(2));
+        }
+    }
     sql::Stmt add_file(db, "INSERT OR IGNORE INTO bundle_files VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt add_id(db, "INSERT OR IGNORE INTO identities VALUES (?1, ?2, ?3, ?4)");
     sql::Stmt other_host(db,
@@ -723,7 +866,7 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
 
     sql::Transaction tx(db);
     if (!options.trust_path.empty()) check_authority_locked(trust, options.trust_path, true);
-    Pipeline pipeline(paths, trust);
+    Pipeline pipeline(paths, trust, dicts);
     for (std::size_t i = 0; i < paths.size(); ++i) {
         Prepared p = pipeline.take(i);
         ImportOutcome o{p.file, p.sha256, ImportResult::added, ""};
@@ -773,6 +916,12 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                        " is already held by bundle " + other.substr(0, 16);
         }
         add_host.bind(1, key).bind(2, s.hostname).bind(3, s.finished).run();
+        auto [dict_it, fresh_dict] = dict_ids.try_emplace(p.certificate_sha256, 0);
+        if (fresh_dict) {
+            add_dict.bind(1, p.certificate_sha256).bind_blob(2, *p.dict).run();
+            dict_it->second = sqlite3_last_insert_rowid(db.handle());
+        }
+        const std::int64_t dict_id = dict_it->second;
         add_bundle.bind(1, p.sha256)
             .bind(2, static_cast<std::int64_t>(p.size))
             .bind(3, p.statement_sha256)
@@ -795,6 +944,8 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
             .bind_blob(20, p.envelope_zst)
             .bind(21, p.findings_json)
             .bind(22, now)
+            .bind_blob(23, p.statement_zst)
+            .bind(24, dict_id)
             .run();
         const std::int64_t id = sqlite3_last_insert_rowid(db.handle());
         for (const auto& [name, sha256, sha384] : p.subjects)
@@ -926,6 +1077,8 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
     struct Row {
         std::int64_t id = 0;
         std::string file, sha256, statement_sha256, kit, envelope_zst, findings_json, imported_at;
+        std::optional<std::string> statement_zst;
+        std::optional<std::int64_t> dict;
         std::optional<Checked> checked;
         std::string reason;
     };
@@ -934,12 +1087,22 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
         sql::Stmt c(*db_, "SELECT count(*) FROM bundles");
         if (c.step()) total = static_cast<std::size_t>(c.integer(0));
     }
-    std::set<std::string> statements;
+    std::set<std::array<unsigned char, 32>> statements;
     std::map<std::pair<std::string, std::uint64_t>, std::vector<std::size_t>> by_sequence;
+    std::vector<std::pair<std::string, std::string>> finished_file;  // per ref: for conflicts
+    std::unordered_map<std::string, std::uint32_t> host_index, time_index;
+    auto intern = [](std::unordered_map<std::string, std::uint32_t>& index,
+                     std::vector<std::string>& list, const std::string& s) {
+        auto [it, fresh] = index.try_emplace(s, static_cast<std::uint32_t>(list.size()));
+        if (fresh) list.push_back(s);
+        return it->second;
+    };
+    v.bundles_ = scratch_file();
     SignerCheck signer(trust);
     sql::Stmt q(*db_,
                 "SELECT id, file_name, sha256, statement_sha256, kit_id, envelope_zst, "
-                "findings_json, imported_at FROM bundles ORDER BY id");
+                "findings_json, imported_at, statement_zst, dict FROM bundles ORDER BY id");
+    const Dicts dicts = load_dicts();
     bool more = true;
     while (more) {
         std::vector<Row> batch;
@@ -953,18 +1116,23 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
             r.envelope_zst = q.blob(5);
             r.findings_json = q.text(6);
             r.imported_at = q.text(7);
+            if (!q.is_null(8)) r.statement_zst = q.blob(8);
+            if (!q.is_null(9)) r.dict = q.integer(9);
             batch.push_back(std::move(r));
         }
         parallel_for(batch.size(), [&](std::size_t i) {
             Row& r = batch[i];
             try {
-                r.checked = check_statement(r.file, r.sha256, decompress(r.envelope_zst, r.file),
-                                            r.findings_json, signer);
+                r.checked = check_statement(
+                    r.file, r.sha256,
+                    stored_envelope(r.envelope_zst, r.statement_zst, r.dict, dicts, r.file),
+                    r.findings_json, signer);
             } catch (const Error& e) {
                 r.reason = e.what();
             }
             r.envelope_zst.clear();
             r.envelope_zst.shrink_to_fit();
+            r.statement_zst.reset();
             r.findings_json.clear();
             r.findings_json.shrink_to_fit();
         });
@@ -976,23 +1144,36 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
             }
             const Checked& c = *r.checked;
             // The same statement twice (a copied row) is one bundle.
-            if (!statements.insert(c.statement_sha256).second) continue;
-            BundleSummary s = c.summary;
+            const auto statement = digest_bytes(c.statement_sha256);
+            if (!statements.insert(statement).second) continue;
+            const BundleSummary& s = c.summary;
             // The import time is the ledger's own claim (no key signs it): never later than now.
-            s.imported_at =
+            const std::string imported_at =
                 trust::is_rfc3339_utc(r.imported_at) && r.imported_at <= now ? r.imported_at : now;
             BundleRef ref = ref_of(s);
-            v.entries_.push_back(
-                {r.id, ref.host_key, c.statement_sha256, c.findings_sha256, s.imported_at});
-            v.bundles.push_back({{"file", s.path},
-                                 {"bundle_id", s.bundle_id},
-                                 {"sha256", s.sha256},
-                                 {"statement_sha256", c.statement_sha256},
-                                 {"kit", s.kit_id},
-                                 {"sequence", s.sequence},
-                                 {"host", ref.host_key},
-                                 {"finished", s.finished},
-                                 {"imported_at", s.imported_at}});
+            VerifiedLedger::Entry e;
+            e.id = r.id;
+            e.host = intern(host_index, v.hosts_, ref.host_key);
+            e.imported_at = intern(time_index, v.times_, imported_at);
+            e.statement_sha256 = statement;
+            e.has_findings = !c.findings_sha256.empty();
+            if (e.has_findings) e.findings_sha256 = digest_bytes(c.findings_sha256);
+            v.entries_.push_back(e);
+            const std::string line = json{{"file", s.path},
+                                          {"bundle_id", s.bundle_id},
+                                          {"sha256", s.sha256},
+                                          {"statement_sha256", c.statement_sha256},
+                                          {"kit", s.kit_id},
+                                          {"sequence", s.sequence},
+                                          {"host", ref.host_key},
+                                          {"finished", s.finished},
+                                          {"imported_at", imported_at}}
+                                         .dump() +
+                                     "\n";
+            if (std::fwrite(line.data(), 1, line.size(), v.bundles_.get()) != line.size())
+                throw IoError("cannot write a scratch file: " + std::string(std::strerror(errno)));
+            ++v.bundle_count_;
+            finished_file.emplace_back(s.finished, s.path);
             by_sequence[{s.kit_id, s.sequence}].push_back(v.refs.size());
             v.refs.push_back(std::move(ref));
         }
@@ -1004,8 +1185,8 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
         for (std::size_t k = 1; k < list.size(); ++k) {
             const BundleRef& b = v.refs[list[k]];
             const BundleRef& first = v.refs[list[0]];
-            const std::string fa = v.bundles[list[k]].value("finished", ""),
-                              fb = v.bundles[list[0]].value("finished", "");
+            const std::string& fa = finished_file[list[k]].first;
+            const std::string& fb = finished_file[list[0]].first;
             v.conflicts.push_back({{"kit", kit_seq.first},
                                    {"finished", std::max(fa, fb)},
                                    {"sequence", kit_seq.second},
@@ -1013,12 +1194,12 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
                                    {"other_statement_sha256", first.statement_sha256},
                                    {"sha256", b.sha256},
                                    {"other_sha256", first.sha256},
-                                   {"file", v.bundles[list[k]]["file"]},
+                                   {"file", finished_file[list[k]].second},
                                    {"host", b.host_key}});
         }
     std::stable_sort(v.entries_.begin(), v.entries_.end(),
-                     [](const VerifiedLedger::Entry& a, const VerifiedLedger::Entry& b) {
-                         return a.host_key < b.host_key;
+                     [&](const VerifiedLedger::Entry& a, const VerifiedLedger::Entry& b) {
+                         return v.hosts_[a.host] < v.hosts_[b.host];
                      });
 
     // Chain heads: re-verified; per kit the highest that verifies counts.
@@ -1047,35 +1228,65 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
 void Ledger::for_each_host(const VerifiedLedger& verified,
                            const std::function<void(std::vector<BundleSummary>&&)>& fn) {
     sql::Stmt q(*db_,
-                "SELECT file_name, sha256, envelope_zst, findings_json FROM bundles WHERE id = ?1");
+                "SELECT file_name, sha256, envelope_zst, findings_json, statement_zst, dict FROM "
+                "bundles WHERE id = ?1");
+    const Dicts dicts = load_dicts();
     std::vector<BundleSummary> host;
-    const std::string* current = nullptr;
+    std::optional<std::uint32_t> current;
     for (const auto& e : verified.entries_) {
-        if (current && *current != e.host_key && !host.empty()) {
+        if (current && *current != e.host && !host.empty()) {
             fn(std::move(host));
             host.clear();
         }
-        current = &e.host_key;
+        current = e.host;
         q.bind(1, e.id);
         if (!q.step()) throw VerifyError("ledger: a verified bundle vanished during the report");
         const std::string file = q.text(0), sha256 = q.text(1);
-        auto env = crypto::Envelope::parse(decompress(q.blob(2), file), kMaxStatement);
+        std::optional<std::string> statement_zst;
+        std::optional<std::int64_t> dict;
+        if (!q.is_null(4)) statement_zst = q.blob(4);
+        if (!q.is_null(5)) dict = q.integer(5);
+        auto env = stored_envelope(q.blob(2), statement_zst, dict, dicts, file);
         const std::string findings = q.text(3);
         q.reset();
         // Verified a moment ago; these bytes must still be those.
-        if (crypto::sha256_hex(env.payload) != e.statement_sha256 ||
-            (!e.findings_sha256.empty() && crypto::sha256_hex(findings) != e.findings_sha256))
+        const std::string statement_sha256 = digest_hex(e.statement_sha256);
+        if (crypto::sha256_hex(env.payload) != statement_sha256 ||
+            (e.has_findings && crypto::sha256_hex(findings) != digest_hex(e.findings_sha256)))
             throw VerifyError("ledger: stored statement of " + file + " changed during the report");
         json statement = parse_json_strict(env.payload, "stored statement of " + file);
         if (!statement.is_object() || !statement.contains("predicate"))
             throw VerifyError("ledger: stored statement of " + file + " is damaged");
         BundleSummary s =
-            summarize(file, sha256, e.statement_sha256, std::move(statement["predicate"]),
-                      e.findings_sha256.empty() ? std::string_view() : std::string_view(findings));
-        s.imported_at = e.imported_at;
+            summarize(file, sha256, statement_sha256, std::move(statement["predicate"]),
+                      e.has_findings ? std::string_view(findings) : std::string_view());
+        s.imported_at = verified.times_[e.imported_at];
         host.push_back(std::move(s));
     }
     if (!host.empty()) fn(std::move(host));
+}
+
+void VerifiedLedger::for_each_bundle(const std::function<void(const json&)>& fn) const {
+    if (!bundles_) return;
+    std::FILE* f = bundles_.get();
+    if (std::fflush(f) != 0 || std::fseek(f, 0, SEEK_SET) != 0)
+        throw IoError("cannot read a scratch file");
+    char* line = nullptr;
+    std::size_t cap = 0;
+    struct Free {
+        char*& p;
+        ~Free() { std::free(p); }
+    } free_line{line};
+    for (ssize_t n; (n = ::getline(&line, &cap, f)) > 0;)
+        fn(json::parse(std::string_view(line, static_cast<std::size_t>(n))));
+    std::fseek(f, 0, SEEK_END);
+}
+
+std::map<std::int64_t, std::string> Ledger::load_dicts() {
+    std::map<std::int64_t, std::string> out;
+    sql::Stmt q(*db_, "SELECT id, bytes FROM zdicts");
+    while (q.step()) out.emplace(q.integer(0), q.blob(1));
+    return out;
 }
 
 LedgerStats Ledger::stats() {

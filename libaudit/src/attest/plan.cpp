@@ -240,9 +240,19 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
     }
 }
 
+std::vector<Article> Articles::take() {
+    std::vector<Article> out = std::move(list_);
+    list_.clear();
+    return out;
+}
+
 json removal_plan(const Articles& articles) {
+    return removal_plan(articles.list());
+}
+
+json removal_plan(const std::vector<Article>& articles) {
     std::vector<const Article*> rows;
-    for (const auto& a : articles.list())
+    for (const auto& a : articles)
         if (a.status == "present") rows.push_back(&a);
     std::stable_sort(rows.begin(), rows.end(), [](const Article* a, const Article* b) {
         return std::tie(a->family, a->product, a->name, a->version, a->hostname, a->host_key) <
@@ -357,28 +367,44 @@ void add_agency_sections(json& report, const std::string& title, const json& pla
             const std::string due = str(r, "report_due");
             if (!due.empty() && (earliest.empty() || due < earliest)) earliest = due;
         }
-        report["far_52_204_23"] = {{"records", far["records"].size()},
-                                   {"earliest_report_due", earliest},
-                                   {"file", "far-52.204-23.json"}};
+        add_agency_sections(report, "", json(), far["records"].size(), earliest);
     }
+}
+
+void add_agency_sections(json& report, const std::string& title, const json& plan,
+                         std::size_t far_records, const std::string& earliest_due) {
+    if (!title.empty()) report["title"] = title;
+    if (plan.is_array()) report["removal_plan"] = plan;
+    report["far_52_204_23"] = {{"records", far_records},
+                               {"earliest_report_due", earliest_due},
+                               {"file", "far-52.204-23.json"}};
 }
 
 void write_agency_files(const std::string& out, const json& report, const json& far,
                         const crypto::SigningKey& inspector) {
+    if (report.contains("removal_plan"))
+        evidence::write_file_atomic(out + "/removal-plan.csv",
+                                    render_plan_csv(report["removal_plan"]));
+    const bool with_far = far.is_object() && far.contains("records");
+    if (with_far) {
+        evidence::write_file_atomic(out + "/far-52.204-23.json",
+                                    far.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+        evidence::write_file_atomic(out + "/far-52.204-23.csv", render_far_csv(far));
+    }
+    auto results = report.find("results");
+    sign_report(out, report, with_far,
+                results != report.end() && results->is_array() ? results->size() : 0, inspector);
+}
+
+void sign_report(const std::string& out, const json& report, bool with_far, std::size_t results,
+                 const crypto::SigningKey& inspector) {
     std::vector<std::string> names = {"report.json"};
     for (const char* n : {"report.csv", "report.html"}) {
         struct stat st {};
         if (::stat((out + "/" + n).c_str(), &st) == 0) names.push_back(n);
     }
-    if (report.contains("removal_plan")) {
-        evidence::write_file_atomic(out + "/removal-plan.csv",
-                                    render_plan_csv(report["removal_plan"]));
-        names.push_back("removal-plan.csv");
-    }
-    if (far.is_object() && far.contains("records")) {
-        evidence::write_file_atomic(out + "/far-52.204-23.json",
-                                    far.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
-        evidence::write_file_atomic(out + "/far-52.204-23.csv", render_far_csv(far));
+    if (report.contains("removal_plan")) names.push_back("removal-plan.csv");
+    if (with_far) {
         names.push_back("far-52.204-23.json");
         names.push_back("far-52.204-23.csv");
     }
@@ -387,7 +413,7 @@ void write_agency_files(const std::string& out, const json& report, const json& 
                       {{"generated", str(report, "generated")},
                        {"title", page_title(report)},
                        {"trust_root", report.value("trust_root", json::object())},
-                       {"results", report.value("results", json::array()).size()}});
+                       {"results", results}});
 }
 
 }  // namespace audit::attest

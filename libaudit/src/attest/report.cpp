@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "attest/report_parts.h"
 #include "audit/attest/plan.h"
 #include "audit/core/utc.h"
 #include "audit/error.h"
@@ -262,31 +264,31 @@ struct Progress {
 
 // Scanned: the pair's first scan; clean: its clean_since (the first bundle that proved it
 // removed or absent), never its latest scan.
-Progress progress_of(const json& results, const std::string& start, const std::string& today,
-                     const json& marks) {
+Progress progress_of(const ResultSource& results, const std::string& start,
+                     const std::string& today, const json& marks) {
     Progress p;
     const long long t0 = epoch_of(start);
     p.start = date_of(t0);
     p.marks = marks.is_array() ? marks : json::array();
     p.today = std::max(0L, day_of(today, t0).value_or(0));
-    std::vector<long> first, clean;
-    for (const auto& r : results) {
-        auto fs = day_of(get_str(r, "first_scan"), t0);
-        if (!fs) continue;
-        ++p.total;
-        first.push_back(std::max(0L, *fs));
-        std::string st = get_str(r, "status");
-        auto cs = day_of(get_str(r, "clean_since"), t0);
-        if ((st == "removed" || st == "absent") && cs) clean.push_back(std::max(0L, *cs));
-    }
     long last = p.today;
     for (const auto& m : p.marks) last = std::max(last, static_cast<long>(get_int(m, "day")));
     p.days = std::max(100L, std::min(last + 10, 3650L));
     p.today = std::min(p.today, p.days);
     p.scanned.assign(static_cast<std::size_t>(p.days) + 1, 0);
     p.clean.assign(static_cast<std::size_t>(p.days) + 1, 0);
-    for (long d : first) ++p.scanned[static_cast<std::size_t>(std::min(d, p.days))];
-    for (long d : clean) ++p.clean[static_cast<std::size_t>(std::min(d, p.days))];
+    // Per-day counts only: memory does not grow with the number of results.
+    results([&](const json& r) {
+        auto fs = day_of(get_str(r, "first_scan"), t0);
+        if (!fs) return true;
+        ++p.total;
+        ++p.scanned[static_cast<std::size_t>(std::min(std::max(0L, *fs), p.days))];
+        std::string st = get_str(r, "status");
+        auto cs = day_of(get_str(r, "clean_since"), t0);
+        if ((st == "removed" || st == "absent") && cs)
+            ++p.clean[static_cast<std::size_t>(std::min(std::max(0L, *cs), p.days))];
+        return true;
+    });
     for (std::size_t i = 1; i < p.scanned.size(); ++i) {
         p.scanned[i] += p.scanned[i - 1];
         p.clean[i] += p.clean[i - 1];
@@ -431,49 +433,69 @@ long days_between(const std::string& a, const std::string& b) {
     return static_cast<long>((epoch_of(b) - epoch_of(a)) / 86400);
 }
 
-std::string render_csv(const json& report) {
-    // A roll-up of site summaries (it lists "sites"): the site is the first column.
-    const bool by_site = report.contains("sites");
-    std::string out =
-        std::string(by_site ? "site," : "") +
-        "host,hostname,product,status,reason_codes,reasons,residue_findings,first_scan,"
-        "latest_scan,attestation,family,first_found,last_found,removed_at,clean_since,rules,"
-        "found,versions,where,leads,residue\r\n";
-    for (const auto& r : report.value("results", json::array())) {
-        std::string reasons, codes;
-        for (const auto& why : r.value("reasons", json::array()))
-            if (why.is_string()) reasons += (reasons.empty() ? "" : "; ") + why.get<std::string>();
-        for (const auto& code : codes_of(r)) codes += (codes.empty() ? "" : " ") + code;
-        if (by_site) out += csv_field(get_str(r, "site")) + ",";
-        out += csv_field(get_str(r, "host")) + "," + csv_field(get_str(r, "hostname")) + "," +
-               csv_field(get_str(r, "product")) + "," + csv_field(get_str(r, "status")) + "," +
-               csv_field(codes) + "," + csv_field(reasons) + "," +
-               std::to_string(r.value("residue", json::array()).size()) + "," +
-               csv_field(get_str(r, "first_scan")) + "," + csv_field(get_str(r, "latest_scan")) +
-               "," + csv_field(get_str(r, "attestation"));
-        FindingText f = finding_text(r.value("findings", json::array()));
-        FindingText l = finding_text(r.value("leads", json::array()));
-        std::vector<std::string> leads;
-        for (std::size_t i = 0; i < l.rules.size(); ++i) leads.push_back(l.rules[i]);
-        for (const auto& w : l.what) leads.push_back(w);
-        for (const auto& w : l.where) leads.push_back(w);
-        for (const char* k : {"family", "first_found", "last_found", "removed_at", "clean_since"})
-            out += "," + csv_field(get_str(r, k));
-        out += "," + csv_field(join_unique(f.rules)) + "," + csv_field(join_unique(f.what)) + "," +
-               csv_field(join_unique(f.versions)) + "," + csv_field(join_unique(f.where)) + "," +
-               csv_field(join_unique(leads)) + "," +
-               csv_field(residue_text(r.value("residue", json::array()))) + "\r\n";
-    }
+std::string csv_header(bool by_site) {
+    return std::string(by_site ? "site," : "") +
+           "host,hostname,product,status,reason_codes,reasons,residue_findings,first_scan,"
+           "latest_scan,attestation,family,first_found,last_found,removed_at,clean_since,rules,"
+           "found,versions,where,leads,residue\r\n";
+}
+
+std::string csv_row(const json& r, bool by_site) {
+    std::string out, reasons, codes;
+    for (const auto& why : r.value("reasons", json::array()))
+        if (why.is_string()) reasons += (reasons.empty() ? "" : "; ") + why.get<std::string>();
+    for (const auto& code : codes_of(r)) codes += (codes.empty() ? "" : " ") + code;
+    if (by_site) out += csv_field(get_str(r, "site")) + ",";
+    out += csv_field(get_str(r, "host")) + "," + csv_field(get_str(r, "hostname")) + "," +
+           csv_field(get_str(r, "product")) + "," + csv_field(get_str(r, "status")) + "," +
+           csv_field(codes) + "," + csv_field(reasons) + "," +
+           std::to_string(r.value("residue", json::array()).size()) + "," +
+           csv_field(get_str(r, "first_scan")) + "," + csv_field(get_str(r, "latest_scan")) + "," +
+           csv_field(get_str(r, "attestation"));
+    FindingText f = finding_text(r.value("findings", json::array()));
+    FindingText l = finding_text(r.value("leads", json::array()));
+    std::vector<std::string> leads;
+    for (std::size_t i = 0; i < l.rules.size(); ++i) leads.push_back(l.rules[i]);
+    for (const auto& w : l.what) leads.push_back(w);
+    for (const auto& w : l.where) leads.push_back(w);
+    for (const char* k : {"family", "first_found", "last_found", "removed_at", "clean_since"})
+        out += "," + csv_field(get_str(r, k));
+    out += "," + csv_field(join_unique(f.rules)) + "," + csv_field(join_unique(f.what)) + "," +
+           csv_field(join_unique(f.versions)) + "," + csv_field(join_unique(f.where)) + "," +
+           csv_field(join_unique(leads)) + "," +
+           csv_field(residue_text(r.value("residue", json::array()))) + "\r\n";
     return out;
 }
 
+std::string render_csv(const json& report) {
+    // A roll-up of site summaries (it lists "sites"): the site is the first column.
+    const bool by_site = report.contains("sites");
+    std::string out = csv_header(by_site);
+    if (auto it = report.find("results"); it != report.end() && it->is_array())
+        for (const auto& r : *it) out += csv_row(r, by_site);
+    return out;
+}
+
+ResultSource array_source(const json& results) {
+    return [&results](const ResultVisitor& visit) {
+        if (!results.is_array()) return;
+        for (const auto& r : results)
+            if (!visit(r)) return;
+    };
+}
+
 std::string render_html(const json& report) {
-    const json results = report.value("results", json::array());
+    auto it = report.find("results");
+    static const json none = json::array();
+    return render_html(report, array_source(it != report.end() ? *it : none));
+}
+
+std::string render_html(const json& report, const ResultSource& results) {
     const json products = report.value("products", json::array());
     const json counts = report.value("counts", json::object());
     const std::string start = get_str(report, "campaign_start");
     std::string h;
-    h.reserve(64 * 1024 + results.size() * 200);
+    h.reserve(64 * 1024);
     h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
          "style-src 'unsafe-inline'\">"
@@ -614,19 +636,18 @@ std::string render_html(const json& report) {
         h += "</tbody></table></section>\n";
     }
 
-    std::vector<const json*> attention, clean, leads, residue;
-    long long n_removed = 0, n_absent = 0;
-    for (const auto& r : results) {
+    // The results are visited in a few passes (counts; present, then inconclusive; the first
+    // rows of each bounded list), so the page never needs every result in memory at once.
+    long long n_attention = 0, n_clean = 0, n_removed = 0, n_absent = 0, n_leads = 0, n_residue = 0;
+    results([&](const json& r) {
         std::string st = get_str(r, "status");
-        if (st == "present" || st == "inconclusive") attention.push_back(&r);
-        if (st == "removed" || st == "absent") clean.push_back(&r);
+        n_attention += st == "present" || st == "inconclusive";
+        n_clean += st == "removed" || st == "absent";
         n_removed += st == "removed";
         n_absent += st == "absent";
-        if (!r.value("leads", json::array()).empty()) leads.push_back(&r);
-        if (!r.value("residue", json::array()).empty()) residue.push_back(&r);
-    }
-    std::stable_sort(attention.begin(), attention.end(), [](const json* a, const json* b) {
-        return (get_str(*a, "status") == "present") > (get_str(*b, "status") == "present");
+        n_leads += !r.value("leads", json::array()).empty();
+        n_residue += !r.value("residue", json::array()).empty();
+        return true;
     });
     // The findings of one result as a list: what (name version publisher) and where.
     auto found_cell = [](const json& findings) {
@@ -649,49 +670,56 @@ std::string render_html(const json& report) {
             c += "<li>&hellip; " + fmt_int(static_cast<long long>(total - 5)) + " more</li>";
         return c + "</ul>";
     };
-    h += "<section id=\"attention\"><h2>Hosts needing attention (" +
-         fmt_int(static_cast<long long>(attention.size())) +
+    h += "<section id=\"attention\"><h2>Hosts needing attention (" + fmt_int(n_attention) +
          ")</h2><table id=\"attention-table\"><thead><tr>" + site_th +
          "<th>Host</th><th>Identifier</th>"
          "<th>Product</th><th>Status</th><th>Reason codes</th><th>Why</th><th>Family</th>"
          "<th>Found (what, where)</th><th>First found</th><th>Last found</th><th>Latest scan</th>"
          "</tr></thead><tbody>";
-    for (std::size_t i = 0; i < attention.size() && i < kMaxAttentionRows; ++i) {
-        const json& r = *attention[i];
-        std::string st = get_str(r, "status");
-        h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(get_str(r, "hostname")) +
-             "</td><td>" + html_escape(get_str(r, "host")) + "</td><td>" +
-             html_escape(get_str(r, "product")) + "</td><td class=\"st-" + st + "\">" +
-             html_escape(st) + "</td><td class=\"codes\">";
-        for (const auto& code : codes_of(r)) h += "<code>" + html_escape(code) + "</code> ";
-        h += "</td><td><ul class=\"why\">";
-        if (st == "present") h += "<li>product found in the latest verified bundle</li>";
-        for (const auto& why : r.value("reasons", json::array()))
-            if (why.is_string()) h += "<li>" + html_escape(why.get<std::string>()) + "</li>";
-        h += "</ul></td><td>" + html_escape(get_str(r, "family")) + "</td><td class=\"found\">" +
-             found_cell(r.value("findings", json::array())) + "</td><td>" +
-             html_escape(get_str(r, "first_found")) + "</td><td>" +
-             html_escape(get_str(r, "last_found")) + "</td><td>" +
-             html_escape(get_str(r, "latest_scan")) + "</td></tr>";
-    }
+    // Present first, then inconclusive, each in report order: the first kMaxAttentionRows in
+    // full, the rest in a short form (folded).
+    std::string more;
+    std::size_t shown = 0;
+    for (const char* wanted : {"present", "inconclusive"})
+        results([&](const json& r) {
+            const std::string st = get_str(r, "status");
+            if (st != wanted) return true;
+            if (shown++ >= kMaxAttentionRows) {
+                more += "<tr><td>" + html_escape(get_str(r, "hostname")) + "</td><td>" +
+                        html_escape(get_str(r, "host")) + "</td><td>" +
+                        html_escape(get_str(r, "product")) + "</td><td>" + html_escape(st) +
+                        "</td><td>";
+                for (const auto& code : codes_of(r)) more += html_escape(code) + " ";
+                more += "</td></tr>";
+                return true;
+            }
+            h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(get_str(r, "hostname")) +
+                 "</td><td>" + html_escape(get_str(r, "host")) + "</td><td>" +
+                 html_escape(get_str(r, "product")) + "</td><td class=\"st-" + st + "\">" +
+                 html_escape(st) + "</td><td class=\"codes\">";
+            for (const auto& code : codes_of(r)) h += "<code>" + html_escape(code) + "</code> ";
+            h += "</td><td><ul class=\"why\">";
+            if (st == "present") h += "<li>product found in the latest verified bundle</li>";
+            for (const auto& why : r.value("reasons", json::array()))
+                if (why.is_string()) h += "<li>" + html_escape(why.get<std::string>()) + "</li>";
+            h += "</ul></td><td>" + html_escape(get_str(r, "family")) +
+                 "</td><td class=\"found\">" + found_cell(r.value("findings", json::array())) +
+                 "</td><td>" + html_escape(get_str(r, "first_found")) + "</td><td>" +
+                 html_escape(get_str(r, "last_found")) + "</td><td>" +
+                 html_escape(get_str(r, "latest_scan")) + "</td></tr>";
+            return true;
+        });
     h += "</tbody></table>";
-    if (attention.size() > kMaxAttentionRows) {
+    if (shown > kMaxAttentionRows) {
         // Every host needing attention stays on the page: the rest in a short form, folded.
         h += "<details id=\"attention-more\"><summary id=\"attention-truncated\">" +
-             fmt_int(static_cast<long long>(attention.size() - kMaxAttentionRows)) +
+             fmt_int(static_cast<long long>(shown - kMaxAttentionRows)) +
              " more (host, product, status, reason codes; details in report.csv)</summary><table "
-             "id=\"attention-more-table\"><tbody>";
-        for (std::size_t i = kMaxAttentionRows; i < attention.size(); ++i) {
-            const json& r = *attention[i];
-            h += "<tr><td>" + html_escape(get_str(r, "hostname")) + "</td><td>" +
-                 html_escape(get_str(r, "host")) + "</td><td>" +
-                 html_escape(get_str(r, "product")) + "</td><td>" +
-                 html_escape(get_str(r, "status")) + "</td><td>";
-            for (const auto& code : codes_of(r)) h += html_escape(code) + " ";
-            h += "</td></tr>";
-        }
-        h += "</tbody></table></details>";
+             "id=\"attention-more-table\"><tbody>" +
+             more + "</tbody></table></details>";
     }
+    more.clear();
+    more.shrink_to_fit();
     h += "</section>\n";
 
     // Removed and absent: counts and a bounded list (every row is in report.csv and .json).
@@ -701,56 +729,71 @@ std::string render_html(const json& report) {
          "<th>Host</th><th>Identifier</th>"
          "<th>Product</th><th>Status</th><th>Family</th><th>Found (what, where)</th>"
          "<th>Last found</th><th>Clean since</th></tr></thead><tbody>";
-    for (std::size_t i = 0; i < clean.size() && i < kMaxListRows; ++i) {
-        const json& r = *clean[i];
-        h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(get_str(r, "hostname")) +
-             "</td><td>" + html_escape(get_str(r, "host")) + "</td><td>" +
-             html_escape(get_str(r, "product")) + "</td><td>" + html_escape(get_str(r, "status")) +
-             "</td><td>" + html_escape(get_str(r, "family")) + "</td><td class=\"found\">" +
-             found_cell(r.value("findings", json::array())) + "</td><td>" +
-             html_escape(get_str(r, "last_found")) + "</td><td>" +
-             html_escape(get_str(r, "clean_since")) + "</td></tr>";
-    }
+    // Each bounded list: the first kMaxListRows results that belong to it, in report order.
+    auto first_rows = [&](const std::function<bool(const json&)>& belongs,
+                          const std::function<void(const json&)>& row) {
+        std::size_t n = 0;
+        results([&](const json& r) {
+            if (!belongs(r)) return true;
+            row(r);
+            return ++n < kMaxListRows;
+        });
+    };
+    first_rows(
+        [](const json& r) {
+            const std::string st = get_str(r, "status");
+            return st == "removed" || st == "absent";
+        },
+        [&](const json& r) {
+            h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(get_str(r, "hostname")) +
+                 "</td><td>" + html_escape(get_str(r, "host")) + "</td><td>" +
+                 html_escape(get_str(r, "product")) + "</td><td>" +
+                 html_escape(get_str(r, "status")) + "</td><td>" +
+                 html_escape(get_str(r, "family")) + "</td><td class=\"found\">" +
+                 found_cell(r.value("findings", json::array())) + "</td><td>" +
+                 html_escape(get_str(r, "last_found")) + "</td><td>" +
+                 html_escape(get_str(r, "clean_since")) + "</td></tr>";
+        });
     h += "</tbody></table>";
-    if (clean.size() > kMaxListRows)
-        h += "<p id=\"clean-truncated\">" + fmt_int(static_cast<long long>(clean.size())) +
+    if (n_clean > static_cast<long long>(kMaxListRows))
+        h += "<p id=\"clean-truncated\">" + fmt_int(n_clean) +
              " removed or absent in all; the first " +
              fmt_int(static_cast<long long>(kMaxListRows)) +
              " are shown, every row is in report.csv and report.json.</p>";
     h += "</section>\n";
 
-    h += "<section id=\"leads\"><h2>Leads for review (" +
-         fmt_int(static_cast<long long>(leads.size())) +
+    h += "<section id=\"leads\"><h2>Leads for review (" + fmt_int(n_leads) +
          ")</h2><p>Weak matches: not presence, not cleared either; look at them.</p><table "
          "id=\"leads-table\"><thead><tr><th>Host</th><th>Product</th><th>Status</th><th>Lead "
          "(what, where)</th></tr></thead><tbody>";
-    for (std::size_t i = 0; i < leads.size() && i < kMaxListRows; ++i)
-        h += "<tr><td class=\"host\">" + html_escape(get_str(*leads[i], "hostname")) + "</td><td>" +
-             html_escape(get_str(*leads[i], "product")) + "</td><td>" +
-             html_escape(get_str(*leads[i], "status")) + "</td><td class=\"found\">" +
-             found_cell(leads[i]->value("leads", json::array())) + "</td></tr>";
+    first_rows([](const json& r) { return !r.value("leads", json::array()).empty(); },
+               [&](const json& r) {
+                   h += "<tr><td class=\"host\">" + html_escape(get_str(r, "hostname")) +
+                        "</td><td>" + html_escape(get_str(r, "product")) + "</td><td>" +
+                        html_escape(get_str(r, "status")) + "</td><td class=\"found\">" +
+                        found_cell(r.value("leads", json::array())) + "</td></tr>";
+               });
     h += "</tbody></table>";
-    if (leads.size() > kMaxListRows)
+    if (n_leads > static_cast<long long>(kMaxListRows))
         h += "<p id=\"leads-truncated\">" +
-             fmt_int(static_cast<long long>(leads.size() - kMaxListRows)) +
-             " more in report.csv.</p>";
+             fmt_int(n_leads - static_cast<long long>(kMaxListRows)) + " more in report.csv.</p>";
     h += "</section>\n";
 
-    h += "<section id=\"residue\"><h2>Residue left (" +
-         fmt_int(static_cast<long long>(residue.size())) +
+    h += "<section id=\"residue\"><h2>Residue left (" + fmt_int(n_residue) +
          ")</h2><table id=\"residue-table\"><thead><tr><th>Host</th><th>Product</th><th>Status</th>"
          "<th>Residue</th></tr></thead><tbody>";
-    for (std::size_t i = 0; i < residue.size() && i < kMaxListRows; ++i)
-        h += "<tr><td class=\"host\">" + html_escape(get_str(*residue[i], "hostname")) +
-             "</td><td>" + html_escape(get_str(*residue[i], "product")) + "</td><td>" +
-             html_escape(get_str(*residue[i], "status")) + "</td><td><code class=\"p\">" +
-             html_escape(residue_text(residue[i]->value("residue", json::array()))) +
-             "</code></td></tr>";
+    first_rows([](const json& r) { return !r.value("residue", json::array()).empty(); },
+               [&](const json& r) {
+                   h += "<tr><td class=\"host\">" + html_escape(get_str(r, "hostname")) +
+                        "</td><td>" + html_escape(get_str(r, "product")) + "</td><td>" +
+                        html_escape(get_str(r, "status")) + "</td><td><code class=\"p\">" +
+                        html_escape(residue_text(r.value("residue", json::array()))) +
+                        "</code></td></tr>";
+               });
     h += "</tbody></table>";
-    if (residue.size() > kMaxListRows)
+    if (n_residue > static_cast<long long>(kMaxListRows))
         h += "<p id=\"residue-truncated\">" +
-             fmt_int(static_cast<long long>(residue.size() - kMaxListRows)) +
-             " more in report.csv.</p>";
+             fmt_int(n_residue - static_cast<long long>(kMaxListRows)) + " more in report.csv.</p>";
     h += "</section>\n";
 
     h += plan_html_section(report);
@@ -812,25 +855,32 @@ std::set<std::string> versions_of(const json& r) {
     return out;
 }
 
-json marks_of(const json& results, const std::vector<Mark>& marks, long long t0,
+json marks_of(const ResultSource& results, const std::vector<Mark>& marks, long long t0,
               const std::string& today) {
     const long today_day = day_of(today, t0).value_or(0);
-    json out = json::array();
-    for (const auto& m : marks) {
-        const long D = m.day;
-        long long pairs = 0, late = 0, found_by = 0, removed_by = 0;
-        for (const auto& r : results) {
-            auto fs = day_of(get_str(r, "first_scan"), t0);
-            if (!fs) continue;
-            ++pairs;
-            if (*fs > D) ++late;
-            auto ff = day_of(get_str(r, "first_found"), t0);
+    // One pass over the results for every mark: per mark four counters.
+    std::vector<std::array<long long, 4>> n(marks.size(), {0, 0, 0, 0});
+    results([&](const json& r) {
+        auto fs = day_of(get_str(r, "first_scan"), t0);
+        if (!fs) return true;
+        auto ff = day_of(get_str(r, "first_found"), t0);
+        auto ra = day_of(get_str(r, "removed_at"), t0);
+        for (std::size_t i = 0; i < marks.size(); ++i) {
+            const long D = marks[i].day;
+            ++n[i][0];
+            if (*fs > D) ++n[i][1];
             if (ff && *ff <= D) {
-                ++found_by;
-                auto ra = day_of(get_str(r, "removed_at"), t0);
-                if (ra && *ra <= D) ++removed_by;
+                ++n[i][2];
+                if (ra && *ra <= D) ++n[i][3];
             }
         }
+        return true;
+    });
+    json out = json::array();
+    for (std::size_t i = 0; i < marks.size(); ++i) {
+        const Mark& m = marks[i];
+        const long D = m.day;
+        const long long pairs = n[i][0], late = n[i][1], found_by = n[i][2], removed_by = n[i][3];
         const bool passed = today_day > D;
         std::string state, note;
         const std::string when =
@@ -916,112 +966,157 @@ void restrict_to_as_of(ReportContext& context, const std::string& as_of) {
     drop(context.rejected, "rejected_at");
 }
 
+namespace detail {
+
+void make_report_dir(const std::string& dir) {
+    make_dir(dir);
+}
+
+void sync_report_dir(const std::string& dir) {
+    sync_dir(dir);
+}
+
+long long report_epoch(const std::string& t) {
+    return epoch_of(t);
+}
+
+std::vector<std::string> sign_attestations(const HostProductStatus* statuses, std::size_t count,
+                                           std::vector<std::optional<crypto::SigningKey>>& keys,
+                                           const crypto::SigningKey& inspector,
+                                           const std::string& out, const std::string& generated) {
+    // Sign on every core: signatures, not SQL or JSON, are the cost at fleet scale.
+    std::vector<std::string> names(count);
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    auto worker = [&](std::optional<crypto::SigningKey>& key) {
+        for (std::size_t i = next++; i < count; i = next++) {
+            try {
+                if (!key) key = inspector.clone();  // a key signs from one thread at a time
+                names[i] = attestation_name(statuses[i]);
+                auto env = attestation(statuses[i], *key, generated);
+                write_unsynced(out + "/attestations/" + names[i], env.to_json() + "\n");
+            } catch (...) {
+                std::lock_guard<std::mutex> g(error_mutex);
+                if (!error) error = std::current_exception();
+                next = count;
+            }
+        }
+    };
+    if (keys.empty()) keys.resize(std::max(1u, std::min(16u, std::thread::hardware_concurrency())));
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < keys.size() && i < count; ++i)
+        threads.emplace_back(worker, std::ref(keys[i]));
+    worker(keys[0]);
+    for (auto& t : threads) t.join();
+    if (error) std::rethrow_exception(error);
+    return names;
+}
+
+void ReportTotals::add(const json& r) {
+    const std::string status = get_str(r, "status"), product = get_str(r, "product");
+    ++results_;
+    for (const auto& code : codes_of(r)) reason_codes_[code]++;
+    counts_[status]++;
+    auto& p = products_[product];
+    p.first = get_str(r, "product_name");
+    p.second[status]++;
+    const std::string first_scan = get_str(r, "first_scan");
+    if (!first_scan.empty() && (earliest_.empty() || first_scan < earliest_))
+        earliest_ = first_scan;
+    if (status != "removed" && status != "absent") all_clear_ = false;
+    // Families (item 3): host x product pairs per family and status, and per version found.
+    const std::string fam = get_str(r, "family").empty() ? "unspecified" : get_str(r, "family");
+    family_counts_[fam][status]++;
+    for (const auto& v : versions_of(r)) {
+        family_versions_[fam][v]++;
+        product_versions_[product][v]++;
+    }
+}
+
+json ReportTotals::head(const ReportOptions& options, const ReportContext& context,
+                        const std::string& inspector_keyid, std::size_t hosts,
+                        const ResultSource& results) const {
+    std::map<std::string, long long> counts = counts_;
+    for (const char* s : kStatuses) counts.emplace(s, 0);
+    json product_list = json::array();
+    for (auto [id, p] : products_) {
+        for (const char* s : kStatuses) p.second.emplace(s, 0);
+        auto v = product_versions_.find(id);
+        product_list.push_back({{"product", id},
+                                {"name", p.first},
+                                {"counts", p.second},
+                                {"versions", v != product_versions_.end()
+                                                 ? json(v->second)
+                                                 : json(std::map<std::string, long long>())}});
+    }
+    std::string start = options.campaign_start.empty() ? earliest_ : options.campaign_start;
+    const std::string today = options.as_of.empty() ? options.generated : options.as_of;
+    if (!start.empty()) epoch_of(start);  // a malformed --campaign-start is a usage error
+    if (!options.campaign_start.empty() && epoch_of(start) > epoch_of(today))
+        throw UsageError("--campaign-start " + start + " is after the report's date " + today +
+                         "; a campaign cannot start in the future");
+    json family_list = json::array();
+    for (auto [fam, c] : family_counts_) {
+        for (const char* st : kStatuses) c.emplace(st, 0);
+        auto v = family_versions_.find(fam);
+        family_list.push_back(
+            {{"family", fam},
+             {"counts", c},
+             {"versions", v != family_versions_.end() ? json(v->second)
+                                                      : json(std::map<std::string, long long>())}});
+    }
+    const json marks =
+        start.empty() ? json::array() : marks_of(results, options.marks, epoch_of(start), today);
+    json report = {{"generated", options.generated},
+                   {"campaign_start", start},
+                   {"as_of", options.as_of},
+                   {"today", today},
+                   {"marks", marks},
+                   {"families", family_list},
+                   {"trust_root", context.trust_root},
+                   {"inspector_keyid", inspector_keyid},
+                   {"hosts", hosts},
+                   {"counts", counts},
+                   {"reason_codes", reason_codes_},
+                   {"products", product_list},
+                   {"rejected", context.rejected},
+                   {"conflicts", context.conflicts},
+                   {"not_verified", context.not_verified}};
+    if (!context.ledger.is_null()) report["ledger"] = context.ledger;
+    return report;
+}
+
+}  // namespace detail
+
 ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
                            const crypto::SigningKey& inspector, const ReportOptions& options,
                            const ReportContext& context) {
     const std::string& out = options.out_dir;
     make_dir(out);
     make_dir(out + "/attestations");
-
-    // Sign on every core: signatures, not SQL or JSON, are the cost at fleet scale.
-    std::vector<std::string> names(statuses.size());
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    auto worker = [&] {
-        std::optional<crypto::SigningKey> key;
-        for (std::size_t i = next++; i < statuses.size(); i = next++) {
-            try {
-                if (!key) key = inspector.clone();  // a key signs from one thread at a time
-                names[i] = attestation_name(statuses[i]);
-                auto env = attestation(statuses[i], *key, options.generated);
-                write_unsynced(out + "/attestations/" + names[i], env.to_json() + "\n");
-            } catch (...) {
-                std::lock_guard<std::mutex> g(error_mutex);
-                if (!error) error = std::current_exception();
-                next = statuses.size();
-            }
-        }
-    };
-    unsigned n = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> threads;
-    for (unsigned i = 0; i < n; ++i) threads.emplace_back(worker);
-    for (auto& t : threads) t.join();
-    if (error) std::rethrow_exception(error);
+    std::vector<std::optional<crypto::SigningKey>> keys;
+    const std::vector<std::string> names = detail::sign_attestations(
+        statuses.data(), statuses.size(), keys, inspector, out, options.generated);
     sync_dir(out + "/attestations");
 
     ReportSummary summary;
+    detail::ReportTotals totals;
     json results = json::array();
-    std::map<std::string, long long> counts;
-    std::map<std::string, std::pair<std::string, std::map<std::string, long long>>> products;
     std::set<std::string> hosts;
-    std::map<std::string, long long> reason_codes;  // code -> host x product results with it
-    std::string earliest;
     for (std::size_t i = 0; i < statuses.size(); ++i) {
-        const auto& st = statuses[i];
-        json r = st.to_json();
+        json r = statuses[i].to_json();
         r["attestation"] = "attestations/" + names[i];
-        for (const auto& code : codes_of(r)) reason_codes[code]++;
+        totals.add(r);
+        hosts.insert(statuses[i].host_key);
         results.push_back(std::move(r));
-        counts[to_string(st.status)]++;
-        auto& p = products[st.product];
-        p.first = st.product_name;
-        p.second[to_string(st.status)]++;
-        hosts.insert(st.host_key);
-        if (!st.first_scan.empty() && (earliest.empty() || st.first_scan < earliest))
-            earliest = st.first_scan;
-        if (st.status != Status::removed && st.status != Status::absent) summary.all_clear = false;
     }
-    for (const char* s : kStatuses) counts.emplace(s, 0);
-    json product_list = json::array();
-    for (auto& [id, p] : products) {
-        for (const char* s : kStatuses) p.second.emplace(s, 0);
-        product_list.push_back({{"product", id}, {"name", p.first}, {"counts", p.second}});
-    }
-    std::string start = options.campaign_start.empty() ? earliest : options.campaign_start;
-    const std::string today = options.as_of.empty() ? options.generated : options.as_of;
-    if (!start.empty()) epoch_of(start);  // a malformed --campaign-start is a usage error
-    if (!options.campaign_start.empty() && epoch_of(start) > epoch_of(today))
-        throw UsageError("--campaign-start " + start + " is after the report's date " + today +
-                         "; a campaign cannot start in the future");
-    // Families (item 3): host x product pairs per family and status, and per version found.
-    std::map<std::string, std::map<std::string, long long>> family_counts, family_versions;
-    std::map<std::string, std::map<std::string, long long>> product_versions;
-    for (const auto& r : results) {
-        const std::string fam = get_str(r, "family").empty() ? "unspecified" : get_str(r, "family");
-        family_counts[fam][get_str(r, "status")]++;
-        for (const auto& v : versions_of(r)) {
-            family_versions[fam][v]++;
-            product_versions[get_str(r, "product")][v]++;
-        }
-    }
-    json family_list = json::array();
-    for (auto& [fam, c] : family_counts) {
-        for (const char* st : kStatuses) c.emplace(st, 0);
-        family_list.push_back({{"family", fam}, {"counts", c}, {"versions", family_versions[fam]}});
-    }
-    for (auto& p : product_list) p["versions"] = product_versions[get_str(p, "product")];
-    const json marks =
-        start.empty() ? json::array() : marks_of(results, options.marks, epoch_of(start), today);
+    summary.all_clear = totals.all_clear();
+    summary.report = totals.head(options, context, inspector.identity().keyid, hosts.size(),
+                                 array_source(results));
+    summary.report["results"] = std::move(results);
+    summary.report["bundles"] = context.bundles;
 
-    summary.report = {{"generated", options.generated},
-                      {"campaign_start", start},
-                      {"as_of", options.as_of},
-                      {"today", today},
-                      {"marks", marks},
-                      {"families", family_list},
-                      {"trust_root", context.trust_root},
-                      {"inspector_keyid", inspector.identity().keyid},
-                      {"hosts", hosts.size()},
-                      {"counts", counts},
-                      {"reason_codes", reason_codes},
-                      {"products", product_list},
-                      {"results", std::move(results)},
-                      {"bundles", context.bundles},
-                      {"rejected", context.rejected},
-                      {"conflicts", context.conflicts},
-                      {"not_verified", context.not_verified}};
-    if (!context.ledger.is_null()) summary.report["ledger"] = context.ledger;
     add_agency_sections(summary.report, options.title, context.removal_plan, context.far);
     evidence::write_file_atomic(
         out + "/report.json",

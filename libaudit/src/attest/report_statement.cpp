@@ -1,6 +1,12 @@
 #include "audit/attest/report_statement.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <botan/hash.h>
+#include <botan/hex.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,10 +31,36 @@ bool plain_name(const std::string& n) {
            n != "..";
 }
 
+// Read in pieces: report.json of a large fleet is hundreds of megabytes, never held at once.
 std::string file_sha256(const std::string& path) {
-    std::string bytes = read_input_file(path, kMaxReportFile, "report file");
-    if (bytes.size() > kMaxReportFile) throw VerifyError(path + ": larger than any report file");
-    return crypto::sha256_hex(bytes);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) throw VerifyError(path + ": cannot read: " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw VerifyError(path + ": not a regular file");
+    }
+    auto hash = Botan::HashFunction::create_or_throw("SHA-256");
+    std::vector<std::uint8_t> buf(1 << 16);
+    std::size_t total = 0;
+    for (;;) {
+        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            ::close(fd);
+            throw VerifyError(path + ": cannot read: " + std::strerror(e));
+        }
+        if (n == 0) break;
+        total += static_cast<std::size_t>(n);
+        if (total > kMaxReportFile) {
+            ::close(fd);
+            throw VerifyError(path + ": larger than any report file");
+        }
+        hash->update(buf.data(), static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return Botan::hex_encode(hash->final(), false);
 }
 
 // "attestations/": the SHA-256 of "NAME SHA256\n" for every *.dsse.json in dir/attestations,

@@ -91,6 +91,10 @@ std::int64_t Stmt::integer(int col) const {
     return sqlite3_column_int64(st_, col);
 }
 
+bool Stmt::is_null(int col) const {
+    return sqlite3_column_type(st_, col) == SQLITE_NULL;
+}
+
 std::string Stmt::blob(int col) const {
     const void* p = sqlite3_column_blob(st_, col);
     return p ? std::string(static_cast<const char*>(p),

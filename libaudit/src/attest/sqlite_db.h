@@ -43,6 +43,7 @@ class Stmt {
     std::string text(int col) const;
     std::int64_t integer(int col) const;
     std::string blob(int col) const;
+    bool is_null(int col) const;
     int changes() const;
 
   private:

@@ -303,8 +303,7 @@ HostIdentity identify(const fs::Root& root) {
         std::string v = first_line(*m);
         // "uninitialized" and other placeholders are not identifiers.
         if (v.size() == 32 && core::is_hex(v)) {
-            for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            id.machine_id = v;
+            id.machine_id = core::ascii_lower(v);
             break;
         }
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "audit/core/ascii.h"
 #include "audit/error.h"
 
 namespace audit::host {
@@ -12,12 +13,6 @@ namespace {
 constexpr std::size_t kMaxHiveBytes = 1u << 30;
 constexpr std::size_t kMaxLogBytes = 512u << 20;
 constexpr std::size_t kMaxPathComponents = 64;
-
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::uint32_t le32(std::string_view b, std::size_t at) {
     return static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) |
@@ -150,7 +145,7 @@ std::optional<WindowsIdentity> windows_identity(const fs::Root& root) {
             const auto& h = *software.hive;
             if (auto k = h.find("Microsoft\\Cryptography"))
                 id.machine_guid =
-                    lower_ascii(registry_text(string_value(h, *k, "MachineGuid"), 64));
+                    core::ascii_lower(registry_text(string_value(h, *k, "MachineGuid"), 64));
             if (auto k = h.find("Microsoft\\Windows NT\\CurrentVersion")) {
                 id.product_name = string_value(h, *k, "ProductName");
                 id.display_version = string_value(h, *k, "DisplayVersion");

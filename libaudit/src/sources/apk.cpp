@@ -119,30 +119,19 @@ std::vector<InventoryItem> parse_apk_installed(std::string_view t, std::string_v
     return items;
 }
 
-SourceReport ApkSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    std::vector<InventoryItem> items;
-    try {
-        auto t = root.read_file(kInstalled, kMaxBytes);
-        if (!t) {
-            require_absent(root, kInstalled, false);
-            rep.status = SourceStatus::absent;
-            if (root.list_dir("/lib/apk/db"))
-                text::warn(rep.warnings, "/lib/apk/db exists but has no installed file");
-            return rep;
-        }
-        items = parse_apk_installed(*t, kInstalled, rep.warnings);
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
+void ApkSource::read(const fs::Root& root, Collection& c) const {
+    auto t = root.read_file(kInstalled, kMaxBytes);
+    if (!t) {
+        require_absent(root, kInstalled, false);
+        if (root.list_dir("/lib/apk/db"))
+            text::warn(c.warnings(), "/lib/apk/db exists but has no installed file");
+        return;
     }
+    std::vector<InventoryItem> items = parse_apk_installed(*t, kInstalled, c.warnings());
     const std::string distro = distro_id(root, "alpine");
     for (auto& i : items) i.extra["distro"] = distro;
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.found = true;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

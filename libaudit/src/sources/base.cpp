@@ -1,10 +1,13 @@
 #include "sources/base.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
 #include "audit/error.h"
+#include "audit/fs/walker.h"
 #include "audit/host/identity.h"
 #include "formats/text.h"
 
@@ -17,6 +20,29 @@ SourceReport report_for(const Source& s) {
     if (s.info().report_covers)
         for (const catalog::Ecosystem* e : s.info().ecosystems) r.covers.emplace_back(e->name);
     return r;
+}
+
+SourceReport BasicSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
+    SourceReport rep = report_for(*this);
+    Collection c{rep, {}, {}, false};
+    try {
+        read(root, c);
+    } catch (const Error& e) {
+        // A database that cannot be read must never look like "nothing installed".
+        c.failures.emplace_back(e.what());
+    }
+    rep.items = c.items.size();
+    for (auto& i : c.items) out.push_back(std::move(i));
+    if (!c.failures.empty()) {
+        rep.status = SourceStatus::failed;
+        rep.error = c.failures.front();
+        if (c.failures.size() > 1)
+            rep.error += " (and " + std::to_string(c.failures.size() - 1) + " more)";
+        for (std::size_t i = 1; i < c.failures.size(); ++i) text::warn(rep.warnings, c.failures[i]);
+    } else {
+        rep.status = c.found || rep.items > 0 ? SourceStatus::ran : SourceStatus::absent;
+    }
+    return rep;
 }
 
 void require_absent(const fs::Root& root, std::string_view rel, bool last_is_dir) {
@@ -104,6 +130,87 @@ std::size_t for_each_user_hive(
         fn(user, h);
     }
     return hives;
+}
+
+void scan_by_magic(
+    const fs::Root& root, const std::vector<std::string>& dirs, const MagicScan& m, Collection& c,
+    const std::function<void(const std::string& path, const std::string& data)>& parse) {
+    std::vector<std::string>& warnings = c.warnings();
+    std::size_t looked = 0, parsed = 0, too_big = 0, malformed = 0, unreadable = 0;
+    std::uint64_t bytes = 0;
+    bool stopped = false;
+    fs::WalkOptions wopt;
+    wopt.hash = false;
+    for (const auto& dir : dirs) {
+        fs::WalkStats stats;
+        fs::walk(
+            root, dir, wopt,
+            [&](fs::FileRecord&& r) {
+                if (!r.error.empty() && r.type != "missing") {
+                    ++unreadable;
+                    text::warn(warnings, r.path + ": " + r.error);
+                    return;
+                }
+                if (stopped || r.type != "file" || r.size < m.min_size) return;
+                if (++looked > m.max_files || bytes > m.max_total_bytes) {
+                    stopped = true;
+                    return;
+                }
+                {
+                    fs::UniqueFd fd = root.open(r.path, false);
+                    if (!fd) {
+                        if (errno == ENOENT) return;  // removed since the directory was listed
+                        ++unreadable;
+                        text::warn(warnings, "cannot open " + r.path + ": " + std::strerror(errno));
+                        return;
+                    }
+                    std::string head(m.head_bytes, '\0');
+                    if (::pread(fd.get(), head.data(), head.size(), 0) !=
+                            static_cast<ssize_t>(head.size()) ||
+                        !m.magic(head))
+                        return;
+                }
+                if (r.size > m.max_file_bytes) {
+                    ++too_big;
+                    text::warn(warnings, r.path + ": " + m.kind + " file larger than " +
+                                             std::to_string(m.max_file_bytes) +
+                                             " bytes not examined");
+                    return;
+                }
+                std::optional<std::string> data;
+                try {
+                    data = root.read_file(r.path, m.max_file_bytes);
+                } catch (const Error& e) {
+                    ++unreadable;
+                    text::warn(warnings, e.what());
+                    return;
+                }
+                if (!data) return;
+                bytes += data->size();
+                try {
+                    parse(r.path, *data);
+                    ++parsed;
+                } catch (const Error& e) {
+                    ++malformed;  // the magic is shared: DOS stubs, Java class files, data
+                    text::warn(warnings, e.what());
+                }
+            },
+            stats);
+    }
+    text::warn(warnings, std::to_string(parsed) + " " + m.kind + " files parsed, " +
+                             std::to_string(malformed) + " malformed, " + std::to_string(too_big) +
+                             " too large, " + std::to_string(unreadable) + " unreadable");
+    // Stopping early must not read as "nothing there": the product coverage shows the gap.
+    if (stopped)
+        c.failures.push_back("stopped after " + std::to_string(m.max_files) + " files or " +
+                             std::to_string(m.max_total_bytes >> 30) + " GiB: " + m.kind +
+                             " files not all examined");
+    if (too_big > 0 && m.too_big_fails)
+        c.failures.push_back(std::to_string(too_big) + " " + m.kind +
+                             " file(s) too large to examine");
+    if (unreadable > 0)
+        c.failures.push_back(std::to_string(unreadable) + " " + m.kind +
+                             " file(s) or directories could not be read");
 }
 
 }  // namespace audit::sources

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -40,5 +41,25 @@ void hive_state(const host::LoadedHive& h, std::vector<std::string>& warnings,
 std::size_t for_each_user_hive(
     const fs::Root& root, host::CaseInsensitivePaths& paths, std::vector<std::string>& failures,
     const std::function<void(const std::string& user, const host::LoadedHive& hive)>& fn);
+
+// Files below dirs recognised by their first bytes, each read whole and handed to `parse` (an
+// Error from parse: a malformed file, warned). For the sources that look inside executables
+// (pe-files, macho-files); parse's errors should name the file. What could not be examined is a
+// failure of the source, never a silent skip: a directory or file the walk could not read, a file
+// that cannot be opened for its first bytes (one that vanished in between excepted), stopping at
+// max_files or max_total_bytes, and a file over max_file_bytes when too_big_fails (else a warning).
+// Warns one summary line ("N <kind> files parsed, ...").
+struct MagicScan {
+    std::string kind;  // "PE", "Mach-O": in messages
+    std::size_t head_bytes = 4;
+    bool (*magic)(std::string_view head) = nullptr;
+    std::uint64_t min_size = 0;
+    std::size_t max_files = 0;
+    std::uint64_t max_file_bytes = 0, max_total_bytes = 0;
+    bool too_big_fails = true;
+};
+void scan_by_magic(
+    const fs::Root& root, const std::vector<std::string>& dirs, const MagicScan& m, Collection& c,
+    const std::function<void(const std::string& path, const std::string& data)>& parse);
 
 }  // namespace audit::sources

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "audit/core/ascii.h"
 #include "audit/error.h"
 #include "formats/text.h"
 #include "sources/base.h"
@@ -31,12 +32,6 @@ const std::set<std::string> kStates = {"not-installed",    "config-files",    "h
 
 // Warnings are bounded too: a file of junk must not become a gigabyte of warnings.
 using text::warn;  // bounded (formats/text.h)
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string trim(std::string_view s) {
     std::size_t b = 0, e = s.size();
@@ -125,7 +120,7 @@ nlohmann::json parse_conffiles(const std::string& value, const std::string& wher
         }
         std::string path = w.front();
         for (std::size_t i = 1; i + 1 < w.size(); ++i) path += " " + w[i];
-        nlohmann::json e = {{"path", fs::normalize(path)}, {"md5", lower(w.back())}};
+        nlohmann::json e = {{"path", fs::normalize(path)}, {"md5", core::ascii_lower(w.back())}};
         if (obsolete) e["obsolete"] = true;
         if (remove_on_upgrade) e["remove_on_upgrade"] = true;
         out.push_back(std::move(e));
@@ -262,7 +257,7 @@ void add_info(const fs::Root& root, InventoryItem& item, std::vector<std::string
                     ++bad;
                     return;
                 }
-                item.md5sums[fs::normalize(rest)] = lower(line.substr(0, 32));
+                item.md5sums[fs::normalize(rest)] = core::ascii_lower(line.substr(0, 32));
             });
             if (bad) warn(warnings, shown + ": " + std::to_string(bad) + " malformed lines");
         }
@@ -366,7 +361,7 @@ std::vector<InventoryItem> parse_dpkg_status(std::string_view text, std::string_
             last_field.clear();
             continue;
         }
-        std::string key = lower(fname);
+        std::string key = core::ascii_lower(fname);
         if (cur.fields.count(key)) {
             warn(warnings, where + ": duplicate field " + std::string(fname));
             cur.bad = true;
@@ -382,69 +377,59 @@ std::vector<InventoryItem> parse_dpkg_status(std::string_view text, std::string_
     return items;
 }
 
-SourceReport DpkgSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void DpkgSource::read(const fs::Root& root, Collection& c) const {
+    std::vector<std::string>& warnings = c.warnings();
     const std::string status_path = "/" + std::string(kAdmin) + "/status";
     std::vector<InventoryItem> items;
-    try {
-        auto text = root.read_file(status_path, kMaxStatusBytes);
-        if (!text) {
-            require_absent(root, status_path, false);
-            rep.status = SourceStatus::absent;
-            if (root.list_dir(kAdmin))
-                warn(rep.warnings, "/" + std::string(kAdmin) + " exists but has no status file");
-            return rep;
-        }
-        items = parse_dpkg_status(*text, status_path, rep.warnings);
+    auto text = root.read_file(status_path, kMaxStatusBytes);
+    if (!text) {
+        require_absent(root, status_path, false);
+        if (root.list_dir(kAdmin))
+            warn(warnings, "/" + std::string(kAdmin) + " exists but has no status file");
+        return;
+    }
+    items = parse_dpkg_status(*text, status_path, warnings);
 
-        // An interrupted dpkg leaves newer stanzas in its journal (updates/NNNN), which dpkg
-        // itself applies on its next run; without them the status file is out of date.
-        const std::string updates = "/" + std::string(kAdmin) + "/updates";
-        if (auto names = root.list_dir(updates)) {
-            std::vector<std::string> journal;
-            for (const auto& n : *names)
-                if (all_digits(n)) journal.push_back(n);
-            if (journal.size() > kMaxJournalFiles)
-                throw UsageError(updates + ": more than " + std::to_string(kMaxJournalFiles) +
-                                 " journal files");
-            std::sort(journal.begin(), journal.end(),
-                      [](const auto& a, const auto& b) { return std::stoul(a) < std::stoul(b); });
-            for (const auto& n : journal) {
-                const std::string p = updates + "/" + n;
-                auto t = root.read_file(p, kMaxStatusBytes);
-                if (!t) continue;
-                std::vector<InventoryItem> newer = parse_dpkg_status(*t, p, rep.warnings);
-                for (auto& item : newer) {
-                    auto same = [&](const InventoryItem& i) {
-                        return i.name == item.name && i.arch == item.arch;
-                    };
-                    auto it = std::find_if(items.begin(), items.end(), same);
-                    if (it != items.end())
-                        *it = std::move(item);
-                    else
-                        items.push_back(std::move(item));
-                }
+    // An interrupted dpkg leaves newer stanzas in its journal (updates/NNNN), which dpkg
+    // itself applies on its next run; without them the status file is out of date.
+    const std::string updates = "/" + std::string(kAdmin) + "/updates";
+    if (auto names = root.list_dir(updates)) {
+        std::vector<std::string> journal;
+        for (const auto& n : *names)
+            if (all_digits(n)) journal.push_back(n);
+        if (journal.size() > kMaxJournalFiles)
+            throw UsageError(updates + ": more than " + std::to_string(kMaxJournalFiles) +
+                             " journal files");
+        std::sort(journal.begin(), journal.end(),
+                  [](const auto& a, const auto& b) { return std::stoul(a) < std::stoul(b); });
+        for (const auto& n : journal) {
+            const std::string p = updates + "/" + n;
+            auto t = root.read_file(p, kMaxStatusBytes);
+            if (!t) continue;
+            std::vector<InventoryItem> newer = parse_dpkg_status(*t, p, warnings);
+            for (auto& item : newer) {
+                auto same = [&](const InventoryItem& i) {
+                    return i.name == item.name && i.arch == item.arch;
+                };
+                auto it = std::find_if(items.begin(), items.end(), same);
+                if (it != items.end())
+                    *it = std::move(item);
+                else
+                    items.push_back(std::move(item));
             }
-            if (!journal.empty())
-                warn(rep.warnings, "applied " + std::to_string(journal.size()) +
-                                       " pending dpkg journal file(s) from " + updates);
         }
-    } catch (const Error& e) {
-        // A database that cannot be read must never look like "nothing installed".
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
+        if (!journal.empty())
+            warn(warnings, "applied " + std::to_string(journal.size()) +
+                               " pending dpkg journal file(s) from " + updates);
     }
 
     const std::string distro = distro_id(root);
     for (auto& item : items) {
         if (!distro.empty()) item.extra["distro"] = distro;
-        add_info(root, item, rep.warnings);
+        add_info(root, item, warnings);
     }
-    rep.items = items.size();
-    for (auto& item : items) out.push_back(std::move(item));
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.found = true;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

@@ -103,46 +103,34 @@ void add_ref(const fs::Root& root, const std::string& kind, const std::string& i
 
 }  // namespace
 
-SourceReport FlatpakSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void FlatpakSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::vector<InventoryItem> items;
     bool any = false;
-    try {
-        for (const std::string kind : {"app", "runtime"}) {
-            auto ids = root.list_dir(std::string(kBase) + "/" + kind);
-            if (!ids) continue;
-            any = true;
-            for (const auto& id : *ids) {
-                if (!text::safe_component(id)) continue;
-                auto arches = root.list_dir(std::string(kBase) + "/" + kind + "/" + id);
-                if (!arches) continue;
-                for (const auto& arch : *arches) {
-                    if (!text::safe_component(arch) || arch == "current") continue;
-                    auto branches =
-                        root.list_dir(std::string(kBase) + "/" + kind + "/" + id + "/" + arch);
-                    if (!branches) continue;
-                    for (const auto& b : *branches) {
-                        if (!text::safe_component(b)) continue;
-                        if (items.size() >= kMaxRefs) throw UsageError("too many flatpak refs");
-                        add_ref(root, kind, id, arch, b, items, rep);
-                    }
+    for (const std::string kind : {"app", "runtime"}) {
+        auto ids = root.list_dir(std::string(kBase) + "/" + kind);
+        if (!ids) continue;
+        any = true;
+        for (const auto& id : *ids) {
+            if (!text::safe_component(id)) continue;
+            auto arches = root.list_dir(std::string(kBase) + "/" + kind + "/" + id);
+            if (!arches) continue;
+            for (const auto& arch : *arches) {
+                if (!text::safe_component(arch) || arch == "current") continue;
+                auto branches =
+                    root.list_dir(std::string(kBase) + "/" + kind + "/" + id + "/" + arch);
+                if (!branches) continue;
+                for (const auto& b : *branches) {
+                    if (!text::safe_component(b)) continue;
+                    if (items.size() >= kMaxRefs) throw UsageError("too many flatpak refs");
+                    add_ref(root, kind, id, arch, b, items, rep);
                 }
             }
         }
-        if (!any && root.list_dir(kBase)) any = true;  // installation without apps yet
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
     }
-    if (!any) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    if (!any && root.list_dir(kBase)) any = true;  // installation without apps yet
+    c.found = any;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

@@ -203,39 +203,27 @@ void walk_dir(Walk& w, const std::string& kernel, const std::string& dir, const 
 
 }  // namespace
 
-SourceReport KmodSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void KmodSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::vector<InventoryItem> items;
     std::set<std::string> seen;
     Walk w{root, rep, items, seen};
     bool any = false;
-    try {
-        for (auto top : kModuleRoots) {
-            auto kernels = root.list_dir(top);
-            if (!kernels) continue;
-            any = true;
-            for (const auto& k : *kernels) {
-                if (!text::safe_component(k)) continue;
-                const std::string dir = "/" + std::string(top) + "/" + k;
-                if (root.read_link(dir)) continue;
-                walk_dir(w, k, dir, "", 0);
-            }
+    for (auto top : kModuleRoots) {
+        auto kernels = root.list_dir(top);
+        if (!kernels) continue;
+        any = true;
+        for (const auto& k : *kernels) {
+            if (!text::safe_component(k)) continue;
+            const std::string dir = "/" + std::string(top) + "/" + k;
+            if (root.read_link(dir)) continue;
+            walk_dir(w, k, dir, "", 0);
         }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
     }
-    if (!any) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
+    c.found = any;
     if (w.errors)
         text::warn(rep.warnings, std::to_string(w.errors) + " module(s) unreadable or malformed");
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

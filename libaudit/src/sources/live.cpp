@@ -217,19 +217,16 @@ std::vector<InventoryItem> parse_proc_modules(std::string_view t, std::string_vi
     return items;
 }
 
-SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    if (!root.is_live()) {
-        rep.status = SourceStatus::absent;  // an offline disk has no running processes
-        return rep;
-    }
-    std::vector<InventoryItem> items;
+void LiveSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
+    if (!root.is_live()) return;  // absent: an offline disk has no running processes
+    std::vector<InventoryItem>& items = c.items;
     DIR* d = ::opendir(proc_.c_str());
     if (d == nullptr) {
-        rep.status = SourceStatus::failed;
-        rep.error = "cannot list " + proc_ + ": " + std::strerror(errno);
-        return rep;
+        c.failures.push_back("cannot list " + proc_ + ": " + std::strerror(errno));
+        return;
     }
+    c.found = true;
     std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
     std::vector<std::string> pids;
     while (dirent* e = ::readdir(d)) {
@@ -276,8 +273,8 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
         }
         item.extra["pids"].push_back(std::stol(pid));
         if (item.extra["cmdlines"].size() < kMaxCmdlinesPerExe)
-            if (auto c = cmdline_of(pp); !c.empty())
-                item.extra["cmdlines"].push_back(redact_cmdline(c));
+            if (auto cmd = cmdline_of(pp); !cmd.empty())
+                item.extra["cmdlines"].push_back(redact_cmdline(cmd));
     }
     if (unreadable)
         text::warn(rep.warnings,
@@ -291,7 +288,6 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
                            " kernel thread(s) without an executable");
     for (auto& [k, item] : by_exe) items.push_back(std::move(item));
 
-    std::string modules_error;
     try {
         auto mods = read_input_file_if_exists(proc_ + "/modules", max_modules_bytes_,
                                               "list of loaded modules");
@@ -299,9 +295,9 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
             text::warn(rep.warnings, proc_ + "/modules: " + std::strerror(ENOENT));
         } else if (mods->size() > max_modules_bytes_) {
             // Never a silently shortened list: modules past the limit would be missing.
-            modules_error = proc_ + "/modules is larger than " +
-                            std::to_string(max_modules_bytes_) +
-                            " bytes; loaded modules were not listed";
+            c.failures.push_back(proc_ + "/modules is larger than " +
+                                 std::to_string(max_modules_bytes_) +
+                                 " bytes; loaded modules were not listed");
         } else {
             for (auto& m : parse_proc_modules(*mods, proc_ + "/modules"))
                 items.push_back(std::move(m));
@@ -309,11 +305,6 @@ SourceReport LiveSource::collect(const fs::Root& root, std::vector<InventoryItem
     } catch (const Error& e) {
         text::warn(rep.warnings, e.what());
     }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = modules_error.empty() ? SourceStatus::ran : SourceStatus::failed;
-    rep.error = modules_error;
-    return rep;
 }
 
 }  // namespace audit::sources

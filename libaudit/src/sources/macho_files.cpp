@@ -29,13 +29,6 @@ constexpr const char* kDirs[] = {"/Applications",
                                  "/Library/PrivilegedHelperTools",
                                  "/usr/local"};
 
-bool starts_like_macho(const fs::Root& root, const std::string& path) {
-    fs::UniqueFd fd = root.open(path, false);
-    if (!fd) return false;
-    char head[4];
-    return ::pread(fd.get(), head, 4, 0) == 4 && macho::looks_like_macho(std::string_view(head, 4));
-}
-
 InventoryItem to_item(const std::string& path, const std::vector<macho::Slice>& slices) {
     InventoryItem item;
     item.ecosystem = "macho";
@@ -87,91 +80,30 @@ InventoryItem to_item(const std::string& path, const std::vector<macho::Slice>& 
 
 }  // namespace
 
-SourceReport MachoFileSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    if (!is_macos_root(root)) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
-    std::size_t looked = 0, parsed = 0, too_big = 0, malformed = 0, unreadable = 0;
-    std::uint64_t bytes = 0;
-    bool stopped = false;
-    std::vector<InventoryItem> items;
-    try {
-        for (const char* dir : kDirs) {
-            fs::WalkOptions wopt;
-            wopt.hash = false;
-            fs::WalkStats stats;
-            fs::walk(
-                root, dir, wopt,
-                [&](fs::FileRecord&& r) {
-                    if (!r.error.empty() && r.type != "missing") {
-                        ++unreadable;
-                        warn(rep.warnings, r.path + ": " + r.error);
-                        return;
-                    }
-                    if (stopped || r.type != "file" || r.size < 32) return;
-                    if (++looked > kMaxFiles || bytes > kMaxTotalBytes) {
-                        stopped = true;
-                        return;
-                    }
-                    if (!starts_like_macho(root, r.path)) return;
-                    if (r.size > kMaxFileBytes) {
-                        ++too_big;
-                        warn(rep.warnings, r.path + ": Mach-O file larger than " +
-                                               std::to_string(kMaxFileBytes) +
-                                               " bytes not examined");
-                        return;
-                    }
-                    std::optional<std::string> data;
-                    try {
-                        data = root.read_file(r.path, kMaxFileBytes);
-                    } catch (const Error& e) {
-                        ++unreadable;
-                        warn(rep.warnings, e.what());
-                        return;
-                    }
-                    if (!data) return;
-                    bytes += data->size();
-                    try {
-                        auto slices = macho::parse(*data);
-                        ++parsed;
-                        bool any_signed = false;
-                        for (const auto& s : slices) any_signed = any_signed || s.signed_;
-                        if (any_signed) items.push_back(to_item(r.path, slices));
-                    } catch (const Error& e) {
-                        ++malformed;  // a Java class file shares the universal magic
-                        warn(rep.warnings, r.path + ": " + e.what());
-                    }
-                },
-                stats);
-        }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
-    }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    warn(rep.warnings, std::to_string(parsed) + " Mach-O files parsed, " +
-                           std::to_string(malformed) + " malformed, " + std::to_string(too_big) +
-                           " too large, " + std::to_string(unreadable) + " unreadable");
-    if (stopped || too_big > 0) {
-        // Stopping early must not read as "nothing there": the product coverage shows the gap.
-        rep.status = SourceStatus::failed;
-        rep.error = stopped ? "stopped after " + std::to_string(kMaxFiles) + " files or " +
-                                  std::to_string(kMaxTotalBytes >> 30) +
-                                  " GiB: Mach-O files not all examined"
-                            : std::to_string(too_big) + " Mach-O file(s) too large to examine";
-        return rep;
-    }
-    if (unreadable > 0) {
-        rep.status = SourceStatus::failed;
-        rep.error = std::to_string(unreadable) + " file(s) or directories could not be read";
-        return rep;
-    }
-    rep.status = SourceStatus::ran;
-    return rep;
+void MachoFileSource::read(const fs::Root& root, Collection& c) const {
+    if (!is_macos_root(root)) return;
+    c.found = true;
+    MagicScan m;
+    m.kind = "Mach-O";
+    m.head_bytes = 4;
+    m.magic = macho::looks_like_macho;
+    m.min_size = 32;
+    m.max_files = kMaxFiles;
+    m.max_file_bytes = kMaxFileBytes;
+    m.max_total_bytes = kMaxTotalBytes;
+    m.too_big_fails = true;
+    scan_by_magic(root, {std::begin(kDirs), std::end(kDirs)}, m, c,
+                  [&](const std::string& path, const std::string& data) {
+                      std::vector<macho::Slice> slices;
+                      try {
+                          slices = macho::parse(data);
+                      } catch (const Error& e) {
+                          throw UsageError(path + ": " + e.what());
+                      }
+                      bool any_signed = false;
+                      for (const auto& s : slices) any_signed = any_signed || s.signed_;
+                      if (any_signed) c.items.push_back(to_item(path, slices));
+                  });
 }
 
 }  // namespace audit::sources

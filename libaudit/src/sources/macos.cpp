@@ -41,24 +41,24 @@ std::optional<plist::Value> read_plist(const fs::Root& root, const std::string& 
 }
 
 // Shared state of one source's run: bounded, failures recorded.
+// An Error thrown out of the run fails the source with the items read so far kept.
 struct Run {
+    Collection& c;
     SourceReport& rep;
-    std::vector<InventoryItem> items;
     std::size_t dirs = 0;
     bool unreadable = false;
 
-    void add(InventoryItem item) {
-        if (items.size() >= kMaxItems)
-            throw IoError("more than " + std::to_string(kMaxItems) + " items");
-        items.push_back(std::move(item));
+    explicit Run(Collection& collection) : c(collection), rep(collection.report) {
+        c.found = true;  // a macOS root: its directories are what this source reads
     }
-    void finish(std::vector<InventoryItem>& out) {
-        rep.items = items.size();
-        for (auto& i : items) out.push_back(std::move(i));
-        if (unreadable && rep.status == SourceStatus::ran) {
-            rep.status = SourceStatus::failed;
-            rep.error = "some directories or files could not be read (see warnings)";
-        }
+    void add(InventoryItem item) {
+        if (c.items.size() >= kMaxItems)
+            throw IoError("more than " + std::to_string(kMaxItems) + " items");
+        c.items.push_back(std::move(item));
+    }
+    void finish() {
+        if (unreadable)
+            c.failures.push_back("some directories or files could not be read (see warnings)");
     }
 };
 
@@ -161,155 +161,120 @@ bool is_macos_root(const fs::Root& root) {
     return static_cast<bool>(fd);
 }
 
-SourceReport MacAppSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    if (!is_macos_root(root)) return rep;
-    rep.status = SourceStatus::ran;
-    Run run{rep, {}, 0, false};
-    try {
-        // Extensions are the extension source's; System/ is Apple's own.
-        const std::set<std::string> skip = {"/Library/Extensions", "/Library/SystemExtensions"};
-        for (const char* top : {"/Applications", "/Library"}) {
-            find_bundles(root, top, 0, run, skip, [&](const std::string& dir) {
-                if (!is_extension_bundle(dir)) run.add(bundle_item(root, dir, "macos-app", run));
-            });
-        }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
+void MacAppSource::read(const fs::Root& root, Collection& c) const {
+    if (!is_macos_root(root)) return;
+    Run run(c);
+    // Extensions are the extension source's; System/ is Apple's own.
+    const std::set<std::string> skip = {"/Library/Extensions", "/Library/SystemExtensions"};
+    for (const char* top : {"/Applications", "/Library"}) {
+        find_bundles(root, top, 0, run, skip, [&](const std::string& dir) {
+            if (!is_extension_bundle(dir)) run.add(bundle_item(root, dir, "macos-app", run));
+        });
     }
-    run.finish(out);
-    return rep;
+    run.finish();
 }
 
-SourceReport MacExtensionSource::collect(const fs::Root& root,
-                                         std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    if (!is_macos_root(root)) return rep;
-    rep.status = SourceStatus::ran;
-    Run run{rep, {}, 0, false};
-    try {
-        const std::set<std::string> none;
-        for (const char* top :
-             {"/Library/Extensions", "/System/Library/Extensions", "/Library/SystemExtensions"}) {
-            find_bundles(root, top, 0, run, none, [&](const std::string& dir) {
-                InventoryItem item = bundle_item(root, dir, "macos-ext", run);
-                item.extra["kind"] =
-                    ends_with(dir, ".systemextension") ? "system-extension" : "kext";
-                run.add(std::move(item));
-            });
-        }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
+void MacExtensionSource::read(const fs::Root& root, Collection& c) const {
+    if (!is_macos_root(root)) return;
+    Run run(c);
+    const std::set<std::string> none;
+    for (const char* top :
+         {"/Library/Extensions", "/System/Library/Extensions", "/Library/SystemExtensions"}) {
+        find_bundles(root, top, 0, run, none, [&](const std::string& dir) {
+            InventoryItem item = bundle_item(root, dir, "macos-ext", run);
+            item.extra["kind"] = ends_with(dir, ".systemextension") ? "system-extension" : "kext";
+            run.add(std::move(item));
+        });
     }
-    run.finish(out);
-    return rep;
+    run.finish();
 }
 
-SourceReport MacReceiptSource::collect(const fs::Root& root,
-                                       std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    if (!is_macos_root(root)) return rep;
-    rep.status = SourceStatus::ran;
-    Run run{rep, {}, 0, false};
+void MacReceiptSource::read(const fs::Root& root, Collection& c) const {
+    if (!is_macos_root(root)) return;
+    Run run(c);
+    SourceReport& rep = c.report;
     // On a real disk /var links to /private/var: the same receipt is read once.
     std::set<std::string> seen;
-    try {
-        for (const char* dir : {"/private/var/db/receipts", "/var/db/receipts"}) {
-            auto files = plists_in(root, dir, run);
-            if (!files) continue;
-            for (const auto& f : *files) {
-                if (!seen.insert(stem(f)).second) continue;
-                InventoryItem item;
-                item.ecosystem = "macos-pkg";
-                item.state = "installed";
-                item.source = f;
-                item.paths = {f};
-                try {
-                    auto p = read_plist(root, f);
-                    if (!p || p->type != plist::Value::Type::dict)
-                        throw UsageError(f + ": not a dict");
-                    item.name = p->string_at("PackageIdentifier");
-                    item.version = p->string_at("PackageVersion");
-                    if (const auto* d = p->find("InstallDate");
-                        d && d->type == plist::Value::Type::date)
-                        item.extra["install_date"] = plist::format_date(d->real);
-                    item.extra["install_prefix"] = p->string_at("InstallPrefixPath");
-                    item.extra["install_process"] = p->string_at("InstallProcessName");
-                } catch (const Error& e) {
-                    warn(rep.warnings, e.what());
-                    item.extra["malformed"] = true;
-                }
-                // The receipt's file name is the package id too ("com.vendor.pkg.plist").
-                if (item.name.empty()) item.name = stem(f);
-                run.add(std::move(item));
+    for (const char* dir : {"/private/var/db/receipts", "/var/db/receipts"}) {
+        auto files = plists_in(root, dir, run);
+        if (!files) continue;
+        for (const auto& f : *files) {
+            if (!seen.insert(stem(f)).second) continue;
+            InventoryItem item;
+            item.ecosystem = "macos-pkg";
+            item.state = "installed";
+            item.source = f;
+            item.paths = {f};
+            try {
+                auto p = read_plist(root, f);
+                if (!p || p->type != plist::Value::Type::dict) throw UsageError(f + ": not a dict");
+                item.name = p->string_at("PackageIdentifier");
+                item.version = p->string_at("PackageVersion");
+                if (const auto* d = p->find("InstallDate");
+                    d && d->type == plist::Value::Type::date)
+                    item.extra["install_date"] = plist::format_date(d->real);
+                item.extra["install_prefix"] = p->string_at("InstallPrefixPath");
+                item.extra["install_process"] = p->string_at("InstallProcessName");
+            } catch (const Error& e) {
+                warn(rep.warnings, e.what());
+                item.extra["malformed"] = true;
             }
+            // The receipt's file name is the package id too ("com.vendor.pkg.plist").
+            if (item.name.empty()) item.name = stem(f);
+            run.add(std::move(item));
         }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
     }
-    run.finish(out);
-    return rep;
+    run.finish();
 }
 
-SourceReport LaunchdSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    if (!is_macos_root(root)) return rep;
-    rep.status = SourceStatus::ran;
-    Run run{rep, {}, 0, false};
-    try {
-        std::vector<std::pair<std::string, std::string>> dirs = {
-            {"/Library/LaunchDaemons", "daemon"},
-            {"/Library/LaunchAgents", "agent"},
-            {"/System/Library/LaunchDaemons", "daemon"},
-            {"/System/Library/LaunchAgents", "agent"},
-        };
-        if (auto users = root.list_dir("/Users"))
-            for (const auto& u : *users)
-                dirs.emplace_back("/Users/" + u + "/Library/LaunchAgents", "agent");
-        for (const auto& [dir, kind] : dirs) {
-            auto files = plists_in(root, dir, run);
-            if (!files) continue;
-            for (const auto& f : *files) {
-                InventoryItem item;
-                item.ecosystem = "launchd";
-                item.state = "installed";
-                item.source = f;
-                item.paths = {f};
-                item.extra["kind"] = kind;
-                try {
-                    auto p = read_plist(root, f);
-                    if (!p || p->type != plist::Value::Type::dict)
-                        throw UsageError(f + ": not a dict");
-                    item.name = p->string_at("Label");
-                    std::string program = p->string_at("Program");
-                    if (const auto* args = p->find("ProgramArguments");
-                        program.empty() && args && args->type == plist::Value::Type::array &&
-                        !args->array.empty() && args->array[0].type == plist::Value::Type::string)
-                        program = args->array[0].text;
-                    if (!program.empty()) {
-                        item.extra["program"] = program;
-                        if (program[0] == '/') item.paths.push_back(fs::normalize(program));
-                    }
-                    if (const auto* d = p->find("Disabled");
-                        d && d->type == plist::Value::Type::boolean)
-                        item.extra["disabled"] = d->boolean;
-                } catch (const Error& e) {
-                    warn(rep.warnings, e.what());
-                    item.extra["malformed"] = true;
+void LaunchdSource::read(const fs::Root& root, Collection& c) const {
+    if (!is_macos_root(root)) return;
+    Run run(c);
+    SourceReport& rep = c.report;
+    std::vector<std::pair<std::string, std::string>> dirs = {
+        {"/Library/LaunchDaemons", "daemon"},
+        {"/Library/LaunchAgents", "agent"},
+        {"/System/Library/LaunchDaemons", "daemon"},
+        {"/System/Library/LaunchAgents", "agent"},
+    };
+    if (auto users = root.list_dir("/Users"))
+        for (const auto& u : *users)
+            dirs.emplace_back("/Users/" + u + "/Library/LaunchAgents", "agent");
+    for (const auto& [dir, kind] : dirs) {
+        auto files = plists_in(root, dir, run);
+        if (!files) continue;
+        for (const auto& f : *files) {
+            InventoryItem item;
+            item.ecosystem = "launchd";
+            item.state = "installed";
+            item.source = f;
+            item.paths = {f};
+            item.extra["kind"] = kind;
+            try {
+                auto p = read_plist(root, f);
+                if (!p || p->type != plist::Value::Type::dict) throw UsageError(f + ": not a dict");
+                item.name = p->string_at("Label");
+                std::string program = p->string_at("Program");
+                if (const auto* args = p->find("ProgramArguments");
+                    program.empty() && args && args->type == plist::Value::Type::array &&
+                    !args->array.empty() && args->array[0].type == plist::Value::Type::string)
+                    program = args->array[0].text;
+                if (!program.empty()) {
+                    item.extra["program"] = program;
+                    if (program[0] == '/') item.paths.push_back(fs::normalize(program));
                 }
-                if (item.name.empty()) item.name = stem(f);
-                run.add(std::move(item));
+                if (const auto* d = p->find("Disabled");
+                    d && d->type == plist::Value::Type::boolean)
+                    item.extra["disabled"] = d->boolean;
+            } catch (const Error& e) {
+                warn(rep.warnings, e.what());
+                item.extra["malformed"] = true;
             }
+            if (item.name.empty()) item.name = stem(f);
+            run.add(std::move(item));
         }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
     }
-    run.finish(out);
-    return rep;
+    run.finish();
 }
 
 }  // namespace audit::sources

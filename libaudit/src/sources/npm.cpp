@@ -85,42 +85,30 @@ void add_package(const fs::Root& root, const std::string& dir, const std::string
 
 }  // namespace
 
-SourceReport NpmSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void NpmSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::vector<InventoryItem> items;
     bool any = false;
-    try {
-        for (auto r : kRoots) {
-            const std::string top = "/" + std::string(r);
-            auto names = root.list_dir(top);
-            if (!names) continue;
-            any = true;
-            for (const auto& n : *names) {
-                if (!text::safe_component(n) || n.front() == '.') continue;
-                if (n.front() == '@') {
-                    auto scoped = root.list_dir(top + "/" + n);
-                    if (!scoped) continue;
-                    for (const auto& s : *scoped)
-                        if (text::safe_component(s) && s.front() != '.')
-                            add_package(root, top + "/" + n + "/" + s, n + "/" + s, items, rep);
-                    continue;
-                }
-                add_package(root, top + "/" + n, n, items, rep);
+    for (auto r : kRoots) {
+        const std::string top = "/" + std::string(r);
+        auto names = root.list_dir(top);
+        if (!names) continue;
+        any = true;
+        for (const auto& n : *names) {
+            if (!text::safe_component(n) || n.front() == '.') continue;
+            if (n.front() == '@') {
+                auto scoped = root.list_dir(top + "/" + n);
+                if (!scoped) continue;
+                for (const auto& s : *scoped)
+                    if (text::safe_component(s) && s.front() != '.')
+                        add_package(root, top + "/" + n + "/" + s, n + "/" + s, items, rep);
+                continue;
             }
+            add_package(root, top + "/" + n, n, items, rep);
         }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
     }
-    if (!any) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.found = any;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

@@ -116,52 +116,42 @@ void parse_pacman_files(std::string_view t, std::string_view origin, InventoryIt
     }
 }
 
-SourceReport PacmanSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void PacmanSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::vector<InventoryItem> items;
-    try {
-        auto dirs = root.list_dir(kLocal);
-        if (!dirs) {
-            require_absent(root, kLocal, true);
-            rep.status = SourceStatus::absent;
-            return rep;
-        }
-        if (dirs->size() > kMaxPackages)
-            throw UsageError(std::string(kLocal) + ": too many entries");
-        const std::string distro = distro_id(root, "arch");
-        for (const auto& d : *dirs) {
-            if (!text::safe_component(d) || d == "ALPM_DB_VERSION") continue;
-            const std::string dir = std::string(kLocal) + "/" + d;
-            if (!root.open(dir, true)) continue;  // a stray file
-            InventoryItem item;
-            try {
-                auto desc = root.read_file(dir + "/desc", kMaxDescBytes);
-                if (!desc) throw UsageError(dir + ": no desc file");
-                item = parse_pacman_desc(*desc, dir + "/desc");
-            } catch (const Error& e) {
-                // A broken record of a product must not read as its absence.
-                text::warn(rep.warnings, std::string(e.what()) + " (kept from the directory name)");
-                item = from_dir_name(d);
-                item.source = dir;
-            }
-            try {
-                if (auto files = root.read_file(dir + "/files", kMaxFilesBytes))
-                    parse_pacman_files(*files, dir + "/files", item);
-            } catch (const Error& e) {
-                text::warn(rep.warnings, e.what());
-            }
-            item.extra["distro"] = distro;
-            items.push_back(std::move(item));
-        }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
+    auto dirs = root.list_dir(kLocal);
+    if (!dirs) {
+        require_absent(root, kLocal, true);
+        return;
     }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    if (dirs->size() > kMaxPackages) throw UsageError(std::string(kLocal) + ": too many entries");
+    const std::string distro = distro_id(root, "arch");
+    for (const auto& d : *dirs) {
+        if (!text::safe_component(d) || d == "ALPM_DB_VERSION") continue;
+        const std::string dir = std::string(kLocal) + "/" + d;
+        if (!root.open(dir, true)) continue;  // a stray file
+        InventoryItem item;
+        try {
+            auto desc = root.read_file(dir + "/desc", kMaxDescBytes);
+            if (!desc) throw UsageError(dir + ": no desc file");
+            item = parse_pacman_desc(*desc, dir + "/desc");
+        } catch (const Error& e) {
+            // A broken record of a product must not read as its absence.
+            text::warn(rep.warnings, std::string(e.what()) + " (kept from the directory name)");
+            item = from_dir_name(d);
+            item.source = dir;
+        }
+        try {
+            if (auto files = root.read_file(dir + "/files", kMaxFilesBytes))
+                parse_pacman_files(*files, dir + "/files", item);
+        } catch (const Error& e) {
+            text::warn(rep.warnings, e.what());
+        }
+        item.extra["distro"] = distro;
+        items.push_back(std::move(item));
+    }
+    c.found = true;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

@@ -38,14 +38,6 @@ std::string_view basename(std::string_view p) {
     return s == std::string_view::npos ? p : p.substr(s + 1);
 }
 
-// The first bytes of a file, to skip non-PE files without reading them whole.
-bool starts_with_mz(const fs::Root& root, const std::string& path) {
-    fs::UniqueFd fd = root.open(path, false);
-    if (!fd) return false;
-    char head[2];
-    return ::pread(fd.get(), head, 2, 0) == 2 && pe::looks_like_pe(std::string_view(head, 2));
-}
-
 InventoryItem to_item(const std::string& path, const pe::PeFile& f) {
     InventoryItem item;
     item.ecosystem = "pe";
@@ -97,92 +89,29 @@ bool is_windows_root(const fs::Root& root) {
     }
 }
 
-SourceReport PeFileSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    if (!is_windows_root(root)) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
-    std::size_t looked = 0, parsed = 0, too_big = 0, malformed = 0, unreadable = 0;
-    std::uint64_t bytes = 0;
-    bool stopped = false;
-    std::vector<InventoryItem> items;
-    try {
-        for (auto dir : kDirs) {
-            auto found = find_case_insensitive(root, dir);
-            if (!found) continue;
-            fs::WalkOptions wopt;
-            wopt.hash = false;
-            fs::WalkStats stats;
-            fs::walk(
-                root, *found, wopt,
-                [&](fs::FileRecord&& r) {
-                    if (stopped || r.type != "file" || r.size < 64) {
-                        if (!r.error.empty() && r.type == "dir") {
-                            ++unreadable;
-                            warn(rep.warnings, r.path + ": " + r.error);
-                        }
-                        return;
-                    }
-                    if (++looked > kMaxFiles || bytes > kMaxTotalBytes) {
-                        stopped = true;
-                        return;
-                    }
-                    if (!starts_with_mz(root, r.path)) return;
-                    if (r.size > kMaxFileBytes) {
-                        ++too_big;
-                        warn(rep.warnings, r.path + ": PE file larger than " +
-                                               std::to_string(kMaxFileBytes) +
-                                               " bytes not examined");
-                        return;
-                    }
-                    std::optional<std::string> data;
-                    try {
-                        data = root.read_file(r.path, kMaxFileBytes);
-                    } catch (const Error& e) {
-                        ++unreadable;
-                        warn(rep.warnings, e.what());
-                        return;
-                    }
-                    if (!data) return;
-                    bytes += data->size();
-                    try {
-                        pe::PeFile f = pe::parse_pe(*data, r.path);
-                        ++parsed;
-                        for (const auto& w : f.warnings) warn(rep.warnings, w);
-                        if (f.version.present || f.signature.present)
-                            items.push_back(to_item(r.path, f));
-                    } catch (const Error& e) {
-                        ++malformed;  // "MZ" files that are not PE: DOS stubs, data
-                        warn(rep.warnings, e.what());
-                    }
-                },
-                stats);
-        }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
-    }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    warn(rep.warnings, std::to_string(parsed) + " PE files parsed, " + std::to_string(malformed) +
-                           " malformed, " + std::to_string(too_big) + " too large, " +
-                           std::to_string(unreadable) + " unreadable");
-    if (stopped) {
-        // Stopping early must not read as "nothing there": the product coverage shows the gap.
-        rep.status = SourceStatus::failed;
-        rep.error = "stopped after " + std::to_string(kMaxFiles) + " files or " +
-                    std::to_string(kMaxTotalBytes >> 30) + " GiB: PE files not all examined";
-        return rep;
-    }
-    if (unreadable > 0) {
-        rep.status = SourceStatus::failed;
-        rep.error = std::to_string(unreadable) + " PE file(s) or directories could not be read";
-        return rep;
-    }
-    rep.status = SourceStatus::ran;
-    return rep;
+void PeFileSource::read(const fs::Root& root, Collection& c) const {
+    if (!is_windows_root(root)) return;
+    c.found = true;
+    std::vector<std::string> dirs;
+    for (auto dir : kDirs)
+        if (auto found = find_case_insensitive(root, dir)) dirs.push_back(*found);
+    MagicScan m;
+    m.kind = "PE";
+    m.head_bytes = 2;
+    m.magic = pe::looks_like_pe;
+    m.min_size = 64;
+    m.max_files = kMaxFiles;
+    m.max_file_bytes = kMaxFileBytes;
+    m.max_total_bytes = kMaxTotalBytes;
+    // A PE file over the bound (a 300 MiB CUDA library) is warned, not a failure: failing would
+    // make every such host inconclusive for PE rules; the product's own binaries are far smaller
+    // and its path rules still see the file.
+    m.too_big_fails = false;
+    scan_by_magic(root, dirs, m, c, [&](const std::string& path, const std::string& data) {
+        pe::PeFile f = pe::parse_pe(data, path);
+        for (const auto& w : f.warnings) warn(c.warnings(), w);
+        if (f.version.present || f.signature.present) c.items.push_back(to_item(path, f));
+    });
 }
 
 }  // namespace audit::sources

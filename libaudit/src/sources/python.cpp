@@ -119,79 +119,66 @@ InventoryItem parse_python_metadata(std::string_view t, std::string_view origin)
     return item;
 }
 
-SourceReport PythonSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void PythonSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::vector<InventoryItem> items;
     std::set<std::string> sites_seen;
     bool any_site = false;
-    try {
-        for (auto prefix : kPrefixes) {
-            auto names = root.list_dir(prefix);
-            if (!names) continue;
-            for (const auto& py : *names) {
-                if (!text::starts_with(py, "python3") || !text::safe_component(py)) continue;
-                for (const char* kind : {"site-packages", "dist-packages"}) {
-                    const std::string site = "/" + std::string(prefix) + "/" + py + "/" + kind;
-                    auto dists = root.list_dir(site);
-                    if (!dists) continue;
-                    // usr/lib64 is often a symlink to usr/lib: read each directory once.
-                    fs::UniqueFd fd = root.open(site, true);
-                    struct stat st {};
-                    if (fd && ::fstat(fd.get(), &st) == 0 &&
-                        !sites_seen
-                             .insert(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino))
-                             .second)
-                        continue;
-                    any_site = true;
-                    for (const auto& d : *dists) {
-                        const bool dist_info = text::ends_with(d, ".dist-info");
-                        const bool egg_info = text::ends_with(d, ".egg-info");
-                        if ((!dist_info && !egg_info) || !text::safe_component(d)) continue;
-                        if (items.size() >= kMaxDistributions)
-                            throw UsageError(site + ": too many distributions");
-                        const std::string dir = site + "/" + d;
-                        // An .egg-info may be the PKG-INFO file itself (distutils).
-                        const bool is_dir = static_cast<bool>(root.open(dir, true));
-                        const std::string meta =
-                            !is_dir ? dir : dir + (dist_info ? "/METADATA" : "/PKG-INFO");
-                        InventoryItem item;
-                        try {
-                            auto t = root.read_file(meta, kMaxMetadataBytes);
-                            if (!t) throw UsageError(meta + ": missing");
-                            item = parse_python_metadata(*t, meta);
-                        } catch (const Error& e) {
-                            text::warn(rep.warnings,
-                                       std::string(e.what()) + " (kept from the directory name)");
-                            item = from_dir_name(d);
-                            item.source = dir;
-                        }
-                        item.extra["site"] = site;
-                        item.extra["format"] = dist_info ? "dist-info" : "egg-info";
-                        if (dist_info && is_dir) {
-                            try {
-                                add_record(root, site, d, item, rep.warnings);
-                            } catch (const Error& e) {
-                                text::warn(rep.warnings, e.what());
-                            }
-                        }
-                        items.push_back(std::move(item));
+    for (auto prefix : kPrefixes) {
+        auto names = root.list_dir(prefix);
+        if (!names) continue;
+        for (const auto& py : *names) {
+            if (!text::starts_with(py, "python3") || !text::safe_component(py)) continue;
+            for (const char* kind : {"site-packages", "dist-packages"}) {
+                const std::string site = "/" + std::string(prefix) + "/" + py + "/" + kind;
+                auto dists = root.list_dir(site);
+                if (!dists) continue;
+                // usr/lib64 is often a symlink to usr/lib: read each directory once.
+                fs::UniqueFd fd = root.open(site, true);
+                struct stat st {};
+                if (fd && ::fstat(fd.get(), &st) == 0 &&
+                    !sites_seen.insert(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino))
+                         .second)
+                    continue;
+                any_site = true;
+                for (const auto& d : *dists) {
+                    const bool dist_info = text::ends_with(d, ".dist-info");
+                    const bool egg_info = text::ends_with(d, ".egg-info");
+                    if ((!dist_info && !egg_info) || !text::safe_component(d)) continue;
+                    if (items.size() >= kMaxDistributions)
+                        throw UsageError(site + ": too many distributions");
+                    const std::string dir = site + "/" + d;
+                    // An .egg-info may be the PKG-INFO file itself (distutils).
+                    const bool is_dir = static_cast<bool>(root.open(dir, true));
+                    const std::string meta =
+                        !is_dir ? dir : dir + (dist_info ? "/METADATA" : "/PKG-INFO");
+                    InventoryItem item;
+                    try {
+                        auto t = root.read_file(meta, kMaxMetadataBytes);
+                        if (!t) throw UsageError(meta + ": missing");
+                        item = parse_python_metadata(*t, meta);
+                    } catch (const Error& e) {
+                        text::warn(rep.warnings,
+                                   std::string(e.what()) + " (kept from the directory name)");
+                        item = from_dir_name(d);
+                        item.source = dir;
                     }
+                    item.extra["site"] = site;
+                    item.extra["format"] = dist_info ? "dist-info" : "egg-info";
+                    if (dist_info && is_dir) {
+                        try {
+                            add_record(root, site, d, item, rep.warnings);
+                        } catch (const Error& e) {
+                            text::warn(rep.warnings, e.what());
+                        }
+                    }
+                    items.push_back(std::move(item));
                 }
             }
         }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
     }
-    if (!any_site) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.found = any_site;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

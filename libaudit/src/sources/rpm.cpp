@@ -172,56 +172,42 @@ const char* key_name(Backend b) {
 
 }  // namespace
 
-SourceReport RpmSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void RpmSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::vector<InventoryItem> items;
     std::string unread;
-    try {
-        std::vector<Found> dbs = find_databases(root, rep.warnings);
-        if (dbs.empty()) {
-            rep.status = SourceStatus::absent;
-            return rep;
-        }
-        for (const auto& db : dbs) {
-            const std::string path = db.dir + "/" + db.db.file;
-            std::vector<RpmRecord> records = read_database(root, db, rep.warnings);
-            std::size_t lost = 0;
-            for (const auto& r : records) {
-                const std::string where =
-                    path + "#" + key_name(db.db.backend) + "=" + std::to_string(r.key);
-                try {
-                    if (!r.damage.empty()) throw UsageError(r.damage);
-                    RpmHeader h = parse_rpm_header(r.blob);
-                    for (const auto& p : h.problems)
-                        warn(rep.warnings, where + ": " + h.name + ": " + p);
-                    items.push_back(to_item(h, where, db.db.label));
-                } catch (const UsageError& e) {
-                    ++lost;
-                    warn(rep.warnings, where + ": header unreadable: " + e.what());
-                }
+    std::vector<Found> dbs = find_databases(root, rep.warnings);
+    if (dbs.empty()) return;
+    for (const auto& db : dbs) {
+        const std::string path = db.dir + "/" + db.db.file;
+        std::vector<RpmRecord> records = read_database(root, db, rep.warnings);
+        std::size_t lost = 0;
+        for (const auto& r : records) {
+            const std::string where =
+                path + "#" + key_name(db.db.backend) + "=" + std::to_string(r.key);
+            try {
+                if (!r.damage.empty()) throw UsageError(r.damage);
+                RpmHeader h = parse_rpm_header(r.blob);
+                for (const auto& p : h.problems)
+                    warn(rep.warnings, where + ": " + h.name + ": " + p);
+                items.push_back(to_item(h, where, db.db.label));
+            } catch (const UsageError& e) {
+                ++lost;
+                warn(rep.warnings, where + ": header unreadable: " + e.what());
             }
-            // An unreadable header could be the product itself: the packages that were read
-            // still count, but the database was not read completely.
-            if (lost > 0 && unread.empty())
-                unread = path + ": " + std::to_string(lost) + " of " +
-                         std::to_string(records.size()) +
-                         " package headers could not be read (see warnings)";
         }
-    } catch (const Error& e) {
-        // A database that cannot be read must never look like "nothing installed".
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
+        // An unreadable header could be the product itself: the packages that were read
+        // still count, but the database was not read completely.
+        if (lost > 0 && unread.empty())
+            unread = path + ": " + std::to_string(lost) + " of " + std::to_string(records.size()) +
+                     " package headers could not be read (see warnings)";
     }
     const std::string distro = distro_id(root);
-    for (auto& item : items) {
+    for (auto& item : items)
         if (!distro.empty()) item.extra["distro"] = distro;
-        out.push_back(std::move(item));
-    }
-    rep.items = items.size();
-    rep.status = unread.empty() ? SourceStatus::ran : SourceStatus::failed;
-    rep.error = unread;
-    return rep;
+    c.found = true;
+    c.items = std::move(items);
+    if (!unread.empty()) c.failures.push_back(unread);
 }
 
 }  // namespace audit::sources

@@ -168,73 +168,60 @@ std::vector<InventoryItem> parse_snapd_state(std::string_view t, std::string_vie
     return items;
 }
 
-SourceReport SnapSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void SnapSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::vector<InventoryItem> items;
     bool any = false;
-    try {
-        if (auto t = root.read_file(kState, kMaxStateBytes)) {
-            any = true;
-            items = parse_snapd_state(*t, kState);
-        } else if (root.list_dir("/var/lib/snapd")) {
-            any = true;
-            text::warn(rep.warnings, "/var/lib/snapd exists but has no state.json");
-        }
-        // Mounted snaps (a live system, or a disk whose squashfs images are mounted as well).
-        if (auto names = root.list_dir("/snap")) {
-            any = true;
-            for (const auto& n : *names) {
-                if (!text::safe_component(n) || n == "bin" || n == "README") continue;
-                const std::string dir = "/snap/" + n;
-                std::string rev;
-                if (auto cur = root.read_link(dir + "/current")) rev = *cur;
-                auto it = std::find_if(items.begin(), items.end(),
-                                       [&](const InventoryItem& i) { return i.name == n; });
-                if (rev.empty() && it != items.end()) rev = it->extra.value("revision", "");
-                if (rev.empty() || !text::safe_component(rev)) continue;
-                const std::string yaml = dir + "/" + rev + "/meta/snap.yaml";
-                std::map<std::string, std::string> y;
-                try {
-                    auto t = root.read_file(yaml, kMaxYamlBytes);
-                    if (!t) continue;  // not mounted
-                    y = parse_snap_yaml(*t, yaml);
-                } catch (const Error& e) {
-                    text::warn(rep.warnings, e.what());
-                    continue;
-                }
-                if (it == items.end()) {
-                    InventoryItem item;
-                    item.ecosystem = "snap";
-                    item.name = n;
-                    item.state = "installed";
-                    item.source = yaml;
-                    item.extra["revision"] = rev;
-                    items.push_back(std::move(item));
-                    it = items.end() - 1;
-                }
-                if (y["name"] != n) text::warn(rep.warnings, yaml + ": name differs from " + dir);
-                it->version = y["version"];
-                if (!y["summary"].empty()) it->extra["summary"] = y["summary"];
-                if (!y["publisher"].empty()) it->publisher = y["publisher"];
-                if (!y["type"].empty() && !it->extra.contains("type"))
-                    it->extra["type"] = y["type"];
-                it->paths.push_back(dir + "/" + rev);
-                it->extra["snap_yaml"] = yaml;
+    if (auto t = root.read_file(kState, kMaxStateBytes)) {
+        any = true;
+        items = parse_snapd_state(*t, kState);
+    } else if (root.list_dir("/var/lib/snapd")) {
+        any = true;
+        text::warn(rep.warnings, "/var/lib/snapd exists but has no state.json");
+    }
+    // Mounted snaps (a live system, or a disk whose squashfs images are mounted as well).
+    if (auto names = root.list_dir("/snap")) {
+        any = true;
+        for (const auto& n : *names) {
+            if (!text::safe_component(n) || n == "bin" || n == "README") continue;
+            const std::string dir = "/snap/" + n;
+            std::string rev;
+            if (auto cur = root.read_link(dir + "/current")) rev = *cur;
+            auto it = std::find_if(items.begin(), items.end(),
+                                   [&](const InventoryItem& i) { return i.name == n; });
+            if (rev.empty() && it != items.end()) rev = it->extra.value("revision", "");
+            if (rev.empty() || !text::safe_component(rev)) continue;
+            const std::string yaml = dir + "/" + rev + "/meta/snap.yaml";
+            std::map<std::string, std::string> y;
+            try {
+                auto t = root.read_file(yaml, kMaxYamlBytes);
+                if (!t) continue;  // not mounted
+                y = parse_snap_yaml(*t, yaml);
+            } catch (const Error& e) {
+                text::warn(rep.warnings, e.what());
+                continue;
             }
+            if (it == items.end()) {
+                InventoryItem item;
+                item.ecosystem = "snap";
+                item.name = n;
+                item.state = "installed";
+                item.source = yaml;
+                item.extra["revision"] = rev;
+                items.push_back(std::move(item));
+                it = items.end() - 1;
+            }
+            if (y["name"] != n) text::warn(rep.warnings, yaml + ": name differs from " + dir);
+            it->version = y["version"];
+            if (!y["summary"].empty()) it->extra["summary"] = y["summary"];
+            if (!y["publisher"].empty()) it->publisher = y["publisher"];
+            if (!y["type"].empty() && !it->extra.contains("type")) it->extra["type"] = y["type"];
+            it->paths.push_back(dir + "/" + rev);
+            it->extra["snap_yaml"] = yaml;
         }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
     }
-    if (!any) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.found = any;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

@@ -140,63 +140,55 @@ UnitFile parse_unit_file(std::string_view t, std::string_view origin) {
     return u;
 }
 
-SourceReport SystemdSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void SystemdSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::map<std::string, Unit> units;
     std::map<std::string, std::set<std::string>> wanted;  // unit name -> linking directories
     std::size_t links = 0;
     bool any = false;
-    try {
-        for (auto dir : kUnitDirs) {
-            auto names = root.list_dir(dir);
-            if (!names) continue;
-            any = true;
-            for (const auto& n : *names) {
-                if (!text::safe_component(n)) continue;
-                const std::string path = std::string(dir) + "/" + n;
-                const bool deps = text::ends_with(n, ".wants") || text::ends_with(n, ".requires");
-                if (deps) {
-                    auto entries = root.list_dir(path);
-                    if (!entries) continue;
-                    for (const auto& e : *entries) {
-                        if (++links > kMaxLinks) throw UsageError(path + ": too many links");
-                        if (!is_unit_name(e) || !text::safe_component(e)) continue;
-                        // Links in etc (and run) are what "systemctl enable" made; the
-                        // vendor's own .wants links in usr/lib make a unit static-enabled.
-                        wanted[e].insert(path);
-                    }
-                    continue;
+    for (auto dir : kUnitDirs) {
+        auto names = root.list_dir(dir);
+        if (!names) continue;
+        any = true;
+        for (const auto& n : *names) {
+            if (!text::safe_component(n)) continue;
+            const std::string path = std::string(dir) + "/" + n;
+            const bool deps = text::ends_with(n, ".wants") || text::ends_with(n, ".requires");
+            if (deps) {
+                auto entries = root.list_dir(path);
+                if (!entries) continue;
+                for (const auto& e : *entries) {
+                    if (++links > kMaxLinks) throw UsageError(path + ": too many links");
+                    if (!is_unit_name(e) || !text::safe_component(e)) continue;
+                    // Links in etc (and run) are what "systemctl enable" made; the
+                    // vendor's own .wants links in usr/lib make a unit static-enabled.
+                    wanted[e].insert(path);
                 }
-                if (!is_unit_name(n) || units.count(n)) continue;
-                if (units.size() >= kMaxUnits)
-                    throw UsageError("more than " + std::to_string(kMaxUnits) + " units");
-                Unit u;
-                u.name = n;
-                u.path = path;
-                u.dir = dir;
-                if (auto target = root.read_link(path); target && !target->empty()) {
-                    if (*target == "/dev/null") {
-                        u.masked = true;
-                    } else {
-                        const auto base = target->substr(target->rfind('/') + 1);
-                        if (base != n) u.alias_of = base;
-                        u.path = target->front() == '/'
-                                     ? fs::normalize(*target)
-                                     : fs::normalize(std::string(dir) + "/" + *target);
-                    }
-                }
-                units.emplace(n, std::move(u));
+                continue;
             }
+            if (!is_unit_name(n) || units.count(n)) continue;
+            if (units.size() >= kMaxUnits)
+                throw UsageError("more than " + std::to_string(kMaxUnits) + " units");
+            Unit u;
+            u.name = n;
+            u.path = path;
+            u.dir = dir;
+            if (auto target = root.read_link(path); target && !target->empty()) {
+                if (*target == "/dev/null") {
+                    u.masked = true;
+                } else {
+                    const auto base = target->substr(target->rfind('/') + 1);
+                    if (base != n) u.alias_of = base;
+                    u.path = target->front() == '/'
+                                 ? fs::normalize(*target)
+                                 : fs::normalize(std::string(dir) + "/" + *target);
+                }
+            }
+            units.emplace(n, std::move(u));
         }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
     }
-    if (!any) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
+    if (!any) return;
+    c.found = true;
 
     std::vector<InventoryItem> items;
     for (auto& [name, u] : units) {
@@ -265,10 +257,7 @@ SourceReport SystemdSource::collect(const fs::Root& root, std::vector<InventoryI
         item.extra["enablement"] = "dangling";
         items.push_back(std::move(item));
     }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

@@ -77,77 +77,63 @@ std::map<std::string, std::string> parse_init_script(std::string_view t, std::st
     return out;
 }
 
-SourceReport SysvSource::collect(const fs::Root& root, std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
+void SysvSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
     std::vector<InventoryItem> items;
     std::set<std::string> seen;
     bool any = false;
-    try {
-        // Which runlevels start (S??) or stop (K??) each script.
-        std::map<std::string, std::set<std::string>> starts;
-        for (auto parent : kRcParents)
-            for (char level : kLevels) {
-                const std::string rc = std::string(parent) + "/rc" + level + ".d";
-                auto names = root.list_dir(rc);
-                if (!names) continue;
-                for (const auto& n : *names)
-                    if (n.size() > 3 && n[0] == 'S' &&
-                        std::isdigit(static_cast<unsigned char>(n[1])) &&
-                        std::isdigit(static_cast<unsigned char>(n[2])))
-                        starts[n.substr(3)].insert(std::string(1, level));
-            }
-        for (auto dir : kInitDirs) {
-            // /etc/init.d is a symlink to rc.d/init.d on Red Hat systems: names are read once.
-            auto names = root.list_dir(dir);
+    // Which runlevels start (S??) or stop (K??) each script.
+    std::map<std::string, std::set<std::string>> starts;
+    for (auto parent : kRcParents)
+        for (char level : kLevels) {
+            const std::string rc = std::string(parent) + "/rc" + level + ".d";
+            auto names = root.list_dir(rc);
             if (!names) continue;
-            any = true;
-            for (const auto& n : *names) {
-                if (!text::safe_component(n) || !is_script_name(n) || !seen.insert(n).second)
-                    continue;
-                if (items.size() >= kMaxScripts)
-                    throw UsageError(std::string(dir) + ": too many scripts");
-                const std::string path = std::string(dir) + "/" + n;
-                if (!root.open(path, false)) continue;  // a directory, FIFO or dangling link
-                InventoryItem item;
-                item.ecosystem = "sysv";
-                item.name = n;
-                item.state = "installed";
-                item.source = path;
-                item.paths.push_back(path);
-                try {
-                    auto t = root.read_file(path, kMaxScriptBytes);
-                    auto f = t ? parse_init_script(*t, path) : std::map<std::string, std::string>{};
-                    for (const char* k : {"provides", "short-description", "default-start"})
-                        if (auto it = f.find(k); it != f.end()) item.extra[k] = it->second;
-                    if (auto it = f.find("daemon"); it != f.end()) {
-                        item.extra["exec"] = std::vector<std::string>{it->second};
-                        item.paths.push_back(it->second);
-                    }
-                } catch (const Error& e) {
-                    text::warn(rep.warnings, e.what());
-                    item.extra["error"] = e.what();
-                }
-                auto it = starts.find(n);
-                item.extra["enablement"] = it == starts.end() ? "disabled" : "enabled";
-                if (it != starts.end())
-                    item.extra["runlevels"] =
-                        std::vector<std::string>(it->second.begin(), it->second.end());
-                items.push_back(std::move(item));
-            }
+            for (const auto& n : *names)
+                if (n.size() > 3 && n[0] == 'S' && std::isdigit(static_cast<unsigned char>(n[1])) &&
+                    std::isdigit(static_cast<unsigned char>(n[2])))
+                    starts[n.substr(3)].insert(std::string(1, level));
         }
-    } catch (const Error& e) {
-        rep.status = SourceStatus::failed;
-        rep.error = e.what();
-        return rep;
+    for (auto dir : kInitDirs) {
+        // /etc/init.d is a symlink to rc.d/init.d on Red Hat systems: names are read once.
+        auto names = root.list_dir(dir);
+        if (!names) continue;
+        any = true;
+        for (const auto& n : *names) {
+            if (!text::safe_component(n) || !is_script_name(n) || !seen.insert(n).second) continue;
+            if (items.size() >= kMaxScripts)
+                throw UsageError(std::string(dir) + ": too many scripts");
+            const std::string path = std::string(dir) + "/" + n;
+            if (!root.open(path, false)) continue;  // a directory, FIFO or dangling link
+            InventoryItem item;
+            item.ecosystem = "sysv";
+            item.name = n;
+            item.state = "installed";
+            item.source = path;
+            item.paths.push_back(path);
+            try {
+                auto t = root.read_file(path, kMaxScriptBytes);
+                auto f = t ? parse_init_script(*t, path) : std::map<std::string, std::string>{};
+                for (const char* k : {"provides", "short-description", "default-start"})
+                    if (auto it = f.find(k); it != f.end()) item.extra[k] = it->second;
+                if (auto it = f.find("daemon"); it != f.end()) {
+                    item.extra["exec"] = std::vector<std::string>{it->second};
+                    item.paths.push_back(it->second);
+                }
+            } catch (const Error& e) {
+                text::warn(rep.warnings, e.what());
+                item.extra["error"] = e.what();
+            }
+            auto it = starts.find(n);
+            item.extra["enablement"] = it == starts.end() ? "disabled" : "enabled";
+            if (it != starts.end())
+                item.extra["runlevels"] =
+                    std::vector<std::string>(it->second.begin(), it->second.end());
+            items.push_back(std::move(item));
+        }
     }
-    if (!any) {
-        rep.status = SourceStatus::absent;
-        return rep;
-    }
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    rep.status = SourceStatus::ran;
-    return rep;
+    c.found = any;
+    c.items = std::move(items);
 }
 
 }  // namespace audit::sources

@@ -66,7 +66,7 @@ InventoryItem to_item(const certstore::Certificate& c, const std::string& store,
 
 struct Reading {
     SourceReport& rep;
-    std::vector<std::string> failures;
+    std::vector<std::string>& failures;  // a store not read completely: the source failed
     std::size_t files = 0, certificates = 0, not_certificates = 0;
 };
 
@@ -275,11 +275,10 @@ bool read_windows(const fs::Root& root, Reading& r, std::vector<InventoryItem>& 
 
 }  // namespace
 
-SourceReport TrustStoreSource::collect(const fs::Root& root,
-                                       std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    Reading r{rep, {}};
-    std::vector<InventoryItem> items;
+void TrustStoreSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
+    Reading r{rep, c.failures};
+    std::vector<InventoryItem>& items = c.items;
     bool any = false;
     try {
         for (const char* dir : kLinuxStores) {
@@ -300,19 +299,7 @@ SourceReport TrustStoreSource::collect(const fs::Root& root,
     warn(rep.warnings, std::to_string(r.certificates) + " certificates read from " +
                            std::to_string(r.files) + " files and the registry stores, " +
                            std::to_string(r.not_certificates) + " entries not certificates");
-    rep.items = items.size();
-    for (auto& i : items) out.push_back(std::move(i));
-    if (!r.failures.empty()) {
-        // A store that could not be read completely must not read as a store without the root.
-        rep.status = SourceStatus::failed;
-        rep.error = r.failures.front();
-        if (r.failures.size() > 1)
-            rep.error += " (and " + std::to_string(r.failures.size() - 1) + " more)";
-        for (std::size_t i = 1; i < r.failures.size(); ++i) warn(rep.warnings, r.failures[i]);
-        return rep;
-    }
-    rep.status = any ? SourceStatus::ran : SourceStatus::absent;
-    return rep;
+    c.found = any;
 }
 
 }  // namespace audit::sources

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "audit/core/ascii.h"
 #include "audit/error.h"
 #include "audit/host/windows_registry.h"
 #include "formats/text.h"
@@ -25,12 +26,6 @@ constexpr std::string_view kConfigDir = host::kWindowsConfigDir;
 constexpr std::size_t kMaxVendorKeys = 100000;  // per hive
 constexpr std::string_view kUninstall = "Microsoft\\Windows\\CurrentVersion\\Uninstall";
 
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && regf::names_equal(s.substr(0, prefix.size()), prefix);
 }
@@ -41,38 +36,10 @@ std::string join_key(const std::string& prefix, std::string_view sub) {
     return out;
 }
 
-// Coverage bookkeeping shared by the three sources.
-struct Collector {
-    SourceReport& report;
-    std::vector<std::string> failures;
-
-    // Runs one piece of reading; a damaged hive structure is a failure of this source (an
-    // unreadable record could be the product), never a silent skip.
-    template <typename Fn>
-    void run(const std::string& what, Fn&& fn) {
-        try {
-            fn();
-        } catch (const Error& e) {
-            failures.push_back(what + ": " + e.what());
-        }
-    }
-
-    // Dirty hive: recovered is a warning, unrecoverable makes the inventory incomplete.
-    void hive_state(const LoadedHive& h) { sources::hive_state(h, report.warnings, failures); }
-
-    void finish(std::size_t items) {
-        report.items = items;
-        if (failures.empty()) {
-            report.status = SourceStatus::ran;
-            return;
-        }
-        report.status = SourceStatus::failed;
-        report.error = failures.front();
-        if (failures.size() > 1)
-            report.error += " (and " + std::to_string(failures.size() - 1) + " more)";
-        for (std::size_t i = 1; i < failures.size(); ++i) warn(report.warnings, failures[i]);
-    }
-};
+// Dirty hive: recovered is a warning, unrecoverable makes the inventory incomplete.
+void note_hive_state(Collection& c, const LoadedHive& h) {
+    hive_state(h, c.warnings(), c.failures);
+}
 
 // Resolved against the root's real case later, by resolve_paths.
 void add_path(InventoryItem& item, std::string_view windows_path) {
@@ -181,7 +148,7 @@ std::string windows_path_to_root(std::string_view in) {
         s = s.substr(1, end == std::string::npos ? std::string::npos : end - 1);
     } else {
         // Unquoted, with arguments: cut after the first executable-looking name.
-        std::string low = lower_ascii(s);
+        std::string low = core::ascii_lower(s);
         std::size_t cut = std::string::npos;
         for (const char* ext : {".exe", ".sys", ".dll"}) {
             auto at = low.find(ext);
@@ -358,114 +325,88 @@ void read_vendor_keys(const regf::Hive& hive, std::string_view subpath,
     (void)warnings;
 }
 
-SourceReport WindowsSoftwareSource::collect(const fs::Root& root,
-                                            std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    Collector c{rep, {}};
-    std::vector<InventoryItem> items;
-    try {
-        CaseInsensitivePaths paths(root);
-        if (!paths.find(kConfigDir)) return rep;  // not a Windows root
-        auto h = load_hive(root, paths, std::string(kConfigDir) + "/SOFTWARE");
-        if (!h.hive) {
-            rep.status = SourceStatus::failed;
-            rep.error = h.error.empty()
-                            ? "Windows root without a SOFTWARE hive in " + std::string(kConfigDir)
-                            : h.origin + ": " + h.error;
-            return rep;
-        }
-        c.hive_state(h);
-        const auto& hive = *h.hive;
-        const std::string prefix = "HKLM\\SOFTWARE";
-        c.run(h.origin + " Uninstall", [&] {
-            read_uninstall(hive, kUninstall, prefix, h.origin, "native", items, rep.warnings);
-        });
-        c.run(h.origin + " WOW6432Node Uninstall", [&] {
-            read_uninstall(hive, "WOW6432Node\\" + std::string(kUninstall), prefix, h.origin,
-                           "wow64", items, rep.warnings);
-        });
-        c.run(h.origin + " Installer Products", [&] {
-            read_msi_products(hive, "Classes\\Installer\\Products", prefix, h.origin, items,
-                              rep.warnings);
-        });
-        c.run(h.origin + " vendor keys", [&] {
-            read_vendor_keys(hive, "", prefix, h.origin, items, rep.warnings);
-            read_vendor_keys(hive, "WOW6432Node", prefix, h.origin, items, rep.warnings);
-        });
-        resolve_paths(items, 0, paths);
-    } catch (const Error& e) {
-        c.failures.push_back(e.what());
+void WindowsSoftwareSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
+    std::vector<InventoryItem>& items = c.items;
+    CaseInsensitivePaths paths(root);
+    if (!paths.find(kConfigDir)) return;  // absent: not a Windows root
+    c.found = true;
+    auto h = load_hive(root, paths, std::string(kConfigDir) + "/SOFTWARE");
+    if (!h.hive) {
+        c.failures.push_back(h.error.empty() ? "Windows root without a SOFTWARE hive in " +
+                                                   std::string(kConfigDir)
+                                             : h.origin + ": " + h.error);
+        return;
     }
-    c.finish(items.size());
-    for (auto& i : items) out.push_back(std::move(i));
-    return rep;
+    note_hive_state(c, h);
+    const auto& hive = *h.hive;
+    const std::string prefix = "HKLM\\SOFTWARE";
+    c.part(h.origin + " Uninstall", [&] {
+        read_uninstall(hive, kUninstall, prefix, h.origin, "native", items, rep.warnings);
+    });
+    c.part(h.origin + " WOW6432Node Uninstall", [&] {
+        read_uninstall(hive, "WOW6432Node\\" + std::string(kUninstall), prefix, h.origin, "wow64",
+                       items, rep.warnings);
+    });
+    c.part(h.origin + " Installer Products", [&] {
+        read_msi_products(hive, "Classes\\Installer\\Products", prefix, h.origin, items,
+                          rep.warnings);
+    });
+    c.part(h.origin + " vendor keys", [&] {
+        read_vendor_keys(hive, "", prefix, h.origin, items, rep.warnings);
+        read_vendor_keys(hive, "WOW6432Node", prefix, h.origin, items, rep.warnings);
+    });
+    resolve_paths(items, 0, paths);
 }
 
-SourceReport WindowsSystemSource::collect(const fs::Root& root,
-                                          std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    Collector c{rep, {}};
-    std::vector<InventoryItem> items;
-    try {
-        CaseInsensitivePaths paths(root);
-        if (!paths.find(kConfigDir)) return rep;
-        auto h = load_hive(root, paths, std::string(kConfigDir) + "/SYSTEM");
-        if (!h.hive) {
-            rep.status = SourceStatus::failed;
-            rep.error = h.error.empty()
-                            ? "Windows root without a SYSTEM hive in " + std::string(kConfigDir)
-                            : h.origin + ": " + h.error;
-            return rep;
-        }
-        c.hive_state(h);
-        c.run(h.origin + " services", [&] {
-            std::string cs = read_services(*h.hive, h.origin, items, rep.warnings);
-            warn(rep.warnings, h.origin + ": services of the current control set " + cs);
-        });
-        resolve_paths(items, 0, paths);
-    } catch (const Error& e) {
-        c.failures.push_back(e.what());
+void WindowsSystemSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
+    std::vector<InventoryItem>& items = c.items;
+    CaseInsensitivePaths paths(root);
+    if (!paths.find(kConfigDir)) return;  // absent: not a Windows root
+    c.found = true;
+    auto h = load_hive(root, paths, std::string(kConfigDir) + "/SYSTEM");
+    if (!h.hive) {
+        c.failures.push_back(h.error.empty() ? "Windows root without a SYSTEM hive in " +
+                                                   std::string(kConfigDir)
+                                             : h.origin + ": " + h.error);
+        return;
     }
-    c.finish(items.size());
-    for (auto& i : items) out.push_back(std::move(i));
-    return rep;
+    note_hive_state(c, h);
+    c.part(h.origin + " services", [&] {
+        std::string cs = read_services(*h.hive, h.origin, items, rep.warnings);
+        warn(rep.warnings, h.origin + ": services of the current control set " + cs);
+    });
+    resolve_paths(items, 0, paths);
 }
 
-SourceReport WindowsUserSource::collect(const fs::Root& root,
-                                        std::vector<InventoryItem>& out) const {
-    SourceReport rep = report_for(*this);
-    Collector c{rep, {}};
-    std::vector<InventoryItem> items;
-    try {
-        CaseInsensitivePaths paths(root);
-        if (!paths.find(kConfigDir)) return rep;
-        const std::size_t hives = for_each_user_hive(
-            root, paths, c.failures, [&](const std::string& user, const LoadedHive& h) {
-                c.hive_state(h);
-                const std::string prefix = "HKU\\" + registry_text(user);
-                c.run(h.origin + " Uninstall", [&] {
-                    read_uninstall(*h.hive, "Software\\" + std::string(kUninstall), prefix,
-                                   h.origin, "user", items, rep.warnings);
-                });
-                c.run(h.origin + " Installer Products", [&] {
-                    read_msi_products(*h.hive, "Software\\Microsoft\\Installer\\Products", prefix,
-                                      h.origin, items, rep.warnings);
-                });
-                c.run(h.origin + " vendor keys", [&] {
-                    read_vendor_keys(*h.hive, "Software", prefix, h.origin, items, rep.warnings);
-                });
+void WindowsUserSource::read(const fs::Root& root, Collection& c) const {
+    SourceReport& rep = c.report;
+    std::vector<InventoryItem>& items = c.items;
+    CaseInsensitivePaths paths(root);
+    if (!paths.find(kConfigDir)) return;  // absent: not a Windows root
+    c.found = true;
+    const std::size_t hives = for_each_user_hive(
+        root, paths, c.failures, [&](const std::string& user, const LoadedHive& h) {
+            note_hive_state(c, h);
+            const std::string prefix = "HKU\\" + registry_text(user);
+            c.part(h.origin + " Uninstall", [&] {
+                read_uninstall(*h.hive, "Software\\" + std::string(kUninstall), prefix, h.origin,
+                               "user", items, rep.warnings);
             });
-        for (auto& item : items)
-            if (auto p = item.source.find(':'); p != std::string::npos)
-                item.extra["user_hive"] = item.source.substr(0, p);
-        if (hives == 0) warn(rep.warnings, "no Users/*/NTUSER.DAT hive on this Windows root");
-        resolve_paths(items, 0, paths);
-    } catch (const Error& e) {
-        c.failures.push_back(e.what());
-    }
-    c.finish(items.size());
-    for (auto& i : items) out.push_back(std::move(i));
-    return rep;
+            c.part(h.origin + " Installer Products", [&] {
+                read_msi_products(*h.hive, "Software\\Microsoft\\Installer\\Products", prefix,
+                                  h.origin, items, rep.warnings);
+            });
+            c.part(h.origin + " vendor keys", [&] {
+                read_vendor_keys(*h.hive, "Software", prefix, h.origin, items, rep.warnings);
+            });
+        });
+    for (auto& item : items)
+        if (auto p = item.source.find(':'); p != std::string::npos)
+            item.extra["user_hive"] = item.source.substr(0, p);
+    if (hives == 0) warn(rep.warnings, "no Users/*/NTUSER.DAT hive on this Windows root");
+    resolve_paths(items, 0, paths);
 }
 
 }  // namespace audit::sources

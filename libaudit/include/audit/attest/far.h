@@ -57,5 +57,11 @@ struct FarOptions {
 // The draft: {"clause", "contract_number", "order_numbers", "holidays", "records": [...]}.
 nlohmann::json far_draft(const Articles& articles, const FarOptions& options);
 std::string render_far_csv(const nlohmann::json& draft);
+// far_draft piece by piece (a streamed report): the draft with no records, one record, and
+// the CSV's header line and one row per record.
+nlohmann::json far_draft_head(const FarOptions& options);
+nlohmann::json far_record(const Article& article, const FarOptions& options);
+std::string far_csv_header();
+std::string far_csv_row(const nlohmann::json& record);
 
 }  // namespace audit::attest

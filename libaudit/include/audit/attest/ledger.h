@@ -5,11 +5,14 @@
 // statement and chain head under the trust root given now (revocations included) and every fact a
 // report uses comes from what verifies. The other tables (hosts, identities, findings, ...) and the
 // views (host_status, findings_detail) are query conveniences only; editing them changes no
-// status. A schema-2 ledger is migrated to schema 3 when opened; other schemas are refused.
+// status. A schema-2 or -3 ledger is migrated to schema 4 when opened; other schemas are refused.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,16 +62,26 @@ class VerifiedLedger {
     std::vector<BundleRef> refs;             // one per verified statement
     std::vector<evidence::ChainHead> heads;  // verified; per kit the highest the ledger kept
     std::vector<NotVerified> not_verified;
-    nlohmann::json bundles = nlohmann::json::array();    // from the verified statements
     nlohmann::json conflicts = nlohmann::json::array();  // kit sequences held by 2+ statements
+
+    // The report's "bundles" entries ({file, bundle_id, sha256, statement_sha256, kit,
+    // sequence, host, finished, imported_at}), from the verified statements, in ledger order.
+    // Kept in a scratch file, not in memory: one entry per bundle of the fleet.
+    void for_each_bundle(const std::function<void(const nlohmann::json&)>& fn) const;
+    std::size_t bundle_count() const { return bundle_count_; }
 
   private:
     friend class Ledger;
     struct Entry {
         std::int64_t id = 0;
-        std::string host_key, statement_sha256, findings_sha256, imported_at;
+        std::uint32_t host = 0, imported_at = 0;  // into hosts_, times_
+        std::array<unsigned char, 32> statement_sha256{}, findings_sha256{};
+        bool has_findings = false;
     };
-    std::vector<Entry> entries_;  // sorted by host key, then row id
+    std::vector<Entry> entries_;              // sorted by host key, then row id
+    std::vector<std::string> hosts_, times_;  // host keys and import times, each once
+    std::shared_ptr<std::FILE> bundles_;      // JSON lines
+    std::size_t bundle_count_ = 0;
 };
 
 struct ImportOptions {
@@ -125,6 +138,8 @@ class Ledger {
     std::unique_ptr<sql::Db> db_;
     void create_schema();
     void migrate_2_to_3();
+    void migrate_3_to_4();
+    std::map<std::int64_t, std::string> load_dicts();  // zdicts: id -> bytes
     void check_authority_locked(const trust::TrustRoot& trust, const std::string& trust_path,
                                 bool pin);
 };

@@ -36,6 +36,9 @@ class Articles {
     void collect(const std::vector<const BundleSummary*>& host,
                  const std::vector<HostProductStatus>& statuses);
     const std::vector<Article>& list() const { return list_; }
+    // The articles collected so far, handed over (the list is empty afterwards): a streamed
+    // report takes them host by host.
+    std::vector<Article> take();
 
   private:
     std::vector<Article> list_;
@@ -47,6 +50,7 @@ std::pair<std::string, std::string> uninstall_command(const nlohmann::json& inve
 
 // Removal plan rows: the articles of present hosts by family, product, name and version.
 nlohmann::json removal_plan(const Articles& articles);
+nlohmann::json removal_plan(const std::vector<Article>& articles);
 std::string render_plan_csv(const nlohmann::json& plan);
 
 // Pieces of report.html (report.cpp calls them): the page title, the print stylesheet and the
@@ -59,9 +63,18 @@ std::string plan_html_section(const nlohmann::json& report);
 // report due date).
 void add_agency_sections(nlohmann::json& report, const std::string& title,
                          const nlohmann::json& plan, const nlohmann::json& far);
+// The same from the FAR draft's record count and earliest report due date (a streamed report).
+void add_agency_sections(nlohmann::json& report, const std::string& title,
+                         const nlohmann::json& plan, std::size_t far_records,
+                         const std::string& earliest_due);
 // removal-plan.csv, far-52.204-23.json/.csv beside the report, then the signed statement over
 // every report file (report_statement.h).
 void write_agency_files(const std::string& out_dir, const nlohmann::json& report,
                         const nlohmann::json& far, const crypto::SigningKey& inspector);
+// The signed statement alone, over report.json, report.csv and report.html (when written),
+// removal-plan.csv (when report lists a removal_plan), the FAR files (with_far) and
+// attestations/; report may lack "results" (results gives their number).
+void sign_report(const std::string& out_dir, const nlohmann::json& report, bool with_far,
+                 std::size_t results, const crypto::SigningKey& inspector);
 
 }  // namespace audit::attest

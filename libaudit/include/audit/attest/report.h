@@ -2,6 +2,7 @@
 // offline HTML page, from the statuses either path (bundles in memory, or a ledger) computed.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -72,6 +73,17 @@ ReportSummary write_report(const std::vector<HostProductStatus>& statuses,
 // Pure renderers over report.json, so tests can check them without signing anything.
 std::string render_csv(const nlohmann::json& report);
 std::string render_html(const nlohmann::json& report);
+
+// The results of a report (report.json "results" entries) visited in order; the visitor returns
+// false to stop. The page is drawn in a few passes over them, so they need not all be in memory.
+using ResultVisitor = std::function<bool(const nlohmann::json&)>;
+using ResultSource = std::function<void(const ResultVisitor&)>;
+ResultSource array_source(const nlohmann::json& results);  // over an array (kept by reference)
+// report.html from report.json without its results, and the results from source.
+std::string render_html(const nlohmann::json& report, const ResultSource& results);
+// report.csv piece by piece: the header line and one row per result (render_csv is both).
+std::string csv_header(bool by_site);
+std::string csv_row(const nlohmann::json& result, bool by_site);
 
 // Text safe inside HTML element content and attribute values.
 std::string html_escape(std::string_view text);

@@ -9,10 +9,12 @@
 
 namespace audit::sources {
 
-class ApkSource final : public Source {
+class ApkSource final : public BasicSource {
   public:
     std::string_view name() const override { return "apk"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // Parse the installed database (bounded). Stanzas without P:/V: are reported in warnings; text

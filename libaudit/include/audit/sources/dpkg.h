@@ -8,10 +8,12 @@
 
 namespace audit::sources {
 
-class DpkgSource final : public Source {
+class DpkgSource final : public BasicSource {
   public:
     std::string_view name() const override { return "dpkg"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // Parse the bytes of a dpkg status file (bounded; exposed for tests and fuzzing). Malformed

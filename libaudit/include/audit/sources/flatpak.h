@@ -12,10 +12,12 @@
 
 namespace audit::sources {
 
-class FlatpakSource final : public Source {
+class FlatpakSource final : public BasicSource {
   public:
     std::string_view name() const override { return "flatpak"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // A GLib key file as "Section/key" -> value (comments and blank lines skipped; locale-suffixed

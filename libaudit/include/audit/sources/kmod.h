@@ -11,10 +11,12 @@
 
 namespace audit::sources {
 
-class KmodSource final : public Source {
+class KmodSource final : public BasicSource {
   public:
     std::string_view name() const override { return "kmod"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // The key=value strings of an ELF object's .modinfo section, in order (ELF32/ELF64, either byte

@@ -11,7 +11,7 @@
 
 namespace audit::sources {
 
-class LiveSource final : public Source {
+class LiveSource final : public BasicSource {
   public:
     static constexpr std::size_t kMaxModulesBytes = 16u << 20;
     // proc: where the running kernel's /proc is; max_modules_bytes: the bound on /proc/modules,
@@ -20,9 +20,10 @@ class LiveSource final : public Source {
                         std::size_t max_modules_bytes = kMaxModulesBytes)
         : proc_(std::move(proc)), max_modules_bytes_(max_modules_bytes) {}
     std::string_view name() const override { return "live"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
 
   private:
+    void read(const fs::Root& root, Collection& c) const override;
+
     std::string proc_;
     std::size_t max_modules_bytes_;
 };

@@ -12,10 +12,12 @@ namespace audit::sources {
 
 // Ecosystem "macho": name = file name, extra.team_ids / extra.identifiers from the embedded code
 // signature of every slice (formats/macho.h). A file with no signature is not an item.
-class MachoFileSource final : public Source {
+class MachoFileSource final : public BasicSource {
   public:
     std::string_view name() const override { return "macho-files"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 }  // namespace audit::sources

@@ -12,34 +12,42 @@ namespace audit::sources {
 
 // Bundles (Contents/Info.plist) under Applications/ and Library/: ecosystem "macos-app", name =
 // CFBundleIdentifier.
-class MacAppSource final : public Source {
+class MacAppSource final : public BasicSource {
   public:
     std::string_view name() const override { return "macos-apps"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // Kernel extensions (Library/Extensions, System/Library/Extensions) and system extensions
 // (Library/SystemExtensions): ecosystem "macos-ext", name = CFBundleIdentifier.
-class MacExtensionSource final : public Source {
+class MacExtensionSource final : public BasicSource {
   public:
     std::string_view name() const override { return "macos-extensions"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // Installer receipts (private/var/db/receipts/*.plist): ecosystem "macos-pkg", name =
 // PackageIdentifier.
-class MacReceiptSource final : public Source {
+class MacReceiptSource final : public BasicSource {
   public:
     std::string_view name() const override { return "macos-receipts"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // launchd jobs (Library/ and System/Library/ LaunchDaemons and LaunchAgents, Users/*/Library/
 // LaunchAgents): ecosystem "launchd", name = Label, the program it starts in paths.
-class LaunchdSource final : public Source {
+class LaunchdSource final : public BasicSource {
   public:
     std::string_view name() const override { return "launchd"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 bool is_macos_root(const fs::Root& root);

@@ -9,10 +9,12 @@
 
 namespace audit::sources {
 
-class NpmSource final : public Source {
+class NpmSource final : public BasicSource {
   public:
     std::string_view name() const override { return "npm"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // Parse a package.json (bounded size and nesting). Throws UsageError when it is not a JSON

@@ -8,10 +8,12 @@
 
 namespace audit::sources {
 
-class PacmanSource final : public Source {
+class PacmanSource final : public BasicSource {
   public:
     std::string_view name() const override { return "pacman"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // Parse a local database "desc" file ("%NAME%" headers, one value a line, blank line ends a

@@ -12,10 +12,12 @@
 
 namespace audit::sources {
 
-class PeFileSource final : public Source {
+class PeFileSource final : public BasicSource {
   public:
     std::string_view name() const override { return "pe-files"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // A Windows root has Windows/System32/config (any letter case, as NTFS mounts keep it).

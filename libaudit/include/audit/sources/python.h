@@ -9,10 +9,12 @@
 
 namespace audit::sources {
 
-class PythonSource final : public Source {
+class PythonSource final : public BasicSource {
   public:
     std::string_view name() const override { return "python"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // Parse the header of a core-metadata file (METADATA / PKG-INFO, RFC 822 style; the body after

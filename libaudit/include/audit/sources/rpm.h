@@ -12,10 +12,12 @@
 
 namespace audit::sources {
 
-class RpmSource final : public Source {
+class RpmSource final : public BasicSource {
   public:
     std::string_view name() const override { return "rpm"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 struct RpmFile {

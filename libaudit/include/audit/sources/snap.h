@@ -11,10 +11,12 @@
 
 namespace audit::sources {
 
-class SnapSource final : public Source {
+class SnapSource final : public BasicSource {
   public:
     std::string_view name() const override { return "snap"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // The top-level scalar keys of a snap.yaml: a bounded YAML subset (plain, 'single' and

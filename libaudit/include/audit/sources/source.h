@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/catalog.h"
+#include "audit/error.h"
 #include "audit/fs/root.h"
 #include "audit/inventory.h"
 
@@ -47,6 +48,43 @@ class Source {
     // Appends this source's items to out; never throws for problems of the root's data (those
     // become status failed / warnings).
     virtual SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const = 0;
+};
+
+// One run of a source: what it read, whether its ecosystem is on the root at all, and what it
+// could not read. BasicSource turns that into the report's status, so no source sets
+// ran/absent/failed itself:
+//   any failure (or an Error thrown out of read) -> failed: the first failure is the error
+//     ("... (and N more)"), the others become warnings; the items already in `items` are kept
+//     (what was read is evidence, the status says the list is incomplete);
+//   else items, or `found` -> ran;
+//   else -> absent (this ecosystem is not on the root).
+struct Collection {
+    SourceReport& report;
+    std::vector<InventoryItem> items;
+    std::vector<std::string> failures;
+    bool found = false;
+
+    std::vector<std::string>& warnings() { return report.warnings; }
+
+    // Runs one part of the reading; an Error it throws is a failure of that part ("what: why"),
+    // and the reading goes on with the next part.
+    template <typename Fn>
+    void part(const std::string& what, Fn&& fn) {
+        try {
+            fn();
+        } catch (const Error& e) {
+            failures.push_back(what + ": " + e.what());
+        }
+    }
+};
+
+class BasicSource : public Source {
+  public:
+    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const final;
+
+  protected:
+    // Reads this source's part of root into c; see Collection for how the status follows.
+    virtual void read(const fs::Root& root, Collection& c) const = 0;
 };
 
 // Every source, in a fixed order.

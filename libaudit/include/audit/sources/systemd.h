@@ -10,10 +10,12 @@
 
 namespace audit::sources {
 
-class SystemdSource final : public Source {
+class SystemdSource final : public BasicSource {
   public:
     std::string_view name() const override { return "systemd"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // What a unit file says (the subset the inventory needs).

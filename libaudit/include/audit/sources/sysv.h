@@ -11,10 +11,12 @@
 
 namespace audit::sources {
 
-class SysvSource final : public Source {
+class SysvSource final : public BasicSource {
   public:
     std::string_view name() const override { return "sysv"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // The fields of an init script's "### BEGIN INIT INFO" block (lower-case keys: "provides",

@@ -25,10 +25,12 @@
 
 namespace audit::sources {
 
-class TrustStoreSource final : public Source {
+class TrustStoreSource final : public BasicSource {
   public:
     std::string_view name() const override { return "trust-store"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 }  // namespace audit::sources

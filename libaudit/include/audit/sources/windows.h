@@ -21,22 +21,28 @@
 
 namespace audit::sources {
 
-class WindowsSoftwareSource final : public Source {
+class WindowsSoftwareSource final : public BasicSource {
   public:
     std::string_view name() const override { return "windows-software"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
-class WindowsSystemSource final : public Source {
+class WindowsSystemSource final : public BasicSource {
   public:
     std::string_view name() const override { return "windows-system"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
-class WindowsUserSource final : public Source {
+class WindowsUserSource final : public BasicSource {
   public:
     std::string_view name() const override { return "windows-users"; }
-    SourceReport collect(const fs::Root& root, std::vector<InventoryItem>& out) const override;
+
+  private:
+    void read(const fs::Root& root, Collection& c) const override;
 };
 
 // The pieces, over parsed hives (pure; exposed for tests). origin is the hive's root path,

@@ -1,0 +1,235 @@
+// The streamed fleet report (ReportStream, what `audit-attest report` writes from a ledger)
+// writes the same files, byte for byte, as write_report with every result in memory.
+#include <unistd.h>
+
+#include <catch_amalgamated.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "audit/attest/attest.h"
+#include "audit/attest/far.h"
+#include "audit/attest/ledger.h"
+#include "audit/attest/plan.h"
+#include "audit/attest/report.h"
+#include "audit/attest/report_stream.h"
+#include "audit/evidence/bundle.h"
+#include "audit/evidence/chain_head.h"
+#include "synthetic_fleet.h"
+
+namespace fsys = std::filesystem;
+using nlohmann::json;
+namespace attest = audit::attest;
+
+namespace {
+
+struct TempDir {
+    fsys::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/audit-report-stream.XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { fsys::remove_all(path); }
+};
+
+audit::trust::TrustRoot trust_with(const audit::crypto::SigningKey& key) {
+    audit::trust::TrustRoot t;
+    t.version = 1;
+    t.expires = "2999-01-01T00:00:00Z";
+    t.authority = "authority-test";
+    t.sha256 = "test-trust-root";
+    t.policy = audit::trust::Policy::for_profile(audit::crypto::KeyProfile::ed25519);
+    t.keys.emplace(key.identity().keyid, key.identity());
+    for (const char* role : audit::trust::kRoles) t.roles[role] = {{key.identity().keyid}, 1};
+    return t;
+}
+
+std::string slurp(const fsys::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Every file under a (relative name -> bytes).
+std::map<std::string, std::string> files_of(const fsys::path& a) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : fsys::recursive_directory_iterator(a))
+        if (e.is_regular_file()) out[fsys::relative(e.path(), a).string()] = slurp(e.path());
+    return out;
+}
+
+void same_files(const fsys::path& a, const fsys::path& b) {
+    const auto fa = files_of(a), fb = files_of(b);
+    std::vector<std::string> na, nb;
+    for (const auto& [n, _] : fa) na.push_back(n);
+    for (const auto& [n, _] : fb) nb.push_back(n);
+    REQUIRE(na == nb);
+    for (const auto& [name, bytes] : fa) {
+        INFO(name);
+        CHECK(bytes == fb.at(name));
+    }
+}
+
+attest::HostProductStatus status(std::size_t i) {
+    attest::HostProductStatus st;
+    st.host_key = "machine-id:" + std::to_string(100000 + i / 2);
+    st.hostname = "host-" + std::to_string(i / 2) + (i % 97 == 0 ? "<b>&\"" : "");
+    st.host_ids = {{"machine_id", std::to_string(100000 + i / 2)}};
+    st.product = i % 2 ? "kaspersky" : "other";
+    st.product_name = i % 2 ? "Kaspersky" : "Other, Inc.";
+    const attest::Status statuses[] = {attest::Status::present, attest::Status::inconclusive,
+                                       attest::Status::removed, attest::Status::absent,
+                                       attest::Status::present};
+    st.status = statuses[i % 5];
+    if (st.status == attest::Status::inconclusive) {
+        st.reasons = {"coverage_gap: source dpkg failed", "chain_unclosed: kit-1"};
+        st.reason_codes = {"chain_unclosed", "coverage_gap"};
+    }
+    st.first_scan = "2026-01-" + std::string(i % 20 < 9 ? "0" : "") + std::to_string(i % 20 + 1) +
+                    "T00:00:00Z";
+    st.latest_scan = "2026-03-01T00:00:00Z";
+    if (st.status == attest::Status::present || st.status == attest::Status::removed) {
+        st.first_found = st.first_scan;
+        st.last_found = "2026-02-01T00:00:00Z";
+        st.findings = json::array({{{"rule", "deb-packages"},
+                                    {"confidence", "definitive"},
+                                    {"family", "kesl"},
+                                    {"items",
+                                     json::array({{{"name", "kesl"},
+                                                   {"version", "11." + std::to_string(i % 3)},
+                                                   {"path", "/opt/kaspersky/=x"}}})}}});
+        st.family = "kesl";
+    }
+    if (st.status == attest::Status::removed) st.removed_at = st.clean_since = st.latest_scan;
+    if (st.status == attest::Status::absent) st.clean_since = st.first_scan;
+    if (i % 7 == 0)
+        st.leads = json::array(
+            {{{"rule", "name-lead"}, {"confidence", "weak"}, {"items", json::array()}}});
+    if (i % 11 == 0)
+        st.residue = json::array({{{"rule", "kesl-config"},
+                                   {"residue", true},
+                                   {"records", json::array({{{"file", {{"path", "/etc/x"}}}}})}}});
+    st.evidence = {{"b" + std::to_string(i), std::string(64, 'a'), std::string(64, 'b'), "latest"}};
+    return st;
+}
+
+}  // namespace
+
+TEST_CASE("the streamed report writes the files write_report writes, byte for byte", "[report]") {
+    // More results than one signing batch, more needing attention than the page shows in full,
+    // more clean, leads and residue rows than its lists show: every bounded path is taken.
+    TempDir dir;
+    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
+    std::vector<attest::HostProductStatus> statuses;
+    for (std::size_t i = 0; i < 4600; ++i) statuses.push_back(status(i));
+    attest::ReportOptions opt;
+    opt.generated = "2026-03-02T00:00:00Z";
+    opt.as_of = GENERATE(std::string(), std::string("2026-02-15T23:59:59Z"));
+    opt.title = "Campaign <title>";
+    attest::ReportContext context;
+    context.trust_root = {{"version", 1}, {"sha256", "t"}};
+    context.rejected = json::array({{{"file", "x"}, {"reason", "bad"}}});
+    context.ledger = {{"bundles", 3}};
+    json bundles = json::array();
+    for (int d = 10; d < 20; ++d)
+        bundles.push_back({{"file", "b" + std::to_string(d)},
+                           {"finished", "2026-02-" + std::to_string(d) + "T00:00:00Z"}});
+    attest::FarOptions far;
+    far.generated = opt.generated;
+
+    // In memory: every result and the whole context at once.
+    attest::ReportContext all = context;
+    all.bundles = bundles;
+    attest::restrict_to_as_of(all, opt.as_of);
+    all.removal_plan = attest::removal_plan(attest::Articles());
+    all.far = attest::far_draft(attest::Articles(), far);
+    opt.out_dir = (dir.path / "memory").string();
+    auto a = attest::write_report(statuses, key, opt, all);
+
+    // Streamed: host by host (two products each), the bundles from a visitor.
+    opt.out_dir = (dir.path / "stream").string();
+    attest::ReportStream stream(key, opt, far);
+    for (std::size_t i = 0; i < statuses.size(); i += 2)
+        stream.add_host({}, {statuses[i], statuses[i + 1]});
+    auto b = stream.finish(context, [&](const std::function<void(const json&)>& fn) {
+        for (const auto& e : bundles) fn(e);
+    });
+    CHECK(a.all_clear == b.all_clear);
+    CHECK(stream.results() == statuses.size());
+    same_files(dir.path / "memory", dir.path / "stream");
+    json head = a.report;
+    head.erase("results");
+    head.erase("bundles");
+    CHECK(head == b.report);
+}
+
+TEST_CASE("a report from a ledger, streamed, is the in-memory report of the same evidence",
+          "[report][ledger]") {
+    TempDir dir;
+    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
+    auto trust = trust_with(key);
+    audit::fixtures::FleetOptions fo;
+    fo.hosts = 60;
+    fo.items = 6;
+    fo.kits = 3;
+    fo.seed = 11;
+    fo.chain_heads = true;
+    fsys::create_directory(dir.path / "ev");
+    auto fleet = audit::fixtures::write_fleet(fo, (dir.path / "ev").string(), key, key, trust);
+    std::vector<std::string> paths, heads;
+    for (const auto& b : fleet.bundles) paths.push_back(b.path);
+    for (const auto& e : fsys::directory_iterator(dir.path / "ev"))
+        if (e.path().string().ends_with(audit::evidence::kChainHeadSuffix))
+            heads.push_back(e.path().string());
+    attest::Ledger ledger((dir.path / "l.sqlite").string(), true);
+    attest::ImportOptions io;
+    io.chain_heads = heads;
+    ledger.import(paths, trust, io);
+
+    const std::string now = "2026-06-01T00:00:00Z";
+    auto verified = ledger.verify(trust, now);
+    REQUIRE(verified.not_verified.empty());
+    attest::MergeOptions mo;
+    mo.now = now;
+    attest::FleetFacts facts(verified.refs, verified.heads, mo);
+    attest::ReportOptions opt;
+    opt.generated = now;
+    attest::FarOptions far;
+    far.generated = now;
+    attest::ReportContext context;
+    context.trust_root = {{"version", 1}};
+    context.conflicts = verified.conflicts;
+
+    // In memory, as the report did before it streamed.
+    std::vector<attest::HostProductStatus> statuses;
+    attest::Articles articles;
+    ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
+        std::vector<const attest::BundleSummary*> list;
+        for (const auto& b : host) list.push_back(&b);
+        auto st = attest::merge_host(list, facts);
+        articles.collect(list, st);
+        std::move(st.begin(), st.end(), std::back_inserter(statuses));
+    });
+    REQUIRE(!articles.list().empty());
+    attest::ReportContext all = context;
+    verified.for_each_bundle([&](const json& b) { all.bundles.push_back(b); });
+    REQUIRE(all.bundles.size() == verified.bundle_count());
+    all.removal_plan = attest::removal_plan(articles);
+    all.far = attest::far_draft(articles, far);
+    opt.out_dir = (dir.path / "memory").string();
+    attest::write_report(statuses, key, opt, all);
+
+    opt.out_dir = (dir.path / "stream").string();
+    attest::ReportStream stream(key, opt, far);
+    ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
+        std::vector<const attest::BundleSummary*> list;
+        for (const auto& b : host) list.push_back(&b);
+        stream.add_host(list, attest::merge_host(list, facts));
+    });
+    stream.finish(context, [&](const std::function<void(const json&)>& fn) {
+        verified.for_each_bundle(fn);
+    });
+    same_files(dir.path / "memory", dir.path / "stream");
+}
