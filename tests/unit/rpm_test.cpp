@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -578,6 +579,131 @@ TEST_CASE("rpmdb.sqlite: what rpm committed to the write-ahead log is read", "[r
         std::vector<std::string> ww;
         read_rpm_sqlite(image, b, ww);
     });
+}
+
+// The rpmdb.sqlite reader is this project's own (SQLite is not linked into audit-scan): it must
+// return what SQLite itself returns for "SELECT hnum, blob FROM Packages ORDER BY hnum", on
+// databases SQLite wrote in the layouts it can write.
+struct SqliteLayout {
+    std::string name;
+    std::string pragmas;  // before any table: page size, encoding, auto-vacuum
+    int reserved = 0;     // bytes reserved at the end of each page
+    std::string create;
+    int rows = 0;
+    std::size_t max_blob = 0;
+    bool shuffled = false;  // hnum inserted out of order (hnum not the rowid)
+    std::string after;      // SQL run after the inserts (deletes, schema changes)
+};
+
+void expect_sqlite_rows(const SqliteLayout& l) {
+    INFO(l.name);
+    TempDir t;
+    const std::string path = (t.path / "rpmdb.sqlite").string();
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, l.pragmas.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    if (l.reserved) {
+        int n = l.reserved;
+        REQUIRE(sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &n) == SQLITE_OK);
+    }
+    REQUIRE(sqlite3_exec(db, ("BEGIN;" + l.create).c_str(), nullptr, nullptr, nullptr) ==
+            SQLITE_OK);
+    std::mt19937 rng(20261130);
+    sqlite3_stmt* ins = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "INSERT INTO Packages(hnum, blob) VALUES(?, ?)", -1, &ins,
+                               nullptr) == SQLITE_OK);
+    for (int i = 0; i < l.rows; ++i) {
+        // Sizes log-uniform up to max_blob: most rows fit a page, some span overflow chains.
+        const double e = std::uniform_real_distribution<double>(0, std::log(l.max_blob + 1.0))(rng);
+        std::string blob(static_cast<std::size_t>(std::exp(e)) - 1, '\0');
+        for (auto& c : blob) c = static_cast<char>(rng());
+        const int hnum = l.shuffled ? (i * 7919) % l.rows + 1 : i + 1;
+        sqlite3_bind_int(ins, 1, hnum);
+        sqlite3_bind_blob(ins, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+        REQUIRE(sqlite3_step(ins) == SQLITE_DONE);
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(ins);
+    REQUIRE(sqlite3_exec(db, ("COMMIT;" + l.after).c_str(), nullptr, nullptr, nullptr) ==
+            SQLITE_OK);
+
+    std::vector<RpmRecord> want;
+    sqlite3_stmt* q = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT hnum, blob FROM Packages ORDER BY hnum", -1, &q,
+                               nullptr) == SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const sqlite3_int64 key = sqlite3_column_int64(q, 0);
+        if (key <= 0 || key > 0xffffffffLL) {
+            want.push_back({0, {}, "row hnum=" + std::to_string(key) + " out of range"});
+            continue;
+        }
+        const auto hnum = static_cast<std::uint32_t>(key);
+        if (sqlite3_column_type(q, 1) != SQLITE_BLOB) {
+            want.push_back({hnum, {}, "row holds no blob"});
+            continue;
+        }
+        auto bytes = static_cast<const char*>(sqlite3_column_blob(q, 1));
+        want.push_back({hnum, std::string(bytes ? bytes : "", sqlite3_column_bytes(q, 1)), {}});
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    REQUIRE(want.size() > 10);
+
+    std::vector<std::string> w;
+    const auto got = read_rpm_sqlite(slurp(path), "", w);
+    CHECK(w.empty());
+    REQUIRE(got.size() == want.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        if (got[i].key != want[i].key || got[i].blob != want[i].blob ||
+            got[i].damage != want[i].damage)
+            ++differ;
+    CHECK(differ == 0);
+}
+
+TEST_CASE("rpmdb.sqlite: the reader returns SQLite's own rows for every layout SQLite writes",
+          "[rpm]") {
+    const std::string rpm_schema =
+        "CREATE TABLE IF NOT EXISTS 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "blob BLOB NOT NULL);";
+    for (const auto& l : std::vector<SqliteLayout>{
+             {"rpm's schema, 4 KiB pages, overflow chains", "PRAGMA page_size=4096;", 0, rpm_schema,
+              400, 60000, false, ""},
+             {"512-byte pages with 32 reserved bytes: a deep tree", "PRAGMA page_size=512;", 32,
+              rpm_schema, 3000, 2000, false, ""},
+             {"64 KiB pages, UTF-16le, auto-vacuum, deleted rows",
+              "PRAGMA page_size=65536; PRAGMA encoding='UTF-16le'; PRAGMA auto_vacuum=FULL;", 0,
+              rpm_schema, 300, 200000, false, "DELETE FROM Packages WHERE hnum % 3 = 0;"},
+             {"UTF-16be, columns in another order",
+              "PRAGMA page_size=1024; PRAGMA encoding='UTF-16be';", 0,
+              "CREATE TABLE \"Packages\" (blob BLOB, extra TEXT, `hnum` INTEGER PRIMARY KEY);", 500,
+              5000, false, ""},
+             {"hnum a column of its own, rows out of order", "", 0,
+              "CREATE TABLE Packages (hnum INT, blob BLOB);", 500, 3000, true,
+              "INSERT INTO Packages VALUES(0, x'00'); INSERT INTO Packages VALUES(100000, "
+              "'text');"},
+             {"PRIMARY KEY as a table constraint", "PRAGMA page_size=2048;", 8,
+              "CREATE TABLE Packages (hnum INTEGER, blob BLOB, PRIMARY KEY (hnum));", 500, 8000,
+              false, ""},
+             {"a column added later: old rows hold no blob", "", 0,
+              "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);", 300, 3000, false,
+              "ALTER TABLE Packages RENAME COLUMN blob TO old; ALTER TABLE Packages ADD COLUMN "
+              "blob BLOB; UPDATE Packages SET blob = old WHERE hnum % 2 = 0;"},
+         })
+        expect_sqlite_rows(l);
+
+    // A WITHOUT ROWID table is not read as one with rowids.
+    TempDir t;
+    const std::string p = (t.path / "x.sqlite").string();
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, blob BLOB) WITHOUT ROWID;"
+                         "INSERT INTO Packages VALUES(1, x'01');",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    std::vector<std::string> w;
+    CHECK_THROWS_AS(read_rpm_sqlite(slurp(p), "", w), UsageError);
 }
 
 TEST_CASE("rpmdb.sqlite: damaged images are refused, never read as empty", "[rpm]") {
