@@ -165,6 +165,27 @@ expect_exit 3 audit-attest report --ledger "$T/l5.sqlite" --trust "$T/A/trust.js
 [[ $(json_get "$T/r5/report.json" "len(d['not_verified'])") == "$n" ]] || fail "not_verified $(json_get "$T/r5/report.json" "len(d['not_verified'])"), want $n"
 [[ $(json_get "$T/r5/report.json" "d['counts']['removed'] + d['counts']['absent']") -le $(json_get "$T/r0/report.json" "d['counts']['removed'] + d['counts']['absent']") ]] || fail "more removed/absent than before"
 
+step "any stored statement that does not verify (here one side of a fork) -> nothing removed or absent"
+# Dropping one bundle of a fork used to leave the other alone: inconclusive became removed.
+cp "$L" "$T/l6.sqlite"
+victim=$(sql "$T/l6.sqlite" "SELECT id FROM bundles WHERE statement_zst IS NOT NULL ORDER BY id LIMIT 1 OFFSET 2")
+python3 - "$T/l6.sqlite" "$victim" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+b = bytearray(c.execute("SELECT statement_zst FROM bundles WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])
+b[len(b) // 2] ^= 0x20
+c.execute("UPDATE bundles SET statement_zst = ? WHERE id = ?", (bytes(b), int(sys.argv[2])))
+c.commit()
+PY
+expect_exit 3 audit-attest report --ledger "$T/l6.sqlite" --trust "$T/A/trust.json" --key "$T/A/inspector.key" --out "$T/r6"
+[[ $(json_get "$T/r6/report.json" "len(d['not_verified'])") == 1 ]] || fail "not_verified: $(json_get "$T/r6/report.json" "d['not_verified']")"
+[[ $(json_get "$T/r6/report.json" "d['counts']['removed'] + d['counts']['absent']") == 0 ]] ||
+    fail "a ledger with an unverifiable statement still attests removed/absent"
+[[ $(json_get "$T/r6/report.json" "any('not_verified' in r.get('reason_codes', []) for r in d['results'])") == True ]] ||
+    fail "no result names not_verified"
+[[ $(json_get "$T/r0/report.json" "d['counts']['removed'] + d['counts']['absent']") -gt 0 ]] ||
+    fail "the baseline has nothing removed or absent: the step proves nothing"
+
 step "audit-verify's OK line says when a bundle's manifests were unsigned"
 deb=$(bash "$FIXTURES/dpkg-root.sh" build-deb "$T/debs" kesl 11.1.0-3393 /opt/kaspersky/kesl/bin/kesl)
 bash "$FIXTURES/dpkg-root.sh" init "$T/host"

@@ -140,7 +140,9 @@ int report_cmd(int argc, char** argv) {
     ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
         std::vector<const attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
-        stream.add_host(list, attest::merge_host(list, fleet));
+        auto statuses = attest::merge_host(list, fleet);
+        attest::hold_back_for_unverified(statuses, verified.not_verified.size());
+        stream.add_host(list, statuses);
     });
     attest::ReportContext context;
     context.trust_root = {

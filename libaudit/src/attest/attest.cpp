@@ -403,6 +403,25 @@ void sort_unique(std::vector<std::string>& v) {
     v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
+}  // namespace
+
+void hold_back_for_unverified(std::vector<HostProductStatus>& statuses, std::size_t not_verified) {
+    if (not_verified == 0) return;
+    for (auto& st : statuses) {
+        if (st.status != Status::removed && st.status != Status::absent) continue;
+        st.status = Status::inconclusive;
+        st.removed_at.clear();
+        st.clean_since.clear();
+        st.reasons.push_back("not_verified: " + std::to_string(not_verified) +
+                             " stored statement(s) or chain head(s) of this ledger do not verify; "
+                             "any of them could be a later scan or a fork of this host");
+        st.reason_codes.push_back("not_verified");
+        sort_unique(st.reason_codes);
+    }
+}
+
+namespace {
+
 std::string identity_of(const BundleRef& b) {
     return b.statement_sha256.empty() ? b.sha256 : b.statement_sha256;
 }

@@ -170,6 +170,12 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& bundles,
                                      const MergeOptions& options,
                                      const HostMerged& per_host = nullptr);
 
+// A ledger holding stored evidence that no longer verifies (a row edited or damaged in the file, a
+// collector revoked since the import) proves no host clean: the statement that cannot be read
+// could be a later scan or one side of a fork of any host, and dropping it must not improve a
+// status. With not_verified > 0 every removed or absent becomes inconclusive ("not_verified").
+void hold_back_for_unverified(std::vector<HostProductStatus>& statuses, std::size_t not_verified);
+
 // in-toto Statement for one host x product, DSSE-signed by the inspector key.
 crypto::Envelope attestation(const HostProductStatus& status, const crypto::SigningKey& inspector,
                              const std::string& attested_at);
