@@ -44,6 +44,19 @@ void note_hive_state(Collection& c, const LoadedHive& h) {
     hive_state(h, c.warnings(), c.failures);
 }
 
+// A machine hive (config/SOFTWARE, config/SYSTEM) the source needs: its state noted when it
+// loaded; a failure recorded (the source cannot read what it covers) when it did not.
+bool machine_hive_usable(Collection& c, const LoadedHive& h, std::string_view name) {
+    if (!h.hive) {
+        c.failures.push_back(h.error.empty() ? "Windows root without a " + std::string(name) +
+                                                   " hive in " + std::string(kConfigDir)
+                                             : h.origin + ": " + h.error);
+        return false;
+    }
+    note_hive_state(c, h);
+    return true;
+}
+
 // Resolved against the root's real case later, by resolve_paths.
 void add_path(InventoryItem& item, std::string_view windows_path) {
     std::string p = windows_path_to_root(windows_path);
@@ -339,13 +352,7 @@ void WindowsSoftwareSource::read(const fs::Root& root, Collection& c) const {
     if (!paths.find(kConfigDir)) return;  // absent: not a Windows root
     c.found = true;
     auto h = load_hive(root, paths, std::string(kConfigDir) + "/SOFTWARE");
-    if (!h.hive) {
-        c.failures.push_back(h.error.empty() ? "Windows root without a SOFTWARE hive in " +
-                                                   std::string(kConfigDir)
-                                             : h.origin + ": " + h.error);
-        return;
-    }
-    note_hive_state(c, h);
+    if (!machine_hive_usable(c, h, "SOFTWARE")) return;
     const auto& hive = *h.hive;
     const std::string prefix = "HKLM\\SOFTWARE";
     c.part(h.origin + " Uninstall", [&] {
@@ -377,13 +384,7 @@ void WindowsSystemSource::read(const fs::Root& root, Collection& c) const {
     if (!paths.find(kConfigDir)) return;  // absent: not a Windows root
     c.found = true;
     auto h = load_hive(root, paths, std::string(kConfigDir) + "/SYSTEM");
-    if (!h.hive) {
-        c.failures.push_back(h.error.empty() ? "Windows root without a SYSTEM hive in " +
-                                                   std::string(kConfigDir)
-                                             : h.origin + ": " + h.error);
-        return;
-    }
-    note_hive_state(c, h);
+    if (!machine_hive_usable(c, h, "SYSTEM")) return;
     c.part(h.origin + " services", [&] {
         std::string cs = read_services(*h.hive, h.origin, items, rep.warnings);
         warn(rep.warnings, h.origin + ": services of the current control set " + cs);
