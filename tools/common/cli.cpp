@@ -270,6 +270,20 @@ std::optional<std::string> passphrase(const Args& args, const std::string& promp
     return p;
 }
 
+unsigned jobs(const Args& args) {
+    const std::string text = args.get("jobs", "0");
+    unsigned long n = 0;
+    std::size_t used = 0;
+    try {
+        n = std::stoul(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty() || n > 1024)
+        throw UsageError("--jobs wants a number of workers from 1 to 1024, not '" + text + "'");
+    return static_cast<unsigned>(n);
+}
+
 std::int64_t clock_tolerance(const Args& args) {
     const std::string v = args.get("clock-tolerance", "3600");
     std::size_t used = 0;

@@ -93,6 +93,10 @@ std::optional<std::string> passphrase(const Args& args, const std::string& promp
 // --clock-tolerance SECONDS (default 3600, 0 .. one year); UsageError otherwise.
 std::int64_t clock_tolerance(const Args& args);
 
+// --jobs N: 0 .. 1024 (0, the default: the tool's own choice, one worker per CPU); UsageError
+// otherwise.
+unsigned jobs(const Args& args);
+
 // True when stderr is a terminal (progress is shown only then).
 bool stderr_is_tty();
 

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
         opt.kit_id = args.get("kit");
         opt.scope = audit::scan::scope_from_string(args.get("hash-scope", "matched"));
         opt.digests = audit::fs::DigestPolicy::parse(args.get("digests", "sha256"));
-        opt.jobs = parse_jobs(args.get("jobs", "0"));
+        opt.jobs = audit::cli::jobs(args);
         opt.one_filesystem = !args.has("cross-filesystems");
         opt.record_cmdlines = !args.has("no-cmdlines");
         const std::string when = args.get("progress", "auto");

@@ -24,8 +24,6 @@ void print_human(const scan::ScanResult& r);
 // setup.cpp
 // The collector certificate (UsageError naming --cert when it cannot be read).
 std::string read_certificate(const std::string& path);
-// --jobs N (1 .. 1024).
-unsigned parse_jobs(const std::string& text);
 // Started from a kit: the kit's own trust root, manifests, collector key and evidence area.
 void kit_defaults(cli::Args& args, const std::string& kit);
 // Opens and locks the sequence state of the collector key's chain (beside the

@@ -25,19 +25,6 @@ std::string read_certificate(const std::string& path) {
     return data;
 }
 
-unsigned parse_jobs(const std::string& text) {
-    unsigned long n = 0;
-    std::size_t used = 0;
-    try {
-        n = std::stoul(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || text.empty() || n > 1024)
-        throw UsageError("--jobs wants a number of workers from 1 to 1024, not '" + text + "'");
-    return static_cast<unsigned>(n);
-}
-
 // Started from a kit: the kit's own trust root, manifests, collector key and evidence area.
 void kit_defaults(cli::Args& args, const std::string& kit) {
     args.set_default("out", kit + "/evidence");

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
         std::vector<std::string> bundle_paths;
         for (const auto& p : paths)
             if (is_bundle(p)) bundle_paths.push_back(p);
-        auto outcomes = verify_bundles(bundle_paths, ctx, parse_jobs(args.get("jobs", "0")));
+        auto outcomes = verify_bundles(bundle_paths, ctx, audit::cli::jobs(args));
         std::size_t next_bundle = 0;
         for (const auto& path : paths) {
             json r;

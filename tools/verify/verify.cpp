@@ -123,6 +123,7 @@ json apply_bundle(BundleOutcome& outcome, Context& ctx) {
 std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths, const Context& ctx,
                                           unsigned jobs) {
     std::vector<BundleOutcome> out(paths.size());
+    if (jobs == 0) jobs = fs::default_jobs();
     jobs = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(paths.size())));
     std::atomic<std::size_t> next{0};
     // Each worker writes only the slots it took: no outcome depends on another's.
@@ -139,19 +140,6 @@ std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths,
     for (unsigned j = 0; j < jobs; ++j) pool.emplace_back(work);
     for (auto& t : pool) t.join();
     return out;
-}
-
-unsigned parse_jobs(const std::string& text) {
-    unsigned long n = 0;
-    std::size_t used = 0;
-    try {
-        n = std::stoul(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || text.empty() || n > 1024)
-        throw UsageError("--jobs wants a number of workers from 1 to 1024, not '" + text + "'");
-    return n == 0 ? fs::default_jobs() : static_cast<unsigned>(n);
 }
 
 // One file: returns a JSON result {file, kind, valid, detail|error}.

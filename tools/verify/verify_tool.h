@@ -67,12 +67,10 @@ struct BundleOutcome {
 BundleOutcome verify_bundle(const std::string& path, const Context& ctx);
 // The context's share of a verified bundle (bundle ids, summary, kept files); the result's JSON.
 json apply_bundle(BundleOutcome& outcome, Context& ctx);
-// Every bundle of paths verified by a pool of jobs workers (jobs == 1: on this thread), the
-// outcomes in the order of paths. One bundle's failure is its own outcome only.
+// Every bundle of paths verified by a pool of jobs workers (jobs == 1: on this thread; 0: one
+// per CPU), the outcomes in the order of paths. One bundle's failure is its own outcome only.
 std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths, const Context& ctx,
                                           unsigned jobs);
-// --jobs: 1..1024 workers; "0" or absent = one per CPU.
-unsigned parse_jobs(const std::string& text);
 // A directory stands for the bundles and chain heads in it (sorted); other paths, and a
 // directory holding none, stay as given.
 std::vector<std::string> expand_directories(const std::vector<std::string>& args);
