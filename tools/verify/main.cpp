@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <iostream>
 
-#include "audit/attest/evidence_check.h"
 #include "audit/error.h"
 #include "audit/evidence/extract.h"
 #include "cli.h"
@@ -108,6 +107,7 @@ int main(int argc, char** argv) {
         std::size_t next_bundle = 0;
         for (const auto& path : paths) {
             json r;
+            std::optional<audit::attest::Attestation> attestation;
             try {
                 if (is_bundle(path)) {
                     auto& outcome = outcomes.at(next_bundle++);
@@ -115,14 +115,13 @@ int main(int argc, char** argv) {
                     if (!outcome.error.empty()) throw audit::Error(outcome.failure, outcome.error);
                     r = apply_bundle(outcome, ctx);
                 } else {
-                    r = verify_one(path, ctx);
+                    r = verify_one(path, ctx, &attestation);
                 }
-                if (r["kind"] == "attestation" && have_bundles) {
-                    attest::check_evidence(r["statement"], ctx.bundle_ids);
+                if (attestation && have_bundles) {
+                    attest::check_evidence(*attestation, ctx.bundle_ids);
                     r["detail"]["evidence_checked"] = true;
-                    r["detail"]["recomputed"] = recompute(r["statement"], ctx);
+                    r["detail"]["recomputed"] = recompute(*attestation, ctx);
                 }
-                r.erase("statement");
                 r["valid"] = true;
             } catch (const audit::Error& e) {
                 r = {{"file", path}, {"valid", false}, {"error", e.what()}};

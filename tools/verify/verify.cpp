@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "audit/attest/attest.h"
-#include "audit/attest/evidence_check.h"
+#include "audit/attest/attestation.h"
 #include "audit/attest/report_statement.h"
 #include "audit/attest/site.h"
 #include "audit/crypto/dsse.h"
@@ -41,11 +41,11 @@ json limits_of(const evidence::Predicate& predicate) {
 
 // The status the bundles given compute for the attestation's host and product, under the trust
 // root given now and at the attestation's time; refuses a mismatch.
-json recompute(const json& statement, Context& ctx) {
-    const json& predicate = statement["predicate"];
-    const json& result = predicate["result"];
-    const std::string host = str(result, "host"), product = str(result, "product"),
-                      status = str(result, "status"), at = str(predicate, "attested_at");
+json recompute(const attest::Attestation& attestation, Context& ctx) {
+    const std::string& host = attestation.host;
+    const std::string& product = attestation.product;
+    const std::string& at = attestation.attested_at;
+    const std::string status = attest::to_string(attestation.status);
     auto cached = ctx.merged.find(at);
     if (cached == ctx.merged.end()) {
         attest::MergeOptions options;
@@ -143,7 +143,8 @@ std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths,
 }
 
 // One file: returns a JSON result {file, kind, valid, detail|error}.
-json verify_one(const std::string& path, Context& ctx) {
+json verify_one(const std::string& path, Context& ctx,
+                std::optional<attest::Attestation>* attestation) {
     const auto& trust = ctx.trust;
     json r = {{"file", path}};
     if (is_bundle(path)) {
@@ -221,18 +222,17 @@ json verify_one(const std::string& path, Context& ctx) {
     if (attest::is_report_statement(env)) {  // report.statement.dsse.json: the files beside it
         r["kind"] = "report-statement";
         auto dir = std::filesystem::path(path).parent_path().string();
-        r["detail"] = attest::verify_report_statement(env, trust, dir.empty() ? "." : dir);
+        r["detail"] = attest::verify_report_statement(env, trust, dir.empty() ? "." : dir).detail();
         return r;
     }
     r["kind"] = "attestation";
-    auto st = attest::verify_attestation(env, trust);
+    auto a = attest::verify_attestation(env, trust);
     ctx.payload = env.payload;
-    r["statement"] = st;
-    const auto& res = st["predicate"]["result"];
-    r["detail"] = {{"host", res.value("hostname", "")},
-                   {"product", res.value("product", "")},
-                   {"status", res.value("status", "")},
-                   {"reasons", res.value("reasons", json::array())}};
+    r["detail"] = {{"host", a.hostname},
+                   {"product", a.product},
+                   {"status", attest::to_string(a.status)},
+                   {"reasons", a.reasons}};
+    if (attestation) *attestation = std::move(a);
     return r;
 }
 
