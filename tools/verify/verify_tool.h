@@ -74,6 +74,8 @@ json apply_bundle(BundleOutcome& outcome, Context& ctx);
 // per CPU), the outcomes in the order of paths. One bundle's failure is its own outcome only.
 std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths, const Context& ctx,
                                           unsigned jobs);
+// "OK       FILE (kind …)" for a verified input's result (what it is, and what limits it).
+void print_ok_line(const json& r);
 // A directory stands for the bundles and chain heads in it (sorted); other paths, and a
 // directory holding none, stay as given.
 std::vector<std::string> expand_directories(const std::vector<std::string>& args);
