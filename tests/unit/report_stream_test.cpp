@@ -193,7 +193,7 @@ TEST_CASE("a report from a ledger, streamed, is the in-memory report of the same
     REQUIRE(verified.not_verified.empty());
     attest::MergeOptions mo;
     mo.now = now;
-    attest::FleetFacts facts(verified.refs, verified.heads, mo);
+    const attest::FleetFacts facts = verified.facts(mo);
     attest::ReportOptions opt;
     opt.generated = now;
     attest::FarOptions far;
