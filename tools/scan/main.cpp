@@ -12,14 +12,12 @@
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/fs/walker.h"
-#include "audit/manifest/manifest.h"
 #ifdef _WIN32
 #include "windows_scan.h"
 #else
 #include "audit/fs/landlock.h"
 #include "audit/sources/live.h"
 #endif
-#include "audit/trust/manifest_signature.h"
 #include "cli.h"
 #include "scan_tool.h"
 
@@ -100,42 +98,10 @@ int main(int argc, char** argv) {
         auto trust = audit::cli::load_trust(
             args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
             args.has("json") || quiet);
-        const bool allow_unsigned = args.has("allow-unsigned-manifests");
-        // A manifest whose signature is required is checked against its bytes before the TOML
-        // parser sees them: an unsigned file placed among the manifests is refused unparsed.
-        opt.manifests = audit::manifest::load_manifests(
-            manifests, [&](const std::string& path, std::string_view bytes) {
-                if (kit) {
-                    // From a kit, the sealed bytes first: a changed manifest names the kit.
-                    kit->check_loaded(path, audit::fs::sha384_hex(bytes));
-                    if (std::filesystem::exists(path + ".dsse.json"))
-                        kit->check_loaded(path + ".dsse.json");
-                    kit_check->enforce(args);
-                }
-                audit::trust::verify_manifest_bytes(trust, path, bytes, allow_unsigned);
-            });
         std::string cert_path = args.get("cert");
-        if (cert_path.empty()) {
-            cert_path = key_path;
-            if (cert_path.size() > 4 && cert_path.compare(cert_path.size() - 4, 4, ".key") == 0)
-                cert_path.resize(cert_path.size() - 4);
-            cert_path += ".cert.json";
-        }
-        if (kit) {
-            // (The manifests and their signatures were checked before they were parsed.)
-            kit->check_loaded(key_path);
-            kit->check_loaded(cert_path);
-            kit_check->enforce(args);
-            opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
-            opt.kit_check = kit->to_json();
-        }
-        for (const auto& m : opt.manifests) {
-            auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
-            if (sig.status != audit::trust::ManifestSignature::Status::verified)
-                std::cerr << "audit-scan: warning: manifest " << m.path
-                          << " is not signed (recorded in the bundle)\n";
-            opt.manifest_signatures[m.id] = sig.to_json();
-        }
+        if (cert_path.empty()) cert_path = default_certificate_path(key_path);
+        load_checked_manifests(opt, args, manifests, trust, kit_check ? &*kit_check : nullptr,
+                               key_path, cert_path);
         opt.collector_certificate = read_certificate(cert_path);
         auto key = audit::cli::load_key(args, key_path);
         try {

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "attest/report_parts.h"
+#include "audit/attest/attestation.h"
 #include "audit/attest/plan.h"
 #include "audit/core/utc.h"
 #include "audit/error.h"

@@ -176,11 +176,4 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& bundles,
 // status. With not_verified > 0 every removed or absent becomes inconclusive ("not_verified").
 void hold_back_for_unverified(std::vector<HostProductStatus>& statuses, std::size_t not_verified);
 
-// in-toto Statement for one host x product, DSSE-signed by the inspector key.
-crypto::Envelope attestation(const HostProductStatus& status, const crypto::SigningKey& inspector,
-                             const std::string& attested_at);
-
-// Verify an attestation envelope: inspector role, statement shape. Returns the statement.
-nlohmann::json verify_attestation(const crypto::Envelope& env, const trust::TrustRoot& trust);
-
 }  // namespace audit::attest
