@@ -43,9 +43,21 @@ foreach(lib LZMA_STATIC BZ2_STATIC LZ4_STATIC Z_STATIC ACL_STATIC)
     endif()
 endforeach()
 
-find_library(SQLITE_STATIC NAMES libsqlite3.a REQUIRED)
-add_library(audit_sqlite INTERFACE)
-target_link_libraries(audit_sqlite INTERFACE ${SQLITE_STATIC} ${CMAKE_DL_LIBS} m)
+# SQLite for the ledger: built lean from its Debian source package (cmake/build-sqlite.sh: no
+# FTS, R-tree, JSON..., sections per function), not Debian's libsqlite3.a, which carries all of it
+# in the static tools.
+execute_process(COMMAND bash ${CMAKE_SOURCE_DIR}/cmake/build-sqlite.sh ${AUDIT_DEPS_DIR}/sqlite3
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "building SQLite from its Debian source package (cmake/build-sqlite.sh) failed")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/build-sqlite.sh
+             ${CMAKE_SOURCE_DIR}/cmake/deb-source.sh)
+add_library(audit_sqlite STATIC IMPORTED GLOBAL)
+set_target_properties(audit_sqlite PROPERTIES
+    IMPORTED_LOCATION ${AUDIT_DEPS_DIR}/sqlite3/prefix/lib/libsqlite3.a
+    INTERFACE_INCLUDE_DIRECTORIES ${AUDIT_DEPS_DIR}/sqlite3/prefix/include
+    INTERFACE_LINK_LIBRARIES "Threads::Threads;m")
 
 find_package(nlohmann_json 3.10 REQUIRED)
 # The tools' command lines (tools/common/cli.cpp): CLI11, header-only (Debian libcli11-dev).

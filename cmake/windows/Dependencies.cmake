@@ -12,7 +12,8 @@ if(NOT rc EQUAL 0)
     message(FATAL_ERROR "cross-building the Windows dependencies (cmake/windows/build-deps.sh) failed")
 endif()
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/build-deps.sh
-             ${CMAKE_SOURCE_DIR}/cmake/build-botan.sh)
+             ${CMAKE_SOURCE_DIR}/cmake/build-botan.sh ${CMAKE_SOURCE_DIR}/cmake/build-sqlite.sh
+             ${CMAKE_SOURCE_DIR}/cmake/deb-source.sh)
 set(win_prefix ${AUDIT_WINDOWS_DEPS_DIR}/prefix)
 set(win_botan ${AUDIT_WINDOWS_DEPS_DIR}/botan/prefix)
 

@@ -232,17 +232,27 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 env = json.load(open(sys.argv[1]))
 st = json.loads(base64.b64decode(env["payload"]))
-st["predicate"]["result"]["status"] = "absent"
-payload = json.dumps(st).encode()
-ptype = env["payloadType"].encode()
-pae = b"DSSEv1 %d %b %d %b" % (len(ptype), ptype, len(payload), payload)
 key = serialization.load_pem_private_key(open(sys.argv[2], "rb").read(), password=None)
 spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-sig = key.sign(pae, ec.ECDSA(hashes.SHA384()))
-out = {"payload": base64.b64encode(payload).decode(), "payloadType": env["payloadType"],
-       "signatures": [{"keyid": hashlib.sha256(spki).hexdigest(), "sig": base64.b64encode(sig).decode()}]}
-json.dump(out, open(sys.argv[3], "w"))
+def sign(st, path):
+    payload = json.dumps(st).encode()
+    ptype = env["payloadType"].encode()
+    pae = b"DSSEv1 %d %b %d %b" % (len(ptype), ptype, len(payload), payload)
+    sig = key.sign(pae, ec.ECDSA(hashes.SHA384()))
+    out = {"payload": base64.b64encode(payload).decode(), "payloadType": env["payloadType"],
+           "signatures": [{"keyid": hashlib.sha256(spki).hexdigest(), "sig": base64.b64encode(sig).decode()}]}
+    json.dump(out, open(path, "w"))
+res = st["predicate"]["result"]
+res["status"] = "absent"  # the status alone: a result the merge never signs
+sign(st, sys.argv[3] + ".naive")
+res["reasons"], res["reason_codes"] = [], []  # consistent: only the bundles can refute it
+for e in res["evidence"]:
+    e["role"] = "latest"
+sign(st, sys.argv[3])
 PY
+# Absent with the finding bundle as its only evidence: refused by its shape, bundles or not.
+expect_exit 3 audit-verify --trust "$T/A/trust.json" "$T/forged.dsse.json.naive"
+grep -q "absent without the latest bundle" "$T/out" || fail "inconsistent result not named: $(cat "$T/out")"
 expect_exit 0 audit-verify --trust "$T/A/trust.json" "$T/forged.dsse.json"  # the signature is valid
 expect_exit 3 audit-verify --trust "$T/A/trust.json" "$T/forged.dsse.json" $good
 grep -q "compute present" "$T/out" || fail "mismatch not named: $(cat "$T/out")"

@@ -26,7 +26,7 @@ json load_report(const std::string& arg, const trust::TrustRoot& trust) {
         dir = arg.size() > 11 ? arg.substr(0, arg.size() - 12) : ".";
         if (dir.empty()) dir = "/";
     }
-    const std::string bytes = audit::attest::read_verified_report(dir, trust);
+    const std::string bytes = audit::attest::read_verified_report(dir, trust).report_bytes;
     json j = json::parse(bytes, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("results"))
         throw audit::VerifyError(dir + "/report.json is not a report.json");

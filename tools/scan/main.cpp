@@ -12,14 +12,12 @@
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/fs/walker.h"
-#include "audit/manifest/manifest.h"
 #ifdef _WIN32
 #include "windows_scan.h"
 #else
 #include "audit/fs/landlock.h"
 #include "audit/sources/live.h"
 #endif
-#include "audit/trust/manifest_signature.h"
 #include "cli.h"
 #include "scan_tool.h"
 
@@ -100,42 +98,10 @@ int main(int argc, char** argv) {
         auto trust = audit::cli::load_trust(
             args, "audit-scan", (std::filesystem::path(opt.out_dir) / ".trust-state.json").string(),
             args.has("json") || quiet);
-        const bool allow_unsigned = args.has("allow-unsigned-manifests");
-        // A manifest whose signature is required is checked against its bytes before the TOML
-        // parser sees them: an unsigned file placed among the manifests is refused unparsed.
-        opt.manifests = audit::manifest::load_manifests(
-            manifests, [&](const std::string& path, std::string_view bytes) {
-                if (kit) {
-                    // From a kit, the sealed bytes first: a changed manifest names the kit.
-                    kit->check_loaded(path, audit::fs::sha384_hex(bytes));
-                    if (std::filesystem::exists(path + ".dsse.json"))
-                        kit->check_loaded(path + ".dsse.json");
-                    kit_check->enforce(args);
-                }
-                audit::trust::verify_manifest_bytes(trust, path, bytes, allow_unsigned);
-            });
         std::string cert_path = args.get("cert");
-        if (cert_path.empty()) {
-            cert_path = key_path;
-            if (cert_path.size() > 4 && cert_path.compare(cert_path.size() - 4, 4, ".key") == 0)
-                cert_path.resize(cert_path.size() - 4);
-            cert_path += ".cert.json";
-        }
-        if (kit) {
-            // (The manifests and their signatures were checked before they were parsed.)
-            kit->check_loaded(key_path);
-            kit->check_loaded(cert_path);
-            kit_check->enforce(args);
-            opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
-            opt.kit_check = kit->to_json();
-        }
-        for (const auto& m : opt.manifests) {
-            auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
-            if (sig.status != audit::trust::ManifestSignature::Status::verified)
-                std::cerr << "audit-scan: warning: manifest " << m.path
-                          << " is not signed (recorded in the bundle)\n";
-            opt.manifest_signatures[m.id] = sig.to_json();
-        }
+        if (cert_path.empty()) cert_path = default_certificate_path(key_path);
+        load_checked_manifests(opt, args, manifests, trust, kit_check ? &*kit_check : nullptr,
+                               key_path, cert_path);
         opt.collector_certificate = read_certificate(cert_path);
         auto key = audit::cli::load_key(args, key_path);
         try {
@@ -190,21 +156,19 @@ int main(int argc, char** argv) {
 
         auto result = audit::scan::run_scan(opt, key, trust);
         if (drawn && tty) std::cerr << "\n";
-        if (kit) result.summary["kit_check"] = opt.kit_check;
-        print_access(result.coverage["access"]);
+        print_access(result.access);
         if (!quiet && chain_state && chain_state->fresh() && result.sequence == 1)
             std::cerr << "audit-scan: note: no sequence state was beside the collector key: kit "
-                      << result.summary["kit"].get<std::string>()
-                      << " starts its chain at sequence 1 (" << chain_state->state_path()
+                      << result.kit_id << " starts its chain at sequence 1 ("
+                      << chain_state->state_path()
                       << "). If this key made evidence before with an older audit-scan, this "
                          "bundle forks that chain: scan with --out set to that older evidence "
                          "folder, whose state is then taken over\n";
         // What makes the whole scan prove nothing is said on the terminal, not only recorded.
-        for (const auto& gap : result.coverage["system"]["gaps"])
-            std::cerr << "audit-scan: coverage insufficient: " << safe_text(gap.get<std::string>())
-                      << "\n";
+        for (const auto& gap : result.system_gaps())
+            std::cerr << "audit-scan: coverage insufficient: " << safe_text(gap) << "\n";
         if (args.has("json"))
-            audit::cli::print_json(result.summary);
+            audit::cli::print_json(result.to_json());
         else
             print_human(result);
         return static_cast<int>(result.attention() ? audit::Exit::attention : audit::Exit::clean);

@@ -1,14 +1,18 @@
-// audit-scan: what it loads besides the manifests: the certificate, --jobs, a kit's defaults, and
+// audit-scan: what it loads: the manifests (each checked against its signature and the kit before
+// it is parsed), the certificate, --jobs, a kit's defaults, and
 // the sequence state of the collector key's chain (opened before the scan confines itself).
 #include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
 
+#include "audit/core/hex.h"
 #include "audit/error.h"
 #include "audit/input_file.h"
 #include "audit/kit/kit_manifest.h"
+#include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
+#include "audit/trust/manifest_signature.h"
 #include "scan_tool.h"
 
 namespace audit::scan_tool {
@@ -23,6 +27,49 @@ std::string read_certificate(const std::string& path) {
     if (data.size() > (1u << 20))
         throw VerifyError(path + ": larger than any collector certificate could be");
     return data;
+}
+
+std::string default_certificate_path(const std::string& key_path) {
+    std::string path = key_path;
+    if (path.size() > 4 && path.compare(path.size() - 4, 4, ".key") == 0)
+        path.resize(path.size() - 4);
+    return path + ".cert.json";
+}
+
+void load_checked_manifests(scan::ScanOptions& opt, const cli::Args& args,
+                            const std::string& manifests, const trust::TrustRoot& trust,
+                            cli::KitCheck* kit_check, const std::string& key_path,
+                            const std::string& cert_path) {
+    kit::SelfCheck* kit = kit_check ? &kit_check->self_check() : nullptr;
+    const bool allow_unsigned = args.has("allow-unsigned-manifests");
+    // A manifest whose signature is required is checked against its bytes before the TOML
+    // parser sees them: an unsigned file placed among the manifests is refused unparsed.
+    opt.manifests = audit::manifest::load_manifests(
+        manifests, [&](const std::string& path, std::string_view bytes) {
+            if (kit) {
+                // From a kit, the sealed bytes first: a changed manifest names the kit.
+                kit->check_loaded(path, audit::core::sha384_hex(bytes));
+                if (std::filesystem::exists(path + ".dsse.json"))
+                    kit->check_loaded(path + ".dsse.json");
+                kit_check->enforce(args);
+            }
+            audit::trust::verify_manifest_bytes(trust, path, bytes, allow_unsigned);
+        });
+    if (kit) {
+        // (The manifests and their signatures were checked before they were parsed.)
+        kit->check_loaded(key_path);
+        kit->check_loaded(cert_path);
+        kit_check->enforce(args);
+        opt.kit_manifest_sha256 = kit->kit_manifest_sha256;
+        opt.kit_check = kit->to_json();
+    }
+    for (const auto& m : opt.manifests) {
+        auto sig = audit::trust::verify_manifest(trust, m, allow_unsigned);
+        if (sig.status != audit::trust::ManifestSignature::Status::verified)
+            std::cerr << "audit-scan: warning: manifest " << m.path
+                      << " is not signed (recorded in the bundle)\n";
+        opt.manifest_signatures[m.id] = sig.to_json();
+    }
 }
 
 // Started from a kit: the kit's own trust root, manifests, collector key and evidence area.

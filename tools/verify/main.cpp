@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <iostream>
 
-#include "audit/attest/evidence_check.h"
 #include "audit/error.h"
 #include "audit/evidence/extract.h"
 #include "cli.h"
@@ -12,22 +11,6 @@ namespace {
 
 using namespace audit::verify_tool;
 namespace attest = audit::attest;
-
-// "… (manifest unsigned: cannot support removed/absent)" for the OK line of a bundle.
-std::string limits_text(const json& limits) {
-    std::string out;
-    const auto& unsigned_manifests = limits.value("manifests_unsigned", json::array());
-    if (!unsigned_manifests.empty()) {
-        std::string ids;
-        for (const auto& id : unsigned_manifests)
-            ids += (ids.empty() ? "" : ", ") + id.get<std::string>();
-        out += "; manifest unsigned (" + ids + "): cannot support removed/absent";
-    }
-    const std::string kit = limits.value("kit_self_check", "none");
-    if (kit != "none" && kit != "verified")
-        out += "; kit " + kit + ": cannot support removed/absent";
-    return out;
-}
 
 }  // namespace
 
@@ -108,6 +91,7 @@ int main(int argc, char** argv) {
         std::size_t next_bundle = 0;
         for (const auto& path : paths) {
             json r;
+            std::optional<audit::attest::Attestation> attestation;
             try {
                 if (is_bundle(path)) {
                     auto& outcome = outcomes.at(next_bundle++);
@@ -115,14 +99,13 @@ int main(int argc, char** argv) {
                     if (!outcome.error.empty()) throw audit::Error(outcome.failure, outcome.error);
                     r = apply_bundle(outcome, ctx);
                 } else {
-                    r = verify_one(path, ctx);
+                    r = verify_one(path, ctx, &attestation);
                 }
-                if (r["kind"] == "attestation" && have_bundles) {
-                    attest::check_evidence(r["statement"], ctx.bundle_ids);
+                if (attestation && have_bundles) {
+                    attest::check_evidence(*attestation, ctx.bundle_ids);
                     r["detail"]["evidence_checked"] = true;
-                    r["detail"]["recomputed"] = recompute(r["statement"], ctx);
+                    r["detail"]["recomputed"] = recompute(*attestation, ctx);
                 }
-                r.erase("statement");
                 r["valid"] = true;
             } catch (const audit::Error& e) {
                 r = {{"file", path}, {"valid", false}, {"error", e.what()}};
@@ -166,44 +149,7 @@ int main(int argc, char** argv) {
                               << r["error"].get<std::string>() << "\n";
                     continue;
                 }
-                std::cout << "OK       " << r["file"].get<std::string>() << " ("
-                          << r["kind"].get<std::string>();
-                const auto& d = r["detail"];
-                if (r["kind"] == "bundle")
-                    std::cout << " " << d["bundle_id"].get<std::string>() << ", kit "
-                              << d["kit"].get<std::string>() << " #" << d["sequence"]
-                              << ", present "
-                              << d["present"].dump(-1, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace)
-                              << limits_text(d["limits"]);
-                else if (r["kind"] == "chain-head")
-                    std::cout << " of kit " << d["kit"].get<std::string>() << " at #"
-                              << d["sequence"];
-                else if (r["kind"] == "manifest")
-                    std::cout << " " << d["id"].get<std::string>() << " "
-                              << d["version"].get<std::string>() << ", signed";
-                else if (r["kind"] == "collector-certificate")
-                    std::cout << " for kit " << d["kit"].get<std::string>() << ", "
-                              << d["not_before"].get<std::string>() << " .. "
-                              << d["not_after"].get<std::string>();
-                else if (r["kind"] == "attestation")
-                    std::cout << " " << d["host"].get<std::string>() << " "
-                              << d["product"].get<std::string>() << ": "
-                              << d["status"].get<std::string>()
-                              << (d.contains("recomputed") ? ", recomputed from the bundles given"
-                                                           : "");
-                else if (r["kind"] == "site-summary" || r["kind"] == "site-certificate")
-                    std::cout << " of site " << d["site"].get<std::string>()
-                              << (d.contains("sequence") ? ", sequence " + d["sequence"].dump()
-                                                         : "")
-                              << (d.value("report", "").empty() ? "" : ", report.json matches");
-                else if (r["kind"] == "report-statement")
-                    std::cout << " over " << d["files"].size() << " report files, unchanged";
-                else
-                    std::cout << " of " << d["authority"].get<std::string>() << ", version "
-                              << d["version"] << ", expires " << d["expires"].get<std::string>()
-                              << ": " << d["relation"].get<std::string>();
-                std::cout << ")\n";
+                print_ok_line(r);
             }
         }
         return static_cast<int>(worst);

@@ -1,12 +1,10 @@
-// audit-verify: one file verified against the trust root (verify_one).
-#include <algorithm>
-#include <atomic>
+// audit-verify: one file verified against the trust root (verify_one), and an attestation
+// recomputed from the bundles given with it (recompute).
 #include <filesystem>
 #include <map>
-#include <thread>
 
 #include "audit/attest/attest.h"
-#include "audit/attest/evidence_check.h"
+#include "audit/attest/attestation.h"
 #include "audit/attest/report_statement.h"
 #include "audit/attest/site.h"
 #include "audit/crypto/dsse.h"
@@ -14,7 +12,6 @@
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/evidence/predicate.h"
-#include "audit/fs/parallel_walker.h"
 #include "audit/input_file.h"
 #include "audit/manifest/manifest.h"
 #include "audit/trust/certificate.h"
@@ -26,26 +23,13 @@
 
 namespace audit::verify_tool {
 
-namespace {
-
-json limits_of(const evidence::Predicate& predicate) {
-    json unsigned_manifests = json::array();
-    for (const auto& man : predicate.manifests.value_or(std::vector<evidence::ManifestRecord>{}))
-        if (man.signature_status() != "verified") unsigned_manifests.push_back(man.id.value_or(""));
-    const std::string self_check =
-        predicate.kit.self_check ? predicate.kit.self_check_status() : "none";
-    return {{"manifests_unsigned", unsigned_manifests}, {"kit_self_check", self_check}};
-}
-
-}  // namespace
-
 // The status the bundles given compute for the attestation's host and product, under the trust
 // root given now and at the attestation's time; refuses a mismatch.
-json recompute(const json& statement, Context& ctx) {
-    const json& predicate = statement["predicate"];
-    const json& result = predicate["result"];
-    const std::string host = str(result, "host"), product = str(result, "product"),
-                      status = str(result, "status"), at = str(predicate, "attested_at");
+json recompute(const attest::Attestation& attestation, Context& ctx) {
+    const std::string& host = attestation.host;
+    const std::string& product = attestation.product;
+    const std::string& at = attestation.attested_at;
+    const std::string status = attest::to_string(attestation.status);
     auto cached = ctx.merged.find(at);
     if (cached == ctx.merged.end()) {
         attest::MergeOptions options;
@@ -72,78 +56,9 @@ json recompute(const json& statement, Context& ctx) {
                       ": the attestation's status cannot be recomputed");
 }
 
-BundleOutcome verify_bundle(const std::string& path, const Context& ctx) {
-    BundleOutcome out;
-    try {
-        json r = {{"file", path}, {"kind", "bundle"}};
-        auto b = evidence::read_bundle(path, ctx.trust, ctx.keep_summaries || ctx.keep_files);
-        const evidence::Predicate& p = b.evidence;  // typed (and shape-checked) by the reader
-        r["detail"] = {{"bundle_id", p.bundle_id},
-                       {"sha256", b.sha256},
-                       {"statement_sha256", b.statement_sha256},
-                       {"format", b.format},
-                       {"kit", p.kit.id},
-                       {"sequence", p.kit.sequence},
-                       {"host", p.host.hostname},
-                       {"present", p.findings.present},
-                       {"signers", b.signers},
-                       {"limits", limits_of(p)}};
-        out.ids.emplace_back(b.sha256, p.bundle_id);
-        if (!b.statement_sha256.empty()) out.ids.emplace_back(b.statement_sha256, p.bundle_id);
-        if (ctx.keep_summaries) {
-            out.summary = attest::summarize(b);
-            out.summary->path = path;
-        }
-        if (ctx.keep_files) {
-            out.subjects = b.statement.value("subject", json::array());
-            out.payload = std::move(b.envelope.payload);
-            out.files = std::move(b.files);
-        }
-        out.result = std::move(r);
-    } catch (const Error& e) {
-        out.error = e.what();
-        out.failure = e.exit();
-    } catch (...) {
-        out.unexpected = std::current_exception();
-    }
-    return out;
-}
-
-json apply_bundle(BundleOutcome& outcome, Context& ctx) {
-    for (const auto& [digest, id] : outcome.ids) ctx.bundle_ids[digest] = id;
-    if (outcome.summary) ctx.summaries.push_back(std::move(*outcome.summary));
-    if (ctx.keep_files) {
-        ctx.payload = std::move(outcome.payload);
-        ctx.subjects = std::move(outcome.subjects);
-        ctx.files = std::move(outcome.files);
-    }
-    return std::move(outcome.result);
-}
-
-std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths, const Context& ctx,
-                                          unsigned jobs) {
-    std::vector<BundleOutcome> out(paths.size());
-    if (jobs == 0) jobs = fs::default_jobs();
-    jobs = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(paths.size())));
-    std::atomic<std::size_t> next{0};
-    // Each worker writes only the slots it took: no outcome depends on another's.
-    auto work = [&] {
-        for (std::size_t i = next++; i < paths.size(); i = next++)
-            out[i] = verify_bundle(paths[i], ctx);
-    };
-    if (jobs <= 1) {
-        work();
-        return out;
-    }
-    std::vector<std::thread> pool;
-    pool.reserve(jobs);
-    for (unsigned j = 0; j < jobs; ++j) pool.emplace_back(work);
-    for (auto& t : pool) t.join();
-    return out;
-}
-
 // One file: returns a JSON result {file, kind, valid, detail|error}.
-json verify_one(const std::string& path, Context& ctx) {
+json verify_one(const std::string& path, Context& ctx,
+                std::optional<attest::Attestation>* attestation) {
     const auto& trust = ctx.trust;
     json r = {{"file", path}};
     if (is_bundle(path)) {
@@ -221,18 +136,17 @@ json verify_one(const std::string& path, Context& ctx) {
     if (attest::is_report_statement(env)) {  // report.statement.dsse.json: the files beside it
         r["kind"] = "report-statement";
         auto dir = std::filesystem::path(path).parent_path().string();
-        r["detail"] = attest::verify_report_statement(env, trust, dir.empty() ? "." : dir);
+        r["detail"] = attest::verify_report_statement(env, trust, dir.empty() ? "." : dir).detail();
         return r;
     }
     r["kind"] = "attestation";
-    auto st = attest::verify_attestation(env, trust);
+    auto a = attest::verify_attestation(env, trust);
     ctx.payload = env.payload;
-    r["statement"] = st;
-    const auto& res = st["predicate"]["result"];
-    r["detail"] = {{"host", res.value("hostname", "")},
-                   {"product", res.value("product", "")},
-                   {"status", res.value("status", "")},
-                   {"reasons", res.value("reasons", json::array())}};
+    r["detail"] = {{"host", a.hostname},
+                   {"product", a.product},
+                   {"status", attest::to_string(a.status)},
+                   {"reasons", a.reasons}};
+    if (attestation) *attestation = std::move(a);
     return r;
 }
 

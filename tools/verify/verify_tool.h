@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/attest/attest.h"
+#include "audit/attest/attestation.h"
 #include "audit/error.h"
 #include "audit/evidence/chain_head.h"
 #include "audit/trust/trust_root.h"
@@ -46,10 +47,12 @@ std::string read_small(const std::string& path, std::size_t max);
 std::string str(const json& j, const char* key);
 // The status the bundles given compute for an attestation's host and product, under the trust
 // root given now and at the attestation's time; refuses a mismatch (VerifyError).
-json recompute(const json& statement, Context& ctx);
+json recompute(const attest::Attestation& attestation, Context& ctx);
 // One file verified (bundle, chain head, attestation, report statement, trust root, certificate,
-// signed manifest): {"path", "kind", "ok", "detail"...} or {"error"}; throws audit::Error.
-json verify_one(const std::string& path, Context& ctx);
+// signed manifest): {"path", "kind", "ok", "detail"...} or {"error"}; throws audit::Error. An
+// attestation's typed value goes to *attestation when given.
+json verify_one(const std::string& path, Context& ctx,
+                std::optional<attest::Attestation>* attestation = nullptr);
 
 // One bundle verified without touching the context (a worker's job; ctx is only read): its
 // result, or its error, and what the context takes from it (apply_bundle, in input order).
@@ -71,6 +74,8 @@ json apply_bundle(BundleOutcome& outcome, Context& ctx);
 // per CPU), the outcomes in the order of paths. One bundle's failure is its own outcome only.
 std::vector<BundleOutcome> verify_bundles(const std::vector<std::string>& paths, const Context& ctx,
                                           unsigned jobs);
+// "OK       FILE (kind …)" for a verified input's result (what it is, and what limits it).
+void print_ok_line(const json& r);
 // A directory stands for the bundles and chain heads in it (sorted); other paths, and a
 // directory holding none, stay as given.
 std::vector<std::string> expand_directories(const std::vector<std::string>& args);

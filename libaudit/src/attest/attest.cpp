@@ -970,33 +970,4 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
     return out;
 }
 
-crypto::Envelope attestation(const HostProductStatus& status, const crypto::SigningKey& inspector,
-                             const std::string& attested_at) {
-    json statement = {
-        {"_type", evidence::kStatementType},
-        {"subject",
-         json::array({{{"name", status.host_key},
-                       {"digest", {{"sha256", fs::sha256_hex(status.host_ids.dump())}}}}})},
-        {"predicateType", kAttestationPredicate},
-        {"predicate", {{"attested_at", attested_at}, {"result", status.to_json()}}}};
-    crypto::Envelope env;
-    env.payload_type = std::string(evidence::kPayloadType);
-    env.payload = statement.dump();
-    env.sign(inspector);
-    return env;
-}
-
-json verify_attestation(const crypto::Envelope& env, const trust::TrustRoot& trust) {
-    if (env.payload_type != evidence::kPayloadType)
-        throw VerifyError("attestation has payloadType '" + env.payload_type + "'");
-    trust.verify_role(env, "inspector");
-    json statement;
-    statement = parse_json_strict(env.payload, "attestation payload");
-    if (!statement.is_object() || statement.value("_type", "") != evidence::kStatementType ||
-        statement.value("predicateType", "") != kAttestationPredicate ||
-        !statement.contains("predicate") || !statement["predicate"].contains("result"))
-        throw VerifyError("not a removal attestation statement");
-    return statement;
-}
-
 }  // namespace audit::attest

@@ -24,6 +24,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxReportFile = std::size_t{4} << 30;  // report.json at fleet scale
+// The statement lists every result (about 600 000 host x product in 256 MiB).
+constexpr std::size_t kMaxStatement = std::size_t{256} << 20;
 
 bool plain_name(const std::string& n) {
     return !n.empty() && n.size() <= 255 && n.find('/') == std::string::npos &&
@@ -119,62 +121,89 @@ bool is_report_statement(const crypto::Envelope& env) {
     }
 }
 
-json verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot& trust,
-                             const std::string& dir) {
-    if (env.payload_type != evidence::kPayloadType)
-        throw VerifyError("report statement has payloadType '" + env.payload_type + "'");
-    trust.verify_role(env, "inspector");
-    json st = parse_json_strict(env.payload, "report statement payload");
-    if (!st.is_object() || st.value("_type", "") != evidence::kStatementType ||
-        st.value("predicateType", "") != kReportStatementPredicate || !st.contains("subject") ||
-        !st["subject"].is_array() || st["subject"].empty() || !st.contains("predicate") ||
-        !st["predicate"].is_object())
+const ReportStatement::File* ReportStatement::file(std::string_view name) const {
+    for (const auto& f : files)
+        if (f.name == name) return &f;
+    return nullptr;
+}
+
+json ReportStatement::detail() const {
+    json names = json::array();
+    for (const auto& f : files) names.push_back(f.name);
+    return {{"files", names}, {"generated", generated}, {"inspector_keyid", inspector_keyid}};
+}
+
+ReportStatement read_report_statement(const json& st) {
+    if (!st.is_object() || !st.contains("_type") || st["_type"] != evidence::kStatementType ||
+        !st.contains("predicateType") || st["predicateType"] != kReportStatementPredicate ||
+        !st.contains("subject") || !st["subject"].is_array() || st["subject"].empty() ||
+        !st.contains("predicate") || !st["predicate"].is_object())
         throw VerifyError("not a report statement");
-    json files = json::array();
+    ReportStatement out;
     for (const auto& s : st["subject"]) {
         if (!s.is_object() || !s.contains("name") || !s["name"].is_string() ||
             !s.contains("digest") || !s["digest"].is_object() || !s["digest"].contains("sha256") ||
             !s["digest"]["sha256"].is_string())
             throw VerifyError("report statement: malformed subject");
-        const std::string name = s["name"].get<std::string>();
-        if (name != kAttestationsSubject && !plain_name(name))
-            throw VerifyError("report statement: subject '" + name + "' is not a file name");
-        const std::string want = s["digest"]["sha256"].get<std::string>();
-        std::string got;
-        try {
-            got = name == kAttestationsSubject ? attestations_sha256(dir)
-                                               : file_sha256(dir + "/" + name);
-        } catch (const Error& e) {
-            throw VerifyError("report statement: " + name + ": " + e.what());
-        }
-        if (got != want)
-            throw VerifyError("report statement: " + name +
-                              " changed since it was signed (sha256 " + got + ", signed " + want +
-                              ")");
-        files.push_back(name);
+        ReportStatement::File f{s["name"].get<std::string>(),
+                                s["digest"]["sha256"].get<std::string>()};
+        if (f.name != kAttestationsSubject && !plain_name(f.name))
+            throw VerifyError("report statement: subject '" + f.name + "' is not a file name");
+        if (out.file(f.name))
+            throw VerifyError("report statement: subject '" + f.name + "' is signed twice");
+        out.files.push_back(std::move(f));
     }
-    return {{"files", files},
-            {"generated", st["predicate"].value("generated", "")},
-            {"inspector_keyid", st["predicate"].value("inspector_keyid", "")}};
+    out.predicate = st["predicate"];
+    for (auto [field, key] : {std::pair{&out.generated, "generated"},
+                              std::pair{&out.inspector_keyid, "inspector_keyid"}}) {
+        auto it = out.predicate.find(key);
+        if (it == out.predicate.end()) continue;
+        if (!it->is_string())
+            throw VerifyError(std::string("report statement: ") + key + " is not a string");
+        *field = it->get<std::string>();
+    }
+    return out;
 }
 
-std::string read_verified_report(const std::string& dir, const trust::TrustRoot& trust) {
+ReportStatement verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot& trust,
+                                        const std::string& dir) {
+    if (env.payload_type != evidence::kPayloadType)
+        throw VerifyError("report statement has payloadType '" + env.payload_type + "'");
+    trust.verify_role(env, "inspector");
+    ReportStatement st =
+        read_report_statement(parse_json_strict(env.payload, "report statement payload"));
+    for (const auto& f : st.files) {
+        std::string got;
+        try {
+            got = f.name == kAttestationsSubject ? attestations_sha256(dir)
+                                                 : file_sha256(dir + "/" + f.name);
+        } catch (const Error& e) {
+            throw VerifyError("report statement: " + f.name + ": " + e.what());
+        }
+        if (got != f.sha256)
+            throw VerifyError("report statement: " + f.name +
+                              " changed since it was signed (sha256 " + got + ", signed " +
+                              f.sha256 + ")");
+    }
+    return st;
+}
+
+VerifiedReport read_verified_report(const std::string& dir, const trust::TrustRoot& trust) {
     const std::string st_path = dir + "/" + std::string(kReportStatementFile);
-    auto st_bytes = read_input_file_if_exists(st_path, 64u << 20, "report statement");
+    auto st_bytes = read_input_file_if_exists(st_path, kMaxStatement, "report statement");
     if (!st_bytes)
         throw VerifyError("no " + std::string(kReportStatementFile) + " beside " + dir +
                           "/report.json: the report is not signed");
-    const auto env = crypto::Envelope::parse(*st_bytes, 64u << 20);
-    verify_report_statement(env, trust, dir);
-    const json st = parse_json_strict(env.payload, "report statement payload");
-    std::string want;
-    for (const auto& s : st["subject"])
-        if (s["name"] == "report.json") want = s["digest"]["sha256"].get<std::string>();
-    if (want.empty()) throw VerifyError(st_path + " does not sign report.json");
-    std::string bytes = read_input_file(dir + "/report.json", kMaxReportFile, "report.json");
-    if (crypto::sha256_hex(bytes) != want)
+    VerifiedReport out;
+    out.statement =
+        verify_report_statement(crypto::Envelope::parse(*st_bytes, kMaxStatement), trust, dir);
+    out.statement_bytes = std::move(*st_bytes);
+    const auto* signed_report = out.statement.file("report.json");
+    if (!signed_report) throw VerifyError(st_path + " does not sign report.json");
+    out.report_bytes = read_input_file(dir + "/report.json", kMaxReportFile, "report.json");
+    if (crypto::sha256_hex(out.report_bytes) != signed_report->sha256)
         throw VerifyError(dir + "/report.json changed while it was read");
-    return bytes;
+    return out;
 }
 
 }  // namespace audit::attest

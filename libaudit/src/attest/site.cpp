@@ -17,7 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxReport = std::size_t{4} << 30;     // report.json at fleet scale
 constexpr std::size_t kMaxSummary = std::size_t{256} << 20;  // about 600 000 host x product
 constexpr std::size_t kMaxAttestation = std::size_t{64} << 20;
 
@@ -140,13 +139,10 @@ json write_site_summary(const std::string& report_dir, const trust::TrustRoot& t
                         const crypto::SigningKey& site_key, std::string_view certificate_text,
                         std::uint64_t sequence, const std::string& now) {
     if (sequence == 0) throw UsageError("the sequence of a site summary starts at 1");
-    const std::string st_path = report_dir + "/" + std::string(kReportStatementFile);
-    const std::string st_bytes = read_input_file(st_path, kMaxSummary, "report statement");
-    auto verified =
-        verify_report_statement(crypto::Envelope::parse(st_bytes, kMaxSummary), trust, report_dir);
-    const auto& files = verified["files"];
-    if (std::find(files.begin(), files.end(), "report.json") == files.end())
-        throw VerifyError(st_path + " does not sign report.json");
+    // The report.json bytes summarised are the ones the inspector's statement signs.
+    const VerifiedReport verified = read_verified_report(report_dir, trust);
+    const std::string& st_bytes = verified.statement_bytes;
+    const std::string& report_bytes = verified.report_bytes;
     const auto cert = trust::verify_site_certificate(trust, certificate_text);
     if (cert.inspector.keyid != site_key.identity().keyid)
         throw UsageError("the site certificate delegates site " + cert.site + " to key " +
@@ -155,8 +151,6 @@ json write_site_summary(const std::string& report_dir, const trust::TrustRoot& t
     if (now < cert.not_before || now > cert.not_after)
         throw UsageError("the site certificate of " + cert.site + " is valid from " +
                          cert.not_before + " to " + cert.not_after + ", not now (" + now + ")");
-    const std::string report_bytes =
-        read_input_file(report_dir + "/report.json", kMaxReport, "report.json");
     const json report = parse_json_strict(report_bytes, "report.json");
     json statement = {
         {"_type", evidence::kStatementType},

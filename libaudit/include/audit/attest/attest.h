@@ -141,6 +141,12 @@ class FleetFacts {
     // highest per kit counts.
     FleetFacts(const std::vector<BundleRef>& bundles, const std::vector<evidence::ChainHead>& heads,
                const MergeOptions& options);
+    // The same facts drawn elsewhere without every bundle in memory (Ledger::verify, kit by kit):
+    // each kit's chain issues as the constructor above finds them for that kit's bundles, and the
+    // strong identifiers seen under two or more host keys ("key\x1fvalue" -> those host keys;
+    // an identifier under one host key gives no reason and may be left out). Defined in ledger.cpp.
+    FleetFacts(std::vector<ChainIssue> chain_issues,
+               std::map<std::string, std::set<std::string>> shared_ids, const MergeOptions& options);
     const std::vector<ChainIssue>& chain_issues() const { return chain_issues_; }
     const MergeOptions& options() const { return options_; }
     // Host-level reasons for one host, given that host's bundles.
@@ -175,12 +181,5 @@ std::vector<HostProductStatus> merge(const std::vector<BundleSummary>& bundles,
 // could be a later scan or one side of a fork of any host, and dropping it must not improve a
 // status. With not_verified > 0 every removed or absent becomes inconclusive ("not_verified").
 void hold_back_for_unverified(std::vector<HostProductStatus>& statuses, std::size_t not_verified);
-
-// in-toto Statement for one host x product, DSSE-signed by the inspector key.
-crypto::Envelope attestation(const HostProductStatus& status, const crypto::SigningKey& inspector,
-                             const std::string& attested_at);
-
-// Verify an attestation envelope: inspector role, statement shape. Returns the statement.
-nlohmann::json verify_attestation(const crypto::Envelope& env, const trust::TrustRoot& trust);
 
 }  // namespace audit::attest

@@ -29,15 +29,40 @@ void sign_report_files(const std::string& dir, const std::vector<std::string>& n
 // Whether an envelope's payload is a report statement (nothing verified yet).
 bool is_report_statement(const crypto::Envelope& env);
 
-// Inspector signature under the trust root, then every subject (a plain file name, read from
-// dir) against its digest. Throws VerifyError on any mismatch, a missing file or a subject
-// that is not a plain name. Returns {"files": [...], "generated", "inspector_keyid"}.
-nlohmann::json verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot& trust,
-                                       const std::string& dir);
+// A report statement, typed once by read_report_statement.
+struct ReportStatement {
+    struct File {
+        std::string name;  // a plain file name in the report directory, or "attestations/"
+        std::string sha256;
+    };
+    std::vector<File> files;  // the subjects, in signed order
+    std::string generated, inspector_keyid;
+    nlohmann::json predicate;  // as signed (title, trust_root, results; kind of a roll-up)
 
-// The bytes of dir/report.json, once dir's report statement verifies (inspector role, every
-// file it signs) and signs report.json with exactly these bytes. Throws VerifyError (no
-// statement, a bad one, report.json not signed or changed), IoError.
-std::string read_verified_report(const std::string& dir, const trust::TrustRoot& trust);
+    // The signed digest of the file named, or nullptr when the statement does not sign it.
+    const File* file(std::string_view name) const;
+    // {"files": [names], "generated", "inspector_keyid"}: what audit-verify shows.
+    nlohmann::json detail() const;
+};
+
+// The typed statement (no signature or file check). Throws VerifyError when it is not a report
+// statement, has no subject, or a subject is malformed or not a plain file name.
+ReportStatement read_report_statement(const nlohmann::json& statement);
+
+// Inspector signature under the trust root, then every subject (read from dir) against its
+// digest. Throws VerifyError on any mismatch, a missing file or a malformed statement.
+ReportStatement verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot& trust,
+                                        const std::string& dir);
+
+// A report directory's statement and report.json, read so that the report bytes are exactly the
+// ones the statement signs.
+struct VerifiedReport {
+    ReportStatement statement;
+    std::string statement_bytes;  // dir/report.statement.dsse.json as read
+    std::string report_bytes;     // dir/report.json, its digest the signed one
+};
+// Throws VerifyError (no statement, a bad one, report.json not signed, or changed since it was
+// signed or while it was read), IoError.
+VerifiedReport read_verified_report(const std::string& dir, const trust::TrustRoot& trust);
 
 }  // namespace audit::attest
