@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Cross-build the toolkit's dependencies for Windows x86_64 (mingw-w64, posix threads), static.
-# Usage: build-deps.sh WORKDIR -> WORKDIR/prefix/{include,lib} (zlib, liblzma, libzstd, libarchive,
-#        sqlite3) and WORKDIR/botan/prefix (Botan 3.7.1, the Linux build's pin and module list).
+# Usage: build-deps.sh WORKDIR -> WORKDIR/prefix/{include,lib} (zlib, liblzma, libzstd, libarchive)
+#        and WORKDIR/botan/prefix (Botan 3.7.1, the Linux build's pin and module list).
 # Every source is a Debian bookworm source package (upstream tarball + Debian's patches), fetched
-# through the machine's own apt sources and pinned by SHA-256 (cmake/deb-source.sh); SQLite is the
-# Linux build's lean one (cmake/build-sqlite.sh, its pin and options) for the mingw target.
+# through the machine's own apt sources and pinned by SHA-256 (cmake/deb-source.sh).
 # Each library is cached in WORKDIR behind a stamp of its pins and flags. AUDIT_JOBS sets -j.
 set -euo pipefail
 work=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -44,6 +43,18 @@ prepare() {
 pin() { local p; for p in "${pins[@]}"; do [[ $p == "$1 "* ]] && { echo "$p"; return; }; done; }
 log() { "$@" >"$src/.build.log" 2>&1 || { tail -30 "$src/.build.log" >&2; echo "build-deps: failed: $*" >&2; exit 1; }; }
 
+# Botan: the Linux build's script, pin and module list, for the mingw target. Its amalgamation is
+# one long serial compile, the critical path of this script: it runs in the background, on one
+# core, while the C libraries below build on the other (AUDIT_JOBS=2).
+mkdir -p "$work/botan"
+(
+    TIMEFORMAT="Botan for $host: %0R s wall, %0U s user + %0S s sys CPU"
+    time AUDIT_JOBS=$jobs CFLAGS= CPPFLAGS= LDFLAGS= bash "$here/../build-botan.sh" "$work/botan" \
+        --os=mingw --cc-bin="$CXX" --ar-command="$AR"
+) >"$work/botan.log" 2>&1 &
+botan_pid=$!
+trap 'kill "$botan_pid" 2>/dev/null || true' EXIT
+
 # shellcheck disable=SC2046
 if prepare $(pin zlib); then
     # Debian's dfsg tarball has no win32/ makefiles: the library is its top-level C files.
@@ -81,11 +92,15 @@ if prepare $(pin libarchive); then
     log make -C "$src" -j"$jobs" libarchive.la && log make -C "$src" install-libLTLIBRARIES install-includeHEADERS
     touch "$stamp"
 fi
-# SQLite: the Linux build's script, pin and options (no FTS, R-tree, JSON...), for the mingw target.
-CC=$CC AR=$AR bash "$here/../build-sqlite.sh" "$work/sqlite3"
-cp "$work/sqlite3/prefix/lib/libsqlite3.a" "$prefix/lib/"
-cp "$work/sqlite3/prefix/include/sqlite3.h" "$work/sqlite3/prefix/include/sqlite3ext.h" "$prefix/include/"
+# No SQLite: only the ledger (audit-attest) uses it, and no Windows tool has a ledger. When
+# audit-attest.exe is built, cross-build it here with the Linux build's cmake/build-sqlite.sh
+# (CC=$CC AR=$AR bash "$here/../build-sqlite.sh" "$work/sqlite3").
 
-# Botan: the Linux build's script, pin and module list, for the mingw target.
-AUDIT_JOBS=$jobs CFLAGS= CPPFLAGS= LDFLAGS= bash "$here/../build-botan.sh" "$work/botan" --os=mingw \
-    --cc-bin="$CXX" --ar-command="$AR"
+# Botan waits for its background build (started above).
+trap - EXIT
+if ! wait "$botan_pid"; then
+    cat "$work/botan.log" >&2
+    echo "build-deps: Botan failed" >&2
+    exit 1
+fi
+cat "$work/botan.log"
