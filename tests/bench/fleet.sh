@@ -39,29 +39,32 @@ print(f"{secs:.1f} {rss:.0f} {cpu:.1f}")
 PY
 }
 
-# Per N: import and report each as wall seconds, CPU seconds (user+sys) and peak RSS (MiB); the
-# ledger's bytes per bundle; the load average (1 min) before the import and after the report.
+# Per N: the generation (when it runs here) as wall/CPU seconds; import and report each as wall
+# seconds, CPU seconds (user+sys) and peak RSS (MiB); the
+# ledger's bytes per bundle; the load average (1 min) before the import, between import and
+# report, and after the report.
 # The machine may be shared: compare CPU seconds rather than wall time when the load is high.
-printf '%-7s %-8s %-6s %-28s %-28s %-13s %-5s %s\n' hosts bundles gen_s \
-    "import: wall cpu-s MiB" "report: wall cpu-s MiB" "ledger B/bndl" cores "load before/after"
+printf '%-7s %-8s %-9s %-28s %-28s %-13s %-5s %s\n' hosts bundles gen:s/cpu \
+    "import: wall cpu-s MiB" "report: wall cpu-s MiB" "ledger B/bndl" cores "load before/between/after"
 for n in "${sizes[@]}"; do
     ev="$W/ev-$n"
     L="$W/ledger-$n.sqlite"
     rm -rf "$W/report-$n" "$L"
     if [[ ! -d "$ev" ]]; then
-        start=$(date +%s.%N)
-        "$BIN/audit-fleet-gen" --auth "$W/auth" --out "$ev" --hosts "$n" --items "${BENCH_ITEMS:-40}" --chain-heads >"$W/gen-$n.json"
-        gen=$(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')")
+        read -r gs _ gc < <(measure "gen-$n" "$BIN/audit-fleet-gen" --auth "$W/auth" --out "$ev" --hosts "$n" --items "${BENCH_ITEMS:-40}" --chain-heads)
+        cp "$W/gen-$n.out" "$W/gen-$n.json"
+        gen="${gs%.*}/${gc%.*}"
     else
         gen="-"
     fi
     bundles=$(find "$ev" -name '*.evidence.tar.zst' | wc -l)
     load0=$(cut -d' ' -f1 /proc/loadavg)
     read -r is ir ic < <(measure "import-$n" "$BIN/audit-attest" import --ledger "$L" --trust "$W/auth/trust.json" "$ev")
+    loadm=$(cut -d' ' -f1 /proc/loadavg)
     read -r rs rr rc < <(measure "report-$n" "$BIN/audit-attest" report --ledger "$L" --trust "$W/auth/trust.json" --key "$W/auth/inspector.key" --out "$W/report-$n")
     load1=$(cut -d' ' -f1 /proc/loadavg)
     stored=$(sqlite3 "$L" "SELECT count(*) FROM bundles" 2>/dev/null || echo "$bundles")
     per=$(python3 -c "import os; print(f'{os.path.getsize(\"$L\") / max(1, $stored):.0f}')")
-    printf '%-7s %-8s %-6s %-28s %-28s %-13s %-5s %s\n' "$n" "$bundles" "$gen" "${is}s ${ic} ${ir}MiB" \
-        "${rs}s ${rc} ${rr}MiB" "$per" "$(nproc)" "$load0 / $load1"
+    printf '%-7s %-8s %-9s %-28s %-28s %-13s %-5s %s\n' "$n" "$bundles" "$gen" "${is}s ${ic} ${ir}MiB" \
+        "${rs}s ${rc} ${rr}MiB" "$per" "$(nproc)" "$load0 / $loadm / $load1"
 done

@@ -560,3 +560,80 @@ TEST_CASE("chain head: written by the collector, verified, tampering refused", "
               std::string::npos);
     }
 }
+
+TEST_CASE("the collector certificate is checked once per kit, never reused for another input",
+          "[bundle][trust]") {
+    TempDir dir;
+    audit::testing::TestAuthority auth;
+    auto& cache = audit::trust::bundle_certificate_cache();
+    auto write = [&](const std::string& name, const std::string* cert = nullptr,
+                     const audit::crypto::SigningKey* key = nullptr) {
+        return write_bundle(dir.path, name + ".evidence.tar.zst", contents(name),
+                            auth.predicate({{"bundle_id", name}}, cert),
+                            key ? *key : auth.collector, 0)
+            .path;
+    };
+    const auto a = write("a"), b = write("b");
+    // Counted from here: the cache is the process's, and other tests use it too.
+    auto checks = [&, base = cache.verifications()] { return cache.verifications() - base; };
+
+    // Two bundles of one certificate: one chain verification.
+    CHECK(rejection(a, auth.trust).empty());
+    CHECK(rejection(b, auth.trust).empty());
+    CHECK(checks() == 1);
+
+    SECTION("another certificate for the same collector is checked anew") {
+        const auto later = auth.certify(auth.collector, auth.kit_id, "2001-01-01T00:00:00Z");
+        CHECK(rejection(write("c", &later), auth.trust).empty());
+        CHECK(checks() == 2);
+    }
+    SECTION("a certificate its issuer did not sign is checked anew and refused, every time") {
+        auto j = nlohmann::json::parse(audit::crypto::Envelope::parse(auth.certificate).payload);
+        j["kit_id"] = "kit-other";  // the issuer's signature no longer covers it
+        auto forged = audit::crypto::Envelope::parse(auth.certificate);
+        forged.payload = j.dump(2) + "\n";
+        const std::string text = forged.to_json();
+        const auto c = write("c", &text);
+        for (int i = 0; i < 2; ++i) CHECK_FALSE(rejection(c, auth.trust).empty());
+        CHECK(checks() == 2);  // the refusal is remembered as a refusal
+        CHECK(rejection(a, auth.trust).empty());
+        CHECK(checks() == 2);
+    }
+    SECTION("a certificate by an issuer outside the trust root is refused") {
+        auto stranger = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
+        const auto cert = audit::trust::issue_certificate(
+            [&] {
+                auto t = auth.trust;  // a root that lists the stranger as a kit key
+                t.keys.emplace(stranger.identity().keyid, stranger.identity());
+                t.roles["kit"].keyids = {stranger.identity().keyid};
+                return t;
+            }(),
+            stranger, auth.collector.identity(), auth.kit_id, "2000-01-01T00:00:00Z",
+            "2998-01-01T00:00:00Z");
+        CHECK(rejection(write("c", &cert), auth.trust).find("collector certificate") !=
+              std::string::npos);
+        CHECK(checks() == 2);
+    }
+    SECTION("the same certificate under a root that revokes its collector: re-checked, refused") {
+        auto revoked = auth.trust;
+        revoked.revoked.push_back(auth.collector.identity().keyid);
+        for (int i = 0; i < 2; ++i)
+            CHECK(rejection(b, revoked).find("revoked") != std::string::npos);
+        CHECK(checks() == 2);
+        // The first root's answer stays its own.
+        CHECK(rejection(a, auth.trust).empty());
+        CHECK(checks() == 2);
+    }
+    SECTION("the same certificate under a root that revokes its issuer: re-checked, refused") {
+        auto revoked = auth.trust;
+        revoked.revoked.push_back(auth.kit.identity().keyid);
+        CHECK(rejection(b, revoked).find("revoked") != std::string::npos);
+        CHECK(checks() == 2);
+    }
+    SECTION("a bundle signed by another key than the certified one is refused despite the cache") {
+        auto other = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ecdsa);
+        CHECK(rejection(write("c", nullptr, &other), auth.trust).find("not signed by") !=
+              std::string::npos);
+        CHECK(checks() == 1);  // the certificate was known: the statement's signature is not
+    }
+}

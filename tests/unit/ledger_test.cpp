@@ -78,7 +78,7 @@ std::string file_digest(const fsys::path& p) {
 std::map<std::string, std::string> statuses_from_ledger(Ledger& ledger,
                                                         const audit::trust::TrustRoot& trust) {
     auto verified = ledger.verify(trust, audit::trust::utc_now());
-    audit::attest::FleetFacts fleet(verified.refs, verified.heads, {});
+    const audit::attest::FleetFacts fleet = verified.facts({});
     std::map<std::string, std::string> out;
     ledger.for_each_host(verified, [&](std::vector<audit::attest::BundleSummary>&& host) {
         std::vector<const audit::attest::BundleSummary*> list;
@@ -282,8 +282,9 @@ TEST_CASE("the ledger trusts none of its own tables: edits are not verified or c
     auto verified = ledger.verify(f.trust, audit::trust::utc_now());
     REQUIRE(verified.not_verified.size() == 1);
     CHECK(verified.not_verified[0].reason.find("findings.json") != std::string::npos);
-    for (const auto& ref : verified.refs)
-        CHECK(ref.statement_sha256 != verified.not_verified[0].statement_sha256);
+    verified.for_each_bundle([&](const json& b) {
+        CHECK(b["statement_sha256"] != verified.not_verified[0].statement_sha256);
+    });
     sqlite3_close(db);
 }
 
@@ -295,9 +296,70 @@ TEST_CASE("a collector revoked after the import: its bundles are not verified, n
     auto revoked = f.trust;
     revoked.revoked.push_back(f.key.identity().keyid);
     auto verified = ledger.verify(revoked, audit::trust::utc_now());
-    CHECK(verified.refs.empty());
+    CHECK(verified.bundle_count() == 0);
     CHECK(verified.not_verified.size() == static_cast<std::size_t>(ledger.stats().bundles));
     std::size_t hosts = 0;
     ledger.for_each_host(verified, [&](std::vector<audit::attest::BundleSummary>&&) { ++hosts; });
     CHECK(hosts == 0);
+}
+
+TEST_CASE("the ledger draws the fleet-wide facts kit by kit: the same as from every bundle at once",
+          "[ledger]") {
+    Fleet f;
+    // And two machines (two machine ids) with one DMI product UUID, in a kit of their own.
+    const auto cert = audit::fixtures::certify(f.trust, f.key, f.key, "kit-twins");
+    std::string previous, previous_statement;
+    for (std::uint64_t i = 1; i <= 2; ++i) {
+        audit::fixtures::SyntheticScan s;
+        s.hostname = "twin-" + std::to_string(i);
+        s.machine_id = std::string(31, '7') + std::to_string(i);
+        s.dmi_product_uuid = "4C4C4544-0000-1000-8000-000000000001";
+        s.finished = 1767600000 + static_cast<std::int64_t>(i) * 86400;
+        s.items = 3;
+        auto w = audit::fixtures::write_scan(s, (f.dir.path / "ev").string(), "kit-twins", i,
+                                             previous, f.key, cert, f.trust, previous_statement);
+        previous = w.sha256;
+        previous_statement = w.statement_sha256;
+        f.paths.push_back(w.path);
+    }
+    Ledger ledger((f.dir.path / "l.sqlite").string(), true);
+    audit::attest::ImportOptions opt;
+    opt.chain_heads = f.head_paths;
+    ledger.import(f.paths, f.trust, opt);
+    std::vector<audit::attest::BundleRef> refs;
+    for (const auto& p : f.paths) {
+        try {
+            refs.push_back(audit::attest::ref_of(
+                audit::attest::summarize(audit::evidence::read_bundle(p, f.trust))));
+        } catch (const audit::VerifyError&) {
+        }
+    }
+    std::vector<audit::evidence::ChainHead> heads;
+    for (const auto& h : f.head_paths)
+        heads.push_back(audit::evidence::read_chain_head(h, f.trust));
+    const audit::attest::FleetFacts all(refs, heads, {});
+
+    auto verified = ledger.verify(f.trust, audit::trust::utc_now());
+    REQUIRE(verified.not_verified.empty());
+    const audit::attest::FleetFacts drawn = verified.facts({});
+    auto issues = [](const audit::attest::FleetFacts& facts) {
+        std::vector<std::string> out;
+        for (const auto& i : facts.chain_issues())
+            out.push_back(i.kit + " " + std::to_string(i.from_sequence) + " " + i.reason);
+        return out;
+    };
+    CHECK(issues(drawn) == issues(all));
+    CHECK(!issues(all).empty());  // the fleet has a forked kit
+    std::size_t hosts = 0, identity_conflicts = 0;
+    ledger.for_each_host(verified, [&](std::vector<audit::attest::BundleSummary>&& host) {
+        std::vector<const audit::attest::BundleSummary*> list;
+        for (const auto& b : host) list.push_back(&b);
+        const auto reasons = drawn.host_reasons(list);
+        CHECK(reasons == all.host_reasons(list));
+        ++hosts;
+        for (const auto& r : reasons) identity_conflicts += r.rfind("identity_conflict", 0) == 0;
+    });
+    CHECK(hosts > 0);
+    CHECK(identity_conflicts > 0);  // and identifiers under two host keys
+    CHECK(verified.conflicts.size() == f.result.conflicts);
 }

@@ -130,7 +130,9 @@ TEST_CASE("the streamed report writes the files write_report writes, byte for by
     opt.title = "Campaign <title>";
     attest::ReportContext context;
     context.trust_root = {{"version", 1}, {"sha256", "t"}};
-    context.rejected = json::array({{{"file", "x"}, {"reason", "bad"}}});
+    // A file name that is not UTF-8 (evidence strings are JSON, so UTF-8; file names need not
+    // be): the page is UTF-8 and shows U+FFFD in both forms, as report.json does.
+    context.rejected = json::array({{{"file", "caf\xe9 x"}, {"reason", "bad"}}});
     context.ledger = {{"bundles", 3}};
     json bundles = json::array();
     for (int d = 10; d < 20; ++d)
@@ -159,6 +161,11 @@ TEST_CASE("the streamed report writes the files write_report writes, byte for by
     CHECK(a.all_clear == b.all_clear);
     CHECK(stream.results() == statuses.size());
     same_files(dir.path / "memory", dir.path / "stream");
+    for (const auto* form : {"memory", "stream"}) {
+        const auto page = files_of(dir.path / form).at("report.html");
+        CHECK(page.find("caf\xef\xbf\xbd x") != std::string::npos);
+        CHECK(page.find('\xe9') == std::string::npos);
+    }
     json head = a.report;
     head.erase("results");
     head.erase("bundles");
@@ -193,7 +200,7 @@ TEST_CASE("a report from a ledger, streamed, is the in-memory report of the same
     REQUIRE(verified.not_verified.empty());
     attest::MergeOptions mo;
     mo.now = now;
-    attest::FleetFacts facts(verified.refs, verified.heads, mo);
+    const attest::FleetFacts facts = verified.facts(mo);
     attest::ReportOptions opt;
     opt.generated = now;
     attest::FarOptions far;

@@ -44,6 +44,9 @@ TEST_CASE("html_escape leaves no markup from evidence", "[report]") {
     CHECK(html_escape("<a href=\"x\">O'Neil & co</a>") ==
           "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;");
     CHECK(html_escape(std::string("a\x01z", 3)) == "a&#xFFFD;z");
+    // The page is UTF-8: other bytes show U+FFFD, as in report.json; UTF-8 passes unchanged.
+    CHECK(html_escape("caf\xe9 <\xff>") == "caf\xef\xbf\xbd &lt;\xef\xbf\xbd&gt;");
+    CHECK(html_escape("caf\xc3\xa9 \xe2\x82\xac") == "caf\xc3\xa9 \xe2\x82\xac");
 }
 
 TEST_CASE("csv fields are quoted and spreadsheet formulas defused", "[report]") {

@@ -132,7 +132,8 @@ TEST_CASE("scan stages: collect, plan, walk, match, coverage, assemble, write") 
     audit::evidence::KitState state = lock.load();
     const scan::Written written =
         scan::write(opt, auth.collector, lock, state, assembled, files_jsonl, started, meter);
-    CHECK(written.head_error.is_null());
+    CHECK(written.head_error.empty());
+    CHECK_FALSE(written.head_path.empty());
     CHECK(state.last_sequence == 1);
     const auto bundle = audit::evidence::read_bundle(written.bundle.path, auth.trust);
     CHECK(bundle.predicate() == assembled.predicate.to_json());

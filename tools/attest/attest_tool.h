@@ -83,6 +83,12 @@ class ProgressBar {
                   << std::string(width - fill, ' ') << "] " << done << "/" << total << std::flush;
     }
 
+    // Before a line of other output: the bar moves out of its way (drawn again on the next step).
+    void interrupt() {
+        if (on_ && drawn_) std::cerr << "\n";
+        drawn_ = false;
+    }
+
   private:
     std::string what_;
     bool on_, drawn_ = false;

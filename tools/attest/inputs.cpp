@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <set>
 
 #include "audit/error.h"
@@ -46,8 +47,10 @@ Inputs collect_inputs(const std::vector<std::string>& args) {
         ::closedir(d);
         std::sort(bundles.begin(), bundles.end());
         std::sort(heads.begin(), heads.end());
-        out.bundles.insert(out.bundles.end(), bundles.begin(), bundles.end());
-        out.heads.insert(out.heads.end(), heads.begin(), heads.end());
+        out.bundles.insert(out.bundles.end(), std::make_move_iterator(bundles.begin()),
+                           std::make_move_iterator(bundles.end()));
+        out.heads.insert(out.heads.end(), std::make_move_iterator(heads.begin()),
+                         std::make_move_iterator(heads.end()));
     }
     return out;
 }

@@ -38,29 +38,34 @@ int import_cmd(int argc, char** argv) {
         throw UsageError("no bundles given (see --help)");
     auto trust = cli::load_trust(args, "audit-attest", "", args.has("json"));
     attest::Ledger ledger(args.required("ledger"), true);
-    std::vector<attest::ImportOutcome> outcomes;
+    // Outcomes are counted and printed as they come (the list is kept only for --json): memory
+    // does not grow with the number of bundles.
+    std::map<std::string, int> counts, head_counts;
+    json list = json::array();
     {
         ProgressBar bar("importing");
         attest::ImportOptions options;
         options.chain_heads = inputs.heads;
         options.trust_path = args.required("trust");
         options.progress = std::ref(bar);
-        outcomes = ledger.import(inputs.bundles, trust, options);
-    }
-    std::map<std::string, int> counts, head_counts;
-    json list = json::array();
-    for (const auto& o : outcomes) {
-        (o.kind == "bundle" ? counts : head_counts)[attest::to_string(o.result)]++;
-        list.push_back({{"file", o.file},
-                        {"kind", o.kind},
-                        {"sha256", o.sha256},
-                        {"result", attest::to_string(o.result)},
-                        {"detail", o.detail}});
-        if (args.has("json")) continue;
-        if (o.result == attest::ImportResult::rejected)
-            std::cerr << "audit-attest: rejected " << o.file << ": " << o.detail << "\n";
-        else if (!o.detail.empty())
-            std::cout << attest::to_string(o.result) << "  " << o.file << ": " << o.detail << "\n";
+        options.on_outcome = [&](attest::ImportOutcome&& o) {
+            (o.kind == "bundle" ? counts : head_counts)[attest::to_string(o.result)]++;
+            if (args.has("json")) {
+                list.push_back({{"file", o.file},
+                                {"kind", o.kind},
+                                {"sha256", o.sha256},
+                                {"result", attest::to_string(o.result)},
+                                {"detail", o.detail}});
+                return;
+            }
+            if (o.result == attest::ImportResult::rejected || !o.detail.empty()) bar.interrupt();
+            if (o.result == attest::ImportResult::rejected)
+                std::cerr << "audit-attest: rejected " << o.file << ": " << o.detail << "\n";
+            else if (!o.detail.empty())
+                std::cout << attest::to_string(o.result) << "  " << o.file << ": " << o.detail
+                          << "\n";
+        };
+        ledger.import(inputs.bundles, trust, options);
     }
     auto stats = ledger.stats();
     if (args.has("json")) {
@@ -132,8 +137,7 @@ int report_cmd(int argc, char** argv) {
     merge_options.now = now;
     merge_options.clock_tolerance_s = tolerance;
     merge_options.as_of = opt.as_of;
-    attest::FleetFacts fleet(verified.refs, verified.heads, merge_options);
-    verified.refs = {};  // the facts are drawn: every bundle's reference is not needed any more
+    const attest::FleetFacts fleet = verified.facts(merge_options);
     // Streamed: one host's evidence and results at a time; memory does not hold the fleet's.
     far.generated = opt.as_of.empty() ? now : opt.as_of;
     attest::ReportStream stream(key, opt, far);

@@ -160,21 +160,19 @@ int main(int argc, char** argv) {
 
         auto result = audit::scan::run_scan(opt, key, trust);
         if (drawn && tty) std::cerr << "\n";
-        if (kit) result.summary["kit_check"] = opt.kit_check;
-        print_access(result.coverage["access"]);
+        print_access(result.access);
         if (!quiet && chain_state && chain_state->fresh() && result.sequence == 1)
             std::cerr << "audit-scan: note: no sequence state was beside the collector key: kit "
-                      << result.summary["kit"].get<std::string>()
-                      << " starts its chain at sequence 1 (" << chain_state->state_path()
+                      << result.kit_id << " starts its chain at sequence 1 ("
+                      << chain_state->state_path()
                       << "). If this key made evidence before with an older audit-scan, this "
                          "bundle forks that chain: scan with --out set to that older evidence "
                          "folder, whose state is then taken over\n";
         // What makes the whole scan prove nothing is said on the terminal, not only recorded.
-        for (const auto& gap : result.coverage["system"]["gaps"])
-            std::cerr << "audit-scan: coverage insufficient: " << safe_text(gap.get<std::string>())
-                      << "\n";
+        for (const auto& gap : result.system_gaps())
+            std::cerr << "audit-scan: coverage insufficient: " << safe_text(gap) << "\n";
         if (args.has("json"))
-            audit::cli::print_json(result.summary);
+            audit::cli::print_json(result.to_json());
         else
             print_human(result);
         return static_cast<int>(result.attention() ? audit::Exit::attention : audit::Exit::clean);

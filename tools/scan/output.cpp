@@ -24,14 +24,13 @@ std::string safe_text(const std::string& s) {
 }
 
 // "ran: dpkg, systemd; failed: rpm; not on this root: 15" (the statuses are in the bundle).
-std::string sources_line(const json& statuses) {
+std::string sources_line(const std::map<std::string, std::string>& statuses) {
     std::string ran, failed;
     std::size_t absent = 0;
-    for (const auto& [name, status] : statuses.items()) {
-        const std::string st = status.is_string() ? status.get<std::string>() : "";
-        if (st == "ran")
+    for (const auto& [name, status] : statuses) {
+        if (status == "ran")
             ran += (ran.empty() ? "" : ", ") + name;
-        else if (st == "failed")
+        else if (status == "failed")
             failed += (failed.empty() ? "" : ", ") + name;
         else
             ++absent;
@@ -65,48 +64,40 @@ std::string progress_line(const scan::Progress& p) {
 }
 
 // When unreadable entries reduced the scan, the terminal says so, not only the bundle.
-void print_access(const json& access) {
-    const auto denied = access.value("permission_denied", std::uint64_t{0});
-    const json& user = access["user"];
-    const std::string who = scan::describe_user(user);
-    if (denied > 0)
-        std::cerr << "audit-scan: coverage reduced: " << denied << " entries could not be read by "
-                  << who << ", e.g. "
-                  << safe_text(access["examples"].empty()
-                                   ? ""
-                                   : access["examples"].front().get<std::string>())
-                  << "\n";
-    if (access["processes"].is_string())
-        std::cerr << "audit-scan: coverage reduced: "
-                  << safe_text(access["processes"].get<std::string>()) << " by " << who << "\n";
+void print_access(const scan::AccessReport& access) {
+    const std::string who = scan::describe_user(access.user);
+    if (access.permission_denied > 0)
+        std::cerr << "audit-scan: coverage reduced: " << access.permission_denied
+                  << " entries could not be read by " << who << ", e.g. "
+                  << safe_text(access.examples.empty() ? "" : access.examples.front()) << "\n";
+    if (!access.processes.empty())
+        std::cerr << "audit-scan: coverage reduced: " << safe_text(access.processes) << " by "
+                  << who << "\n";
 }
 
 void print_human(const scan::ScanResult& r) {
-    const auto& s = r.summary;
+    auto list = [](const std::optional<std::vector<std::string>>& v) {
+        return nlohmann::json(v.value_or(std::vector<std::string>{}))
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    const evidence::CoverageSummary cov =
+        r.predicate.coverage.value_or(evidence::CoverageSummary{});
+    const evidence::SystemCoverage system = cov.system.value_or(evidence::SystemCoverage{});
     std::cout << "host      " << safe_text(r.host.label());
     if (!r.host.machine_id.empty()) std::cout << " (machine-id " << r.host.machine_id << ")";
     std::cout << "\n";
-    const auto& system = s["coverage"]["system"];
+    const std::string os = system.os.value_or("");
     std::cout << "system    "
-              << (system["os"].get<std::string>().empty()
-                      ? "not recognised"
-                      : system["os"].get<std::string>() + " (" +
-                            system["os_evidence"].get<std::string>() + ")")
-              << "; package databases "
-              << system["package_databases"].dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace)
-              << "; identifiers "
-              << system["identifiers"].dump(-1, ' ', false,
-                                            nlohmann::json::error_handler_t::replace)
-              << "\n";
-    std::cout << "sources   " << sources_line(s["coverage"]["sources"]) << "\n";
-    std::cout << "inventory " << s["inventory_items"].get<std::size_t>() << " items, "
-              << s["files"].get<std::size_t>() << " file records\n";
-    for (const auto& p : s["coverage"]["products"])
-        if (!p["sufficient"].get<bool>())
-            std::cout << "coverage  " << p["product"].get<std::string>() << ": INSUFFICIENT: "
-                      << p["gaps"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << "\n";
+              << (os.empty() ? "not recognised" : os + " (" + system.os_evidence.value_or("") + ")")
+              << "; package databases " << list(system.package_databases) << "; identifiers "
+              << list(system.identifiers) << "\n";
+    std::cout << "sources   "
+              << sources_line(cov.sources.value_or(evidence::NamedValues<std::string>{})) << "\n";
+    std::cout << "inventory " << r.inventory_items << " items, " << r.files << " file records\n";
+    for (const auto& p : cov.products.value_or(std::vector<evidence::ProductCoverage>{}))
+        if (!p.is_sufficient())
+            std::cout << "coverage  " << p.product.value_or("")
+                      << ": INSUFFICIENT: " << list(p.gaps) << "\n";
     if (r.findings.empty()) std::cout << "findings  none\n";
     for (const auto& f : r.findings) {
         std::cout << "finding   " << f.product << " rule " << f.rule << " ("
@@ -127,7 +118,7 @@ void print_human(const scan::ScanResult& r) {
         }
         std::cout << "\n";
     }
-    for (const auto& p : s["present"]) std::cout << "PRESENT   " << p.get<std::string>() << "\n";
+    for (const auto& p : r.predicate.findings.present) std::cout << "PRESENT   " << p << "\n";
     std::cout << "bundle    " << r.bundle.path << "\n"
               << "sha256    " << r.bundle.sha256 << "\n";
 }

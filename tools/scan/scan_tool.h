@@ -18,7 +18,7 @@ namespace audit::scan_tool {
 // Names from the host shown on a terminal: control characters as \xNN.
 std::string safe_text(const std::string& s);
 std::string progress_line(const scan::Progress& p);
-void print_access(const nlohmann::json& access);
+void print_access(const scan::AccessReport& access);
 void print_human(const scan::ScanResult& r);
 
 // setup.cpp

@@ -44,6 +44,7 @@ constexpr std::size_t kMaxHead = 1u << 20;        // a chain head is a few KiB
 constexpr std::size_t kMaxTrustFile = 16u << 20;
 constexpr std::size_t kVerifyBatch = 256;  // stored statements verified in parallel per batch
 constexpr std::size_t kMaxJsonlLines = 4'000'000;
+constexpr std::size_t kMaxPackageCache = 100'000;  // import's package id lookups kept in memory
 
 // Every table is keyed by what it describes, so that importing the same bundle twice is a no-op.
 constexpr const char* kSchema = R"sql(
@@ -370,13 +371,15 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust, DictCac
 }
 
 // Verifies bundles on worker threads, handing them back in input order; at most `window`
-// prepared bundles wait in memory, so a large batch does not grow memory.
+// prepared bundles wait in memory, in a ring of `window` slots (bundle i in slot i % window), so
+// a large batch does not grow memory.
 class Pipeline {
   public:
     Pipeline(const std::vector<std::string>& paths, const trust::TrustRoot& trust, DictCache& dicts)
-        : paths_(paths), trust_(trust), dicts_(dicts), slots_(paths.size()) {
+        : paths_(paths), trust_(trust), dicts_(dicts) {
         unsigned n = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
         window_ = 4 * n;
+        slots_.resize(window_);
         for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
     }
     ~Pipeline() {
@@ -387,11 +390,13 @@ class Pipeline {
         cv_.notify_all();
         for (auto& t : workers_) t.join();
     }
+    // Bundle i, once prepared; called for i = 0, 1, 2, ... in order.
     Prepared take(std::size_t i) {
         std::unique_lock<std::mutex> g(m_);
-        cv_.wait(g, [&] { return slots_[i].has_value(); });
-        Prepared p = std::move(*slots_[i]);
-        slots_[i].reset();
+        auto& slot = slots_[i % window_];
+        cv_.wait(g, [&] { return slot.has_value(); });
+        Prepared p = std::move(*slot);
+        slot.reset();
         taken_ = i + 1;
         cv_.notify_all();
         return p;
@@ -410,8 +415,9 @@ class Pipeline {
             }
             Prepared p = prepare(paths_[i], trust_, dicts_);
             {
+                // Free: i < taken_ + window_, so bundle i - window_ was taken from this slot.
                 std::lock_guard<std::mutex> g(m_);
-                slots_[i] = std::move(p);
+                slots_[i % window_] = std::move(p);
             }
             cv_.notify_all();
         }
@@ -462,43 +468,22 @@ struct Checked {
 };
 
 // trust::verify_bundle_signer for many statements that share few collector certificates (one
-// per kit): each distinct certificate is verified once (issuer signatures, authority, revocation,
-// policy: a pure function of the trust root and the certificate), the rest per statement by
-// trust::check_bundle_signer, the same check verify_bundle_signer makes.
+// per kit): each distinct certificate is verified once under this trust root
+// (trust::CertificateCache), the rest per statement by trust::check_bundle_signer, the same check
+// verify_bundle_signer makes.
 class SignerCheck {
   public:
     explicit SignerCheck(const trust::TrustRoot& trust) : trust_(trust) {}
 
     void verify(const crypto::Envelope& env, const json& predicate) {
-        trust::check_bundle_signer(certificate(trust::bundle_certificate_text(predicate)), env,
-                                   predicate);
+        trust::check_bundle_signer(
+            certificates_.verify(trust_, trust::bundle_certificate_text(predicate)), env,
+            predicate);
     }
 
   private:
-    trust::CollectorCertificate certificate(const std::string& text) {
-        {
-            std::lock_guard<std::mutex> g(m_);
-            auto it = known_.find(text);
-            if (it != known_.end()) {
-                if (!it->second.second.empty()) throw VerifyError(it->second.second);
-                return it->second.first;
-            }
-        }
-        std::pair<trust::CollectorCertificate, std::string> entry;
-        try {
-            entry.first = trust::verify_certificate(trust_, text);
-        } catch (const VerifyError& e) {
-            entry.second = e.what();
-        }
-        std::lock_guard<std::mutex> g(m_);
-        auto it = known_.emplace(text, std::move(entry)).first;
-        if (!it->second.second.empty()) throw VerifyError(it->second.second);
-        return it->second.first;
-    }
-
     const trust::TrustRoot& trust_;
-    std::mutex m_;
-    std::map<std::string, std::pair<trust::CollectorCertificate, std::string>> known_;
+    trust::CertificateCache certificates_;
 };
 
 // The signed statement of a stored bundle, verified as the bundle reader verifies it (payload
@@ -599,6 +584,129 @@ class ScratchDir {
 
 // A kit id as a file name (it comes from the ledger's own columns here): no '/' or control
 // characters; the head reader may expect the name <kit>.chain-head.dsse.json.
+// The fleet-wide facts of Ledger::verify, kept on disk while the statements are verified and
+// drawn kit by kit at the end: chain issues (FleetFacts of one kit's bundles and heads at a time),
+// kit sequences held by two statements (conflicts), strong identifiers under two or more hosts.
+class FleetScratch {
+  public:
+    FleetScratch() : db_("", true) {
+        db_.exec(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8192; "
+            "PRAGMA temp_store = FILE;"
+            "CREATE TABLE seen(statement BLOB PRIMARY KEY) WITHOUT ROWID;"
+            "CREATE TABLE refs(kit TEXT NOT NULL, n INTEGER NOT NULL, ref TEXT NOT NULL, "
+            "PRIMARY KEY(kit, n)) WITHOUT ROWID;"
+            "CREATE TABLE ids(kv TEXT NOT NULL, host TEXT NOT NULL, PRIMARY KEY(kv, host)) "
+            "WITHOUT ROWID;"
+            "BEGIN");
+        seen_.emplace(db_, "INSERT OR IGNORE INTO seen VALUES (?1)");
+        add_ref_.emplace(db_, "INSERT INTO refs VALUES (?1, ?2, ?3)");
+        add_id_.emplace(db_, "INSERT OR IGNORE INTO ids VALUES (?1, ?2)");
+    }
+
+    // False when this statement digest was seen before.
+    bool first_time(const std::array<unsigned char, 32>& statement) {
+        seen_->bind_blob(
+            1, std::string_view(reinterpret_cast<const char*>(statement.data()), statement.size()));
+        seen_->run();
+        return seen_->changes() > 0;
+    }
+
+    // One verified statement's fleet-wide facts (its scan end and file name name a conflict).
+    void add(const BundleRef& r, const std::string& finished, const std::string& file) {
+        json ids = json::object();
+        for (const auto& [k, val] : r.ids) ids[k] = val;
+        add_ref_->bind(1, r.kit_id)
+            .bind(2, n_++)
+            .bind(3, json{{"sha256", r.sha256},
+                          {"previous_sha256", r.previous_sha256},
+                          {"host", r.host_key},
+                          {"dmi", r.dmi_product_uuid},
+                          {"sequence", r.sequence},
+                          {"statement", r.statement_sha256},
+                          {"previous_statement", r.previous_statement_sha256},
+                          {"format", r.format},
+                          {"ids", ids},
+                          {"finished", finished},
+                          {"file", file}}
+                         .dump())
+            .run();
+        // As FleetFacts counts identifiers: the strong ids, else the DMI product UUID alone.
+        auto strong = r.ids;
+        if (strong.empty() && !r.dmi_product_uuid.empty())
+            strong["dmi_product_uuid"] = r.dmi_product_uuid;
+        for (const auto& [k, val] : strong)
+            add_id_->bind(1, k + "\x1f" + val).bind(2, r.host_key).run();
+    }
+
+    // Into v: chain issues and conflicts kit by kit (kits in byte order, sequences ascending, a
+    // sequence's statements in ledger order), and the identifiers under two or more hosts.
+    void draw(VerifiedLedger& v) {
+        std::map<std::string, std::vector<evidence::ChainHead>> heads;
+        for (const auto& h : v.heads) heads[h.kit_id].push_back(h);
+        std::vector<BundleRef> refs;
+        std::vector<std::pair<std::string, std::string>> finished_file;
+        auto kit_done = [&] {
+            if (refs.empty()) return;
+            const std::string kit = refs.front().kit_id;
+            FleetFacts facts(refs, heads[kit], {});
+            v.chain_issues.insert(v.chain_issues.end(), facts.chain_issues().begin(),
+                                  facts.chain_issues().end());
+            // Conflicts from the verified statements alone: a kit sequence held by two.
+            std::map<std::uint64_t, std::vector<std::size_t>> by_sequence;
+            for (std::size_t i = 0; i < refs.size(); ++i)
+                by_sequence[refs[i].sequence].push_back(i);
+            for (const auto& [seq, list] : by_sequence)
+                for (std::size_t k = 1; k < list.size(); ++k) {
+                    const BundleRef& b = refs[list[k]];
+                    const BundleRef& first = refs[list[0]];
+                    v.conflicts.push_back({{"kit", kit},
+                                           {"finished", std::max(finished_file[list[k]].first,
+                                                                 finished_file[list[0]].first)},
+                                           {"sequence", seq},
+                                           {"statement_sha256", b.statement_sha256},
+                                           {"other_statement_sha256", first.statement_sha256},
+                                           {"sha256", b.sha256},
+                                           {"other_sha256", first.sha256},
+                                           {"file", finished_file[list[k]].second},
+                                           {"host", b.host_key}});
+                }
+            refs.clear();
+            finished_file.clear();
+        };
+        sql::Stmt q(db_, "SELECT kit, ref FROM refs ORDER BY kit, n");
+        while (q.step()) {
+            const std::string kit = q.text(0);
+            if (!refs.empty() && refs.front().kit_id != kit) kit_done();
+            const json j = json::parse(q.text(1));
+            BundleRef r;
+            r.kit_id = kit;
+            r.sha256 = j.at("sha256").get<std::string>();
+            r.previous_sha256 = j.at("previous_sha256").get<std::string>();
+            r.host_key = j.at("host").get<std::string>();
+            r.dmi_product_uuid = j.at("dmi").get<std::string>();
+            r.sequence = j.at("sequence").get<std::uint64_t>();
+            r.statement_sha256 = j.at("statement").get<std::string>();
+            r.previous_statement_sha256 = j.at("previous_statement").get<std::string>();
+            r.format = j.at("format").get<int>();
+            for (const auto& [k, val] : j.at("ids").items()) r.ids[k] = val.get<std::string>();
+            refs.push_back(std::move(r));
+            finished_file.emplace_back(j.at("finished").get<std::string>(),
+                                       j.at("file").get<std::string>());
+        }
+        kit_done();
+        sql::Stmt ids(db_,
+                      "SELECT kv, host FROM ids WHERE kv IN (SELECT kv FROM ids GROUP BY kv "
+                      "HAVING count(*) > 1) ORDER BY kv, host");
+        while (ids.step()) v.shared_ids[ids.text(0)].insert(ids.text(1));
+    }
+
+  private:
+    sql::Db db_;
+    std::optional<sql::Stmt> seen_, add_ref_, add_id_;
+    std::int64_t n_ = 0;
+};
+
 std::string safe_name(const std::string& s) {
     std::string out;
     for (char c : s.substr(0, 96))
@@ -822,6 +930,13 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                                           const trust::TrustRoot& trust,
                                           const ImportOptions& options) {
     std::vector<ImportOutcome> out;
+    // Streamed to the caller when asked (memory does not grow with the batch), else returned.
+    auto emit = [&](ImportOutcome&& o) {
+        if (options.on_outcome)
+            options.on_outcome(std::move(o));
+        else
+            out.push_back(std::move(o));
+    };
     const std::string now = trust::utc_now();
     const auto& progress = options.progress;
     const std::size_t total = paths.size() + options.chain_heads.size();
@@ -886,7 +1001,7 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                         .bind(4, now)
                         .run();
             }
-            out.push_back(std::move(o));
+            emit(std::move(o));
             if (progress) progress(i + 1, total);
             continue;
         }
@@ -897,7 +1012,7 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
         find_statement.reset();
         if (known) {
             o.result = ImportResult::duplicate;
-            out.push_back(std::move(o));
+            emit(std::move(o));
             if (progress) progress(i + 1, total);
             continue;
         }
@@ -983,6 +1098,8 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                     add_pkg.run();
                     pkg_id = sqlite3_last_insert_rowid(db.handle());
                 }
+                // A cache, bounded: a fleet's distinct packages need not fit in memory.
+                if (package_ids.size() >= kMaxPackageCache) package_ids.clear();
                 package_ids.emplace(std::move(cache_key), pkg_id);
             }
             add_item.bind(1, id).bind(2, pkg_id).bind(3, state).run();
@@ -1015,7 +1132,7 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                 .bind(4, sufficient ? 1 : 0)
                 .bind(5, gaps)
                 .run();
-        out.push_back(std::move(o));
+        emit(std::move(o));
         if (progress) progress(i + 1, total);
     }
 
@@ -1066,7 +1183,7 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
             o.result = ImportResult::rejected;
             o.detail = e.what();
         }
-        out.push_back(std::move(o));
+        emit(std::move(o));
         if (progress) progress(paths.size() + i + 1, total);
     }
     tx.commit();
@@ -1089,8 +1206,10 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
         sql::Stmt c(*db_, "SELECT count(*) FROM bundles");
         if (c.step()) total = static_cast<std::size_t>(c.integer(0));
     }
-    std::set<std::array<unsigned char, 32>> statements;
-    std::map<std::pair<std::string, std::uint64_t>, std::vector<std::size_t>> by_sequence;
+    // What grows with the fleet goes to a scratch database (a private SQLite file, deleted on
+    // close, with a bounded cache): the statements seen, each bundle's fleet-wide facts by kit,
+    // the strong identifiers by host. Only one kit's bundles are in memory at a time.
+    FleetScratch fleet;
     std::unordered_map<std::string, std::uint32_t> host_index, time_index;
     auto intern = [](std::unordered_map<std::string, std::uint32_t>& index,
                      std::vector<std::string>& list, const std::string& s) {
@@ -1146,7 +1265,7 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
             const Checked& c = *r.checked;
             // The same statement twice (a copied row) is one bundle.
             const auto statement = digest_bytes(c.statement_sha256);
-            if (!statements.insert(statement).second) continue;
+            if (!fleet.first_time(statement)) continue;
             const BundleSummary& s = c.summary;
             // The import time is the ledger's own claim (no key signs it): never later than now.
             const std::string imported_at =
@@ -1174,41 +1293,11 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
             if (std::fwrite(line.data(), 1, line.size(), v.bundles_.get()) != line.size())
                 throw IoError("cannot write a scratch file: " + std::string(std::strerror(errno)));
             ++v.bundle_count_;
-            by_sequence[{s.kit_id, s.sequence}].push_back(v.refs.size());
-            v.refs.push_back(std::move(ref));
+            fleet.add(ref, s.finished, s.path);
         }
         done += batch.size();
         if (progress) progress(done, std::max(done, total));
     }
-    // Conflicts from the verified statements alone: a kit sequence held by two statements. Their
-    // scan end and file name come from the bundle list (rare: not kept for every bundle).
-    std::map<std::size_t, std::pair<std::string, std::string>> finished_file;
-    for (const auto& [kit_seq, list] : by_sequence)
-        if (list.size() > 1)
-            for (std::size_t i : list) finished_file[i];
-    if (!finished_file.empty()) {
-        std::size_t i = 0;
-        v.for_each_bundle([&](const json& b) {
-            auto it = finished_file.find(i++);
-            if (it != finished_file.end()) it->second = {str(b, "finished"), str(b, "file")};
-        });
-    }
-    for (const auto& [kit_seq, list] : by_sequence)
-        for (std::size_t k = 1; k < list.size(); ++k) {
-            const BundleRef& b = v.refs[list[k]];
-            const BundleRef& first = v.refs[list[0]];
-            const std::string& fa = finished_file[list[k]].first;
-            const std::string& fb = finished_file[list[0]].first;
-            v.conflicts.push_back({{"kit", kit_seq.first},
-                                   {"finished", std::max(fa, fb)},
-                                   {"sequence", kit_seq.second},
-                                   {"statement_sha256", b.statement_sha256},
-                                   {"other_statement_sha256", first.statement_sha256},
-                                   {"sha256", b.sha256},
-                                   {"other_sha256", first.sha256},
-                                   {"file", finished_file[list[k]].second},
-                                   {"host", b.host_key}});
-        }
     std::stable_sort(v.entries_.begin(), v.entries_.end(),
                      [&](const VerifiedLedger::Entry& a, const VerifiedLedger::Entry& b) {
                          return v.hosts_[a.host] < v.hosts_[b.host];
@@ -1234,7 +1323,15 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
         }
     }
     for (auto& [kit, head] : heads) v.heads.push_back(std::move(head));
+    fleet.draw(v);
     return v;
+}
+
+FleetFacts::FleetFacts(std::vector<ChainIssue> chain_issues,
+                       std::map<std::string, std::set<std::string>> shared_ids,
+                       const MergeOptions& options)
+    : options_(options), chain_issues_(std::move(chain_issues)), id_hosts_(std::move(shared_ids)) {
+    for (const auto& issue : chain_issues_) issues_by_kit_[issue.kit].push_back(&issue);
 }
 
 void Ledger::for_each_host(const VerifiedLedger& verified,

@@ -385,7 +385,18 @@ footer{color:#555;font-size:12px;border-top:1px solid #ddd;margin-top:24px}
 
 }  // namespace
 
-std::string html_escape(std::string_view text) {
+std::string html_escape(std::string_view raw) {
+    // The page is UTF-8: bytes that are not show U+FFFD, replaced as report.json replaces them
+    // (nlohmann's serializer), so a page rendered from results read back from that encoding (the
+    // streamed report) and one rendered from results in memory are the same.
+    std::string valid;
+    if (std::any_of(raw.begin(), raw.end(),
+                    [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+        valid = nlohmann::json::parse(
+                    nlohmann::json(std::string(raw))
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+                    .get<std::string>();
+    const std::string_view text = valid.empty() ? raw : std::string_view(valid);
     std::string out;
     out.reserve(text.size());
     for (char c : text) {

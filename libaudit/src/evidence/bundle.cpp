@@ -542,7 +542,14 @@ Bundle read_bundle(const std::string& path, const trust::TrustRoot& trust, bool 
     if (!b.statement.contains("subject") || !b.statement["subject"].is_array() ||
         !b.statement.contains("predicate") || !b.statement["predicate"].is_object())
         throw VerifyError("statement is not an evidence statement v" + std::to_string(b.format));
-    b.signers = trust::verify_bundle_signer(trust, b.envelope, b.statement["predicate"]);
+    // As trust::verify_bundle_signer, with the certificate's check remembered per kit: the
+    // bundles of a kit share one certificate (same text, same trust root: same answer).
+    {
+        const auto cert = trust::bundle_certificate_cache().verify(
+            trust, trust::bundle_certificate_text(b.statement["predicate"]));
+        trust::check_bundle_signer(cert, b.envelope, b.statement["predicate"]);
+        b.signers = {cert.collector.keyid};
+    }
     b.statement_sha256 = fs::sha256_hex(b.envelope.payload);
     // Signed is not well-formed: a stolen collector key can sign anything. Every field the
     // verifier, attest and the ledger read must have its type before any of them looks: the

@@ -330,18 +330,57 @@ json effective_user() {
 #endif
 }
 
+json AccessReport::to_json() const {
+    return {{"user", user},
+            {"permission_denied", permission_denied},
+            {"examples", examples},
+            {"processes", processes.empty() ? json(nullptr) : json(processes)}};
+}
+
 bool ScanResult::attention() const {
     if (std::any_of(findings.begin(), findings.end(),
                     [](const match::Finding& f) { return f.proves_presence(); }))
         return true;
+    // A scan without its coverage summary shows nothing (the scan always writes one).
+    if (!predicate.coverage) return true;
+    const auto& cov = *predicate.coverage;
     // A root that is not a whole, identified system shows nothing about a host.
-    if (auto it = coverage.find("system"); it != coverage.end() && it->is_object())
-        if (auto g = it->find("gaps"); g != it->end() && g->is_array() && !g->empty()) return true;
+    if (cov.system && cov.system->gaps && !cov.system->gaps->empty()) return true;
     // A scan that could not examine what a product needs cannot show its absence.
-    if (auto it = coverage.find("products"); it != coverage.end() && it->is_array())
-        for (const auto& p : *it)
-            if (p.is_object() && p.value("sufficient", true) == false) return true;
+    if (cov.products)
+        for (const auto& p : *cov.products)
+            if (!p.is_sufficient()) return true;
     return false;
+}
+
+std::vector<std::string> ScanResult::system_gaps() const {
+    if (!predicate.coverage || !predicate.coverage->system) return {};
+    return predicate.coverage->system->gaps.value_or(std::vector<std::string>{});
+}
+
+json ScanResult::to_json() const {
+    json found = json::array();
+    for (const auto& f : findings) found.push_back(f.to_json());
+    json out = {
+        {"bundle", bundle.path},
+        {"bundle_sha256", bundle.sha256},
+        {"statement_sha256", bundle.statement_sha256},
+        {"chain_head", chain_head.empty() ? json(nullptr) : json(chain_head)},
+        {"chain_head_error", chain_head_error.empty() ? json(nullptr) : json(chain_head_error)},
+        {"chain_state", chain_state},
+        {"bundle_id", bundle_id},
+        {"kit", kit_id},
+        {"sequence", sequence},
+        {"host", host.to_json()},
+        {"present", predicate.findings.present},
+        {"residue", predicate.findings.residue},
+        {"leads", predicate.findings.leads},
+        {"findings", found},
+        {"coverage", predicate.coverage ? predicate.coverage->to_json() : json(nullptr)},
+        {"inventory_items", inventory_items},
+        {"files", files}};
+    if (!kit_check.is_null()) out["kit_check"] = kit_check;
+    return out;
 }
 
 // --- the stages (audit/scan/stages.h) ----------------------------------------------------------
@@ -499,6 +538,11 @@ Coverage coverage(const ScanOptions& opt, const host::HostIdentity& host,
             for (const auto& w : r.warnings)
                 if (w.rfind("permission_denied: ", 0) == 0) processes_denied = w;
     const json processes = processes_denied.empty() ? json(nullptr) : json(processes_denied);
+    AccessReport access;
+    access.user = opt.user;
+    access.permission_denied = denied.count;
+    access.examples = denied.examples;
+    access.processes = processes_denied;
     std::vector<evidence::ProductCoverage> products;
     for (const auto& m : opt.manifests) {
         auto p =
@@ -528,17 +572,11 @@ Coverage coverage(const ScanOptions& opt, const host::HostIdentity& host,
     for (const auto& p : products) products_json.push_back(p.to_json());
     json walk_full = walk_cov.to_json();
     walk_full["stats"] = walked.files->stats().to_json();
-    c.file = {{"sources", source_json},
-              {"system", system.to_json()},
-              {"walk", walk_full},
-              {"access",
-               {{"user", opt.user},
-                {"permission_denied", denied.count},
-                {"examples", denied.examples},
-                {"processes", processes}}},
-              {"products", products_json},
-              {"not_examined", evidence::not_examined_json()}};
+    c.file = {{"sources", source_json},    {"system", system.to_json()},
+              {"walk", walk_full},         {"access", access.to_json()},
+              {"products", products_json}, {"not_examined", evidence::not_examined_json()}};
 
+    c.access = std::move(access);
     auto& summary = c.summary;
     if (!reports.empty()) {
         summary.sources.emplace();
@@ -688,8 +726,6 @@ Written write(const ScanOptions& opt, const crypto::SigningKey& collector,
     head.written = finished.rfc3339;
     // The bundle is complete and linked: a head that cannot be written (a full medium) does not
     // undo it. The chain reads as unclosed until the next scan of this kit writes its head.
-    w.head_path = nullptr;
-    w.head_error = nullptr;
     try {
         w.head_path =
             evidence::write_chain_head(opt.out_dir, head, collector, opt.collector_certificate);
@@ -780,29 +816,17 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
 
     result.bundle = written.bundle;
     result.bundle_id = assembled.bundle_id;
+    result.kit_id = kit_id;
     result.sequence = chain.sequence;
-    result.coverage = cov.file;
-    json findings_json = json::array();
-    for (const auto& f : findings) findings_json.push_back(f.to_json());
     result.findings = std::move(findings);
-    const evidence::Predicate& p = assembled.predicate;
-    result.summary = {{"bundle", result.bundle.path},
-                      {"bundle_sha256", result.bundle.sha256},
-                      {"statement_sha256", result.bundle.statement_sha256},
-                      {"chain_head", written.head_path},
-                      {"chain_head_error", written.head_error},
-                      {"chain_state", lock.state_path()},
-                      {"bundle_id", result.bundle_id},
-                      {"kit", kit_id},
-                      {"sequence", result.sequence},
-                      {"host", result.host.to_json()},
-                      {"present", p.findings.present},
-                      {"residue", p.findings.residue},
-                      {"leads", p.findings.leads},
-                      {"findings", findings_json},
-                      {"coverage", p.coverage->to_json()},
-                      {"inventory_items", collected.inventory.size()},
-                      {"files", walked.files->lines()}};
+    result.predicate = assembled.predicate;
+    result.access = cov.access;
+    result.chain_head = written.head_path;
+    result.chain_head_error = written.head_error;
+    result.chain_state = lock.state_path();
+    result.inventory_items = collected.inventory.size();
+    result.files = walked.files->lines();
+    result.kit_check = opt.kit_check;
     return result;
 }
 

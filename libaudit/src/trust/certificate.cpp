@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "audit/crypto/keys.h"
 #include "audit/error.h"
 #include "audit/strict_json.h"
 #include "trust/certificate_common.h"
@@ -115,6 +116,40 @@ CollectorCertificate verify_certificate(const TrustRoot& trust, std::string_view
         throw VerifyError("collector key " + short_id(keyid) +
                           " is not among the collector keys the trust root lists");
     return c;
+}
+
+CollectorCertificate CertificateCache::verify(const TrustRoot& trust,
+                                              const std::string& envelope_json) {
+    // The trust root as verify_certificate sees it: every field, not the file it came from (a
+    // caller may hold a root changed in memory).
+    std::pair<std::string, std::string> key{crypto::sha256_hex(trust.to_payload_json().dump()),
+                                            envelope_json};
+    {
+        std::lock_guard<std::mutex> g(m_);
+        auto it = known_.find(key);
+        if (it != known_.end()) {
+            if (!it->second.refusal.empty()) throw VerifyError(it->second.refusal);
+            return it->second.certificate;
+        }
+    }
+    Entry entry;
+    ++verifications_;
+    try {
+        entry.certificate = verify_certificate(trust, envelope_json);
+    } catch (const VerifyError& e) {
+        entry.refusal = e.what();
+        if (entry.refusal.empty()) throw;  // an empty message could not be told from success
+    }
+    std::lock_guard<std::mutex> g(m_);
+    if (known_.size() >= max_entries_) known_.clear();
+    auto it = known_.emplace(std::move(key), std::move(entry)).first;
+    if (!it->second.refusal.empty()) throw VerifyError(it->second.refusal);
+    return it->second.certificate;
+}
+
+CertificateCache& bundle_certificate_cache() {
+    static CertificateCache cache;
+    return cache;
 }
 
 std::string bundle_certificate_text(const nlohmann::json& predicate) {

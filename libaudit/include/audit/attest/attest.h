@@ -141,6 +141,12 @@ class FleetFacts {
     // highest per kit counts.
     FleetFacts(const std::vector<BundleRef>& bundles, const std::vector<evidence::ChainHead>& heads,
                const MergeOptions& options);
+    // The same facts drawn elsewhere without every bundle in memory (Ledger::verify, kit by kit):
+    // each kit's chain issues as the constructor above finds them for that kit's bundles, and the
+    // strong identifiers seen under two or more host keys ("key\x1fvalue" -> those host keys;
+    // an identifier under one host key gives no reason and may be left out). Defined in ledger.cpp.
+    FleetFacts(std::vector<ChainIssue> chain_issues,
+               std::map<std::string, std::set<std::string>> shared_ids, const MergeOptions& options);
     const std::vector<ChainIssue>& chain_issues() const { return chain_issues_; }
     const MergeOptions& options() const { return options_; }
     // Host-level reasons for one host, given that host's bundles.

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,14 @@ struct NotVerified {
 // and what did not verify. for_each_host reads only the bundles listed here.
 class VerifiedLedger {
   public:
-    std::vector<BundleRef> refs;             // one per verified statement
+    // The fleet-wide facts of the verified statements, drawn kit by kit from a scratch database
+    // (memory holds one kit's bundles at a time, not the fleet's): each kit's chain issues given
+    // the verified heads, and the strong identifiers seen under two or more host keys.
+    std::vector<ChainIssue> chain_issues;
+    std::map<std::string, std::set<std::string>> shared_ids;  // "key\x1fvalue" -> host keys
+    FleetFacts facts(const MergeOptions& options) const {
+        return {chain_issues, shared_ids, options};
+    }
     std::vector<evidence::ChainHead> heads;  // verified; per kit the highest the ledger kept
     std::vector<NotVerified> not_verified;
     nlohmann::json conflicts = nlohmann::json::array();  // kit sequences held by 2+ statements
@@ -90,6 +98,10 @@ struct ImportOptions {
     // root of another authority (or older, or a fork) is refused. "" skips the check (tests).
     std::string trust_path;
     std::function<void(std::size_t, std::size_t)> progress;  // (done, total), calling thread
+    // When set, each outcome is handed here (calling thread, input order, bundles then heads)
+    // instead of being returned, so a large import does not hold them all. They come before the
+    // transaction commits: when import throws, none of them was recorded.
+    std::function<void(ImportOutcome&&)> on_outcome;
 };
 
 class Ledger {
@@ -106,7 +118,8 @@ class Ledger {
     // statement is recorded and flagged; one that fails verification is recorded as rejected, by
     // digest and reason. Chain heads are verified too; per kit the highest verified head is kept
     // (a lower one never replaces it). Throws VerifyError when trust is not of the ledger's
-    // authority (see ImportOptions::trust_path).
+    // authority (see ImportOptions::trust_path). Returns the outcomes in input order, bundles then
+    // heads (none when options.on_outcome takes them).
     std::vector<ImportOutcome> import(const std::vector<std::string>& paths,
                                       const trust::TrustRoot& trust,
                                       const ImportOptions& options = {});

@@ -85,7 +85,8 @@ std::string render_html(const nlohmann::json& report, const ResultSource& result
 std::string csv_header(bool by_site);
 std::string csv_row(const nlohmann::json& result, bool by_site);
 
-// Text safe inside HTML element content and attribute values.
+// Text safe inside HTML element content and attribute values, in UTF-8 (bytes that are not UTF-8
+// show U+FFFD, as report.json shows them).
 std::string html_escape(std::string_view text);
 // One CSV field (RFC 4180 quoting; a leading = + - @ is defused for spreadsheets).
 std::string csv_field(std::string_view text);

@@ -19,9 +19,9 @@ struct ChainLink {
     std::uint64_t sequence = 0;
     std::string statement_sha256;         // the bundle's identity
     std::set<std::string> bundle_sha256;  // file digests of its copies
-    int format = 1;                       // evidence predicate v1 or v2
-    // The link to sequence - 1: v2 (or any bundle that carries it) by statement digest, v1 by
-    // the previous bundle's file digest. Both "" for sequence 1.
+    int format = 1;                       // evidence predicate v1, v2 or v3
+    // The link to sequence - 1: v2 and v3 (or any bundle that carries it) by statement digest,
+    // v1 by the previous bundle's file digest. Both "" for sequence 1.
     std::string previous_statement_sha256;
     std::string previous_bundle_sha256;
 };

@@ -89,18 +89,40 @@ struct ScanOptions {
     nlohmann::json confinement;
 };
 
+// What the scanning user could not read (coverage.json "access").
+struct AccessReport {
+    nlohmann::json user;                  // who scanned (ScanOptions::user)
+    std::uint64_t permission_denied = 0;  // entries of the walk the kernel refused
+    std::vector<std::string> examples;    // the first few of them, sorted
+    std::string processes;  // "permission_denied: …" for other users' processes; "" when none
+
+    nlohmann::json to_json() const;  // {user, permission_denied, examples, processes|null}
+};
+
 struct ScanResult {
     evidence::WrittenBundle bundle;
     std::string bundle_id;
+    std::string kit_id;
     std::uint64_t sequence = 0;
     host::HostIdentity host;
     std::vector<match::Finding> findings;
-    nlohmann::json coverage;
-    nlohmann::json summary;  // what the tool prints: products present, residue, leads, coverage
+    evidence::Predicate predicate;  // as signed: the coverage and findings summaries among it
+    AccessReport access;
+    std::string chain_head;        // the chain head written beside the bundle ("" when not)
+    std::string chain_head_error;  // why it could not be written ("" when it was)
+    std::string chain_state;       // the sequence state file of the collector key's chain
+    std::size_t inventory_items = 0, files = 0;
+    nlohmann::json kit_check;  // ScanOptions::kit_check (null: not run from a kit)
 
     // A product present (definitive/strong, not residue), or a product whose coverage is
-    // insufficient (a source it needs failed, a walk root could not be read): exit 1.
+    // insufficient (a source it needs failed, a walk root could not be read), or a root that is
+    // no whole, identified system: exit 1.
     bool attention() const;
+    // coverage.system.gaps: why the root is no whole, identified system (empty when it is).
+    std::vector<std::string> system_gaps() const;
+    // What audit-scan --json prints: bundle, digests, chain files, kit, host, present, residue,
+    // leads, findings, coverage (the signed summary), counts and, from a kit, kit_check.
+    nlohmann::json to_json() const;
 };
 
 // Never writes under options.root; writes only the bundle and the kit state in out_dir.

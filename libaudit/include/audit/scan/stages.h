@@ -98,6 +98,7 @@ std::vector<match::Finding> match(const ScanOptions& opt, const ScanRules& rules
 struct Coverage {
     evidence::CoverageSummary summary;  // predicate "coverage"
     nlohmann::json file;                // coverage.json
+    AccessReport access;                // coverage.json "access"
 };
 Coverage coverage(const ScanOptions& opt, const host::HostIdentity& host,
                   const Collected& collected, const Walked& walked);
@@ -132,7 +133,7 @@ Assembled assemble(const ScanOptions& opt, const std::string& collector_keyid,
 // 7. write: reserve the sequence in the kit state, write the bundle, the chain head, the state.
 struct Written {
     evidence::WrittenBundle bundle;
-    nlohmann::json head_path, head_error;  // the chain head's path, or why it was not written
+    std::string head_path, head_error;  // the chain head's path, or why it was not written ("")
 };
 Written write(const ScanOptions& opt, const crypto::SigningKey& collector,
               const evidence::KitStateLock& lock, evidence::KitState& state,

@@ -2,8 +2,13 @@
 // for one kit id, within a validity window. Every bundle carries its collector's certificate.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +46,34 @@ std::string issue_certificate(const TrustRoot& trust, const crypto::SigningKey& 
 // signed it, none of them revoked, for this authority; the collector key is allowed by the policy,
 // not revoked and, when the collector role lists keys, one of them. Throws VerifyError.
 CollectorCertificate verify_certificate(const TrustRoot& trust, std::string_view envelope_json);
+
+// verify_certificate with a memory, for the many bundles of a kit that carry the same
+// certificate. A result is reused only for the same input: the exact certificate text and a trust
+// root equal in every field verify_certificate reads (the SHA-256 of its canonical payload:
+// authority, keys, roles, revocations, policy, version, expiry). verify_certificate reads no clock,
+// so nothing else changes its answer. A refusal is remembered as that refusal (the same
+// VerifyError), never as a good result; other errors are not remembered. Thread-safe; bounded
+// (forgets everything when full).
+class CertificateCache {
+  public:
+    explicit CertificateCache(std::size_t max_entries = 256) : max_entries_(max_entries) {}
+    CollectorCertificate verify(const TrustRoot& trust, const std::string& envelope_json);
+    // How many times this cache ran verify_certificate (a test hook; each call checks the chain).
+    std::uint64_t verifications() const { return verifications_; }
+
+  private:
+    struct Entry {
+        CollectorCertificate certificate;
+        std::string refusal;  // not empty: verify_certificate refused with this message
+    };
+    std::size_t max_entries_;
+    std::mutex m_;
+    std::map<std::pair<std::string, std::string>, Entry> known_;  // (trust digest, text)
+    std::atomic<std::uint64_t> verifications_{0};
+};
+
+// The process's cache, used by the bundle reader (evidence::read_bundle).
+CertificateCache& bundle_certificate_cache();
 
 // The collector certificate a bundle predicate carries (predicate.collector.certificate), as
 // text for verify_certificate. Throws VerifyError when there is none.
