@@ -14,7 +14,7 @@ set(AUDIT_WINDOWS_LINUX_ONLY landlock.cpp readonly_view.cpp kit_image.cpp)
 # host/identity_live_win.cpp) are simply added.
 set(AUDIT_WINDOWS_NOT_PORTED
     kit_build.cpp kit_check.cpp
-    ledger.cpp plan.cpp report.cpp)
+    ledger.cpp plan.cpp report.cpp report_stream.cpp)
 
 # A file NAME_win.cpp is the Windows port of NAME.cpp (real Win32 code, UTF-8 paths through the
 # wide API): built instead of it here; left out of every other build (libaudit/CMakeLists.txt).

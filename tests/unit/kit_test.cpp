@@ -16,6 +16,7 @@
 #include "audit/kit/kit_manifest.h"
 #include "audit/kit/lms_seal.h"
 #include "audit/kit/self_check.h"
+#include "audit/trust/trust_root.h"
 #include "support.h"
 #include "test_authority.h"
 
@@ -280,6 +281,42 @@ TEST_CASE("self-check: locate a kit from a binary path; outside a kit nothing is
     CHECK_FALSE(sc.verified());  // "{}" is no signed kit manifest
     CHECK_FALSE(sc.problems.empty());
     CHECK_FALSE(kit::locate_kit("/proc/self/exe").has_value());
+}
+
+TEST_CASE("self-check: a Windows tool in KIT/bin/windows/ is checked against its kit entry") {
+    TestAuthority a;
+    TempDir t;
+    make_tree(t.path);
+    const auto exe = t.path / "bin" / "windows" / "audit-scan.exe";
+    audit_test::write(exe, "MZ windows binary bytes");
+    const std::string trust_text = audit::trust::sign_root(a.trust, {&a.root});
+    audit_test::write(t.path / std::string(kit::kTrustFile), trust_text);
+    const auto trust = audit::trust::TrustRoot::verify(trust_text);
+    auto m = manifest_for(a, t.str());
+    m.trust_sha256 = trust.sha256;
+    REQUIRE(m.find("bin/windows/audit-scan.exe"));
+    audit_test::write(t.path / std::string(kit::kKitManifestFile),
+                      kit::sign_kit_manifest(m, trust, a.kit, nullptr));
+
+    auto where = kit::locate_kit(exe.string());
+    REQUIRE(where.has_value());
+    CHECK(where->tool_rel == "bin/windows/audit-scan.exe");
+    CHECK(stdfs::equivalent(where->kit_dir, t.path));
+    auto sc = kit::self_check(*where, exe.string());
+    CHECK(sc.problems.empty());
+    CHECK(sc.verified());
+
+    // One byte of the .exe changed: the running image differs from its sealed entry.
+    audit_test::write(exe, "MZ windows binary bytez");
+    sc = kit::self_check(*where, exe.string());
+    CHECK_FALSE(sc.verified());
+    REQUIRE(sc.problems.size() == 1);
+    CHECK(sc.problems[0] ==
+          "bin/windows/audit-scan.exe: the running binary differs from the sealed one");
+
+    // Only KIT/bin/windows/ counts: a "windows" folder elsewhere is no kit location.
+    audit_test::write(t.path / "docs" / "windows" / "audit-scan.exe", "MZ");
+    CHECK_FALSE(kit::locate_kit((t.path / "docs" / "windows" / "audit-scan.exe").string()));
 }
 
 TEST_CASE("kit seal: setuid/setgid refused, the executable bit sealed where the medium keeps it") {

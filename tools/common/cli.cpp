@@ -43,7 +43,7 @@ const char* exit_kind(int code) {
 std::string version_text(const std::string& tool) {
     std::string digest = "unknown";
     try {
-        digest = evidence::file_sha256("/proc/self/exe");
+        digest = evidence::file_sha256(kit::own_executable());
     } catch (const std::exception&) {
     }
     return tool + " " + AUDIT_VERSION + "\ncommit " + AUDIT_COMMIT + "\nbotan " +

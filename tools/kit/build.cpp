@@ -13,6 +13,7 @@
 #include "audit/trust/certificate.h"
 #include "audit/trust/manifest_signature.h"
 #include "kit_tool.h"
+#include "run_scan_cmd.h"
 
 namespace audit::kit_tool {
 
@@ -44,6 +45,9 @@ int build(int argc, char** argv) {
          {"docs", "PATH", "file or directory of files for docs/ (repeatable)", true},
          {"launcher", "FILE",
           "the launcher for noexec media (media/run.sh) -> KIT/run.sh (sh KIT/run.sh ...)"},
+         {"windows-bin", "DIR",
+          "also carry DIR's Windows tools (audit-scan.exe, ...) in bin/windows/, with "
+          "RUN-SCAN.cmd"},
          {"lms-key", "FILE", "also seal with this HSS/LMS key (audit-kit lms-keygen)"},
          {"image", "FILE", "also write an image: NAME.iso (ISO 9660) or NAME.img (FAT)", true},
          {"evidence-mib", "N", "free space for evidence in a FAT image (default 64)"},
@@ -53,9 +57,10 @@ int build(int argc, char** argv) {
          {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
          {"json", "", "print one JSON document on stdout"},
          {"fault-at", "POINT:STEP", ""}},  // crash tests (tests/e2e/kit.sh): kill at a step
-        "Lays out a kit (bin/ tools, manifests/ with signatures, trust/, docs/, keys/, empty\n"
-        "evidence/) and writes KITDIR/kit.manifest.dsse.json: kit id, version, creation time,\n"
-        "expiry and every file's size and SHA-384, signed by the kit role (and HSS/LMS).");
+        "Lays out a kit (bin/ tools, bin/windows/ with --windows-bin, manifests/ with signatures,\n"
+        "trust/, docs/, keys/, empty evidence/) and writes KITDIR/kit.manifest.dsse.json: kit id,\n"
+        "version, creation time, expiry and every file's size and SHA-384, signed by the kit role\n"
+        "(and HSS/LMS).");
     cli::check_kit(args, kTool);
     if (!args.positional().empty())
         throw UsageError("unexpected argument '" + args.positional().front() + "'");
@@ -82,18 +87,12 @@ int build(int argc, char** argv) {
         layout.manifests.push_back(m.path);
         layout.manifests.push_back(m.path + std::string(trust::kManifestSignatureSuffix));
     }
-    for (const auto& d : args.all("docs")) {
-        if (stdfs::is_directory(d)) {
-            std::vector<std::string> files;
-            for (const auto& e : stdfs::directory_iterator(d))
-                if (e.is_regular_file()) files.push_back(e.path().string());
-            std::sort(files.begin(), files.end());
-            layout.docs.insert(layout.docs.end(), files.begin(), files.end());
-        } else {
-            layout.docs.push_back(d);
-        }
-    }
+    layout.docs = kit::doc_files(args.all("docs"));
     layout.launcher = args.get("launcher");
+    if (args.has("windows-bin")) {
+        layout.windows_tools = kit::find_windows_tools(args.get("windows-bin"));
+        layout.windows_launcher = kRunScanCmd;
+    }
     std::string kit_id = args.get("kit");
     if (args.has("collector")) {
         layout.collector_key = args.get("collector");
@@ -165,6 +164,7 @@ int build(int argc, char** argv) {
                    {"created", m.created},
                    {"expires", m.expires},
                    {"files", m.files.size()},
+                   {"windows_tools", layout.windows_tools.size()},
                    {"kit_manifest_sha256", sealed.sha256},
                    {"signers", sealed.signers},
                    {"lms", lms ? json{{"keyid", lms->public_key().keyid},

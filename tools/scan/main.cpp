@@ -105,11 +105,7 @@ int main(int argc, char** argv) {
         opt.collector_certificate = read_certificate(cert_path);
         auto key = audit::cli::load_key(args, key_path);
         try {
-#ifdef _WIN32
-            opt.tool_sha256 = audit::evidence::file_sha256(audit::scan_tool::own_image_path());
-#else
-            opt.tool_sha256 = audit::evidence::file_sha256("/proc/self/exe");
-#endif
+            opt.tool_sha256 = audit::evidence::file_sha256(audit::kit::own_executable());
         } catch (const audit::IoError&) {
             opt.tool_sha256 = "";  // no /proc: recorded as unknown
         }

@@ -42,13 +42,6 @@ std::string windows_system_drive() {
     return "C:\\";
 }
 
-std::string own_image_path() {
-    std::wstring buf(32768, L'\0');
-    const DWORD n = GetModuleFileNameW(nullptr, buf.data(), static_cast<DWORD>(buf.size()));
-    if (n == 0 || n >= buf.size()) return {};
-    return utf8(buf.c_str(), static_cast<int>(n));
-}
-
 nlohmann::json windows_confinement(const std::string& root, const std::string& out_dir) {
     (void)root;
     (void)out_dir;

@@ -10,8 +10,6 @@ namespace audit::scan_tool {
 
 // "C:\" (the drive of the Windows directory): the default --root, the live system.
 std::string windows_system_drive();
-// This .exe's own path (GetModuleFileNameW), for its recorded SHA-256.
-std::string own_image_path();
 // What stands for confinement on Windows (predicate sandbox): there is no Landlock and no
 // mount namespace; what is recorded instead is how files are opened, whether SeBackupPrivilege
 // could be enabled (this process's token only), and the volume's last-access-update setting

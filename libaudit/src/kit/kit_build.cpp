@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -74,7 +75,52 @@ void run_tool(const std::vector<std::string>& argv) {
     throw IoError(argv[0] + " failed (status " + std::to_string(status) + "): " + output);
 }
 
+// Windows reads a batch file line by line; a bare LF confuses cmd.exe's labels and jumps.
+std::string crlf(const std::string& text) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 32);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out.push_back('\r');
+        out.push_back(text[i]);
+    }
+    return out;
+}
+
 }  // namespace
+
+std::vector<std::string> doc_files(const std::vector<std::string>& given) {
+    std::vector<std::string> out;
+    for (const auto& d : given) {
+        if (!stdfs::is_directory(d)) {
+            out.push_back(d);
+            continue;
+        }
+        std::vector<std::string> files;
+        for (const auto& e : stdfs::directory_iterator(d))
+            if (e.is_regular_file()) files.push_back(e.path().string());
+        std::sort(files.begin(), files.end());
+        out.insert(out.end(), files.begin(), files.end());
+    }
+    return out;
+}
+
+std::vector<std::string> find_windows_tools(const std::string& dir) {
+    std::error_code ec;
+    if (!stdfs::is_directory(dir, ec))
+        throw UsageError("--windows-bin " + dir + " is not a directory");
+    std::vector<std::string> tools;
+    for (const char* name : kWindowsToolNames) {
+        const auto p = stdfs::path(dir) / name;
+        if (!stdfs::is_regular_file(p, ec)) continue;
+        if (read_input_file(p.string(), 2, "kit file").rfind("MZ", 0) != 0)
+            throw UsageError(p.string() + " is not a Windows program (no MZ header)");
+        tools.push_back(p.string());
+    }
+    if (tools.empty() || !tools.front().ends_with("audit-scan.exe"))
+        throw UsageError("no audit-scan.exe in " + dir +
+                         " (--windows-bin: the windows preset's bin/)");
+    return tools;
+}
 
 std::vector<KitFile> lay_out_kit(const KitLayout& l) {
     const stdfs::path out(l.out_dir);
@@ -100,6 +146,14 @@ std::vector<KitFile> lay_out_kit(const KitLayout& l) {
         copy_into(l.collector_cert, out / "keys" / "collector.cert.json", 0644);
     }
     if (!l.launcher.empty()) copy_into(l.launcher, out / "run.sh", 0755);
+    for (const auto& t : l.windows_tools)
+        copy_into(t, out / std::string(kWindowsBinDir) / stdfs::path(t).filename(), 0755);
+    if (!l.windows_tools.empty()) {
+        if (l.windows_launcher.empty())
+            throw UsageError("a kit with Windows tools needs RUN-SCAN.cmd");
+        evidence::write_file_atomic((out / std::string(kWindowsLauncherFile)).string(),
+                                    crlf(l.windows_launcher), true, 0644);
+    }
     stdfs::create_directories(out / std::string(kEvidenceDir), ec);
     if (ec) throw IoError("cannot create the evidence area: " + ec.message());
     return measure_tree(l.out_dir);

@@ -1,6 +1,11 @@
 #include "audit/kit/self_check.h"
 
 #include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+
+#include "audit/core/win_path.h"
+#endif
 
 #include <chrono>
 #include <cstdlib>
@@ -25,6 +30,20 @@ std::string read_small(const std::string& path) {
 
 }  // namespace
 
+std::string own_executable() {
+#ifdef _WIN32
+    std::wstring buf(32768, L'\0');
+    const DWORD n = GetModuleFileNameW(nullptr, buf.data(), static_cast<DWORD>(buf.size()));
+    if (n == 0 || n >= buf.size())
+        throw IoError("cannot name this program's own image (GetModuleFileNameW): " +
+                      core::win_error_text(GetLastError()));
+    buf.resize(n);
+    return core::utf8_of(buf);
+#else
+    return "/proc/self/exe";
+#endif
+}
+
 std::optional<KitLocation> locate_kit(const std::string& exe) {
     std::error_code ec;
     const stdfs::path self = stdfs::read_symlink(exe, ec);
@@ -34,6 +53,11 @@ std::optional<KitLocation> locate_kit(const std::string& exe) {
     const stdfs::path kit = bin.parent_path();
     if (bin.filename() == "bin" && stdfs::is_regular_file(kit / std::string(kKitManifestFile), ec))
         return KitLocation{kit.string(), "bin/" + resolved.filename().string()};
+    // The Windows tools of a kit: KIT/bin/windows/NAME.exe, listed under that path.
+    if (bin.filename() == "windows" && kit.filename() == "bin" &&
+        stdfs::is_regular_file(kit.parent_path() / std::string(kKitManifestFile), ec))
+        return KitLocation{kit.parent_path().string(),
+                           "bin/windows/" + resolved.filename().string()};
     // Run by the kit's launcher (media/run.sh) from a copy in a private tmpfs, because the
     // medium is mounted noexec: AUDIT_KIT_DIR names the kit, and the running copy is compared
     // with the kit's bin/NAME entry like the original would be.

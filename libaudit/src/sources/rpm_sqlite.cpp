@@ -192,7 +192,10 @@ void table_rows(Image& img, std::uint32_t root, std::size_t max_payload, Fn&& ro
     const std::size_t u = img.usable();
     std::vector<std::pair<std::uint32_t, int>> todo{{root, 1}};  // pages still to visit, in order
     while (!todo.empty()) {
-        const auto [pgno, depth] = todo.back();
+        // Plain locals, not a structured binding: the lambda below captures pgno, which clang 14
+        // (the fuzz preset's compiler) refuses for a binding.
+        const std::uint32_t pgno = todo.back().first;
+        const int depth = todo.back().second;
         todo.pop_back();
         if (depth > kMaxDepth) Image::malformed("b-tree deeper than " + std::to_string(kMaxDepth));
         const std::string_view page = img.claim(pgno, "b-tree");

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/kit/kit_manifest.h"
@@ -19,10 +20,29 @@ struct KitLayout {
     std::string collector_key;           // optional: KEY and its .cert.json -> keys/collector.*
     std::string collector_cert;
     std::string launcher;  // optional: media/run.sh -> run.sh (mode 0755)
+    // The Windows tools (NAME.exe, each a PE file) -> bin/windows/ (mode 0755); when there are
+    // any, windows_launcher (the text of media/RUN-SCAN.cmd) -> RUN-SCAN.cmd, with CRLF line
+    // ends (mode 0644). Both sealed in the kit manifest like every other file.
+    std::vector<std::string> windows_tools;
+    std::string windows_launcher;
 };
 
-// Copies everything into out_dir (bin/, manifests/, trust/, docs/, keys/, empty evidence/),
-// fsyncs each file, and returns the measured file list. Throws UsageError / IoError.
+inline constexpr std::string_view kWindowsBinDir = "bin/windows";
+inline constexpr std::string_view kWindowsLauncherFile = "RUN-SCAN.cmd";
+// The .exe tools a kit carries for Windows, found in a --windows-bin directory (audit-scan.exe
+// is required there; the others when present).
+inline constexpr const char* kWindowsToolNames[] = {
+    "audit-scan.exe", "audit-verify.exe", "audit-keys.exe", "audit-attest.exe", "audit-kit.exe"};
+// The Windows tools of dir in kit order; UsageError when dir has no audit-scan.exe or a tool
+// there is not a PE file (no "MZ" header): a kit never carries something Windows cannot start.
+std::vector<std::string> find_windows_tools(const std::string& dir);
+
+// The files for docs/: each given file, and the regular files of each given directory (sorted).
+std::vector<std::string> doc_files(const std::vector<std::string>& given);
+
+// Copies everything into out_dir (bin/, bin/windows/, manifests/, trust/, docs/, keys/, empty
+// evidence/, run.sh, RUN-SCAN.cmd), fsyncs each file, and returns the measured file list.
+// Throws UsageError / IoError.
 std::vector<KitFile> lay_out_kit(const KitLayout& layout);
 
 // Writes the signed kit manifest (envelope text) into the kit directory, atomically.

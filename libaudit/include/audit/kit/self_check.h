@@ -14,12 +14,17 @@ namespace audit::kit {
 
 struct KitLocation {
     std::string kit_dir;   // absolute
-    std::string tool_rel;  // "bin/audit-scan"
+    std::string tool_rel;  // "bin/audit-scan", "bin/windows/audit-scan.exe"
 };
 
-// The kit the running binary belongs to: its own path (exe, default /proc/self/exe) is
-// KIT/bin/NAME and KIT/kit.manifest.dsse.json exists. nullopt otherwise.
-std::optional<KitLocation> locate_kit(const std::string& exe = "/proc/self/exe");
+// The running binary's own image: "/proc/self/exe" on Linux (the inode being executed), the
+// path GetModuleFileNameW names on Windows. IoError when Windows names none.
+std::string own_executable();
+
+// The kit the running binary belongs to: its own path (exe, default own_executable()) is
+// KIT/bin/NAME (the Linux tools) or KIT/bin/windows/NAME (the Windows .exe tools), and
+// KIT/kit.manifest.dsse.json exists. nullopt otherwise.
+std::optional<KitLocation> locate_kit(const std::string& exe = own_executable());
 
 struct SelfCheck {
     KitLocation location;
@@ -39,6 +44,6 @@ struct SelfCheck {
 // Verify the kit manifest with the kit's own trust root (KIT/trust/trust.json, not expired), the
 // kit's expiry, and the running binary (read through exe, the inode being executed) against its
 // entry. Never throws for a failed check: problems are collected so that an override can go on.
-SelfCheck self_check(const KitLocation& where, const std::string& exe = "/proc/self/exe");
+SelfCheck self_check(const KitLocation& where, const std::string& exe = own_executable());
 
 }  // namespace audit::kit
