@@ -5,8 +5,8 @@
 #                                        them (cmake/demo.sh)
 #   bash cmake/install-deps.sh --tests   that, plus the fixture tools and checkers of the test
 #                                        suite (tests/run.sh)
-#   bash cmake/install-deps.sh --windows that, plus the mingw-w64 cross-compiler, tclsh (SQLite's
-#                                        amalgamation), Wine 8 and wixl (tests/windows/run.sh)
+#   bash cmake/install-deps.sh --windows that, plus the mingw-w64 cross-compiler, Wine 8 and wixl
+#                                        (tests/windows/run.sh)
 set -euo pipefail
 tests=0 windows=0
 case "${1:-}" in
@@ -16,10 +16,11 @@ case "${1:-}" in
 *) echo "usage: install-deps.sh [--tests|--windows]" >&2; exit 2 ;;
 esac
 # The tools: compiler, CMake, the static -dev libraries, python3 + xz for Botan's source build,
-# curl as the fallback fetcher of Debian source files, file (demo.sh shows the link type).
+# tcl + patch for SQLite's (Debian's patches, the amalgamation: cmake/build-sqlite.sh), curl as
+# the fallback fetcher of Debian source files, file (demo.sh shows the link type).
 pkgs=(
-    build-essential cmake python3 xz-utils file ca-certificates curl
-    libarchive-dev libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
+    build-essential cmake python3 xz-utils file ca-certificates curl tcl patch
+    libarchive-dev libzstd-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
     zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
 )
 if [[ $tests -eq 1 ]]; then
@@ -49,7 +50,7 @@ if [[ $tests -eq 1 ]]; then
     # to download (400 MB installed), so it is opt-in; without it that test reports itself skipped.
     [[ ${AUDIT_WITH_CHROMIUM:-0} == 1 ]] && pkgs+=(chromium poppler-utils)  # pdftotext reads its PDF
 fi
-[[ $windows -eq 1 ]] && pkgs+=(g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 patch tcl wine wine64 wixl)
+[[ $windows -eq 1 ]] && pkgs+=(g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 wine wine64 wixl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
