@@ -178,6 +178,13 @@ TEST_CASE("a report statement is typed once; report.json is read as signed", "[r
     refused([](json& s) { s["subject"][0]["digest"] = "abc"; }, "malformed subject");
     refused([](json& s) { s["predicate"]["generated"] = 5; }, "generated is not a string");
 
+    // A predicate string that is not UTF-8 (a --title) is signed with U+FFFD, as report.json has
+    // it.
+    audit::attest::sign_report_files(d, {"report.json"}, a.inspector,
+                                     {{"generated", "g"}, {"title", "caf\xe9"}});
+    CHECK(audit::attest::read_verified_report(d, a.trust).statement.predicate["title"] ==
+          "caf\xef\xbf\xbd");
+
     // A statement that does not sign report.json is no signature of the report.
     std::filesystem::remove(d + "/attestations/y.dsse.json");
     audit::attest::sign_report_files(d, {"report.csv"}, a.inspector, json::object());

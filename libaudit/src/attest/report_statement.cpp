@@ -105,7 +105,8 @@ void sign_report_files(const std::string& dir, const std::vector<std::string>& n
                       {"predicate", pred}};
     crypto::Envelope env;
     env.payload_type = std::string(evidence::kPayloadType);
-    env.payload = statement.dump();
+    // A title given on the command line need not be UTF-8: signed as report.json shows it.
+    env.payload = statement.dump(-1, ' ', false, json::error_handler_t::replace);
     env.sign(inspector);
     evidence::write_file_atomic(dir + "/" + std::string(kReportStatementFile),
                                 env.to_json() + "\n");
