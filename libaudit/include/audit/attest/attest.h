@@ -32,7 +32,7 @@ struct BundleSummary {
     std::uint64_t sequence = 0;
     std::string previous_sha256;            // file digest of the previous bundle ("" for a first)
     std::string previous_statement_sha256;  // v2 chain link ("" for a first bundle or v1)
-    int format = 1;                         // evidence predicate v1 or v2
+    int format = 1;                         // bundle format 1, 2 or 3
     std::string imported_at;                // ledger: RFC 3339 import time; "" in file mode
     bool live = false;                      // host.live (v2 also scan.mode == "live")
     std::string finished;                   // scan end, host clock (RFC 3339)
