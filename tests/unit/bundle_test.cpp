@@ -16,11 +16,11 @@
 #include "test_authority.h"
 
 namespace fsys = std::filesystem;
+using audit::evidence::read_bundle;
+using audit::evidence::write_bundle;
 using audit_test::Entries;
 using audit_test::pack;
 using audit_test::unpack;
-using audit::evidence::read_bundle;
-using audit::evidence::write_bundle;
 
 namespace {
 

@@ -87,19 +87,19 @@ attest::HostProductStatus status(std::size_t i) {
         st.reasons = {"coverage_gap: source dpkg failed", "chain_unclosed: kit-1"};
         st.reason_codes = {"chain_unclosed", "coverage_gap"};
     }
-    st.first_scan = "2026-01-" + std::string(i % 20 < 9 ? "0" : "") + std::to_string(i % 20 + 1) +
-                    "T00:00:00Z";
+    st.first_scan =
+        "2026-01-" + std::string(i % 20 < 9 ? "0" : "") + std::to_string(i % 20 + 1) + "T00:00:00Z";
     st.latest_scan = "2026-03-01T00:00:00Z";
     if (st.status == attest::Status::present || st.status == attest::Status::removed) {
         st.first_found = st.first_scan;
         st.last_found = "2026-02-01T00:00:00Z";
-        st.findings = json::array({{{"rule", "deb-packages"},
-                                    {"confidence", "definitive"},
-                                    {"family", "kesl"},
-                                    {"items",
-                                     json::array({{{"name", "kesl"},
-                                                   {"version", "11." + std::to_string(i % 3)},
-                                                   {"path", "/opt/kaspersky/=x"}}})}}});
+        st.findings =
+            json::array({{{"rule", "deb-packages"},
+                          {"confidence", "definitive"},
+                          {"family", "kesl"},
+                          {"items", json::array({{{"name", "kesl"},
+                                                  {"version", "11." + std::to_string(i % 3)},
+                                                  {"path", "/opt/kaspersky/=x"}}})}}});
         st.family = "kesl";
     }
     if (st.status == attest::Status::removed) st.removed_at = st.clean_since = st.latest_scan;
@@ -235,8 +235,7 @@ TEST_CASE("a report from a ledger, streamed, is the in-memory report of the same
         for (const auto& b : host) list.push_back(&b);
         stream.add_host(list, attest::merge_host(list, facts));
     });
-    stream.finish(context, [&](const std::function<void(const json&)>& fn) {
-        verified.for_each_bundle(fn);
-    });
+    stream.finish(
+        context, [&](const std::function<void(const json&)>& fn) { verified.for_each_bundle(fn); });
     same_files(dir.path / "memory", dir.path / "stream");
 }

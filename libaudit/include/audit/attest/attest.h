@@ -146,7 +146,8 @@ class FleetFacts {
     // strong identifiers seen under two or more host keys ("key\x1fvalue" -> those host keys;
     // an identifier under one host key gives no reason and may be left out). Defined in ledger.cpp.
     FleetFacts(std::vector<ChainIssue> chain_issues,
-               std::map<std::string, std::set<std::string>> shared_ids, const MergeOptions& options);
+               std::map<std::string, std::set<std::string>> shared_ids,
+               const MergeOptions& options);
     const std::vector<ChainIssue>& chain_issues() const { return chain_issues_; }
     const MergeOptions& options() const { return options_; }
     // Host-level reasons for one host, given that host's bundles.
