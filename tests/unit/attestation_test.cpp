@@ -34,6 +34,16 @@ HostProductStatus removed_status() {
     return st;
 }
 
+// read(good edited by edit) must throw an error whose text contains why.
+template <class Read>
+void check_refused(Read read, const json& good, const std::function<void(json&)>& edit,
+                   const std::string& why) {
+    json st = good;
+    edit(st);
+    CAPTURE(why);
+    CHECK_THROWS_WITH(read(st), Catch::Matchers::ContainsSubstring(why));
+}
+
 json statement_of(const HostProductStatus& st) {
     audit::testing::TestAuthority a;
     auto env = audit::attest::attestation(st, a.inspector, "2026-03-01T00:00:00Z");
@@ -71,11 +81,7 @@ TEST_CASE("an attestation the merge could not have signed is refused", "[attest]
     const json good = statement_of(removed_status());
     REQUIRE_NOTHROW(audit::attest::read_attestation(good));
     auto refused = [&](const std::function<void(json&)>& edit, const std::string& why) {
-        json st = good;
-        edit(st);
-        CAPTURE(why);
-        CHECK_THROWS_WITH(audit::attest::read_attestation(st),
-                          Catch::Matchers::ContainsSubstring(why));
+        check_refused(audit::attest::read_attestation, good, edit, why);
     };
     auto result = [](json& st) -> json& { return st["predicate"]["result"]; };
     refused([&](json& st) { result(st)["status"] = "clean"; }, "unknown status 'clean'");
@@ -166,11 +172,7 @@ TEST_CASE("a report statement is typed once; report.json is read as signed", "[r
         json::parse(audit::crypto::Envelope::parse(audit_test::slurp(st_path), 1 << 20).payload);
     REQUIRE_NOTHROW(audit::attest::read_report_statement(st));
     auto refused = [&](const std::function<void(json&)>& edit, const std::string& why) {
-        json s = st;
-        edit(s);
-        CAPTURE(why);
-        CHECK_THROWS_WITH(audit::attest::read_report_statement(s),
-                          Catch::Matchers::ContainsSubstring(why));
+        check_refused(audit::attest::read_report_statement, st, edit, why);
     };
     refused([](json& s) { s["subject"][1]["name"] = "../report.csv"; }, "is not a file name");
     refused([](json& s) { s["subject"][1] = s["subject"][0]; }, "signed twice");
