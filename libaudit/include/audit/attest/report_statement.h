@@ -50,9 +50,11 @@ struct ReportStatement {
 ReportStatement read_report_statement(const nlohmann::json& statement);
 
 // Inspector signature under the trust root, then every subject (read from dir) against its
-// digest. Throws VerifyError on any mismatch, a missing file or a malformed statement.
+// digest. Throws VerifyError on any mismatch, a missing file or a malformed statement. With
+// report_json, report.json (when signed) is read whole into it and hashed from those bytes, so
+// the caller holds exactly the bytes that were checked; other files are hashed in pieces.
 ReportStatement verify_report_statement(const crypto::Envelope& env, const trust::TrustRoot& trust,
-                                        const std::string& dir);
+                                        const std::string& dir, std::string* report_json = nullptr);
 
 // A report directory's statement and report.json, read so that the report bytes are exactly the
 // ones the statement signs.
@@ -61,8 +63,8 @@ struct VerifiedReport {
     std::string statement_bytes;  // dir/report.statement.dsse.json as read
     std::string report_bytes;     // dir/report.json, its digest the signed one
 };
-// Throws VerifyError (no statement, a bad one, report.json not signed, or changed since it was
-// signed or while it was read), IoError.
+// report.json is read once and checked from the bytes returned. Throws VerifyError (no
+// statement, a bad one, report.json not signed or changed since it was signed), IoError.
 VerifiedReport read_verified_report(const std::string& dir, const trust::TrustRoot& trust);
 
 }  // namespace audit::attest
