@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <catch_amalgamated.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -362,4 +363,123 @@ TEST_CASE("the ledger draws the fleet-wide facts kit by kit: the same as from ev
     CHECK(hosts > 0);
     CHECK(identity_conflicts > 0);  // and identifiers under two host keys
     CHECK(verified.conflicts.size() == f.result.conflicts);
+}
+
+namespace {
+
+// Every table of a ledger as text, row by row in key order, with the import's own clock columns
+// (imported_at, rejected_at, pinned_at) left out: all that may differ between two imports.
+std::string ledger_dump(const std::string& path) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    std::vector<std::string> tables;
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1,
+                       &st, nullptr);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    std::string out;
+    for (const auto& t : tables) {
+        out += "## " + t + "\n";
+        const std::string sql = "SELECT * FROM " + t + " ORDER BY 1, 2, 3";
+        REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(st); ++c) {
+                const std::string name = sqlite3_column_name(st, c);
+                if (name == "imported_at" || name == "rejected_at" || name == "pinned_at") continue;
+                const auto* p = static_cast<const char*>(sqlite3_column_blob(st, c));
+                out +=
+                    name + "=" +
+                    std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))) +
+                    "\x1f";
+            }
+            out += "\n";
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return out;
+}
+
+// What the report is made of, in the order it is handed on: the fleet-wide facts, each host's
+// bundles and statuses (for_each_host order), and the bundle list.
+std::string report_inputs(Ledger& ledger, const audit::trust::TrustRoot& trust) {
+    const std::string now = "2030-01-01T00:00:00Z";
+    auto verified = ledger.verify(trust, now);
+    audit::attest::MergeOptions mo;
+    mo.now = now;
+    const audit::attest::FleetFacts fleet = verified.facts(mo);
+    std::string out;
+    for (const auto& i : fleet.chain_issues())
+        out += "issue " + i.kit + " " + std::to_string(i.from_sequence) + " " + i.reason + "\n";
+    out += "conflicts " + verified.conflicts.dump() + "\n";
+    for (const auto& nv : verified.not_verified)
+        out += "not verified " + nv.to_json().dump() + "\n";
+    ledger.for_each_host(verified, [&](std::vector<audit::attest::BundleSummary>&& host) {
+        std::vector<const audit::attest::BundleSummary*> list;
+        out += "host";
+        for (const auto& b : host) {
+            list.push_back(&b);
+            out += " " + b.path + ":" + b.statement_sha256;
+        }
+        out += "\n";
+        for (const auto& st : audit::attest::merge_host(list, fleet))
+            out += "  " + st.to_json().dump() + "\n";
+    });
+    verified.for_each_bundle([&](const json& b) {
+        json c = b;
+        c.erase("imported_at");
+        out += "bundle " + c.dump() + "\n";
+    });
+    return out;
+}
+
+struct WorkersEnv {
+    explicit WorkersEnv(const char* n) { ::setenv("AUDIT_WORKERS", n, 1); }
+    ~WorkersEnv() { ::unsetenv("AUDIT_WORKERS"); }
+};
+
+}  // namespace
+
+TEST_CASE("import and report inputs are the same with one worker as with two or three",
+          "[ledger]") {
+    // More bundles than one batch (256) of verify and for_each_host, hosts across batches.
+    TempDir dir;
+    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
+    auto trust = trust_with(key);
+    audit::fixtures::FleetOptions opt;
+    opt.hosts = 220;
+    opt.items = 4;
+    opt.kits = 5;
+    opt.seed = 11;
+    opt.chain_heads = true;
+    fsys::create_directory(dir.path / "ev");
+    auto result = audit::fixtures::write_fleet(opt, (dir.path / "ev").string(), key, key, trust);
+    std::vector<std::string> paths, heads;
+    for (const auto& b : result.bundles) paths.push_back(b.path);
+    for (const auto& e : fsys::directory_iterator(dir.path / "ev"))
+        if (e.path().string().find(".chain-head.") != std::string::npos)
+            heads.push_back(e.path().string());
+    std::sort(heads.begin(), heads.end());
+    REQUIRE(paths.size() > 300);
+
+    std::map<std::string, std::pair<std::string, std::string>> runs;
+    for (const char* workers : {"1", "2", "3"}) {
+        WorkersEnv env(workers);
+        const std::string path = (dir.path / (std::string("l") + workers + ".sqlite")).string();
+        {
+            Ledger ledger(path, true);
+            audit::attest::ImportOptions io;
+            io.chain_heads = heads;
+            ledger.import(paths, trust, io);
+        }
+        Ledger ledger(path, false);
+        runs[workers] = {ledger_dump(path), report_inputs(ledger, trust)};
+    }
+    CHECK(runs["1"].second.find("host ") != std::string::npos);
+    CHECK(runs["2"].first == runs["1"].first);
+    CHECK(runs["3"].first == runs["1"].first);
+    CHECK(runs["2"].second == runs["1"].second);
+    CHECK(runs["3"].second == runs["1"].second);
 }

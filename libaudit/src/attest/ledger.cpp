@@ -22,6 +22,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "attest/report_parts.h"
 #include "attest/sqlite_db.h"
 #include "audit/core/hex.h"
 #include "audit/crypto/keys.h"
@@ -265,6 +266,8 @@ struct Prepared {
     std::string started, signers, trust_sha256, present, envelope_zst, findings_json;
     std::string statement_zst, certificate_sha256;
     std::shared_ptr<const std::string> dict;  // what statement_zst is compressed with
+    // When the certificate had no dictionary yet: statement_zst is made when recorded.
+    std::string certificate_text, payload;
     std::int64_t trust_version = 0;
     std::vector<std::array<std::string, 3>> subjects;                       // name, sha256, sha384
     std::vector<std::pair<std::array<std::string, 5>, std::string>> items;  // package, state
@@ -279,21 +282,30 @@ struct Prepared {
 };
 
 // The compression dictionary of each collector certificate: its text followed by the first
-// statement it signed here (the ledger's, or the first this import sees). A kit's statements
-// share the certificate (12 KB of keys and signatures, which compress poorly alone) and most of
-// their structure, so each is stored as what differs. Shared by the import's workers.
+// statement it signed here (the ledger's, or the first in this import's input order). A kit's
+// statements share the certificate (12 KB of keys and signatures, which compress poorly alone)
+// and most of their structure, so each is stored as what differs. Read by the import's workers;
+// a dictionary is made only by the thread that records the bundles, in input order, so the
+// ledger's bytes do not depend on which worker ran first.
 class DictCache {
   public:
     void preload(const std::string& certificate_sha256, std::string bytes) {
         dicts_.emplace(certificate_sha256, std::make_shared<const std::string>(std::move(bytes)));
     }
-    // certificate: the predicate's collector.certificate (a DSSE envelope as JSON), dumped only
-    // the first time its payload is seen (the key: SHA-256 of its payload field).
+    // The dictionary of this certificate (SHA-256 of its payload field), or null when there is
+    // none yet.
+    std::shared_ptr<const std::string> find(const std::string& certificate_sha256) {
+        std::lock_guard<std::mutex> g(m_);
+        auto it = dicts_.find(certificate_sha256);
+        return it == dicts_.end() ? nullptr : it->second;
+    }
+    // The recording thread: the dictionary, made from certificate_text and payload if missing.
     std::shared_ptr<const std::string> get(const std::string& certificate_sha256,
-                                           const json& certificate, const std::string& payload) {
+                                           const std::string& certificate_text,
+                                           const std::string& payload) {
         std::lock_guard<std::mutex> g(m_);
         auto& d = dicts_[certificate_sha256];
-        if (!d) d = std::make_shared<const std::string>(certificate.dump() + "\n" + payload);
+        if (!d) d = std::make_shared<const std::string>(certificate_text + "\n" + payload);
         return d;
     }
 
@@ -326,8 +338,13 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust, DictCac
         // (The signer check made sure there is one.)
         const json& certificate = b.statement["predicate"]["collector"]["certificate"];
         p.certificate_sha256 = crypto::sha256_hex(str(certificate, "payload"));
-        p.dict = dicts.get(p.certificate_sha256, certificate, b.envelope.payload);
-        p.statement_zst = compress(b.envelope.payload, *p.dict);
+        p.dict = dicts.find(p.certificate_sha256);
+        if (p.dict) {
+            p.statement_zst = compress(b.envelope.payload, *p.dict);
+        } else {  // the recording thread makes the dictionary and compresses (finish_statement)
+            p.certificate_text = certificate.dump();
+            p.payload = b.envelope.payload;
+        }
         crypto::Envelope bare = b.envelope;
         bare.payload.clear();
         p.envelope_zst = compress(bare.to_json());
@@ -377,7 +394,7 @@ class Pipeline {
   public:
     Pipeline(const std::vector<std::string>& paths, const trust::TrustRoot& trust, DictCache& dicts)
         : paths_(paths), trust_(trust), dicts_(dicts) {
-        unsigned n = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+        unsigned n = detail::worker_threads(8);
         window_ = 4 * n;
         slots_.resize(window_);
         for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
@@ -451,7 +468,7 @@ void parallel_for(std::size_t n, Fn&& fn) {
             }
         }
     };
-    unsigned threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+    unsigned threads = detail::worker_threads(8);
     threads = static_cast<unsigned>(std::min<std::size_t>(threads, n));
     std::vector<std::thread> pool;
     for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
@@ -1033,6 +1050,10 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
                        " is already held by bundle " + other.substr(0, 16);
         }
         add_host.bind(1, key).bind(2, s.hostname).bind(3, s.finished).run();
+        if (!p.dict) {
+            p.dict = dicts.get(p.certificate_sha256, p.certificate_text, p.payload);
+            p.statement_zst = compress(p.payload, *p.dict);
+        }
         auto [dict_it, fresh_dict] = dict_ids.try_emplace(p.certificate_sha256, 0);
         if (fresh_dict) {
             add_dict.bind(1, p.certificate_sha256).bind_blob(2, *p.dict).run();
@@ -1340,37 +1361,64 @@ void Ledger::for_each_host(const VerifiedLedger& verified,
                 "SELECT file_name, sha256, envelope_zst, findings_json, statement_zst, dict FROM "
                 "bundles WHERE id = ?1");
     const Dicts dicts = load_dicts();
-    std::vector<BundleSummary> host;
-    std::optional<std::uint32_t> current;
-    for (const auto& e : verified.entries_) {
-        if (current && *current != e.host && !host.empty()) {
-            fn(std::move(host));
-            host.clear();
-        }
-        current = e.host;
-        q.bind(1, e.id);
-        if (!q.step()) throw VerifyError("ledger: a verified bundle vanished during the report");
-        const std::string file = q.text(0), sha256 = q.text(1);
+    // The rows are read here (one SQLite connection), a batch at a time; each is decoded,
+    // checked against the digests verify saw and summarized on every core; the hosts are handed
+    // on here, in entry order, exactly as one thread would.
+    struct Row {
+        std::string file, sha256, envelope_zst, findings;
         std::optional<std::string> statement_zst;
         std::optional<std::int64_t> dict;
-        if (!q.is_null(4)) statement_zst = q.blob(4);
-        if (!q.is_null(5)) dict = q.integer(5);
-        auto env = stored_envelope(q.blob(2), statement_zst, dict, dicts, file);
-        const std::string findings = q.text(3);
-        q.reset();
-        // Verified a moment ago; these bytes must still be those.
-        const std::string statement_sha256 = digest_hex(e.statement_sha256);
-        if (crypto::sha256_hex(env.payload) != statement_sha256 ||
-            (e.has_findings && crypto::sha256_hex(findings) != digest_hex(e.findings_sha256)))
-            throw VerifyError("ledger: stored statement of " + file + " changed during the report");
-        json statement = parse_json_strict(env.payload, "stored statement of " + file);
-        if (!statement.is_object() || !statement.contains("predicate"))
-            throw VerifyError("ledger: stored statement of " + file + " is damaged");
-        BundleSummary s =
-            summarize(file, sha256, statement_sha256, std::move(statement["predicate"]),
-                      e.has_findings ? std::string_view(findings) : std::string_view());
-        s.imported_at = verified.times_[e.imported_at];
-        host.push_back(std::move(s));
+        std::optional<BundleSummary> summary;
+    };
+    std::vector<BundleSummary> host;
+    std::optional<std::uint32_t> current;
+    const auto& entries = verified.entries_;
+    for (std::size_t from = 0; from < entries.size(); from += kVerifyBatch) {
+        const std::size_t count = std::min(kVerifyBatch, entries.size() - from);
+        std::vector<Row> rows(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            Row& r = rows[i];
+            q.bind(1, entries[from + i].id);
+            if (!q.step())
+                throw VerifyError("ledger: a verified bundle vanished during the report");
+            r.file = q.text(0);
+            r.sha256 = q.text(1);
+            r.envelope_zst = q.blob(2);
+            r.findings = q.text(3);
+            if (!q.is_null(4)) r.statement_zst = q.blob(4);
+            if (!q.is_null(5)) r.dict = q.integer(5);
+            q.reset();
+        }
+        parallel_for(count, [&](std::size_t i) {
+            Row& r = rows[i];
+            const VerifiedLedger::Entry& e = entries[from + i];
+            auto env = stored_envelope(r.envelope_zst, r.statement_zst, r.dict, dicts, r.file);
+            // Verified a moment ago; these bytes must still be those.
+            const std::string statement_sha256 = digest_hex(e.statement_sha256);
+            if (crypto::sha256_hex(env.payload) != statement_sha256 ||
+                (e.has_findings && crypto::sha256_hex(r.findings) != digest_hex(e.findings_sha256)))
+                throw VerifyError("ledger: stored statement of " + r.file +
+                                  " changed during the report");
+            json statement = parse_json_strict(env.payload, "stored statement of " + r.file);
+            if (!statement.is_object() || !statement.contains("predicate"))
+                throw VerifyError("ledger: stored statement of " + r.file + " is damaged");
+            r.summary =
+                summarize(r.file, r.sha256, statement_sha256, std::move(statement["predicate"]),
+                          e.has_findings ? std::string_view(r.findings) : std::string_view());
+            r.summary->imported_at = verified.times_[e.imported_at];
+            r.envelope_zst.clear();
+            r.envelope_zst.shrink_to_fit();
+            r.statement_zst.reset();
+        });
+        for (std::size_t i = 0; i < count; ++i) {
+            const VerifiedLedger::Entry& e = entries[from + i];
+            if (current && *current != e.host && !host.empty()) {
+                fn(std::move(host));
+                host.clear();
+            }
+            current = e.host;
+            host.push_back(std::move(*rows[i].summary));
+        }
     }
     if (!host.empty()) fn(std::move(host));
 }

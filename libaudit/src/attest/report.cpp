@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -980,6 +981,15 @@ void restrict_to_as_of(ReportContext& context, const std::string& as_of) {
 
 namespace detail {
 
+unsigned worker_threads(unsigned cap) {
+    if (const char* env = std::getenv("AUDIT_WORKERS"); env && *env) {
+        char* end = nullptr;
+        const unsigned long n = std::strtoul(env, &end, 10);
+        if (*end == '\0' && n >= 1 && n <= 64) return static_cast<unsigned>(n);
+    }
+    return std::max(1u, std::min(cap, std::thread::hardware_concurrency()));
+}
+
 void make_report_dir(const std::string& dir) {
     make_dir(dir);
 }
@@ -1015,7 +1025,7 @@ std::vector<std::string> sign_attestations(const HostProductStatus* statuses, st
             }
         }
     };
-    if (keys.empty()) keys.resize(std::max(1u, std::min(16u, std::thread::hardware_concurrency())));
+    if (keys.empty()) keys.resize(worker_threads(16));
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < keys.size() && i < count; ++i)
         threads.emplace_back(worker, std::ref(keys[i]));

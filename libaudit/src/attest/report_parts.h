@@ -14,6 +14,11 @@
 
 namespace audit::attest::detail {
 
+// Threads for the per-bundle work of import, verify and report (verification, decompression,
+// parsing, signing): the cores, at most cap; AUDIT_WORKERS (1..64) sets it instead. The results
+// are committed in input order whatever the count, so the ledger and report do not depend on it.
+unsigned worker_threads(unsigned cap);
+
 void make_report_dir(const std::string& dir);
 void sync_report_dir(const std::string& dir);  // syncfs: the unsynced attestation files
 long long report_epoch(const std::string& t);  // UsageError on a malformed date

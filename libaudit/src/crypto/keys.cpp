@@ -23,6 +23,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <span>
 
 #include "audit/core/atomic_file.h"
@@ -177,12 +179,48 @@ PublicKey PublicKey::from_pem(std::string_view pem) {
     return public_of(*load_spki(pem));
 }
 
+namespace {
+
+// A verifier made from a key's exact SPKI PEM text, kept per thread: decoding the key and making
+// the verifier (for ML-DSA-87 the expansion of its matrix, for P-384 the point's decoding) costs
+// as much as a verification, and a fleet's statements are signed by few keys. The cache is keyed
+// by the scheme and the whole PEM text, so only byte-identical key text reuses a verifier; a
+// verifier is reused only after a call that returned (Botan resets it after each message) and
+// is dropped when a call throws. Bounded: cleared when full.
+struct CachedVerifier {
+    std::unique_ptr<Botan::Public_Key> key;
+    std::unique_ptr<Botan::PK_Verifier> verifier;
+};
+constexpr std::size_t kMaxCachedVerifiers = 64;
+
+std::map<std::pair<Scheme, std::string>, CachedVerifier>& verifier_cache() {
+    thread_local std::map<std::pair<Scheme, std::string>, CachedVerifier> cache;
+    return cache;
+}
+
+}  // namespace
+
 bool PublicKey::verify(std::string_view message, std::string_view signature) const {
+    auto& cache = verifier_cache();
+    auto cache_key = std::make_pair(scheme, spki_pem);
     try {
-        auto key = load_spki(spki_pem);
-        if (scheme_of(*key) != scheme) return false;
-        Botan::PK_Verifier verifier(*key, botan_params(scheme), botan_format(scheme));
-        return verifier.verify_message(bytes_of(message), bytes_of(signature));
+        auto it = cache.find(cache_key);
+        if (it == cache.end()) {
+            auto key = load_spki(spki_pem);
+            if (scheme_of(*key) != scheme) return false;
+            CachedVerifier v;
+            v.verifier = std::make_unique<Botan::PK_Verifier>(*key, botan_params(scheme),
+                                                              botan_format(scheme));
+            v.key = std::move(key);
+            if (cache.size() >= kMaxCachedVerifiers) cache.clear();
+            it = cache.emplace(std::move(cache_key), std::move(v)).first;
+        }
+        try {
+            return it->second.verifier->verify_message(bytes_of(message), bytes_of(signature));
+        } catch (...) {
+            cache.erase(it);  // a verifier left mid-message is never reused
+            throw;
+        }
     } catch (const std::exception&) {
         return false;  // a malformed key or signature is simply not a valid signature
     }
