@@ -138,6 +138,42 @@ TEST_CASE("sign and verify round-trip for each scheme", "[crypto]") {
     }
 }
 
+TEST_CASE("a key's verifier, kept between calls, refuses what a fresh one refuses", "[crypto]") {
+    // PublicKey::verify keeps a verifier per key text and thread: each outcome must be the one a
+    // fresh verifier gives, whatever came before (a valid signature, a malformed one).
+    auto profile = GENERATE(KeyProfile::ecdsa, KeyProfile::ed25519, KeyProfile::hybrid);
+    auto key = SigningKey::generate(profile);
+    auto other = SigningKey::generate(profile);
+    const auto sigs = key.sign("statement");
+    const auto other_sigs = other.sign("statement");
+    for (std::size_t i = 0; i < sigs.size(); ++i) {
+        const PublicKey& pk = key.identity().components[i];
+        const std::string& sig = sigs[i].second;
+        for (int round = 0; round < 3; ++round) {
+            CHECK(pk.verify("statement", sig));
+            CHECK_FALSE(pk.verify("statement", other_sigs[i].second));  // another key's
+            CHECK(pk.verify("statement", sig));
+            std::string forged = sig;
+            forged[forged.size() / 3] ^= 0x20;
+            CHECK_FALSE(pk.verify("statement", forged));
+            // A signature of the wrong length leaves the message in Botan's verifier: the
+            // next call must not hash "statement" after it.
+            CHECK_FALSE(pk.verify("statement", sig.substr(0, sig.size() - 1)));
+            CHECK_FALSE(pk.verify("statementstatement", sig));
+            CHECK(pk.verify("statement", sig));
+            CHECK_FALSE(pk.verify("statement", ""));
+            CHECK_FALSE(pk.verify("", sig));
+            CHECK(pk.verify("statement", sig));
+        }
+        // The same key under another scheme name, or another key's text, is never this key.
+        PublicKey wrong_scheme = pk;
+        wrong_scheme.scheme =
+            pk.scheme == Scheme::ed25519 ? Scheme::ecdsa_p384_sha384 : Scheme::ed25519;
+        CHECK_FALSE(wrong_scheme.verify("statement", sig));
+        CHECK_FALSE(other.identity().components[i].verify("statement", sig));
+    }
+}
+
 TEST_CASE("ECDSA signatures are DER-encoded", "[crypto]") {
     auto key = SigningKey::generate(KeyProfile::ecdsa);
     auto sig = key.sign("x").at(0).second;

@@ -185,8 +185,8 @@ namespace {
 // the verifier (for ML-DSA-87 the expansion of its matrix, for P-384 the point's decoding) costs
 // as much as a verification, and a fleet's statements are signed by few keys. The cache is keyed
 // by the scheme and the whole PEM text, so only byte-identical key text reuses a verifier; a
-// verifier is reused only after a call that returned (Botan resets it after each message) and
-// is dropped when a call throws. Bounded: cleared when full.
+// verifier is kept only after a verification that succeeded (which leaves it reset) and dropped
+// after any other outcome. Bounded: cleared when full.
 struct CachedVerifier {
     std::unique_ptr<Botan::Public_Key> key;
     std::unique_ptr<Botan::PK_Verifier> verifier;
@@ -215,12 +215,17 @@ bool PublicKey::verify(std::string_view message, std::string_view signature) con
             if (cache.size() >= kMaxCachedVerifiers) cache.clear();
             it = cache.emplace(std::move(cache_key), std::move(v)).first;
         }
+        bool ok = false;
         try {
-            return it->second.verifier->verify_message(bytes_of(message), bytes_of(signature));
+            ok = it->second.verifier->verify_message(bytes_of(message), bytes_of(signature));
         } catch (...) {
-            cache.erase(it);  // a verifier left mid-message is never reused
+            cache.erase(it);
             throw;
         }
+        // Only a verification that succeeded is known to leave the verifier reset (Botan
+        // returns false early on a malformed signature, with the message still buffered).
+        if (!ok) cache.erase(it);
+        return ok;
     } catch (const std::exception&) {
         return false;  // a malformed key or signature is simply not a valid signature
     }
