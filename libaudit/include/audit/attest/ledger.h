@@ -139,8 +139,9 @@ class Ledger {
     VerifiedLedger verify(const trust::TrustRoot& trust, const std::string& now,
                           const std::function<void(std::size_t, std::size_t)>& progress = {});
     // The verified bundles, one host (by the host key of the verified statement) at a time, so
-    // memory is bounded by the largest host, not by the fleet. Throws VerifyError when a stored
-    // statement changed since verify.
+    // memory is bounded by the largest host and one batch of 256 bundles, not by the fleet
+    // (the batch is decoded on every core; hosts come in the same order whatever the number of
+    // workers). Throws VerifyError when a stored statement changed since verify.
     void for_each_host(const VerifiedLedger& verified,
                        const std::function<void(std::vector<BundleSummary>&&)>& fn);
 
