@@ -213,11 +213,20 @@ std::set<std::string> dangling_unit_links(const std::vector<InventoryItem>& inve
     return out;
 }
 
-// Windows services and drivers from the registry (names are case-insensitive there).
+// Windows services and drivers from the registry (names are case-insensitive there), and the
+// drivers a running Windows has loaded (live source: "kmod" items with extra.windows_driver,
+// named by their file without ".sys", as a driver's service key usually is).
+bool windows_service_like(const InventoryItem& item) {
+    if (item.ecosystem == "windows-service") return true;
+    if (item.ecosystem != "kmod") return false;
+    const auto it = item.extra.find("windows_driver");
+    return it != item.extra.end() && it->is_boolean() && it->get<bool>();
+}
+
 void match_windows_services(const Rule& rule, const std::vector<Glob>& globs,
                             const std::vector<InventoryItem>& inventory, RuleRecords& out) {
     for (const auto& item : inventory)
-        if (item.ecosystem == "windows-service" && any_match(globs, item.name))
+        if (windows_service_like(item) && any_match(globs, item.name))
             out.add(rule.residue || !item.installed(), inventory_record(item),
                     index_of(inventory, item));
 }

@@ -1,13 +1,20 @@
 // Windows port of sources/live.cpp: the running processes of the live Windows system
 // (CreateToolhelp32Snapshot, QueryFullProcessImageNameW), each executable hashed once through a
-// read-only handle (backup semantics, sharing read|write|delete). Kernel modules are the
-// windows-system source's drivers (SCM). Command lines are not read on Windows (they live in the
-// other process's memory: reading them needs PROCESS_VM_READ).
+// read-only handle (backup semantics, sharing read|write|delete), and the loaded kernel drivers
+// (K32EnumDeviceDrivers and the driver's file and base names: sources/windows_live_drivers.h),
+// each driver file hashed the same way. The drivers the SCM knows are the windows-system
+// source's. Command lines are not read on Windows (they live in the other process's memory:
+// reading them needs PROCESS_VM_READ).
 #include "audit/sources/live.h"
 
 #include <windows.h>
 // (after windows.h, which it needs)
 #include <tlhelp32.h>
+// K32EnumDeviceDrivers & co. (kernel32 since Windows 7, no psapi.dll import)
+#ifndef PSAPI_VERSION
+#define PSAPI_VERSION 2
+#endif
+#include <psapi.h>
 
 #include <cerrno>
 #include <cstring>
@@ -16,6 +23,7 @@
 #include "audit/core/win_path.h"
 #include "audit/fs/digest.h"
 #include "audit/sources/windows.h"
+#include "audit/sources/windows_live_drivers.h"
 #include "formats/text.h"
 #include "fs/win_fs.h"
 #include "sources/base.h"
@@ -25,6 +33,7 @@ namespace audit::sources {
 namespace {
 
 constexpr std::size_t kMaxProcesses = 100000;
+constexpr std::size_t kMaxLoadedDrivers = 65536;
 
 struct Exe {
     std::string sha256, error;
@@ -60,6 +69,81 @@ Exe hash_image(const std::wstring& path, fs::FileHasher& hasher) {
     out.sha256 = r.digests.sha256;
     out.size = r.bytes;
     return out;
+}
+
+// Wine's version when this runs under Wine (ntdll exports wine_get_version), else "".
+std::string live_wine_version() {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    if (!ntdll) return {};
+    using Fn = const char*(__cdecl*)();
+    const auto fn =
+        reinterpret_cast<Fn>(reinterpret_cast<void*>(GetProcAddress(ntdll, "wine_get_version")));
+    const char* v = fn ? fn() : nullptr;
+    return v ? std::string(v).substr(0, 64) : std::string();
+}
+
+std::string live_error(const char* call, DWORD code) {
+    return std::string(call) + ": " + core::win_error_text(code) + " (" + std::to_string(code) +
+           ")";
+}
+
+// EnumDeviceDrivers and each driver's names: the list as the kernel reports it.
+windows_live::DriverList list_loaded_drivers() {
+    windows_live::DriverList out;
+    out.wine = live_wine_version();
+    std::vector<LPVOID> bases(1024);
+    for (;;) {
+        DWORD needed = 0;
+        const DWORD have = static_cast<DWORD>(bases.size() * sizeof(LPVOID));
+        if (!K32EnumDeviceDrivers(bases.data(), have, &needed)) {
+            out.error = live_error("EnumDeviceDrivers", GetLastError());
+            return out;
+        }
+        if (needed <= have) {
+            bases.resize(needed / sizeof(LPVOID));
+            break;
+        }
+        if (needed / sizeof(LPVOID) > kMaxLoadedDrivers) {
+            out.error = "more than " + std::to_string(kMaxLoadedDrivers) + " loaded drivers";
+            return out;
+        }
+        bases.resize(needed / sizeof(LPVOID) + 64);  // drivers loaded meanwhile
+    }
+    out.listed = true;
+    for (LPVOID b : bases) {
+        windows_live::LoadedDriver d;
+        std::wstring buf(32768, L'\0');
+        DWORD n = K32GetDeviceDriverFileNameW(b, buf.data(), static_cast<DWORD>(buf.size()));
+        if (n > 0)
+            d.file = core::utf8_of(buf.substr(0, n));
+        else
+            d.error = live_error("GetDeviceDriverFileNameW", GetLastError());
+        n = K32GetDeviceDriverBaseNameW(b, buf.data(), static_cast<DWORD>(buf.size()));
+        if (n > 0)
+            d.base = core::utf8_of(buf.substr(0, n));
+        else
+            d.error = live_error("GetDeviceDriverBaseNameW", GetLastError());
+        out.drivers.push_back(std::move(d));
+    }
+    return out;
+}
+
+void loaded_drivers(Collection& c, fs::FileHasher& hasher) {
+    wchar_t windir[MAX_PATH + 1] = {};
+    const UINT wn = GetSystemWindowsDirectoryW(windir, MAX_PATH);
+    const std::string windows_dir =
+        wn > 0 && wn <= MAX_PATH ? core::utf8_of(std::wstring(windir, wn)) : "C:\\Windows";
+    windows_live::loaded_driver_items(
+        list_loaded_drivers(), windows_dir,
+        [&hasher](const std::string& path) {
+            const Exe e = hash_image(core::wide_path(path), hasher);
+            windows_live::DriverFile f;
+            f.sha256 = e.sha256;
+            f.error = e.error;
+            f.size = e.size;
+            return f;
+        },
+        c.items, c.warnings(), c.failures);
 }
 
 }  // namespace
@@ -132,6 +216,7 @@ void LiveSource::read(const fs::Root& root, Collection& c) const {
                                      " process executable(s) could not be read");
     c.warnings().push_back(std::to_string(system) + " system process(es) without an executable");
     for (auto& [k, item] : by_exe) c.items.push_back(std::move(item));
+    loaded_drivers(c, hasher);
 }
 
 }  // namespace audit::sources
