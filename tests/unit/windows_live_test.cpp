@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audit/match/matcher.h"
+#include "audit/sources/windows_live_cmdline.h"
 #include "audit/sources/windows_live_drivers.h"
 
 using audit::InventoryItem;
@@ -164,4 +165,26 @@ TEST_CASE("loaded drivers: a service rule matches a loaded Windows driver", "[wi
     const auto none =
         audit::match::match(std::vector<audit::manifest::Manifest>{m}, {linux_mod}, {});
     CHECK((none.empty() || !none[0].proves_presence()));
+}
+
+TEST_CASE("process command lines: split as CommandLineToArgvW, bounded, redacted",
+          "[windows-live]") {
+    using audit::sources::windows_live::kMaxCmdline;
+    using audit::sources::windows_live::windows_cmdline_args;
+    using audit::sources::windows_live::windows_cmdline_record;
+    using V = std::vector<std::string>;
+    CHECK(windows_cmdline_args("\"C:\\Program Files\\Kaspersky Lab\\avp.exe\" -x  \"a b\"") ==
+          V{"C:\\Program Files\\Kaspersky Lab\\avp.exe", "-x", "a b"});
+    // Backslashes: 2n before a quote are n and the quote delimits, 2n+1 give a literal quote.
+    CHECK(windows_cmdline_args("p a\\\\\"b c\" d\\\"e f\\g") == V{"p", "a\\b c", "d\"e", "f\\g"});
+    CHECK(windows_cmdline_args("p \"x\"\"y\"") == V{"p", "x\"y"});
+    CHECK(windows_cmdline_args("C:\\a\\b.exe") == V{"C:\\a\\b.exe"});
+    CHECK(windows_cmdline_args("") == V{""});
+    CHECK(windows_cmdline_record("avp.exe /password:hunter2 /S --token=abc /user:bob") ==
+          "avp.exe /password: <redacted> /S --token=<redacted> /user:bob");
+    CHECK(windows_cmdline_record("x.exe /Key=1 -p secret") ==
+          "x.exe /Key=<redacted> -p <redacted>");
+    CHECK(windows_cmdline_record("a.exe \"tab\there\"") == "a.exe tab?here");
+    const std::string longer = "a.exe " + std::string(3 * kMaxCmdline, 'x');
+    CHECK(windows_cmdline_record(longer).size() == kMaxCmdline);
 }

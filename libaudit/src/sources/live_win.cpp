@@ -3,8 +3,9 @@
 // read-only handle (backup semantics, sharing read|write|delete), and the loaded kernel drivers
 // (K32EnumDeviceDrivers and the driver's file and base names: sources/windows_live_drivers.h),
 // each driver file hashed the same way. The drivers the SCM knows are the windows-system
-// source's. Command lines are not read on Windows (they live in the other process's memory:
-// reading them needs PROCESS_VM_READ).
+// source's. Each process's command line (windows_live_cmdline.h): NtQueryInformationProcess
+// (ProcessCommandLineInformation, Windows 8.1 and later, query access only), else read from its
+// PEB (needs PROCESS_VM_READ); one that cannot be read is counted in a warning.
 #include "audit/sources/live.h"
 
 #include <windows.h>
@@ -15,14 +16,18 @@
 #define PSAPI_VERSION 2
 #endif
 #include <psapi.h>
+#include <winternl.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 
 #include "audit/core/win_path.h"
 #include "audit/fs/digest.h"
 #include "audit/sources/windows.h"
+#include "audit/sources/windows_live_cmdline.h"
 #include "audit/sources/windows_live_drivers.h"
 #include "formats/text.h"
 #include "fs/win_fs.h"
@@ -34,6 +39,7 @@ namespace {
 
 constexpr std::size_t kMaxProcesses = 100000;
 constexpr std::size_t kMaxLoadedDrivers = 65536;
+constexpr std::size_t kMaxCmdlinesPerExe = 8;
 
 struct Exe {
     std::string sha256, error;
@@ -69,6 +75,83 @@ Exe hash_image(const std::wstring& path, fs::FileHasher& hasher) {
     out.sha256 = r.digests.sha256;
     out.size = r.bytes;
     return out;
+}
+
+using LiveQueryInfo = LONG(NTAPI*)(HANDLE, ULONG, PVOID, ULONG, PULONG);
+
+LiveQueryInfo live_query_info() {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return ntdll ? reinterpret_cast<LiveQueryInfo>(
+                       reinterpret_cast<void*>(GetProcAddress(ntdll, "NtQueryInformationProcess")))
+                 : nullptr;
+}
+
+// At most 32767 UTF-16 units (a UNICODE_STRING's limit) of another process's memory.
+bool live_read_remote_text(HANDLE ph, const UNICODE_STRING& u, std::wstring& out) {
+    const std::size_t units = std::min<std::size_t>(u.Length / sizeof(wchar_t), 32767);
+    out.assign(units, L'\0');
+    SIZE_T got = 0;
+    if (units == 0) return true;
+    if (!ReadProcessMemory(ph, u.Buffer, out.data(), units * sizeof(wchar_t), &got)) return false;
+    out.resize(got / sizeof(wchar_t));
+    return true;
+}
+
+// The command line of pid; false (error set) when it cannot be read.
+bool live_cmdline(DWORD pid, std::wstring& out, std::string& error) {
+    const LiveQueryInfo query = live_query_info();
+    if (!query) {
+        error = "NtQueryInformationProcess not found";
+        return false;
+    }
+    constexpr ULONG kProcessCommandLineInformation = 60;
+    constexpr LONG kInvalidInfoClass = static_cast<LONG>(0xC0000003);
+    if (HANDLE ph = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid)) {
+        std::vector<std::uint8_t> buf(sizeof(UNICODE_STRING) + 65536);
+        ULONG len = 0;
+        const LONG st = query(ph, kProcessCommandLineInformation, buf.data(),
+                              static_cast<ULONG>(buf.size()), &len);
+        CloseHandle(ph);
+        if (st >= 0) {
+            const auto* u = reinterpret_cast<const UNICODE_STRING*>(buf.data());
+            const auto* end = reinterpret_cast<const wchar_t*>(buf.data() + buf.size());
+            const std::size_t units = std::min<std::size_t>(u->Length / sizeof(wchar_t), 32767);
+            if (u->Buffer && u->Buffer + units <= end) {
+                out.assign(u->Buffer, units);
+                return true;
+            }
+            error = "ProcessCommandLineInformation: a reply out of bounds";
+            return false;
+        }
+        if (st != kInvalidInfoClass) {
+            error = "ProcessCommandLineInformation: NTSTATUS 0x" + [st] {
+                char h[16];
+                std::snprintf(h, sizeof h, "%08lx", static_cast<unsigned long>(st));
+                return std::string(h);
+            }();
+            return false;
+        }
+    }
+    // The class is not known here: the PEB's ProcessParameters->CommandLine.
+    HANDLE ph = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid);
+    if (!ph) {
+        error = "OpenProcess(PROCESS_VM_READ): " + core::win_error_text(GetLastError());
+        return false;
+    }
+    PROCESS_BASIC_INFORMATION pbi{};
+    ULONG len = 0;
+    bool ok = query(ph, ProcessBasicInformation, &pbi, sizeof pbi, &len) >= 0 &&
+              pbi.PebBaseAddress != nullptr;
+    PEB peb{};
+    RTL_USER_PROCESS_PARAMETERS params{};
+    SIZE_T got = 0;
+    ok = ok && ReadProcessMemory(ph, pbi.PebBaseAddress, &peb, sizeof peb, &got) &&
+         got == sizeof peb && peb.ProcessParameters &&
+         ReadProcessMemory(ph, peb.ProcessParameters, &params, sizeof params, &got) &&
+         got == sizeof params && live_read_remote_text(ph, params.CommandLine, out);
+    if (!ok) error = "reading the PEB: " + core::win_error_text(GetLastError());
+    CloseHandle(ph);
+    return ok;
 }
 
 // Wine's version when this runs under Wine (ntdll exports wine_get_version), else "".
@@ -165,7 +248,8 @@ void LiveSource::read(const fs::Root& root, Collection& c) const {
     CloseHandle(snap);
     fs::FileHasher hasher(fs::DigestPolicy{});
     std::map<std::pair<std::string, std::string>, InventoryItem> by_exe;
-    std::size_t unreadable = 0, system = 0, denied = 0;
+    std::size_t unreadable = 0, system = 0, denied = 0, no_cmdline = 0;
+    std::string first_no_cmdline;
     for (DWORD pid : pids) {
         if (pid == 0 || pid == 4) {  // System Idle Process and System: no image file
             ++system;
@@ -197,6 +281,7 @@ void LiveSource::read(const fs::Root& root, Collection& c) const {
             item.extra["live"] = true;
             item.extra["exe"] = path;
             item.extra["pids"] = nlohmann::json::array();
+            item.extra["cmdlines"] = nlohmann::json::array();
             if (!exe.sha256.empty()) {
                 item.extra["sha256"] = exe.sha256;
                 item.extra["size"] = exe.size;
@@ -207,10 +292,24 @@ void LiveSource::read(const fs::Root& root, Collection& c) const {
             if (auto rel = windows_path_to_root(path); !rel.empty()) item.paths.push_back(rel);
         }
         item.extra["pids"].push_back(pid);
+        if (item.extra["cmdlines"].size() < kMaxCmdlinesPerExe) {
+            std::wstring cmd;
+            std::string why;
+            if (live_cmdline(pid, cmd, why))
+                item.extra["cmdlines"].push_back(
+                    windows_live::windows_cmdline_record(core::utf8_of(cmd)));
+            else if (++no_cmdline == 1)
+                first_no_cmdline = "pid " + std::to_string(pid) + ": " + why;
+        }
     }
     if (unreadable)
         text::warn(c.warnings(), std::to_string(unreadable) +
                                      " process executable(s) could not be read (access, exited)");
+    if (no_cmdline)
+        text::warn(c.warnings(),
+                   std::to_string(no_cmdline) +
+                       " process command line(s) could not be read (access, exited; " +
+                       first_no_cmdline + ")");
     if (denied)
         text::warn(c.warnings(), "permission_denied: " + std::to_string(denied) +
                                      " process executable(s) could not be read");
