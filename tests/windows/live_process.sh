@@ -54,6 +54,8 @@ assert p[0]['state'] == 'running' and x['live'] is True, p[0]
 want = f'{exe} {sys.argv[4]} --password=<redacted> -x'
 assert x['cmdlines'] == [want], f"cmdlines {x['cmdlines']} != [{want!r}]"
 assert p[0].get('paths') == ['/Program Files/Kaspersky Lab/Kaspersky Endpoint Security for Windows/avp.exe'], p[0].get('paths')
+others = [i['extra']['exe'] for i in items if i.get('ecosystem') == 'process' and i is not p[0] and 'cmdlines' in i['extra']]
+assert not others, f"processes no rule matched keep a command line: {others}"
 print("    process item:", json.dumps(p[0]['extra']['cmdlines']))
 PY
 tar --zstd -xOf "$bundle" coverage.json >"$T/coverage.json" || fail "no coverage.json in $bundle"
