@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "audit/core/drive_path.h"
+#include "audit/match/file_filter.h"
 #include "audit/match/matcher.h"
+#include "audit/sources/windows.h"
 #include "audit/sources/windows_live_cmdline.h"
 #include "audit/sources/windows_live_drivers.h"
 
@@ -187,4 +190,65 @@ TEST_CASE("process command lines: split as CommandLineToArgvW, bounded, redacted
     CHECK(windows_cmdline_record("a.exe \"tab\there\"") == "a.exe tab?here");
     const std::string longer = "a.exe " + std::string(3 * kMaxCmdline, 'x');
     CHECK(windows_cmdline_record(longer).size() == kMaxCmdline);
+}
+
+TEST_CASE("every fixed drive: Windows paths on other drives as /X:/ root paths", "[windows-live]") {
+    using audit::core::windows_drive_of;
+    using audit::sources::windows_path_to_root;
+    // Live: the system drive is "/", every other drive "/X:/".
+    CHECK(windows_path_to_root("D:\\Program Files\\Kaspersky Lab\\avp.exe", "C", true) ==
+          "/D:/Program Files/Kaspersky Lab/avp.exe");
+    CHECK(windows_path_to_root("\"e:\\kl\\avp.exe\" -s", "C", true) == "/E:/kl/avp.exe");
+    CHECK(windows_path_to_root("\\??\\D:\\drv\\klif.sys", "C", true) == "/D:/drv/klif.sys");
+    CHECK(windows_path_to_root("\\\\?\\Z:\\x", "C", true) == "/Z:/x");
+    CHECK(windows_path_to_root("C:\\Windows\\x.exe", "C", true) == "/Windows/x.exe");
+    // A system drive other than C:.
+    CHECK(windows_path_to_root("D:\\Windows\\x.exe", "D", true) == "/Windows/x.exe");
+    CHECK(windows_path_to_root("C:\\Data\\x.exe", "D", true) == "/C:/Data/x.exe");
+    // Offline (a disk taken as C:): other drives are not on it.
+    CHECK(windows_path_to_root("D:\\x.exe").empty());
+    CHECK(windows_path_to_root("\\??\\D:\\x.sys").empty());
+    CHECK(windows_path_to_root("C:\\x.exe") == "/x.exe");
+    CHECK(windows_path_to_root("\\??\\C:\\x.sys") == "/x.sys");
+    CHECK(windows_path_to_root("D:\\%ProgramFiles%\\x", "C", true).empty());
+
+    std::string_view rest;
+    CHECK(windows_drive_of("/D:/Program Files", &rest) == 'D');
+    CHECK(rest == "/Program Files");
+    CHECK(windows_drive_of("/d:", &rest) == 'D');
+    CHECK(rest == "/");
+    CHECK(windows_drive_of("/Program Files") == '\0');
+    CHECK(windows_drive_of("/DD:/x") == '\0');
+    CHECK(windows_drive_of("/D:x") == '\0');
+    CHECK(windows_drive_of("/1:/x") == '\0');
+}
+
+TEST_CASE("every fixed drive: path rules match a file on another drive by its path there",
+          "[windows-live]") {
+    using audit::manifest::Rule;
+    using audit::manifest::RuleKind;
+    Rule r;
+    r.id = "windows-program-files";
+    r.kind = RuleKind::path;
+    r.confidence = audit::manifest::Confidence::strong;
+    r.patterns = {"/Program Files*/Kaspersky Lab/**"};
+    audit::manifest::Manifest m;
+    m.id = "acme";
+    m.name = "Acme";
+    m.file = "acme.toml";
+    m.rules = {r};
+    audit::fs::FileRecord f;
+    f.path = "/D:/program files/Kaspersky Lab/avp.exe";
+    f.type = "file";
+    const std::vector<audit::manifest::Manifest> ms{m};
+    // A Windows root (case-insensitive paths): found, and kept by the walk's filter.
+    const audit::match::CompiledRules windows(ms, audit::match::MatchOptions{true});
+    auto found = audit::match::match(windows, {}, {f});
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].proves_presence());
+    CHECK(audit::match::FileFilter(windows).may_match(f));
+    // Any other root: "/D:" is a directory name like any other.
+    const audit::match::CompiledRules other(ms, audit::match::MatchOptions{false});
+    CHECK(audit::match::match(other, {}, {f}).empty());
+    CHECK_FALSE(audit::match::FileFilter(other).may_match(f));
 }

@@ -154,6 +154,15 @@ bool live_cmdline(DWORD pid, std::wstring& out, std::string& error) {
     return ok;
 }
 
+// The system drive's letter ("C"): paths on other fixed drives are "/X:/..." (all are walked).
+std::string live_system_drive() {
+    wchar_t windir[MAX_PATH + 1] = {};
+    const UINT n = GetSystemWindowsDirectoryW(windir, MAX_PATH);
+    return n >= 2 && n <= MAX_PATH && windir[1] == L':' && windir[0] < 128
+               ? std::string(1, static_cast<char>(windir[0]))
+               : std::string("C");
+}
+
 // Wine's version when this runs under Wine (ntdll exports wine_get_version), else "".
 std::string live_wine_version() {
     HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
@@ -289,7 +298,8 @@ void LiveSource::read(const fs::Root& root, Collection& c) const {
                 item.extra["error"] = exe.error;
                 ++unreadable;
             }
-            if (auto rel = windows_path_to_root(path); !rel.empty()) item.paths.push_back(rel);
+            if (auto rel = windows_path_to_root(path, live_system_drive(), true); !rel.empty())
+                item.paths.push_back(rel);
         }
         item.extra["pids"].push_back(pid);
         if (item.extra["cmdlines"].size() < kMaxCmdlinesPerExe) {

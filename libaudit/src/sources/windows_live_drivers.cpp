@@ -94,7 +94,9 @@ void loaded_driver_items(const DriverList& list, std::string_view windows_dir,
             } else {
                 item.extra["error"] = it->second.error;
             }
-            if (auto rel = windows_path_to_root(path); !rel.empty()) item.paths.push_back(rel);
+            // Every fixed drive is walked on a live root: a driver on D: is "/D:/...".
+            if (auto rel = windows_path_to_root(path, windows_dir.substr(0, 1), true); !rel.empty())
+                item.paths.push_back(rel);
         }
         items.push_back(std::move(item));
     }
