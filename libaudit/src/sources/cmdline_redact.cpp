@@ -13,10 +13,10 @@ namespace audit::sources {
 
 namespace {
 
-constexpr std::string_view kRedacted = "<redacted>";
+constexpr std::string_view kCmdlineRedacted = "<redacted>";
 
 // A name (of a flag, a variable, a header) that says its value is a secret.
-bool secret_name(std::string_view name) {
+bool cmdline_secret_name(std::string_view name) {
     static const char* const kWords[] = {"pass",    "pwd",     "secret",     "token",
                                          "key",     "auth",    "credential", "cookie",
                                          "session", "private", "cert",       "signature"};
@@ -35,7 +35,7 @@ std::string redact_url_password(std::string arg) {
         if (at == std::string::npos || at < start) continue;
         const std::size_t colon = arg.find(':', start);
         if (colon == std::string::npos || colon > at) continue;
-        arg.replace(colon + 1, at - colon - 1, kRedacted);
+        arg.replace(colon + 1, at - colon - 1, kCmdlineRedacted);
     }
     return arg;
 }
@@ -48,26 +48,26 @@ std::string redact_cmdline(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string a = args[i];
         if (redact_next) {
-            a = kRedacted;
+            a = kCmdlineRedacted;
             redact_next = false;
         } else if (i > 0) {
             const std::size_t eq = a.find('=');
             const bool flag = a.size() > 1 && a[0] == '-';
             const std::string_view name = std::string_view(a).substr(0, eq);
-            if (eq != std::string::npos && eq > 0 && secret_name(name)) {
-                a = a.substr(0, eq + 1) + std::string(kRedacted);  // --password=V, API_KEY=V
+            if (eq != std::string::npos && eq > 0 && cmdline_secret_name(name)) {
+                a = a.substr(0, eq + 1) + std::string(kCmdlineRedacted);  // --password=V, API_KEY=V
             } else if (flag && a[1] != '-' && a[1] == 'p' && a.size() > 2) {
-                a = "-p" + std::string(kRedacted);  // -pV (mysql and others)
-            } else if (flag && (a == "-p" || (eq == std::string::npos && secret_name(a)))) {
+                a = "-p" + std::string(kCmdlineRedacted);  // -pV (mysql and others)
+            } else if (flag && (a == "-p" || (eq == std::string::npos && cmdline_secret_name(a)))) {
                 redact_next = true;  // --password V, -p V
             } else if (const std::size_t colon = a.find(':');
-                       colon != std::string::npos && secret_name(a.substr(0, colon))) {
-                a = a.substr(0, colon + 1) + " " + std::string(kRedacted);  // a header
+                       colon != std::string::npos && cmdline_secret_name(a.substr(0, colon))) {
+                a = a.substr(0, colon + 1) + " " + std::string(kCmdlineRedacted);  // a header
             } else {
                 const std::string lower = text::lower(a);
                 for (const char* scheme : {"bearer ", "basic "})
                     if (auto at = lower.find(scheme); at != std::string::npos)
-                        a = a.substr(0, at + std::strlen(scheme)) + std::string(kRedacted);
+                        a = a.substr(0, at + std::strlen(scheme)) + std::string(kCmdlineRedacted);
                 a = redact_url_password(std::move(a));
             }
         }

@@ -147,7 +147,7 @@ void run(Result& r, Fn&& fn) {
 }
 
 // The system drive's letter ("C"): the live root; the other fixed drives are "/X:/...".
-std::string system_drive() {
+std::string live_windows_system_drive() {
     wchar_t windir[MAX_PATH + 1] = {};
     const UINT n = GetSystemWindowsDirectoryW(windir, MAX_PATH);
     return n >= 2 && n <= MAX_PATH && windir[1] == L':' && windir[0] < 128
@@ -156,7 +156,7 @@ std::string system_drive() {
 }
 
 std::string live_path_to_root(const std::string& windows_path) {
-    return windows_path_to_root(windows_path, system_drive(), true);
+    return windows_path_to_root(windows_path, live_windows_system_drive(), true);
 }
 
 void add_path(InventoryItem& item, const std::string& windows_path) {
