@@ -14,6 +14,8 @@
 #include "audit/evidence/chain_head.h"
 #include "synthetic_fleet.h"
 
+namespace ledger_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace fsys = std::filesystem;
 using audit::attest::ImportResult;
 using audit::attest::Ledger;
@@ -363,3 +365,5 @@ TEST_CASE("the ledger draws the fleet-wide facts kit by kit: the same as from ev
     CHECK(identity_conflicts > 0);  // and identifiers under two host keys
     CHECK(verified.conflicts.size() == f.result.conflicts);
 }
+
+}  // namespace ledger_test_cases
