@@ -11,6 +11,8 @@
 #include "authority.h"
 #include "fuzz.h"
 
+namespace bundle_fuzz_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 std::string scratch_path() {
@@ -100,3 +102,5 @@ AUDIT_FUZZ_TARGET(bundle) {
     audit::fuzz::expect_typed_errors(
         [&] { audit::evidence::read_bundle(path, audit::fuzz::authority().trust, true, limits); });
 }
+
+}  // namespace bundle_fuzz_cases

@@ -4,6 +4,9 @@
 #include "authority.h"
 #include "fuzz.h"
 
+namespace certificate_fuzz_cases {  // one namespace per test file: unity builds compile several as
+                                    // one
+
 namespace {
 
 void write_seeds() {
@@ -27,3 +30,5 @@ AUDIT_FUZZ_TARGET(certificate) {
         audit::fuzz::expect_typed_errors(
             [&] { audit::trust::CollectorCertificate::from_payload_json(j); });
 }
+
+}  // namespace certificate_fuzz_cases

@@ -2,6 +2,9 @@
 #include "audit/formats/certstore.h"
 #include "fuzz.h"
 
+namespace certstore_fuzz_cases {  // one namespace per test file: unity builds compile several as
+                                  // one
+
 AUDIT_FUZZ_TARGET(certstore) {
     audit::fuzz::expect_typed_errors([&] {
         for (const auto& p : audit::certstore::blob_properties(data)) (void)p.data.size();
@@ -21,3 +24,5 @@ AUDIT_FUZZ_TARGET(certstore) {
             (void)audit::certstore::read_certificate(der).sha1.size();
     });
 }
+
+}  // namespace certstore_fuzz_cases

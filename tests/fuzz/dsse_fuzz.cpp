@@ -5,6 +5,8 @@
 #include "authority.h"
 #include "fuzz.h"
 
+namespace dsse_fuzz_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 // The target's own seeds (it used to borrow the trust root and the certificate from the other
@@ -48,3 +50,5 @@ AUDIT_FUZZ_TARGET(dsse) {
     });
     audit::fuzz::expect_typed_errors([&] { audit::crypto::base64_decode(data); });
 }
+
+}  // namespace dsse_fuzz_cases

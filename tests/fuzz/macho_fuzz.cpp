@@ -7,6 +7,11 @@
 
 #include "audit/formats/macho.h"
 #include "fuzz.h"
+#ifndef AUDIT_FUZZ_MAIN
+#include <catch_amalgamated.hpp>
+#endif
+
+namespace macho_fuzz_cases {  // one namespace per test file: unity builds compile several as one
 
 namespace {
 
@@ -75,8 +80,6 @@ AUDIT_FUZZ_TARGET(macho) {
 }
 
 #ifndef AUDIT_FUZZ_MAIN
-#include <catch_amalgamated.hpp>
-
 // The wrapper must reach the CMS reader, or the fuzzer would only ever see a Mach-O error.
 TEST_CASE("fuzz: the macho target puts a CMS-looking input into a signed file", "[macho]") {
     const auto slices = audit::macho::parse(with_cms(std::string("\x30\x03\x02\x01\x01", 5)));
@@ -87,3 +90,5 @@ TEST_CASE("fuzz: the macho target puts a CMS-looking input into a signed file", 
     CHECK(audit::macho::team_check(slices[0]).backing == audit::macho::TeamBacking::unchecked);
 }
 #endif
+
+}  // namespace macho_fuzz_cases

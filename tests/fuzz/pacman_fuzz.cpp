@@ -2,6 +2,8 @@
 #include "audit/sources/pacman.h"
 #include "fuzz.h"
 
+namespace pacman_fuzz_cases {  // one namespace per test file: unity builds compile several as one
+
 AUDIT_FUZZ_TARGET(pacman) {
     audit::InventoryItem item;
     audit::fuzz::expect_typed_errors(
@@ -9,3 +11,5 @@ AUDIT_FUZZ_TARGET(pacman) {
     audit::fuzz::expect_typed_errors(
         [&] { audit::sources::parse_pacman_files(data, "files", item); });
 }
+
+}  // namespace pacman_fuzz_cases

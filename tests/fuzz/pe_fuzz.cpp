@@ -3,6 +3,8 @@
 #include "audit/formats/pe.h"
 #include "fuzz.h"
 
+namespace pe_fuzz_cases {  // one namespace per test file: unity builds compile several as one
+
 AUDIT_FUZZ_TARGET(pe) {
     (void)audit::pe::looks_like_pe(data.substr(0, 4096));
     audit::fuzz::expect_typed_errors([&] {
@@ -10,3 +12,5 @@ AUDIT_FUZZ_TARGET(pe) {
         (void)pe.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     });
 }
+
+}  // namespace pe_fuzz_cases

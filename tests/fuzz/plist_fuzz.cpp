@@ -2,6 +2,8 @@
 #include "audit/formats/plist.h"
 #include "fuzz.h"
 
+namespace plist_fuzz_cases {  // one namespace per test file: unity builds compile several as one
+
 AUDIT_FUZZ_TARGET(plist) {
     audit::fuzz::expect_typed_errors([&] {
         auto v = audit::plist::parse(data, "fuzz.plist");
@@ -9,3 +11,5 @@ AUDIT_FUZZ_TARGET(plist) {
         (void)v.string_at("CFBundleIdentifier");
     });
 }
+
+}  // namespace plist_fuzz_cases

@@ -4,6 +4,8 @@
 #include "audit/formats/regf.h"
 #include "fuzz.h"
 
+namespace regf_fuzz_cases {  // one namespace per test file: unity builds compile several as one
+
 AUDIT_FUZZ_TARGET(regf) {
     std::size_t split = data.size();
     for (std::size_t off = 4096; off + 4 <= data.size(); off += 512)
@@ -31,3 +33,5 @@ AUDIT_FUZZ_TARGET(regf) {
         (void)hive.find("Microsoft\\Windows\\CurrentVersion\\Uninstall");
     });
 }
+
+}  // namespace regf_fuzz_cases

@@ -2,6 +2,8 @@
 #include "audit/sources/rpm.h"
 #include "fuzz.h"
 
+namespace rpm_bdb_fuzz_cases {  // one namespace per test file: unity builds compile several as one
+
 AUDIT_FUZZ_TARGET(rpm_bdb) {
     audit::fuzz::expect_typed_errors([&] {
         std::vector<std::string> warnings;
@@ -9,3 +11,5 @@ AUDIT_FUZZ_TARGET(rpm_bdb) {
             audit::fuzz::expect_typed_errors([&] { audit::sources::parse_rpm_header(r.blob); });
     });
 }
+
+}  // namespace rpm_bdb_fuzz_cases

@@ -3,6 +3,9 @@
 #include "audit/sources/rpm.h"
 #include "fuzz.h"
 
+namespace rpm_sqlite_fuzz_cases {  // one namespace per test file: unity builds compile several as
+                                   // one
+
 AUDIT_FUZZ_TARGET(rpm_sqlite) {
     std::size_t split = data.size();
     for (std::size_t i = data.size() >= 4 ? data.size() - 4 : 0; i > 512; --i)
@@ -19,3 +22,5 @@ AUDIT_FUZZ_TARGET(rpm_sqlite) {
             audit::fuzz::expect_typed_errors([&] { audit::sources::parse_rpm_header(r.blob); });
     });
 }
+
+}  // namespace rpm_sqlite_fuzz_cases

@@ -5,6 +5,9 @@
 #include "authority.h"
 #include "fuzz.h"
 
+namespace site_certificate_fuzz_cases {  // one namespace per test file: unity builds compile
+                                         // several as one
+
 namespace {
 
 void write_seeds() {
@@ -31,3 +34,5 @@ AUDIT_FUZZ_TARGET(site_certificate) {
         audit::fuzz::expect_typed_errors(
             [&] { audit::trust::SiteCertificate::from_payload_json(j); });
 }
+
+}  // namespace site_certificate_fuzz_cases

@@ -9,6 +9,9 @@
 #include "audit/sources/sysv.h"
 #include "fuzz.h"
 
+namespace text_sources_fuzz_cases {  // one namespace per test file: unity builds compile several as
+                                     // one
+
 AUDIT_FUZZ_TARGET(text_sources) {
     using namespace audit::sources;
     using audit::fuzz::expect_typed_errors;
@@ -21,3 +24,5 @@ AUDIT_FUZZ_TARGET(text_sources) {
     expect_typed_errors([&] { parse_unit_file(data, "x.service"); });
     expect_typed_errors([&] { parse_init_script(data, "init.d/x"); });
 }
+
+}  // namespace text_sources_fuzz_cases

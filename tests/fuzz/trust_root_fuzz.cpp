@@ -4,6 +4,9 @@
 #include "authority.h"
 #include "fuzz.h"
 
+namespace trust_root_fuzz_cases {  // one namespace per test file: unity builds compile several as
+                                   // one
+
 namespace {
 
 void write_seeds() {
@@ -31,3 +34,5 @@ AUDIT_FUZZ_TARGET(trust_root) {
             (void)root.to_payload_json().dump();
         });
 }
+
+}  // namespace trust_root_fuzz_cases

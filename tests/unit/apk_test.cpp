@@ -5,6 +5,8 @@
 #include "audit/sources/apk.h"
 #include "support.h"
 
+namespace apk_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::ApkSource;
 using audit::sources::parse_apk_installed;
@@ -95,3 +97,5 @@ TEST_CASE("apk source coverage: ran, absent, failed", "[apk]") {
     CHECK(rep.status == SourceStatus::failed);
     CHECK(items.empty());
 }
+
+}  // namespace apk_test_cases

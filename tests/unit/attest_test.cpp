@@ -7,6 +7,8 @@
 #include "audit/attest/attest.h"
 #include "audit/fs/walker.h"
 
+namespace attest_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using audit::attest::BundleSummary;
 using audit::attest::HostProductStatus;
 using audit::attest::Status;
@@ -599,3 +601,5 @@ TEST_CASE("host clocks that contradict the kit sequence are flagged", "[attest]"
     CHECK(st.status != Status::removed);
     CHECK(has_code(st, "clock_disorder"));
 }
+
+}  // namespace attest_test_cases

@@ -12,6 +12,9 @@
 #include "support.h"
 #include "test_authority.h"
 
+namespace attestation_test_cases {  // one namespace per test file: unity builds compile several as
+                                    // one
+
 using audit::attest::Attestation;
 using audit::attest::HostProductStatus;
 using audit::attest::Status;
@@ -193,3 +196,5 @@ TEST_CASE("a report statement is typed once; report.json is read as signed", "[r
     CHECK_THROWS_WITH(audit::attest::read_verified_report(d, a.trust),
                       Catch::Matchers::ContainsSubstring("does not sign report.json"));
 }
+
+}  // namespace attestation_test_cases

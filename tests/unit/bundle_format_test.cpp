@@ -15,12 +15,15 @@
 #include "bundle_archive.h"
 #include "test_authority.h"
 
+namespace bundle_format_test_cases {  // one namespace per test file: unity builds compile several
+                                      // as one
+
 namespace fsys = std::filesystem;
+using audit::evidence::read_bundle;
+using audit::evidence::write_bundle;
 using audit_test::Entries;
 using audit_test::pack;
 using audit_test::unpack;
-using audit::evidence::read_bundle;
-using audit::evidence::write_bundle;
 
 namespace {
 
@@ -186,3 +189,5 @@ TEST_CASE("tampering with a v3 bundle's files is caught", "[bundle]") {
         CHECK_FALSE(rejection(out, auth.trust).empty());
     }
 }
+
+}  // namespace bundle_format_test_cases

@@ -15,6 +15,8 @@
 #include "bundle_archive.h"
 #include "test_authority.h"
 
+namespace bundle_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace fsys = std::filesystem;
 using audit::evidence::read_bundle;
 using audit::evidence::write_bundle;
@@ -637,3 +639,5 @@ TEST_CASE("the collector certificate is checked once per kit, never reused for a
         CHECK(checks() == 1);  // the certificate was known: the statement's signature is not
     }
 }
+
+}  // namespace bundle_test_cases

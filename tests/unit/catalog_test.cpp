@@ -17,6 +17,8 @@
 #include "audit/sources/sysv.h"
 #include "support.h"
 
+namespace catalog_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 namespace catalog = audit::catalog;
 
@@ -294,3 +296,5 @@ TEST_CASE("catalog: the package databases of each system family are the catalog'
           std::set<std::string>{"dpkg", "rpm", "apk", "pacman", "windows-software", "macos-apps",
                                 "macos-receipts"});
 }
+
+}  // namespace catalog_test_cases

@@ -3,6 +3,9 @@
 
 #include "audit/evidence/chain_check.h"
 
+namespace chain_check_test_cases {  // one namespace per test file: unity builds compile several as
+                                    // one
+
 namespace ev = audit::evidence;
 using Head = ev::ChainCheck::Head;
 using Kind = ev::ChainEvent::Kind;
@@ -103,3 +106,5 @@ TEST_CASE("chain check: v1 bundles link by the file digest of any copy", "[chain
     ev::ChainLink v2_file_only{2, "s2", {"f2"}, 2, "", "f1"};
     CHECK(ev::check_chain({one, v2_file_only}, {}).events.size() == 1);
 }
+
+}  // namespace chain_check_test_cases

@@ -14,6 +14,8 @@
 #include "audit/input_file.h"
 #include "support.h"
 
+namespace core_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace core = audit::core;
 using audit_test::slurp;
 using audit_test::TempDir;
@@ -177,3 +179,5 @@ TEST_CASE("read_input_file reads one byte past the bound and refuses non-files",
     CHECK_THROWS_AS(audit::read_input_file(dir.str() + "/fifo", 4, "test file"),
                     audit::UsageError);  // and does not block waiting for a writer
 }
+
+}  // namespace core_test_cases

@@ -11,6 +11,8 @@
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
 
+namespace crypto_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit;
 using namespace audit::crypto;
 
@@ -336,3 +338,5 @@ TEST_CASE("malformed envelopes give VerifyError", "[crypto]") {
         CHECK(std::string(e.what()).find("payload") != std::string::npos);
     }
 }
+
+}  // namespace crypto_test_cases

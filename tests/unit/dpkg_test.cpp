@@ -15,6 +15,8 @@
 #include "audit/fs/root.h"
 #include "audit/sources/dpkg.h"
 
+namespace dpkg_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -376,3 +378,5 @@ TEST_CASE("DpkgSource agrees with dpkg-query on a root dpkg itself installed int
     CHECK(std::system(("dpkg-query --admindir=" + admin + " -W kesl >/dev/null 2>&1").c_str()) !=
           0);
 }
+
+}  // namespace dpkg_test_cases

@@ -15,6 +15,9 @@
 #include "support.h"
 #include "test_authority.h"
 
+namespace evidence_model_test_cases {  // one namespace per test file: unity builds compile several
+                                       // as one
+
 using audit::evidence::Predicate;
 using nlohmann::json;
 
@@ -211,3 +214,5 @@ TEST_CASE("evidence model: every shape the bundle reader refuses is refused, wit
     CHECK(rejection(json::array()) ==
           "statement predicate field bundle_id is missing or not a string");
 }
+
+}  // namespace evidence_model_test_cases

@@ -9,6 +9,8 @@
 #include "audit/error.h"
 #include "support.h"
 
+namespace far_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using audit::attest::civil_date;
 using audit::attest::day_of;
 using audit::attest::federal_holidays;
@@ -179,3 +181,5 @@ TEST_CASE("articles: Mac apps, installer receipts and PyPI packages are articles
     CHECK(names ==
           std::set<std::string>{"com.kaspersky.kav", "com.kaspersky.kav.core", "kaspersky-sdk"});
 }
+
+}  // namespace far_test_cases

@@ -3,6 +3,8 @@
 #include "audit/fs/root.h"
 #include "support.h"
 
+namespace flatpak_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::appstream_release_version;
 using audit::sources::FlatpakSource;
@@ -65,3 +67,5 @@ TEST_CASE("flatpak source: deployed apps and runtimes", "[flatpak]") {
     CHECK(any_contains(rep.warnings, "def/metadata:1") == false);  // shown via the active link
     CHECK(any_contains(rep.warnings, "active/metadata:1"));
 }
+
+}  // namespace flatpak_test_cases

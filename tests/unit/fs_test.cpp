@@ -18,6 +18,8 @@
 #include "audit/fs/root.h"
 #include "audit/fs/walker.h"
 
+namespace fs_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -391,3 +393,5 @@ TEST_CASE("unreadable files and directories become records with an error", "[fs]
     CHECK(by["/t/open"].contains("sha256"));
     CHECK(stats["errors"] == 2);
 }
+
+}  // namespace fs_test_cases

@@ -11,6 +11,9 @@
 #include "authority.h"
 #include "fuzz.h"
 
+namespace fuzz_regressions_test_cases {  // one namespace per test file: unity builds compile
+                                         // several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -80,3 +83,5 @@ TEST_CASE("the signed-input targets write seeds their parser accepts", "[fuzz]")
     }
     stdfs::remove_all(root);
 }
+
+}  // namespace fuzz_regressions_test_cases

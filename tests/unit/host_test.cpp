@@ -12,6 +12,8 @@
 #include "audit/host/identity.h"
 #include "audit/host/windows_registry.h"
 
+namespace host_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -235,3 +237,5 @@ TEST_CASE("a Windows root's machine SID comes from the SAM hive", "[host]") {
                                                  24)) == "S-1-5-21-1-2-3");
     CHECK(audit::host::machine_sid_from_v("short").empty());
 }
+
+}  // namespace host_test_cases

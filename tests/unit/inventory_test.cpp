@@ -2,6 +2,9 @@
 
 #include "audit/inventory.h"
 
+namespace inventory_test_cases {  // one namespace per test file: unity builds compile several as
+                                  // one
+
 TEST_CASE("deb purl encodes version and arch", "[inventory]") {
     audit::InventoryItem item;
     item.ecosystem = "deb";
@@ -32,3 +35,5 @@ TEST_CASE("rpm purl moves the epoch into a qualifier and takes the distro as nam
     CHECK(item.purl() == "pkg:rpm/rocky/kesl@1.0-1?epoch=1");
     CHECK(item.installed());
 }
+
+}  // namespace inventory_test_cases

@@ -20,6 +20,8 @@
 #include "support.h"
 #include "test_authority.h"
 
+namespace kit_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using audit::testing::TestAuthority;
 using audit_test::TempDir;
 namespace kit = audit::kit;
@@ -419,3 +421,5 @@ TEST_CASE("kit state: a damaged state is refused, not guessed (issue 20)") {
     CHECK(audit::evidence::state_path_for_key("/k/collector.key", "kit-a") ==
           "/k/collector.kit-a.state.json");
 }
+
+}  // namespace kit_test_cases

@@ -7,6 +7,8 @@
 #include "audit/sources/kmod.h"
 #include "support.h"
 
+namespace kmod_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::Codec;
 using audit::sources::decompress;
@@ -158,3 +160,5 @@ TEST_CASE("kmod coverage: absent without module trees, failed when unreadable", 
     CHECK(rep.status == SourceStatus::failed);
     CHECK_FALSE(rep.error.empty());
 }
+
+}  // namespace kmod_test_cases

@@ -16,6 +16,8 @@
 #include "audit/fs/readonly_view.h"
 #include "support.h"
 
+namespace landlock_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 // Runs body in a forked child; returns its exit status (body's return value).
@@ -231,3 +233,5 @@ TEST_CASE("readonly view: refused, with a reason, where it cannot hold", "[landl
     });
     CHECK(rc == 0);
 }
+
+}  // namespace landlock_test_cases

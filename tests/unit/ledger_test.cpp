@@ -15,6 +15,8 @@
 #include "audit/evidence/chain_head.h"
 #include "synthetic_fleet.h"
 
+namespace ledger_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace fsys = std::filesystem;
 using audit::attest::ImportResult;
 using audit::attest::Ledger;
@@ -483,3 +485,5 @@ TEST_CASE("import and report inputs are the same with one worker as with two or 
     CHECK(runs["2"].second == runs["1"].second);
     CHECK(runs["3"].second == runs["1"].second);
 }
+
+}  // namespace ledger_test_cases

@@ -6,6 +6,8 @@
 #include "audit/sources/live.h"
 #include "support.h"
 
+namespace live_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::LiveSource;
 using audit::sources::parse_proc_modules;
@@ -100,3 +102,5 @@ TEST_CASE("live: a module list over its bound fails the source, never shortens i
                             " bytes; loaded modules were not listed");
     CHECK(items.empty());  // no partial list (and no processes in this fake /proc)
 }
+
+}  // namespace live_test_cases

@@ -15,6 +15,8 @@
 #include "audit/formats/macho.h"
 #include "support.h"
 
+namespace macho_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 void le(std::string& b, std::uint32_t v) {
@@ -388,3 +390,5 @@ TEST_CASE("macho: corrupted CMS blobs are refused or recorded, never crash", "[m
         }
     }
 }
+
+}  // namespace macho_test_cases

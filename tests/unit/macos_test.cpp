@@ -13,6 +13,8 @@
 #include "audit/match/matcher.h"
 #include "audit/sources/macos.h"
 
+namespace macos_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -169,3 +171,5 @@ TEST_CASE("macos: sources are absent on a root without SystemVersion.plist") {
     for (const auto& [eco, rep] : c.reports) CHECK(rep.status == SourceStatus::absent);
     CHECK(c.items.empty());
 }
+
+}  // namespace macos_test_cases

@@ -12,6 +12,8 @@
 #include "audit/error.h"
 #include "audit/manifest/manifest.h"
 
+namespace manifest_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using audit::manifest::Confidence;
 using audit::manifest::Manifest;
 using audit::manifest::parse_manifest;
@@ -476,3 +478,5 @@ rules = ["name", "publisher"]
     CHECK(orphan.rfind("m.toml:", 0) == 0);
     CHECK(orphan.find("not standalone but no all_of rule names it") != std::string::npos);
 }
+
+}  // namespace manifest_test_cases

@@ -11,6 +11,8 @@
 #include "audit/match/file_filter.h"
 #include "audit/match/matcher.h"
 
+namespace match_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using audit::InventoryItem;
 using audit::fs::FileRecord;
 using audit::manifest::Confidence;
@@ -695,3 +697,5 @@ TEST_CASE("match: a Mach-O team id counts only when its CMS signer backs it", "[
     REQUIRE(f.size() == 1);
     CHECK_FALSE(f[0].proves_presence());
 }
+
+}  // namespace match_test_cases

@@ -3,6 +3,8 @@
 #include "audit/fs/root.h"
 #include "support.h"
 
+namespace npm_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::NpmSource;
 using audit::sources::parse_package_json;
@@ -74,3 +76,5 @@ TEST_CASE("npm: malformed package.json", "[npm]") {
     TempDir empty;
     CHECK(NpmSource().collect(audit::fs::Root(empty.str()), items).status == SourceStatus::absent);
 }
+
+}  // namespace npm_test_cases

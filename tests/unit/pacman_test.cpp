@@ -5,6 +5,8 @@
 #include "audit/sources/pacman.h"
 #include "support.h"
 
+namespace pacman_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::PacmanSource;
 using audit::sources::parse_pacman_desc;
@@ -99,3 +101,5 @@ TEST_CASE("pacman: a broken record stays in the inventory, an unreadable db fail
     CHECK(rep.status == SourceStatus::failed);
     CHECK_FALSE(rep.error.empty());
 }
+
+}  // namespace pacman_test_cases

@@ -32,6 +32,9 @@
 #include "audit/match/file_filter.h"
 #include "support.h"
 
+namespace parallel_walk_test_cases {  // one namespace per test file: unity builds compile several
+                                      // as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -468,3 +471,5 @@ TEST_CASE("a bundle streams a content file from disk", "[evidence][bundle]") {
                         {{"files.jsonl", (tmp.path / "x").string()}}, {{"bundle_id", "c"}}, key, 0),
                     audit::UsageError);
 }
+
+}  // namespace parallel_walk_test_cases

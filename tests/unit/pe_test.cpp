@@ -18,6 +18,8 @@
 #include "audit/match/matcher.h"
 #include "audit/sources/pe_files.h"
 
+namespace pe_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -390,3 +392,5 @@ TEST_CASE("manifest: pe_signer and pe_version rules") {
     CHECK(findings[1].rule == "v");
     CHECK(findings[1].records.size() == 2);
 }
+
+}  // namespace pe_test_cases

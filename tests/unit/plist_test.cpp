@@ -12,6 +12,8 @@
 #include "audit/error.h"
 #include "audit/formats/plist.h"
 
+namespace plist_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -232,3 +234,5 @@ TEST_CASE("plist: hand-made malformed XML plists") {
           "b");
     CHECK_NOTHROW(v.to_json().dump());
 }
+
+}  // namespace plist_test_cases

@@ -3,6 +3,8 @@
 #include "audit/fs/root.h"
 #include "support.h"
 
+namespace python_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::parse_python_metadata;
 using audit::sources::PythonSource;
@@ -107,3 +109,5 @@ TEST_CASE("python: malformed metadata", "[python]") {
     CHECK(PythonSource().collect(audit::fs::Root(empty.str()), items).status ==
           SourceStatus::absent);
 }
+
+}  // namespace python_test_cases

@@ -2,6 +2,9 @@
 #include "audit/fs/root.h"
 #include "support.h"
 
+namespace read_link_test_cases {  // one namespace per test file: unity builds compile several as
+                                  // one
+
 using namespace audit_test;
 
 TEST_CASE("Root::read_link reads targets without following them", "[fs]") {
@@ -21,3 +24,5 @@ TEST_CASE("Root::read_link reads targets without following them", "[fs]") {
     // The parent is resolved inside the root (linkdir -> etc).
     CHECK(root.read_link("/linkdir/out") == std::optional<std::string>("/etc/passwd"));
 }
+
+}  // namespace read_link_test_cases

@@ -11,6 +11,8 @@
 #include "audit/formats/regf.h"
 #include "regf_builder.h"
 
+namespace regf_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -514,3 +516,5 @@ TEST_CASE("names: UTF-16 decoding and case-insensitive comparison", "[regf]") {
           "A");                                               // lone surrogate
     CHECK(utf16le_to_utf8(std::string("A\x00X", 3)) == "A");  // odd trailing byte
 }
+
+}  // namespace regf_test_cases

@@ -18,6 +18,9 @@
 #include "audit/evidence/chain_head.h"
 #include "synthetic_fleet.h"
 
+namespace report_stream_test_cases {  // one namespace per test file: unity builds compile several
+                                      // as one
+
 namespace fsys = std::filesystem;
 using nlohmann::json;
 namespace attest = audit::attest;
@@ -239,3 +242,5 @@ TEST_CASE("a report from a ledger, streamed, is the in-memory report of the same
         context, [&](const std::function<void(const json&)>& fn) { verified.for_each_bundle(fn); });
     same_files(dir.path / "memory", dir.path / "stream");
 }
+
+}  // namespace report_stream_test_cases

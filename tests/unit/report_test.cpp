@@ -3,6 +3,8 @@
 #include "audit/attest/report.h"
 #include "audit/error.h"
 
+namespace report_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using audit::attest::csv_field;
 using audit::attest::html_escape;
 using nlohmann::json;
@@ -149,3 +151,5 @@ TEST_CASE("marks, as-of dates and report-diff", "[report]") {
     CHECK(d["changed"][0]["to"]["removed_at"] == "2026-02-14T10:00:00Z");
     CHECK(audit::attest::report_diff(a, a)["changed"].empty());
 }
+
+}  // namespace report_test_cases

@@ -9,6 +9,8 @@
 #include "support.h"
 #include "test_authority.h"
 
+namespace rotation_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace crypto = audit::crypto;
 namespace trust = audit::trust;
 using audit_test::slurp;
@@ -57,3 +59,5 @@ TEST_CASE("rotation: role changes, revocation, the next version kept with its hi
     CHECK_FALSE(std::filesystem::exists(t.str() + "/x"));
     CHECK(slurp(path) == before);
 }
+
+}  // namespace rotation_test_cases

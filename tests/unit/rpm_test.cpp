@@ -16,6 +16,8 @@
 #include "audit/fs/root.h"
 #include "audit/sources/rpm.h"
 
+namespace rpm_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -777,3 +779,5 @@ TEST_CASE("RpmSource: absent without a database, failed when it cannot be read",
     CHECK(items.empty());
     CHECK(rep.warnings.size() == 2);
 }
+
+}  // namespace rpm_test_cases

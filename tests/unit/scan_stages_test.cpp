@@ -13,6 +13,9 @@
 #include "support.h"
 #include "test_authority.h"
 
+namespace scan_stages_test_cases {  // one namespace per test file: unity builds compile several as
+                                    // one
+
 namespace scan = audit::scan;
 using nlohmann::json;
 
@@ -142,3 +145,5 @@ TEST_CASE("scan stages: collect, plan, walk, match, coverage, assemble, write") 
     CHECK(phases.front() == "sources");
     CHECK(phases.back() == "write");
 }
+
+}  // namespace scan_stages_test_cases

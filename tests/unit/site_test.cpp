@@ -6,6 +6,8 @@
 #include "audit/evidence/bundle.h"
 #include "test_authority.h"
 
+namespace site_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using audit::VerifyError;
 using audit::attest::RollupInput;
 using audit::attest::SiteState;
@@ -168,3 +170,5 @@ TEST_CASE("identity digests leave hostnames out", "[site]") {
     r["host_ids"]["root_fs_uuid"] = "u";
     CHECK(audit::attest::host_identity_digests(r)["ids"].size() == 1);
 }
+
+}  // namespace site_test_cases

@@ -3,6 +3,8 @@
 #include "audit/fs/root.h"
 #include "support.h"
 
+namespace snap_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::parse_snap_yaml;
 using audit::sources::parse_snapd_state;
@@ -97,3 +99,5 @@ TEST_CASE("snap source: state.json joined with the mounted snap.yaml", "[snap]")
     CHECK(rep.status == SourceStatus::failed);
     CHECK(items.empty());
 }
+
+}  // namespace snap_test_cases

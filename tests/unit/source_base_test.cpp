@@ -8,6 +8,9 @@
 #include "audit/sources/source.h"
 #include "support.h"
 
+namespace source_base_test_cases {  // one namespace per test file: unity builds compile several as
+                                    // one
+
 using namespace audit::sources;
 using audit_test::TempDir;
 
@@ -100,3 +103,5 @@ TEST_CASE("source base: recorded failures and failed parts", "[sources][base]") 
     CHECK(rep.status == SourceStatus::failed);
     CHECK(rep.error == "unreadable");
 }
+
+}  // namespace source_base_test_cases

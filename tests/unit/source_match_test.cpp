@@ -7,6 +7,9 @@
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
 
+namespace source_match_test_cases {  // one namespace per test file: unity builds compile several as
+                                     // one
+
 using audit::InventoryItem;
 using audit::manifest::Confidence;
 using audit::manifest::Manifest;
@@ -137,3 +140,5 @@ TEST_CASE("purls of the Linux ecosystems", "[inventory][sources]") {
     CHECK(item("process", "x", "running").installed());
     CHECK_FALSE(item("systemd", "x", "link-only").installed());
 }
+
+}  // namespace source_match_test_cases

@@ -5,6 +5,9 @@
 #include <catch_amalgamated.hpp>
 #include <string>
 
+namespace sqlite_build_test_cases {  // one namespace per test file: unity builds compile several as
+                                     // one
+
 namespace {
 
 struct MemoryDb {
@@ -87,3 +90,5 @@ TEST_CASE("SQLite: what the ledger's SQL needs is kept", "[sqlite]") {
                    "512; CREATE TABLE t(x)") == SQLITE_OK);
     CHECK(u.one("PRAGMA encoding") == "UTF-16le");
 }
+
+}  // namespace sqlite_build_test_cases

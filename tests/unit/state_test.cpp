@@ -9,6 +9,8 @@
 #include "audit/error.h"
 #include "audit/trust/state.h"
 
+namespace state_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 struct TempDir {
@@ -55,3 +57,5 @@ TEST_CASE("trust state: pin, freeze, corrupt state", "[trust]") {
         CHECK(r.notes[0].find("first use") != std::string::npos);
     }
 }
+
+}  // namespace state_test_cases

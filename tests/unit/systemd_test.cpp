@@ -3,6 +3,8 @@
 #include "audit/fs/root.h"
 #include "support.h"
 
+namespace systemd_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::parse_unit_file;
 using audit::sources::SourceStatus;
@@ -118,3 +120,5 @@ TEST_CASE("systemd: links never lead out of the root", "[systemd]") {
     CHECK(SystemdSource().collect(audit::fs::Root(empty.str()), items).status ==
           SourceStatus::absent);
 }
+
+}  // namespace systemd_test_cases

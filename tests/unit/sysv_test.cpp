@@ -3,6 +3,8 @@
 #include "audit/fs/root.h"
 #include "support.h"
 
+namespace sysv_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit_test;
 using audit::sources::parse_init_script;
 using audit::sources::SourceStatus;
@@ -73,3 +75,5 @@ TEST_CASE("sysv source: scripts and the runlevels that start them", "[sysv]") {
     TempDir empty;
     CHECK(SysvSource().collect(audit::fs::Root(empty.str()), items).status == SourceStatus::absent);
 }
+
+}  // namespace sysv_test_cases

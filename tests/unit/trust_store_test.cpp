@@ -14,6 +14,9 @@
 #include "audit/sources/trust_store.h"
 #include "support.h"
 
+namespace trust_store_test_cases {  // one namespace per test file: unity builds compile several as
+                                    // one
+
 using audit_test::fixture;
 using audit_test::sh;
 using audit_test::slurp;
@@ -373,3 +376,5 @@ TEST_CASE("the default manifest set loads the technology manifest beside kaspers
         }
     }
 }
+
+}  // namespace trust_store_test_cases

@@ -12,6 +12,8 @@
 #include "audit/trust/certificate.h"
 #include "audit/trust/trust_root.h"
 
+namespace trust_test_cases {  // one namespace per test file: unity builds compile several as one
+
 using namespace audit;
 using namespace audit::crypto;
 using audit::trust::TrustRoot;
@@ -288,3 +290,5 @@ TEST_CASE("init_authority writes keys and a verifiable trust root", "[trust]") {
     auto msg = error_of([&] { TrustRoot::load(dir / "tampered.json"); });
     CHECK(msg.find("tampered.json") != std::string::npos);
 }
+
+}  // namespace trust_test_cases

@@ -13,6 +13,9 @@
 #include "audit/sources/windows_live_cmdline.h"
 #include "audit/sources/windows_live_drivers.h"
 
+namespace windows_live_test_cases {  // one namespace per test file: unity builds compile several as
+                                     // one
+
 using audit::InventoryItem;
 using audit::sources::windows_live::driver_file_path;
 using audit::sources::windows_live::DriverFile;
@@ -252,3 +255,5 @@ TEST_CASE("every fixed drive: path rules match a file on another drive by its pa
     CHECK(audit::match::match(other, {}, {f}).empty());
     CHECK_FALSE(audit::match::FileFilter(other).may_match(f));
 }
+
+}  // namespace windows_live_test_cases

@@ -17,6 +17,8 @@
 #include "audit/sources/windows.h"
 #include "regf_builder.h"
 
+namespace windows_test_cases {  // one namespace per test file: unity builds compile several as one
+
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -342,3 +344,5 @@ TEST_CASE("registry rules and Windows services in manifests", "[windows][manifes
     refused("'HKLM\\SOFTWARE\\Kasp[ersky'");  // bad glob
     refused("'HKLM'");
 }
+
+}  // namespace windows_test_cases

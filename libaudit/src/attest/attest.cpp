@@ -1,4 +1,5 @@
 #include "audit/attest/attest.h"
+#include "json_field.h"
 
 #include <algorithm>
 #include <iterator>
@@ -19,11 +20,6 @@ namespace audit::attest {
 namespace {
 
 using nlohmann::json;
-
-std::string str(const json& j, const char* key) {
-    if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
-    return j[key].get<std::string>();
-}
 
 const json& member(const json& j, const char* key) {
     static const json null;

@@ -1,4 +1,5 @@
 #include "audit/attest/diff.h"
+#include "json_field.h"
 
 #include <map>
 #include <set>
@@ -14,11 +15,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxLines = 4'000'000;
-
-std::string str(const json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 template <typename Fn>
 void for_each_line(const evidence::Bundle& b, const std::string& name, Fn&& fn) {

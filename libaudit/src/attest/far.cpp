@@ -1,4 +1,5 @@
 #include "audit/attest/far.h"
+#include "json_field.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -56,11 +57,6 @@ std::vector<long> holidays_of(int y) {
     };
     if (y >= 2021) out.push_back(observed(civil_day(y, 6, 19)));  // Juneteenth (since 2021)
     return out;
-}
-
-std::string get_str(const json& j, const char* key) {
-    auto it = j.is_object() ? j.find(key) : j.end();
-    return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 }  // namespace
@@ -259,28 +255,28 @@ std::string far_csv_row(const json& r) {
     const json first = ev.value("identified_by", json::object());
     const json last = ev.value("latest", json::object());
     std::string row;
-    for (const std::string& v : {get_str(r, "contract_number"),
+    for (const std::string& v : {str(r, "contract_number"),
                                  orders,
-                                 get_str(r, "supplier_name"),
-                                 get_str(r, "supplier_unique_entity_id"),
-                                 get_str(r, "brand"),
-                                 get_str(r, "model_number"),
-                                 get_str(r, "item_description"),
-                                 get_str(r, "mitigation"),
-                                 get_str(r, "identification_date"),
-                                 get_str(r, "identified_at"),
-                                 get_str(r, "identification_basis"),
-                                 get_str(r, "report_due"),
-                                 get_str(r, "followup_due"),
-                                 get_str(r, "host"),
-                                 get_str(r, "hostname"),
-                                 get_str(r, "product"),
-                                 get_str(r, "family"),
-                                 get_str(r, "status"),
-                                 get_str(r, "where"),
-                                 get_str(first, "statement_sha256"),
-                                 get_str(first, "sha256"),
-                                 get_str(last, "statement_sha256")})
+                                 str(r, "supplier_name"),
+                                 str(r, "supplier_unique_entity_id"),
+                                 str(r, "brand"),
+                                 str(r, "model_number"),
+                                 str(r, "item_description"),
+                                 str(r, "mitigation"),
+                                 str(r, "identification_date"),
+                                 str(r, "identified_at"),
+                                 str(r, "identification_basis"),
+                                 str(r, "report_due"),
+                                 str(r, "followup_due"),
+                                 str(r, "host"),
+                                 str(r, "hostname"),
+                                 str(r, "product"),
+                                 str(r, "family"),
+                                 str(r, "status"),
+                                 str(r, "where"),
+                                 str(first, "statement_sha256"),
+                                 str(first, "sha256"),
+                                 str(last, "statement_sha256")})
         row += (row.empty() ? "" : ",") + csv_field(v);
     return row + "\r\n";
 }

@@ -1,4 +1,5 @@
 #include "audit/attest/ledger.h"
+#include "json_field.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -40,8 +41,8 @@ using nlohmann::json;
 
 constexpr std::int64_t kApplicationId = 0x41554447;  // "AUDG"
 constexpr std::int64_t kSchemaVersion = 4;  // 3: findings columns, views; 4: statement_zst, zdicts
-constexpr std::size_t kMaxStatement = 16u << 20;  // as the bundle reader's bound
-constexpr std::size_t kMaxHead = 1u << 20;        // a chain head is a few KiB
+constexpr std::size_t kMaxLedgerStatement = 16u << 20;  // as the bundle reader's bound
+constexpr std::size_t kMaxHead = 1u << 20;              // a chain head is a few KiB
 constexpr std::size_t kMaxTrustFile = 16u << 20;
 constexpr std::size_t kVerifyBatch = 256;  // stored statements verified in parallel per batch
 constexpr std::size_t kMaxJsonlLines = 4'000'000;
@@ -142,12 +143,6 @@ FROM (
   GROUP BY b.host_key, pc.product);
 )sql";
 
-std::string str(const json& j, const char* key) {
-    if (!j.is_object()) return "";
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 // The query columns of one finding: family, first package (name), its version, first file's path
 // (else first path), first registry key.
 std::array<std::string, 5> finding_columns(const json& f) {
@@ -192,7 +187,8 @@ std::string compress(std::string_view bytes, std::string_view dict = {}) {
 std::string decompress(std::string_view bytes, const std::string& what,
                        std::string_view dict = {}) {
     unsigned long long size = ZSTD_getFrameContentSize(bytes.data(), bytes.size());
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMaxStatement)
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+        size > kMaxLedgerStatement)
         throw VerifyError("ledger: stored statement of " + what + " is damaged");
     std::string out(static_cast<std::size_t>(size), '\0');
     std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
@@ -214,7 +210,7 @@ crypto::Envelope stored_envelope(std::string_view envelope_zst,
                                  const std::optional<std::string>& statement_zst,
                                  std::optional<std::int64_t> dict, const Dicts& dicts,
                                  const std::string& what) {
-    auto env = crypto::Envelope::parse(decompress(envelope_zst, what), kMaxStatement);
+    auto env = crypto::Envelope::parse(decompress(envelope_zst, what), kMaxLedgerStatement);
     if (!statement_zst) return env;
     std::string_view d;
     if (dict) {

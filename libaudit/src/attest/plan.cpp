@@ -1,4 +1,5 @@
 #include "audit/attest/plan.h"
+#include "json_field.h"
 
 #include <sys/stat.h>
 
@@ -22,12 +23,7 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxPlanRows = 2000;  // the page; removal-plan.csv has every row
 
-std::string str(const json& j, const char* key) {
-    auto it = j.is_object() ? j.find(key) : j.end();
-    return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-bool proves_presence(const json& f) {
+bool plan_proves_presence(const json& f) {
     if (!f.is_object() || f.value("residue", false)) return false;
     const std::string c = str(f, "confidence");
     return c == "definitive" || c == "strong";
@@ -136,7 +132,7 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
         for (const BundleSummary* b : bundles) {
             std::set<std::string> here;
             for (const auto& f : b->findings) {
-                if (!proves_presence(f) || str(f, "product") != st.product) continue;
+                if (!plan_proves_presence(f) || str(f, "product") != st.product) continue;
                 const std::string family =
                     str(f, "family").empty() ? "unspecified" : str(f, "family");
                 bool named = false;

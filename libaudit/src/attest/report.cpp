@@ -1,4 +1,5 @@
 #include "audit/attest/report.h"
+#include "json_field.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -127,11 +128,6 @@ const char* status_color(const std::string& s) {
     return "#ef6c00";
 }
 
-std::string get_str(const json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 long long get_int(const json& j, const char* key) {
     auto it = j.find(key);
     return it != j.end() && it->is_number_integer() ? it->get<long long>() : 0;
@@ -165,11 +161,10 @@ std::string join_unique(const std::vector<std::string>& v, const char* sep = "; 
 
 // What one finding item is: "name version (publisher | signer)".
 std::string item_what(const json& item) {
-    std::string out = get_str(item, "name");
-    if (!get_str(item, "version").empty())
-        out += (out.empty() ? "" : " ") + get_str(item, "version");
-    std::string by = get_str(item, "publisher");
-    if (by.empty() && !get_str(item, "signer").empty()) by = "signed " + get_str(item, "signer");
+    std::string out = str(item, "name");
+    if (!str(item, "version").empty()) out += (out.empty() ? "" : " ") + str(item, "version");
+    std::string by = str(item, "publisher");
+    if (by.empty() && !str(item, "signer").empty()) by = "signed " + str(item, "signer");
     if (!by.empty()) out += (out.empty() ? "" : " ") + ("(" + by + ")");
     return out;
 }
@@ -177,9 +172,9 @@ std::string item_what(const json& item) {
 // Where one finding item is: path, registry key, unit.
 std::string item_where(const json& item) {
     std::vector<std::string> w;
-    if (!get_str(item, "path").empty()) w.push_back(get_str(item, "path"));
-    if (!get_str(item, "registry_key").empty()) w.push_back(get_str(item, "registry_key"));
-    if (!get_str(item, "unit").empty()) w.push_back("unit " + get_str(item, "unit"));
+    if (!str(item, "path").empty()) w.push_back(str(item, "path"));
+    if (!str(item, "registry_key").empty()) w.push_back(str(item, "registry_key"));
+    if (!str(item, "unit").empty()) w.push_back("unit " + str(item, "unit"));
     return join_unique(w, " ");
 }
 
@@ -191,11 +186,11 @@ FindingText finding_text(const json& findings) {
     FindingText t;
     if (!findings.is_array()) return t;
     for (const auto& f : findings) {
-        t.rules.push_back(get_str(f, "rule") + " (" + get_str(f, "confidence") + ", " +
-                          get_str(f, "family") + ")");
+        t.rules.push_back(str(f, "rule") + " (" + str(f, "confidence") + ", " + str(f, "family") +
+                          ")");
         for (const auto& item : f.value("items", json::array())) {
             t.what.push_back(item_what(item));
-            t.versions.push_back(get_str(item, "version"));
+            t.versions.push_back(str(item, "version"));
             t.where.push_back(item_where(item));
         }
     }
@@ -210,7 +205,7 @@ std::string residue_text(const json& residue) {
             json s = finding_summary(f);
             std::vector<std::string> where;
             for (const auto& item : s["items"]) where.push_back(item_where(item));
-            out.push_back(get_str(s, "rule") + ": " + join_unique(where, " "));
+            out.push_back(str(s, "rule") + ": " + join_unique(where, " "));
         }
     return join_unique(out);
 }
@@ -228,7 +223,7 @@ std::string product_chart(const json& products) {
         long long total = 0;
         for (const char* s : kStatuses) total += get_int(p["counts"], s);
         svg += "<text x=\"0\" y=\"" + fmt_int(y + 18) + "\" class=\"lbl\">" +
-               html_escape(get_str(p, "name")) + "</text>";
+               html_escape(str(p, "name")) + "</text>";
         double x = label_w;
         for (const char* s : kStatuses) {
             long long n = get_int(p["counts"], s);
@@ -281,12 +276,12 @@ Progress progress_of(const ResultSource& results, const std::string& start,
     p.clean.assign(static_cast<std::size_t>(p.days) + 1, 0);
     // Per-day counts only: memory does not grow with the number of results.
     results([&](const json& r) {
-        auto fs = day_of(get_str(r, "first_scan"), t0);
+        auto fs = day_of(str(r, "first_scan"), t0);
         if (!fs) return true;
         ++p.total;
         ++p.scanned[static_cast<std::size_t>(std::min(std::max(0L, *fs), p.days))];
-        std::string st = get_str(r, "status");
-        auto cs = day_of(get_str(r, "clean_since"), t0);
+        std::string st = str(r, "status");
+        auto cs = day_of(str(r, "clean_since"), t0);
         if ((st == "removed" || st == "absent") && cs)
             ++p.clean[static_cast<std::size_t>(std::min(std::max(0L, *cs), p.days))];
         return true;
@@ -325,8 +320,8 @@ std::string progress_chart(const Progress& p) {
         svg += "<line x1=\"" + fmt(X(day)) + "\" y1=\"" + fmt_int(top) + "\" x2=\"" + fmt(X(day)) +
                "\" y2=\"" + fmt(top + ph) + "\" class=\"" + cls + "\"/><text x=\"" +
                fmt(X(day) + 3) + "\" y=\"" + fmt_int(top + 10 + 12 * (row++ % 3)) +
-               "\" class=\"mk\">" + fmt_int(day) + " d (" + html_escape(get_str(m, "date")) +
-               "): " + html_escape(get_str(m, "label")) + "</text>";
+               "\" class=\"mk\">" + fmt_int(day) + " d (" + html_escape(str(m, "date")) +
+               "): " + html_escape(str(m, "label")) + "</text>";
     }
     svg += "<line id=\"today-marker\" x1=\"" + fmt(X(p.today)) + "\" y1=\"" + fmt_int(top) +
            "\" x2=\"" + fmt(X(p.today)) + "\" y2=\"" + fmt(top + ph) +
@@ -458,13 +453,13 @@ std::string csv_row(const json& r, bool by_site) {
     for (const auto& why : r.value("reasons", json::array()))
         if (why.is_string()) reasons += (reasons.empty() ? "" : "; ") + why.get<std::string>();
     for (const auto& code : codes_of(r)) codes += (codes.empty() ? "" : " ") + code;
-    if (by_site) out += csv_field(get_str(r, "site")) + ",";
-    out += csv_field(get_str(r, "host")) + "," + csv_field(get_str(r, "hostname")) + "," +
-           csv_field(get_str(r, "product")) + "," + csv_field(get_str(r, "status")) + "," +
+    if (by_site) out += csv_field(str(r, "site")) + ",";
+    out += csv_field(str(r, "host")) + "," + csv_field(str(r, "hostname")) + "," +
+           csv_field(str(r, "product")) + "," + csv_field(str(r, "status")) + "," +
            csv_field(codes) + "," + csv_field(reasons) + "," +
            std::to_string(r.value("residue", json::array()).size()) + "," +
-           csv_field(get_str(r, "first_scan")) + "," + csv_field(get_str(r, "latest_scan")) + "," +
-           csv_field(get_str(r, "attestation"));
+           csv_field(str(r, "first_scan")) + "," + csv_field(str(r, "latest_scan")) + "," +
+           csv_field(str(r, "attestation"));
     FindingText f = finding_text(r.value("findings", json::array()));
     FindingText l = finding_text(r.value("leads", json::array()));
     std::vector<std::string> leads;
@@ -472,7 +467,7 @@ std::string csv_row(const json& r, bool by_site) {
     for (const auto& w : l.what) leads.push_back(w);
     for (const auto& w : l.where) leads.push_back(w);
     for (const char* k : {"family", "first_found", "last_found", "removed_at", "clean_since"})
-        out += "," + csv_field(get_str(r, k));
+        out += "," + csv_field(str(r, k));
     out += "," + csv_field(join_unique(f.rules)) + "," + csv_field(join_unique(f.what)) + "," +
            csv_field(join_unique(f.versions)) + "," + csv_field(join_unique(f.where)) + "," +
            csv_field(join_unique(leads)) + "," +
@@ -506,7 +501,7 @@ std::string render_html(const json& report) {
 std::string render_html(const json& report, const ResultSource& results) {
     const json products = report.value("products", json::array());
     const json counts = report.value("counts", json::object());
-    const std::string start = get_str(report, "campaign_start");
+    const std::string start = str(report, "campaign_start");
     std::string h;
     h.reserve(64 * 1024);
     h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -520,21 +515,21 @@ std::string render_html(const json& report, const ResultSource& results) {
     h += "</style></head><body>\n<header><h1>" + html_escape(page_title(report)) +
          "</h1><p class=\"meta\" "
          "id=\"generated\">Generated " +
-         html_escape(get_str(report, "generated")) +
-         (get_str(report, "as_of").empty() ? std::string()
-                                           : " &middot; <b id=\"as-of\">as of " +
-                                                 html_escape(get_str(report, "as_of")) + "</b>") +
+         html_escape(str(report, "generated")) +
+         (str(report, "as_of").empty()
+              ? std::string()
+              : " &middot; <b id=\"as-of\">as of " + html_escape(str(report, "as_of")) + "</b>") +
          " &middot; campaign start " + html_escape(start) + " &middot; trust root version " +
          fmt_int(get_int(report.value("trust_root", json::object()), "version")) + " (sha256 " +
-         html_escape(get_str(report.value("trust_root", json::object()), "sha256")) +
-         ") &middot; inspector key " + html_escape(get_str(report, "inspector_keyid")) +
+         html_escape(str(report.value("trust_root", json::object()), "sha256")) +
+         ") &middot; inspector key " + html_escape(str(report, "inspector_keyid")) +
          "</p></header>\n";
 
     // A roll-up of site summaries: the site as one more column, and the sites it merged.
     const bool by_site = report.contains("sites") && report["sites"].is_array();
     const std::string site_th = by_site ? "<th>Site</th>" : "";
     auto site_td = [&](const json& r) {
-        return by_site ? "<td class=\"site\">" + html_escape(get_str(r, "site")) + "</td>"
+        return by_site ? "<td class=\"site\">" + html_escape(str(r, "site")) + "</td>"
                        : std::string();
     };
     h += "<section id=\"summary\"><h2>Summary</h2><div class=\"tiles\">";
@@ -559,10 +554,10 @@ std::string render_html(const json& report, const ResultSource& results) {
             const json site_counts = site.value("counts", json::object());
             for (const auto& [product, c] : site_counts.items())
                 for (const char* s : kStatuses) n[s] += get_int(c, s);
-            h += "<tr data-site=\"" + html_escape(get_str(site, "site")) + "\"><td>" +
-                 html_escape(get_str(site, "site")) + "</td><td class=\"n\">" +
+            h += "<tr data-site=\"" + html_escape(str(site, "site")) + "\"><td>" +
+                 html_escape(str(site, "site")) + "</td><td class=\"n\">" +
                  fmt_int(get_int(site, "sequence")) + "</td><td>" +
-                 html_escape(get_str(site, "generated")) + "</td><td>" +
+                 html_escape(str(site, "generated")) + "</td><td>" +
                  (site.value("report_included", false) ? "report.json" : "summary only") + "</td>";
             for (const char* s : kStatuses)
                 h += "<td class=\"n\" data-status=\"" + std::string(s) + "\">" + fmt_int(n[s]) +
@@ -576,8 +571,8 @@ std::string render_html(const json& report, const ResultSource& results) {
     for (const char* s : kStatuses) h += "<th>" + std::string(s) + "</th>";
     h += "</tr></thead><tbody>";
     for (const auto& p : products) {
-        h += "<tr data-product=\"" + html_escape(get_str(p, "product")) + "\"><td>" +
-             html_escape(get_str(p, "name")) + "</td>";
+        h += "<tr data-product=\"" + html_escape(str(p, "product")) + "\"><td>" +
+             html_escape(str(p, "name")) + "</td>";
         for (const char* s : kStatuses)
             h += "<td class=\"n\" data-status=\"" + std::string(s) + "\">" +
                  fmt_int(get_int(p.value("counts", json::object()), s)) + "</td>";
@@ -602,8 +597,8 @@ std::string render_html(const json& report, const ResultSource& results) {
     for (const char* s : kStatuses) h += "<th>" + std::string(s) + "</th>";
     h += "</tr></thead><tbody>";
     for (const auto& f : families) {
-        h += "<tr data-family=\"" + html_escape(get_str(f, "family")) + "\"><td>" +
-             html_escape(get_str(f, "family")) + "</td><td>";
+        h += "<tr data-family=\"" + html_escape(str(f, "family")) + "\"><td>" +
+             html_escape(str(f, "family")) + "</td><td>";
         const json versions = f.value("versions", json::object());
         if (versions.is_object())
             for (const auto& [v, n] : versions.items())
@@ -619,7 +614,7 @@ std::string render_html(const json& report, const ResultSource& results) {
 
     if (!start.empty()) {
         const json marks = report.value("marks", json::array());
-        Progress p = progress_of(results, start, get_str(report, "today"), marks);
+        Progress p = progress_of(results, start, str(report, "today"), marks);
         auto at = [&](const std::vector<long long>& v, long d) {
             return v[static_cast<std::size_t>(std::max(0L, std::min({d, p.days, p.today})))];
         };
@@ -629,22 +624,22 @@ std::string render_html(const json& report, const ResultSource& results) {
              fmt_int(at(p.scanned, 30)) +
              "</b> scanned; day 90 (begin removal): <b id=\"clean-90\">" +
              fmt_int(at(p.clean, 90)) + "</b> proven removed or absent; today (day " +
-             fmt_int(p.today) + ", " + html_escape(get_str(report, "today").substr(0, 10)) +
+             fmt_int(p.today) + ", " + html_escape(str(report, "today").substr(0, 10)) +
              "): <b id=\"clean-today\">" + fmt_int(at(p.clean, p.today)) +
              "</b>. A pair counts as clean from its first scan that proved it (removed_at), not "
              "from its latest. Scan times are the hosts' own clocks.</p>";
         for (const auto& m : marks)
             if (m.value("warning", false) == true)
-                h += "<p class=\"warn mark-warning\">" + html_escape(get_str(m, "note")) + "</p>";
+                h += "<p class=\"warn mark-warning\">" + html_escape(str(m, "note")) + "</p>";
         h += "<table id=\"marks-table\"><thead><tr><th>Day</th><th>Date</th><th>Milestone</th>"
              "<th>State</th><th>Measured</th></tr></thead><tbody>";
         for (const auto& m : marks) {
-            const std::string state = get_str(m, "state");
+            const std::string state = str(m, "state");
             h += "<tr data-day=\"" + fmt_int(get_int(m, "day")) + "\"><td class=\"n\">" +
-                 fmt_int(get_int(m, "day")) + "</td><td>" + html_escape(get_str(m, "date")) +
-                 "</td><td>" + html_escape(get_str(m, "label")) + "</td><td class=\"n-" +
+                 fmt_int(get_int(m, "day")) + "</td><td>" + html_escape(str(m, "date")) +
+                 "</td><td>" + html_escape(str(m, "label")) + "</td><td class=\"n-" +
                  (state == "missed" ? std::string("unmet") : std::string("met")) + "\">" +
-                 html_escape(state) + "</td><td>" + html_escape(get_str(m, "note")) + "</td></tr>";
+                 html_escape(state) + "</td><td>" + html_escape(str(m, "note")) + "</td></tr>";
         }
         h += "</tbody></table></section>\n";
     }
@@ -653,7 +648,7 @@ std::string render_html(const json& report, const ResultSource& results) {
     // rows of each bounded list), so the page never needs every result in memory at once.
     long long n_attention = 0, n_clean = 0, n_removed = 0, n_absent = 0, n_leads = 0, n_residue = 0;
     results([&](const json& r) {
-        std::string st = get_str(r, "status");
+        std::string st = str(r, "status");
         n_attention += st == "present" || st == "inconclusive";
         n_clean += st == "removed" || st == "absent";
         n_removed += st == "removed";
@@ -672,8 +667,8 @@ std::string render_html(const json& report, const ResultSource& results) {
                 if (shown++ >= 5) continue;
                 c += "<li><b>" + html_escape(item_what(item)) + "</b> <code class=\"p\">" +
                      html_escape(item_where(item)) + "</code> <small>" +
-                     html_escape(get_str(f, "rule")) + ", " +
-                     html_escape(get_str(f, "confidence")) + "</small></li>";
+                     html_escape(str(f, "rule")) + ", " + html_escape(str(f, "confidence")) +
+                     "</small></li>";
             }
             total += static_cast<std::size_t>(std::max<long long>(
                 0, get_int(f, "items_total") -
@@ -695,31 +690,30 @@ std::string render_html(const json& report, const ResultSource& results) {
     std::size_t shown = 0;
     for (const char* wanted : {"present", "inconclusive"})
         results([&](const json& r) {
-            const std::string st = get_str(r, "status");
+            const std::string st = str(r, "status");
             if (st != wanted) return true;
             if (shown++ >= kMaxAttentionRows) {
-                more += "<tr><td>" + html_escape(get_str(r, "hostname")) + "</td><td>" +
-                        html_escape(get_str(r, "host")) + "</td><td>" +
-                        html_escape(get_str(r, "product")) + "</td><td>" + html_escape(st) +
-                        "</td><td>";
+                more += "<tr><td>" + html_escape(str(r, "hostname")) + "</td><td>" +
+                        html_escape(str(r, "host")) + "</td><td>" + html_escape(str(r, "product")) +
+                        "</td><td>" + html_escape(st) + "</td><td>";
                 for (const auto& code : codes_of(r)) more += html_escape(code) + " ";
                 more += "</td></tr>";
                 return true;
             }
-            h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(get_str(r, "hostname")) +
-                 "</td><td>" + html_escape(get_str(r, "host")) + "</td><td>" +
-                 html_escape(get_str(r, "product")) + "</td><td class=\"st-" + st + "\">" +
+            h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(str(r, "hostname")) +
+                 "</td><td>" + html_escape(str(r, "host")) + "</td><td>" +
+                 html_escape(str(r, "product")) + "</td><td class=\"st-" + st + "\">" +
                  html_escape(st) + "</td><td class=\"codes\">";
             for (const auto& code : codes_of(r)) h += "<code>" + html_escape(code) + "</code> ";
             h += "</td><td><ul class=\"why\">";
             if (st == "present") h += "<li>product found in the latest verified bundle</li>";
             for (const auto& why : r.value("reasons", json::array()))
                 if (why.is_string()) h += "<li>" + html_escape(why.get<std::string>()) + "</li>";
-            h += "</ul></td><td>" + html_escape(get_str(r, "family")) +
-                 "</td><td class=\"found\">" + found_cell(r.value("findings", json::array())) +
-                 "</td><td>" + html_escape(get_str(r, "first_found")) + "</td><td>" +
-                 html_escape(get_str(r, "last_found")) + "</td><td>" +
-                 html_escape(get_str(r, "latest_scan")) + "</td></tr>";
+            h += "</ul></td><td>" + html_escape(str(r, "family")) + "</td><td class=\"found\">" +
+                 found_cell(r.value("findings", json::array())) + "</td><td>" +
+                 html_escape(str(r, "first_found")) + "</td><td>" +
+                 html_escape(str(r, "last_found")) + "</td><td>" +
+                 html_escape(str(r, "latest_scan")) + "</td></tr>";
             return true;
         });
     h += "</tbody></table>";
@@ -754,18 +748,17 @@ std::string render_html(const json& report, const ResultSource& results) {
     };
     first_rows(
         [](const json& r) {
-            const std::string st = get_str(r, "status");
+            const std::string st = str(r, "status");
             return st == "removed" || st == "absent";
         },
         [&](const json& r) {
-            h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(get_str(r, "hostname")) +
-                 "</td><td>" + html_escape(get_str(r, "host")) + "</td><td>" +
-                 html_escape(get_str(r, "product")) + "</td><td>" +
-                 html_escape(get_str(r, "status")) + "</td><td>" +
-                 html_escape(get_str(r, "family")) + "</td><td class=\"found\">" +
+            h += "<tr>" + site_td(r) + "<td class=\"host\">" + html_escape(str(r, "hostname")) +
+                 "</td><td>" + html_escape(str(r, "host")) + "</td><td>" +
+                 html_escape(str(r, "product")) + "</td><td>" + html_escape(str(r, "status")) +
+                 "</td><td>" + html_escape(str(r, "family")) + "</td><td class=\"found\">" +
                  found_cell(r.value("findings", json::array())) + "</td><td>" +
-                 html_escape(get_str(r, "last_found")) + "</td><td>" +
-                 html_escape(get_str(r, "clean_since")) + "</td></tr>";
+                 html_escape(str(r, "last_found")) + "</td><td>" +
+                 html_escape(str(r, "clean_since")) + "</td></tr>";
         });
     h += "</tbody></table>";
     if (n_clean > static_cast<long long>(kMaxListRows))
@@ -781,9 +774,9 @@ std::string render_html(const json& report, const ResultSource& results) {
          "(what, where)</th></tr></thead><tbody>";
     first_rows([](const json& r) { return !r.value("leads", json::array()).empty(); },
                [&](const json& r) {
-                   h += "<tr><td class=\"host\">" + html_escape(get_str(r, "hostname")) +
-                        "</td><td>" + html_escape(get_str(r, "product")) + "</td><td>" +
-                        html_escape(get_str(r, "status")) + "</td><td class=\"found\">" +
+                   h += "<tr><td class=\"host\">" + html_escape(str(r, "hostname")) + "</td><td>" +
+                        html_escape(str(r, "product")) + "</td><td>" +
+                        html_escape(str(r, "status")) + "</td><td class=\"found\">" +
                         found_cell(r.value("leads", json::array())) + "</td></tr>";
                });
     h += "</tbody></table>";
@@ -797,9 +790,9 @@ std::string render_html(const json& report, const ResultSource& results) {
          "<th>Residue</th></tr></thead><tbody>";
     first_rows([](const json& r) { return !r.value("residue", json::array()).empty(); },
                [&](const json& r) {
-                   h += "<tr><td class=\"host\">" + html_escape(get_str(r, "hostname")) +
-                        "</td><td>" + html_escape(get_str(r, "product")) + "</td><td>" +
-                        html_escape(get_str(r, "status")) + "</td><td><code class=\"p\">" +
+                   h += "<tr><td class=\"host\">" + html_escape(str(r, "hostname")) + "</td><td>" +
+                        html_escape(str(r, "product")) + "</td><td>" +
+                        html_escape(str(r, "status")) + "</td><td><code class=\"p\">" +
                         html_escape(residue_text(r.value("residue", json::array()))) +
                         "</code></td></tr>";
                });
@@ -817,8 +810,8 @@ std::string render_html(const json& report, const ResultSource& results) {
          ")</h2><table id=\"rejected-table\"><thead><tr><th>File</th><th>Reason</th></tr></thead>"
          "<tbody>";
     for (const auto& r : rejected)
-        h += "<tr><td>" + html_escape(get_str(r, "file")) + "</td><td>" +
-             html_escape(get_str(r, "reason")) + "</td></tr>";
+        h += "<tr><td>" + html_escape(str(r, "file")) + "</td><td>" +
+             html_escape(str(r, "reason")) + "</td></tr>";
     h += "</tbody></table></section>\n";
 
     const json not_verified = report.value("not_verified", json::array());
@@ -827,9 +820,8 @@ std::string render_html(const json& report, const ResultSource& results) {
          ", not used)</h2><table id=\"not-verified-table\"><thead><tr><th>Kind</th><th>File</th>"
          "<th>Reason</th></tr></thead><tbody>";
     for (const auto& r : not_verified)
-        h += "<tr><td>" + html_escape(get_str(r, "kind")) + "</td><td>" +
-             html_escape(get_str(r, "file")) + "</td><td>" + html_escape(get_str(r, "reason")) +
-             "</td></tr>";
+        h += "<tr><td>" + html_escape(str(r, "kind")) + "</td><td>" + html_escape(str(r, "file")) +
+             "</td><td>" + html_escape(str(r, "reason")) + "</td></tr>";
     h += "</tbody></table></section>\n";
 
     const json conflicts = report.value("conflicts", json::array());
@@ -838,9 +830,9 @@ std::string render_html(const json& report, const ResultSource& results) {
          ")</h2><table id=\"conflicts-table\"><thead><tr><th>Kit</th><th>Sequence</th>"
          "<th>File</th><th>Other bundle</th></tr></thead><tbody>";
     for (const auto& c : conflicts)
-        h += "<tr><td>" + html_escape(get_str(c, "kit")) + "</td><td class=\"n\">" +
-             fmt_int(get_int(c, "sequence")) + "</td><td>" + html_escape(get_str(c, "file")) +
-             "</td><td>" + html_escape(get_str(c, "other_sha256")) + "</td></tr>";
+        h += "<tr><td>" + html_escape(str(c, "kit")) + "</td><td class=\"n\">" +
+             fmt_int(get_int(c, "sequence")) + "</td><td>" + html_escape(str(c, "file")) +
+             "</td><td>" + html_escape(str(c, "other_sha256")) + "</td></tr>";
     h += "</tbody></table></section>\n";
 
     h +=
@@ -864,7 +856,7 @@ std::set<std::string> versions_of(const json& r) {
     std::set<std::string> out;
     for (const auto& f : r.value("findings", json::array()))
         for (const auto& item : f.value("items", json::array()))
-            if (!get_str(item, "version").empty()) out.insert(get_str(item, "version"));
+            if (!str(item, "version").empty()) out.insert(str(item, "version"));
     return out;
 }
 
@@ -874,10 +866,10 @@ json marks_of(const ResultSource& results, const std::vector<Mark>& marks, long 
     // One pass over the results for every mark: per mark four counters.
     std::vector<std::array<long long, 4>> n(marks.size(), {0, 0, 0, 0});
     results([&](const json& r) {
-        auto fs = day_of(get_str(r, "first_scan"), t0);
+        auto fs = day_of(str(r, "first_scan"), t0);
         if (!fs) return true;
-        auto ff = day_of(get_str(r, "first_found"), t0);
-        auto ra = day_of(get_str(r, "removed_at"), t0);
+        auto ff = day_of(str(r, "first_found"), t0);
+        auto ra = day_of(str(r, "removed_at"), t0);
         for (std::size_t i = 0; i < marks.size(); ++i) {
             const long D = marks[i].day;
             ++n[i][0];
@@ -964,7 +956,7 @@ void restrict_to_as_of(ReportContext& context, const std::string& as_of) {
     if (as_of.empty()) return;
     const long long limit = epoch_of(as_of);
     auto after = [&](const json& entry, const char* key) {
-        const std::string t = get_str(entry, key);
+        const std::string t = str(entry, key);
         return trust::is_rfc3339_utc(t) && epoch_of(t) > limit;
     };
     auto drop = [&](json& list, const char* key) {
@@ -1036,19 +1028,19 @@ std::vector<std::string> sign_attestations(const HostProductStatus* statuses, st
 }
 
 void ReportTotals::add(const json& r) {
-    const std::string status = get_str(r, "status"), product = get_str(r, "product");
+    const std::string status = str(r, "status"), product = str(r, "product");
     ++results_;
     for (const auto& code : codes_of(r)) reason_codes_[code]++;
     counts_[status]++;
     auto& p = products_[product];
-    p.first = get_str(r, "product_name");
+    p.first = str(r, "product_name");
     p.second[status]++;
-    const std::string first_scan = get_str(r, "first_scan");
+    const std::string first_scan = str(r, "first_scan");
     if (!first_scan.empty() && (earliest_.empty() || first_scan < earliest_))
         earliest_ = first_scan;
     if (status != "removed" && status != "absent") all_clear_ = false;
     // Families (item 3): host x product pairs per family and status, and per version found.
-    const std::string fam = get_str(r, "family").empty() ? "unspecified" : get_str(r, "family");
+    const std::string fam = str(r, "family").empty() ? "unspecified" : str(r, "family");
     family_counts_[fam][status]++;
     for (const auto& v : versions_of(r)) {
         family_versions_[fam][v]++;
@@ -1159,8 +1151,7 @@ json report_diff(const json& a, const json& b) {
     auto index = [](const json& report) {
         std::map<std::pair<std::string, std::string>, const json*> out;
         if (report.contains("results") && report["results"].is_array())
-            for (const auto& r : report["results"])
-                out[{get_str(r, "host"), get_str(r, "product")}] = &r;
+            for (const auto& r : report["results"]) out[{str(r, "host"), str(r, "product")}] = &r;
         return out;
     };
     if (!a.is_object() || !b.is_object() || !a.contains("results") || !b.contains("results"))
@@ -1174,12 +1165,12 @@ json report_diff(const json& a, const json& b) {
     }
     auto brief = [](const json& r) {
         std::set<std::string> v = versions_of(r);
-        return json{{"host", get_str(r, "host")},
-                    {"hostname", get_str(r, "hostname")},
-                    {"product", get_str(r, "product")},
-                    {"status", get_str(r, "status")},
+        return json{{"host", str(r, "host")},
+                    {"hostname", str(r, "hostname")},
+                    {"product", str(r, "product")},
+                    {"status", str(r, "status")},
                     {"reason_codes", codes_of(r)},
-                    {"removed_at", get_str(r, "removed_at")},
+                    {"removed_at", str(r, "removed_at")},
                     {"versions", std::vector<std::string>(v.begin(), v.end())}};
     };
     json changed = json::array(), added = json::array(), gone = json::array();
@@ -1202,8 +1193,8 @@ json report_diff(const json& a, const json& b) {
     }
     for (const auto& [key, ra] : ia)
         if (!ib.count(key)) gone.push_back(brief(*ra));
-    return {{"a", {{"generated", get_str(a, "generated")}, {"as_of", get_str(a, "as_of")}}},
-            {"b", {{"generated", get_str(b, "generated")}, {"as_of", get_str(b, "as_of")}}},
+    return {{"a", {{"generated", str(a, "generated")}, {"as_of", str(a, "as_of")}}},
+            {"b", {{"generated", str(b, "generated")}, {"as_of", str(b, "as_of")}}},
             {"counts", counts},
             {"changed", changed},
             {"added", added},

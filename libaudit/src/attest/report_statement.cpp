@@ -25,9 +25,9 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxReportFile = std::size_t{4} << 30;  // report.json at fleet scale
 // The statement lists every result (about 600 000 host x product in 256 MiB).
-constexpr std::size_t kMaxStatement = std::size_t{256} << 20;
+constexpr std::size_t kMaxReportStatement = std::size_t{256} << 20;
 
-bool plain_name(const std::string& n) {
+bool plain_report_name(const std::string& n) {
     return !n.empty() && n.size() <= 255 && n.find('/') == std::string::npos &&
            n.find('\\') == std::string::npos && n.find('\0') == std::string::npos && n != "." &&
            n != "..";
@@ -148,7 +148,7 @@ ReportStatement read_report_statement(const json& st) {
             throw VerifyError("report statement: malformed subject");
         ReportStatement::File f{s["name"].get<std::string>(),
                                 s["digest"]["sha256"].get<std::string>()};
-        if (f.name != kAttestationsSubject && !plain_name(f.name))
+        if (f.name != kAttestationsSubject && !plain_report_name(f.name))
             throw VerifyError("report statement: subject '" + f.name + "' is not a file name");
         if (out.file(f.name))
             throw VerifyError("report statement: subject '" + f.name + "' is signed twice");
@@ -198,12 +198,12 @@ ReportStatement verify_report_statement(const crypto::Envelope& env, const trust
 
 VerifiedReport read_verified_report(const std::string& dir, const trust::TrustRoot& trust) {
     const std::string st_path = dir + "/" + std::string(kReportStatementFile);
-    auto st_bytes = read_input_file_if_exists(st_path, kMaxStatement, "report statement");
+    auto st_bytes = read_input_file_if_exists(st_path, kMaxReportStatement, "report statement");
     if (!st_bytes)
         throw VerifyError("no " + std::string(kReportStatementFile) + " beside " + dir +
                           "/report.json: the report is not signed");
     VerifiedReport out;
-    out.statement = verify_report_statement(crypto::Envelope::parse(*st_bytes, kMaxStatement),
+    out.statement = verify_report_statement(crypto::Envelope::parse(*st_bytes, kMaxReportStatement),
                                             trust, dir, &out.report_bytes);
     out.statement_bytes = std::move(*st_bytes);
     if (!out.statement.file("report.json"))

@@ -1,4 +1,5 @@
 #include "audit/attest/site.h"
+#include "json_field.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -20,18 +21,13 @@ using nlohmann::json;
 constexpr std::size_t kMaxSummary = std::size_t{256} << 20;  // about 600 000 host x product
 constexpr std::size_t kMaxAttestation = std::size_t{64} << 20;
 
-std::string str(const json& j, const char* key) {
-    auto it = j.is_object() ? j.find(key) : j.end();
-    return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 bool is_sha256(const std::string& s) {
     return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
            });
 }
 
-bool plain_name(const std::string& n) {
+bool plain_site_name(const std::string& n) {
     return !n.empty() && n.size() <= 255 && n.find('/') == std::string::npos && n != "." &&
            n != ".." && n.find('\0') == std::string::npos;
 }
@@ -90,7 +86,7 @@ json site_summary_predicate(const std::string& report_dir, const json& report,
         json d = host_identity_digests(r);
         std::string att_sha;
         const std::string att = str(r, "attestation");
-        if (att.rfind("attestations/", 0) == 0 && plain_name(att.substr(13)))
+        if (att.rfind("attestations/", 0) == 0 && plain_site_name(att.substr(13)))
             att_sha = crypto::sha256_hex(
                 read_input_file(report_dir + "/" + att, kMaxAttestation, "attestation"));
         counts[str(r, "product")][str(r, "status")]++;

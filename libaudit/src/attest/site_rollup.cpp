@@ -4,6 +4,7 @@
 
 #include "audit/attest/attest.h"
 #include "audit/attest/site.h"
+#include "json_field.h"
 
 namespace audit::attest {
 
@@ -11,12 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(const json& j, const char* key) {
-    auto it = j.is_object() ? j.find(key) : j.end();
-    return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-constexpr const char* kStatuses[] = {"removed", "absent", "present", "inconclusive"};
+constexpr const char* kRollupStatuses[] = {"removed", "absent", "present", "inconclusive"};
 
 // A result row from the summary alone (the site's report.json did not come along).
 json row_from_summary(const json& h, const json& r) {
@@ -135,10 +131,10 @@ json rollup_report(const RollupSelection& selection, const trust::TrustRoot& tru
                          {"counts", p["counts"]},
                          {"kit_heads", p.value("kit_heads", json::array())}});
     }
-    for (const char* st : kStatuses) counts.emplace(st, 0);
+    for (const char* st : kRollupStatuses) counts.emplace(st, 0);
     json product_list = json::array();
     for (auto& [id, pr] : products) {
-        for (const char* st : kStatuses) pr.second.emplace(st, 0);
+        for (const char* st : kRollupStatuses) pr.second.emplace(st, 0);
         product_list.push_back({{"product", id}, {"name", pr.first}, {"counts", pr.second}});
     }
     return {

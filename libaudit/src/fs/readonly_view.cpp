@@ -100,14 +100,14 @@ bool read_only(const std::string& path) {
     return ::statvfs(path.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
 }
 
-class Fd {
+class ViewFd {
   public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() {
+    explicit ViewFd(int fd = -1) : fd_(fd) {}
+    ~ViewFd() {
         if (fd_ >= 0) ::close(fd_);
     }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
+    ViewFd(const ViewFd&) = delete;
+    ViewFd& operator=(const ViewFd&) = delete;
     void reset(int fd) {
         if (fd_ >= 0) ::close(fd_);
         fd_ = fd;
@@ -153,13 +153,13 @@ class View {
         // The output directory as it is now: bound back over the view if the view made it
         // read-only (it lies under the root).
         const bool out_writable = !read_only(out_);
-        Fd out(::open(out_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        ViewFd out(::open(out_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (out.get() < 0) return no(err("cannot open " + out_));
 
         // A detached copy of the root and every mount beneath it, made read-only, noatime and
         // nosuid as a whole before anyone can use it, then attached over the root.
-        Fd tree(::open_tree(AT_FDCWD, root_.c_str(),
-                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+        ViewFd tree(::open_tree(AT_FDCWD, root_.c_str(),
+                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
         if (tree.get() < 0)
             return no(errno == ENOSYS ? err("open_tree (Linux >= 5.12 needed)")
                                       : err("open_tree " + root_));
@@ -185,7 +185,7 @@ class View {
             return no(err("cannot return to the working directory " + cwd_));
 
         if (out_writable && read_only(out_)) {
-            Fd copy(
+            ViewFd copy(
                 ::open_tree(out.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
             if (copy.get() < 0) return no(err("open_tree " + out_));
             if (::move_mount(copy.get(), "", AT_FDCWD, out_.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
@@ -217,7 +217,7 @@ class View {
 
   private:
     std::string root_, out_, cwd_;
-    Fd old_root_;
+    ViewFd old_root_;
     bool root_bound_ = false, chrooted_ = false, out_bound_ = false, done_ = false;
 };
 

@@ -22,7 +22,7 @@ constexpr std::size_t kIoBuffer = 1u << 20;
 constexpr std::size_t kFanIn = 64;  // runs merged at once (each holds a buffer)
 constexpr std::size_t kHeader = 4 + 1 + 4;
 
-std::string errtext(int e) {
+std::string sorter_errtext(int e) {
     return std::strerror(e);
 }
 
@@ -31,7 +31,7 @@ class Writer {
   public:
     explicit Writer(std::string path) : path_(std::move(path)) {
         fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd_ < 0) throw IoError("cannot create " + path_ + ": " + errtext(errno));
+        if (fd_ < 0) throw IoError("cannot create " + path_ + ": " + sorter_errtext(errno));
         buf_.reserve(kIoBuffer + 4096);
     }
     ~Writer() {
@@ -59,7 +59,7 @@ class Writer {
         flush();
         int rc = ::close(fd_);
         fd_ = -1;
-        if (rc != 0) throw IoError("cannot write " + path_ + ": " + errtext(errno));
+        if (rc != 0) throw IoError("cannot write " + path_ + ": " + sorter_errtext(errno));
     }
 
   private:
@@ -73,7 +73,7 @@ class Writer {
             ssize_t n = ::write(fd_, rest.data(), rest.size());
             if (n < 0) {
                 if (errno == EINTR) continue;
-                throw IoError("cannot write " + path_ + ": " + errtext(errno));
+                throw IoError("cannot write " + path_ + ": " + sorter_errtext(errno));
             }
             rest.remove_prefix(static_cast<std::size_t>(n));
         }
@@ -90,7 +90,7 @@ class Reader {
   public:
     explicit Reader(const std::string& path, std::size_t buffer) : path_(path), buf_(buffer) {
         fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0) throw IoError("cannot open " + path + ": " + errtext(errno));
+        if (fd_ < 0) throw IoError("cannot open " + path + ": " + sorter_errtext(errno));
     }
     ~Reader() {
         if (fd_ >= 0) ::close(fd_);
@@ -121,7 +121,7 @@ class Reader {
                 ssize_t r = ::read(fd_, buf_.data(), buf_.size());
                 if (r < 0) {
                     if (errno == EINTR) continue;
-                    throw IoError("cannot read " + path_ + ": " + errtext(errno));
+                    throw IoError("cannot read " + path_ + ": " + sorter_errtext(errno));
                 }
                 if (r == 0) {
                     if (got == 0 && eof_ok) return false;
@@ -190,7 +190,8 @@ std::uint64_t merge(const std::vector<std::string>& runs, std::uint64_t& duplica
 ScratchDir::ScratchDir(const std::string& parent, const std::string& prefix) {
     std::string t = parent + "/" + prefix + "-XXXXXX";
     if (::mkdtemp(t.data()) == nullptr)
-        throw IoError("cannot create a scratch directory in " + parent + ": " + errtext(errno));
+        throw IoError("cannot create a scratch directory in " + parent + ": " +
+                      sorter_errtext(errno));
     path_ = t;
 }
 

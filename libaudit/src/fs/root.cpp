@@ -35,7 +35,7 @@ UniqueFd::~UniqueFd() {
 namespace {
 
 constexpr int kMaxSymlinks = 40;  // the kernel's own limit (MAXSYMLINKS)
-constexpr std::size_t kMaxDirEntries = 16u << 20;
+constexpr std::size_t kMaxRootDirEntries = 16u << 20;
 constexpr int kReadFlags = O_RDONLY | O_NOATIME | O_CLOEXEC | O_NONBLOCK;
 
 // "/a/b" -> "a/b"; the root itself -> ".". Not normalized: ".." must apply after the symlink
@@ -144,7 +144,7 @@ Resolved resolve_portable(int root_fd, std::string_view rel) {
     return r;
 }
 
-bool same_inode(const struct stat& a, const struct stat& b) {
+bool same_root_inode(const struct stat& a, const struct stat& b) {
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -176,7 +176,7 @@ Root::Root(const std::string& path, Resolver resolver)
     if (!probe) throw IoError("cannot read root " + path + ": " + std::strerror(errno));
     struct stat mine {
     }, slash{};
-    live_ = ::fstat(fd, &mine) == 0 && ::stat("/", &slash) == 0 && same_inode(mine, slash);
+    live_ = ::fstat(fd, &mine) == 0 && ::stat("/", &slash) == 0 && same_root_inode(mine, slash);
 }
 
 UniqueFd Root::open(std::string_view rel, bool directory) const {
@@ -231,7 +231,7 @@ UniqueFd Root::open(std::string_view rel, bool directory) const {
     if (!f) return {};
     struct stat after {};
     if (::fstat(f.get(), &after) != 0) return {};
-    if (!same_inode(before, after)) {
+    if (!same_root_inode(before, after)) {
         errno = ESTALE;  // replaced between the check and the open
         return {};
     }
@@ -283,7 +283,7 @@ std::optional<std::vector<std::string>> Root::list_dir(std::string_view rel) con
             break;
         }
         if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        if (names.size() >= kMaxDirEntries) {
+        if (names.size() >= kMaxRootDirEntries) {
             err = E2BIG;
             break;
         }

@@ -17,7 +17,7 @@ namespace audit::fs {
 namespace {
 
 constexpr std::size_t kMaxLinkTarget = 65536;
-constexpr std::size_t kMaxDirEntries = 16u << 20;
+constexpr std::size_t kMaxWalkDirEntries = 16u << 20;
 
 // Anything that shows the content may have moved under us while it was read.
 bool unchanged(const struct stat& a, const struct stat& b) {
@@ -151,7 +151,7 @@ bool list(int dirfd, std::vector<std::string>& names, std::string& error) {
             break;
         }
         if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        if (names.size() >= kMaxDirEntries) {
+        if (names.size() >= kMaxWalkDirEntries) {
             error = "readdir: too many entries";
             break;
         }

@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::size_t kMaxStatusBytes = 256u << 20;
 constexpr std::size_t kMaxInfoBytes = 64u << 20;
-constexpr std::size_t kMaxLine = 64 * 1024;
+constexpr std::size_t kMaxDpkgLine = 64 * 1024;
 constexpr std::size_t kMaxFieldsPerStanza = 512;
 constexpr std::size_t kMaxStanzas = 4u << 20;
 constexpr std::size_t kMaxJournalFiles = 10000;
@@ -314,9 +314,9 @@ std::vector<InventoryItem> parse_dpkg_status(std::string_view text, std::string_
             cur.line = lineno;
         }
         const std::string where = line_ref(origin, lineno);
-        if (line.size() > kMaxLine) {
+        if (line.size() > kMaxDpkgLine) {
             warn(warnings,
-                 where + ": line longer than " + std::to_string(kMaxLine) + " bytes ignored");
+                 where + ": line longer than " + std::to_string(kMaxDpkgLine) + " bytes ignored");
             cur.bad = true;
             last_field.clear();
             continue;
@@ -335,7 +335,7 @@ std::vector<InventoryItem> parse_dpkg_status(std::string_view text, std::string_
                 continue;
             }
             std::string& v = cur.fields[last_field];
-            if (v.size() + line.size() > kMaxLine * 16) {
+            if (v.size() + line.size() > kMaxDpkgLine * 16) {
                 warn(warnings, where + ": field " + last_field + " too long, truncated");
                 cur.bad = true;
                 last_field.clear();

@@ -29,7 +29,7 @@ constexpr std::uint64_t kMaxExeBytes = 4ull << 30;
 constexpr std::size_t kMaxCmdline = 8192;
 constexpr std::size_t kMaxCmdlinesPerExe = 8;
 
-bool all_digits(std::string_view s) {
+bool live_all_digits(std::string_view s) {
     return !s.empty() && s.size() <= 10 &&
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -136,7 +136,8 @@ std::vector<InventoryItem> parse_proc_modules(std::string_view t, std::string_vi
             if (j > i) w.emplace_back(line.substr(i, j - i));
             i = j;
         }
-        if (w.size() < 6 || !module_name_ok(w[0]) || !all_digits(w[1]) || !text::printable(line))
+        if (w.size() < 6 || !module_name_ok(w[0]) || !live_all_digits(w[1]) ||
+            !text::printable(line))
             throw UsageError(text::where(origin, n) + ": not a /proc/modules line");
         InventoryItem item;
         item.ecosystem = "kmod";
@@ -167,7 +168,7 @@ void LiveSource::read(const fs::Root& root, Collection& c) const {
     std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
     std::vector<std::string> pids;
     while (dirent* e = ::readdir(d)) {
-        if (all_digits(e->d_name) && pids.size() < kMaxProcesses) pids.emplace_back(e->d_name);
+        if (live_all_digits(e->d_name) && pids.size() < kMaxProcesses) pids.emplace_back(e->d_name);
     }
     std::sort(pids.begin(), pids.end(), [](const std::string& a, const std::string& b) {
         return std::stoul(a) < std::stoul(b);

@@ -18,8 +18,8 @@ namespace {
 using text::warn;
 
 // Bounds: an application folder holds thousands of files, few of them Mach-O.
-constexpr std::size_t kMaxFiles = 500000;            // regular files looked at
-constexpr std::uint64_t kMaxFileBytes = 512u << 20;  // one Mach-O read whole (universal apps)
+constexpr std::size_t kMaxFiles = 500000;                 // regular files looked at
+constexpr std::uint64_t kMaxMachoFileBytes = 512u << 20;  // one Mach-O read whole (universal apps)
 constexpr std::uint64_t kMaxTotalBytes = 32ull << 30;
 // Where third-party code lives on a Mac; System/ is Apple's own (sealed system volume).
 constexpr const char* kDirs[] = {"/Applications",
@@ -89,7 +89,7 @@ void MachoFileSource::read(const fs::Root& root, Collection& c) const {
     m.magic = macho::looks_like_macho;
     m.min_size = 32;
     m.max_files = kMaxFiles;
-    m.max_file_bytes = kMaxFileBytes;
+    m.max_file_bytes = kMaxMachoFileBytes;
     m.max_total_bytes = kMaxTotalBytes;
     m.too_big_fails = true;
     scan_by_magic(root, {std::begin(kDirs), std::end(kDirs)}, m, c,

@@ -11,8 +11,8 @@ namespace audit::sources {
 namespace {
 
 constexpr std::size_t kMaxJsonBytes = 8u << 20;
-constexpr std::size_t kMaxDepth = 64;
-constexpr std::size_t kMaxPackages = 100000;
+constexpr std::size_t kMaxNpmDepth = 64;
+constexpr std::size_t kMaxNpmPackages = 100000;
 constexpr std::array<std::string_view, 2> kRoots = {"usr/lib/node_modules",
                                                     "usr/local/lib/node_modules"};
 
@@ -36,8 +36,9 @@ std::string person(const nlohmann::json& j, const char* key) {
 
 InventoryItem parse_package_json(std::string_view t, std::string_view origin) {
     if (t.size() > kMaxJsonBytes) throw UsageError(std::string(origin) + ": too large");
-    if (!text::json_depth_ok(t, kMaxDepth))
-        throw UsageError(std::string(origin) + ": nested deeper than " + std::to_string(kMaxDepth));
+    if (!text::json_depth_ok(t, kMaxNpmDepth))
+        throw UsageError(std::string(origin) + ": nested deeper than " +
+                         std::to_string(kMaxNpmDepth));
     nlohmann::json j = nlohmann::json::parse(t, nullptr, false);
     if (j.is_discarded()) throw UsageError(std::string(origin) + ": not valid JSON");
     if (!j.is_object()) throw UsageError(std::string(origin) + ": not a JSON object");
@@ -58,7 +59,7 @@ namespace {
 
 void add_package(const fs::Root& root, const std::string& dir, const std::string& expected,
                  std::vector<InventoryItem>& items, SourceReport& rep) {
-    if (items.size() >= kMaxPackages) throw UsageError(dir + ": too many packages");
+    if (items.size() >= kMaxNpmPackages) throw UsageError(dir + ": too many packages");
     const std::string pj = dir + "/package.json";
     InventoryItem item;
     try {

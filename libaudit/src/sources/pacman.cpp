@@ -12,9 +12,9 @@ namespace {
 
 constexpr std::size_t kMaxDescBytes = 4u << 20;
 constexpr std::size_t kMaxFilesBytes = 64u << 20;
-constexpr std::size_t kMaxPackages = 200000;
+constexpr std::size_t kMaxPacmanPackages = 200000;
 constexpr std::size_t kMaxValuesPerKey = 1u << 20;
-constexpr std::size_t kMaxLine = 64 * 1024;
+constexpr std::size_t kMaxPacmanLine = 64 * 1024;
 const char* const kLocal = "/var/lib/pacman/local";
 
 // Blocks "%KEY%\nvalue...\n\n" of a desc or files file; repeated keys are refused.
@@ -23,9 +23,9 @@ std::map<std::string, std::vector<std::string>> blocks(std::string_view t,
     std::map<std::string, std::vector<std::string>> out;
     std::vector<std::string>* cur = nullptr;
     text::for_each_line(t, [&](std::string_view line, std::size_t n) {
-        if (line.size() > kMaxLine)
+        if (line.size() > kMaxPacmanLine)
             throw UsageError(text::where(origin, n) + ": line longer than " +
-                             std::to_string(kMaxLine) + " bytes");
+                             std::to_string(kMaxPacmanLine) + " bytes");
         if (!text::printable(line))
             throw UsageError(text::where(origin, n) + ": control or binary bytes");
         if (line.empty()) {
@@ -124,7 +124,8 @@ void PacmanSource::read(const fs::Root& root, Collection& c) const {
         require_absent(root, kLocal, true);
         return;
     }
-    if (dirs->size() > kMaxPackages) throw UsageError(std::string(kLocal) + ": too many entries");
+    if (dirs->size() > kMaxPacmanPackages)
+        throw UsageError(std::string(kLocal) + ": too many entries");
     const std::string distro = distro_id(root, "arch");
     for (const auto& d : *dirs) {
         if (!text::safe_component(d) || d == "ALPM_DB_VERSION") continue;

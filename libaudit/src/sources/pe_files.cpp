@@ -20,11 +20,11 @@ namespace audit::sources {
 namespace {
 
 // Bounds: a Windows installation has tens of thousands of PE files under these directories.
-constexpr std::size_t kMaxFiles = 200000;            // regular files looked at
-constexpr std::uint64_t kMaxFileBytes = 256u << 20;  // one PE file read whole
-constexpr std::uint64_t kMaxTotalBytes = 16ull << 30;
-constexpr std::array<std::string_view, 4> kDirs = {"Program Files", "Program Files (x86)",
-                                                   "ProgramData", "Windows/System32/drivers"};
+constexpr std::size_t kMaxPeFiles = 200000;            // regular files looked at
+constexpr std::uint64_t kMaxPeFileBytes = 256u << 20;  // one PE file read whole
+constexpr std::uint64_t kMaxPeTotalBytes = 16ull << 30;
+constexpr std::array<std::string_view, 4> kPeDirs = {"Program Files", "Program Files (x86)",
+                                                     "ProgramData", "Windows/System32/drivers"};
 
 using text::warn;
 
@@ -109,7 +109,7 @@ void PeFileSource::read(const fs::Root& root, Collection& c) const {
 #endif
     c.found = true;
     std::vector<std::string> dirs;
-    for (auto dir : kDirs)
+    for (auto dir : kPeDirs)
         if (auto found = find_case_insensitive(root, dir)) dirs.push_back(*found);
 #ifdef _WIN32
     // A live Windows walks every fixed drive: the same folders on each other one ("/D:/Program
@@ -128,9 +128,9 @@ void PeFileSource::read(const fs::Root& root, Collection& c) const {
     m.head_bytes = 2;
     m.magic = pe::looks_like_pe;
     m.min_size = 64;
-    m.max_files = kMaxFiles;
-    m.max_file_bytes = kMaxFileBytes;
-    m.max_total_bytes = kMaxTotalBytes;
+    m.max_files = kMaxPeFiles;
+    m.max_file_bytes = kMaxPeFileBytes;
+    m.max_total_bytes = kMaxPeTotalBytes;
     // A PE file over the bound (a 300 MiB CUDA library) is warned, not a failure: failing would
     // make every such host inconclusive for PE rules; the product's own binaries are far smaller
     // and its path rules still see the file.

@@ -25,7 +25,7 @@ constexpr std::size_t kMaxRecordPaths = 200000;
 constexpr std::array<std::string_view, 3> kPrefixes = {"usr/lib", "usr/lib64", "usr/local/lib"};
 
 // "name-version.dist-info": the fallback identity when METADATA is unreadable.
-InventoryItem from_dir_name(std::string_view dir) {
+InventoryItem dist_dir_item(std::string_view dir) {
     InventoryItem item;
     item.ecosystem = "pypi";
     item.state = "unknown";
@@ -160,7 +160,7 @@ void PythonSource::read(const fs::Root& root, Collection& c) const {
                     } catch (const Error& e) {
                         text::warn(rep.warnings,
                                    std::string(e.what()) + " (kept from the directory name)");
-                        item = from_dir_name(d);
+                        item = dist_dir_item(d);
                         item.source = dir;
                     }
                     item.extra["site"] = site;

@@ -20,7 +20,7 @@ constexpr std::size_t kMaxDbBytes = std::size_t{2} << 30;
 
 // Where rpm keeps its database: the newer location first (Fedora 36+, openSUSE), where
 // var/lib/rpm is often a link to it; the same directory reached twice is read once.
-const char* const kDirs[] = {"/usr/lib/sysimage/rpm", "/var/lib/rpm"};
+const char* const kRpmDirs[] = {"/usr/lib/sysimage/rpm", "/var/lib/rpm"};
 
 enum class Backend { sqlite, ndb, bdb };
 struct DbFile {
@@ -57,7 +57,7 @@ struct Found {
 std::vector<Found> find_databases(const fs::Root& root, std::vector<std::string>& warnings) {
     std::vector<Found> out;
     std::set<std::pair<dev_t, ino_t>> dirs_seen;
-    for (const char* dir : kDirs) {
+    for (const char* dir : kRpmDirs) {
         fs::UniqueFd fd = root.open(dir, true);
         if (!fd) {
             if (errno == ENOENT || errno == ENOTDIR) {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::size_t kMaxEntries = 65536;    // real headers have a few hundred
 constexpr std::size_t kMaxData = 0x0fffffff;  // rpm's HEADER_DATA_MAX
-constexpr std::size_t kMaxFiles = 4u << 20;
+constexpr std::size_t kMaxRpmFiles = 4u << 20;
 constexpr std::size_t kMaxProblems = 20;
 const unsigned char kMagic[8] = {0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0};
 
@@ -59,7 +59,7 @@ std::uint32_t be32(std::string_view s, std::size_t at) {
     return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
 }
 
-[[noreturn]] void bad(const std::string& why) {
+[[noreturn]] void bad_header(const std::string& why) {
     throw UsageError("rpm header: " + why);
 }
 
@@ -110,14 +110,16 @@ class HeaderView {
                        [](unsigned char a, char b) { return a == static_cast<unsigned char>(b); }))
             blob.remove_prefix(8);
         if (blob.size() < 8)
-            bad("shorter than its 8-byte preamble (" + std::to_string(blob.size()) + " bytes)");
+            bad_header("shorter than its 8-byte preamble (" + std::to_string(blob.size()) +
+                       " bytes)");
         const std::uint32_t il = be32(blob, 0), dl = be32(blob, 4);
-        if (il == 0 || il > kMaxEntries) bad("implausible entry count " + std::to_string(il));
-        if (dl > kMaxData) bad("implausible data length " + std::to_string(dl));
+        if (il == 0 || il > kMaxEntries)
+            bad_header("implausible entry count " + std::to_string(il));
+        if (dl > kMaxData) bad_header("implausible data length " + std::to_string(dl));
         const std::size_t want = 8 + std::size_t{il} * 16 + dl;
         if (blob.size() != want)
-            bad(std::to_string(blob.size()) + " bytes where its index says " +
-                std::to_string(want));
+            bad_header(std::to_string(blob.size()) + " bytes where its index says " +
+                       std::to_string(want));
         data_ = blob.substr(8 + std::size_t{il} * 16);
         for (std::uint32_t i = 0; i < il; ++i) {
             const std::size_t at = 8 + std::size_t{i} * 16;
@@ -135,8 +137,8 @@ class HeaderView {
         if (it == entries_.end()) return std::nullopt;
         const Entry& e = it->second;
         if (e.type != kString && e.type != kStringArray && e.type != kI18nString)
-            bad("tag " + std::to_string(tag) + " has type " + std::to_string(e.type) +
-                ", not a string");
+            bad_header("tag " + std::to_string(tag) + " has type " + std::to_string(e.type) +
+                       ", not a string");
         std::vector<std::string> out;
         out.reserve(e.count);
         std::size_t pos = e.offset;
@@ -159,8 +161,8 @@ class HeaderView {
         if (it == entries_.end()) return std::nullopt;
         const Entry& e = it->second;
         if (e.type != kInt32)
-            bad("tag " + std::to_string(tag) + " has type " + std::to_string(e.type) +
-                ", not int32");
+            bad_header("tag " + std::to_string(tag) + " has type " + std::to_string(e.type) +
+                       ", not int32");
         std::vector<std::uint32_t> out(e.count);
         for (std::uint32_t i = 0; i < e.count; ++i)
             out[i] = be32(data_, e.offset + std::size_t{i} * 4);
@@ -176,28 +178,30 @@ class HeaderView {
   private:
     void check(std::uint32_t tag, const Entry& e) const {
         const std::string what = "tag " + std::to_string(tag);
-        if (e.type > kI18nString) bad(what + ": unknown type " + std::to_string(e.type));
+        if (e.type > kI18nString) bad_header(what + ": unknown type " + std::to_string(e.type));
         if (e.count == 0 || e.count > data_.size() + 1)
-            bad(what + ": implausible count " + std::to_string(e.count));
+            bad_header(what + ": implausible count " + std::to_string(e.count));
         if (e.type == kNull) return;
         if (e.offset >= data_.size())
-            bad(what + ": offset " + std::to_string(e.offset) + " past the data store");
+            bad_header(what + ": offset " + std::to_string(e.offset) + " past the data store");
         if ((e.type == kString) && e.count != 1)
-            bad(what + ": a string with count " + std::to_string(e.count));
+            bad_header(what + ": a string with count " + std::to_string(e.count));
         if (e.type == kString || e.type == kStringArray || e.type == kI18nString) {
             std::size_t pos = e.offset;
             for (std::uint32_t i = 0; i < e.count; ++i) {
                 std::size_t nul = data_.find('\0', pos);
                 if (nul == std::string_view::npos)
-                    bad(what + ": string " + std::to_string(i) + " runs past the data store");
+                    bad_header(what + ": string " + std::to_string(i) +
+                               " runs past the data store");
                 pos = nul + 1;
             }
             return;
         }
         std::size_t size = e.type == kInt16 ? 2 : e.type == kInt32 ? 4 : e.type == kInt64 ? 8 : 1;
-        if (e.offset % size != 0) bad(what + ": misaligned offset " + std::to_string(e.offset));
+        if (e.offset % size != 0)
+            bad_header(what + ": misaligned offset " + std::to_string(e.offset));
         if (std::size_t{e.count} * size > data_.size() - e.offset)
-            bad(what + ": runs past the data store");
+            bad_header(what + ": runs past the data store");
     }
 
     std::string_view data_;
@@ -224,7 +228,8 @@ std::vector<std::string> file_names(const HeaderView& v, RpmHeader& h) {
                        " basenames without matching dirnames/dirindexes");
         return {};
     }
-    if (base->size() > kMaxFiles) bad("more than " + std::to_string(kMaxFiles) + " files");
+    if (base->size() > kMaxRpmFiles)
+        bad_header("more than " + std::to_string(kMaxRpmFiles) + " files");
     std::vector<std::string> out;
     out.reserve(base->size());
     for (std::size_t i = 0; i < base->size(); ++i) {
@@ -275,7 +280,8 @@ RpmHeader parse_rpm_header(std::string_view blob) {
     HeaderView v(blob);
     RpmHeader h;
     h.name = v.string(kName).value_or("");
-    if (!printable_name(h.name)) bad(h.name.empty() ? "no NAME" : "NAME is not a package name");
+    if (!printable_name(h.name))
+        bad_header(h.name.empty() ? "no NAME" : "NAME is not a package name");
     h.version = v.string(kVersion).value_or("");
     h.release = v.string(kRelease).value_or("");
     h.arch = v.string(kArch).value_or("");

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::size_t kMaxYamlBytes = 1u << 20;
 constexpr std::size_t kMaxStateBytes = 128u << 20;
-constexpr std::size_t kMaxDepth = 128;
+constexpr std::size_t kMaxSnapDepth = 128;
 constexpr std::size_t kMaxSnaps = 10000;
 const char* const kState = "/var/lib/snapd/state.json";
 
@@ -116,7 +116,7 @@ std::map<std::string, std::string> parse_snap_yaml(std::string_view t, std::stri
 
 std::vector<InventoryItem> parse_snapd_state(std::string_view t, std::string_view origin) {
     if (t.size() > kMaxStateBytes) throw UsageError(std::string(origin) + ": too large");
-    if (!text::json_depth_ok(t, kMaxDepth))
+    if (!text::json_depth_ok(t, kMaxSnapDepth))
         throw UsageError(std::string(origin) + ": nested too deeply");
     nlohmann::json j = nlohmann::json::parse(t, nullptr, false);
     if (j.is_discarded() || !j.is_object())

@@ -14,7 +14,7 @@ namespace audit::sources {
 namespace {
 
 constexpr std::size_t kMaxUnitBytes = 1u << 20;
-constexpr std::size_t kMaxLine = 64 * 1024;
+constexpr std::size_t kMaxUnitLine = 64 * 1024;
 constexpr std::size_t kMaxUnits = 100000;
 constexpr std::size_t kMaxLinks = 200000;
 constexpr std::size_t kMaxValues = 4096;
@@ -33,7 +33,7 @@ bool is_unit_name(std::string_view n) {
     return false;
 }
 
-std::vector<std::string> words(std::string_view s) {
+std::vector<std::string> unit_words(std::string_view s) {
     std::vector<std::string> out;
     std::size_t i = 0;
     while (i < s.size() && out.size() < kMaxValues) {
@@ -48,7 +48,7 @@ std::vector<std::string> words(std::string_view s) {
 
 // "ExecStart=-@/usr/bin/foo argv0 --x": the prefixes -@:+! are flags, the first word the program.
 std::string exec_program(std::string_view v) {
-    auto w = words(v);
+    auto w = unit_words(v);
     if (w.empty()) return {};
     std::string_view p = w.front();
     while (!p.empty() && (p.front() == '-' || p.front() == '@' || p.front() == ':' ||
@@ -104,7 +104,7 @@ UnitFile parse_unit_file(std::string_view t, std::string_view origin) {
         } else if (section == "Install") {
             auto add = [&](std::vector<std::string>& to) {
                 if (value.empty()) to.clear();  // an empty assignment resets the list
-                for (auto& w : words(value))
+                for (auto& w : unit_words(value))
                     if (to.size() < kMaxValues) to.push_back(w);
             };
             if (key == "WantedBy")
@@ -118,9 +118,9 @@ UnitFile parse_unit_file(std::string_view t, std::string_view origin) {
         }
     };
     text::for_each_line(t, [&](std::string_view line, std::size_t n) {
-        if (line.size() > kMaxLine)
+        if (line.size() > kMaxUnitLine)
             throw UsageError(text::where(origin, n) + ": line longer than " +
-                             std::to_string(kMaxLine) + " bytes");
+                             std::to_string(kMaxUnitLine) + " bytes");
         if (!text::printable(line))
             throw UsageError(text::where(origin, n) + ": control or binary bytes");
         if (pending.empty()) pending_line = n;
@@ -128,7 +128,7 @@ UnitFile parse_unit_file(std::string_view t, std::string_view origin) {
         // Comments never continue; a trailing backslash joins the next line.
         if (pending.empty() && !trimmed.empty() && (trimmed[0] == '#' || trimmed[0] == ';')) return;
         if (!trimmed.empty() && trimmed.back() == '\\') {
-            if (pending.size() + trimmed.size() > kMaxLine * 4)
+            if (pending.size() + trimmed.size() > kMaxUnitLine * 4)
                 throw UsageError(text::where(origin, n) + ": continued line too long");
             pending += trimmed.substr(0, trimmed.size() - 1) + " ";
             return;

@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::size_t kMaxScriptBytes = 4u << 20;
 constexpr std::size_t kMaxScripts = 20000;
-constexpr std::size_t kMaxHeaderLines = 200;
+constexpr std::size_t kMaxSysvHeaderLines = 200;
 constexpr std::array<std::string_view, 2> kInitDirs = {"/etc/init.d", "/etc/rc.d/init.d"};
 // rc directories: Debian's /etc/rcN.d and Red Hat's /etc/rc.d/rcN.d.
 constexpr std::array<std::string_view, 2> kRcParents = {"/etc", "/etc/rc.d"};
@@ -50,7 +50,7 @@ std::map<std::string, std::string> parse_init_script(std::string_view t, std::st
             in_block = false;
             return;
         }
-        if (in_block && ++block_lines <= kMaxHeaderLines && text::starts_with(l, "#")) {
+        if (in_block && ++block_lines <= kMaxSysvHeaderLines && text::starts_with(l, "#")) {
             std::string body = l.substr(1);
             // "#  continuation" (a tab or two spaces) extends the previous field.
             if (!last.empty() && (text::starts_with(body, "\t") || text::starts_with(body, "  "))) {

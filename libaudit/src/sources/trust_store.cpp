@@ -20,10 +20,10 @@ using host::registry_text;
 using text::warn;
 
 // Bounds: a CA directory holds hundreds of files, a bundle a few hundred certificates.
-constexpr std::size_t kMaxFiles = 20000;                  // files read over every directory
-constexpr std::size_t kMaxFileBytes = 8u << 20;           // one PEM bundle or DER file
+constexpr std::size_t kMaxStoreFiles = 20000;             // files read over every directory
+constexpr std::size_t kMaxStoreFileBytes = 8u << 20;      // one PEM bundle or DER file
 constexpr std::size_t kMaxCertificatesPerFile = 10000;    // PEM blocks of one file
-constexpr std::size_t kMaxDepth = 8;                      // subdirectories below a store dir
+constexpr std::size_t kMaxStoreDepth = 8;                 // subdirectories below a store dir
 constexpr std::size_t kMaxFilesPerItem = 16;              // files listed on one item
 constexpr std::size_t kMaxRegistryCertificates = 100000;  // per hive
 constexpr std::size_t kMaxStores = 1000;                  // store keys below one base key
@@ -107,9 +107,9 @@ class LinuxStore {
             if (!fd) {
                 const int err = errno;
                 if (err == EISDIR) {
-                    if (depth >= kMaxDepth) {
+                    if (depth >= kMaxStoreDepth) {
                         r_.failures.push_back(path + ": directories nested deeper than " +
-                                              std::to_string(kMaxDepth) + " not examined");
+                                              std::to_string(kMaxStoreDepth) + " not examined");
                         continue;
                     }
                     std::optional<std::vector<std::string>> sub;
@@ -135,12 +135,12 @@ class LinuxStore {
     }
 
     void read_file(const std::string& path) {
-        if (++r_.files > kMaxFiles)
-            throw IoError("more than " + std::to_string(kMaxFiles) +
+        if (++r_.files > kMaxStoreFiles)
+            throw IoError("more than " + std::to_string(kMaxStoreFiles) +
                           " files in the CA directories: certificates not all examined");
         std::optional<std::string> data;
         try {
-            data = root_.read_file(path, kMaxFileBytes);
+            data = root_.read_file(path, kMaxStoreFileBytes);
         } catch (const Error& e) {
             r_.failures.push_back(e.what());  // too large or unreadable: not examined
             return;

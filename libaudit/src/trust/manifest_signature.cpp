@@ -14,12 +14,16 @@ namespace audit::trust {
 
 namespace {
 
-constexpr std::string_view kType = "audit-toolkit/manifest-signature";
+constexpr std::string_view kManifestSignatureType = "audit-toolkit/manifest-signature";
 constexpr std::size_t kMaxSignature = 1u << 20;
 
 nlohmann::json payload_of(const manifest::Manifest& m) {
-    return {{"_type", kType},       {"file", m.file},     {"id", m.id},
-            {"version", m.version}, {"sha256", m.sha256}, {"sha384", m.sha384}};
+    return {{"_type", kManifestSignatureType},
+            {"file", m.file},
+            {"id", m.id},
+            {"version", m.version},
+            {"sha256", m.sha256},
+            {"sha384", m.sha384}};
 }
 
 }  // namespace
@@ -95,8 +99,9 @@ ManifestSignature verify_manifest_bytes(const TrustRoot& trust, const std::strin
             auto it = payload.find(key);
             return it != payload.end() && it->is_string() ? it->get<std::string>() : std::string();
         };
-        if (payload.is_discarded() || field("_type") != kType || field("file") != file ||
-            field("sha256") != fs::sha256_hex(bytes) || field("sha384") != fs::sha384_hex(bytes))
+        if (payload.is_discarded() || field("_type") != kManifestSignatureType ||
+            field("file") != file || field("sha256") != fs::sha256_hex(bytes) ||
+            field("sha384") != fs::sha384_hex(bytes))
             throw VerifyError(
                 "the signature is for other manifest bytes; refused without "
                 "parsing them");

@@ -10,10 +10,10 @@ namespace audit::trust {
 
 namespace {
 
-constexpr std::string_view kType = "audit-toolkit/site-certificate";
-constexpr std::size_t kMaxCertificate = 1u << 20;
+constexpr std::string_view kSiteCertificateType = "audit-toolkit/site-certificate";
+constexpr std::size_t kMaxSiteCertificate = 1u << 20;
 
-const std::string& time_field(const nlohmann::json& j, const char* key) {
+const std::string& site_time_field(const nlohmann::json& j, const char* key) {
     return certificate_common::time_field(j, key, "site certificate");
 }
 
@@ -24,7 +24,7 @@ bool valid_site_name(std::string_view site) {
 }
 
 nlohmann::json SiteCertificate::to_payload_json() const {
-    return {{"_type", kType},
+    return {{"_type", kSiteCertificateType},
             {"authority", authority},
             {"site", site},
             {"inspector", inspector.to_json()},
@@ -36,8 +36,8 @@ nlohmann::json SiteCertificate::to_payload_json() const {
 SiteCertificate SiteCertificate::from_payload_json(const nlohmann::json& j) {
     auto fail = [](const std::string& m) { throw VerifyError("site certificate: " + m); };
     const auto type = j.is_object() ? j.find("_type") : j.end();
-    if (!j.is_object() || type == j.end() || !type->is_string() || *type != kType)
-        fail("\"_type\" is not \"" + std::string(kType) + "\"");
+    if (!j.is_object() || type == j.end() || !type->is_string() || *type != kSiteCertificateType)
+        fail("\"_type\" is not \"" + std::string(kSiteCertificateType) + "\"");
     SiteCertificate c;
     auto str = [&](const char* key) {
         auto it = j.find(key);
@@ -51,9 +51,9 @@ SiteCertificate SiteCertificate::from_payload_json(const nlohmann::json& j) {
     if (!valid_site_name(c.site)) fail("\"site\" is not a site name");
     if (!j.contains("inspector")) fail("\"inspector\" is missing");
     c.inspector = crypto::PublicIdentity::from_json(j["inspector"]);
-    c.not_before = time_field(j, "not_before");
-    c.not_after = time_field(j, "not_after");
-    c.issued = time_field(j, "issued");
+    c.not_before = site_time_field(j, "not_before");
+    c.not_after = site_time_field(j, "not_after");
+    c.issued = site_time_field(j, "issued");
     if (c.not_after <= c.not_before) fail("\"not_after\" is not after \"not_before\"");
     return c;
 }
@@ -82,7 +82,7 @@ std::string issue_site_certificate(const TrustRoot& trust, const crypto::Signing
 }
 
 SiteCertificate verify_site_certificate(const TrustRoot& trust, std::string_view envelope_json) {
-    auto env = crypto::Envelope::parse(envelope_json, kMaxCertificate);
+    auto env = crypto::Envelope::parse(envelope_json, kMaxSiteCertificate);
     if (env.payload_type != kSiteCertificatePayloadType)
         throw VerifyError("not a site certificate: payloadType is '" +
                           env.payload_type.substr(0, 80) + "'");

@@ -14,7 +14,7 @@ namespace audit::trust {
 
 namespace {
 
-constexpr std::string_view kType = "audit-toolkit/trust-root";
+constexpr std::string_view kTrustRootType = "audit-toolkit/trust-root";
 constexpr std::size_t kMaxTrustFile = 16u << 20;
 constexpr std::size_t kMaxKeys = 256;
 
@@ -24,7 +24,7 @@ bool is_known_role(std::string_view role) {
     return false;
 }
 
-std::string short_id(const std::string& keyid) {
+std::string root_short_id(const std::string& keyid) {
     return keyid.substr(0, 16);
 }
 
@@ -81,13 +81,13 @@ Policy Policy::for_profile(crypto::KeyProfile profile) {
 std::string Policy::refusal(const crypto::PublicIdentity& identity) const {
     for (const auto& c : identity.components)
         if (std::find(allowed.begin(), allowed.end(), c.scheme) == allowed.end())
-            return "key " + short_id(identity.keyid) + " uses " + crypto::to_string(c.scheme) +
+            return "key " + root_short_id(identity.keyid) + " uses " + crypto::to_string(c.scheme) +
                    ", which the policy does not allow";
     for (auto need : required) {
         bool has = false;
         for (const auto& c : identity.components) has = has || c.scheme == need;
         if (!has)
-            return "key " + short_id(identity.keyid) + " has no " + crypto::to_string(need) +
+            return "key " + root_short_id(identity.keyid) + " has no " + crypto::to_string(need) +
                    " component, which the policy requires";
     }
     return "";
@@ -115,7 +115,7 @@ Policy Policy::from_json(const nlohmann::json& j) {
 
 nlohmann::json TrustRoot::to_payload_json() const {
     nlohmann::json j;
-    j["_type"] = kType;
+    j["_type"] = kTrustRootType;
     j["authority"] = authority;
     j["version"] = version;
     j["expires"] = expires;
@@ -133,8 +133,8 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
     auto fail = [](const std::string& m) { throw VerifyError("trust root: " + m); };
     if (!j.is_object()) fail("payload is not a JSON object");
     auto type = j.find("_type");
-    if (type == j.end() || !type->is_string() || *type != kType)
-        fail("\"_type\" is not \"" + std::string(kType) + "\"");
+    if (type == j.end() || !type->is_string() || *type != kTrustRootType)
+        fail("\"_type\" is not \"" + std::string(kTrustRootType) + "\"");
 
     TrustRoot root;
     auto authority = j.find("authority");
@@ -159,7 +159,7 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
     for (const auto& [id, entry] : keys->items()) {
         auto identity = crypto::PublicIdentity::from_json(entry);
         if (identity.keyid != id)
-            fail("key entry " + short_id(id) + " holds key " + short_id(identity.keyid));
+            fail("key entry " + root_short_id(id) + " holds key " + root_short_id(identity.keyid));
         root.keys.emplace(id, std::move(identity));
     }
     // A component may belong to one key only, so one signature never counts twice.
@@ -167,7 +167,7 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
     for (const auto& [id, identity] : root.keys)
         for (const auto& c : identity.components)
             if (!component_ids.insert(c.keyid).second)
-                fail("key component " + short_id(c.keyid) + " appears in more than one key");
+                fail("key component " + root_short_id(c.keyid) + " appears in more than one key");
 
     auto roles = j.find("roles");
     if (roles == j.end() || !roles->is_object()) fail("\"roles\" must be an object");
@@ -182,9 +182,10 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
         for (const auto& id : *ids) {
             if (!id.is_string()) fail("role '" + name + "': keyids must be strings");
             const auto& s = id.get_ref<const std::string&>();
-            if (!root.keys.count(s)) fail("role '" + name + "' names unknown key " + short_id(s));
+            if (!root.keys.count(s))
+                fail("role '" + name + "' names unknown key " + root_short_id(s));
             for (const auto& seen : rs.keyids)
-                if (seen == s) fail("role '" + name + "' lists key " + short_id(s) + " twice");
+                if (seen == s) fail("role '" + name + "' lists key " + root_short_id(s) + " twice");
             rs.keyids.push_back(s);
         }
         // The collector role may list no keys: collectors are then certified per kit by the kit
@@ -325,11 +326,11 @@ std::vector<std::string> TrustRoot::verify_role(const crypto::Envelope& env,
     for (const auto& keyid : spec.keyids) {
         auto key = keys.find(keyid);
         if (key == keys.end()) {
-            note("key " + short_id(keyid) + " is not in the trust root");
+            note("key " + root_short_id(keyid) + " is not in the trust root");
             continue;
         }
         if (is_revoked(key->second)) {
-            note("key " + short_id(keyid) + " is revoked");
+            note("key " + root_short_id(keyid) + " is revoked");
             continue;
         }
         if (auto why = policy.refusal(key->second); !why.empty()) {
@@ -340,7 +341,7 @@ std::vector<std::string> TrustRoot::verify_role(const crypto::Envelope& env,
         if (missing.empty())
             signers.push_back(keyid);
         else
-            note("key " + short_id(keyid) + " has no valid " + missing + " signature");
+            note("key " + root_short_id(keyid) + " has no valid " + missing + " signature");
     }
     if (signers.empty() && !env.signatures.empty()) {
         // No signature by any key this root knows, in any role: another authority's document.
