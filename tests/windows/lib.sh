@@ -46,8 +46,8 @@ win_scan() {
 }
 
 # Wine shows the Linux file system as drive Z:, a fixed drive to GetDriveType: a live scan then
-# reports it as a fixed drive not walked (not_a_system). Declared a network drive, the prefix's
-# only fixed drive is C:, as on a one-disk Windows host. wineserver restarts to read it.
+# walks it too (every fixed drive). Declared a network drive, the prefix's only fixed drive is
+# C:, as on a one-disk Windows host. wineserver restarts to read it.
 z_drive_network() {
     wine reg add 'HKLM\Software\Wine\Drives' /v 'z:' /d network /f >/dev/null 2>&1 ||
         fail "cannot declare Z: a network drive"

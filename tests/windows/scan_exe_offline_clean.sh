@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # audit-scan.exe (1) on an offline root: the same files, types and digests as the Linux
 # audit-scan of the same tree (long paths past MAX_PATH included), a bundle the Linux
-# audit-verify accepts; (2) live on a clean prefix: a fixed drive it does not walk is a coverage
-# gap (never a silent skip), and with C: the only fixed drive the host is `absent` for the Linux
-# audit-attest.
+# audit-verify accepts; (2) live on a clean prefix: Wine's Z: (a fixed drive) is walked too and
+# named in coverage.walk.drives, and with C: the only fixed drive the host is `absent` for the
+# Linux audit-attest.
 source "$(dirname "$0")/lib.sh"
 [[ -f "$WIN_BIN/audit-scan.exe" ]] || fail "$WIN_BIN/audit-scan.exe missing (cmake --build --preset windows)"
 
@@ -57,11 +57,13 @@ grep -q "deep.txt file 5 " "$T/x-win/files.txt" || fail "the long path was not h
 diff "$T/x-linux/files.txt" "$T/x-win/files.txt" >"$T/files.diff" || fail "files.jsonl differs from Linux:
 $(head -20 "$T/files.diff")"
 
-step "live scan with Z: a fixed drive: a gap naming it (exit 1), never a silent skip"
-win_scan 1
+step "live scan with Z: a fixed drive: walked too (its rule directories), named in coverage"
+# Z: is the Linux file system, where no product is installed: clean (exit 0), with Z: among the
+# walked drives and no gap for it (the drive walks: live_drives).
+win_scan 0
 cp "$T/out" "$T/z-fixed.json"
-json_get "$T/z-fixed.json" "d['coverage']['system']['gaps']" | grep -q 'not_a_system: fixed drive(s) Z:' ||
-    fail "the unwalked fixed drive Z: is no gap: $(json_get "$T/z-fixed.json" "d['coverage']['system']")"
+[[ $(json_get "$T/z-fixed.json" "d['coverage']['walk']['drives']") == "['C:', 'Z:']" ]] ||
+    fail "Z: is not among the walked drives: $(json_get "$T/z-fixed.json" "d['coverage']['walk']")"
 
 step "live scan with C: the only fixed drive: clean (exit 0)"
 z_drive_network

@@ -51,13 +51,6 @@ std::vector<std::string> split(std::string_view p) {
     return out;
 }
 
-// A component Windows would read as something else: a stream ("name:stream"), a separator,
-// a drive. Such a name cannot be an entry of a directory, so nothing is lost by refusing it.
-bool plain_components(std::string_view rel) {
-    return rel.find('\\') == std::string_view::npos && rel.find(':') == std::string_view::npos &&
-           rel.find('\0') == std::string_view::npos;
-}
-
 // The handle's file is the same object as path's (the system drive's root for is_live()).
 bool same_file(HANDLE h, const std::wstring& path) {
     HANDLE o = win::open_handle(path, false);
@@ -117,12 +110,12 @@ Root::Root(const std::string& path, Resolver resolver) : path_(path) {
 }
 
 UniqueFd Root::open(std::string_view rel, bool directory) const {
-    if (!plain_components(rel)) {
+    if (!win::plain_rel(rel, live_)) {
         errno = rel.find('\0') != std::string_view::npos ? EINVAL : ENOENT;
         return {};
     }
     const std::string r = normalize(rel);
-    const std::wstring w = win::full_path(path_, r == "/" ? "" : r);
+    const std::wstring w = win::full_path(path_, r == "/" ? "" : r, live_);
     HANDLE h = win::open_handle(w, true);
     if (h == INVALID_HANDLE_VALUE) {
         errno = win::errno_of(GetLastError());
@@ -188,7 +181,7 @@ std::optional<std::vector<std::string>> Root::list_dir(std::string_view rel) con
     }
     std::vector<win::Found> found;
     std::string error;
-    if (!win::list_names(win::full_path(path_, shown == "/" ? "" : shown), found, error))
+    if (!win::list_names(win::full_path(path_, shown == "/" ? "" : shown, live_), found, error))
         throw IoError("cannot list " + path_ + shown + ": " + error);
     std::vector<std::string> names;
     names.reserve(found.size());
@@ -198,8 +191,8 @@ std::optional<std::vector<std::string>> Root::list_dir(std::string_view rel) con
 
 std::optional<std::string> Root::read_link(std::string_view rel) const {
     const std::string shown = normalize(rel);
-    if (shown == "/" || !plain_components(rel)) return std::nullopt;
-    HANDLE h = win::open_handle(win::full_path(path_, shown), false);
+    if (shown == "/" || !win::plain_rel(rel, live_)) return std::nullopt;
+    HANDLE h = win::open_handle(win::full_path(path_, shown, live_), false);
     if (h == INVALID_HANDLE_VALUE) {
         const DWORD e = GetLastError();
         if (win::errno_of(e) == ENOENT) return std::nullopt;

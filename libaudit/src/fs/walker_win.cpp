@@ -34,7 +34,7 @@ struct Walk {
     }
 
     std::wstring full(const std::string& path) const {
-        return win::full_path(root.path(), path == "/" ? std::string() : path);
+        return win::full_path(root.path(), path == "/" ? std::string() : path, root.is_live());
     }
 
     static void fill(FileRecord& rec, const win::Info& info) {
@@ -232,7 +232,7 @@ nlohmann::json WalkStats::to_json() const {
 void walk(const Root& root, std::string_view rel, const WalkOptions& options,
           const std::function<void(FileRecord&&)>& sink, WalkStats& stats) {
     const std::string path = normalize(rel);
-    if (path.find(':') != std::string::npos || path.find('\\') != std::string::npos) return;
+    if (!win::plain_rel(path, root.is_live())) return;
     Walk w{root, options, sink, stats, 0, false, nullptr};
     w.entry(path, nullptr, 0);
 }

@@ -19,6 +19,13 @@ int errno_of(unsigned long error);
 std::string error_text(const char* what, unsigned long error);
 // root + rel ('/' separated, root-relative) as a \\?\ path for the wide API.
 std::wstring full_path(const std::string& root, std::string_view rel);
+// The same on a live root, where every fixed drive is walked: a first segment "/X:" names drive
+// X: ("/D:/x" -> \\?\D:\x); any other path is root + rel.
+std::wstring full_path(const std::string& root, std::string_view rel, bool live);
+// rel is '/'-separated names only, save for a leading "/X:" when live: no '\\', ':' or NUL (a
+// stream "name:stream", a separator, a drive: no entry of a directory has such a name, so
+// nothing is lost by refusing it).
+bool plain_rel(std::string_view rel, bool live);
 // CreateFileW, read-only, backup semantics, reparse point opened itself, sharing
 // read|write|delete, sequential scan. for_data: GENERIC_READ (file contents, directory
 // listing); else attributes only. INVALID_HANDLE_VALUE on failure (GetLastError()).

@@ -3,6 +3,8 @@
 // followed. Built only by the windows preset.
 #include "win_fs.h"
 
+#include "audit/core/drive_path.h"
+
 #include <windows.h>
 #include <winioctl.h>
 
@@ -67,6 +69,22 @@ std::wstring full_path(const std::string& root, std::string_view rel) {
     if (w.size() >= 2 && w[1] == L':') return L"\\\\?\\" + w;
     if (w.rfind(L"\\\\", 0) == 0) return L"\\\\?\\UNC\\" + w.substr(2);
     return w;
+}
+
+std::wstring full_path(const std::string& root, std::string_view rel, bool live) {
+    std::string_view rest;
+    if (live) {
+        if (const char d = core::windows_drive_of(rel, &rest))
+            return full_path(std::string(1, d) + ":\\", rest == "/" ? std::string_view() : rest);
+    }
+    return full_path(root, rel);
+}
+
+bool plain_rel(std::string_view rel, bool live) {
+    std::string_view rest = rel;
+    if (live && core::windows_drive_of(rel, &rest) == '\0') rest = rel;
+    return rest.find('\\') == std::string_view::npos && rest.find(':') == std::string_view::npos &&
+           rest.find('\0') == std::string_view::npos;
 }
 
 HANDLE open_handle(const std::wstring& path, bool for_data, bool follow) {

@@ -14,9 +14,11 @@ namespace audit::host {
 
 // MachineGuid, ComputerName, machine SID, OS version and build, SMBIOS system UUID and serial
 // (GetSystemFirmwareTable 'RSMB'; left empty when unavailable, with the reason in notes). Never
-// invented: a field that cannot be read stays empty. Every fixed drive other than the system
-// drive makes not_a_system (the walk covers the system drive only).
+// invented: a field that cannot be read stays empty.
 void identify_live_windows(HostIdentity& id, std::vector<std::string>& notes);
+// The drives a live scan walks: the system drive first ("C:"), then every other fixed drive
+// (GetLogicalDrives, GetDriveTypeW == DRIVE_FIXED) in letter order.
+std::vector<std::string> windows_fixed_drives();
 // Who scans: account name, elevation, whether SeBackupPrivilege is enabled (scan.user).
 nlohmann::json windows_scan_user();
 

@@ -103,13 +103,11 @@ bool smbios_system(std::string& uuid, std::string& serial, std::string& why) {
 
 }  // namespace
 
-void identify_live_windows(HostIdentity& id, std::vector<std::string>& notes) {
-    // The walk covers the scanned drive only: every other fixed drive is a gap of the whole
-    // host (attest: not_a_system -> inconclusive), never silently left out.
+std::vector<std::string> windows_fixed_drives() {
     wchar_t windir[MAX_PATH + 1] = {};
     const UINT wn = GetSystemWindowsDirectoryW(windir, MAX_PATH);
     const wchar_t system_letter = (wn >= 2 && windir[1] == L':') ? towupper(windir[0]) : L'C';
-    std::string others;
+    std::vector<std::string> out{std::string(1, static_cast<char>(system_letter)) + ":"};
     const DWORD drives = GetLogicalDrives();
     for (int i = 0; i < 26; ++i) {
         if (!(drives & (1u << i))) continue;
@@ -117,13 +115,13 @@ void identify_live_windows(HostIdentity& id, std::vector<std::string>& notes) {
         if (letter == system_letter) continue;
         const wchar_t root[] = {letter, L':', L'\\', L'\0'};
         if (GetDriveTypeW(root) != DRIVE_FIXED) continue;
-        others += (others.empty() ? "" : ", ") + std::string(1, static_cast<char>('A' + i)) + ":\\";
+        out.push_back(std::string(1, static_cast<char>('A' + i)) + ":");
     }
-    if (!others.empty())
-        id.not_a_system = "fixed drive(s) " + others +
-                          " not walked: audit-scan.exe walks the system drive " +
-                          std::string(1, static_cast<char>(system_letter)) +
-                          ":\\ only (the host is not covered whole)";
+    return out;
+}
+
+void identify_live_windows(HostIdentity& id, std::vector<std::string>& notes) {
+    // Every fixed drive is walked (windows_fixed_drives): none is a gap of the whole host.
     id.os_family = "windows";
     id.os_id = "windows";
     id.os_evidence = "live: Win32 API (registry, RtlGetVersion)";

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "audit/core/ascii.h"
+#include "audit/core/drive_path.h"
 
 namespace audit::match {
 
@@ -68,8 +69,12 @@ bool FileFilter::may_match(const fs::FileRecord& r) const {
          (!r.digests->sha384.empty() && digests_.count(r.digests->sha384))))
         return true;
     // A glob's literal directory prefix is cheap to test and rules out almost every path.
+    // On a Windows root a record on another fixed drive ("/D:/x") by its path on that drive too.
+    std::string_view rest;
+    const bool other_drive = case_insensitive_ && core::windows_drive_of(r.path, &rest);
     return std::any_of(globs_->begin(), globs_->end(), [&](const Glob* g) {
-        return under(r.path, g->literal_prefix(), case_insensitive_) && g->matches(r.path);
+        return (under(r.path, g->literal_prefix(), case_insensitive_) && g->matches(r.path)) ||
+               (other_drive && under(rest, g->literal_prefix(), true) && g->matches(rest));
     });
 }
 

@@ -9,6 +9,7 @@
 
 #include "audit/catalog.h"
 #include "audit/core/ascii.h"
+#include "audit/core/drive_path.h"
 #include "audit/error.h"
 
 namespace audit::match {
@@ -189,7 +190,17 @@ struct CompiledRule {
     std::vector<Glob> units;    // service and module rules on the sources' units and modules
     std::vector<Glob> launchd;  // service rules on launchd labels
     std::vector<Glob> exclude_paths, exclude_owners;
+    // A Windows root: a record on another fixed drive ("/D:/x", core/drive_path.h) is matched by
+    // its path on that drive ("/x") too, as a product installed on D: is.
+    bool drive_paths = false;
 };
+
+// path, and on a Windows root a path on another drive without its drive ("/D:/x" -> "/x").
+bool any_path_match(const std::vector<Glob>& globs, std::string_view path, bool drive_paths) {
+    if (any_match(globs, path)) return true;
+    std::string_view rest;
+    return drive_paths && core::windows_drive_of(path, &rest) && any_match(globs, rest);
+}
 
 void match_inventory(const Rule& rule, const std::vector<Glob>& globs,
                      const std::vector<InventoryItem>& inventory, RuleRecords& out) {
@@ -213,11 +224,20 @@ std::set<std::string> dangling_unit_links(const std::vector<InventoryItem>& inve
     return out;
 }
 
-// Windows services and drivers from the registry (names are case-insensitive there).
+// Windows services and drivers from the registry (names are case-insensitive there), and the
+// drivers a running Windows has loaded (live source: "kmod" items with extra.windows_driver,
+// named by their file without ".sys", as a driver's service key usually is).
+bool windows_service_like(const InventoryItem& item) {
+    if (item.ecosystem == "windows-service") return true;
+    if (item.ecosystem != "kmod") return false;
+    const auto it = item.extra.find("windows_driver");
+    return it != item.extra.end() && it->is_boolean() && it->get<bool>();
+}
+
 void match_windows_services(const Rule& rule, const std::vector<Glob>& globs,
                             const std::vector<InventoryItem>& inventory, RuleRecords& out) {
     for (const auto& item : inventory)
-        if (item.ecosystem == "windows-service" && any_match(globs, item.name))
+        if (windows_service_like(item) && any_match(globs, item.name))
             out.add(rule.residue || !item.installed(), inventory_record(item),
                     index_of(inventory, item));
 }
@@ -245,7 +265,7 @@ void match_files(const Rule& rule, const CompiledRule& compiled,
         bool hit = false;
         switch (rule.kind) {
             case RuleKind::path:
-                hit = any_match(globs, file.path);
+                hit = any_path_match(globs, file.path, compiled.drive_paths);
                 break;
             case RuleKind::file_hash:
                 hit = file.digests && (digests.count(core::ascii_lower(file.digests->sha256)) ||
@@ -716,11 +736,12 @@ void add_owners(const std::vector<Glob>& exclude, const Owners& owners, RuleReco
 }
 
 // Records whose path lies under one of the rule's exclude_paths, dropped.
-void drop_paths(const std::vector<Glob>& globs, RuleRecords& records) {
+void drop_paths(const std::vector<Glob>& globs, bool drive_paths, RuleRecords& records) {
     for (auto* side : {&records.present, &records.residue, &records.leads})
         for (auto it = side->begin(); it != side->end();) {
             const std::string path = record_path(it->second.record);
-            it = !path.empty() && any_match(globs, path) ? side->erase(it) : std::next(it);
+            it = !path.empty() && any_path_match(globs, path, drive_paths) ? side->erase(it)
+                                                                           : std::next(it);
         }
 }
 
@@ -728,6 +749,7 @@ void drop_paths(const std::vector<Glob>& globs, RuleRecords& records) {
 // bad pattern is a UsageError naming the manifest, rule and pattern).
 CompiledRule compile_rule(const Manifest& m, const Rule& rule, bool case_insensitive_paths) {
     CompiledRule c;
+    c.drive_paths = case_insensitive_paths;
     if (rule.kind == RuleKind::package || rule.kind == RuleKind::publisher) {
         c.names = compile(m, rule, true);
     } else if (rule.kind == RuleKind::registry) {
@@ -801,7 +823,7 @@ RuleRecords collect(const Rule& rule, const CompiledRule& c,
             "no regular file matched (only directories or links): what a removal leaves "
             "behind, not an installed product";
     }
-    if (!rule.exclude_paths.empty()) drop_paths(c.exclude_paths, records);
+    if (!rule.exclude_paths.empty()) drop_paths(c.exclude_paths, c.drive_paths, records);
     if (rule.owner) add_owners(c.exclude_owners, Owners(inventory), records);
     return records;
 }

@@ -453,9 +453,38 @@ std::vector<std::string> plan_walk(const fs::Root& root, const ScanOptions& opt,
                                    bool windows_root) {
     // NTFS compares names without letter case: on a Windows root path rules do too, and each
     // level of their globs is looked up on the disk to find what to walk.
-    if (opt.scope == HashScope::all) return {"/"};
-    return match::plan_walk_roots(
-        opt.manifests, [&](const std::string& dir) { return root.list_dir(dir); }, windows_root);
+    std::vector<std::string> roots =
+        opt.scope == HashScope::all
+            ? std::vector<std::string>{"/"}
+            : match::plan_walk_roots(
+                  opt.manifests, [&](const std::string& dir) { return root.list_dir(dir); },
+                  windows_root);
+#ifdef _WIN32
+    // A live Windows: every other fixed drive too, as "/X:" (core/drive_path.h), planned the same
+    // way; a drive that cannot be listed is walked all the same, so that the walk records it as
+    // failed (coverage: "could not walk /X:"), never skipped.
+    if (root.is_live()) {
+        const auto drives = host::windows_fixed_drives();
+        for (std::size_t i = 1; i < drives.size(); ++i) {
+            const std::string top = "/" + drives[i];
+            bool listable = false;
+            try {
+                listable = root.list_dir(top).has_value();
+            } catch (const Error&) {
+            }
+            if (!listable || opt.scope == HashScope::all) {
+                roots.push_back(top);
+                continue;
+            }
+            const auto planned = match::plan_walk_roots(
+                opt.manifests,
+                [&](const std::string& dir) { return root.list_dir(dir == "/" ? top : top + dir); },
+                windows_root);
+            for (const auto& r : planned) roots.push_back(r == "/" ? top : top + r);
+        }
+    }
+#endif
+    return roots;
 }
 
 ScanRules::ScanRules(const std::vector<manifest::Manifest>& manifests, bool windows_root)
@@ -566,6 +595,7 @@ Coverage coverage(const ScanOptions& opt, const host::HostIdentity& host,
     walk_cov.roots = walked.roots;
     walk_cov.failed_roots = walked.failed_roots;
     walk_cov.one_filesystem = opt.one_filesystem;
+    if (!walked.drives.empty()) walk_cov.extra["drives"] = walked.drives;
 
     Coverage c;
     json products_json = json::array();
@@ -798,6 +828,9 @@ ScanResult run_scan(const ScanOptions& opt, const crypto::SigningKey& collector,
     Collected collected = collect(root, opt, meter, log);
     const ScanRules rules(opt.manifests, windows_root);
     Walked walked = walk(root, opt, plan_walk(root, opt, windows_root), rules, collected, meter);
+#ifdef _WIN32
+    if (root.is_live()) walked.drives = host::windows_fixed_drives();
+#endif
     auto findings = match(opt, rules, collected, walked, meter);
     meter.phase("write", "sort file records");
     const std::string& files_jsonl = walked.files->finish();

@@ -119,70 +119,7 @@ std::vector<std::string> cmdline_of(const std::string& proc_pid) {
     return args;
 }
 
-constexpr std::string_view kRedacted = "<redacted>";
-
-// A name (of a flag, a variable, a header) that says its value is a secret.
-bool secret_name(std::string_view name) {
-    static const char* const kWords[] = {"pass",    "pwd",     "secret",     "token",
-                                         "key",     "auth",    "credential", "cookie",
-                                         "session", "private", "cert",       "signature"};
-    const std::string lower = text::lower(name);
-    return std::any_of(std::begin(kWords), std::end(kWords),
-                       [&](const char* w) { return lower.find(w) != std::string::npos; });
-}
-
-// user:password@ in a URL.
-std::string redact_url_password(std::string arg) {
-    for (std::size_t scheme = arg.find("://"); scheme != std::string::npos;
-         scheme = arg.find("://", scheme + 3)) {
-        const std::size_t start = scheme + 3;
-        const std::size_t end = arg.find_first_of("/?# ", start);
-        const std::size_t at = arg.rfind('@', end == std::string::npos ? arg.size() : end);
-        if (at == std::string::npos || at < start) continue;
-        const std::size_t colon = arg.find(':', start);
-        if (colon == std::string::npos || colon > at) continue;
-        arg.replace(colon + 1, at - colon - 1, kRedacted);
-    }
-    return arg;
-}
-
 }  // namespace
-
-std::string redact_cmdline(const std::vector<std::string>& args) {
-    std::string out;
-    bool redact_next = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string a = args[i];
-        if (redact_next) {
-            a = kRedacted;
-            redact_next = false;
-        } else if (i > 0) {
-            const std::size_t eq = a.find('=');
-            const bool flag = a.size() > 1 && a[0] == '-';
-            const std::string_view name = std::string_view(a).substr(0, eq);
-            if (eq != std::string::npos && eq > 0 && secret_name(name)) {
-                a = a.substr(0, eq + 1) + std::string(kRedacted);  // --password=V, API_KEY=V
-            } else if (flag && a[1] != '-' && a[1] == 'p' && a.size() > 2) {
-                a = "-p" + std::string(kRedacted);  // -pV (mysql and others)
-            } else if (flag && (a == "-p" || (eq == std::string::npos && secret_name(a)))) {
-                redact_next = true;  // --password V, -p V
-            } else if (const std::size_t colon = a.find(':');
-                       colon != std::string::npos && secret_name(a.substr(0, colon))) {
-                a = a.substr(0, colon + 1) + " " + std::string(kRedacted);  // a header
-            } else {
-                const std::string lower = text::lower(a);
-                for (const char* scheme : {"bearer ", "basic "})
-                    if (auto at = lower.find(scheme); at != std::string::npos)
-                        a = a.substr(0, at + std::strlen(scheme)) + std::string(kRedacted);
-                a = redact_url_password(std::move(a));
-            }
-        }
-        for (auto& ch : a)
-            if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
-        out += (i == 0 ? "" : " ") + a;
-    }
-    return out;
-}
 
 std::vector<InventoryItem> parse_proc_modules(std::string_view t, std::string_view origin) {
     if (t.size() > LiveSource::kMaxModulesBytes)

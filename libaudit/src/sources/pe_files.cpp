@@ -5,11 +5,15 @@
 #include <algorithm>
 #include <array>
 
+#include "audit/core/drive_path.h"
 #include "audit/error.h"
 #include "audit/formats/pe.h"
 #include "audit/fs/walker.h"
 #include "formats/text.h"
 #include "sources/base.h"
+#ifdef _WIN32
+#include "host/identity_live.h"
+#endif
 
 namespace audit::sources {
 
@@ -60,6 +64,12 @@ InventoryItem to_item(const std::string& path, const pe::PeFile& f) {
 
 std::optional<std::string> find_case_insensitive(const fs::Root& root, std::string_view rel) {
     std::string at;
+    // "/D:/..." (a live Windows root's other drive, core/drive_path.h): from that drive's top.
+    std::string_view on_drive;
+    if (const char d = core::windows_drive_of(rel, &on_drive)) {
+        at = std::string("/") + d + ":";
+        rel = on_drive;
+    }
     std::size_t pos = 0;
     while (pos < rel.size()) {
         std::size_t slash = rel.find('/', pos);
@@ -90,11 +100,29 @@ bool is_windows_root(const fs::Root& root) {
 }
 
 void PeFileSource::read(const fs::Root& root, Collection& c) const {
+#ifdef _WIN32
+    // audit-scan.exe's live root is the running Windows, whatever its config folder holds (a
+    // Wine prefix keeps its registry elsewhere and has none).
+    if (!root.is_live() && !is_windows_root(root)) return;
+#else
     if (!is_windows_root(root)) return;
+#endif
     c.found = true;
     std::vector<std::string> dirs;
     for (auto dir : kDirs)
         if (auto found = find_case_insensitive(root, dir)) dirs.push_back(*found);
+#ifdef _WIN32
+    // A live Windows walks every fixed drive: the same folders on each other one ("/D:/Program
+    // Files", ...). A drive that cannot be listed throws: the source fails, never skips it.
+    if (root.is_live()) {
+        const auto drives = host::windows_fixed_drives();
+        for (std::size_t i = 1; i < drives.size(); ++i)
+            for (std::string_view dir : kDirs)
+                if (auto found =
+                        find_case_insensitive(root, "/" + drives[i] + "/" + std::string(dir)))
+                    dirs.push_back(*found);
+    }
+#endif
     MagicScan m;
     m.kind = "PE";
     m.head_bytes = 2;

@@ -157,6 +157,11 @@ std::string unpack_msi_guid(std::string_view p) {
 }
 
 std::string windows_path_to_root(std::string_view in) {
+    return windows_path_to_root(in, "C", false);
+}
+
+std::string windows_path_to_root(std::string_view in, std::string_view system_drive,
+                                 bool other_drives) {
     std::string s(in);
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(0, 1);
     if (!s.empty() && s.front() == '"') {
@@ -177,9 +182,24 @@ std::string windows_path_to_root(std::string_view in) {
     struct Prefix {
         std::string_view from, to;
     };
-    static constexpr std::array<Prefix, 12> kPrefixes = {{
-        {"\\??\\C:\\", "/"},
-        {"\\\\?\\C:\\", "/"},
+    // \??\X:\ and \\?\X:\ are X:\; a drive path on the system drive is a root path, on
+    // another drive one below "/X:" (other_drives) or none.
+    if (starts_with_ci(s, "\\??\\") || starts_with_ci(s, "\\\\?\\")) s.erase(0, 4);
+    if (s.size() >= 3 && std::isalpha(static_cast<unsigned char>(s[0])) && s[1] == ':' &&
+        s[2] == '\\') {
+        const char drive = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+        const char system =
+            system_drive.empty()
+                ? 'C'
+                : static_cast<char>(std::toupper(static_cast<unsigned char>(system_drive[0])));
+        if (drive != system && !other_drives) return {};
+        std::string out =
+            (drive == system ? std::string("/") : "/" + std::string(1, drive) + ":/") + s.substr(3);
+        std::replace(out.begin(), out.end(), '\\', '/');
+        if (out.find('%') != std::string::npos) return {};
+        return fs::normalize(out);
+    }
+    static constexpr std::array<Prefix, 9> kPrefixes = {{
         {"\\SystemRoot\\", "/Windows/"},
         {"%SystemRoot%\\", "/Windows/"},
         {"%windir%\\", "/Windows/"},
@@ -189,7 +209,6 @@ std::string windows_path_to_root(std::string_view in) {
         {"%ProgramData%\\", "/ProgramData/"},
         {"%SystemDrive%\\", "/"},
         {"System32\\", "/Windows/System32/"},
-        {"C:\\", "/"},
     }};
     std::string out;
     for (const auto& p : kPrefixes)

@@ -146,8 +146,21 @@ void run(Result& r, Fn&& fn) {
     }
 }
 
+// The system drive's letter ("C"): the live root; the other fixed drives are "/X:/...".
+std::string live_windows_system_drive() {
+    wchar_t windir[MAX_PATH + 1] = {};
+    const UINT n = GetSystemWindowsDirectoryW(windir, MAX_PATH);
+    return n >= 2 && n <= MAX_PATH && windir[1] == L':' && windir[0] < 128
+               ? std::string(1, static_cast<char>(windir[0]))
+               : std::string("C");
+}
+
+std::string live_path_to_root(const std::string& windows_path) {
+    return windows_path_to_root(windows_path, live_windows_system_drive(), true);
+}
+
 void add_path(InventoryItem& item, const std::string& windows_path) {
-    const std::string p = windows_path_to_root(windows_path);
+    const std::string p = live_path_to_root(windows_path);
     if (!p.empty() && std::find(item.paths.begin(), item.paths.end(), p) == item.paths.end())
         item.paths.push_back(p);
 }
@@ -499,7 +512,7 @@ Result users(const fs::Root& root) {
             auto key = open_key(list->get(), sid, KEY_WOW64_64KEY, shown);
             if (!key) continue;
             const std::string dir = key->text("ProfileImagePath", shown);
-            const std::string rel = windows_path_to_root(dir);
+            const std::string rel = live_path_to_root(dir);
             if (rel.empty()) {
                 if (!dir.empty() && dir.find('%') == std::string::npos)
                     r.failures.push_back("profile " + sid + " (" + dir +

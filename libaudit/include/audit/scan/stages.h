@@ -83,6 +83,8 @@ struct Denied {
 // 3. walk/hash: files.jsonl in the making; the records a file rule can match stay in memory.
 struct Walked {
     std::vector<std::string> roots, failed_roots;
+    // A live Windows scan: the fixed drives walked ("C:" first; coverage.json walk.drives).
+    std::vector<std::string> drives;
     fs::DigestPolicy digests;  // what was computed (the policy and what hash rules need)
     std::unique_ptr<Denied> denied = std::make_unique<Denied>();
     std::unique_ptr<fs::FileEvidence> files;

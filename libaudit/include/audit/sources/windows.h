@@ -70,5 +70,11 @@ std::string unpack_msi_guid(std::string_view packed);
 // \SystemRoot\, %SystemRoot%, \??\C:\, System32\...) as a root path on the system drive
 // ("/Windows/System32/drivers/klif.sys"); "" when it is elsewhere or not a path.
 std::string windows_path_to_root(std::string_view path);
+// On a live Windows root (audit-scan.exe on the running system) every fixed drive is walked:
+// other_drives maps a path on drive X: other than system_drive ("C") to "/X:/..." (a root path
+// whose first segment names the drive: core/drive_path.h), and the system drive's paths to "/...".
+// Without other_drives (an offline disk, taken as drive C:) other drives give "".
+std::string windows_path_to_root(std::string_view path, std::string_view system_drive,
+                                 bool other_drives);
 
 }  // namespace audit::sources
