@@ -12,11 +12,13 @@ set(AUDIT_WINDOWS_LINUX_ONLY landlock.cpp readonly_view.cpp kit_image.cpp)
 # fs/root.cpp, walker.cpp and parallel_walker.cpp have *_win.cpp ports (below); files named
 # *_win.cpp without a portable twin (fs/win_fs_win.cpp, sources/windows_live_win.cpp,
 # host/identity_live_win.cpp) are simply added.
+# far.cpp (the FAR articles of the fleet report) goes with the report: one unity translation unit
+# per area would otherwise carry its references to report.cpp into every Windows tool.
 # The ledger's SQLite layer (sqlite_db.cpp) goes with the ledger: no Windows tool links SQLite, so
 # the Windows build does not cross-build it either (cmake/windows/Dependencies.cmake).
 set(AUDIT_WINDOWS_NOT_PORTED
     kit_build.cpp kit_check.cpp
-    ledger.cpp plan.cpp report.cpp report_stream.cpp sqlite_db.cpp)
+    far.cpp ledger.cpp plan.cpp report.cpp report_stream.cpp sqlite_db.cpp)
 
 # A file NAME_win.cpp is the Windows port of NAME.cpp (real Win32 code, UTF-8 paths through the
 # wide API): built instead of it here; left out of every other build (libaudit/CMakeLists.txt).

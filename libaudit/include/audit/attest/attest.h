@@ -148,6 +148,12 @@ class FleetFacts {
     FleetFacts(std::vector<ChainIssue> chain_issues,
                std::map<std::string, std::set<std::string>> shared_ids,
                const MergeOptions& options);
+    // issues_by_kit_ points into chain_issues_: a copy would point into the original, so there
+    // is none. A move keeps the vector's elements where they are.
+    FleetFacts(const FleetFacts&) = delete;
+    FleetFacts& operator=(const FleetFacts&) = delete;
+    FleetFacts(FleetFacts&&) noexcept = default;
+    FleetFacts& operator=(FleetFacts&&) noexcept = default;
     const std::vector<ChainIssue>& chain_issues() const { return chain_issues_; }
     const MergeOptions& options() const { return options_; }
     // Host-level reasons for one host, given that host's bundles.
