@@ -36,6 +36,10 @@ cmake --build --preset windows -j"$jobs"
 phase "cross-built tools"
 
 bash tests/windows/check_imports.sh build/windows/bin/*.exe
+# Unity builds: every libaudit file of the Windows build still compiles alone, so none uses a name
+# only another file of its area defines (tests/layering/files_alone.py; the Linux suite checks its
+# own build the same way).
+python3 tests/layering/files_alone.py build/windows
 need=()
 for t in audit-scan audit-verify audit-keys audit-attest audit-kit; do
     [[ -x build/release/bin/$t ]] || need+=("$t")

@@ -227,7 +227,7 @@ crypto::Envelope stored_envelope(std::string_view envelope_zst,
 
 // Each line of a JSONL content file, parsed; a bad line names the file and line.
 template <typename Fn>
-void for_each_line(const std::string& text, const std::string& name, Fn&& fn) {
+void ledger_for_each_line(const std::string& text, const std::string& name, Fn&& fn) {
     std::size_t start = 0, line = 0;
     while (start < text.size()) {
         std::size_t end = text.find('\n', start);
@@ -349,7 +349,7 @@ Prepared prepare(const std::string& path, const trust::TrustRoot& trust, DictCac
                                   s["digest"]["sha256"].get<std::string>(),
                                   s["digest"]["sha384"].get<std::string>()});
         if (auto it = b.files.find("inventory.jsonl"); it != b.files.end())
-            for_each_line(it->second, "inventory.jsonl", [&](const json& j) {
+            ledger_for_each_line(it->second, "inventory.jsonl", [&](const json& j) {
                 p.items.push_back({{str(j, "ecosystem"), str(j, "name"), str(j, "version"),
                                     str(j, "arch"), str(j, "publisher")},
                                    str(j, "state")});

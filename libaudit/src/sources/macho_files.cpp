@@ -29,7 +29,7 @@ constexpr const char* kDirs[] = {"/Applications",
                                  "/Library/PrivilegedHelperTools",
                                  "/usr/local"};
 
-InventoryItem to_item(const std::string& path, const std::vector<macho::Slice>& slices) {
+InventoryItem macho_item(const std::string& path, const std::vector<macho::Slice>& slices) {
     InventoryItem item;
     item.ecosystem = "macho";
     item.name = path.substr(path.rfind('/') + 1);
@@ -102,7 +102,7 @@ void MachoFileSource::read(const fs::Root& root, Collection& c) const {
                       }
                       bool any_signed = false;
                       for (const auto& s : slices) any_signed = any_signed || s.signed_;
-                      if (any_signed) c.items.push_back(to_item(path, slices));
+                      if (any_signed) c.items.push_back(macho_item(path, slices));
                   });
 }
 

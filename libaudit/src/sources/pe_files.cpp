@@ -42,7 +42,7 @@ std::string_view basename(std::string_view p) {
     return s == std::string_view::npos ? p : p.substr(s + 1);
 }
 
-InventoryItem to_item(const std::string& path, const pe::PeFile& f) {
+InventoryItem pe_item(const std::string& path, const pe::PeFile& f) {
     InventoryItem item;
     item.ecosystem = "pe";
     item.name = std::string(basename(path));
@@ -117,7 +117,7 @@ void PeFileSource::read(const fs::Root& root, Collection& c) const {
     if (root.is_live()) {
         const auto drives = host::windows_fixed_drives();
         for (std::size_t i = 1; i < drives.size(); ++i)
-            for (std::string_view dir : kDirs)
+            for (std::string_view dir : kPeDirs)
                 if (auto found =
                         find_case_insensitive(root, "/" + drives[i] + "/" + std::string(dir)))
                     dirs.push_back(*found);
@@ -138,7 +138,7 @@ void PeFileSource::read(const fs::Root& root, Collection& c) const {
     scan_by_magic(root, dirs, m, c, [&](const std::string& path, const std::string& data) {
         pe::PeFile f = pe::parse_pe(data, path);
         for (const auto& w : f.warnings) warn(c.warnings(), w);
-        if (f.version.present || f.signature.present) c.items.push_back(to_item(path, f));
+        if (f.version.present || f.signature.present) c.items.push_back(pe_item(path, f));
     });
 }
 

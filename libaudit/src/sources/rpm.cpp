@@ -94,7 +94,7 @@ std::vector<Found> find_databases(const fs::Root& root, std::vector<std::string>
     return out;
 }
 
-InventoryItem to_item(const RpmHeader& h, const std::string& source, const char* backend) {
+InventoryItem rpm_item(const RpmHeader& h, const std::string& source, const char* backend) {
     InventoryItem item;
     item.ecosystem = "rpm";
     item.name = h.name;
@@ -190,7 +190,7 @@ void RpmSource::read(const fs::Root& root, Collection& c) const {
                 RpmHeader h = parse_rpm_header(r.blob);
                 for (const auto& p : h.problems)
                     warn(rep.warnings, where + ": " + h.name + ": " + p);
-                items.push_back(to_item(h, where, db.db.label));
+                items.push_back(rpm_item(h, where, db.db.label));
             } catch (const UsageError& e) {
                 ++lost;
                 warn(rep.warnings, where + ": header unreadable: " + e.what());

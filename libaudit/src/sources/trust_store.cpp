@@ -46,8 +46,8 @@ constexpr RegistryBase kMachineBases[] = {{"Microsoft\\SystemCertificates"},
 constexpr RegistryBase kUserBases[] = {{"Software\\Microsoft\\SystemCertificates"},
                                        {"Software\\Policies\\Microsoft\\SystemCertificates"}};
 
-InventoryItem to_item(const certstore::Certificate& c, const std::string& store,
-                      const std::string& source) {
+InventoryItem store_item(const certstore::Certificate& c, const std::string& store,
+                         const std::string& source) {
     InventoryItem item;
     item.ecosystem = "certificate";
     item.name = c.subject_cn.empty() ? c.subject : c.subject_cn;
@@ -182,7 +182,7 @@ class LinuxStore {
             const std::string where = ders.size() > 1 ? path + "#" + std::to_string(i + 1) : path;
             auto [it, fresh] = items_.try_emplace(c.sha256);
             if (fresh) {
-                it->second = to_item(c, store_, where);
+                it->second = store_item(c, store_, where);
                 it->second.extra["files"] = nlohmann::json::array();
             }
             auto& files = it->second.extra["files"];
@@ -236,7 +236,7 @@ void read_registry_stores(const regf::Hive& hive, const RegistryBase* bases, std
                         continue;
                     }
                     ++r.certificates;
-                    InventoryItem item = to_item(c, store_key, origin + ":" + reg_key);
+                    InventoryItem item = store_item(c, store_key, origin + ":" + reg_key);
                     item.extra["registry_key"] = reg_key;
                     if (!text::lower(key.name).empty() && text::lower(key.name) != c.sha1)
                         warn(r.rep.warnings, origin + ":" + reg_key +
