@@ -90,7 +90,7 @@ void make_tree(const stdfs::path& d) {
 
 }  // namespace
 
-TEST_CASE("--io names the walk's I/O path", "[fs][io_uring]") {
+TEST_CASE("io paths by name: auto, uring, posix (audit-scan --io)", "[fs][io_uring]") {
     CHECK(audit::fs::io_path_from_string("auto") == IoPath::automatic);
     CHECK(audit::fs::io_path_from_string("uring") == IoPath::uring);
     CHECK(audit::fs::io_path_from_string("posix") == IoPath::posix);
@@ -230,7 +230,7 @@ TEST_CASE("a file changed between its read and the stat after it is unstable on 
     CHECK(unstable == 3);
 }
 
-TEST_CASE("--io auto reads the posix way", "[fs][io_uring]") {
+TEST_CASE("the io path auto reads the posix way", "[fs][io_uring]") {
     // The benchmark found no gain in the ring (README "Speed"): auto is posix, and says so. The
     // fallback of --io uring when the kernel refuses io_uring is tests/e2e/io_uring_walk.sh's
     // (io_uring_setup failed by strace's fault injection).
