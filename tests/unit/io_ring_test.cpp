@@ -221,6 +221,7 @@ TEST_CASE("a file changed between its read and the stat after it is unstable on 
             const auto end = l.find_first_of(",}", at);
             l.erase(at, end - at);
         }
+        std::sort(lines.begin(), lines.end());  // by path again: the mtimes no longer order them
         return lines;
     };
     CHECK(strip(uring.lines) == strip(posix.lines));
