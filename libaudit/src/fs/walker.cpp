@@ -238,13 +238,14 @@ struct Walk {
 }  // namespace
 
 nlohmann::json WalkStats::to_json() const {
-    return {{"files", files},
-            {"dirs", dirs},
-            {"bytes_hashed", bytes_hashed},
-            {"errors", errors},
-            {"skipped_special", skipped_special},
-            {"skipped_other_fs", skipped_other_fs},
-            {"io", io}};
+    nlohmann::json j = {{"files", files},
+                        {"dirs", dirs},
+                        {"bytes_hashed", bytes_hashed},
+                        {"errors", errors},
+                        {"skipped_special", skipped_special},
+                        {"skipped_other_fs", skipped_other_fs}};
+    if (!io.empty()) j["io"] = io;
+    return j;
 }
 
 void walk(const Root& root, std::string_view rel, const WalkOptions& options,

@@ -226,8 +226,7 @@ nlohmann::json WalkStats::to_json() const {
             {"bytes_hashed", bytes_hashed},
             {"errors", errors},
             {"skipped_special", skipped_special},
-            {"skipped_other_fs", skipped_other_fs},
-            {"io", io}};
+            {"skipped_other_fs", skipped_other_fs}};
 }
 
 void walk(const Root& root, std::string_view rel, const WalkOptions& options,

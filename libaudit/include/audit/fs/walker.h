@@ -53,8 +53,9 @@ struct WalkOptions {
 struct WalkStats {
     std::uint64_t files = 0, dirs = 0, bytes_hashed = 0, errors = 0;
     std::uint64_t skipped_special = 0, skipped_other_fs = 0;
-    // How files were read: "io_uring", "posix", or "posix (io_uring: why not)" (coverage).
-    std::string io = "posix";
+    // How the parallel walk read files: "io_uring", "posix", or "posix (io_uring ...: why not)"
+    // (coverage.json walk.stats.io; empty, and not shown, where no such choice is made: Windows).
+    std::string io;
     nlohmann::json to_json() const;
 };
 
