@@ -95,6 +95,7 @@ struct Worker {
     std::vector<std::uint64_t> dents;  // 8-byte aligned for dirent64 records
     WalkStats stats;
     std::unique_ptr<ReadRing> ring;  // the io_uring path (nullptr: posix)
+    std::string ring_error;          // why this worker's ring was dropped mid-walk
     std::vector<RingFile> files;
     std::vector<std::size_t> reads;  // indexes in files of the queued reads
     std::vector<std::uint8_t> arena;
@@ -135,6 +136,11 @@ class ParallelWalk {
             total.skipped_other_fs += w.stats.skipped_other_fs;
         }
         total.io = io;
+        for (const auto& w : workers)
+            if (!w.ring_error.empty()) {
+                total.io += " (then posix: " + w.ring_error + ")";
+                break;
+            }
         return total;
     }
 
@@ -457,6 +463,15 @@ class ParallelWalk {
         ReadRing& ring = *w.ring;
         auto& files = w.files;
         files.clear();
+        // Whatever stops this chunk (the sink may throw), no descriptor it opened stays open.
+        struct CloseLeft {
+            std::vector<RingFile>& files;
+            ~CloseLeft() {
+                for (auto& f : files)
+                    if (f.fd >= 0) ::close(f.fd);
+                files.clear();
+            }
+        } close_left{files};
         for (std::size_t i = 0; i < t.entries.size(); ++i) {
             const auto& e = t.entries[i];
             if (e.type == DT_DIR) continue;
@@ -475,7 +490,9 @@ class ParallelWalk {
         const int rc = ring.run([&files](std::uint64_t k, int res) {
             if (k < files.size()) files[k].opened = res;
         });
-        if (rc < 0) w.ring.reset();  // not to be trusted again: this walk goes on posix
+        for (auto& f : files)
+            if (f.opened >= 0) f.fd = f.opened;
+        if (rc < 0) drop_ring(w, rc);  // not to be trusted again: this worker goes on posix
         if (w.arena.empty()) w.arena.resize(kRingArena);
         w.reads.clear();
         std::size_t used = 0;
@@ -487,7 +504,6 @@ class ParallelWalk {
                 regular_entry(w, t.dir, e.name, std::move(path), t.depth + 1, t.start_dev);
                 continue;
             }
-            f.fd = f.opened;
             if (::fstat(f.fd, &f.st) != 0 || !S_ISREG(f.st.st_mode)) {
                 ::close(f.fd);
                 f.fd = -1;
@@ -518,7 +534,8 @@ class ParallelWalk {
         ring_reads(w);
     }
 
-    // Runs the queued reads, hashes each file from its first read on, and closes them.
+    // Runs the queued reads, hashes each file from its first read on, closes them, and only
+    // then hands the records to the sink (which may throw: nothing is left open then).
     void ring_reads(Worker& w) {
         if (w.reads.empty()) return;
         auto& files = w.files;
@@ -527,18 +544,31 @@ class ParallelWalk {
             const int rc = w.ring->run([&files](std::uint64_t k, int res) {
                 if (k < files.size()) files[k].got = res;
             });
-            if (rc < 0) w.ring.reset();
+            if (rc < 0) drop_ring(w, rc);
         }
         for (std::size_t k : w.reads) {
             RingFile& f = files[k];
             const FileHasher::FirstRead first{w.arena.data() + f.offset, f.got};
             hash_opened(hasher(w), f.fd, f.st, f.rec, w.stats.bytes_hashed, &first, &options_);
-            emit(w, f.rec);
+        }
+        for (std::size_t k : w.reads) {
+            RingFile& f = files[k];
             if (!w.ring || !w.ring->close(f.fd, k)) ::close(f.fd);
             f.fd = -1;
         }
-        if (w.ring && w.ring->run([](std::uint64_t, int) {}) < 0) w.ring.reset();
-        w.reads.clear();
+        if (w.ring) {
+            const int rc = w.ring->run([](std::uint64_t, int) {});
+            if (rc < 0) drop_ring(w, rc);
+        }
+        std::vector<std::size_t> done;
+        done.swap(w.reads);
+        for (std::size_t k : done) emit(w, files[k].rec);
+    }
+
+    // A ring whose submission failed is not used again by this worker; the evidence says so.
+    static void drop_ring(Worker& w, int rc) {
+        w.ring.reset();
+        w.ring_error = std::string("io_uring_enter: ") + std::strerror(-rc);
     }
 
     // Every name in the directory (not . and ..), with the type getdents64 gives.
