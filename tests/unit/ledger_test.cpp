@@ -1,8 +1,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <catch_amalgamated.hpp>
 #include <algorithm>
+#include <catch_amalgamated.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +13,7 @@
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
+#include "support.h"
 #include "synthetic_fleet.h"
 
 namespace ledger_test_cases {  // one namespace per test file: unity builds compile several as one
@@ -24,14 +25,7 @@ using nlohmann::json;
 
 namespace {
 
-struct TempDir {
-    fsys::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/audit-ledger-test.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fsys::remove_all(path); }
-};
+using audit_test::TempDir;
 
 audit::trust::TrustRoot trust_with(const audit::crypto::SigningKey& key) {
     audit::trust::TrustRoot t;

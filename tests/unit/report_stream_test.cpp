@@ -16,6 +16,7 @@
 #include "audit/attest/report_stream.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
+#include "support.h"
 #include "synthetic_fleet.h"
 
 namespace report_stream_test_cases {  // one namespace per test file: unity builds compile several
@@ -27,14 +28,7 @@ namespace attest = audit::attest;
 
 namespace {
 
-struct TempDir {
-    fsys::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/audit-report-stream.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fsys::remove_all(path); }
-};
+using audit_test::TempDir;
 
 audit::trust::TrustRoot trust_with(const audit::crypto::SigningKey& key) {
     audit::trust::TrustRoot t;
@@ -48,12 +42,7 @@ audit::trust::TrustRoot trust_with(const audit::crypto::SigningKey& key) {
     return t;
 }
 
-std::string slurp(const fsys::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using audit_test::slurp;
 
 // Every file under a (relative name -> bytes).
 std::map<std::string, std::string> files_of(const fsys::path& a) {
