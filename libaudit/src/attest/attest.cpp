@@ -1,4 +1,5 @@
 #include "audit/attest/attest.h"
+#include "finding_presence.h"
 #include "json_field.h"
 
 #include <algorithm>
@@ -426,12 +427,6 @@ std::string identity_of(const BundleSummary& b) {
     return b.statement_sha256.empty() ? b.sha256 : b.statement_sha256;
 }
 
-bool proves_presence(const json& f) {
-    if (f.value("residue", false)) return false;
-    std::string c = str(f, "confidence");
-    return c.empty() || c == "definitive" || c == "strong";
-}
-
 constexpr std::size_t kMaxFindingItems = 100;  // per finding; items_total says how many there were
 
 // The ecosystems whose item name is a unit (service, script, job, driver, module).
@@ -657,7 +652,7 @@ json finding_summary(const json& f) {
                 {"family", family.empty() ? "unspecified" : family},
                 {"kind", str(f, "kind")},
                 {"residue", f.value("residue", false) == true},
-                {"lead", !proves_presence(f) && f.value("residue", false) != true},
+                {"lead", !finding_proves_presence(f) && f.value("residue", false) != true},
                 {"items", items}};
     if (total > items.size()) out["items_total"] = total;
     return out;
@@ -915,11 +910,12 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
             st.first_found = found_in.front()->finished;
             st.last_found = last_finding->finished;
             for (const auto& f : last_finding->findings)
-                if (str(f, "product") == product && proves_presence(f))
+                if (str(f, "product") == product && finding_proves_presence(f))
                     st.findings.push_back(finding_summary(f));
         }
         for (const auto& f : latest->findings)
-            if (str(f, "product") == product && !proves_presence(f) && !f.value("residue", false))
+            if (str(f, "product") == product && !finding_proves_presence(f) &&
+                !f.value("residue", false))
                 st.leads.push_back(finding_summary(f));
         for (const json* list_of : {&st.findings, &st.leads})
             for (const auto& f : *list_of)
