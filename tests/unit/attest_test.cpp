@@ -632,4 +632,14 @@ TEST_CASE("a finding without a confidence proves presence to the attestation and
     CHECK(none.list().empty());
 }
 
+TEST_CASE("identity conflicts count the strong ids of a bundle, else its DMI product UUID alone",
+          "[attest]") {
+    audit::attest::BundleRef r;
+    CHECK(r.counted_ids().empty());
+    r.dmi_product_uuid = "D-1";
+    CHECK(r.counted_ids() == std::map<std::string, std::string>{{"dmi_product_uuid", "D-1"}});
+    r.ids = {{"machine_id", "m1"}};
+    CHECK(r.counted_ids() == r.ids);
+}
+
 }  // namespace attest_test_cases

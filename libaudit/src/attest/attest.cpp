@@ -499,6 +499,11 @@ std::string host_key(const BundleSummary& b) {
     return key;
 }
 
+std::map<std::string, std::string> BundleRef::counted_ids() const {
+    if (ids.empty() && !dmi_product_uuid.empty()) return {{"dmi_product_uuid", dmi_product_uuid}};
+    return ids;
+}
+
 BundleRef ref_of(const BundleSummary& b) {
     BundleRef r;
     r.sha256 = b.sha256;
@@ -526,10 +531,7 @@ FleetFacts::FleetFacts(const std::vector<BundleRef>& bundles,
         if (!node.ref) node.ref = &b;
         if (!b.sha256.empty()) node.files.insert(b.sha256);
         if (!seen.insert(id).second) continue;
-        auto ids = b.ids;
-        if (ids.empty() && !b.dmi_product_uuid.empty())
-            ids["dmi_product_uuid"] = b.dmi_product_uuid;
-        for (const auto& [k, v] : ids) id_hosts_[k + "\x1f" + v].insert(b.host_key);
+        for (const auto& [k, v] : b.counted_ids()) id_hosts_[k + "\x1f" + v].insert(b.host_key);
     }
     chain_issues_ = find_chain_issues(kits, heads);
     for (const auto& issue : chain_issues_) issues_by_kit_[issue.kit].push_back(&issue);

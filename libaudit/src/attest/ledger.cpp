@@ -672,11 +672,8 @@ class FleetScratch {
                           {"file", file}}
                          .dump())
             .run();
-        // As FleetFacts counts identifiers: the strong ids, else the DMI product UUID alone.
-        auto strong = r.ids;
-        if (strong.empty() && !r.dmi_product_uuid.empty())
-            strong["dmi_product_uuid"] = r.dmi_product_uuid;
-        for (const auto& [k, val] : strong)
+        // As FleetFacts counts identifiers.
+        for (const auto& [k, val] : r.counted_ids())
             add_id_->bind(1, k + "\x1f" + val).bind(2, r.host_key).run();
     }
 
