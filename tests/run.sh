@@ -5,8 +5,11 @@
 # -fno-sanitize-recover=all, assertions on, same build/_deps) and run the `asan-ci` test preset
 # under the sanitizers: the unit tests, the fuzz regressions and the e2e scenarios labelled `asan`
 # (the parsers and the scanner's walk; README "Test tiers"). AUDIT_ASAN_ALL=1 runs every test under
-# the sanitizers instead; AUDIT_WITH_ASAN=0 skips the second build; AUDIT_WITH_WINDOWS=1 adds the
-# Windows part (tests/windows/run.sh). Prints each phase's duration and a summary. Exits non-zero
+# the sanitizers instead; AUDIT_WITH_ASAN=0 skips the second build. Last, the Windows part
+# (tests/windows/run.sh: cross-built dependencies and .exe tools, the Wine tests); its apt packages
+# (mingw-w64, Wine, wixl) are installed first, so the unit case that makes a certificate store Blob
+# with Wine's crypt32 runs too (AUDIT_WITH_WINE=1). AUDIT_WITH_WINDOWS=0 leaves the Windows part
+# out (and that case skipped). Prints each phase's duration and a summary. Exits non-zero
 # when any test fails in any run. Arguments go to both ctest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +26,12 @@ phase() {  # phase NAME: print and remember how long the phase that just ended t
 }
 bash cmake/install-deps.sh --tests  # the fixture tools and checkers, beyond the tools' own
 phase "test dependencies"
+windows=${AUDIT_WITH_WINDOWS:-1}
+if [[ $windows == 1 ]]; then
+    bash cmake/install-deps.sh --windows  # mingw-w64, Wine 8, wixl
+    phase "windows dependencies"
+    export AUDIT_WITH_WINE=${AUDIT_WITH_WINE:-1}
+fi
 rc=0
 # AUDIT_TESTS on explicitly: cmake/demo.sh configures the same build directory without tests.
 cmake --preset release -DAUDIT_TESTS=ON >/dev/null
@@ -42,9 +51,9 @@ if [[ ${AUDIT_WITH_ASAN:-1} == 1 ]]; then
         ctest --preset "$preset" -j"$(nproc)" "$@" || rc=1
     phase "asan suite ($preset)"
 fi
-# The Windows part (tests/windows/run.sh: cross-built dependencies and .exe tools, Wine tests),
-# opt-in while it does not fit CI's budget reliably (README "Windows").
-if [[ ${AUDIT_WITH_WINDOWS:-0} == 1 ]]; then
+# The Windows part (tests/windows/run.sh: cross-built dependencies and .exe tools, Wine tests;
+# README "Windows"). Its Linux tools come from the release build above.
+if [[ $windows == 1 ]]; then
     bash tests/windows/run.sh || rc=1
     phase "windows (Wine)"
 fi

@@ -13,7 +13,7 @@ unset DISPLAY WAYLAND_DISPLAY
 wine_cleanup() {
     # The prefix's own wineserver only (never another test's): it exits with its prefix.
     WINEPREFIX="$T/prefix" wineserver -k >/dev/null 2>&1 || true
-    rm -rf "$T"
+    [[ -n "${KEEP_T:-}" ]] || rm -rf "$T"
 }
 trap wine_cleanup EXIT
 

@@ -4,7 +4,8 @@
 # mingw) is a "process" item of the live source with its image path, the SHA-256 of that file
 # and its command line (a secret in it redacted), and the product is found (exit 1). The test
 # waits for the process by the file it writes once it runs, never for a time. Wine lists no
-# loaded driver (EnumDeviceDrivers): the live source says so in a warning naming Wine.
+# loaded driver (EnumDeviceDrivers): the live source says so in a warning naming Wine. The
+# privileges the scan enabled in its own token (backup, debug) are in the predicate's sandbox.
 source "$(dirname "$0")/lib.sh"
 [[ -f "$WIN_BIN/audit-scan.exe" ]] || fail "$WIN_BIN/audit-scan.exe missing (cmake --build --preset windows)"
 command -v x86_64-w64-mingw32-gcc >/dev/null || fail "x86_64-w64-mingw32-gcc missing (bash cmake/install-deps.sh --windows)"
@@ -62,6 +63,21 @@ tar --zstd -xOf "$bundle" coverage.json >"$T/coverage.json" || fail "no coverage
 live_warnings=$(json_get "$T/coverage.json" "[s['warnings'] for s in d['sources'] if s['name'] == 'live']")
 grep -q "wine: Wine [0-9.]* lists no loaded driver (EnumDeviceDrivers" <<<"$live_warnings" ||
     fail "no warning that Wine lists no loaded driver: $live_warnings"
+
+step "the privileges the scan enabled are recorded (sandbox.windows, scan user)"
+tar --zstd -xOf "$bundle" statement.dsse.json >"$T/statement.json" || fail "no statement in $bundle"
+python3 - "$T/statement.json" "$T/coverage.json" <<'PY' || fail "the privileges are not recorded"
+import base64, json, sys
+p = json.loads(base64.b64decode(json.load(open(sys.argv[1]))['payload']))['predicate']
+w = p['sandbox']['windows']
+# The scan user is recorded after the privileges are enabled (on a real host an elevated run
+# recorded the backup privilege as disabled when the user was taken first; Wine cannot show that).
+u = json.load(open(sys.argv[2]))['access']['user']
+assert u['backup_privilege_enabled'] is True, u
+# Wine gives its processes every privilege they ask for: both are enabled here. On a real host
+# an unelevated run records false (README "Windows").
+assert w['backup_privilege_enabled'] is True and w['debug_privilege_enabled'] is True, w
+PY
 
 step "the bundle verifies with the Linux audit-verify"
 expect_exit 0 audit-verify --trust "$T/auth/trust.json" "$bundle"

@@ -109,6 +109,11 @@ int main(int argc, char** argv) {
         } catch (const audit::IoError&) {
             opt.tool_sha256 = "";  // no /proc: recorded as unknown
         }
+#ifdef _WIN32
+        // Before anything is read: the privileges a scan of Windows needs (backup semantics,
+        // drivers' load addresses), so that the user record below says what the scan could read.
+        const auto privileges = audit::scan_tool::windows_enable_privileges();
+#endif
         // Who scans, before a user namespace could make it look like root.
         opt.user = audit::scan::effective_user();
         // The running processes, while /proc/PID/exe is still readable: Landlock (below) denies
@@ -136,7 +141,7 @@ int main(int argc, char** argv) {
         std::optional<audit::evidence::KitStateLock> chain_state;
         open_chain_state(opt, trust, key_path, kit, quiet, chain_state);
 #ifdef _WIN32
-        opt.confinement = audit::scan_tool::windows_confinement(opt.root, opt.out_dir);
+        opt.confinement = audit::scan_tool::windows_confinement(opt.root, opt.out_dir, privileges);
 #else
         const auto view = audit::fs::make_readonly_view(opt.root, opt.out_dir);  // no thread yet
         opt.confinement = audit::fs::confine(opt.root, opt.out_dir, view).to_json();

@@ -18,15 +18,15 @@ std::string utf8(const wchar_t* w, int n = -1) {
     return s;
 }
 
-// SeBackupPrivilege in this process's own token, when the token holds it.
-bool enable_backup_privilege() {
+// One privilege in this process's own token, when the token holds it.
+bool enable_privilege(const wchar_t* name) {
     HANDLE token = nullptr;
     if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &token))
         return false;
     TOKEN_PRIVILEGES tp{};
     tp.PrivilegeCount = 1;
     tp.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
-    const bool ok = LookupPrivilegeValueW(nullptr, L"SeBackupPrivilege", &tp.Privileges[0].Luid) &&
+    const bool ok = LookupPrivilegeValueW(nullptr, name, &tp.Privileges[0].Luid) &&
                     AdjustTokenPrivileges(token, FALSE, &tp, 0, nullptr, nullptr) &&
                     GetLastError() == ERROR_SUCCESS;  // ERROR_NOT_ALL_ASSIGNED: not held
     CloseHandle(token);
@@ -35,6 +35,13 @@ bool enable_backup_privilege() {
 
 }  // namespace
 
+WindowsPrivileges windows_enable_privileges() {
+    WindowsPrivileges p;
+    p.backup = enable_privilege(L"SeBackupPrivilege");
+    p.debug = enable_privilege(L"SeDebugPrivilege");
+    return p;
+}
+
 std::string windows_system_drive() {
     wchar_t dir[MAX_PATH + 1] = {};
     const UINT n = GetSystemWindowsDirectoryW(dir, MAX_PATH);
@@ -42,7 +49,8 @@ std::string windows_system_drive() {
     return "C:\\";
 }
 
-nlohmann::json windows_confinement(const std::string& root, const std::string& out_dir) {
+nlohmann::json windows_confinement(const std::string& root, const std::string& out_dir,
+                                   const WindowsPrivileges& privileges) {
     (void)root;
     (void)out_dir;
     nlohmann::json j = {
@@ -56,7 +64,8 @@ nlohmann::json windows_confinement(const std::string& root, const std::string& o
            "FILE_FLAG_OPEN_REPARSE_POINT (reparse points recorded, never followed), sharing "
            "read|write|delete, sequential scan; remote-storage placeholders are not read"},
           {"registry_handles", "KEY_READ with KEY_WOW64_64KEY or KEY_WOW64_32KEY"},
-          {"backup_privilege_enabled", enable_backup_privilege()}}}};
+          {"backup_privilege_enabled", privileges.backup},
+          {"debug_privilege_enabled", privileges.debug}}}};
     // NTFS may update last-access times on read: recorded, never undone (undoing would write).
     DWORD value = 0, size = sizeof value, type = 0;
     HKEY key = nullptr;

@@ -201,9 +201,23 @@ windows_live::DriverList list_loaded_drivers() {
         }
         bases.resize(needed / sizeof(LPVOID) + 64);  // drivers loaded meanwhile
     }
+    // Windows 11 24H2 and later give the load addresses only to a caller with SeDebugPrivilege
+    // enabled; to anyone else the call succeeds with every address null, and no driver can be
+    // named. The scan enables the privilege when its token holds it (tools/scan/windows_scan.h).
+    if (!bases.empty() && std::all_of(bases.begin(), bases.end(), [](LPVOID b) { return !b; })) {
+        out.error = std::to_string(bases.size()) +
+                    " load addresses, all null: Windows 11 24H2 and later give them only to a "
+                    "caller with SeDebugPrivilege enabled (run the scan as an administrator)";
+        return out;
+    }
     out.listed = true;
     for (LPVOID b : bases) {
         windows_live::LoadedDriver d;
+        if (!b) {
+            d.error = "null load address";
+            out.drivers.push_back(std::move(d));
+            continue;
+        }
         std::wstring buf(32768, L'\0');
         DWORD n = K32GetDeviceDriverFileNameW(b, buf.data(), static_cast<DWORD>(buf.size()));
         if (n > 0)

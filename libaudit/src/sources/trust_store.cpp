@@ -4,12 +4,16 @@
 #include <cstring>
 #include <iterator>
 #include <map>
+#include <optional>
 
 #include "audit/error.h"
 #include "audit/formats/certstore.h"
 #include "audit/host/windows_registry.h"
 #include "formats/text.h"
 #include "sources/base.h"
+#ifdef _WIN32
+#include "sources/windows_live.h"
+#endif
 
 namespace audit::sources {
 
@@ -196,6 +200,34 @@ class LinuxStore {
 
 // --- Windows: registry certificate stores --------------------------------------------------
 
+// One <store>\Certificates\<key> of a registry store (from a hive file or the live registry):
+// its Blob's certificate as an item; an undecodable one is a failure (it could be the product's
+// root: unread is not absent), a key without a Blob a warning.
+void registry_entry(const std::string& store_key, const std::string& key_name,
+                    const std::optional<std::string>& blob, const std::string& origin, Reading& r,
+                    std::vector<InventoryItem>& out) {
+    const std::string reg_key = store_key + "\\Certificates\\" + registry_text(key_name);
+    if (!blob) {
+        ++r.not_certificates;
+        warn(r.rep.warnings, origin + ":" + reg_key + ": no Blob value");
+        return;
+    }
+    certstore::Certificate c;
+    try {
+        c = certstore::read_certificate(certstore::blob_certificate(*blob));
+    } catch (const Error& e) {
+        r.failures.push_back(origin + ":" + reg_key + ": " + e.what());
+        return;
+    }
+    ++r.certificates;
+    InventoryItem item = store_item(c, store_key, origin + ":" + reg_key);
+    item.extra["registry_key"] = reg_key;
+    if (!text::lower(key_name).empty() && text::lower(key_name) != c.sha1)
+        warn(r.rep.warnings,
+             origin + ":" + reg_key + ": key name is not the certificate's SHA-1 " + c.sha1);
+    out.push_back(std::move(item));
+}
+
 void read_registry_stores(const regf::Hive& hive, const RegistryBase* bases, std::size_t n,
                           const std::string& key_prefix, const std::string& origin, Reading& r,
                           std::vector<InventoryItem>& out) {
@@ -219,30 +251,10 @@ void read_registry_stores(const regf::Hive& hive, const RegistryBase* bases, std
                         throw regf::HiveError("more than " +
                                               std::to_string(kMaxRegistryCertificates) +
                                               " certificates");
-                    const std::string reg_key =
-                        store_key + "\\Certificates\\" + registry_text(key.name);
                     auto blob = hive.value(key, "Blob");
-                    if (!blob) {
-                        ++r.not_certificates;
-                        warn(r.rep.warnings, origin + ":" + reg_key + ": no Blob value");
-                        continue;
-                    }
-                    certstore::Certificate c;
-                    try {
-                        c = certstore::read_certificate(certstore::blob_certificate(blob->data));
-                    } catch (const Error& e) {
-                        // It could be the product's root: unread is not absent.
-                        r.failures.push_back(origin + ":" + reg_key + ": " + e.what());
-                        continue;
-                    }
-                    ++r.certificates;
-                    InventoryItem item = store_item(c, store_key, origin + ":" + reg_key);
-                    item.extra["registry_key"] = reg_key;
-                    if (!text::lower(key.name).empty() && text::lower(key.name) != c.sha1)
-                        warn(r.rep.warnings, origin + ":" + reg_key +
-                                                 ": key name is not the certificate's SHA-1 " +
-                                                 c.sha1);
-                    out.push_back(std::move(item));
+                    registry_entry(store_key, key.name,
+                                   blob ? std::optional<std::string>(blob->data) : std::nullopt,
+                                   origin, r, out);
                 }
             }
         } catch (const Error& e) {
@@ -251,8 +263,58 @@ void read_registry_stores(const regf::Hive& hive, const RegistryBase* bases, std
     }
 }
 
+#ifdef _WIN32
+// The running Windows (audit-scan.exe on its own system drive): the kernel holds the hive files
+// open, so the machine's stores and those of every loaded user hive are read through the
+// registry API; a profile whose hive is not loaded, from its NTUSER.DAT as offline.
+void read_windows_live(const fs::Root& root, Reading& r, std::vector<InventoryItem>& out) {
+    const std::string origin = "live registry";
+    const auto stores = [&](const std::string& sid, const RegistryBase* bases, std::size_t n,
+                            const std::string& key_prefix) {
+        for (std::size_t b = 0; b < n; ++b) {
+            const std::string base_path = bases[b].subpath;
+            try {
+                windows_live::certificate_stores(
+                    sid, base_path, kMaxStores, kMaxRegistryCertificates,
+                    [&](const std::string& store, const std::string& key,
+                        const std::optional<std::string>& blob) {
+                        registry_entry(key_prefix + "\\" + base_path + "\\" + registry_text(store),
+                                       key, blob, origin, r, out);
+                    });
+            } catch (const Error& e) {
+                r.failures.push_back(origin + " " + key_prefix + "\\" + base_path + ": " +
+                                     e.what());
+            }
+        }
+    };
+    stores("", kMachineBases, std::size(kMachineBases), "HKLM\\SOFTWARE");
+    auto hives = windows_live::user_hives();
+    for (auto& f : hives.failures) r.failures.push_back(std::move(f));
+    for (const auto& sid : hives.loaded)
+        stores(sid, kUserBases, std::size(kUserBases), "HKU\\" + registry_text(sid));
+    CaseInsensitivePaths paths(root);
+    for (const auto& u : hives.unloaded) {
+        auto h = host::load_hive(root, paths, u.ntuser);
+        if (!h.hive) {
+            if (!h.error.empty())
+                r.failures.push_back(h.origin + " (profile " + u.sid + ", not loaded): " + h.error);
+            continue;
+        }
+        hive_state(h, r.rep.warnings, r.failures);
+        read_registry_stores(*h.hive, kUserBases, std::size(kUserBases),
+                             "HKU\\" + registry_text(u.sid), h.origin, r, out);
+    }
+}
+#endif
+
 // True when the root is a Windows system disk (its stores were read, or failed).
 bool read_windows(const fs::Root& root, Reading& r, std::vector<InventoryItem>& out) {
+#ifdef _WIN32
+    if (root.is_live()) {
+        read_windows_live(root, r, out);
+        return true;
+    }
+#endif
     CaseInsensitivePaths paths(root);
     if (!paths.find(host::kWindowsConfigDir)) return false;
     auto h = host::load_hive(root, paths, std::string(host::kWindowsConfigDir) + "/SOFTWARE");

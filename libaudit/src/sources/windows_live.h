@@ -15,6 +15,8 @@
 #pragma once
 #ifdef _WIN32
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,30 @@ Result services();
 Result users(const fs::Root& root);
 // A live Result into the source's Collection (found; its items, failures and warnings).
 void read_into(Collection& c, Result r);
+
+// The user hives of the running system: the SIDs loaded under HKEY_USERS, and the profiles of
+// ProfileList whose hive is not loaded, with their NTUSER.DAT relative to the live root (read
+// with the regf parser). What cannot be read (HKEY_USERS, ProfileList, a profile off the
+// scanned drive) is in failures. Used by windows-users and by trust-store.
+struct UserHives {
+    struct Unloaded {
+        std::string sid, ntuser;
+    };
+    std::vector<std::string> loaded;
+    std::vector<Unloaded> unloaded;
+    std::vector<std::string> failures;
+};
+UserHives user_hives();
+
+// The certificate stores below HKLM\SOFTWARE\<subpath> (sid "") or HKU\<sid>\<subpath>, 64-bit
+// view (the trust-store source on a live root, where the running kernel holds the hive files
+// open): fn(store, key, Blob) for every <store>\Certificates\<key>, Blob nullopt when the key has
+// none. False when subpath does not exist. Throws Error when a key that exists cannot be read, a
+// Blob is over 1 MiB, or there are more than max_stores stores or max_entries entries.
+bool certificate_stores(const std::string& sid, const std::string& subpath, std::size_t max_stores,
+                        std::size_t max_entries,
+                        const std::function<void(const std::string& store, const std::string& key,
+                                                 const std::optional<std::string>& blob)>& fn);
 
 }  // namespace audit::sources::windows_live
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -27,6 +28,7 @@ constexpr std::size_t kMaxValue = 64u << 10;    // bytes of one string value rea
 constexpr std::size_t kMaxSubkeys = 100000;     // per key enumerated
 constexpr std::size_t kMaxVendorKeys = 100000;  // per hive and view
 constexpr std::size_t kMaxServices = 100000;
+constexpr std::size_t kMaxCertificateBlob = 1u << 20;  // one store entry's Blob value
 constexpr const char* kUninstall = "Microsoft\\Windows\\CurrentVersion\\Uninstall";
 
 std::wstring wide(const std::string& s) {
@@ -120,6 +122,30 @@ class Key {
         if (type == REG_DWORD && size == 4) return v & 0xffffffffu;
         if (type == REG_QWORD && size == 8) return v;
         return std::nullopt;
+    }
+
+    // A value's bytes, whatever its type; nullopt when missing. Throws Error when it exists but
+    // cannot be read or is larger than max (a certificate Blob over the bound is unread, which
+    // is not absent).
+    std::optional<std::string> bytes(const char* name, const std::string& shown,
+                                     std::size_t max) const {
+        DWORD type = 0, size = 0;
+        const std::wstring wname = wide(name);
+        LONG rc = RegQueryValueExW(h_, wname.c_str(), nullptr, &type, nullptr, &size);
+        if (rc == ERROR_FILE_NOT_FOUND) return std::nullopt;
+        if (rc != ERROR_SUCCESS && rc != ERROR_MORE_DATA)
+            throw IoError(err("cannot read " + shown + "\\" + name, rc));
+        if (size > max)
+            throw IoError(shown + "\\" + name + ": value larger than " + std::to_string(max) +
+                          " bytes not read");
+        std::string out(size, '\0');
+        DWORD got = size;
+        rc = RegQueryValueExW(h_, wname.c_str(), nullptr, &type,
+                              reinterpret_cast<BYTE*>(out.data()), &got);
+        if (rc != ERROR_SUCCESS)  // ERROR_MORE_DATA: it grew meanwhile, a failure of this scan
+            throw IoError(err("cannot read " + shown + "\\" + name, rc));
+        out.resize(std::min<std::size_t>(got, out.size()));
+        return out;
     }
 
   private:
@@ -487,17 +513,15 @@ Result services() {
     return r;
 }
 
-Result users(const fs::Root& root) {
+UserHives user_hives() {
+    UserHives out;
     Result r;
-    std::set<std::string> loaded;
     run(r, [&] {
         auto hku = open_key(HKEY_USERS, "", KEY_WOW64_64KEY, "HKU");
         if (!hku) throw IoError("HKEY_USERS cannot be opened");
         for (const auto& sid : hku->subkeys("HKU")) {
-            if (!is_sid_text(sid) && sid != ".DEFAULT") continue;
-            if (sid == ".DEFAULT") continue;  // the same hive as S-1-5-18
-            loaded.insert(sid);
-            user_hive(r, sid);
+            if (!is_sid_text(sid)) continue;  // .DEFAULT is the same hive as S-1-5-18
+            out.loaded.push_back(sid);
         }
     });
     // Profiles whose hive is not loaded (nobody logged on): their NTUSER.DAT, with regf.
@@ -505,7 +529,7 @@ Result users(const fs::Root& root) {
         const std::string pl = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList";
         auto list = open_key(HKEY_LOCAL_MACHINE, pl, KEY_WOW64_64KEY, "HKLM\\" + pl);
         if (!list) return;
-        host::CaseInsensitivePaths paths(root);
+        const std::set<std::string> loaded(out.loaded.begin(), out.loaded.end());
         for (const auto& sid : list->subkeys("HKLM\\" + pl)) {
             if (loaded.count(sid)) continue;
             const std::string shown = "HKLM\\" + pl + "\\" + sid;
@@ -520,7 +544,52 @@ Result users(const fs::Root& root) {
                                          "NTUSER.DAT was not read");
                 continue;  // system profiles (%systemroot%\...) are loaded or have no programs
             }
-            auto h = host::load_hive(root, paths, rel + "/NTUSER.DAT");
+            out.unloaded.push_back({sid, rel + "/NTUSER.DAT"});
+        }
+    });
+    out.failures = std::move(r.failures);
+    return out;
+}
+
+bool certificate_stores(const std::string& sid, const std::string& subpath, std::size_t max_stores,
+                        std::size_t max_entries,
+                        const std::function<void(const std::string& store, const std::string& key,
+                                                 const std::optional<std::string>& blob)>& fn) {
+    const HKEY parent = sid.empty() ? HKEY_LOCAL_MACHINE : HKEY_USERS;
+    const std::string sub = sid.empty() ? "SOFTWARE\\" + subpath : sid + "\\" + subpath;
+    const std::string shown = (sid.empty() ? "HKLM\\" : "HKU\\") + sub;
+    auto base = open_key(parent, sub, KEY_WOW64_64KEY, shown);
+    if (!base) return false;
+    const auto stores = base->subkeys(shown);
+    if (stores.size() > max_stores)
+        throw IoError(shown + ": more than " + std::to_string(max_stores) + " stores");
+    std::size_t count = 0;
+    for (const auto& store : stores) {
+        const std::string certs_shown = shown + "\\" + store + "\\Certificates";
+        auto certs = open_key(base->get(), store + "\\Certificates", KEY_WOW64_64KEY, certs_shown);
+        if (!certs) continue;
+        for (const auto& name : certs->subkeys(certs_shown)) {
+            if (++count > max_entries)
+                throw IoError(shown + ": more than " + std::to_string(max_entries) +
+                              " certificates");
+            const std::string key_shown = certs_shown + "\\" + name;
+            auto key = open_key(certs->get(), name, KEY_WOW64_64KEY, key_shown);
+            if (!key) throw IoError(key_shown + ": removed while being read");
+            fn(store, name, key->bytes("Blob", key_shown, kMaxCertificateBlob));
+        }
+    }
+    return true;
+}
+
+Result users(const fs::Root& root) {
+    Result r;
+    UserHives hives = user_hives();
+    for (auto& f : hives.failures) r.failures.push_back(std::move(f));
+    for (const auto& sid : hives.loaded) user_hive(r, sid);
+    run(r, [&] {
+        host::CaseInsensitivePaths paths(root);
+        for (const auto& [sid, ntuser] : hives.unloaded) {
+            auto h = host::load_hive(root, paths, ntuser);
             if (!h.hive) {
                 if (!h.error.empty())
                     r.failures.push_back(h.origin + " (profile " + sid +
@@ -541,7 +610,7 @@ Result users(const fs::Root& root) {
                 r.items[i].extra["user_hive"] = h.origin;
         }
     });
-    if (loaded.empty() && r.failures.empty())
+    if (hives.loaded.empty() && r.failures.empty())
         text::warn(r.warnings, "no user hive is loaded under HKEY_USERS");
     return r;
 }
