@@ -68,14 +68,7 @@ std::map<std::string, std::string> contents(int format) {
     return files;
 }
 
-std::string rejection(const std::string& path, const audit::trust::TrustRoot& trust) {
-    try {
-        read_bundle(path, trust);
-    } catch (const audit::VerifyError& e) {
-        return e.what();
-    }
-    return "";
-}
+using audit_test::rejection;
 
 }  // namespace
 

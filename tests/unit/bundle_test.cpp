@@ -36,16 +36,7 @@ std::map<std::string, std::string> contents(const std::string& tag) {
     return files;
 }
 
-// Writes entries as a tar+zstd; symlink_name adds a symlink entry.
-
-std::string rejection(const std::string& path, const audit::trust::TrustRoot& trust) {
-    try {
-        read_bundle(path, trust);
-    } catch (const audit::VerifyError& e) {
-        return e.what();
-    }
-    return "";
-}
+using audit_test::rejection;
 
 }  // namespace
 
