@@ -6,7 +6,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include <botan/hash.h>
 #include <botan/hex.h>
 #include <algorithm>
 #include <cerrno>
@@ -135,23 +134,7 @@ const KitFile* KitManifest::find(std::string_view path) const {
 }
 
 std::string file_sha384(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw IoError("cannot open " + path + ": " + std::strerror(errno));
-    auto hash = Botan::HashFunction::create_or_throw("SHA-384");
-    std::vector<std::uint8_t> buf(1 << 20);
-    for (;;) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            throw IoError("cannot read " + path + ": " + std::strerror(e));
-        }
-        if (n == 0) break;
-        hash->update(buf.data(), static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return Botan::hex_encode(hash->final(), false);
+    return evidence::file_digest(path, "SHA-384");
 }
 
 bool keeps_unix_modes(const std::string& dir) {
