@@ -184,6 +184,8 @@ TEST_CASE("Windows sources on a root with hives hivex wrote", "[windows][hivex]"
     SECTION("host identity from the hives") {
         auto id = audit::host::identify(audit::fs::Root(tmp.path.string()));
         CHECK(id.hostname == "WS-ALICE");
+        CHECK(id.windows_computer_name == "WS-ALICE");
+        CHECK(id.to_json()["windows_computer_name"] == "WS-ALICE");
         CHECK(id.windows_machine_guid == kGuid);
         CHECK(id.os_id == "windows");
         CHECK(id.os_pretty_name == "Windows 10 Pro (22H2, build 19045)");

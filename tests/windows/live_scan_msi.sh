@@ -31,6 +31,11 @@ digest_drive_c "$T/drive_c.after"
 [[ $(json_get "$T/clean.json" "d['host']['live']") == "True" ]] || fail "not a live scan: $(json_get "$T/clean.json" "d['host']")"
 guid=$(json_get "$T/clean.json" "d['host']['windows_machine_guid']")
 [[ ${#guid} -eq 36 ]] || fail "no MachineGuid from the live registry: $(json_get "$T/clean.json" "d['host']")"
+# The NetBIOS name as Wine's kernel32 reports it (the Linux host name, upper case, at most 15).
+want_name=$(hostname | cut -d. -f1 | cut -c1-15 | tr a-z A-Z)
+[[ $(json_get "$T/clean.json" "d['host']['windows_computer_name']") == "$want_name" ]] ||
+    fail "computer name is not $want_name: $(json_get "$T/clean.json" "d['host']")"
+json_get "$T/clean.json" "d['host']['windows_domain']" >/dev/null || fail "no windows_domain in host.json"
 
 step "drive_c unchanged by the scan"
 # Wine itself (not the scan) rewrites nothing under drive_c for a console program; should it,

@@ -370,7 +370,8 @@ HostIdentity identify(const fs::Root& root) {
             if (is_guid(win->machine_guid)) id.windows_machine_guid = win->machine_guid;
             if (win->machine_sid.size() <= 128)
                 id.windows_machine_sid = printable(win->machine_sid);
-            if (id.hostname.empty()) id.hostname = printable(win->computer_name, 253);
+            id.windows_computer_name = printable(win->computer_name, 253);
+            if (id.hostname.empty()) id.hostname = id.windows_computer_name;
             id.os_version_id = printable(win->build, 32);
             std::string pretty = printable(win->product_name);
             std::string detail = printable(win->display_version, 32);
@@ -399,6 +400,8 @@ nlohmann::json HostIdentity::to_json() const {
                         {"ssh_host_keys", ssh_host_keys},
                         {"windows_machine_guid", windows_machine_guid},
                         {"windows_machine_sid", windows_machine_sid},
+                        {"windows_computer_name", windows_computer_name},
+                        {"windows_domain", windows_domain},
                         {"macos_hardware_uuid", macos_hardware_uuid},
                         {"os_family", os_family},
                         {"os_evidence", os_evidence},

@@ -133,9 +133,15 @@ void identify_live_windows(HostIdentity& id, std::vector<std::string>& notes) {
     DWORD len = 256;
     if (GetComputerNameExW(ComputerNamePhysicalDnsHostname, name, &len))
         id.hostname = registry_text(core::utf8_of(std::wstring(name, len)), 253);
+    len = 256;
+    if (GetComputerNameExW(ComputerNameDnsDomain, name, &len))
+        id.windows_domain = registry_text(core::utf8_of(std::wstring(name, len)), 253);
+    else
+        notes.push_back("DNS domain: GetComputerNameExW: " + core::win_error_text(GetLastError()));
     // The machine SID: the account domain of this computer's name.
     len = 256;
     if (GetComputerNameW(name, &len)) {
+        id.windows_computer_name = registry_text(core::utf8_of(std::wstring(name, len)), 253);
         BYTE sid[SECURITY_MAX_SID_SIZE];
         DWORD sid_size = sizeof sid, dom_size = 256;
         wchar_t dom[256];

@@ -26,6 +26,10 @@ struct HostIdentity {
     // then comes from SYSTEM's ComputerName and the OS fields from Windows NT\CurrentVersion.
     std::string windows_machine_guid;
     std::string windows_machine_sid;  // "S-1-5-21-a-b-c" from the SAM (or SECURITY) hive
+    // The NetBIOS computer name (SYSTEM's ComputerName; live: GetComputerNameW) and, on a live
+    // Windows, the DNS domain the machine belongs to (GetComputerNameExW(ComputerNameDnsDomain):
+    // "" in a workgroup). Descriptive only: names change, so neither is a stable id.
+    std::string windows_computer_name, windows_domain;
     // The hardware UUID in Users/*/Library/Preferences/ByHost/*.<UUID>.plist names (upper case).
     std::string macos_hardware_uuid;
     // The operating system recognised on the root: "linux", "windows", "macos" or "", the file
