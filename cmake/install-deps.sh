@@ -21,7 +21,7 @@ esac
 pkgs=(
     build-essential cmake python3 xz-utils file ca-certificates curl tcl patch
     libarchive-dev libzstd-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
-    zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev
+    zlib1g-dev libbz2-dev liblzma-dev liblz4-dev libacl1-dev liburing-dev
 )
 if [[ $tests -eq 1 ]]; then
     pkgs+=(

@@ -6,15 +6,19 @@
 #   hashdeep -c sha256 -r                                          (multi-threaded)
 #   find … -print0 | xargs -0 -P$(nproc) b3sum                     (BLAKE3: a faster hash, the
 #                                                                   reference for what a walk reaches)
-# and prints wall time, MB/s, files/s, peak RSS and ratios; then the CNSA profile cost, peak RSS
+# and prints wall time, MB/s, files/s, peak RSS and ratios, and the CPU per file beyond hashing
+# (issue 19 goal 1) for both I/O paths of the walk (--io posix, the default, and --io uring,
+# labelled with the path each scan's coverage records); then the CNSA profile cost, peak RSS
 # against the number of files, audit-verify throughput, bundle size per 100k files and the time of
 # a manifest-only (matched) scan of /.
 #
-# Usage: tests/bench/hash.sh [--small N] [--million] [--runs R] [--work DIR] [REAL_TREE ...]
+# Usage: tests/bench/hash.sh [--small N] [--million] [--runs R] [--work DIR] [--real-only]
+#                           [REAL_TREE ...]
 #   --small N   small files in the synthetic tree (default 50000)
 #   --million   also measure peak RSS on a 1,000,000-file tree (generation takes a few minutes)
 #   --runs R    runs per measurement, the best is reported (default 3)
 #   --work DIR  where trees, keys and bundles go (default /tmp/audit-bench, kept for reruns)
+#   --real-only only the real trees (the /usr/share figures of issue 19 goal 1)
 #   REAL_TREE   real trees to compare on as well (default /usr/share)
 # Tools: AUDIT_BIN (default build/release/bin; build with `cmake --build --preset release`).
 # Peers that are missing are installed with apt-get when run as root, else skipped.
@@ -26,6 +30,7 @@ small=50000
 million=0
 runs=3
 work=/tmp/audit-bench
+real_only=0
 real=()
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -33,7 +38,8 @@ while [[ $# -gt 0 ]]; do
         --million) million=1; shift ;;
         --runs) runs=$2; shift 2 ;;
         --work) work=$2; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --real-only) real_only=1; shift ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 2 ;;
         *) real+=("$1"); shift ;;
     esac
@@ -150,6 +156,23 @@ ratio() {  # ratio PEER OURS: how many times faster ours is (wall time; CPU time
         'BEGIN{ if (o>0 && p>0) printf "%.2fx (cpu %.2fx)", p/o, (oc>0 ? pc/oc : 0); else printf "n/a" }'
 }
 
+# Issue 19 goal 1: the CPU a scan spends per file beyond hashing its bytes at one core's SHA-256
+# rate (walk, open/read/stat/close, records, sorting, the bundle), goal <= 10 us; of the last
+# measure, labelled with the I/O path its coverage records.
+per_file() {  # per_file IO-PATH
+    ((sha256_rate > 0)) || return 0
+    echo "  CPU per file beyond hashing ($1): $(awk -v c="$cpu" -v b="$nbytes" -v r="$sha256_rate" -v n="$nfiles" \
+        'BEGIN{printf "%.1f", (c - b/r) / n * 1e6}') us = (${cpu} s CPU - $nbytes B / $sha256_rate B/s) / $nfiles files (goal <= 10 us; load $(cut -d' ' -f1-3 /proc/loadavg))"
+}
+io_used() {  # the walk.stats.io of the last scan's bundle
+    python3 - "$work/last-scan.json" <<'PY' 2>/dev/null || echo "?"
+import json, subprocess, sys
+bundle = json.load(open(sys.argv[1]))["bundle"]
+cov = subprocess.run(["tar", "--zstd", "-xOf", bundle, "coverage.json"], capture_output=True, check=True).stdout
+print(json.loads(cov)["walk"]["stats"].get("io", "?"))
+PY
+}
+
 compare() {  # compare TREE NAME
     local tree=$1 name=$2
     tree_size "$tree"
@@ -157,15 +180,15 @@ compare() {  # compare TREE NAME
     echo "== $name: $tree ($nfiles files, $(awk -v b="$nbytes" 'BEGIN{printf "%.0f", b/1e6}') MB, cached, $jobs cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
     find "$tree" -type f -print0 | xargs -0 -r cat >/dev/null 2>&1 || true  # warm the cache
     local list="find '$tree' -type f -print0"
-    measure "audit-scan" "$(scan_cmd "$tree" --hash-scope all --jobs "$jobs")"
+    # Both I/O paths of the walk (--io posix, the default, and --io uring: batched
+    # openat/read/close on a restricted io_uring); the ratios below are the default's.
+    measure "audit-scan uring" "$(scan_cmd "$tree" --hash-scope all --jobs "$jobs" --io uring)"
+    row "audit-scan --io uring"
+    per_file "$(io_used)"
+    measure "audit-scan" "$(scan_cmd "$tree" --hash-scope all --jobs "$jobs" --io posix)"
     row "audit-scan (sha256)"
     local ours="audit-scan (sha256)"
-    # Issue 19 goal 1: the CPU a scan spends per file beyond hashing its bytes at one core's
-    # SHA-256 rate (walk, open/read/stat/close, records, sorting, the bundle), goal <= 10 us.
-    if ((sha256_rate > 0)); then
-        echo "  CPU per file beyond hashing: $(awk -v c="$cpu" -v b="$nbytes" -v r="$sha256_rate" -v n="$nfiles" \
-            'BEGIN{printf "%.1f", (c - b/r) / n * 1e6}') us = (${cpu} s CPU - $nbytes B / $sha256_rate B/s) / $nfiles files (goal <= 10 us; load $(cut -d' ' -f1-3 /proc/loadavg))"
-    fi
+    per_file "$(io_used)"
     if ((have_openssl)); then
         measure openssl "$list | xargs -0 -r -P$jobs openssl dgst -sha256"
         row "xargs openssl dgst -sha256"
@@ -193,6 +216,7 @@ if ((have_openssl)); then
     sha256_rate=$(awk -v r="${rate256%k}" 'BEGIN{printf "%.0f", r*1000}')
 fi
 
+if ((!real_only)); then
 syn=$work/synthetic-$small
 gen_tree "$syn" "$small" 65535 4 256
 compare "$syn" "synthetic tree (small files, log-uniform 0..64 KiB, plus 4 x 256 MiB)"
@@ -226,10 +250,12 @@ measure "cnsa" "$(scan_cmd "$syn/large" --hash-scope all --jobs "$jobs" --digest
 row "audit-scan --digests sha256,sha384"
 echo "  sum of the two alone: $(awk -v a="$large_secs" -v b="$t384" 'BEGIN{printf "%.2f", a+b}') s; both from one read: $secs s (goal: no more than the sum)"
 
+fi  # not --real-only
 for t in "${real[@]}"; do
     [[ -d "$t" ]] && compare "$t" "real tree"
 done
 
+if ((!real_only)); then
 echo
 echo "== peak RSS against the number of files (tiny files, audit-scan --hash-scope all)"
 counts=(10000 100000)
@@ -265,5 +291,6 @@ if [[ -n "${bundle100k:-}" ]]; then
     measure "verify 100k" "$bin/audit-verify --trust '$auth/trust.json' --state none $verify_dir/l*.evidence.tar.zst"
     echo "  5 bundles of 100k files ($(stat -c %s "$bundle100k") bytes each): $secs s = $(awk -v s="$secs" 'BEGIN{printf "%.2f", 5/s}') bundles/s"
 fi
+fi  # not --real-only
 echo
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

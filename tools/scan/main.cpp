@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
              {"hash-scope", "SCOPE", "matched (default), packages or all (README: Hashing)"},
              {"digests", "LIST", "file digests: sha256 (default); CNSA: sha256,sha384"},
              {"jobs", "N", "hashing workers (default: one per CPU)"},
+             {"io", "PATH",
+              "how files are read: auto (default), uring (batched io_uring, restricted to "
+              "openat/read/close) or posix; coverage.json walk.stats.io says which ran"},
              {"cross-filesystems", "", "walk into other mounted filesystems"},
              {"passphrase-fd", "N", "read the key passphrase from file descriptor N"},
              {"progress", "WHEN",
@@ -79,6 +82,7 @@ int main(int argc, char** argv) {
         opt.scope = audit::scan::scope_from_string(args.get("hash-scope", "matched"));
         opt.digests = audit::fs::DigestPolicy::parse(args.get("digests", "sha256"));
         opt.jobs = audit::cli::jobs(args);
+        opt.io = audit::fs::io_path_from_string(args.get("io", "auto"));
         opt.one_filesystem = !args.has("cross-filesystems");
         opt.record_cmdlines = !args.has("no-cmdlines");
         const std::string when = args.get("progress", "auto");

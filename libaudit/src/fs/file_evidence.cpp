@@ -60,6 +60,12 @@ void FileEvidence::run(const WalkTargets& targets, std::uint8_t rank,
     stats_.errors += s.errors;
     stats_.skipped_special += s.skipped_special;
     stats_.skipped_other_fs += s.skipped_other_fs;
+    // The I/O path each run took (the walk, then the inspection of listed paths), for coverage.
+    if (!ran_)
+        stats_.io = s.io;
+    else if (stats_.io != s.io)
+        stats_.io += "; then " + s.io;
+    ran_ = true;
     // Workers finish in any order: keep what the matcher sees in path order.
     std::sort(kept_.begin() + static_cast<long>(before), kept_.end(),
               [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });

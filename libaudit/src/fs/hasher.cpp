@@ -111,17 +111,38 @@ FileHasher::FileHasher(const DigestPolicy& policy, std::size_t buffer_bytes)
 
 FileHasher::~FileHasher() = default;
 
+std::size_t FileHasher::first_read_length(std::uint64_t size_hint) const noexcept {
+    return static_cast<std::size_t>(
+        std::min<std::uint64_t>(size_hint > 0 ? size_hint : 1, impl_->buf.size()));
+}
+
 FileHasher::Result FileHasher::hash(int fd, std::uint64_t size_hint) {
+    return hash(fd, size_hint, FirstRead{nullptr, 0});
+}
+
+FileHasher::Result FileHasher::hash(int fd, std::uint64_t size_hint, const FirstRead& first) {
     Result r;
     auto& buf = impl_->buf;
     // Read-ahead hint only where it can matter: a file that takes more than one read.
 #ifndef _WIN32  // Windows: FILE_FLAG_SEQUENTIAL_SCAN on the handle (fs/win_fs_win.cpp)
     if (size_hint > buf.size()) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
+    // A first read done by the caller stands for this loop's first read(2); one that failed
+    // with EINTR or EAGAIN (io_uring on a non-blocking fd, pages not cached) was no read.
+    bool have_first = first.data != nullptr && first.n != -EINTR && first.n != -EAGAIN;
     for (;;) {
         const std::uint64_t want = r.bytes < size_hint ? size_hint - r.bytes : 1;
         const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(want, buf.size()));
-        ssize_t n = ::read(fd, buf.data(), len);
+        const std::uint8_t* data = buf.data();
+        ssize_t n = 0;
+        if (have_first) {
+            have_first = false;
+            data = first.data;
+            n = static_cast<ssize_t>(first.n);
+            if (n < 0) errno = static_cast<int>(-n);
+        } else {
+            n = ::read(fd, buf.data(), len);
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             r.error = errno;
@@ -133,7 +154,7 @@ FileHasher::Result FileHasher::hash(int fd, std::uint64_t size_hint) {
             r.grew = true;
             break;
         }
-        for (auto& h : impl_->hashes) h.hash->update(buf.data(), static_cast<std::size_t>(n));
+        for (auto& h : impl_->hashes) h.hash->update(data, static_cast<std::size_t>(n));
         r.bytes += static_cast<std::uint64_t>(n);
         // A short read that reaches the size fstat gave is the end of a regular file.
         if (static_cast<std::size_t>(n) < buf.size() && r.bytes == size_hint) break;

@@ -13,6 +13,7 @@
 #include <deque>
 
 #include "audit/error.h"
+#include "fs_shared.h"
 
 namespace audit::fs {
 
@@ -35,7 +36,6 @@ UniqueFd::~UniqueFd() {
 namespace {
 
 constexpr int kMaxSymlinks = 40;  // the kernel's own limit (MAXSYMLINKS)
-constexpr std::size_t kMaxRootDirEntries = 16u << 20;
 constexpr int kReadFlags = O_RDONLY | O_NOATIME | O_CLOEXEC | O_NONBLOCK;
 
 // "/a/b" -> "a/b"; the root itself -> ".". Not normalized: ".." must apply after the symlink
@@ -144,10 +144,6 @@ Resolved resolve_portable(int root_fd, std::string_view rel) {
     return r;
 }
 
-bool same_root_inode(const struct stat& a, const struct stat& b) {
-    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 }  // namespace
 
 std::string normalize(std::string_view rel) {
@@ -176,7 +172,7 @@ Root::Root(const std::string& path, Resolver resolver)
     if (!probe) throw IoError("cannot read root " + path + ": " + std::strerror(errno));
     struct stat mine {
     }, slash{};
-    live_ = ::fstat(fd, &mine) == 0 && ::stat("/", &slash) == 0 && same_root_inode(mine, slash);
+    live_ = ::fstat(fd, &mine) == 0 && ::stat("/", &slash) == 0 && detail::same_inode(mine, slash);
 }
 
 UniqueFd Root::open(std::string_view rel, bool directory) const {
@@ -231,7 +227,7 @@ UniqueFd Root::open(std::string_view rel, bool directory) const {
     if (!f) return {};
     struct stat after {};
     if (::fstat(f.get(), &after) != 0) return {};
-    if (!same_root_inode(before, after)) {
+    if (!detail::same_inode(before, after)) {
         errno = ESTALE;  // replaced between the check and the open
         return {};
     }
@@ -283,7 +279,7 @@ std::optional<std::vector<std::string>> Root::list_dir(std::string_view rel) con
             break;
         }
         if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        if (names.size() >= kMaxRootDirEntries) {
+        if (names.size() >= detail::kMaxDirEntries) {
             err = E2BIG;
             break;
         }

@@ -17,7 +17,6 @@ namespace audit::fs {
 namespace {
 
 constexpr std::size_t kMaxLinkTarget = 65536;
-constexpr std::size_t kMaxWalkDirEntries = 16u << 20;
 
 // Anything that shows the content may have moved under us while it was read.
 bool unchanged(const struct stat& a, const struct stat& b) {
@@ -54,10 +53,6 @@ void fill(FileRecord& rec, const struct stat& st) {
     rec.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
 }
 
-bool same_inode(const struct stat& a, const struct stat& b) {
-    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 std::string read_link(int dirfd, const char* name, std::string& error) {
     std::string target(4096, '\0');
     for (;;) {
@@ -88,12 +83,15 @@ std::string join(const std::string& dir, std::string_view name) {
 }
 
 void hash_opened(FileHasher& hasher, int fd, const struct stat& before, FileRecord& rec,
-                 std::uint64_t& bytes_hashed) {
-    auto r = hasher.hash(fd, static_cast<std::uint64_t>(before.st_size));
+                 std::uint64_t& bytes_hashed, const FileHasher::FirstRead* first,
+                 const WalkOptions* options) {
+    const auto size = static_cast<std::uint64_t>(before.st_size);
+    auto r = first ? hasher.hash(fd, size, *first) : hasher.hash(fd, size);
     if (r.error != 0) {
         rec.error = errtext("read", r.error);
         return;
     }
+    if (options && options->after_read) options->after_read(rec.path);
     struct stat after {};
     if (r.grew || ::fstat(fd, &after) != 0 || !unchanged(before, after) ||
         r.bytes != static_cast<std::uint64_t>(before.st_size))
@@ -151,7 +149,7 @@ bool list(int dirfd, std::vector<std::string>& names, std::string& error) {
             break;
         }
         if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        if (names.size() >= kMaxWalkDirEntries) {
+        if (names.size() >= kMaxDirEntries) {
             error = "readdir: too many entries";
             break;
         }
@@ -240,12 +238,14 @@ struct Walk {
 }  // namespace
 
 nlohmann::json WalkStats::to_json() const {
-    return {{"files", files},
-            {"dirs", dirs},
-            {"bytes_hashed", bytes_hashed},
-            {"errors", errors},
-            {"skipped_special", skipped_special},
-            {"skipped_other_fs", skipped_other_fs}};
+    nlohmann::json j = {{"files", files},
+                        {"dirs", dirs},
+                        {"bytes_hashed", bytes_hashed},
+                        {"errors", errors},
+                        {"skipped_special", skipped_special},
+                        {"skipped_other_fs", skipped_other_fs}};
+    if (!io.empty()) j["io"] = io;
+    return j;
 }
 
 void walk(const Root& root, std::string_view rel, const WalkOptions& options,

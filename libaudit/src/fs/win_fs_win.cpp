@@ -14,12 +14,11 @@
 #include <cstring>
 
 #include "audit/core/win_path.h"
+#include "fs_shared.h"
 
 namespace audit::fs {
 
 namespace win {
-
-constexpr std::size_t kMaxDirEntries = 16u << 20;
 
 int errno_of(unsigned long e) {
     switch (e) {
@@ -227,7 +226,7 @@ bool list_names(const std::wstring& dir, std::vector<Found>& out, std::string& e
     bool ok = true;
     do {
         if (std::wcscmp(fd.cFileName, L".") == 0 || std::wcscmp(fd.cFileName, L"..") == 0) continue;
-        if (out.size() >= kMaxDirEntries) {
+        if (out.size() >= detail::kMaxDirEntries) {
             error = "readdir: too many entries";
             ok = false;
             break;

@@ -498,6 +498,7 @@ Walked walk(const fs::Root& root, const ScanOptions& opt, std::vector<std::strin
     w.roots = std::move(roots);
     fs::WalkOptions wopt;
     wopt.one_filesystem = opt.one_filesystem;
+    wopt.io = opt.io;
     wopt.digests = opt.digests;
     wopt.digests.add(rules.filter.digests_needed());
     w.digests = wopt.digests;

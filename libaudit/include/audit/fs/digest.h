@@ -60,6 +60,15 @@ class FileHasher {
     // forever, and shows as grew. A short read that ends exactly at size_hint is taken as EOF
     // (saving one read per small file); the caller's fstat after the read checks it.
     Result hash(int fd, std::uint64_t size_hint);
+    // The first read of hash(fd, size_hint), already done by the caller (the io_uring path):
+    // first_read_length(size_hint) bytes asked at the file position, n bytes got (or -errno).
+    // hash() then goes on exactly as if its own first read(2) had returned that.
+    struct FirstRead {
+        const std::uint8_t* data = nullptr;
+        long n = 0;
+    };
+    Result hash(int fd, std::uint64_t size_hint, const FirstRead& first);
+    std::size_t first_read_length(std::uint64_t size_hint) const noexcept;
 
     static constexpr std::size_t kDefaultBuffer = 256u << 10;
 

@@ -54,6 +54,7 @@ class FileEvidence {
     WalkStats stats_;
     std::string out_path_;
     std::uint64_t lines_ = 0;
+    bool ran_ = false;
 };
 
 }  // namespace audit::fs

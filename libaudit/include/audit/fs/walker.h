@@ -12,6 +12,7 @@
 
 #include "audit/core/hex.h"
 #include "audit/fs/digest.h"
+#include "audit/fs/read_ring.h"
 #include "audit/fs/root.h"
 
 namespace audit::fs {
@@ -43,11 +44,18 @@ struct WalkOptions {
     DigestPolicy digests;        // which digests (default sha256)
     bool one_filesystem = true;  // do not cross mount points
     std::uint64_t max_depth = 4096;
+    IoPath io = IoPath::automatic;  // the parallel walk's system calls (read_ring.h)
+    // Tests only: called with a regular file's path between its read and the fstat after it (a
+    // change made there must show as unstable, on every I/O path).
+    std::function<void(const std::string&)> after_read;
 };
 
 struct WalkStats {
     std::uint64_t files = 0, dirs = 0, bytes_hashed = 0, errors = 0;
     std::uint64_t skipped_special = 0, skipped_other_fs = 0;
+    // How the parallel walk read files: "io_uring", "posix", or "posix (io_uring ...: why not)"
+    // (coverage.json walk.stats.io; empty, and not shown, where no such choice is made: Windows).
+    std::string io;
     nlohmann::json to_json() const;
 };
 

@@ -15,6 +15,7 @@
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/kit_state.h"
 #include "audit/fs/digest.h"
+#include "audit/fs/read_ring.h"
 #include "audit/host/identity.h"
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
@@ -63,7 +64,8 @@ struct ScanOptions {
     HashScope scope = HashScope::matched;
     // File digests (sha256 by default; the digests the manifests' hash rules compare are added).
     fs::DigestPolicy digests;
-    unsigned jobs = 0;  // hashing workers; 0: one per CPU
+    unsigned jobs = 0;                      // hashing workers; 0: one per CPU
+    fs::IoPath io = fs::IoPath::automatic;  // --io: how the walk reads files (coverage says which)
     bool one_filesystem = true;
     std::string tool_name = "audit-scan";
     std::string tool_sha256;  // digest of the running binary, recorded in the statement
