@@ -5,6 +5,7 @@
 #include <map>
 
 #include "audit/attest/attest.h"
+#include "audit/attest/plan.h"
 #include "audit/fs/walker.h"
 
 namespace attest_test_cases {  // one namespace per test file: unity builds compile several as one
@@ -600,6 +601,45 @@ TEST_CASE("host clocks that contradict the kit sequence are flagged", "[attest]"
     const auto st = only(f.merge());
     CHECK(st.status != Status::removed);
     CHECK(has_code(st, "clock_disorder"));
+}
+
+TEST_CASE("a finding without a confidence proves presence to the attestation and the plan alike",
+          "[attest]") {
+    // A finding that does not say how sure it is counts as present (the safe reading): the
+    // attestation lists it as a finding, not a lead, and the removal plan has a row for it. The
+    // plan used to drop it, leaving out a host x product the attestation counted as present.
+    Fleet f;
+    f.add(predicate("m1", true, "2026-01-01T00:00:00Z"));
+    REQUIRE(f.bundles.back().findings.size() == 1);
+    f.bundles.back().findings[0].erase("confidence");
+    const auto st = only(f.merge());
+    CHECK(st.status == Status::present);
+    REQUIRE(st.findings.size() == 1);
+    CHECK(st.findings[0]["lead"] == false);
+    CHECK(st.leads.empty());
+    audit::attest::Articles articles;
+    articles.collect({&f.bundles.back()}, {st});
+    REQUIRE(articles.list().size() == 1);
+    CHECK(articles.list()[0].product == "kaspersky");
+    CHECK(articles.list()[0].status == "present");
+    CHECK(audit::attest::removal_plan(articles).size() == 1);
+    // Residue proves nothing to either side.
+    f.bundles.back().findings[0]["residue"] = true;
+    const auto residue = only(f.merge());
+    CHECK(residue.findings.empty());
+    audit::attest::Articles none;
+    none.collect({&f.bundles.back()}, {residue});
+    CHECK(none.list().empty());
+}
+
+TEST_CASE("identity conflicts count the strong ids of a bundle, else its DMI product UUID alone",
+          "[attest]") {
+    audit::attest::BundleRef r;
+    CHECK(r.counted_ids().empty());
+    r.dmi_product_uuid = "D-1";
+    CHECK(r.counted_ids() == std::map<std::string, std::string>{{"dmi_product_uuid", "D-1"}});
+    r.ids = {{"machine_id", "m1"}};
+    CHECK(r.counted_ids() == r.ids);
 }
 
 }  // namespace attest_test_cases

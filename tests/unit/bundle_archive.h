@@ -1,6 +1,6 @@
 // The bundle tests' hand-made archives: a bundle's entries read back and written again (pax tar +
 // zstd, as the writer makes them), to build the malformed and tampered bundles the reader must
-// refuse.
+// refuse; and the reader's refusal of one.
 #pragma once
 
 #include <archive.h>
@@ -10,6 +10,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "audit/error.h"
+#include "audit/evidence/bundle.h"
+#include "audit/trust/trust_root.h"
 
 namespace audit_test {
 
@@ -57,6 +61,16 @@ inline void pack(const std::string& path, const Entries& entries,
     }
     archive_write_close(a);
     archive_write_free(a);
+}
+
+// Why the reader refuses the bundle at path ("" when it verifies).
+inline std::string rejection(const std::string& path, const audit::trust::TrustRoot& trust) {
+    try {
+        audit::evidence::read_bundle(path, trust);
+    } catch (const audit::VerifyError& e) {
+        return e.what();
+    }
+    return "";
 }
 
 }  // namespace audit_test

@@ -13,6 +13,7 @@
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/inventory_lines.h"
 #include "bundle_archive.h"
+#include "support.h"
 #include "test_authority.h"
 
 namespace bundle_format_test_cases {  // one namespace per test file: unity builds compile several
@@ -27,14 +28,7 @@ using audit_test::unpack;
 
 namespace {
 
-struct TempDir {
-    fsys::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/audit-format-test.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fsys::remove_all(path); }
-};
+using audit_test::TempDir;
 
 audit::InventoryItem item(const std::string& eco, const std::string& name,
                           std::vector<std::string> paths) {
@@ -74,14 +68,7 @@ std::map<std::string, std::string> contents(int format) {
     return files;
 }
 
-std::string rejection(const std::string& path, const audit::trust::TrustRoot& trust) {
-    try {
-        read_bundle(path, trust);
-    } catch (const audit::VerifyError& e) {
-        return e.what();
-    }
-    return "";
-}
+using audit_test::rejection;
 
 }  // namespace
 

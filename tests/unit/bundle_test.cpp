@@ -13,6 +13,7 @@
 #include "audit/evidence/chain_head.h"
 #include "audit/strict_json.h"
 #include "bundle_archive.h"
+#include "support.h"
 #include "test_authority.h"
 
 namespace bundle_test_cases {  // one namespace per test file: unity builds compile several as one
@@ -26,14 +27,7 @@ using audit_test::unpack;
 
 namespace {
 
-struct TempDir {
-    fsys::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/audit-bundle-test.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fsys::remove_all(path); }
-};
+using audit_test::TempDir;
 
 std::map<std::string, std::string> contents(const std::string& tag) {
     std::map<std::string, std::string> files;
@@ -42,16 +36,7 @@ std::map<std::string, std::string> contents(const std::string& tag) {
     return files;
 }
 
-// Writes entries as a tar+zstd; symlink_name adds a symlink entry.
-
-std::string rejection(const std::string& path, const audit::trust::TrustRoot& trust) {
-    try {
-        read_bundle(path, trust);
-    } catch (const audit::VerifyError& e) {
-        return e.what();
-    }
-    return "";
-}
+using audit_test::rejection;
 
 }  // namespace
 

@@ -180,4 +180,22 @@ TEST_CASE("read_input_file reads one byte past the bound and refuses non-files",
                     audit::UsageError);  // and does not block waiting for a writer
 }
 
+TEST_CASE("read_input_file_within refuses a file over the bound, never truncates it", "[core]") {
+    TempDir dir;
+    const std::string f = dir.str() + "/f";
+    write(f, "0123456789");
+    CHECK(audit::read_input_file_within<audit::VerifyError>(f, 10, "test file", ": too large") ==
+          "0123456789");  // exactly at the bound
+    CHECK_THROWS_WITH(
+        audit::read_input_file_within<audit::VerifyError>(f, 9, "test file", ": too large"),
+        f + ": too large");
+    CHECK_THROWS_AS(audit::read_input_file_within<audit::UsageError>(f, 9, "test file", " is big"),
+                    audit::UsageError);
+    CHECK_THROWS_AS(audit::read_input_file_within<audit::VerifyError>(f, 9, "test file", " is big"),
+                    audit::VerifyError);
+    CHECK_THROWS_AS(audit::read_input_file_within<audit::VerifyError>(dir.str() + "/missing", 9,
+                                                                      "test file", "!"),
+                    audit::IoError);  // the errors of read_input_file stay its own
+}
+
 }  // namespace core_test_cases

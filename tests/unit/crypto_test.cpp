@@ -10,6 +10,7 @@
 #include "audit/crypto/dsse.h"
 #include "audit/crypto/keys.h"
 #include "audit/error.h"
+#include "support.h"
 
 namespace crypto_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -18,19 +19,7 @@ using namespace audit::crypto;
 
 namespace {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string t = (std::filesystem::temp_directory_path() / "audit-crypto-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using audit_test::TempDir;
 
 std::string read_all(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -14,6 +14,7 @@
 #include "audit/error.h"
 #include "audit/fs/root.h"
 #include "audit/sources/dpkg.h"
+#include "support.h"
 
 namespace dpkg_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -25,36 +26,11 @@ using audit::sources::DpkgSource;
 using audit::sources::parse_dpkg_status;
 using audit::sources::SourceStatus;
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-dpkg-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
-void write(const stdfs::path& p, const std::string& bytes) {
-    stdfs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
+using audit_test::write;
 
-std::string sh(const std::string& cmd) {
-    FILE* f = ::popen(cmd.c_str(), "r");
-    REQUIRE(f != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    int rc = ::pclose(f);
-    INFO(cmd);
-    REQUIRE(rc == 0);
-    return out;
-}
+using audit_test::sh;
 
 std::vector<std::string> lines(const std::string& s) {
     std::vector<std::string> out;
@@ -74,11 +50,7 @@ const InventoryItem* find(const std::vector<InventoryItem>& items, const std::st
     return nullptr;
 }
 
-bool any_contains(const std::vector<std::string>& v, const std::string& needle) {
-    for (const auto& s : v)
-        if (s.find(needle) != std::string::npos) return true;
-    return false;
-}
+using audit_test::any_contains;
 
 const std::string kStatus = R"(Package: kesl
 Status: install ok installed

@@ -78,6 +78,19 @@ TEST_CASE("a holiday file replaces the built-in list", "[far]") {
     CHECK_THROWS_AS(Holidays::load(path), audit::UsageError);
 }
 
+TEST_CASE("a holiday file over 1 MiB is refused, never read in part", "[far]") {
+    audit_test::TempDir dir;
+    const std::string path = dir.str() + "/holidays.txt";
+    std::string lines;
+    while (lines.size() <= (1u << 20)) lines += "2026-12-01\n";
+    std::ofstream(path) << lines;
+    CHECK_THROWS_WITH(Holidays::load(path), path + ": holiday list larger than 1 MiB");
+    lines.resize(1u << 20);  // whole lines up to the limit, exactly
+    lines.resize(lines.rfind('\n') + 1);
+    std::ofstream(path) << lines;
+    CHECK(Holidays::load(path).contains(day_of("2026-12-01")));
+}
+
 TEST_CASE("articles: signer as supplier, identified by the earliest bundle, import bounds it",
           "[far]") {
     using audit::attest::BundleSummary;

@@ -17,6 +17,7 @@
 #include "audit/error.h"
 #include "audit/fs/root.h"
 #include "audit/fs/walker.h"
+#include "support.h"
 
 namespace fs_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -25,36 +26,12 @@ namespace {
 namespace stdfs = std::filesystem;
 using audit::fs::Root;
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-fs-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::permissions(path, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
-void write(const stdfs::path& p, const std::string& bytes) {
-    stdfs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
+using audit_test::write;
 
 // stdout of a shell command that must succeed.
-std::string sh(const std::string& cmd) {
-    FILE* f = ::popen(cmd.c_str(), "r");
-    REQUIRE(f != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    REQUIRE(::pclose(f) == 0);
-    return out;
-}
+using audit_test::sh;
 
 std::string first_word(const std::string& s) {
     return s.substr(0, s.find(' '));

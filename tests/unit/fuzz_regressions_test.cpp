@@ -10,6 +10,7 @@
 
 #include "authority.h"
 #include "fuzz.h"
+#include "support.h"
 
 namespace fuzz_regressions_test_cases {  // one namespace per test file: unity builds compile
                                          // several as one
@@ -20,10 +21,7 @@ namespace stdfs = std::filesystem;
 
 const stdfs::path kRegressions = stdfs::path(AUDIT_SOURCE_DIR) / "tests/fuzz/regressions";
 
-std::string slurp(const stdfs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-}
+using audit_test::slurp;
 
 }  // namespace
 

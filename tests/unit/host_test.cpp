@@ -11,6 +11,7 @@
 #include "audit/fs/root.h"
 #include "audit/host/identity.h"
 #include "audit/host/windows_registry.h"
+#include "support.h"
 
 namespace host_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -19,30 +20,11 @@ namespace {
 namespace stdfs = std::filesystem;
 using audit::host::HostIdentity;
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-host-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
-void write(const stdfs::path& p, const std::string& bytes) {
-    stdfs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
+using audit_test::write;
 
-std::string slurp(const stdfs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+using audit_test::slurp;
 
 }  // namespace
 

@@ -1,8 +1,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <catch_amalgamated.hpp>
 #include <algorithm>
+#include <catch_amalgamated.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,7 +13,8 @@
 #include "audit/error.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
-#include "synthetic_fleet.h"
+#include "fleet_support.h"
+#include "support.h"
 
 namespace ledger_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -24,53 +25,21 @@ using nlohmann::json;
 
 namespace {
 
-struct TempDir {
-    fsys::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/audit-ledger-test.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fsys::remove_all(path); }
-};
+using audit_test::TempDir;
 
-audit::trust::TrustRoot trust_with(const audit::crypto::SigningKey& key) {
-    audit::trust::TrustRoot t;
-    t.version = 1;
-    t.expires = "2999-01-01T00:00:00Z";
-    t.authority = "authority-test";
-    t.sha256 = "test-trust-root";
-    t.policy = audit::trust::Policy::for_profile(audit::crypto::KeyProfile::ed25519);
-    t.keys.emplace(key.identity().keyid, key.identity());
-    for (const char* role : audit::trust::kRoles) t.roles[role] = {{key.identity().keyid}, 1};
-    return t;
-}
+using audit_test::trust_with;
 
-// One small synthetic fleet shared by the tests (Ed25519: fast to sign in a debug build).
-struct Fleet {
-    TempDir dir;
-    audit::crypto::SigningKey key =
-        audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
-    audit::trust::TrustRoot trust = trust_with(key);
-    audit::fixtures::FleetResult result;
-    std::vector<std::string> paths, head_paths;
-    Fleet() {
+// One small synthetic fleet shared by the tests.
+struct Fleet : audit_test::SignedFleet {
+    Fleet() : SignedFleet(options()) {}
+    static audit::fixtures::FleetOptions options() {
         audit::fixtures::FleetOptions opt;
         opt.hosts = 40;
         opt.items = 6;
         opt.kits = 3;
         opt.seed = 7;
         opt.chain_heads = true;  // without its head every kit's chain is unclosed
-        fsys::create_directory(dir.path / "ev");
-        result = audit::fixtures::write_fleet(opt, (dir.path / "ev").string(), key, key, trust);
-        for (const auto& b : result.bundles) paths.push_back(b.path);
-        for (const auto& e : fsys::directory_iterator(dir.path / "ev")) {
-            const std::string name = e.path().filename().string();
-            if (name.size() > audit::evidence::kChainHeadSuffix.size() &&
-                name.compare(name.size() - audit::evidence::kChainHeadSuffix.size(),
-                             audit::evidence::kChainHeadSuffix.size(),
-                             audit::evidence::kChainHeadSuffix) == 0)
-                head_paths.push_back(e.path().string());
-        }
+        return opt;
     }
 };
 
@@ -447,37 +416,28 @@ struct WorkersEnv {
 TEST_CASE("import and report inputs are the same with one worker as with two or three",
           "[ledger]") {
     // More bundles than one batch (256) of verify and for_each_host, hosts across batches.
-    TempDir dir;
-    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
-    auto trust = trust_with(key);
     audit::fixtures::FleetOptions opt;
     opt.hosts = 220;
     opt.items = 4;
     opt.kits = 5;
     opt.seed = 11;
     opt.chain_heads = true;
-    fsys::create_directory(dir.path / "ev");
-    auto result = audit::fixtures::write_fleet(opt, (dir.path / "ev").string(), key, key, trust);
-    std::vector<std::string> paths, heads;
-    for (const auto& b : result.bundles) paths.push_back(b.path);
-    for (const auto& e : fsys::directory_iterator(dir.path / "ev"))
-        if (e.path().string().find(".chain-head.") != std::string::npos)
-            heads.push_back(e.path().string());
-    std::sort(heads.begin(), heads.end());
-    REQUIRE(paths.size() > 300);
+    const audit_test::SignedFleet fleet(opt);
+    REQUIRE(fleet.paths.size() > 300);
 
     std::map<std::string, std::pair<std::string, std::string>> runs;
     for (const char* workers : {"1", "2", "3"}) {
         WorkersEnv env(workers);
-        const std::string path = (dir.path / (std::string("l") + workers + ".sqlite")).string();
+        const std::string path =
+            (fleet.dir.path / (std::string("l") + workers + ".sqlite")).string();
         {
             Ledger ledger(path, true);
             audit::attest::ImportOptions io;
-            io.chain_heads = heads;
-            ledger.import(paths, trust, io);
+            io.chain_heads = fleet.head_paths;
+            ledger.import(fleet.paths, fleet.trust, io);
         }
         Ledger ledger(path, false);
-        runs[workers] = {ledger_dump(path), report_inputs(ledger, trust)};
+        runs[workers] = {ledger_dump(path), report_inputs(ledger, fleet.trust)};
     }
     CHECK(runs["1"].second.find("host ") != std::string::npos);
     CHECK(runs["2"].first == runs["1"].first);

@@ -12,6 +12,7 @@
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
 #include "audit/sources/macos.h"
+#include "support.h"
 
 namespace macos_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -21,18 +22,7 @@ namespace stdfs = std::filesystem;
 using audit::InventoryItem;
 using audit::sources::SourceStatus;
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-macos-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
 void fixture(const std::string& args) {
     const std::string cmd =

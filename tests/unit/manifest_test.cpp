@@ -11,6 +11,7 @@
 
 #include "audit/error.h"
 #include "audit/manifest/manifest.h"
+#include "support.h"
 
 namespace manifest_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -65,24 +66,7 @@ std::string error_of(const std::string& text) {
 }
 
 // A temporary directory removed at scope exit.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        path = std::filesystem::temp_directory_path() /
-               ("audit-manifest-test-" + std::to_string(::getpid()) + "-" +
-                std::to_string(counter()++));
-        std::filesystem::remove_all(path);
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    static int& counter() {
-        static int n = 0;
-        return n;
-    }
-    void write(const std::string& name, const std::string& text) const {
-        std::ofstream(path / name, std::ios::binary) << text;
-    }
-};
+using audit_test::TempDir;
 
 }  // namespace
 

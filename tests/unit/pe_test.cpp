@@ -17,6 +17,7 @@
 #include "audit/manifest/manifest.h"
 #include "audit/match/matcher.h"
 #include "audit/sources/pe_files.h"
+#include "support.h"
 
 namespace pe_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -26,25 +27,9 @@ namespace stdfs = std::filesystem;
 using audit::pe::parse_pe;
 using audit::pe::PeFile;
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-pe-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
-std::string slurp(const stdfs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+using audit_test::slurp;
 
 void spit(const stdfs::path& p, const std::string& bytes) {
     stdfs::create_directories(p.parent_path());

@@ -11,6 +11,7 @@
 
 #include "audit/error.h"
 #include "audit/formats/plist.h"
+#include "support.h"
 
 namespace plist_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -19,25 +20,9 @@ namespace {
 namespace stdfs = std::filesystem;
 using audit::plist::Value;
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-plist-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
-std::string slurp(const stdfs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+using audit_test::slurp;
 
 void run(const std::string& cmd) {
     INFO(cmd);

@@ -10,6 +10,7 @@
 
 #include "audit/formats/regf.h"
 #include "regf_builder.h"
+#include "support.h"
 
 namespace regf_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -22,36 +23,11 @@ using audit::regf::Key;
 using audit::regf::Value;
 using namespace regf_test;
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-regf-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
-std::string sh(const std::string& cmd) {
-    FILE* f = ::popen(cmd.c_str(), "r");
-    REQUIRE(f != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    int rc = ::pclose(f);
-    INFO(cmd);
-    REQUIRE(rc == 0);
-    return out;
-}
+using audit_test::sh;
 
-std::string read_file(const stdfs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using audit_test::slurp;
 
 void write_file(const stdfs::path& p, const std::string& bytes) {
     std::ofstream(p, std::ios::binary) << bytes;
@@ -228,7 +204,7 @@ TEST_CASE("our parser agrees with hivex on hives hivex wrote", "[regf][hivex]") 
     write_file(tmp.path / "in.reg", reg);
     sh("bash " + fixture + " hive " + (tmp.path / "h").string() + " " +
        (tmp.path / "in.reg").string());
-    const std::string bytes = read_file(tmp.path / "h");
+    const std::string bytes = slurp(tmp.path / "h");
     Hive h(bytes);
     CHECK(h.status().complete());
     CHECK(dump(h) == sh("perl " + dumper + " " + (tmp.path / "h").string()));

@@ -16,7 +16,8 @@
 #include "audit/attest/report_stream.h"
 #include "audit/evidence/bundle.h"
 #include "audit/evidence/chain_head.h"
-#include "synthetic_fleet.h"
+#include "fleet_support.h"
+#include "support.h"
 
 namespace report_stream_test_cases {  // one namespace per test file: unity builds compile several
                                       // as one
@@ -27,33 +28,9 @@ namespace attest = audit::attest;
 
 namespace {
 
-struct TempDir {
-    fsys::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/audit-report-stream.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fsys::remove_all(path); }
-};
+using audit_test::TempDir;
 
-audit::trust::TrustRoot trust_with(const audit::crypto::SigningKey& key) {
-    audit::trust::TrustRoot t;
-    t.version = 1;
-    t.expires = "2999-01-01T00:00:00Z";
-    t.authority = "authority-test";
-    t.sha256 = "test-trust-root";
-    t.policy = audit::trust::Policy::for_profile(audit::crypto::KeyProfile::ed25519);
-    t.keys.emplace(key.identity().keyid, key.identity());
-    for (const char* role : audit::trust::kRoles) t.roles[role] = {{key.identity().keyid}, 1};
-    return t;
-}
-
-std::string slurp(const fsys::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using audit_test::slurp;
 
 // Every file under a (relative name -> bytes).
 std::map<std::string, std::string> files_of(const fsys::path& a) {
@@ -177,29 +154,20 @@ TEST_CASE("the streamed report writes the files write_report writes, byte for by
 
 TEST_CASE("a report from a ledger, streamed, is the in-memory report of the same evidence",
           "[report][ledger]") {
-    TempDir dir;
-    auto key = audit::crypto::SigningKey::generate(audit::crypto::KeyProfile::ed25519);
-    auto trust = trust_with(key);
     audit::fixtures::FleetOptions fo;
     fo.hosts = 60;
     fo.items = 6;
     fo.kits = 3;
     fo.seed = 11;
     fo.chain_heads = true;
-    fsys::create_directory(dir.path / "ev");
-    auto fleet = audit::fixtures::write_fleet(fo, (dir.path / "ev").string(), key, key, trust);
-    std::vector<std::string> paths, heads;
-    for (const auto& b : fleet.bundles) paths.push_back(b.path);
-    for (const auto& e : fsys::directory_iterator(dir.path / "ev"))
-        if (e.path().string().ends_with(audit::evidence::kChainHeadSuffix))
-            heads.push_back(e.path().string());
-    attest::Ledger ledger((dir.path / "l.sqlite").string(), true);
+    const audit_test::SignedFleet fleet(fo);
+    attest::Ledger ledger((fleet.dir.path / "l.sqlite").string(), true);
     attest::ImportOptions io;
-    io.chain_heads = heads;
-    ledger.import(paths, trust, io);
+    io.chain_heads = fleet.head_paths;
+    ledger.import(fleet.paths, fleet.trust, io);
 
     const std::string now = "2026-06-01T00:00:00Z";
-    auto verified = ledger.verify(trust, now);
+    auto verified = ledger.verify(fleet.trust, now);
     REQUIRE(verified.not_verified.empty());
     attest::MergeOptions mo;
     mo.now = now;
@@ -228,11 +196,11 @@ TEST_CASE("a report from a ledger, streamed, is the in-memory report of the same
     REQUIRE(all.bundles.size() == verified.bundle_count());
     all.removal_plan = attest::removal_plan(articles);
     all.far = attest::far_draft(articles, far);
-    opt.out_dir = (dir.path / "memory").string();
-    attest::write_report(statuses, key, opt, all);
+    opt.out_dir = (fleet.dir.path / "memory").string();
+    attest::write_report(statuses, fleet.key, opt, all);
 
-    opt.out_dir = (dir.path / "stream").string();
-    attest::ReportStream stream(key, opt, far);
+    opt.out_dir = (fleet.dir.path / "stream").string();
+    attest::ReportStream stream(fleet.key, opt, far);
     ledger.for_each_host(verified, [&](std::vector<attest::BundleSummary>&& host) {
         std::vector<const attest::BundleSummary*> list;
         for (const auto& b : host) list.push_back(&b);
@@ -240,7 +208,7 @@ TEST_CASE("a report from a ledger, streamed, is the in-memory report of the same
     });
     stream.finish(
         context, [&](const std::function<void(const json&)>& fn) { verified.for_each_bundle(fn); });
-    same_files(dir.path / "memory", dir.path / "stream");
+    same_files(fleet.dir.path / "memory", fleet.dir.path / "stream");
 }
 
 }  // namespace report_stream_test_cases

@@ -15,6 +15,7 @@
 #include "audit/error.h"
 #include "audit/fs/root.h"
 #include "audit/sources/rpm.h"
+#include "support.h"
 
 namespace rpm_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -34,43 +35,13 @@ using audit::sources::SourceStatus;
 
 const std::string kFixture = std::string(AUDIT_SOURCE_DIR) + "/tests/fixtures/rpm-root.sh";
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-rpm-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
-void write(const stdfs::path& p, const std::string& bytes) {
-    stdfs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
+using audit_test::write;
 
-std::string slurp(const stdfs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+using audit_test::slurp;
 
-std::string sh(const std::string& cmd) {
-    FILE* f = ::popen(cmd.c_str(), "r");
-    REQUIRE(f != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    int rc = ::pclose(f);
-    INFO(cmd);
-    REQUIRE(rc == 0);
-    return out;
-}
+using audit_test::sh;
 
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out;

@@ -8,20 +8,13 @@
 
 #include "audit/error.h"
 #include "audit/trust/state.h"
+#include "support.h"
 
 namespace state_test_cases {  // one namespace per test file: unity builds compile several as one
 
 namespace {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        char t[] = "/tmp/audit-state-XXXXXX";
-        REQUIRE(::mkdtemp(t) != nullptr);
-        path = t;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using audit_test::TempDir;
 
 }  // namespace
 

@@ -17,24 +17,35 @@ namespace audit_test {
 
 namespace stdfs = std::filesystem;
 
+inline void write(const stdfs::path& p, const std::string& bytes) {
+    stdfs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << bytes;
+}
+
+// A fresh directory (mode 0700) under the temporary directory, removed with all it holds, even
+// when a test took the owner's permissions away from it. The one every test file uses.
 struct TempDir {
     stdfs::path path;
     TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-src-XXXXXX").string();
+        std::string t = (stdfs::temp_directory_path() / "audit-test-XXXXXX").string();
         REQUIRE(::mkdtemp(t.data()) != nullptr);
         path = t;
     }
     ~TempDir() {
         std::error_code ec;
+        stdfs::permissions(path, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
         stdfs::remove_all(path, ec);
     }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
     std::string str() const { return path.string(); }
+    // The path of `name` inside, as a string.
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+    // Writes `name` (relative to the directory; its parents are made).
+    void write(const std::string& name, const std::string& bytes) const {
+        audit_test::write(path / name, bytes);
+    }
 };
-
-inline void write(const stdfs::path& p, const std::string& bytes) {
-    stdfs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
 
 inline std::string slurp(const stdfs::path& p) {
     std::ifstream f(p, std::ios::binary);

@@ -11,6 +11,7 @@
 #include "audit/error.h"
 #include "audit/trust/certificate.h"
 #include "audit/trust/trust_root.h"
+#include "support.h"
 
 namespace trust_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -20,19 +21,7 @@ using audit::trust::TrustRoot;
 
 namespace {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string t = (std::filesystem::temp_directory_path() / "audit-trust-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using audit_test::TempDir;
 
 // Fixture: keys for a root with a configurable root role, one key for every other role.
 struct Authority {

@@ -16,6 +16,7 @@
 #include "audit/match/matcher.h"
 #include "audit/sources/windows.h"
 #include "regf_builder.h"
+#include "support.h"
 
 namespace windows_test_cases {  // one namespace per test file: unity builds compile several as one
 
@@ -25,18 +26,7 @@ namespace stdfs = std::filesystem;
 using audit::InventoryItem;
 using audit::sources::SourceStatus;
 
-struct TempDir {
-    stdfs::path path;
-    TempDir() {
-        std::string t = (stdfs::temp_directory_path() / "audit-win-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-    }
-};
+using audit_test::TempDir;
 
 void sh(const std::string& cmd) {
     INFO(cmd);

@@ -19,4 +19,15 @@ std::string read_input_file(const std::string& path, std::size_t max_bytes, std:
 std::optional<std::string> read_input_file_if_exists(const std::string& path, std::size_t max_bytes,
                                                      std::string_view what);
 
+// As read_input_file, but a file larger than max_bytes is an error, never a truncated read: it
+// throws TooLarge(path + too_large), TooLarge being the caller's error type (UsageError,
+// VerifyError) and too_large the rest of its message (": file is too large").
+template <typename TooLarge>
+std::string read_input_file_within(const std::string& path, std::size_t max_bytes,
+                                   std::string_view what, std::string_view too_large) {
+    std::string data = read_input_file(path, max_bytes, what);
+    if (data.size() > max_bytes) throw TooLarge(path + std::string(too_large));
+    return data;
+}
+
 }  // namespace audit

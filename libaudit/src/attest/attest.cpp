@@ -1,4 +1,5 @@
 #include "audit/attest/attest.h"
+#include "finding_presence.h"
 #include "json_field.h"
 
 #include <algorithm>
@@ -426,12 +427,6 @@ std::string identity_of(const BundleSummary& b) {
     return b.statement_sha256.empty() ? b.sha256 : b.statement_sha256;
 }
 
-bool proves_presence(const json& f) {
-    if (f.value("residue", false)) return false;
-    std::string c = str(f, "confidence");
-    return c.empty() || c == "definitive" || c == "strong";
-}
-
 constexpr std::size_t kMaxFindingItems = 100;  // per finding; items_total says how many there were
 
 // The ecosystems whose item name is a unit (service, script, job, driver, module).
@@ -504,6 +499,11 @@ std::string host_key(const BundleSummary& b) {
     return key;
 }
 
+std::map<std::string, std::string> BundleRef::counted_ids() const {
+    if (ids.empty() && !dmi_product_uuid.empty()) return {{"dmi_product_uuid", dmi_product_uuid}};
+    return ids;
+}
+
 BundleRef ref_of(const BundleSummary& b) {
     BundleRef r;
     r.sha256 = b.sha256;
@@ -531,10 +531,7 @@ FleetFacts::FleetFacts(const std::vector<BundleRef>& bundles,
         if (!node.ref) node.ref = &b;
         if (!b.sha256.empty()) node.files.insert(b.sha256);
         if (!seen.insert(id).second) continue;
-        auto ids = b.ids;
-        if (ids.empty() && !b.dmi_product_uuid.empty())
-            ids["dmi_product_uuid"] = b.dmi_product_uuid;
-        for (const auto& [k, v] : ids) id_hosts_[k + "\x1f" + v].insert(b.host_key);
+        for (const auto& [k, v] : b.counted_ids()) id_hosts_[k + "\x1f" + v].insert(b.host_key);
     }
     chain_issues_ = find_chain_issues(kits, heads);
     for (const auto& issue : chain_issues_) issues_by_kit_[issue.kit].push_back(&issue);
@@ -657,7 +654,7 @@ json finding_summary(const json& f) {
                 {"family", family.empty() ? "unspecified" : family},
                 {"kind", str(f, "kind")},
                 {"residue", f.value("residue", false) == true},
-                {"lead", !proves_presence(f) && f.value("residue", false) != true},
+                {"lead", !finding_proves_presence(f) && f.value("residue", false) != true},
                 {"items", items}};
     if (total > items.size()) out["items_total"] = total;
     return out;
@@ -915,11 +912,12 @@ std::vector<HostProductStatus> merge_host(std::vector<const BundleSummary*> list
             st.first_found = found_in.front()->finished;
             st.last_found = last_finding->finished;
             for (const auto& f : last_finding->findings)
-                if (str(f, "product") == product && proves_presence(f))
+                if (str(f, "product") == product && finding_proves_presence(f))
                     st.findings.push_back(finding_summary(f));
         }
         for (const auto& f : latest->findings)
-            if (str(f, "product") == product && !proves_presence(f) && !f.value("residue", false))
+            if (str(f, "product") == product && !finding_proves_presence(f) &&
+                !f.value("residue", false))
                 st.leads.push_back(finding_summary(f));
         for (const json* list_of : {&st.findings, &st.leads})
             for (const auto& f : *list_of)

@@ -89,8 +89,8 @@ Holidays Holidays::federal() {
 }
 
 Holidays Holidays::load(const std::string& path) {
-    std::string text = read_input_file(path, 1u << 20, "holiday list");
-    if (text.size() > (1u << 20)) throw UsageError(path + ": holiday list larger than 1 MiB");
+    std::string text = read_input_file_within<UsageError>(path, 1u << 20, "holiday list",
+                                                          ": holiday list larger than 1 MiB");
     Holidays h;
     h.source_ = path + " (sha256 " + crypto::sha256_hex(text) + ")";
     std::size_t pos = 0, line_no = 0;

@@ -225,6 +225,34 @@ crypto::Envelope stored_envelope(std::string_view envelope_zst,
     return env;
 }
 
+// A bundle's stored bytes, as the two readers of the bundles table (Ledger::verify and
+// Ledger::for_each_host) take them from a row.
+struct StoredBundle {
+    std::string file, sha256, envelope_zst, findings_json;
+    std::optional<std::string> statement_zst;
+    std::optional<std::int64_t> dict;
+
+    // The columns file_name, sha256, envelope_zst, findings_json, statement_zst, dict (in this
+    // order, from column `first`) of q's current row.
+    void read(const sql::Stmt& q, int first) {
+        file = q.text(first);
+        sha256 = q.text(first + 1);
+        envelope_zst = q.blob(first + 2);
+        findings_json = q.text(first + 3);
+        if (!q.is_null(first + 4)) statement_zst = q.blob(first + 4);
+        if (!q.is_null(first + 5)) dict = q.integer(first + 5);
+    }
+    crypto::Envelope envelope(const Dicts& dicts) const {
+        return stored_envelope(envelope_zst, statement_zst, dict, dicts, file);
+    }
+    // Once decoded, the compressed bytes go: a batch keeps only what it still needs.
+    void drop_compressed() {
+        envelope_zst.clear();
+        envelope_zst.shrink_to_fit();
+        statement_zst.reset();
+    }
+};
+
 // Each line of a JSONL content file, parsed; a bad line names the file and line.
 template <typename Fn>
 void ledger_for_each_line(const std::string& text, const std::string& name, Fn&& fn) {
@@ -644,11 +672,8 @@ class FleetScratch {
                           {"file", file}}
                          .dump())
             .run();
-        // As FleetFacts counts identifiers: the strong ids, else the DMI product UUID alone.
-        auto strong = r.ids;
-        if (strong.empty() && !r.dmi_product_uuid.empty())
-            strong["dmi_product_uuid"] = r.dmi_product_uuid;
-        for (const auto& [k, val] : strong)
+        // As FleetFacts counts identifiers.
+        for (const auto& [k, val] : r.counted_ids())
             add_id_->bind(1, k + "\x1f" + val).bind(2, r.host_key).run();
     }
 
@@ -1210,11 +1235,9 @@ std::vector<ImportOutcome> Ledger::import(const std::vector<std::string>& paths,
 VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& now,
                               const std::function<void(std::size_t, std::size_t)>& progress) {
     VerifiedLedger v;
-    struct Row {
+    struct Row : StoredBundle {
         std::int64_t id = 0;
-        std::string file, sha256, statement_sha256, kit, envelope_zst, findings_json, imported_at;
-        std::optional<std::string> statement_zst;
-        std::optional<std::int64_t> dict;
+        std::string statement_sha256, kit, imported_at;
         std::optional<Checked> checked;
         std::string reason;
     };
@@ -1237,8 +1260,8 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
     v.bundles_ = scratch_file();
     SignerCheck signer(trust);
     sql::Stmt q(*db_,
-                "SELECT id, file_name, sha256, statement_sha256, kit_id, envelope_zst, "
-                "findings_json, imported_at, statement_zst, dict FROM bundles ORDER BY id");
+                "SELECT id, statement_sha256, kit_id, imported_at, file_name, sha256, "
+                "envelope_zst, findings_json, statement_zst, dict FROM bundles ORDER BY id");
     const Dicts dicts = load_dicts();
     bool more = true;
     while (more) {
@@ -1246,30 +1269,21 @@ VerifiedLedger Ledger::verify(const trust::TrustRoot& trust, const std::string& 
         while (batch.size() < kVerifyBatch && (more = q.step())) {
             Row r;
             r.id = q.integer(0);
-            r.file = q.text(1);
-            r.sha256 = q.text(2);
-            r.statement_sha256 = q.text(3);
-            r.kit = q.text(4);
-            r.envelope_zst = q.blob(5);
-            r.findings_json = q.text(6);
-            r.imported_at = q.text(7);
-            if (!q.is_null(8)) r.statement_zst = q.blob(8);
-            if (!q.is_null(9)) r.dict = q.integer(9);
+            r.statement_sha256 = q.text(1);
+            r.kit = q.text(2);
+            r.imported_at = q.text(3);
+            r.read(q, 4);
             batch.push_back(std::move(r));
         }
         parallel_for(batch.size(), [&](std::size_t i) {
             Row& r = batch[i];
             try {
-                r.checked = check_statement(
-                    r.file, r.sha256,
-                    stored_envelope(r.envelope_zst, r.statement_zst, r.dict, dicts, r.file),
-                    r.findings_json, signer);
+                r.checked =
+                    check_statement(r.file, r.sha256, r.envelope(dicts), r.findings_json, signer);
             } catch (const Error& e) {
                 r.reason = e.what();
             }
-            r.envelope_zst.clear();
-            r.envelope_zst.shrink_to_fit();
-            r.statement_zst.reset();
+            r.drop_compressed();
             r.findings_json.clear();
             r.findings_json.shrink_to_fit();
         });
@@ -1360,10 +1374,7 @@ void Ledger::for_each_host(const VerifiedLedger& verified,
     // The rows are read here (one SQLite connection), a batch at a time; each is decoded,
     // checked against the digests verify saw and summarized on every core; the hosts are handed
     // on here, in entry order, exactly as one thread would.
-    struct Row {
-        std::string file, sha256, envelope_zst, findings;
-        std::optional<std::string> statement_zst;
-        std::optional<std::int64_t> dict;
+    struct Row : StoredBundle {
         std::optional<BundleSummary> summary;
     };
     std::vector<BundleSummary> host;
@@ -1377,22 +1388,18 @@ void Ledger::for_each_host(const VerifiedLedger& verified,
             q.bind(1, entries[from + i].id);
             if (!q.step())
                 throw VerifyError("ledger: a verified bundle vanished during the report");
-            r.file = q.text(0);
-            r.sha256 = q.text(1);
-            r.envelope_zst = q.blob(2);
-            r.findings = q.text(3);
-            if (!q.is_null(4)) r.statement_zst = q.blob(4);
-            if (!q.is_null(5)) r.dict = q.integer(5);
+            r.read(q, 0);
             q.reset();
         }
         parallel_for(count, [&](std::size_t i) {
             Row& r = rows[i];
             const VerifiedLedger::Entry& e = entries[from + i];
-            auto env = stored_envelope(r.envelope_zst, r.statement_zst, r.dict, dicts, r.file);
+            auto env = r.envelope(dicts);
             // Verified a moment ago; these bytes must still be those.
             const std::string statement_sha256 = digest_hex(e.statement_sha256);
             if (crypto::sha256_hex(env.payload) != statement_sha256 ||
-                (e.has_findings && crypto::sha256_hex(r.findings) != digest_hex(e.findings_sha256)))
+                (e.has_findings &&
+                 crypto::sha256_hex(r.findings_json) != digest_hex(e.findings_sha256)))
                 throw VerifyError("ledger: stored statement of " + r.file +
                                   " changed during the report");
             json statement = parse_json_strict(env.payload, "stored statement of " + r.file);
@@ -1400,11 +1407,9 @@ void Ledger::for_each_host(const VerifiedLedger& verified,
                 throw VerifyError("ledger: stored statement of " + r.file + " is damaged");
             r.summary =
                 summarize(r.file, r.sha256, statement_sha256, std::move(statement["predicate"]),
-                          e.has_findings ? std::string_view(r.findings) : std::string_view());
+                          e.has_findings ? std::string_view(r.findings_json) : std::string_view());
             r.summary->imported_at = verified.times_[e.imported_at];
-            r.envelope_zst.clear();
-            r.envelope_zst.shrink_to_fit();
-            r.statement_zst.reset();
+            r.drop_compressed();
         });
         for (std::size_t i = 0; i < count; ++i) {
             const VerifiedLedger::Entry& e = entries[from + i];

@@ -1,4 +1,5 @@
 #include "audit/attest/plan.h"
+#include "finding_presence.h"
 #include "json_field.h"
 
 #include <sys/stat.h>
@@ -22,12 +23,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxPlanRows = 2000;  // the page; removal-plan.csv has every row
-
-bool plan_proves_presence(const json& f) {
-    if (!f.is_object() || f.value("residue", false)) return false;
-    const std::string c = str(f, "confidence");
-    return c == "definitive" || c == "strong";
-}
 
 // Ecosystems whose records name an installed article (not a service, key, unit or module).
 bool article_ecosystem(const std::string& e) {
@@ -132,7 +127,7 @@ void Articles::collect(const std::vector<const BundleSummary*>& host,
         for (const BundleSummary* b : bundles) {
             std::set<std::string> here;
             for (const auto& f : b->findings) {
-                if (!plan_proves_presence(f) || str(f, "product") != st.product) continue;
+                if (!finding_proves_presence(f) || str(f, "product") != st.product) continue;
                 const std::string family =
                     str(f, "family").empty() ? "unspecified" : str(f, "family");
                 bool named = false;

@@ -271,10 +271,10 @@ const std::vector<std::string>& content_files() {
     return files;
 }
 
-std::string file_sha256(const std::string& path) {
+std::string file_digest(const std::string& path, const std::string& algorithm) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw IoError("cannot open " + path + ": " + errno_text(errno));
-    auto hash = Botan::HashFunction::create_or_throw("SHA-256");
+    auto hash = Botan::HashFunction::create_or_throw(algorithm);
     std::vector<std::uint8_t> buf(1 << 20);
     for (;;) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -289,6 +289,10 @@ std::string file_sha256(const std::string& path) {
     }
     ::close(fd);
     return Botan::hex_encode(hash->final(), false);
+}
+
+std::string file_sha256(const std::string& path) {
+    return file_digest(path, "SHA-256");
 }
 
 WrittenBundle write_bundle(const std::string& out_dir, const std::string& file_name,

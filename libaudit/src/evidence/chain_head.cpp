@@ -61,8 +61,8 @@ std::string write_chain_head(const std::string& dir, const ChainHead& head,
 }
 
 ChainHead read_chain_head(const std::string& path, const trust::TrustRoot& trust) {
-    const std::string text = read_input_file(path, kMaxHead, "chain head");
-    if (text.size() > kMaxHead) throw VerifyError(path + ": chain head is too large");
+    const std::string text = read_input_file_within<VerifyError>(path, kMaxHead, "chain head",
+                                                                 ": chain head is too large");
     try {
         const auto env = crypto::Envelope::parse(text, kMaxHead);
         if (env.payload_type != kPayloadType)

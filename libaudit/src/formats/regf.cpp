@@ -1,5 +1,7 @@
 #include "audit/formats/regf.h"
 
+#include "formats/utf.h"
+
 #include <algorithm>
 #include <bit>
 #include <climits>
@@ -66,31 +68,6 @@ bool checksum_matches(std::string_view block) {
 
 void set_checksum(std::string& block) {
     wr32(block, kChecksummed, xor_checksum(block));
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xc0 | cp >> 6));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xe0 | cp >> 12));
-        out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-        out.push_back(static_cast<char>(0xf0 | cp >> 18));
-        out.push_back(static_cast<char>(0x80 | (cp >> 12 & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    }
-}
-
-std::string latin1_to_utf8(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) append_utf8(out, static_cast<unsigned char>(c));
-    return out;
 }
 
 // Next code point of UTF-8 text; a malformed byte stands for itself, outside Unicode's range, so
@@ -213,21 +190,7 @@ std::uint64_t marvin32(std::string_view data, std::uint64_t seed) {
 }
 
 std::string utf16le_to_utf8(std::string_view bytes) {
-    std::string out;
-    out.reserve(bytes.size() / 2);
-    for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
-        std::uint32_t u = rd16(bytes, i);
-        if (u >= 0xd800 && u < 0xdc00 && i + 3 < bytes.size()) {
-            std::uint32_t lo = rd16(bytes, i + 2);
-            if (lo >= 0xdc00 && lo < 0xe000) {
-                append_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
-                i += 2;
-                continue;
-            }
-        }
-        append_utf8(out, u >= 0xd800 && u < 0xe000 ? 0xfffd : u);
-    }
-    return out;
+    return text::utf16_to_utf8(bytes, /*big_endian=*/false);
 }
 
 bool names_equal(std::string_view a, std::string_view b) {
@@ -421,7 +384,7 @@ Key Hive::key_at(std::uint32_t offset) const {
     Key k;
     k.offset = offset;
     std::string_view raw = c.substr(kNkFixed, len);
-    k.name = rd16(c, 2) & kCompressedKeyName ? latin1_to_utf8(raw) : utf16le_to_utf8(raw);
+    k.name = rd16(c, 2) & kCompressedKeyName ? text::latin1_to_utf8(raw) : utf16le_to_utf8(raw);
     k.last_written = rd64(c, 4);
     k.subkey_count = rd32(c, 20);
     k.value_count = rd32(c, 36);
@@ -531,7 +494,8 @@ std::vector<Value> Hive::values(const Key& key) const {
             throw HiveError("value at " + hex32(off) + ": name longer than its cell");
         Value v;
         std::string_view raw = vk.substr(kVkFixed, len);
-        v.name = rd16(vk, 16) & kCompressedValueName ? latin1_to_utf8(raw) : utf16le_to_utf8(raw);
+        v.name =
+            rd16(vk, 16) & kCompressedValueName ? text::latin1_to_utf8(raw) : utf16le_to_utf8(raw);
         v.type = rd32(vk, 12);
         v.data = value_data(vk, off);
         out.push_back(std::move(v));

@@ -24,18 +24,15 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-std::string read_file(const std::string& path, std::size_t max) {
-    std::string data = read_input_file(path, max, "kit file");
-    if (data.size() > max) throw UsageError(path + " is too large for a kit file");
-    return data;
-}
-
 void copy_into(const std::string& src, const stdfs::path& dst, unsigned mode) {
     std::error_code ec;
     if (!stdfs::is_regular_file(src, ec)) throw UsageError(src + " is not a regular file");
     stdfs::create_directories(dst.parent_path(), ec);
     if (ec) throw IoError("cannot create " + dst.parent_path().string() + ": " + ec.message());
-    evidence::write_file_atomic(dst.string(), read_file(src, 256u << 20), true, mode);
+    evidence::write_file_atomic(dst.string(),
+                                read_input_file_within<UsageError>(src, 256u << 20, "kit file",
+                                                                   " is too large for a kit file"),
+                                true, mode);
 }
 
 // Runs argv (the first entry looked up in PATH) and waits; IoError with its output on failure.
@@ -194,7 +191,10 @@ std::optional<std::uint64_t> seen_kit_version(const std::string& state_path,
                                               const std::string& kit_id) {
     std::error_code ec;
     if (!stdfs::exists(state_path, ec)) return std::nullopt;
-    auto j = nlohmann::json::parse(read_file(state_path, 16u << 20), nullptr, false);
+    auto j =
+        nlohmann::json::parse(read_input_file_within<UsageError>(state_path, 16u << 20, "kit file",
+                                                                 " is too large for a kit file"),
+                              nullptr, false);
     const std::string key = authority + "/" + kit_id;
     if (j.is_discarded() || !j.is_object() || !j.contains("kits") || !j["kits"].is_object() ||
         !j["kits"].contains(key))

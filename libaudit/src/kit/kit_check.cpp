@@ -45,12 +45,7 @@ std::string kit_of(const std::string& n, const std::string& prefix, const std::s
 }
 
 // The scanner's state file in evidence/ (unsigned, small).
-std::string read_state_text(const std::string& path) {
-    constexpr std::size_t kMax = 4u << 20;
-    std::string data = read_input_file(path, kMax, "kit state");
-    if (data.size() > kMax) throw UsageError(path + ": larger than 4 MiB");
-    return data;
-}
+constexpr std::size_t kMaxStateFile = 4u << 20;
 
 class Checker {
   public:
@@ -263,7 +258,10 @@ void Checker::check_chains() {
         }
         // The scanner's own (unsigned) state: it never records more than the evidence shows.
         if (auto sf = state_files_.find(id); sf != state_files_.end()) {
-            auto st = json::parse(read_state_text((ev_dir_ / sf->second).string()), nullptr, false);
+            auto st = json::parse(
+                read_input_file_within<UsageError>((ev_dir_ / sf->second).string(), kMaxStateFile,
+                                                   "kit state", ": larger than 4 MiB"),
+                nullptr, false);
             if (!st.is_object() || !st.contains("last_sequence") ||
                 !st["last_sequence"].is_number_unsigned()) {
                 problems_.push_back("evidence/" + sf->second + ": not a kit state file");

@@ -6,7 +6,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include <botan/hash.h>
 #include <botan/hex.h>
 #include <algorithm>
 #include <cerrno>
@@ -38,12 +37,6 @@ constexpr std::size_t kMaxFiles = 100000;
 bool excluded(const std::string& rel) {
     return rel == kKitManifestFile || rel == kEvidenceDir ||
            rel.rfind(std::string(kEvidenceDir) + "/", 0) == 0;
-}
-
-std::string read_bounded(const std::string& path, std::size_t max) {
-    std::string data = read_input_file(path, max, "kit file");
-    if (data.size() > max) throw VerifyError(path + ": file is too large");
-    return data;
 }
 
 }  // namespace
@@ -141,23 +134,7 @@ const KitFile* KitManifest::find(std::string_view path) const {
 }
 
 std::string file_sha384(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw IoError("cannot open " + path + ": " + std::strerror(errno));
-    auto hash = Botan::HashFunction::create_or_throw("SHA-384");
-    std::vector<std::uint8_t> buf(1 << 20);
-    for (;;) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            throw IoError("cannot read " + path + ": " + std::strerror(e));
-        }
-        if (n == 0) break;
-        hash->update(buf.data(), static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return Botan::hex_encode(hash->final(), false);
+    return evidence::file_digest(path, "SHA-384");
 }
 
 bool keeps_unix_modes(const std::string& dir) {
@@ -267,7 +244,8 @@ SealedKit verify_kit_manifest(std::string_view envelope_json, const trust::Trust
 SealedKit load_kit(const std::string& kit_dir, const trust::TrustRoot& trust,
                    const KitVerifyOptions& options) {
     const std::string path = kit_dir + "/" + std::string(kKitManifestFile);
-    const std::string text = read_bounded(path, kMaxManifest);
+    const std::string text =
+        read_input_file_within<VerifyError>(path, kMaxManifest, "kit file", ": file is too large");
     try {
         auto kit = verify_kit_manifest(text, trust, options);
         kit.sha256 = crypto::sha256_hex(text);
@@ -378,7 +356,9 @@ json load_kit_state(const std::string& state_path) {
     json state = {{"_type", kStateType}, {"kits", json::object()}};
     std::error_code ec;
     if (stdfs::exists(state_path, ec)) {
-        state = json::parse(read_bounded(state_path, kMaxManifest), nullptr, false);
+        state = json::parse(read_input_file_within<VerifyError>(state_path, kMaxManifest,
+                                                                "kit file", ": file is too large"),
+                            nullptr, false);
         if (state.is_discarded() || !state.is_object() || state.value("_type", "") != kStateType ||
             !state.contains("kits") || !state["kits"].is_object())
             throw VerifyError(state_path + ": not a kit state file (corrupt?); refusing to guess");
@@ -428,14 +408,7 @@ std::vector<std::string> check_kit_version(const SealedKit& kit,
     if (!state_path) return {"no kit state: kit rollback protection is off"};
     const auto& m = kit.manifest;
     audit::FileLock lock(*state_path);
-    json state = {{"_type", kStateType}, {"kits", json::object()}};
-    std::error_code ec;
-    if (stdfs::exists(*state_path, ec)) {
-        state = json::parse(read_bounded(*state_path, kMaxManifest), nullptr, false);
-        if (state.is_discarded() || !state.is_object() || state.value("_type", "") != kStateType ||
-            !state.contains("kits") || !state["kits"].is_object())
-            throw VerifyError(*state_path + ": not a kit state file (corrupt?); refusing to guess");
-    }
+    json state = load_kit_state(*state_path);
     const std::string key = m.authority + "/" + m.kit_id;
     auto& kits = state["kits"];
     std::vector<std::string> notes;

@@ -65,12 +65,6 @@ std::string with_index(std::string priv, std::uint64_t q) {
     return priv;
 }
 
-std::string read_seal_bounded(const std::string& path) {
-    std::string data = read_input_file(path, kMaxKeyFile, "HSS/LMS key");
-    if (data.size() > kMaxKeyFile) throw UsageError(path + ": file is too large for a key");
-    return data;
-}
-
 std::string private_file_json(const std::string& params, std::string_view priv,
                               const LmsPublicKey& pub) {
     json j = {{"_type", kPrivateType},        {"params", params},
@@ -204,7 +198,9 @@ LmsSigner::LmsSigner(const std::string& path) : path_(path) {
         throw IoError("HSS/LMS key " + path + " is in use by another process");
     }
     try {
-        auto j = json::parse(read_seal_bounded(path), nullptr, false);
+        auto j = json::parse(read_input_file_within<UsageError>(path, kMaxKeyFile, "HSS/LMS key",
+                                                                ": file is too large for a key"),
+                             nullptr, false);
         if (j.is_discarded() || !j.is_object() || j.value("_type", "") != kPrivateType ||
             !j.contains("private") || !j["private"].is_string() || !j.contains("public") ||
             !j["public"].is_string())

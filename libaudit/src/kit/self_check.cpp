@@ -21,12 +21,7 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-std::string read_small(const std::string& path) {
-    constexpr std::size_t kMax = 16u << 20;
-    std::string data = read_input_file(path, kMax, "kit file");
-    if (data.size() > kMax) throw VerifyError(path + " is too large");
-    return data;
-}
+constexpr std::size_t kMaxKitFile = 16u << 20;
 
 }  // namespace
 
@@ -76,9 +71,12 @@ SelfCheck self_check(const KitLocation& where, const std::string& exe) {
     sc.location = where;
     const std::string manifest_path = where.kit_dir + "/" + std::string(kKitManifestFile);
     try {
-        const std::string text = read_small(manifest_path);
+        const std::string text = read_input_file_within<VerifyError>(manifest_path, kMaxKitFile,
+                                                                     "kit file", " is too large");
         sc.kit_manifest_sha256 = crypto::sha256_hex(text);
-        const std::string trust_text = read_small(where.kit_dir + "/" + std::string(kTrustFile));
+        const std::string trust_text =
+            read_input_file_within<VerifyError>(where.kit_dir + "/" + std::string(kTrustFile),
+                                                kMaxKitFile, "kit file", " is too large");
         auto trust = trust::TrustRoot::verify(trust_text);
         auto kit = verify_kit_manifest(text, trust);
         kit.sha256 = sc.kit_manifest_sha256;

@@ -182,19 +182,8 @@ std::optional<InventoryItem> to_item(const Stanza& s, std::string_view origin,
     return item;
 }
 
-// Lines of an info file: bounded, CR tolerated.
-template <typename Fn>
-void for_each_line(std::string_view text, Fn&& fn) {
-    std::size_t pos = 0, n = 0;
-    while (pos < text.size()) {
-        std::size_t nl = text.find('\n', pos);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::string_view line = text.substr(pos, nl - pos);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        fn(line, ++n);
-        pos = nl + 1;
-    }
-}
+// Lines of an info file, CR tolerated (formats/text.h).
+using text::for_each_line;
 
 // info/<pkg>:<arch>.<ext> (multi-arch "same") or info/<pkg>.<ext>.
 std::optional<std::string> read_info(const fs::Root& root, const InventoryItem& item,

@@ -7,6 +7,7 @@
 #include "audit/error.h"
 #include "audit/sources/rpm.h"
 #include "formats/text.h"
+#include "sources/rpm_db.h"
 
 namespace audit::sources {
 
@@ -22,17 +23,14 @@ constexpr unsigned kHashUnsorted = 2, kOverflow = 7, kHashMeta = 8, kHash = 13;
 // Item types on hash pages.
 constexpr unsigned kKeyData = 1, kDuplicate = 2, kOffPage = 3, kOffDup = 4;
 
-[[noreturn]] void bad(const std::string& why) {
-    throw UsageError("Berkeley DB hash: " + why);
-}
-
 using text::warn;  // bounded (formats/text.h)
 
 class HashFile {
   public:
     explicit HashFile(std::string_view f) : f_(f) {
         if (f.size() < 512)
-            bad("shorter than a metadata page (" + std::to_string(f.size()) + " bytes)");
+            rpmdb::bad("Berkeley DB hash",
+                       "shorter than a metadata page (" + std::to_string(f.size()) + " bytes)");
         // The magic tells the byte order the file was written in (the writer's own).
         big_endian_ = false;
         std::uint32_t m = u32(12);
@@ -40,22 +38,27 @@ class HashFile {
             big_endian_ = true;
             m = u32(12);
         }
-        if (m == kBtreeMagic) bad("a B-tree database, not rpm's hash Packages");
-        if (m != kHashMagic) bad("not a Berkeley DB hash database (no magic)");
+        if (m == kBtreeMagic)
+            rpmdb::bad("Berkeley DB hash", "a B-tree database, not rpm's hash Packages");
+        if (m != kHashMagic)
+            rpmdb::bad("Berkeley DB hash", "not a Berkeley DB hash database (no magic)");
         std::uint32_t version = u32(16);
-        if (version < 8 || version > 10) bad("unsupported hash version " + std::to_string(version));
+        if (version < 8 || version > 10)
+            rpmdb::bad("Berkeley DB hash", "unsupported hash version " + std::to_string(version));
         page_size_ = u32(20);
         if (page_size_ < 512 || page_size_ > 65536 || (page_size_ & (page_size_ - 1)))
-            bad("implausible page size " + std::to_string(page_size_));
-        if (byte(24) != 0) bad("encrypted database");
-        if (byte(25) != kHashMeta) bad("page 0 is not a hash metadata page");
-        if (byte(26) & 1) bad("page checksums are not supported");
+            rpmdb::bad("Berkeley DB hash", "implausible page size " + std::to_string(page_size_));
+        if (byte(24) != 0) rpmdb::bad("Berkeley DB hash", "encrypted database");
+        if (byte(25) != kHashMeta)
+            rpmdb::bad("Berkeley DB hash", "page 0 is not a hash metadata page");
+        if (byte(26) & 1) rpmdb::bad("Berkeley DB hash", "page checksums are not supported");
         last_page_ = u32(32);
         if ((std::uint64_t{last_page_} + 1) * page_size_ > f.size())
-            bad("truncated: " + std::to_string(f.size()) + " bytes for " +
-                std::to_string(last_page_ + 1) + " pages of " + std::to_string(page_size_));
+            rpmdb::bad("Berkeley DB hash", "truncated: " + std::to_string(f.size()) +
+                                               " bytes for " + std::to_string(last_page_ + 1) +
+                                               " pages of " + std::to_string(page_size_));
         max_bucket_ = u32(72);
-        if (max_bucket_ > last_page_) bad("more buckets than pages");
+        if (max_bucket_ > last_page_) rpmdb::bad("Berkeley DB hash", "more buckets than pages");
         for (std::size_t i = 0; i < 32; ++i) spares_[i] = u32(96 + i * 4);
         seen_.assign(std::size_t{last_page_} + 1, false);
     }
@@ -69,8 +72,9 @@ class HashFile {
                 std::size_t p = page(pg, "bucket " + std::to_string(bucket));
                 unsigned type = byte(p + 25);
                 if (type != kHash && type != kHashUnsorted)
-                    bad("page " + std::to_string(pg) + " in bucket " + std::to_string(bucket) +
-                        " has type " + std::to_string(type) + ", not a hash page");
+                    rpmdb::bad("Berkeley DB hash", "page " + std::to_string(pg) + " in bucket " +
+                                                       std::to_string(bucket) + " has type " +
+                                                       std::to_string(type) + ", not a hash page");
                 items(pg, p, out, warnings);
                 pg = u32(p + 16);
             }
@@ -79,17 +83,10 @@ class HashFile {
 
   private:
     std::uint32_t u32(std::size_t at) const {
-        auto b = [&](std::size_t i) {
-            return static_cast<std::uint32_t>(static_cast<unsigned char>(f_[at + i]));
-        };
-        return big_endian_ ? b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3)
-                           : b(3) << 24 | b(2) << 16 | b(1) << 8 | b(0);
+        return big_endian_ ? rpmdb::be32(f_, at) : rpmdb::le32(f_, at);
     }
     std::uint32_t u16(std::size_t at) const {
-        auto b = [&](std::size_t i) {
-            return static_cast<std::uint32_t>(static_cast<unsigned char>(f_[at + i]));
-        };
-        return big_endian_ ? b(0) << 8 | b(1) : b(1) << 8 | b(0);
+        return big_endian_ ? rpmdb::be16(f_, at) : rpmdb::le16(f_, at);
     }
     unsigned byte(std::size_t at) const { return static_cast<unsigned char>(f_[at]); }
 
@@ -97,12 +94,16 @@ class HashFile {
     // damage.
     std::size_t page(std::uint64_t pg, const std::string& via) {
         if (pg == 0 || pg > last_page_)
-            bad(via + ": page number " + std::to_string(pg) + " out of range");
-        if (seen_[pg]) bad(via + ": page " + std::to_string(pg) + " reached twice (a cycle)");
+            rpmdb::bad("Berkeley DB hash",
+                       via + ": page number " + std::to_string(pg) + " out of range");
+        if (seen_[pg])
+            rpmdb::bad("Berkeley DB hash",
+                       via + ": page " + std::to_string(pg) + " reached twice (a cycle)");
         seen_[pg] = true;
         std::size_t p = pg * std::size_t{page_size_};
         if (u32(p + 8) != pg)
-            bad("page " + std::to_string(pg) + " says it is page " + std::to_string(u32(p + 8)));
+            rpmdb::bad("Berkeley DB hash", "page " + std::to_string(pg) + " says it is page " +
+                                               std::to_string(u32(p + 8)));
         return p;
     }
 
@@ -111,29 +112,34 @@ class HashFile {
         unsigned type = byte(p + off);
         if (type == kKeyData) return std::string(f_.substr(p + off + 1, len - 1));
         if (type == kOffPage) {
-            if (len != 12) bad(where + ": off-page item of " + std::to_string(len) + " bytes");
+            if (len != 12)
+                rpmdb::bad("Berkeley DB hash",
+                           where + ": off-page item of " + std::to_string(len) + " bytes");
             return overflow(u32(p + off + 4), u32(p + off + 8), where);
         }
         if (type == kDuplicate || type == kOffDup)
-            bad(where + ": duplicate keys (not rpm's Packages)");
-        bad(where + ": unknown item type " + std::to_string(type));
+            rpmdb::bad("Berkeley DB hash", where + ": duplicate keys (not rpm's Packages)");
+        rpmdb::bad("Berkeley DB hash", where + ": unknown item type " + std::to_string(type));
     }
 
     std::string overflow(std::uint32_t pg, std::uint32_t total, const std::string& where) {
         if (total == 0 || total > kMaxBlob)
-            bad(where + ": implausible overflow length " + std::to_string(total));
+            rpmdb::bad("Berkeley DB hash",
+                       where + ": implausible overflow length " + std::to_string(total));
         std::string out;
         while (out.size() < total) {
             if (pg == 0)
-                bad(where + ": overflow chain ends after " + std::to_string(out.size()) + " of " +
-                    std::to_string(total) + " bytes");
+                rpmdb::bad("Berkeley DB hash", where + ": overflow chain ends after " +
+                                                   std::to_string(out.size()) + " of " +
+                                                   std::to_string(total) + " bytes");
             std::size_t p = page(pg, where);
             if (byte(p + 25) != kOverflow)
-                bad(where + ": page " + std::to_string(pg) + " is not an overflow page");
+                rpmdb::bad("Berkeley DB hash",
+                           where + ": page " + std::to_string(pg) + " is not an overflow page");
             std::size_t len = u16(p + 22);
             if (len + kPageHeader > page_size_ || len > total - out.size() || len == 0)
-                bad(where + ": overflow page " + std::to_string(pg) + " holds " +
-                    std::to_string(len) + " bytes");
+                rpmdb::bad("Berkeley DB hash", where + ": overflow page " + std::to_string(pg) +
+                                                   " holds " + std::to_string(len) + " bytes");
             out.append(f_.substr(p + kPageHeader, len));
             pg = u32(p + 16);
         }
@@ -144,16 +150,18 @@ class HashFile {
                std::vector<std::string>& warnings) {
         const std::string where = "page " + std::to_string(pg);
         std::size_t n = u16(p + 20);
-        if (n % 2 != 0) bad(where + ": odd number of items " + std::to_string(n));
+        if (n % 2 != 0)
+            rpmdb::bad("Berkeley DB hash", where + ": odd number of items " + std::to_string(n));
         if (kPageHeader + n * 2 > page_size_)
-            bad(where + ": " + std::to_string(n) + " items do not fit");
+            rpmdb::bad("Berkeley DB hash", where + ": " + std::to_string(n) + " items do not fit");
         std::size_t end = page_size_;  // items are laid out from the page's end downwards
         for (std::size_t i = 0; i < n; i += 2) {
             std::size_t koff = u16(p + kPageHeader + i * 2),
                         doff = u16(p + kPageHeader + i * 2 + 2);
             if (koff < kPageHeader + n * 2 || koff >= end || doff < kPageHeader + n * 2 ||
                 doff >= koff)
-                bad(where + ": item " + std::to_string(i) + " has offsets out of order");
+                rpmdb::bad("Berkeley DB hash",
+                           where + ": item " + std::to_string(i) + " has offsets out of order");
             std::string key = item(p, koff, end - koff, where + " item " + std::to_string(i));
             std::string value =
                 item(p, doff, koff - doff, where + " item " + std::to_string(i + 1));
@@ -170,11 +178,7 @@ class HashFile {
     }
 
     std::uint32_t u32_of(const std::string& k) const {
-        auto b = [&](std::size_t i) {
-            return static_cast<std::uint32_t>(static_cast<unsigned char>(k[i]));
-        };
-        return big_endian_ ? b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3)
-                           : b(3) << 24 | b(2) << 16 | b(1) << 8 | b(0);
+        return big_endian_ ? rpmdb::be32(k, 0) : rpmdb::le32(k, 0);
     }
 
     std::string_view f_;

@@ -6,6 +6,7 @@
 #include "audit/error.h"
 #include "audit/fs/root.h"
 #include "audit/sources/rpm.h"
+#include "sources/rpm_db.h"
 
 namespace audit::sources {
 
@@ -52,16 +53,7 @@ enum Tag : std::uint32_t {
     kFileDigestAlgo = 5011,
 };
 
-std::uint32_t be32(std::string_view s, std::size_t at) {
-    auto b = [&](std::size_t i) {
-        return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i]));
-    };
-    return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
-}
-
-[[noreturn]] void bad_header(const std::string& why) {
-    throw UsageError("rpm header: " + why);
-}
+using rpmdb::be32;
 
 // Valid UTF-8 is kept, every other byte becomes U+FFFD: evidence is JSON, and a vendor string in
 // Latin-1 must not stop the scan.
@@ -110,16 +102,17 @@ class HeaderView {
                        [](unsigned char a, char b) { return a == static_cast<unsigned char>(b); }))
             blob.remove_prefix(8);
         if (blob.size() < 8)
-            bad_header("shorter than its 8-byte preamble (" + std::to_string(blob.size()) +
-                       " bytes)");
+            rpmdb::bad("rpm header", "shorter than its 8-byte preamble (" +
+                                         std::to_string(blob.size()) + " bytes)");
         const std::uint32_t il = be32(blob, 0), dl = be32(blob, 4);
         if (il == 0 || il > kMaxEntries)
-            bad_header("implausible entry count " + std::to_string(il));
-        if (dl > kMaxData) bad_header("implausible data length " + std::to_string(dl));
+            rpmdb::bad("rpm header", "implausible entry count " + std::to_string(il));
+        if (dl > kMaxData)
+            rpmdb::bad("rpm header", "implausible data length " + std::to_string(dl));
         const std::size_t want = 8 + std::size_t{il} * 16 + dl;
         if (blob.size() != want)
-            bad_header(std::to_string(blob.size()) + " bytes where its index says " +
-                       std::to_string(want));
+            rpmdb::bad("rpm header", std::to_string(blob.size()) + " bytes where its index says " +
+                                         std::to_string(want));
         data_ = blob.substr(8 + std::size_t{il} * 16);
         for (std::uint32_t i = 0; i < il; ++i) {
             const std::size_t at = 8 + std::size_t{i} * 16;
@@ -137,8 +130,8 @@ class HeaderView {
         if (it == entries_.end()) return std::nullopt;
         const Entry& e = it->second;
         if (e.type != kString && e.type != kStringArray && e.type != kI18nString)
-            bad_header("tag " + std::to_string(tag) + " has type " + std::to_string(e.type) +
-                       ", not a string");
+            rpmdb::bad("rpm header", "tag " + std::to_string(tag) + " has type " +
+                                         std::to_string(e.type) + ", not a string");
         std::vector<std::string> out;
         out.reserve(e.count);
         std::size_t pos = e.offset;
@@ -161,8 +154,8 @@ class HeaderView {
         if (it == entries_.end()) return std::nullopt;
         const Entry& e = it->second;
         if (e.type != kInt32)
-            bad_header("tag " + std::to_string(tag) + " has type " + std::to_string(e.type) +
-                       ", not int32");
+            rpmdb::bad("rpm header", "tag " + std::to_string(tag) + " has type " +
+                                         std::to_string(e.type) + ", not int32");
         std::vector<std::uint32_t> out(e.count);
         for (std::uint32_t i = 0; i < e.count; ++i)
             out[i] = be32(data_, e.offset + std::size_t{i} * 4);
@@ -178,30 +171,32 @@ class HeaderView {
   private:
     void check(std::uint32_t tag, const Entry& e) const {
         const std::string what = "tag " + std::to_string(tag);
-        if (e.type > kI18nString) bad_header(what + ": unknown type " + std::to_string(e.type));
+        if (e.type > kI18nString)
+            rpmdb::bad("rpm header", what + ": unknown type " + std::to_string(e.type));
         if (e.count == 0 || e.count > data_.size() + 1)
-            bad_header(what + ": implausible count " + std::to_string(e.count));
+            rpmdb::bad("rpm header", what + ": implausible count " + std::to_string(e.count));
         if (e.type == kNull) return;
         if (e.offset >= data_.size())
-            bad_header(what + ": offset " + std::to_string(e.offset) + " past the data store");
+            rpmdb::bad("rpm header",
+                       what + ": offset " + std::to_string(e.offset) + " past the data store");
         if ((e.type == kString) && e.count != 1)
-            bad_header(what + ": a string with count " + std::to_string(e.count));
+            rpmdb::bad("rpm header", what + ": a string with count " + std::to_string(e.count));
         if (e.type == kString || e.type == kStringArray || e.type == kI18nString) {
             std::size_t pos = e.offset;
             for (std::uint32_t i = 0; i < e.count; ++i) {
                 std::size_t nul = data_.find('\0', pos);
                 if (nul == std::string_view::npos)
-                    bad_header(what + ": string " + std::to_string(i) +
-                               " runs past the data store");
+                    rpmdb::bad("rpm header", what + ": string " + std::to_string(i) +
+                                                 " runs past the data store");
                 pos = nul + 1;
             }
             return;
         }
         std::size_t size = e.type == kInt16 ? 2 : e.type == kInt32 ? 4 : e.type == kInt64 ? 8 : 1;
         if (e.offset % size != 0)
-            bad_header(what + ": misaligned offset " + std::to_string(e.offset));
+            rpmdb::bad("rpm header", what + ": misaligned offset " + std::to_string(e.offset));
         if (std::size_t{e.count} * size > data_.size() - e.offset)
-            bad_header(what + ": runs past the data store");
+            rpmdb::bad("rpm header", what + ": runs past the data store");
     }
 
     std::string_view data_;
@@ -229,7 +224,7 @@ std::vector<std::string> file_names(const HeaderView& v, RpmHeader& h) {
         return {};
     }
     if (base->size() > kMaxRpmFiles)
-        bad_header("more than " + std::to_string(kMaxRpmFiles) + " files");
+        rpmdb::bad("rpm header", "more than " + std::to_string(kMaxRpmFiles) + " files");
     std::vector<std::string> out;
     out.reserve(base->size());
     for (std::size_t i = 0; i < base->size(); ++i) {
@@ -281,7 +276,7 @@ RpmHeader parse_rpm_header(std::string_view blob) {
     RpmHeader h;
     h.name = v.string(kName).value_or("");
     if (!printable_name(h.name))
-        bad_header(h.name.empty() ? "no NAME" : "NAME is not a package name");
+        rpmdb::bad("rpm header", h.name.empty() ? "no NAME" : "NAME is not a package name");
     h.version = v.string(kVersion).value_or("");
     h.release = v.string(kRelease).value_or("");
     h.arch = v.string(kArch).value_or("");

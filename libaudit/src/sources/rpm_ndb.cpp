@@ -9,6 +9,7 @@
 
 #include "audit/error.h"
 #include "audit/sources/rpm.h"
+#include "sources/rpm_db.h"
 
 namespace audit::sources {
 
@@ -18,16 +19,7 @@ constexpr std::size_t kPage = 4096, kSlot = 16, kBlock = 16, kHeader = 32;
 constexpr std::size_t kBlobHead = 16, kBlobTail = 12;
 constexpr std::size_t kMaxSlotPages = 1u << 16;
 
-[[noreturn]] void bad_ndb(const std::string& why) {
-    throw UsageError("ndb: " + why);
-}
-
-std::uint32_t le32(std::string_view s, std::size_t at) {
-    auto b = [&](std::size_t i) {
-        return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i]));
-    };
-    return b(3) << 24 | b(2) << 16 | b(1) << 8 | b(0);
-}
+using rpmdb::le32;
 
 bool tag_at(std::string_view s, std::size_t at, const char (&tag)[5]) {
     return s.substr(at, 4) == tag;
@@ -77,29 +69,30 @@ std::optional<std::string> blob(std::string_view f, const Slot& s, std::string& 
 
 std::vector<RpmRecord> read_rpm_ndb(std::string_view f) {
     if (f.size() < kHeader)
-        bad_ndb("shorter than its header (" + std::to_string(f.size()) + " bytes)");
-    if (!tag_at(f, 0, "RpmP")) bad_ndb("no RpmP magic");
-    if (le32(f, 4) != 0) bad_ndb("unsupported version " + std::to_string(le32(f, 4)));
+        rpmdb::bad("ndb", "shorter than its header (" + std::to_string(f.size()) + " bytes)");
+    if (!tag_at(f, 0, "RpmP")) rpmdb::bad("ndb", "no RpmP magic");
+    if (le32(f, 4) != 0) rpmdb::bad("ndb", "unsupported version " + std::to_string(le32(f, 4)));
     const std::size_t slot_pages = le32(f, 12);
     if (slot_pages == 0 || slot_pages > kMaxSlotPages)
-        bad_ndb("implausible slot page count " + std::to_string(slot_pages));
-    if (slot_pages * kPage > f.size()) bad_ndb("truncated in its slot pages");
+        rpmdb::bad("ndb", "implausible slot page count " + std::to_string(slot_pages));
+    if (slot_pages * kPage > f.size()) rpmdb::bad("ndb", "truncated in its slot pages");
     if (f.size() % kBlock != 0)
-        bad_ndb("size " + std::to_string(f.size()) + " is not a whole number of blocks");
+        rpmdb::bad("ndb", "size " + std::to_string(f.size()) + " is not a whole number of blocks");
     const std::size_t file_blocks = f.size() / kBlock, first_blob = slot_pages * kPage / kBlock;
 
     std::vector<Slot> slots;
     std::set<std::uint32_t> seen;
     for (std::size_t off = kHeader; off < slot_pages * kPage; off += kSlot) {
         if (!tag_at(f, off, "Slot"))
-            bad_ndb("slot at offset " + std::to_string(off) + " has no Slot magic");
+            rpmdb::bad("ndb", "slot at offset " + std::to_string(off) + " has no Slot magic");
         Slot s{le32(f, off + 4), le32(f, off + 8), le32(f, off + 12)};
         if (s.blkoff == 0) continue;  // free
         if (s.pkgidx == 0 || s.blkcnt == 0 || s.blkoff < first_blob ||
             std::size_t{s.blkoff} + s.blkcnt > file_blocks)
-            bad_ndb("slot at offset " + std::to_string(off) + " points outside the blob area");
+            rpmdb::bad("ndb",
+                       "slot at offset " + std::to_string(off) + " points outside the blob area");
         if (!seen.insert(s.pkgidx).second)
-            bad_ndb("package " + std::to_string(s.pkgidx) + " has two slots");
+            rpmdb::bad("ndb", "package " + std::to_string(s.pkgidx) + " has two slots");
         slots.push_back(s);
     }
     std::vector<RpmRecord> out;

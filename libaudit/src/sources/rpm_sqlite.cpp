@@ -14,6 +14,7 @@
 #include "audit/error.h"
 #include "audit/sources/rpm.h"
 #include "formats/text.h"
+#include "sources/rpm_db.h"
 
 namespace audit::sources {
 
@@ -22,24 +23,16 @@ namespace {
 constexpr std::size_t kMaxImage = std::size_t{4} << 30;
 constexpr int kMaxSqliteBlob = 0x0fffffff + 8;
 
-[[noreturn]] void bad_sqlite(const std::string& why) {
-    throw UsageError("sqlite: " + why);
-}
-
 using text::warn;  // bounded (formats/text.h)
 
-std::uint32_t sqlite_be32(std::string_view s, std::size_t at) {
-    auto b = [&](std::size_t i) {
-        return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i]));
-    };
-    return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
-}
+using rpmdb::be16;
+using rpmdb::be32;
 
 // SQLite's WAL checksum (fileformat2, "Checksum Algorithm"): 32-bit word pairs in the byte order
 // the log's magic names, accumulated across the header and every frame.
 void wal_checksum(std::string_view s, bool big_endian, std::uint32_t& s0, std::uint32_t& s1) {
     auto word = [&](std::size_t at) {
-        std::uint32_t v = sqlite_be32(s, at);
+        std::uint32_t v = be32(s, at);
         return big_endian ? v : __builtin_bswap32(v);
     };
     for (std::size_t i = 0; i + 8 <= s.size(); i += 8) {
@@ -59,12 +52,11 @@ std::size_t replay_wal(std::string& image, std::string_view wal,
         return std::size_t{0};
     };
     if (wal.size() < 32) return unusable("shorter than its header");
-    const std::uint32_t magic = sqlite_be32(wal, 0);
+    const std::uint32_t magic = be32(wal, 0);
     if ((magic & ~1u) != 0x377f0682) return unusable("no WAL magic");
     const bool big_endian = magic & 1;
-    if (sqlite_be32(wal, 4) != 3007000)
-        return unusable("unknown version " + std::to_string(sqlite_be32(wal, 4)));
-    const std::size_t page_size = sqlite_be32(wal, 8);
+    if (be32(wal, 4) != 3007000) return unusable("unknown version " + std::to_string(be32(wal, 4)));
+    const std::size_t page_size = be32(wal, 8);
     std::size_t db_page_size =
         (static_cast<unsigned char>(image[16]) << 8) | static_cast<unsigned char>(image[17]);
     if (db_page_size == 1) db_page_size = 65536;
@@ -73,27 +65,24 @@ std::size_t replay_wal(std::string& image, std::string_view wal,
                         std::to_string(db_page_size));
     std::uint32_t s0 = 0, s1 = 0;
     wal_checksum(wal.substr(0, 24), big_endian, s0, s1);
-    if (s0 != sqlite_be32(wal, 24) || s1 != sqlite_be32(wal, 28))
-        return unusable("header checksum mismatch");
-    const std::uint32_t salt1 = sqlite_be32(wal, 16), salt2 = sqlite_be32(wal, 20);
+    if (s0 != be32(wal, 24) || s1 != be32(wal, 28)) return unusable("header checksum mismatch");
+    const std::uint32_t salt1 = be32(wal, 16), salt2 = be32(wal, 20);
 
     const std::size_t frame = 24 + page_size;
     std::vector<std::size_t> pending;
     std::size_t applied = 0;
     for (std::size_t off = 32; off + frame <= wal.size(); off += frame) {
-        if (sqlite_be32(wal, off + 8) != salt1 || sqlite_be32(wal, off + 12) != salt2) break;
+        if (be32(wal, off + 8) != salt1 || be32(wal, off + 12) != salt2) break;
         wal_checksum(wal.substr(off, 8), big_endian, s0, s1);
         wal_checksum(wal.substr(off + 24, page_size), big_endian, s0, s1);
-        if (s0 != sqlite_be32(wal, off + 16) || s1 != sqlite_be32(wal, off + 20) ||
-            sqlite_be32(wal, off) == 0)
-            break;
+        if (s0 != be32(wal, off + 16) || s1 != be32(wal, off + 20) || be32(wal, off) == 0) break;
         pending.push_back(off);
-        const std::size_t pages_after_commit = sqlite_be32(wal, off + 4);
+        const std::size_t pages_after_commit = be32(wal, off + 4);
         if (pages_after_commit == 0) continue;
         if (pages_after_commit > kMaxImage / page_size)
-            bad_sqlite("write-ahead log grows the database past its bound");
+            rpmdb::bad("sqlite", "write-ahead log grows the database past its bound");
         for (std::size_t f : pending) {
-            const std::size_t at = (sqlite_be32(wal, f) - std::size_t{1}) * page_size;
+            const std::size_t at = (be32(wal, f) - std::size_t{1}) * page_size;
             if (at + page_size > pages_after_commit * page_size)
                 continue;  // truncated away by the commit
             if (image.size() < at + page_size) image.resize(at + page_size, '\0');
@@ -109,11 +98,6 @@ std::size_t replay_wal(std::string& image, std::string_view wal,
 // SQLite's bound on the depth of a b-tree (BTCURSOR_MAX_DEPTH): a deeper tree is corrupt.
 constexpr int kMaxBtreeDepth = 20;
 
-std::uint16_t be16(std::string_view s, std::size_t at) {
-    return static_cast<std::uint16_t>(static_cast<unsigned char>(s[at]) << 8 |
-                                      static_cast<unsigned char>(s[at + 1]));
-}
-
 // One database image, read-only: pages by number, each visited at most once (so a b-tree or an
 // overflow chain that loops, or two trees sharing a page, is refused and the work is bounded by
 // the image's size).
@@ -123,32 +107,34 @@ class Image {
         page_size_ = be16(bytes, 16);
         if (page_size_ == 1) page_size_ = 65536;
         if (page_size_ < 512 || page_size_ > 65536 || (page_size_ & (page_size_ - 1)) != 0)
-            bad_sqlite("invalid page size " + std::to_string(page_size_));
+            rpmdb::bad("sqlite", "invalid page size " + std::to_string(page_size_));
         if (static_cast<unsigned char>(bytes[18]) > 2)
-            bad_sqlite("file format version " +
-                       std::to_string(static_cast<unsigned char>(bytes[18])) + " cannot be read");
+            rpmdb::bad("sqlite", "file format version " +
+                                     std::to_string(static_cast<unsigned char>(bytes[18])) +
+                                     " cannot be read");
         const std::size_t reserved = static_cast<unsigned char>(bytes[20]);
         usable_ = page_size_ - reserved;
-        if (usable_ < 480) bad_sqlite("usable page size " + std::to_string(usable_) + " below 480");
+        if (usable_ < 480)
+            rpmdb::bad("sqlite", "usable page size " + std::to_string(usable_) + " below 480");
         const std::size_t in_file = bytes.size() / page_size_;
         pages_ = in_file;
         // The header's page count holds while its version-valid-for matches the change counter.
-        const std::size_t in_header = sqlite_be32(bytes, 28);
-        if (in_header != 0 && sqlite_be32(bytes, 24) == sqlite_be32(bytes, 92)) {
+        const std::size_t in_header = be32(bytes, 28);
+        if (in_header != 0 && be32(bytes, 24) == be32(bytes, 92)) {
             if (in_header > in_file)
                 malformed("the header counts " + std::to_string(in_header) + " pages, the file " +
                           std::to_string(in_file));
             pages_ = in_header;
         }
         if (pages_ == 0) malformed("no page");
-        encoding_ = sqlite_be32(bytes, 56);
+        encoding_ = be32(bytes, 56);
         if (encoding_ == 0) encoding_ = 1;
         if (encoding_ > 3) malformed("unknown text encoding " + std::to_string(encoding_));
         seen_.assign(pages_ + 1, false);
     }
 
     [[noreturn]] static void malformed(const std::string& why) {
-        bad_sqlite("database disk image is malformed (" + why + ")");
+        rpmdb::bad("sqlite", "database disk image is malformed (" + why + ")");
     }
 
     std::size_t usable() const { return usable_; }
@@ -225,11 +211,11 @@ void table_rows(Image& img, std::uint32_t root, std::size_t max_payload, Fn&& ro
         if (!leaf) {
             // Children left to right: each cell's left child, then the right-most pointer; pushed
             // in reverse so that the leftmost is visited first.
-            todo.push_back({sqlite_be32(page, h + 8), depth + 1});
+            todo.push_back({be32(page, h + 8), depth + 1});
             for (std::size_t i = cells; i-- > 0;) {
                 const std::size_t at = cell_at(i);
                 if (at + 4 > u) Image::malformed("interior cell past its page");
-                todo.push_back({sqlite_be32(page, at), depth + 1});
+                todo.push_back({be32(page, at), depth + 1});
             }
             continue;
         }
@@ -237,7 +223,7 @@ void table_rows(Image& img, std::uint32_t root, std::size_t max_payload, Fn&& ro
             std::size_t at = cell_at(i);
             const std::uint64_t size = varint(page, at, u);
             const std::uint64_t rowid = varint(page, at, u);
-            if (size > max_payload) bad_sqlite("string or blob too big");
+            if (size > max_payload) rpmdb::bad("sqlite", "string or blob too big");
             // The part of the payload kept on the leaf (fileformat2, "Cell Payload Overflow").
             const std::size_t x = u - 35, m = ((u - 12) * 32 / 255) - 23;
             std::size_t local = size;
@@ -249,13 +235,13 @@ void table_rows(Image& img, std::uint32_t root, std::size_t max_payload, Fn&& ro
                 Image::malformed("cell payload past its page");
             Row row{static_cast<std::int64_t>(rowid), std::string(page.substr(at, local))};
             if (local < size) {
-                std::uint32_t next = sqlite_be32(page, at + local);
+                std::uint32_t next = be32(page, at + local);
                 while (row.payload.size() < size) {
                     const std::string_view ov = img.claim(next, "overflow");
                     const std::size_t take =
                         std::min<std::size_t>(u - 4, size - row.payload.size());
                     row.payload.append(ov.substr(4, take));
-                    next = sqlite_be32(ov, 0);
+                    next = be32(ov, 0);
                 }
                 if (next != 0) Image::malformed("overflow chain longer than its payload");
             }
@@ -335,9 +321,9 @@ Columns packages_columns(const std::string& sql) {
     const std::string l = text::lower(sql);
     const std::size_t open = l.find('('), close = l.rfind(')');
     if (open == std::string::npos || close == std::string::npos || close < open)
-        bad_sqlite("Packages: cannot read its CREATE TABLE statement");
+        rpmdb::bad("sqlite", "Packages: cannot read its CREATE TABLE statement");
     if (l.find("without rowid", close) != std::string::npos)
-        bad_sqlite("Packages is a WITHOUT ROWID table");
+        rpmdb::bad("sqlite", "Packages is a WITHOUT ROWID table");
     std::vector<std::string> defs;
     int nest = 0;
     std::string cur;
@@ -402,7 +388,7 @@ Columns packages_columns(const std::string& sql) {
         if (name == "blob") blob = column;
         ++column;
     }
-    if (!hnum || !blob) bad_sqlite("Packages has no hnum or no blob column");
+    if (!hnum || !blob) rpmdb::bad("sqlite", "Packages has no hnum or no blob column");
     return {*hnum, *blob, rowid};
 }
 
@@ -411,7 +397,7 @@ Columns packages_columns(const std::string& sql) {
 std::vector<RpmRecord> read_rpm_sqlite(std::string image, std::string_view wal,
                                        std::vector<std::string>& warnings) {
     if (image.size() < 100 || image.compare(0, 16, std::string("SQLite format 3\0", 16)) != 0)
-        bad_sqlite("not an SQLite 3 database");
+        rpmdb::bad("sqlite", "not an SQLite 3 database");
     replay_wal(image, wal, warnings);
     Image img(image);
 
@@ -421,14 +407,15 @@ std::vector<RpmRecord> read_rpm_sqlite(std::string image, std::string_view wal,
     table_rows(img, 1, image.size(), [&](Row&& row) {
         const auto cols = record(row.payload);
         if (cols.size() < 5 || schema_text(cols[1], img.encoding()) != "Packages") return true;
-        if (schema_text(cols[0], img.encoding()) != "table") bad_sqlite("Packages is not a table");
+        if (schema_text(cols[0], img.encoding()) != "table")
+            rpmdb::bad("sqlite", "Packages is not a table");
         if (!cols[3].is_int() || cols[3].integer() <= 0 || cols[3].integer() > 0xffffffffLL)
             Image::malformed("Packages has no root page");
         root = static_cast<std::uint32_t>(cols[3].integer());
         sql = schema_text(cols[4], img.encoding());
         return false;
     });
-    if (!root) bad_sqlite("no Packages table");
+    if (!root) rpmdb::bad("sqlite", "no Packages table");
     const Columns where = packages_columns(sql);
 
     std::vector<RpmRecord> out;
@@ -454,7 +441,7 @@ std::vector<RpmRecord> read_rpm_sqlite(std::string image, std::string_view wal,
             return true;
         }
         if (cols[where.blob].bytes.size() > static_cast<std::size_t>(kMaxSqliteBlob))
-            bad_sqlite("string or blob too big");
+            rpmdb::bad("sqlite", "string or blob too big");
         out.push_back({static_cast<std::uint32_t>(hnum), std::string(cols[where.blob].bytes), {}});
         return true;
     });

@@ -66,8 +66,8 @@ PublishedRoot publish_next_root(const std::string& trust_path, const std::string
     for (int v = 1; v < current.version; ++v) {
         const auto from = history_path(trust_path, v), to = history_path(out, v);
         if (from != to && stdfs::exists(from, ec) && !stdfs::exists(to, ec)) {
-            std::string bytes = read_input_file(from, 1u << 20, "trust root");
-            if (bytes.size() > (1u << 20)) throw UsageError(from + ": too large (over 1 MiB)");
+            std::string bytes = read_input_file_within<UsageError>(from, 1u << 20, "trust root",
+                                                                   ": too large (over 1 MiB)");
             crypto::write_new_file(to, bytes, 0644);
         }
     }

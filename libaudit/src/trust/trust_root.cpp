@@ -217,8 +217,8 @@ TrustRoot TrustRoot::from_payload_json(const nlohmann::json& j) {
 }
 
 TrustRoot TrustRoot::load(const std::string& path) {
-    std::string data = read_input_file(path, kMaxTrustFile, "trust root");
-    if (data.size() > kMaxTrustFile) throw VerifyError(path + ": trust root is too large");
+    std::string data = read_input_file_within<VerifyError>(path, kMaxTrustFile, "trust root",
+                                                           ": trust root is too large");
     try {
         return verify(data);
     } catch (const VerifyError& e) {

@@ -110,6 +110,9 @@ struct BundleRef {
     // root_fs_uuid, ssh_host_keys, windows_machine_guid, windows_machine_sid,
     // macos_hardware_uuid); when empty, dmi_product_uuid alone is used.
     std::map<std::string, std::string> ids;
+    // The identifiers an identity conflict is counted by (FleetFacts, the ledger's scratch): ids,
+    // or dmi_product_uuid alone when ids is empty.
+    std::map<std::string, std::string> counted_ids() const;
 };
 BundleRef ref_of(const BundleSummary& b);
 

@@ -100,6 +100,9 @@ std::string read_statement_sha256_unverified(const std::string& path);
 // Atomically write bytes to path: core/atomic_file.h (kept here for the callers of this name).
 using core::write_file_atomic;
 
+// The digest (lowercase hex) of a whole file, streamed; algorithm is Botan's name ("SHA-256",
+// "SHA-384"). IoError when the file cannot be opened or read.
+std::string file_digest(const std::string& path, const std::string& algorithm);
 // sha256 (hex) of a whole file, streamed.
 std::string file_sha256(const std::string& path);
 
