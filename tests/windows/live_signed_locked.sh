@@ -3,7 +3,7 @@
 # shows:
 # - a vendor-signed PE (mingw + windres + osslsigncode: tests/fixtures/pe-file.sh), renamed and put
 #   in Program Files\Common Files, is found by its Authenticode signer (exit 1);
-# - a PE file another process holds open without sharing (tests/windows/fixtures/holding-process.c,
+# - a PE file another process holds open without sharing (tests/windows/fixtures/waiting-process.c --hold,
 #   share mode 0) cannot be read: its walk record carries the error, coverage.walk.stats.errors
 #   counts it, and the pe-files source fails. So with the vendor's file gone but the held file
 #   still unread, the scan is not clean (exit 1, the product's coverage insufficient) and
@@ -36,12 +36,12 @@ cp "$T/avp-signed.exe" "$common/svchelper.dll"
 step "another vendor's PE, held open without sharing by a running process"
 other="$WINEPREFIX/drive_c/Program Files/Other Vendor"
 mkdir -p "$other"
-x86_64-w64-mingw32-gcc -O2 -o "$other/holder.exe" "$AUDIT_SOURCE_DIR/tests/windows/fixtures/holding-process.c" ||
+x86_64-w64-mingw32-gcc -O2 -o "$other/holder.exe" "$AUDIT_SOURCE_DIR/tests/windows/fixtures/waiting-process.c" ||
     fail "cannot build the holding process"
 cp "$other/holder.exe" "$other/locked.dll"
 marker="$T/holder.pid"
-wine start /b 'C:\Program Files\Other Vendor\holder.exe' 'C:\Program Files\Other Vendor\locked.dll' \
-    "$(winpath "$marker")" >/dev/null 2>&1 || fail "wine start failed"
+wine start /b 'C:\Program Files\Other Vendor\holder.exe' "$(winpath "$marker")" \
+    --hold 'C:\Program Files\Other Vendor\locked.dll' >/dev/null 2>&1 || fail "wine start failed"
 # The condition: the file the holder writes once its handle is open (bounded, so a holder that
 # never gets there fails the test instead of hanging it).
 for ((i = 0; i < 600; i++)); do
